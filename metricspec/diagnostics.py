@@ -1,0 +1,255 @@
+"""Diagnostics: the one type every stage uses to say what is wrong, and how it is shown.
+
+A `Diagnostic` has a stable code (``MS201``), a severity, a message, the span it is about and
+an optional hint. Codes are grouped by family and never reused:
+
+=======  ==========================================================
+MS1xx    syntax: DSL and YAML structure
+MS2xx    names: unknown or duplicate references
+MS3xx    cycles among metrics and in KPI trees
+MS4xx    types: aggregations, filters, units, KPI compositions
+MS5xx    experiments
+MS6xx    monitors and guardrails
+MS7xx    what a warehouse backend cannot express
+MS9xx    the command line and the warehouse connection
+=======  ==========================================================
+
+Rendering follows compilers::
+
+    specs/support.mspec:12:25: error[MS201]: unknown metric `csta`
+       12 | metric deflection = csta * task_completion
+          |                     ^^^^ did you mean `csat`?
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from metricspec.ir.base import Span
+
+
+class Severity(str, Enum):
+    """How bad a diagnostic is; only errors fail `metricspec check`."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+CODES: dict[str, str] = {
+    # syntax
+    "MS100": "file cannot be read",
+    "MS101": "unexpected token",
+    "MS102": "unexpected character",
+    "MS103": "unexpected end of file",
+    "MS104": "invalid YAML",
+    "MS105": "unknown YAML key",
+    "MS106": "wrong YAML value",
+    "MS107": "invalid value",
+    "MS108": "setting given twice",
+    "MS109": "no spec files found",
+    # names
+    "MS201": "unknown metric",
+    "MS202": "unknown source",
+    "MS203": "unknown column",
+    "MS204": "duplicate name",
+    "MS205": "unknown entity",
+    "MS206": "unknown dimension",
+    # cycles
+    "MS301": "cycle among metrics",
+    "MS302": "cycle in a KPI tree",
+    "MS303": "KPI tree is not connected to its north star",
+    # types
+    "MS401": "aggregation does not fit the column type",
+    "MS402": "quantile outside (0, 1)",
+    "MS403": "filter outside the safe SQL subset",
+    "MS404": "filter does not parse",
+    "MS405": "filter names an unknown column",
+    "MS406": "KPI composition units do not fit",
+    "MS407": "KPI composition directions do not fit",
+    "MS408": "invalid weights",
+    "MS409": "sources share no entity",
+    "MS410": "window function misused",
+    "MS411": "division by zero",
+    "MS412": "unknown column type",
+    "MS413": "invalid metric metadata",
+    # experiments
+    "MS501": "variant split does not sum to 100%",
+    "MS502": "control variant missing or ambiguous",
+    "MS503": "experiment unit is not an entity",
+    "MS504": "no primary metric",
+    "MS505": "guardrail without a margin",
+    "MS506": "analysis window is empty",
+    "MS507": "alpha out of range",
+    "MS508": "power out of range",
+    "MS509": "invalid variants",
+    "MS510": "metric cannot be analysed in an experiment",
+    "MS511": "invalid minimum detectable effect",
+    "MS512": "metric listed twice",
+    "MS513": "missing experiment setting",
+    "MS514": "invalid experiment setting",
+    "MS515": "margin direction disagrees with the metric",
+    # monitors and guardrails
+    "MS601": "baseline does not fit the grain",
+    "MS602": "invalid alert threshold",
+    "MS603": "invalid minimum sample size",
+    "MS604": "missing monitor setting",
+    "MS605": "metric has no time column",
+    "MS606": "invalid grain",
+    # backends
+    "MS701": "backend computes this approximately",
+    "MS702": "backend cannot express this",
+    # command line / warehouse
+    "MS901": "unknown object",
+    "MS902": "unknown dialect",
+    "MS903": "warehouse error",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in a spec, at one place."""
+
+    code: str
+    message: str
+    span: Span
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.span.file, self.span.line, self.span.column, self.code)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "hint": self.hint,
+            "notes": list(self.notes),
+        }
+
+
+def error(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    """Build an error diagnostic.
+
+    >>> error("MS201", "unknown metric `x`", Span.unknown()).severity.value
+    'error'
+    """
+    return Diagnostic(code, message, span, Severity.ERROR, hint)
+
+
+def warning(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    """Build a warning diagnostic."""
+    return Diagnostic(code, message, span, Severity.WARNING, hint)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """Suggest the closest known name, as a hint.
+
+    >>> did_you_mean("csta", ["csat", "ces", "latency_p95"])
+    'did you mean `csat`?'
+    >>> did_you_mean("zzz", ["csat"]) is None
+    True
+    """
+    pool = sorted(set(candidates))
+    matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in pool}
+        if name.lower() in lowered:
+            matches = [lowered[name.lower()]]
+    return f"did you mean `{matches[0]}`?" if matches else None
+
+
+# ---------------------------------------------------------------- rendering
+
+
+class SourceCache:
+    """Reads spec files once, to show the offending line under a diagnostic."""
+
+    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
+        self._lines: dict[str, list[str]] = {}
+        for name, text in (texts or {}).items():
+            self._lines[name] = text.splitlines()
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self._lines:
+            try:
+                self._lines[file] = Path(file).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                self._lines[file] = []
+        lines = self._lines[file]
+        return lines[number - 1] if 1 <= number <= len(lines) else None
+
+
+def _printable(text: str) -> str:
+    """Replace control characters so a hostile spec cannot rewrite the terminal."""
+    return "".join(ch if ch == "\t" or ch >= " " and ch != "\x7f" else "\ufffd" for ch in text)
+
+
+def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
+    """Render like a compiler: location, code, message, the line and a caret under the span."""
+    d, s = diagnostic, diagnostic.span
+    head = f"{s.file}:{s.line}:{s.column}: {d.severity.value}[{d.code}]: {_printable(d.message)}"
+    out = [head]
+    line = sources.line(s.file, s.line) if s.line > 0 else None
+    if line is not None:
+        gutter = str(s.line)
+        pad = " " * len(gutter)
+        shown = _printable(line.replace("\t", " "))
+        width = (s.end_column - s.column) if s.end_line == s.line else len(line) - s.column + 1
+        width = max(1, min(width, max(1, len(shown) - s.column + 1)))
+        caret = " " * (s.column - 1) + "^" * width
+        out.append(f"   {gutter} | {shown}")
+        out.append(f"   {pad} | {caret}" + (f" {_printable(d.hint)}" if d.hint else ""))
+    elif d.hint:
+        out.append(f"   = hint: {_printable(d.hint)}")
+    out.extend(f"   = note: {_printable(n)}" for n in d.notes)
+    return "\n".join(out)
+
+
+def _github_escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def render_github(diagnostic: Diagnostic) -> str:
+    """Render as a GitHub Actions workflow command (an annotation on the pull request)."""
+    d, s = diagnostic, diagnostic.span
+    kind = {"error": "error", "warning": "warning", "note": "notice"}[d.severity.value]
+    props = (
+        f"file={_github_escape(s.file)},line={s.line},col={s.column},"
+        f"endLine={s.end_line},endColumn={s.end_column},title={d.code}"
+    )
+    message = d.message + (f" ({d.hint})" if d.hint else "")
+    return f"::{kind} {props}::{_github_escape(message)}"
+
+
+def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache) -> str:
+    """Render all diagnostics in one of the formats `text`, `json` or `github`."""
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    if fmt == "json":
+        errors = sum(d.is_error for d in ordered)
+        payload = {
+            "version": 1,
+            "errors": errors,
+            "warnings": sum(d.severity is Severity.WARNING for d in ordered),
+            "diagnostics": [d.to_dict() for d in ordered],
+        }
+        return json.dumps(payload, indent=2, ensure_ascii=False)
+    if fmt == "github":
+        return "\n".join(render_github(d) for d in ordered)
+    return "\n\n".join(render_text(d, sources) for d in ordered)

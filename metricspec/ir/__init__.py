@@ -1,0 +1,60 @@
+"""The intermediate representation: plain, frozen, serialisable data with spans.
+
+Both front ends (DSL and YAML) build it; every later stage reads it. Nothing here judges a
+spec — that is `metricspec.check`.
+"""
+
+from metricspec.ir.base import Node, Span, strip_spans
+from metricspec.ir.expr import (
+    SECONDS,
+    Aggregate,
+    Amount,
+    BinaryOp,
+    Conversion,
+    Duration,
+    EventSet,
+    Expr,
+    Filter,
+    MetricRef,
+    Negate,
+    Number,
+    Ref,
+    Weighted,
+    WeightedTerm,
+    Window,
+    metric_refs,
+    walk,
+)
+from metricspec.ir.spec import (
+    AlertRule,
+    AnalysisWindow,
+    Assignment,
+    Baseline,
+    Column,
+    Driver,
+    Experiment,
+    ExperimentGuardrail,
+    Guardrail,
+    Kpi,
+    KpiEdge,
+    Margin,
+    Mde,
+    Metric,
+    Monitor,
+    Project,
+    Sequential,
+    Source,
+    SpecObject,
+    Traffic,
+    Variant,
+    Winsorize,
+)
+
+__all__ = [
+    "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow", "Assignment", "Baseline",
+    "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
+    "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "Kpi", "KpiEdge", "Margin", "Mde",
+    "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
+    "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm", "Window",
+    "Winsorize", "metric_refs", "strip_spans", "walk",
+]

@@ -1,0 +1,168 @@
+"""Metric expressions: arithmetic over metrics, aggregations of source columns, and the
+special forms (weighted composites, conversions, rolling and cumulative windows)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from metricspec.ir.base import Node
+
+TimeUnit = Literal["minute", "hour", "day", "week"]
+SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+class Ref(Node):
+    """A reference by name to another spec object (metric, source, column, entity…)."""
+
+    name: str
+
+
+class Duration(Node):
+    """A length of time such as `7 days` or `5 minutes`."""
+
+    value: int
+    unit: TimeUnit
+
+    @property
+    def seconds(self) -> int:
+        return self.value * SECONDS[self.unit]
+
+    def __str__(self) -> str:
+        return f"{self.value} {self.unit}{'' if self.value == 1 else 's'}"
+
+
+class Amount(Node):
+    """A number as written: plain (`3000`), percent (`15%`) or percentage points (`0.5pp`)."""
+
+    value: float
+    kind: Literal["number", "percent", "pp"] = "number"
+
+    @property
+    def fraction(self) -> float:
+        """The value as a plain number: `15%` and `15pp` are both 0.15."""
+        return self.value / 100.0 if self.kind in ("percent", "pp") else self.value
+
+    def __str__(self) -> str:
+        number = f"{self.value:g}"
+        return {"number": number, "percent": f"{number}%", "pp": f"{number}pp"}[self.kind]
+
+
+class Filter(Node):
+    """A `where` condition: SQL text, checked against the safe subset by `check.filters`."""
+
+    sql: str
+
+
+class Number(Node):
+    kind: Literal["number"] = "number"
+    value: float
+
+
+class MetricRef(Node):
+    kind: Literal["metric_ref"] = "metric_ref"
+    name: str
+
+
+class BinaryOp(Node):
+    kind: Literal["binary"] = "binary"
+    op: Literal["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+
+
+class Negate(Node):
+    kind: Literal["negate"] = "negate"
+    operand: Expr
+
+
+AggFunc = Literal["count", "count_distinct", "sum", "avg", "min", "max", "quantile"]
+
+
+class Aggregate(Node):
+    """`count(feedback where …)`, `sum(messages.cost_usd)`, `p95(messages.latency_ms)`…"""
+
+    kind: Literal["aggregate"] = "aggregate"
+    func: AggFunc
+    source: Ref
+    column: Ref | None = None
+    quantile: float | None = None
+    filter: Filter | None = None
+
+
+class WeightedTerm(Node):
+    expr: Expr
+    weight: float
+
+
+class Weighted(Node):
+    """A composite index: Σ weight·term, e.g. a trust score."""
+
+    kind: Literal["weighted"] = "weighted"
+    terms: tuple[WeightedTerm, ...]
+
+
+class EventSet(Node):
+    source: Ref
+    filter: Filter | None = None
+
+
+class Conversion(Node):
+    """Share of units with an event of `start` followed by one of `end` within `within`."""
+
+    kind: Literal["conversion"] = "conversion"
+    start: EventSet
+    end: EventSet
+    within: Duration
+    entity: Ref | None = None
+
+
+class Window(Node):
+    """`rolling(m, 7 days)` or `cumulative(m)`: a metric over a moving or growing window."""
+
+    kind: Literal["window"] = "window"
+    mode: Literal["rolling", "cumulative"]
+    expr: Expr
+    length: Duration | None = None
+
+
+Expr = Annotated[
+    Union[Number, MetricRef, BinaryOp, Negate, Aggregate, Weighted, Conversion, Window],
+    Field(discriminator="kind"),
+]
+
+for _model in (BinaryOp, Negate, WeightedTerm, Weighted, Window):
+    _model.model_rebuild()
+
+
+def walk(expr: Expr) -> list[Expr]:
+    """Every node of an expression, parents before children.
+
+    >>> from metricspec.ir.base import Span
+    >>> s = Span.unknown()
+    >>> e = BinaryOp(span=s, op="-", left=Number(span=s, value=1), right=MetricRef(span=s, name="r"))
+    >>> [n.kind for n in walk(e)]
+    ['binary', 'number', 'metric_ref']
+    """
+    out: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        children: list[Expr] = []
+        if isinstance(node, BinaryOp):
+            children = [node.left, node.right]
+        elif isinstance(node, Negate):
+            children = [node.operand]
+        elif isinstance(node, Weighted):
+            children = [t.expr for t in node.terms]
+        elif isinstance(node, Window):
+            children = [node.expr]
+        stack.extend(reversed(children))
+    return out
+
+
+def metric_refs(expr: Expr) -> list[MetricRef]:
+    """The metrics an expression refers to, in order of appearance."""
+    return [n for n in walk(expr) if isinstance(n, MetricRef)]

@@ -1,0 +1,232 @@
+"""The spec objects: sources, metrics, KPI trees, guardrails, experiments and monitors.
+
+Fields a user may leave out are optional here, so the checker — not the parser — reports
+what is missing, with the span of the object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from metricspec.ir.base import Node
+from metricspec.ir.expr import Amount, Duration, Expr, Filter, Ref
+
+ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date"]
+Direction = Literal["up", "down", "none"]
+Format = Literal["number", "percent", "currency", "duration", "integer"]
+Composition = Literal["sum", "product", "ratio", "weighted", "drivers"]
+Correction = Literal["none", "bonferroni", "holm", "bh"]
+
+
+class Column(Node):
+    """A column of a source; its type, when declared, lets the checker type aggregations."""
+
+    name: str
+    type: str | None = None
+
+
+class Source(Node):
+    """A table or SQL query with its entities, time column, dimensions and columns."""
+
+    name: str
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    table: tuple[str, ...] | None = None
+    query: str | None = None
+    entities: tuple[Column, ...] = ()
+    time: Column | None = None
+    dimensions: tuple[Column, ...] = ()
+    columns: tuple[Column, ...] = ()
+
+    @property
+    def typed(self) -> bool:
+        """A source that declares its columns: references to others are errors."""
+        return bool(self.columns)
+
+    def all_columns(self) -> tuple[Column, ...]:
+        time = (self.time,) if self.time else ()
+        return self.entities + time + self.dimensions + self.columns
+
+    def column(self, name: str) -> Column | None:
+        for col in self.all_columns():
+            if col.name == name:
+                return col
+        return None
+
+
+class Baseline(Node):
+    """A metric's historical mean (and standard deviation) for power calculations."""
+
+    mean: float
+    sd: float | None = None
+
+
+class Metric(Node):
+    name: str
+    expr: Expr
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    unit: str | None = None
+    format: str | None = None
+    direction: str | None = None
+    tags: tuple[str, ...] = ()
+    baseline: Baseline | None = None
+
+
+class Driver(Node):
+    metric: Ref
+    weight: float | None = None
+
+
+class KpiEdge(Node):
+    """`parent <- product(a, b)`: how drivers compose into their parent."""
+
+    parent: Ref
+    composition: Composition
+    drivers: tuple[Driver, ...]
+
+
+class Kpi(Node):
+    name: str
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    north_star: Ref | None = None
+    edges: tuple[KpiEdge, ...] = ()
+
+
+class Guardrail(Node):
+    """An absolute threshold a metric must respect at all times (checked by monitoring)."""
+
+    name: str
+    metric: Ref
+    comparator: Literal["<", "<=", ">", ">="]
+    threshold: Amount
+    every: Duration | None = None
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+
+
+class Margin(Node):
+    """A non-inferiority margin: `max_increase 10%`, `max_decrease 0.5pp`, `margin 5%`."""
+
+    kind: Literal["max_increase", "max_decrease", "margin"]
+    amount: Amount
+
+    @property
+    def relative(self) -> bool:
+        return self.amount.kind == "percent"
+
+
+class Assignment(Node):
+    source: Ref
+    variant_column: Ref | None = None
+    filter: Filter | None = None
+
+
+class Variant(Node):
+    name: str
+    weight: Amount
+    is_control: bool = False
+
+
+class ExperimentGuardrail(Node):
+    metric: Ref
+    margin: Margin | None = None
+
+
+class Winsorize(Node):
+    metrics: tuple[Ref, ...]
+    percentile: Amount
+
+
+class Mde(Node):
+    amount: Amount
+    relative: bool
+
+
+class Sequential(Node):
+    looks: int | None = None
+
+
+class Traffic(Node):
+    units: int
+    per: str
+
+
+class AnalysisWindow(Node):
+    """`window 2026-11-01 .. 2026-11-14`: dates are whole days, so the end is inclusive."""
+
+    start: dt.datetime
+    end: dt.datetime
+    end_is_date: bool = True
+
+    @property
+    def end_exclusive(self) -> dt.datetime:
+        """The first instant after the window."""
+        return self.end + dt.timedelta(days=1) if self.end_is_date else self.end
+
+
+class Experiment(Node):
+    name: str
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    unit: Ref | None = None
+    assignment: Assignment | None = None
+    variants: tuple[Variant, ...] = ()
+    window: AnalysisWindow | None = None
+    primary: tuple[Ref, ...] = ()
+    secondary: tuple[Ref, ...] = ()
+    guardrails: tuple[ExperimentGuardrail, ...] = ()
+    alpha: float = 0.05
+    power: float = 0.8
+    mde: Mde | None = None
+    correction: str = "holm"
+    cuped: Duration | None = None
+    sequential: Sequential | None = None
+    segments: tuple[Ref, ...] = ()
+    winsorize: tuple[Winsorize, ...] = ()
+    traffic: Traffic | None = None
+    srm_alpha: float = 0.001
+
+
+class AlertRule(Node):
+    """When a monitor fires: relative to its baseline, past a threshold, or by z-score."""
+
+    kind: Literal["below_baseline", "above_baseline", "below", "above", "zscore_below",
+                  "zscore_above"]
+    threshold: Amount
+    consecutive: int = 1
+
+
+class Monitor(Node):
+    name: str
+    label: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    metric: Ref | None = None
+    every: Duration | None = None
+    baseline: Duration | None = None
+    alert: AlertRule | None = None
+    min_n: int | None = None
+    dimensions: tuple[Ref, ...] = ()
+
+
+SpecObject = Source | Metric | Kpi | Guardrail | Experiment | Monitor
+
+
+class Project(Node):
+    """Everything read from a set of spec files."""
+
+    files: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
+    metrics: tuple[Metric, ...] = ()
+    kpis: tuple[Kpi, ...] = ()
+    guardrails: tuple[Guardrail, ...] = ()
+    experiments: tuple[Experiment, ...] = ()
+    monitors: tuple[Monitor, ...] = ()

@@ -1,0 +1,153 @@
+"""Name resolution over a parsed `Project`: lookups, metric dependencies and expansion.
+
+The checker uses it to find problems; the planner uses it on projects the checker passed.
+Everything here tolerates broken specs (unknown names, cycles): it resolves what it can and
+leaves the judging to `metricspec.check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+from typing import TypeVar
+
+from metricspec import ir
+
+
+class Index:
+    """Lookups by name over one project, plus metric dependency helpers."""
+
+    def __init__(self, project: ir.Project) -> None:
+        self.project = project
+        self.sources: dict[str, ir.Source] = _first_by_name(project.sources)
+        self.metrics: dict[str, ir.Metric] = _first_by_name(project.metrics)
+        self.kpis: dict[str, ir.Kpi] = _first_by_name(project.kpis)
+        self.guardrails: dict[str, ir.Guardrail] = _first_by_name(project.guardrails)
+        self.experiments: dict[str, ir.Experiment] = _first_by_name(project.experiments)
+        self.monitors: dict[str, ir.Monitor] = _first_by_name(project.monitors)
+
+    # ------------------------------------------------------------ dependencies
+
+    @cached_property
+    def metric_deps(self) -> dict[str, tuple[str, ...]]:
+        """For each metric, the metrics its expression names directly (known ones only)."""
+        deps: dict[str, tuple[str, ...]] = {}
+        for name, metric in self.metrics.items():
+            seen: dict[str, None] = {}
+            for ref in ir.metric_refs(metric.expr):
+                if ref.name in self.metrics:
+                    seen.setdefault(ref.name)
+            deps[name] = tuple(seen)
+        return deps
+
+    def closure(self, name: str) -> list[str]:
+        """The metric and everything it depends on, dependencies first (cycle-safe)."""
+        order: list[str] = []
+        state: dict[str, int] = {}
+        stack: list[tuple[str, Iterator[str]]] = [(name, iter(self.metric_deps.get(name, ())))]
+        state[name] = 1
+        while stack:
+            current, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[current] = 2
+                order.append(current)
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(self.metric_deps.get(child, ()))))
+        return order
+
+    def expand(self, expr: ir.Expr, _active: frozenset[str] = frozenset()) -> ir.Expr:
+        """Inline referenced metrics until only aggregates and literals remain.
+
+        A reference inside a cycle or to an unknown metric is left as it is.
+        """
+        if isinstance(expr, ir.MetricRef):
+            metric = self.metrics.get(expr.name)
+            if metric is None or expr.name in _active:
+                return expr
+            return self.expand(metric.expr, _active | {expr.name})
+        if isinstance(expr, ir.BinaryOp):
+            return expr.model_copy(update={"left": self.expand(expr.left, _active),
+                                           "right": self.expand(expr.right, _active)})
+        if isinstance(expr, ir.Negate):
+            return expr.model_copy(update={"operand": self.expand(expr.operand, _active)})
+        if isinstance(expr, ir.Weighted):
+            terms = tuple(t.model_copy(update={"expr": self.expand(t.expr, _active)})
+                          for t in expr.terms)
+            return expr.model_copy(update={"terms": terms})
+        if isinstance(expr, ir.Window):
+            return expr.model_copy(update={"expr": self.expand(expr.expr, _active)})
+        return expr
+
+    def aggregates(self, metric: str) -> list[ir.Aggregate]:
+        """Every aggregation a metric needs, through the metrics it uses."""
+        found: list[ir.Aggregate] = []
+        for name in self.closure(metric):
+            found.extend(n for n in ir.walk(self.metrics[name].expr)
+                         if isinstance(n, ir.Aggregate))
+        return found
+
+    def sources_of(self, metric: str) -> list[str]:
+        """Every source a metric reads (aggregations and conversions), in first-use order."""
+        names: dict[str, None] = {}
+        for dep in self.closure(metric):
+            for node in ir.walk(self.metrics[dep].expr):
+                if isinstance(node, ir.Aggregate):
+                    names.setdefault(node.source.name)
+                elif isinstance(node, ir.Conversion):
+                    names.setdefault(node.start.source.name)
+                    names.setdefault(node.end.source.name)
+        return list(names)
+
+    def uses_of(self, metric: str) -> dict[str, list[str]]:
+        """What refers to a metric: other metrics, KPI trees, guardrails, experiments,
+        monitors (for the docs catalog)."""
+        uses: dict[str, list[str]] = {"metrics": [], "kpis": [], "guardrails": [],
+                                      "experiments": [], "monitors": []}
+        for name, deps in self.metric_deps.items():
+            if metric in deps:
+                uses["metrics"].append(name)
+        for kpi in self.kpis.values():
+            names = {e.parent.name for e in kpi.edges} | {
+                d.metric.name for e in kpi.edges for d in e.drivers}
+            if kpi.north_star:
+                names.add(kpi.north_star.name)
+            if metric in names:
+                uses["kpis"].append(kpi.name)
+        for guardrail in self.guardrails.values():
+            if guardrail.metric.name == metric:
+                uses["guardrails"].append(guardrail.name)
+        for exp in self.experiments.values():
+            if metric in experiment_metric_names(exp):
+                uses["experiments"].append(exp.name)
+        for monitor in self.monitors.values():
+            if monitor.metric and monitor.metric.name == metric:
+                uses["monitors"].append(monitor.name)
+        return uses
+
+
+def experiment_metric_refs(exp: ir.Experiment) -> list[tuple[str, ir.Ref]]:
+    """An experiment's metrics with their roles, in declaration order."""
+    out: list[tuple[str, ir.Ref]] = [("primary", r) for r in exp.primary]
+    out += [("secondary", r) for r in exp.secondary]
+    out += [("guardrail", g.metric) for g in exp.guardrails]
+    return out
+
+
+def experiment_metric_names(exp: ir.Experiment) -> list[str]:
+    seen: dict[str, None] = {}
+    for _, ref in experiment_metric_refs(exp):
+        seen.setdefault(ref.name)
+    return list(seen)
+
+
+T = TypeVar("T", ir.Source, ir.Metric, ir.Kpi, ir.Guardrail, ir.Experiment, ir.Monitor)
+
+
+def _first_by_name(objects: tuple[T, ...]) -> dict[str, T]:
+    out: dict[str, T] = {}
+    for obj in objects:
+        out.setdefault(obj.name, obj)
+    return out
