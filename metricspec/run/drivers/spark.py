@@ -1,0 +1,139 @@
+"""Apache Spark through pyspark: a local session or a Spark Connect server.
+
+``spark://local`` and ``spark://local[N]`` start (or reuse) an in-process session with
+``spark.sql.session.timeZone=UTC``, ``spark.ui.enabled=false`` and
+``spark.sql.shuffle.partitions=2``; ``spark://host:port`` connects to a Spark Connect server
+(``sc://host:port``; port 15002 by default). Query parameters are extra Spark settings, e.g.
+``spark://local[2]?spark.sql.warehouse.dir=/tmp/wh``.
+
+Spark's ``TIMESTAMP`` is an instant: it comes back as an aware ``datetime`` in UTC (pyspark
+itself would give a naive local time). ``TIMESTAMP_NTZ`` comes back naive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import importlib
+import re
+from typing import Any
+
+from metricspec.run.connections import QueryResult, WarehouseError, WarehouseURL, import_driver
+from metricspec.run.drivers.base import DriverConnection, warehouse_error
+
+#: Settings every session gets; the URL's query parameters override them.
+DEFAULT_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+}
+#: Extra settings for ``local`` sessions: the driver only listens on the loopback interface.
+LOCAL_CONF: dict[str, str] = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+DEFAULT_CONNECT_PORT = 15002
+_LOCAL_MASTER = re.compile(r"local(\[(\d+|\*)\])?")
+
+
+class SparkConnection(DriverConnection):
+    """A Spark SQL session (local or Spark Connect)."""
+
+    dialect = "spark"
+
+    def __init__(
+        self, url: WarehouseURL, session: Any, errors: tuple[type[BaseException], ...], owned: bool
+    ) -> None:
+        super().__init__(url)
+        self.native = session
+        self.query_errors = errors
+        self._owned = owned
+
+    def _execute(self, sql: str) -> QueryResult:
+        frame = self.native.sql(sql)
+        instants = [
+            i for i, f in enumerate(frame.schema.fields) if f.dataType.typeName() == "timestamp"
+        ]
+        rows = []
+        for row in frame.collect():
+            values = list(row)
+            for i in instants:
+                if isinstance(values[i], dt.datetime) and values[i].tzinfo is None:
+                    # pyspark built a naive datetime in the local time zone of this process.
+                    values[i] = values[i].astimezone(dt.UTC)
+            rows.append(tuple(values))
+        return QueryResult(columns=tuple(frame.columns), rows=rows)
+
+    def describe(self, exc: BaseException) -> str:
+        """Return Spark's message without the JVM stack trace."""
+        return without_stack_trace(str(exc))
+
+    def _close(self) -> None:
+        if self._owned:
+            self.native.stop()
+
+
+def without_stack_trace(message: str) -> str:
+    r"""Cut a JVM stack trace (and pyspark's JVM-stacktrace section) off an error message.
+
+    >>> without_stack_trace("boom\n\tat org.Foo.bar(Foo.scala:1)\n\tat x")
+    'boom'
+    """
+    for marker in ("\n\tat ", "\nJVM stacktrace:"):
+        message = message.split(marker, 1)[0]
+    return message.strip()
+
+
+def _query_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = []
+    for module, name in (("pyspark.errors", "PySparkException"), ("py4j.protocol", "Py4JError")):
+        # Missing on old pyspark (PySparkException) or a Connect-only client (py4j).
+        with contextlib.suppress(ImportError, AttributeError):
+            errors.append(getattr(importlib.import_module(module), name))
+    return tuple(errors)
+
+
+def open_connection(url: WarehouseURL) -> SparkConnection:
+    """Start a local Spark session or connect to a Spark Connect server.
+
+    Raises:
+        WarehouseError: If pyspark is missing, Java cannot start, or the server is unreachable.
+    """
+    import_driver("pyspark.sql", extra="spark", what="Spark (pyspark)")
+    from pyspark.sql import SparkSession
+
+    errors = _query_errors()
+    host = url.host or "local"
+    local = host.startswith("local")
+    if local and not _LOCAL_MASTER.fullmatch(host):
+        raise WarehouseError(
+            f"bad local Spark master {host!r}",
+            url=url.redacted,
+            hint="use spark://local, spark://local[N] or spark://local[*]",
+        )
+    conf = {**DEFAULT_CONF, **(LOCAL_CONF if local else {}), **url.query}
+    if local:
+        builder = SparkSession.builder.master(host).appName("metricspec")
+        hint = "a local Spark session needs Java 17 or later on PATH or JAVA_HOME"
+    else:
+        import_driver("pyspark.sql.connect.session", extra="spark", what="Spark Connect")
+        remote = f"sc://{host}:{url.port or DEFAULT_CONNECT_PORT}"
+        builder = SparkSession.builder.remote(remote)
+        hint = f"is a Spark Connect server listening on {remote}?"
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    existing = SparkSession.getActiveSession()
+    startup_errors: tuple[type[BaseException], ...] = (*errors, RuntimeError, OSError)
+    try:
+        session = builder.getOrCreate()
+        if not local:
+            session.sql("SELECT 1").collect()  # Spark Connect is lazy: fail here, not later
+    except startup_errors as exc:
+        message = f"could not start Spark ({host}): {without_stack_trace(str(exc))}"
+        error = warehouse_error(url, message, exc)
+        error.hint = hint
+        raise error from exc
+    if local:
+        session.sparkContext.setLogLevel("ERROR")
+    return SparkConnection(url, session, errors, owned=existing is None)
