@@ -1,0 +1,113 @@
+"""The ship decision: from the sample-ratio check, the primary metrics and the guardrails.
+
+Rules, per treatment, first match wins (overall population only; segments are exploratory):
+
+1. invalid — the sample-ratio check is flagged: do not trust any result;
+2. don't ship — a guardrail fails, or a primary metric is significantly worse (loss);
+3. inconclusive — a primary metric has insufficient data, is not significant, or has no
+   desired direction; or a guardrail is inconclusive or lacks data;
+4. ship — every primary metric is significant in its desired direction after correction
+   and every guardrail passes.
+
+Overall: invalid if the check is flagged; ship if some treatment ships (recommending the
+one with the best first-primary relative lift); don't ship if every treatment is "don't
+ship"; inconclusive otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metricspec.stats.results import (
+    Decision,
+    GuardrailResult,
+    GuardrailStatus,
+    MetricResult,
+    Outcome,
+    SrmResult,
+    TreatmentDecision,
+    Verdict,
+)
+
+__all__ = ["decide"]
+
+
+def _p(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def _treatment(
+    treatment: str,
+    srm: SrmResult,
+    primaries: Sequence[MetricResult],
+    guardrails: Sequence[GuardrailResult],
+) -> TreatmentDecision:
+    if srm.flagged:
+        why = f"sample-ratio mismatch (χ² p = {_p(srm.p_value)} < {srm.srm_alpha:g})"
+        return TreatmentDecision(treatment, Outcome.INVALID, (why,))
+    blockers: list[str] = []
+    doubts: list[str] = []
+    wins: list[str] = []
+    for g in guardrails:
+        if g.status is GuardrailStatus.FAIL:
+            blockers.append(f"guardrail {g.metric} failed: {g.reason}")
+        elif g.status is not GuardrailStatus.PASS:
+            doubts.append(f"guardrail {g.metric} {g.status.value}: {g.reason}")
+    for m in primaries:
+        p = m.adjusted_p_value
+        if m.verdict is Verdict.LOSS:
+            blockers.append(f"primary {m.metric} is significantly worse (adjusted p = {_p(p)})")
+        elif m.verdict is Verdict.WIN:
+            wins.append(f"primary {m.metric} improved (adjusted p = {_p(p)})")
+        elif m.verdict is Verdict.INSUFFICIENT:
+            doubts.append(f"primary {m.metric}: insufficient data ({m.reason})")
+        elif m.verdict is Verdict.CHANGED:
+            doubts.append(f"primary {m.metric} changed but has no desired direction")
+        else:
+            doubts.append(f"primary {m.metric} is not significant (adjusted p = {_p(p)})")
+    if not primaries:
+        doubts.append("no primary metric declared")
+    if blockers:
+        return TreatmentDecision(treatment, Outcome.DONT_SHIP, tuple(blockers + doubts))
+    if doubts:
+        return TreatmentDecision(treatment, Outcome.INCONCLUSIVE, tuple(doubts + wins))
+    passed = [f"guardrail {g.metric} passed" for g in guardrails]
+    return TreatmentDecision(treatment, Outcome.SHIP, tuple(wins + passed))
+
+
+def _score(primaries: Sequence[MetricResult]) -> float:
+    if not primaries or primaries[0].relative is None:
+        return 0.0
+    lift = primaries[0].relative.estimate or 0.0
+    return -lift if primaries[0].direction == "decrease" else lift
+
+
+def decide(
+    srm: SrmResult,
+    treatments: Sequence[str],
+    metrics: Sequence[MetricResult],
+    guardrails: Sequence[GuardrailResult],
+) -> Decision:
+    """Return the decision from overall-population results (segments are ignored)."""
+    per: list[TreatmentDecision] = []
+    scores: dict[str, float] = {}
+    for t in treatments:
+        prim = [
+            m
+            for m in metrics
+            if m.treatment.variant == t and m.role == "primary" and not m.exploratory
+        ]
+        guards = [g for g in guardrails if g.treatment == t and not g.exploratory]
+        per.append(_treatment(t, srm, prim, guards))
+        scores[t] = _score(prim)
+    notes = () if srm.p_value is not None else (f"sample-ratio check not run: {srm.reason}",)
+    if any(d.outcome is Outcome.INVALID for d in per):
+        return Decision(Outcome.INVALID, None, per[0].reasons, tuple(per))
+    shipping = [d.treatment for d in per if d.outcome is Outcome.SHIP]
+    reasons = tuple(f"{d.treatment}: {r}" for d in per for r in d.reasons) + notes
+    if shipping:
+        best = max(shipping, key=lambda t: scores[t])
+        return Decision(Outcome.SHIP, best, reasons, tuple(per))
+    if all(d.outcome is Outcome.DONT_SHIP for d in per):
+        return Decision(Outcome.DONT_SHIP, None, reasons, tuple(per))
+    return Decision(Outcome.INCONCLUSIVE, None, reasons, tuple(per))

@@ -1,0 +1,296 @@
+"""`analyze`: the statistics engine's entry point, from sufficient statistics to a decision.
+
+Order of work: the sample-ratio check; per (segment, metric, treatment) a pair of variant
+summaries (`prepare`); one vectorised pass for effects, p-values and corrections over all
+rows; confidence intervals at the corrected level; guardrails; the decision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from metricspec.stats.corrections import adjust, interval_alpha
+from metricspec.stats.data import ExperimentData
+from metricspec.stats.decision import decide
+from metricspec.stats.guardrails import guardrail_test
+from metricspec.stats.inference import Comparisons, effects, interval, two_sided_p
+from metricspec.stats.prepare import Prepared, prepare
+from metricspec.stats.results import (
+    AnalysisResult,
+    ArmValue,
+    Conventions,
+    CupedInfo,
+    Estimate,
+    GuardrailResult,
+    MetricResult,
+    Verdict,
+    finite,
+)
+from metricspec.stats.sequential import always_valid_p, cs_halfwidth, rho
+from metricspec.stats.spec import Direction, ExperimentConfig, MetricSpec, Role
+from metricspec.stats.srm import srm_check
+
+__all__ = ["analyze"]
+
+Array = npt.NDArray[np.float64]
+
+
+def _validated(metrics: Sequence[MetricSpec]) -> list[MetricSpec]:
+    seen: set[str] = set()
+    for m in metrics:
+        if m.name in seen:
+            raise ValueError(f"metric {m.name!r} is listed twice")
+        seen.add(m.name)
+    return list(metrics)
+
+
+def _verdict(significant: bool, diff: float, direction: Direction) -> Verdict:
+    if not significant:
+        return Verdict.FLAT
+    if direction is Direction.NONE:
+        return Verdict.CHANGED
+    good = diff > 0 if direction is Direction.INCREASE else diff < 0
+    return Verdict.WIN if good else Verdict.LOSS
+
+
+def analyze(
+    config: ExperimentConfig, metrics: Sequence[MetricSpec], data: ExperimentData
+) -> AnalysisResult:
+    """Analyse an experiment from per-variant sufficient statistics.
+
+    Args:
+        config: Variants, split, alpha, correction, sequential settings.
+        metrics: Metrics with kind, formula, role, direction, CUPED mapping and margins.
+        data: Sufficient statistics per segment and variant (see `longformat`).
+
+    Returns:
+        The sample-ratio check, per-metric results, guardrails and the decision. Data
+        problems never raise: they give "insufficient data" results with a reason.
+
+    Raises:
+        ValueError: The metric list is invalid (duplicate names).
+    """
+    specs = _validated(metrics)
+    overall = data.overall
+    units = {
+        v: (overall.variants[v].units if overall and v in overall.variants else None)
+        for v in config.variants
+    }
+    srm = srm_check(units, config.split, config.srm_alpha, excluded_multiple=data.excluded_multiple)
+    rows = [
+        prepare(spec, seg, config.control, t)
+        for seg in data.segments
+        for spec in specs
+        for t in config.treatments
+    ]
+    stats = _infer(config, rows)
+    results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
+    guards = [
+        _guardrail(config, row, stats, i)
+        for i, row in enumerate(rows)
+        if row.spec.role is Role.GUARDRAIL
+    ]
+    decision = decide(srm, config.treatments, results, guards)
+    settings: dict[str, Any] = {
+        "control": config.control,
+        "treatments": list(config.treatments),
+        "split": dict(config.split),
+        "alpha": config.alpha,
+        "correction": config.correction.value,
+        "family_size": sum(s.in_family for s in specs) * len(config.treatments),
+        "sequential": config.sequential,
+        "sequential_tuning": config.sequential_tuning if config.sequential else None,
+        "srm_alpha": config.srm_alpha,
+        "segments_exploratory": True,
+    }
+    name = config.name or data.experiment or ""
+    return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
+
+
+def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Array]:
+    """Compute effects, p-values, corrections and intervals for all rows at once."""
+    n = len(rows)
+    valid = np.array([r.pair is not None for r in rows], dtype=bool)
+    comps = Comparisons.build(
+        [(r.pair[0], r.pair[1], r.use_t, r.plugin_adjusted) for r in rows if r.pair is not None]
+    )
+    eff = effects(comps)
+    n_total = comps.n_c + comps.n_t
+    out: dict[str, Array] = {}
+    for key, arr in (
+        ("diff", eff.diff),
+        ("se", eff.se),
+        ("df", eff.df),
+        ("lift", eff.lift),
+        ("lift_se", eff.lift_se),
+        ("n_total", n_total),
+    ):
+        full = np.full(n, np.nan)
+        full[valid] = arr
+        out[key] = full
+    ok = valid & np.isfinite(out["diff"]) & np.isfinite(out["lift"])
+    ok &= np.isfinite(out["se"]) & (out["se"] > 0) & np.isfinite(out["lift_se"])
+    ok &= out["lift_se"] > 0
+    out["ok"] = ok.astype(float)
+    se, lse = np.where(ok, out["se"], 1.0), np.where(ok, out["lift_se"], 1.0)
+    diff, lift = np.where(ok, out["diff"], 0.0), np.where(ok, out["lift"], 0.0)
+    df, ntot = np.where(ok, out["df"], np.inf), np.where(ok, out["n_total"], 2.0)
+    alpha = config.alpha
+    if config.sequential:
+        r = rho(alpha, config.sequential_tuning)
+        p, p_rel = always_valid_p(diff, se, ntot, r), always_valid_p(lift, lse, ntot, r)
+    else:
+        p, p_rel = two_sided_p(diff, se, df), two_sided_p(lift, lse, df)
+    p, p_rel = np.where(ok, p, np.nan), np.where(ok, p_rel, np.nan)
+    adj, ci_alpha = p.copy(), np.full(n, alpha)
+    family: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        if row.spec.in_family:
+            family[(row.segment.segment, row.segment.value)].append(i)
+    for idx in family.values():
+        members = np.array(idx)
+        adjusted = adjust(p[members], config.correction)
+        adj[members] = np.where(ok[members], adjusted, np.nan)
+        rejected = int(np.sum(adjusted < alpha))
+        ci_alpha[members] = interval_alpha(config.correction, alpha, len(idx), rejected)
+    if config.sequential:
+        r = rho(alpha, config.sequential_tuning)
+        half, lhalf = cs_halfwidth(se, ntot, ci_alpha, r), cs_halfwidth(lse, ntot, ci_alpha, r)
+        lo, hi, llo, lhi = diff - half, diff + half, lift - lhalf, lift + lhalf
+    else:
+        lo, hi = interval(diff, se, df, ci_alpha)
+        llo, lhi = interval(lift, lse, df, ci_alpha)
+    out.update(p=p, p_rel=p_rel, adj=adj, ci_alpha=ci_alpha, lo=lo, hi=hi, llo=llo, lhi=lhi)
+    return out
+
+
+def _conventions(
+    config: ExperimentConfig, row: Prepared, df: float | None, ci_alpha: float
+) -> Conventions:
+    m = row.method
+    in_family = row.spec.in_family and config.correction.value != "none"
+    correction = config.correction.value if in_family else "none"
+    if config.sequential:
+        interval_kind = (
+            f"always-valid confidence sequence (Waudby-Smith et al. 2021, eq. 9), "
+            f"N* = {config.sequential_tuning:g}; always-valid p-value"
+        )
+        test, df = "always_valid_z", None
+    else:
+        interval_kind, test = "fixed-horizon confidence interval", m.test
+    return Conventions(
+        test=test,
+        df=finite(df) if test == "welch_t" else None,
+        variance=m.variance,
+        lift=m.lift,
+        sidedness="two-sided",
+        interval=interval_kind,
+        ci_level=1.0 - ci_alpha,
+        correction=correction,
+        matches=m.matches,
+    )
+
+
+def _metric_result(
+    config: ExperimentConfig, row: Prepared, s: dict[str, Array], i: int
+) -> MetricResult:
+    spec, seg = row.spec, row.segment
+    ok = bool(s["ok"][i])
+    pair = row.pair if ok else None
+    c_val = ArmValue(
+        row.control,
+        finite(row.n_control),
+        finite(pair[0].value) if pair else None,
+        finite(pair[0].base) if pair else None,
+    )
+    t_val = ArmValue(
+        row.treatment,
+        finite(row.n_treatment),
+        finite(pair[1].value) if pair else None,
+        finite(pair[1].base) if pair else None,
+    )
+    cuped = None
+    if row.cuped is not None:
+        cuped = CupedInfo(
+            finite(row.cuped.theta), row.cuped.theta_method, finite(row.cuped.variance_reduction)
+        )
+    insufficient = MetricResult(
+        metric=spec.name,
+        kind=spec.kind.value,
+        role=spec.role.value,
+        direction=spec.direction.value,
+        segment=seg.segment,
+        segment_value=seg.value,
+        exploratory=not seg.is_overall,
+        control=c_val,
+        treatment=t_val,
+        absolute=None,
+        relative=None,
+        p_value=None,
+        adjusted_p_value=None,
+        significant=False,
+        verdict=Verdict.INSUFFICIENT,
+        conventions=None,
+        cuped=cuped,
+        reason=row.reason or "standard error is zero or not finite",
+    )
+    if not ok:
+        return insufficient
+    absolute = Estimate(
+        finite(s["diff"][i]),
+        finite(s["se"][i]),
+        finite(s["lo"][i]),
+        finite(s["hi"][i]),
+        finite(s["p"][i]),
+    )
+    relative = Estimate(
+        finite(s["lift"][i]),
+        finite(s["lift_se"][i]),
+        finite(s["llo"][i]),
+        finite(s["lhi"][i]),
+        finite(s["p_rel"][i]),
+    )
+    adj = float(s["adj"][i])
+    significant = adj < config.alpha
+    return dataclasses.replace(
+        insufficient,
+        absolute=absolute,
+        relative=relative,
+        p_value=finite(s["p"][i]),
+        adjusted_p_value=finite(adj),
+        significant=significant,
+        verdict=_verdict(significant, float(s["diff"][i]), spec.direction),
+        conventions=_conventions(config, row, float(s["df"][i]), float(s["ci_alpha"][i])),
+        reason=None,
+    )
+
+
+def _guardrail(
+    config: ExperimentConfig, row: Prepared, s: dict[str, Array], i: int
+) -> GuardrailResult:
+    spec = row.spec
+    relative = spec.margin.relative if spec.margin is not None else True
+    ok = bool(s["ok"][i])
+    est = s["lift" if relative else "diff"][i]
+    se = s["lift_se" if relative else "se"][i]
+    seq = None
+    if config.sequential:
+        seq = (float(s["n_total"][i]), rho(config.alpha, config.sequential_tuning, two_sided=False))
+    return guardrail_test(
+        spec,
+        treatment=row.treatment,
+        segment=row.segment.segment,
+        segment_value=row.segment.value,
+        estimate=float(est) if ok else None,
+        se=float(se) if ok else None,
+        df=float(s["df"][i]) if ok else None,
+        alpha=config.alpha,
+        sequential=seq,
+        reason=None if ok else (row.reason or "standard error is zero or not finite"),
+    )

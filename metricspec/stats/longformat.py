@@ -1,0 +1,378 @@
+"""Read (and write) the long format of sufficient statistics the emitted SQL produces.
+
+One row per (segment, segment_value, variant, metric); see docs/sufficient-statistics.md.
+Readers accept an iterable of row mappings, a CSV file or a Parquet file (PyArrow). A bad
+file raises `LongFormatError` (a `ValueError`) naming the row and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from metricspec.stats.data import OVERALL, ExperimentData, SegmentData, VariantData
+from metricspec.stats.moments import Moments, QuantileMoments, pair
+
+__all__ = [
+    "COLUMNS",
+    "LongFormatError",
+    "read_csv",
+    "read_parquet",
+    "read_rows",
+    "to_rows",
+    "write_csv",
+    "write_parquet",
+]
+
+KEYS = ("experiment", "segment", "segment_value", "variant", "metric", "metric_2", "n")
+SUMS = {"x": "sum_x", "y": "sum_y", "c": "sum_c", "d": "sum_d"}
+PRODUCTS = {
+    ("x", "x"): "sum_x2",
+    ("y", "y"): "sum_y2",
+    ("x", "y"): "sum_xy",
+    ("c", "c"): "sum_c2",
+    ("x", "c"): "sum_xc",
+    ("d", "d"): "sum_d2",
+    ("c", "d"): "sum_cd",
+    ("x", "d"): "sum_xd",
+    ("y", "c"): "sum_yc",
+    ("y", "d"): "sum_yd",
+}
+CROSS = {
+    ("x", "x"): "cross_xx",
+    ("x", "y"): "cross_xy",
+    ("y", "x"): "cross_yx",
+    ("y", "y"): "cross_yy",
+}
+QUANTILE = ("q", "q_lower", "q_upper", "q_n_star")
+COLUMNS: tuple[str, ...] = (
+    *KEYS,
+    "sum_x",
+    "sum_x2",
+    "sum_y",
+    "sum_y2",
+    "sum_xy",
+    "sum_c",
+    "sum_c2",
+    "sum_xc",
+    "sum_d",
+    "sum_d2",
+    "sum_cd",
+    "sum_xd",
+    "sum_yc",
+    "sum_yd",
+    *CROSS.values(),
+    *QUANTILE,
+)
+"""Every column of the long format, in order."""
+REQUIRED = ("segment", "segment_value", "variant", "metric", "n")
+UNITS, MULTIPLE = "__units__", "__multiple__"
+_NULLS = {"", "null", "none", "\\n"}
+
+
+class LongFormatError(ValueError):
+    """A long-format file or row is malformed; ``row`` is 1-based, ``column`` may be None."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        source: str = "rows",
+    ) -> None:
+        where = source + (f", row {row}" if row is not None else "")
+        where += f", column {column!r}" if column else ""
+        super().__init__(f"{where}: {message}")
+        self.row, self.column, self.source = row, column, source
+
+
+class _Reader:
+    def __init__(self, source: str, experiment: str | None) -> None:
+        self.source, self.experiment = source, experiment
+        self.seen_experiment: str | None = None
+        self.cells: dict[tuple[str, str | None], dict[str, dict[str, Any]]] = {}
+        self.keys: set[tuple[str, ...]] = set()
+        self.multiple: int | None = None
+
+    def err(self, msg: str, row: int, column: str | None = None) -> LongFormatError:
+        return LongFormatError(msg, row=row, column=column, source=self.source)
+
+    def text(self, rec: Mapping[str, Any], col: str, row: int) -> str | None:
+        v = rec.get(col)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        s = str(v).strip()
+        return None if s.lower() in _NULLS else s
+
+    def num(self, rec: Mapping[str, Any], col: str, row: int) -> float | None:
+        v = rec.get(col)
+        if v is None or (isinstance(v, str) and v.strip().lower() in _NULLS):
+            return None
+        if isinstance(v, bool):
+            raise self.err(f"expected a number, got {v!r}", row, col)
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise self.err(f"expected a number, got {v!r}", row, col) from None
+        if not math.isfinite(x):
+            raise self.err(f"value must be finite, got {v!r}", row, col)
+        return x
+
+    def count(self, rec: Mapping[str, Any], col: str, row: int) -> int:
+        x = self.num(rec, col, row)
+        if x is None:
+            raise self.err("is empty", row, col)
+        if x < 0 or x != int(x):
+            raise self.err(f"must be a non-negative integer, got {x:g}", row, col)
+        return int(x)
+
+    def add(self, rec: Mapping[str, Any], row: int) -> None:
+        if row == 1:
+            missing = [c for c in REQUIRED if c not in rec]
+            if missing:
+                raise self.err(f"missing column(s) {', '.join(missing)}", row)
+        exp = self.text(rec, "experiment", row)
+        if self.experiment is not None and exp is not None and exp != self.experiment:
+            return
+        if self.experiment is None and exp is not None:
+            if self.seen_experiment not in (None, exp):
+                raise self.err(
+                    f"several experiments ({self.seen_experiment!r}, {exp!r}); pass experiment=...",
+                    row,
+                    "experiment",
+                )
+            self.seen_experiment = exp
+        segment = self.text(rec, "segment", row)
+        value = self.text(rec, "segment_value", row)
+        variant = self.text(rec, "variant", row)
+        metric = self.text(rec, "metric", row)
+        for col, v in (("segment", segment), ("variant", variant), ("metric", metric)):
+            if v is None:
+                raise self.err("is empty", row, col)
+        assert segment is not None and variant is not None and metric is not None
+        if segment == OVERALL:
+            value = None
+        elif value is None:
+            raise self.err(f"segment {segment!r} needs a segment_value", row, "segment_value")
+        metric_2 = self.text(rec, "metric_2", row)
+        key = (segment, value or "", variant, metric, metric_2 or "")
+        if key in self.keys:
+            raise self.err(f"duplicate row for {key[:4]}", row)
+        self.keys.add(key)
+        n = self.count(rec, "n", row)
+        if metric == UNITS:
+            if variant == MULTIPLE:
+                self.multiple = (self.multiple or 0) + n
+            else:
+                self._cell(segment, value, variant)["units"] = n
+            return
+        cell = self._cell(segment, value, variant)
+        if metric_2 is not None:
+            products = {}
+            for (a, b), col in CROSS.items():
+                x = self.num(rec, col, row)
+                if x is not None:
+                    products[pair(f"{metric}.{a}", f"{metric_2}.{b}")] = x
+            a_, b_ = sorted((metric, metric_2))
+            cell["cross"][(a_, b_)] = Moments(n, {}, products)
+        elif self.num(rec, "q", row) is not None:
+            cell["quantiles"][metric] = self._quantile(rec, row, n)
+        else:
+            cell["moments"][metric] = self._moments(rec, row, n, metric)
+
+    def _cell(self, segment: str, value: str | None, variant: str) -> dict[str, Any]:
+        variants = self.cells.setdefault((segment, value), {})
+        return variants.setdefault(
+            variant, {"moments": {}, "cross": {}, "quantiles": {}, "units": None}
+        )
+
+    def _moments(self, rec: Mapping[str, Any], row: int, n: int, metric: str) -> Moments:
+        sums = {}
+        for part, col in SUMS.items():
+            x = self.num(rec, col, row)
+            if x is not None:
+                sums[f"{metric}.{part}"] = x
+        if f"{metric}.x" not in sums:
+            raise self.err(f"metric {metric!r} has no sum_x", row, "sum_x")
+        products = {}
+        for (a, b), col in PRODUCTS.items():
+            x = self.num(rec, col, row)
+            if x is not None:
+                if a == b and x < 0:
+                    raise self.err("a sum of squares cannot be negative", row, col)
+                products[pair(f"{metric}.{a}", f"{metric}.{b}")] = x
+        return Moments(n, sums, products)
+
+    def _quantile(self, rec: Mapping[str, Any], row: int, n: int) -> QuantileMoments:
+        vals = {
+            c: self.num(rec, c, row)
+            for c in (*QUANTILE, "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
+        }
+        for c in ("q_lower", "q_upper", "q_n_star", "sum_y"):
+            if vals[c] is None:
+                raise self.err("is empty on a quantile row", row, c)
+        return QuantileMoments(
+            n_units=n,
+            quantile=vals["q"] or 0.0,
+            quantile_lower=vals["q_lower"] or 0.0,
+            quantile_upper=vals["q_upper"] or 0.0,
+            n_star=int(vals["q_n_star"] or 0),
+            sum_events=vals["sum_y"] or 0.0,
+            sum_events2=vals["sum_y2"],
+            sum_below=vals["sum_x"],
+            sum_below2=vals["sum_x2"],
+            sum_below_events=vals["sum_xy"],
+        )
+
+    def result(self) -> ExperimentData:
+        segments = []
+        for (segment, value), variants in self.cells.items():
+            built = {
+                v: VariantData(c["moments"], c["cross"], c["quantiles"], c["units"])
+                for v, c in variants.items()
+            }
+            segments.append(SegmentData(segment, value, built))
+        segments.sort(key=lambda s: (not s.is_overall, s.segment, s.value or ""))
+        return ExperimentData(
+            tuple(segments), self.multiple, self.experiment or self.seen_experiment
+        )
+
+
+def read_rows(
+    rows: Iterable[Mapping[str, Any]], *, experiment: str | None = None, source: str = "rows"
+) -> ExperimentData:
+    """Read long-format rows (mappings from column name to value; None or "" is NULL).
+
+    Raises:
+        LongFormatError: A row is malformed (the message names the row and column).
+    """
+    reader = _Reader(source, experiment)
+    for i, rec in enumerate(rows, start=1):
+        reader.add(rec, i)
+    return reader.result()
+
+
+def read_csv(path: str | Path, *, experiment: str | None = None) -> ExperimentData:
+    """Read a long-format CSV file with a header row; rows are numbered from the header."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise LongFormatError(
+                f"missing column(s) {', '.join(missing)}", row=1, source=str(path)
+            )
+        return read_rows(reader, experiment=experiment, source=str(path))
+
+
+def read_parquet(path: str | Path, *, experiment: str | None = None) -> ExperimentData:
+    """Read a long-format Parquet file (needs PyArrow)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModuleNotFoundError("reading Parquet needs pyarrow (metricspec[parquet])") from exc
+    try:
+        table = pq.read_table(str(path))
+    except Exception as exc:
+        raise LongFormatError(f"not a readable Parquet file ({exc})", source=str(path)) from exc
+    return read_rows(table.to_pylist(), experiment=experiment, source=str(path))
+
+
+def to_rows(data: ExperimentData, experiment: str | None = None) -> list[dict[str, Any]]:
+    """Return ``data`` as long-format rows (every column present, None for NULL)."""
+    name = experiment or data.experiment or ""
+    out: list[dict[str, Any]] = []
+
+    def row(seg: SegmentData, variant: str, metric: str, n: int, **cols: Any) -> None:
+        rec: dict[str, Any] = dict.fromkeys(COLUMNS)
+        rec.update(
+            experiment=name,
+            segment=seg.segment,
+            segment_value=seg.value,
+            variant=variant,
+            metric=metric,
+            n=n,
+            **cols,
+        )
+        out.append(rec)
+
+    for seg in data.segments:
+        for variant, vd in seg.variants.items():
+            if vd.units is not None:
+                row(seg, variant, UNITS, vd.units)
+            for metric, m in vd.moments.items():
+                cols: dict[str, Any] = {col: m.sums.get(f"{metric}.{p}") for p, col in SUMS.items()}
+                cols.update(
+                    {
+                        col: m.product(f"{metric}.{a}", f"{metric}.{b}")
+                        for (a, b), col in PRODUCTS.items()
+                    }
+                )
+                row(seg, variant, metric, m.n, **cols)
+            for (a, b), m in vd.cross.items():
+                cols = {col: m.product(f"{a}.{p}", f"{b}.{q}") for (p, q), col in CROSS.items()}
+                row(seg, variant, a, m.n, metric_2=b, **cols)
+            for metric, q in vd.quantiles.items():
+                row(
+                    seg,
+                    variant,
+                    metric,
+                    q.n_units,
+                    q=q.quantile,
+                    q_lower=q.quantile_lower,
+                    q_upper=q.quantile_upper,
+                    q_n_star=q.n_star,
+                    sum_x=q.sum_below,
+                    sum_x2=q.sum_below2,
+                    sum_y=q.sum_events,
+                    sum_y2=q.sum_events2,
+                    sum_xy=q.sum_below_events,
+                )
+    if data.excluded_multiple is not None:
+        overall = next((s for s in data.segments if s.is_overall), None)
+        if overall is not None:
+            row(overall, MULTIPLE, UNITS, data.excluded_multiple)
+    return out
+
+
+def write_csv(data: ExperimentData, path: str | Path, experiment: str | None = None) -> None:
+    """Write ``data`` as a long-format CSV file (NULL as an empty field)."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        for rec in to_rows(data, experiment):
+            writer.writerow(
+                {
+                    k: ("" if v is None else repr(v) if isinstance(v, float) else v)
+                    for k, v in rec.items()
+                }
+            )
+
+
+def write_parquet(data: ExperimentData, path: str | Path, experiment: str | None = None) -> None:
+    """Write ``data`` as a long-format Parquet file (needs PyArrow)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = to_rows(data, experiment)
+    text = {"experiment", "segment", "segment_value", "variant", "metric", "metric_2"}
+    schema = pa.schema(
+        [
+            (c, pa.string() if c in text else pa.int64() if c == "n" else pa.float64())
+            for c in COLUMNS
+        ]
+    )
+    table = pa.Table.from_pylist(
+        [
+            {
+                c: (float(v) if v is not None and c not in text and c != "n" else v)
+                for c, v in r.items()
+            }
+            for r in rows
+        ],
+        schema=schema,
+    )
+    pq.write_table(table, str(path))

@@ -1,0 +1,21 @@
+"""Run the doctests of every module of the statistics engine."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import metricspec.stats
+
+MODULES = sorted(
+    m.name for m in pkgutil.iter_modules(metricspec.stats.__path__, "metricspec.stats.")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
