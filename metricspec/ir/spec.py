@@ -140,8 +140,17 @@ class ExperimentGuardrail(Node):
 
 
 class Winsorize(Node):
+    """Cap unit-level values of `metrics` at a percentile (`at 99%`, `at 0.99`, `at 99`)."""
+
     metrics: tuple[Ref, ...]
     percentile: Amount
+
+    @property
+    def fraction(self) -> float:
+        amount = self.percentile
+        if amount.kind == "number" and amount.value > 1:
+            return amount.value / 100.0
+        return amount.fraction
 
 
 class Mde(Node):

@@ -1,0 +1,5 @@
+"""`python -m metricspec` runs the command line."""
+
+from metricspec.cli import main
+
+main()

@@ -1,0 +1,60 @@
+"""Checking: every rule that can be decided without a warehouse, run in one ordered pass.
+
+Each rule is a function `Context -> Iterator[Diagnostic]` in the module of its concern; the
+`RULES` tuple below is the whole list. Rules collect every problem rather than stopping at
+the first, and tolerate each other's problems (unknown names, cycles).
+
+May import: `metricspec.ir`, `metricspec.semantic`, `metricspec.diagnostics`,
+`metricspec.backends`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from metricspec import ir
+from metricspec.backends import Backend
+from metricspec.check import backend, cycles, experiments, filters, kpis, monitors, names, types
+from metricspec.check.context import Context
+from metricspec.diagnostics import Diagnostic
+from metricspec.semantic import Index
+
+Rule = Callable[[Context], Iterator[Diagnostic]]
+
+RULES: tuple[Rule, ...] = (
+    names.rule_duplicates,
+    names.rule_metric_references,
+    names.rule_object_references,
+    names.rule_monitor_dimensions,
+    cycles.rule_metric_cycles,
+    cycles.rule_kpi_cycles,
+    types.rule_column_types,
+    types.rule_aggregations,
+    types.rule_weights,
+    types.rule_ratio_entities,
+    types.rule_windows,
+    types.rule_metadata,
+    lambda ctx: filters.rule_filters(ctx.index),
+    kpis.rule_kpi_compositions,
+    experiments.rule_experiments,
+    monitors.rule_monitors,
+    monitors.rule_guardrails,
+    backend.rule_backends,
+)
+
+
+def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
+          backends: Iterable[Backend] = ()) -> list[Diagnostic]:
+    """Run every rule; return all diagnostics, sorted by place, without repeats."""
+    ctx = Context(project=project, index=Index(project), broken=set(broken),
+                  backends=tuple(backends))
+    found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
+    for rule in RULES:
+        for diagnostic in rule(ctx):
+            key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line,
+                   diagnostic.span.column, diagnostic.message)
+            found.setdefault(key, diagnostic)
+    return sorted(found.values(), key=Diagnostic.sort_key)
+
+
+__all__ = ["RULES", "Context", "check"]

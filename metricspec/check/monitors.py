@@ -1,0 +1,102 @@
+"""Monitor and guardrail rules (MS601–MS606): a series that can be bucketed, a baseline made
+of whole windows, and an alert rule that can fire."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from metricspec import ir
+from metricspec.check.context import Context
+from metricspec.diagnostics import Diagnostic, error
+
+# Buckets must tile the next larger unit so every warehouse can compute them the same way.
+_DIVISORS = {"minute": 60, "hour": 24, "day": 1, "week": 1}
+
+
+def grain_problem(grain: ir.Duration) -> str | None:
+    """Why a grain cannot be used for buckets, or None.
+
+    >>> grain_problem(ir.Duration(span=ir.Span.unknown(), value=7, unit="minute"))
+    '7 minutes does not divide an hour evenly'
+    """
+    limit = _DIVISORS[grain.unit]
+    if limit % grain.value == 0:
+        return None
+    if grain.unit in ("day", "week"):
+        return f"{grain} is not supported; use 1 {grain.unit}"
+    larger = "an hour" if grain.unit == "minute" else "a day"
+    return f"{grain} does not divide {larger} evenly"
+
+
+def rule_monitors(ctx: Context) -> Iterator[Diagnostic]:
+    for monitor in ctx.project.monitors:
+        for name, value, example in (("metric", monitor.metric, "metric csat"),
+                                     ("every", monitor.every, "every 5 minutes"),
+                                     ("alert", monitor.alert, "alert when below baseline by 15%")):
+            if value is None:
+                yield error("MS604", f"monitor `{monitor.name}` has no `{name}`", monitor.span,
+                            f"add e.g. `{example}`")
+        if monitor.every is not None:
+            problem = grain_problem(monitor.every)
+            if problem:
+                yield error("MS606", problem, monitor.every.span,
+                            "use e.g. 5, 10, 15 or 30 minutes, or 1, 2, 3, 4, 6, 8 or 12 hours")
+        yield from _baseline(monitor)
+        yield from _alert(monitor)
+        if monitor.min_n is not None and monitor.min_n < 1:
+            yield error("MS603", "min_n must be at least 1", monitor.span)
+        if monitor.metric is not None:
+            yield from _time_columns(ctx, monitor.metric)
+
+
+def _baseline(monitor: ir.Monitor) -> Iterator[Diagnostic]:
+    rule, every, baseline = monitor.alert, monitor.every, monitor.baseline
+    needs = rule is not None and rule.kind in ("below_baseline", "above_baseline",
+                                               "zscore_below", "zscore_above")
+    if needs and baseline is None:
+        yield error("MS604", f"monitor `{monitor.name}` compares against a baseline but "
+                    "declares none", rule.span if rule else monitor.span,
+                    "add e.g. `baseline trailing 1 hour`")
+    if baseline is None or every is None:
+        return
+    if baseline.seconds <= every.seconds or baseline.seconds % every.seconds:
+        yield error("MS601", f"a baseline of {baseline} is not a whole number (≥ 2) of "
+                    f"{every} windows", baseline.span,
+                    f"use a multiple of {every}, e.g. {every.value * 12} {every.unit}s")
+
+
+def _alert(monitor: ir.Monitor) -> Iterator[Diagnostic]:
+    rule = monitor.alert
+    if rule is None:
+        return
+    value = rule.threshold.fraction
+    if rule.kind == "below_baseline" and not 0 < value < 1:
+        yield error("MS602", f"a drop of {rule.threshold} below the baseline can never happen "
+                    "(or always does)", rule.threshold.span, "use a share between 0% and 100%")
+    elif rule.kind == "above_baseline" and value <= 0:
+        yield error("MS602", "a rise above the baseline must be positive", rule.threshold.span)
+    elif rule.kind.startswith("zscore") and value == 0:
+        yield error("MS602", "a z-score threshold of 0 fires on every window",
+                    rule.threshold.span, "use e.g. `zscore below -3`")
+    if rule.consecutive < 1:
+        yield error("MS602", "`for N windows` needs N ≥ 1", rule.span)
+
+
+def _time_columns(ctx: Context, ref: ir.Ref) -> Iterator[Diagnostic]:
+    if ref.name not in ctx.index.metrics:
+        return
+    for name in ctx.index.sources_of(ref.name):
+        source = ctx.index.sources.get(name)
+        if source is not None and source.time is None:
+            yield error("MS605", f"`{ref.name}` reads `{name}`, which has no time column, so "
+                        "it has no series to watch", ref.span,
+                        f"declare `time <column>` in source `{name}`")
+
+
+def rule_guardrails(ctx: Context) -> Iterator[Diagnostic]:
+    for guardrail in ctx.project.guardrails:
+        if guardrail.every is not None:
+            problem = grain_problem(guardrail.every)
+            if problem:
+                yield error("MS606", problem, guardrail.every.span)
+        yield from _time_columns(ctx, guardrail.metric)
