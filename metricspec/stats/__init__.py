@@ -27,16 +27,8 @@ from metricspec.stats.formula import (
     mean_of,
     ratio_of,
 )
-from metricspec.stats.longformat import (
-    COLUMNS,
-    LongFormatError,
-    read_csv,
-    read_parquet,
-    read_rows,
-    to_rows,
-    write_csv,
-    write_parquet,
-)
+from metricspec.stats.longformat import COLUMNS, LongFormatError, read_csv, read_parquet, read_rows
+from metricspec.stats.longformat_writer import to_rows, write_csv, write_parquet
 from metricspec.stats.moments import Moments, QuantileMoments
 from metricspec.stats.power import (
     PowerPlan,

@@ -75,9 +75,13 @@ def _pooled_theta(post: str, pre: str, a: Moments, b: Moments) -> float | str:
 def cuped_fit(
     formula: Formula, covariates: Mapping[str, str], control: Moments, treatment: Moments
 ) -> CupedFit | str:
-    """Return the CUPED-adjusted summaries of one comparison, or why it cannot be done."""
+    """Return the CUPED-adjusted summaries of one comparison, or why it cannot be done.
+
+    Per arm only Var f, Cov(f, g) and Var g are needed: with h = f − θg,
+    Var h = Var f − 2θ Cov(f, g) + θ² Var g and Cov(h, f) = Var f − θ Cov(f, g).
+    """
     pre = formula.substitute(covariates)
-    lins = []
+    arms: list[tuple[Moments, float, float, float, float, float]] = []
     for m in (control, treatment):
         f = linearise(formula, m)
         if isinstance(f, str):
@@ -85,41 +89,34 @@ def cuped_fit(
         g = linearise(pre, m)
         if isinstance(g, str):
             return f"pre-period covariate: {g}"
-        lins.append((m, f, g))
+        s_ff, s_fg, s_gg = (
+            quadratic(f[1], f[1], m),
+            quadratic(f[1], g[1], m),
+            quadratic(g[1], g[1], m),
+        )
+        for q in (s_ff, s_fg, s_gg):
+            if isinstance(q, str):
+                return q
+        assert not isinstance(s_ff, str) and not isinstance(s_fg, str)
+        assert not isinstance(s_gg, str)
+        arms.append((m, f[0], g[0], s_ff, s_fg, s_gg))
     single = isinstance(formula, Component)
     if isinstance(formula, Component) and isinstance(pre, Component):
         theta = _pooled_theta(formula.name, pre.name, control, treatment)
         method = "pooled OLS slope Cov(y,c)/Var(c) over both arms"
     else:
-        num = den = 0.0
-        for m, (_, gf), (_, gg) in lins:
-            cov = quadratic(gf, gg, m)
-            var = quadratic(gg, gg, m)
-            if isinstance(cov, str):
-                return cov
-            if isinstance(var, str):
-                return var
-            num += cov
-            den += var
+        num = sum(a[4] for a in arms)
+        den = sum(a[5] for a in arms)
         theta = num / den if den > 0.0 else 0.0
         method = "Σ_v Cov(f,g) / Σ_v Var(g) by the delta method over both arms"
     if isinstance(theta, str):
         return theta
     summaries: list[VariantSummary] = []
     var_adj = var_raw = 0.0
-    for m, (fv, gf), (gv, gg) in lins:
-        gh = dict(gf)
-        for k, v in gg.items():
-            gh[k] = gh.get(k, 0.0) - theta * v
-        s_hh, s_hf, s_ff = quadratic(gh, gh, m), quadratic(gh, gf, m), quadratic(gf, gf, m)
-        if isinstance(s_hh, str):
-            return s_hh
-        if isinstance(s_hf, str):
-            return s_hf
-        if isinstance(s_ff, str):
-            return s_ff
-        s_hh, s_ff = max(s_hh, 0.0), max(s_ff, 0.0)
-        summaries.append(VariantSummary(m.n, fv - theta * gv, fv, s_hh, s_hf, s_ff))
+    for m, fv, gv, s_ff, s_fg, s_gg in arms:
+        s_hh = max(s_ff - 2.0 * theta * s_fg + theta * theta * s_gg, 0.0)
+        s_hf = s_ff - theta * s_fg
+        summaries.append(VariantSummary(m.n, fv - theta * gv, fv, s_hh, s_hf, max(s_ff, 0.0)))
         var_adj += s_hh / m.n
         var_raw += s_ff / m.n
     reduction = 1.0 - var_adj / var_raw if var_raw > 0.0 else 0.0

@@ -7,7 +7,6 @@ rows; confidence intervals at the corrected level; guardrails; the decision.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -84,12 +83,12 @@ def analyze(
     }
     srm = srm_check(units, config.split, config.srm_alpha, excluded_multiple=data.excluded_multiple)
     rows = [
-        prepare(spec, seg, config.control, t)
+        row
         for seg in data.segments
         for spec in specs
-        for t in config.treatments
+        for row in prepare(spec, seg, config.control, config.treatments)
     ]
-    stats = _infer(config, rows)
+    stats = {k: v.tolist() for k, v in _infer(config, rows).items()}
     results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
     guards = [
         _guardrail(config, row, stats, i)
@@ -198,7 +197,7 @@ def _conventions(
 
 
 def _metric_result(
-    config: ExperimentConfig, row: Prepared, s: dict[str, Array], i: int
+    config: ExperimentConfig, row: Prepared, s: dict[str, list[float]], i: int
 ) -> MetricResult:
     spec, seg = row.spec, row.segment
     ok = bool(s["ok"][i])
@@ -220,7 +219,30 @@ def _metric_result(
         cuped = CupedInfo(
             finite(row.cuped.theta), row.cuped.theta_method, finite(row.cuped.variance_reduction)
         )
-    insufficient = MetricResult(
+    absolute = relative = conventions = None
+    p = adj = None
+    significant, verdict = False, Verdict.INSUFFICIENT
+    reason: str | None = row.reason or "standard error is zero or not finite"
+    if ok:
+        absolute = Estimate(
+            finite(s["diff"][i]),
+            finite(s["se"][i]),
+            finite(s["lo"][i]),
+            finite(s["hi"][i]),
+            finite(s["p"][i]),
+        )
+        relative = Estimate(
+            finite(s["lift"][i]),
+            finite(s["lift_se"][i]),
+            finite(s["llo"][i]),
+            finite(s["lhi"][i]),
+            finite(s["p_rel"][i]),
+        )
+        p, adj, reason = finite(s["p"][i]), finite(s["adj"][i]), None
+        significant = adj is not None and adj < config.alpha
+        verdict = _verdict(significant, s["diff"][i], spec.direction)
+        conventions = _conventions(config, row, s["df"][i], s["ci_alpha"][i])
+    return MetricResult(
         metric=spec.name,
         kind=spec.kind.value,
         role=spec.role.value,
@@ -230,49 +252,20 @@ def _metric_result(
         exploratory=not seg.is_overall,
         control=c_val,
         treatment=t_val,
-        absolute=None,
-        relative=None,
-        p_value=None,
-        adjusted_p_value=None,
-        significant=False,
-        verdict=Verdict.INSUFFICIENT,
-        conventions=None,
-        cuped=cuped,
-        reason=row.reason or "standard error is zero or not finite",
-    )
-    if not ok:
-        return insufficient
-    absolute = Estimate(
-        finite(s["diff"][i]),
-        finite(s["se"][i]),
-        finite(s["lo"][i]),
-        finite(s["hi"][i]),
-        finite(s["p"][i]),
-    )
-    relative = Estimate(
-        finite(s["lift"][i]),
-        finite(s["lift_se"][i]),
-        finite(s["llo"][i]),
-        finite(s["lhi"][i]),
-        finite(s["p_rel"][i]),
-    )
-    adj = float(s["adj"][i])
-    significant = adj < config.alpha
-    return dataclasses.replace(
-        insufficient,
         absolute=absolute,
         relative=relative,
-        p_value=finite(s["p"][i]),
-        adjusted_p_value=finite(adj),
+        p_value=p,
+        adjusted_p_value=adj,
         significant=significant,
-        verdict=_verdict(significant, float(s["diff"][i]), spec.direction),
-        conventions=_conventions(config, row, float(s["df"][i]), float(s["ci_alpha"][i])),
-        reason=None,
+        verdict=verdict,
+        conventions=conventions,
+        cuped=cuped,
+        reason=reason,
     )
 
 
 def _guardrail(
-    config: ExperimentConfig, row: Prepared, s: dict[str, Array], i: int
+    config: ExperimentConfig, row: Prepared, s: dict[str, list[float]], i: int
 ) -> GuardrailResult:
     spec = row.spec
     relative = spec.margin.relative if spec.margin is not None else True

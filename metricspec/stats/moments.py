@@ -44,6 +44,9 @@ class Moments:
     n: int
     sums: Mapping[str, float] = field(default_factory=dict)
     products: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    _cov: dict[tuple[str, str], float | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sums", dict(self.sums))
@@ -105,11 +108,17 @@ class Moments:
 
         Variances (``a == b``) are clamped at zero against rounding.
         """
+        key = (a, b)
+        if key in self._cov:
+            return self._cov[key]
         p = self.product(a, b)
-        if p is None or self.n < 2:
-            return None
-        cov = (p - self.sums[a] * self.sums[b] / self.n) / (self.n - 1)
-        return max(cov, 0.0) if a == b else cov
+        if p is None or self.n < 2 or a not in self.sums or b not in self.sums:
+            cov = None
+        else:
+            cov = (p - self.sums[a] * self.sums[b] / self.n) / (self.n - 1)
+            cov = max(cov, 0.0) if a == b else cov
+        self._cov[key] = self._cov[(b, a)] = cov
+        return cov
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ everything after this step is the same vectorised comparison for every kind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metricspec.stats.cuped import CupedFit, cuped_fit
@@ -125,61 +126,78 @@ def _moments(spec: MetricSpec, formula: Formula, data: VariantData) -> Moments |
     return data.moments_for(names)
 
 
-def prepare(spec: MetricSpec, segment: SegmentData, control: str, treatment: str) -> Prepared:
-    """Return the prepared comparison of ``treatment`` against ``control`` for one metric."""
-    key = _method_key(spec)
-    method = METHODS[key]
-    use_t = method.test == "welch_t"
-
-    def fail(reason: str, nc: float | None = None, nt: float | None = None) -> Prepared:
-        return Prepared(
-            spec, segment, control, treatment, method, nc, nt, None, use_t, False, None, reason
-        )
-
-    arms = []
-    for v in (control, treatment):
-        data = segment.variants.get(v)
-        if data is None:
-            return fail(f"no data for variant {v!r}")
-        arms.append(data)
+def _single(
+    spec: MetricSpec, variant: str, data: VariantData | None
+) -> tuple[VariantSummary | str, float | None]:
+    """Return one arm's summary (or a reason) and its sample size, without CUPED."""
+    if data is None:
+        return f"no data for variant {variant!r}", None
     if spec.kind is MetricKind.QUANTILE:
-        qc, qt = arms[0].quantiles.get(spec.name), arms[1].quantiles.get(spec.name)
-        if qc is None or qt is None:
-            return fail(f"no quantile statistics for {spec.name}")
-        nu = spec.quantile_level or 0.5
-        sc, st = quantile_summary(qc, nu), quantile_summary(qt, nu)
-        return _finish(
-            spec, segment, control, treatment, method, sc, st, qc.n_events, qt.n_events, None
-        )
+        q = data.quantiles.get(spec.name)
+        if q is None:
+            return f"no quantile statistics for {spec.name}", None
+        return quantile_summary(q, spec.quantile_level or 0.5), q.n_events
     formula = spec.formula
     assert formula is not None
-    ms = [_moments(spec, formula, a) for a in arms]
-    if isinstance(ms[0], str) or isinstance(ms[1], str):
-        return fail(next(m for m in ms if isinstance(m, str)))
-    mc, mt = ms[0], ms[1]
-    if spec.cuped:
-        fit = cuped_fit(formula, spec.cuped, mc, mt)
-        if isinstance(fit, str):
-            return fail(fit, mc.n, mt.n)
-        return _finish(
-            spec,
-            segment,
-            control,
-            treatment,
-            method,
-            fit.control,
-            fit.treatment,
-            mc.n,
-            mt.n,
-            fit,
-        )
+    m = _moments(spec, formula, data)
+    if isinstance(m, str):
+        return m, None
     if spec.kind is MetricKind.PROPORTION:
         if not isinstance(formula, Component):
-            return fail("a proportion metric must be the mean of one 0/1 component")
-        sc, st = proportion_summary(formula.name, mc), proportion_summary(formula.name, mt)
-    else:
-        sc, st = delta_summary(formula, mc), delta_summary(formula, mt)
-    return _finish(spec, segment, control, treatment, method, sc, st, mc.n, mt.n, None)
+            return "a proportion metric must be the mean of one 0/1 component", m.n
+        return proportion_summary(formula.name, m), m.n
+    return delta_summary(formula, m), m.n
+
+
+def prepare(
+    spec: MetricSpec, segment: SegmentData, control: str, treatments: Sequence[str]
+) -> list[Prepared]:
+    """Return the prepared comparisons of each treatment against control for one metric."""
+    method = METHODS[_method_key(spec)]
+    out: list[Prepared] = []
+    if not spec.cuped or spec.kind is MetricKind.QUANTILE:
+        sc, nc = _single(spec, control, segment.variants.get(control))
+        for t in treatments:
+            st, nt = _single(spec, t, segment.variants.get(t))
+            out.append(_finish(spec, segment, control, t, method, sc, st, nc, nt, None))
+        return out
+    formula = spec.formula
+    assert formula is not None
+    ctrl = segment.variants.get(control)
+    mc = _moments(spec, formula, ctrl) if ctrl else f"no data for variant {control!r}"
+    for t in treatments:
+        data = segment.variants.get(t)
+        mt = _moments(spec, formula, data) if data else f"no data for variant {t!r}"
+        nc = None if isinstance(mc, str) else mc.n
+        nt = None if isinstance(mt, str) else mt.n
+        if isinstance(mc, str) or isinstance(mt, str):
+            reason = f"control: {mc}" if isinstance(mc, str) else f"treatment: {mt}"
+            out.append(_failed(spec, segment, control, t, method, reason, nc, nt))
+            continue
+        fit = cuped_fit(formula, spec.cuped, mc, mt)
+        if isinstance(fit, str):
+            out.append(_failed(spec, segment, control, t, method, fit, nc, nt))
+            continue
+        out.append(
+            _finish(spec, segment, control, t, method, fit.control, fit.treatment, nc, nt, fit)
+        )
+    return out
+
+
+def _failed(
+    spec: MetricSpec,
+    segment: SegmentData,
+    control: str,
+    treatment: str,
+    method: Method,
+    reason: str,
+    nc: float | None,
+    nt: float | None,
+) -> Prepared:
+    use_t = method.test == "welch_t"
+    return Prepared(
+        spec, segment, control, treatment, method, nc, nt, None, use_t, False, None, reason
+    )
 
 
 def _finish(
@@ -190,8 +208,8 @@ def _finish(
     method: Method,
     sc: VariantSummary | str,
     st: VariantSummary | str,
-    nc: float,
-    nt: float,
+    nc: float | None,
+    nt: float | None,
     fit: CupedFit | None,
 ) -> Prepared:
     reason: str | None = None
@@ -205,11 +223,9 @@ def _finish(
         reason = "zero variance in both arms"
     elif sc.base == 0.0:
         reason = "control value is zero; relative lift undefined"
-    use_t = method.test == "welch_t"
     if reason is not None or isinstance(sc, str) or isinstance(st, str):
-        return Prepared(
-            spec, segment, control, treatment, method, nc, nt, None, use_t, False, fit, reason
-        )
+        return _failed(spec, segment, control, treatment, method, reason or "", nc, nt)
+    use_t = method.test == "welch_t"
     plugin = fit.relative_plugin_adjusted if fit is not None else True
     return Prepared(
         spec, segment, control, treatment, method, nc, nt, (sc, st), use_t, plugin, fit, None

@@ -82,6 +82,15 @@ def linearise(formula: Formula, moments: Moments) -> tuple[float, dict[str, floa
 def quadratic(a: Mapping[str, float], b: Mapping[str, float], moments: Moments) -> float | str:
     """Return aᵀ Σ b with Σ the per-unit sample covariance of the components, or a reason."""
     total = 0.0
+    if a is b:  # symmetric form: visit each unordered pair once
+        items = [(k, v) for k, v in a.items() if v != 0.0]
+        for i, (j, aj) in enumerate(items):
+            for k, ak in items[i:]:
+                cov = moments.covariance(j, k)
+                if cov is None:
+                    return f"missing sum of products {j}·{k}"
+                total += (aj * ak * cov) if j == k else 2.0 * aj * ak * cov
+        return total
     for j, aj in a.items():
         if aj == 0.0:
             continue
