@@ -26,6 +26,10 @@ class Capabilities:
     integer_division: Literal["float", "truncate"]
     safe_divide: str
     boolean_sum: bool
+    identifier_case: Literal["as_is", "upper", "lower"]
+    timestamp_type: str
+    week_unit: str
+    approx_quantile_buckets: int = 1000
 
 
 @dataclass(frozen=True)

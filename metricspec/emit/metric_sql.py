@@ -1,0 +1,240 @@
+"""SQL for metric queries: metrics by period and dimensions, one scan per source.
+
+Shape of the query (CTE names are fixed, so diffs stay readable):
+
+    <source>_agg   one GROUP BY (period, dimensions) per source with all its measures
+    <conv>_starts, <conv>_hits, <conv>_agg   one block per conversion metric
+    spine          every (period, dimensions) any block produced (only with several blocks)
+    series         the blocks joined on (period, dimensions)
+    windowed       rolling sums (a self-join on the series, so gaps do not shift the frame)
+                   and cumulative sums (a window function)
+    final SELECT   each metric's formula
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.plan.formula import Formula, fold, parts
+from metricspec.plan.lower import Conversion, Measure
+from metricspec.plan.metric_query import MetricQueryPlan, Scan
+
+PERIOD = "period"
+
+
+@dataclass
+class _Block:
+    name: str
+    columns: list[str]  # measure columns it provides
+
+
+def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
+    """Build the sqlglot tree of a metric query."""
+    ctes: list[tuple[str, exp.Expression]] = []
+    blocks: list[_Block] = []
+    lookback = plan.lookback_seconds
+    for scan in plan.scans:
+        name = f"{scan.source.name}_agg"
+        ctes.append((name, _scan(plan, scan, sql, lookback)))
+        blocks.append(_Block(name, [m.name for m in scan.measures]))
+    for conv in plan.conversions:
+        for cte_name, cte in _conversion(plan, conv, sql, lookback):
+            ctes.append((cte_name, cte))
+        blocks.append(_Block(f"{conv.name}_agg", [conv.starts, conv.converted]))
+    keys = [PERIOD, *plan.dimensions]
+    ctes.append(("series", _series(blocks, keys, sql, ctes)))
+    measures = {m.name: m for scan in plan.scans for m in scan.measures}
+    source = "series"
+    windowed = [m for m in plan.metrics if m.window]
+    if windowed:
+        ctes.append(("windowed", _windowed(plan, measures, keys, sql)))
+        source = "windowed"
+    select = exp.select(*[sql.ref(k).as_(sql.alias(k)) for k in keys])
+    for metric in plan.metrics:
+        suffix = f"__{metric.window.mode}" if metric.window else ""
+        value = _formula(metric.formula, sql, suffix)
+        select = select.select(value.as_(sql.alias(metric.name)))
+    select = select.from_(source)
+    period_filter = _period_range(plan, sql)
+    if period_filter is not None and (lookback or plan.cumulative):
+        select = select.where(period_filter)
+    select = select.order_by(*[sql.ref(k) for k in keys])
+    for name, cte in ctes:
+        select = select.with_(name, as_=cte)
+    return select
+
+
+def _time_range(plan: MetricQueryPlan, sql: SqlBuilder, time: exp.Expression,
+                lookback: int, open_start: bool = False) -> exp.Expression | None:
+    conditions: list[exp.Expression] = []
+    if plan.start is not None and not open_start:
+        conditions.append(exp.GTE(this=time.copy(), expression=sql.ts_add(
+            sql.ts(plan.start), -lookback) if lookback else sql.ts(plan.start)))
+    if plan.end is not None:
+        conditions.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
+    return exp.and_(*conditions) if conditions else None
+
+
+def _period_range(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Expression | None:
+    if plan.start is None:
+        return None
+    return exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start))
+
+
+def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> exp.Select:
+    source = scan.source
+    assert source.time is not None
+    period = sql.bucket(sql.col(source.time.name, "s"), plan.grain)
+    keys: list[exp.Expression] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
+    select = exp.select(period.copy().as_(sql.alias(PERIOD)))
+    for dim in plan.dimensions:
+        select = select.select(sql.col(dim, "s").as_(sql.alias(dim)))
+    for measure in scan.measures:
+        select = select.select(_measure(measure, sql).as_(sql.alias(measure.name)))
+    select = select.from_(sql.source(source, "s"))
+    where = _time_range(plan, sql, sql.col(source.time.name, "s"), lookback,
+                        open_start=plan.cumulative)
+    if where is not None:
+        select = select.where(where)
+    return _group(select, keys, sql)
+
+
+def _group(select: exp.Select, keys: list[exp.Expression], sql: SqlBuilder) -> exp.Select:
+    if sql.caps.group_by_all:
+        return select.group_by(exp.var("ALL"))
+    return select.group_by(*[k.copy() for k in keys])
+
+
+def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expression:
+    condition = sql.filter(measure.filter, "s")
+    value = sql.col(measure.column, "s") if measure.column else None
+    if measure.func == "quantile":
+        assert value is not None and measure.quantile is not None
+        return sql.percentile(value, measure.quantile, condition)
+    return sql.agg(measure.func, value, condition)
+
+
+def _conversion(plan: MetricQueryPlan, conv: Conversion, sql: SqlBuilder,
+                lookback: int) -> list[tuple[str, exp.Expression]]:
+    start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
+    assert start.time is not None and end.time is not None
+    time = sql.col(start.time.name, "s")
+    period = sql.bucket(time.copy(), plan.grain)
+    dims = [sql.col(d, "s") for d in plan.dimensions]
+    starts = exp.select(sql.col(conv.entity, "s").as_(sql.alias("entity")),
+                        period.copy().as_(sql.alias(PERIOD)),
+                        *[d.copy().as_(sql.alias(d.name)) for d in dims],
+                        exp.Min(this=time.copy()).as_(sql.alias("first_at")))
+    starts = starts.from_(sql.source(start, "s"))
+    where = exp.and_(*[c for c in (sql.filter(conv.start_filter, "s"),
+                                    _time_range(plan, sql, time, lookback, plan.cumulative))
+                       if c is not None]) if (conv.start_filter or plan.start or plan.end) else None
+    if where is not None:
+        starts = starts.where(where)
+    starts = _group(starts, [sql.col(conv.entity, "s"), period, *dims], sql)
+    first = sql.ref("first_at", "st")
+    end_time = sql.col(end.time.name, "e")
+    on = [exp.EQ(this=sql.col(conv.entity, "e"), expression=sql.ref("entity", "st")),
+          exp.GTE(this=end_time.copy(), expression=first.copy()),
+          exp.LT(this=end_time.copy(), expression=sql.ts_add(first.copy(), conv.within_seconds))]
+    end_filter = sql.filter(conv.end_filter, "e")
+    if end_filter is not None:
+        on.append(end_filter)
+    keys = [sql.ref("entity", "st"), sql.ref(PERIOD, "st"),
+            *[sql.ref(d, "st") for d in plan.dimensions]]
+    hit = exp.Max(this=sql.when(exp.Not(this=exp.Is(this=sql.col(conv.entity, "e"),
+                                                    expression=exp.Null())),
+                                exp.Literal.number(1), exp.Literal.number(0)))
+    hits = exp.select(*[k.copy().as_(sql.alias(k.name)) for k in keys],
+                      hit.as_(sql.alias("converted")))
+    hits = hits.from_(exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st"))
+    hits = hits.join(sql.source(end, "e"), on=exp.and_(*on), join_type="left")
+    hits = hits.group_by(*[k.copy() for k in keys])
+    agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
+    agg = exp.select(*[k.copy().as_(sql.alias(k.name)) for k in agg_keys],
+                     exp.Count(this=exp.Star()).as_(sql.alias(conv.starts)),
+                     exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted)))
+    agg = agg.from_(f"{conv.name}_hits").group_by(*[k.copy() for k in agg_keys])
+    return [(f"{conv.name}_starts", starts), (f"{conv.name}_hits", hits),
+            (f"{conv.name}_agg", agg)]
+
+
+def _series(blocks: list[_Block], keys: list[str], sql: SqlBuilder,
+            ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+    if len(blocks) == 1:
+        block = blocks[0]
+        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(block.name)
+    union: exp.Expression | None = None
+    for block in blocks:
+        part = exp.select(*[sql.ref(k) for k in keys]).from_(block.name)
+        union = part if union is None else exp.union(union, part, distinct=True)
+    assert union is not None
+    ctes.append(("spine", union))
+    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k)) for k in keys]).from_("spine")
+    for block in blocks:
+        on = [exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
+              for k in keys]
+        select = select.join(block.name, on=exp.and_(*on), join_type="left")
+        select = select.select(*[sql.ref(c, block.name).as_(sql.alias(c))
+                                 for c in block.columns])
+    return select
+
+
+def _windowed(plan: MetricQueryPlan, measures: dict[str, Measure], keys: list[str],
+              sql: SqlBuilder) -> exp.Select:
+    """Rolling sums by a self-join on the series; cumulative sums by a window function."""
+    dims = list(plan.dimensions)
+    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k)) for k in keys])
+    all_parts = sorted({p for m in plan.metrics for p in parts(m.formula)})
+    select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts])
+    rolling = [m for m in plan.metrics if m.window and m.window.mode == "rolling"]
+    cumulative = [m for m in plan.metrics if m.window and m.window.mode == "cumulative"]
+    for metric in cumulative:
+        for part in parts(metric.formula):
+            window = exp.Window(
+                this=_rollup(measures.get(part), sql.ref(part, "cur")),
+                partition_by=[sql.ref(d, "cur") for d in dims] or None,
+                order=exp.Order(expressions=[exp.Ordered(this=sql.ref(PERIOD, "cur"))]),
+                spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                                    end="CURRENT ROW"))
+            select = select.select(window.as_(sql.alias(f"{part}__cumulative")))
+    select = select.from_(exp.Table(this=exp.to_identifier("series")).as_("cur"))
+    if not rolling:
+        return select
+    for metric in rolling:
+        assert metric.window and metric.window.seconds
+        for part in parts(metric.formula):
+            select = select.select(_rollup(measures.get(part), sql.ref(part, "prev")).as_(
+                sql.alias(f"{part}__rolling")))
+    seconds = max(m.window.seconds or 0 for m in rolling if m.window)
+    on = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims]
+    on.append(exp.GT(this=sql.ref(PERIOD, "prev"),
+                     expression=sql.ts_add(sql.ref(PERIOD, "cur"), -seconds)))
+    on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
+    select = select.join(exp.Table(this=exp.to_identifier("series")).as_("prev"),
+                         on=exp.and_(*on), join_type="inner")
+    group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
+    return select.group_by(*group)
+
+
+def _rollup(measure: Measure | None, value: exp.Expression) -> exp.Expression:
+    """How a measure's values over shorter periods combine into a longer one."""
+    if measure is not None and measure.func == "min":
+        return exp.Min(this=value)
+    if measure is not None and measure.func == "max":
+        return exp.Max(this=value)
+    return exp.Sum(this=value)
+
+
+def _formula(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expression:
+    def binary(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        if op == "/":
+            return sql.div(a, b)
+        node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
+        return exp.Paren(this=node(this=a, expression=b))
+
+    return fold(formula, sql.num, lambda name: sql.ref(name + suffix), binary,
+                lambda a: exp.Neg(this=a))

@@ -1,0 +1,168 @@
+"""Lowering: a metric's expression → a formula over measures (plain aggregates of one source).
+
+`avg(x)` becomes `sum(x) / count(x)`, a weighted composite becomes its weighted sum, and a
+conversion becomes its own pair of measures. Identical aggregates used by several metrics
+become one measure, so a source is scanned once for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from metricspec import ir
+from metricspec.plan.formula import Bin, Const, Formula, Neg, Part
+from metricspec.semantic import Index
+
+MeasureFunc = Literal["count", "count_distinct", "sum", "min", "max", "quantile"]
+
+
+class PlanError(ValueError):
+    """A request the plan cannot satisfy (e.g. a dimension a source lacks)."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One aggregate of one source: what a `GROUP BY` computes in a single scan."""
+
+    name: str
+    source: str
+    func: MeasureFunc
+    column: str | None = None
+    quantile: float | None = None
+    filter: str | None = None
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        return (self.source, self.func, self.column, self.quantile, self.filter)
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Share of `entity` values with a `start` event followed by an `end` event within
+    `within_seconds`; computed in its own query block, exposed as two measures."""
+
+    name: str
+    entity: str
+    start_source: str
+    start_filter: str | None
+    end_source: str
+    end_filter: str | None
+    within_seconds: int
+
+    @property
+    def starts(self) -> str:
+        return f"{self.name}__starts"
+
+    @property
+    def converted(self) -> str:
+        return f"{self.name}__converted"
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    mode: Literal["rolling", "cumulative"]
+    seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class LoweredMetric:
+    name: str
+    formula: Formula
+    window: WindowSpec | None = None
+
+
+@dataclass
+class Lowering:
+    """Lowers metrics one by one, sharing identical measures between them."""
+
+    index: Index
+    measures: dict[tuple[object, ...], Measure] = field(default_factory=dict)
+    conversions: dict[tuple[object, ...], Conversion] = field(default_factory=dict)
+    _names: set[str] = field(default_factory=set)
+
+    def metric(self, name: str) -> LoweredMetric:
+        metric = self.index.metrics[name]
+        expr = self.index.expand(metric.expr)
+        window = None
+        if isinstance(expr, ir.Window):
+            window = WindowSpec(expr.mode, expr.length.seconds if expr.length else None)
+            expr = expr.expr
+        counter = iter(range(1, 10_000))
+        formula = self._lower(expr, name, counter)
+        return LoweredMetric(name=name, formula=formula, window=window)
+
+    def _lower(self, expr: ir.Expr, owner: str, counter: object) -> Formula:
+        if isinstance(expr, ir.Number):
+            return Const(expr.value)
+        if isinstance(expr, ir.BinaryOp):
+            return Bin(expr.op, self._lower(expr.left, owner, counter),
+                       self._lower(expr.right, owner, counter))
+        if isinstance(expr, ir.Negate):
+            return Neg(self._lower(expr.operand, owner, counter))
+        if isinstance(expr, ir.Weighted):
+            total: Formula | None = None
+            for term in expr.terms:
+                part = Bin("*", Const(term.weight), self._lower(term.expr, owner, counter))
+                total = part if total is None else Bin("+", total, part)
+            assert total is not None
+            return total
+        if isinstance(expr, ir.Aggregate):
+            return self._aggregate(expr, owner, counter)
+        if isinstance(expr, ir.Conversion):
+            conversion = self._conversion(expr, owner)
+            return Bin("/", Part(conversion.converted), Part(conversion.starts))
+        raise PlanError(f"metric `{owner}` cannot be computed here "
+                        f"(unresolved `{getattr(expr, 'name', expr.kind)}`)")
+
+    def _aggregate(self, node: ir.Aggregate, owner: str, counter: object) -> Formula:
+        column = node.column.name if node.column else None
+        flt = node.filter.sql if node.filter else None
+        if node.func == "avg":
+            total = self._measure(owner, counter, node.source.name, "sum", column, None, flt)
+            count = self._measure(owner, counter, node.source.name, "count", column, None, flt)
+            return Bin("/", Part(total), Part(count))
+        func: MeasureFunc = node.func  # type: ignore[assignment]
+        return Part(self._measure(owner, counter, node.source.name, func, column,
+                                  node.quantile, flt))
+
+    def _measure(self, owner: str, counter: object, source: str, func: MeasureFunc,
+                 column: str | None, quantile: float | None, flt: str | None) -> str:
+        key = (source, func, column, quantile, flt)
+        if key not in self.measures:
+            name = self._fresh(f"{owner}__{next(counter)}")  # type: ignore[call-overload]
+            self.measures[key] = Measure(name, source, func, column, quantile, flt)
+        return self.measures[key].name
+
+    def _conversion(self, node: ir.Conversion, owner: str) -> Conversion:
+        entity = node.entity.name if node.entity else self._shared_entity(node)
+        key = (entity, node.start.source.name, _sql(node.start.filter), node.end.source.name,
+               _sql(node.end.filter), node.within.seconds)
+        if key not in self.conversions:
+            self.conversions[key] = Conversion(
+                name=self._fresh(f"{owner}__conv"), entity=entity,
+                start_source=node.start.source.name, start_filter=_sql(node.start.filter),
+                end_source=node.end.source.name, end_filter=_sql(node.end.filter),
+                within_seconds=node.within.seconds)
+        return self.conversions[key]
+
+    def _shared_entity(self, node: ir.Conversion) -> str:
+        start = self.index.sources[node.start.source.name]
+        end = self.index.sources[node.end.source.name]
+        end_names = {e.name for e in end.entities}
+        for entity in start.entities:
+            if entity.name in end_names:
+                return entity.name
+        raise PlanError(f"conversion from `{start.name}` to `{end.name}` needs a shared entity; "
+                        "name one with `by <entity>`")
+
+    def _fresh(self, name: str) -> str:
+        base, n = name, 2
+        while name in self._names:
+            name, n = f"{base}_{n}", n + 1
+        self._names.add(name)
+        return name
+
+
+def _sql(flt: ir.Filter | None) -> str | None:
+    return flt.sql if flt else None

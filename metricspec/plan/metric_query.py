@@ -1,0 +1,145 @@
+"""The plan of a metric query: metrics by time grain and dimensions, one scan per source.
+
+A metric query groups every measure of one source into one `GROUP BY` over that source,
+joins the per-source results on (period, dimensions), applies rolling and cumulative
+windows over the series, and computes each metric's formula.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from metricspec import ir
+from metricspec.plan.formula import parts
+from metricspec.plan.lower import Conversion, LoweredMetric, Lowering, Measure, PlanError
+from metricspec.semantic import Index
+
+GrainUnit = Literal["minute", "hour", "day", "week", "month"]
+_GRAIN = re.compile(r"^\s*(?:(\d+)\s*)?(minute|hour|day|week|month)s?\s*$")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+@dataclass(frozen=True)
+class Grain:
+    """A time bucket: `day`, `hour`, `5 minutes`, `week` (ISO, from Monday), `month`."""
+
+    unit: GrainUnit
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Grain:
+        """>>> Grain.parse("5 minutes"), Grain.parse("day")
+        (Grain(unit='minute', count=5), Grain(unit='day', count=1))
+        """
+        match = _GRAIN.match(text.lower())
+        if not match:
+            raise PlanError(f"unknown grain `{text}`: use minute(s), hour(s), day, week or month, "
+                            "optionally with a count such as `5 minutes`")
+        grain = cls(unit=match.group(2), count=int(match.group(1) or 1))  # type: ignore[arg-type]
+        limit = {"minute": 60, "hour": 24, "day": 1, "week": 1, "month": 1}[grain.unit]
+        if grain.count < 1 or limit % grain.count:
+            raise PlanError(f"a grain of {text} does not tile the next larger unit evenly")
+        return grain
+
+    @classmethod
+    def of(cls, duration: ir.Duration) -> Grain:
+        return cls.parse(f"{duration.value} {duration.unit}")
+
+    @property
+    def seconds(self) -> int | None:
+        return None if self.unit == "month" else _SECONDS[self.unit] * self.count
+
+    def __str__(self) -> str:
+        return self.unit if self.count == 1 else f"{self.count} {self.unit}s"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One pass over one source computing all its measures."""
+
+    source: ir.Source
+    measures: tuple[Measure, ...]
+
+
+@dataclass(frozen=True)
+class MetricQueryPlan:
+    title: str
+    metrics: tuple[LoweredMetric, ...]
+    scans: tuple[Scan, ...]
+    conversions: tuple[Conversion, ...]
+    sources: dict[str, ir.Source]
+    grain: Grain
+    dimensions: tuple[str, ...]
+    start: dt.datetime | None
+    end: dt.datetime | None
+    files: tuple[str, ...]
+
+    @property
+    def lookback_seconds(self) -> int:
+        return max((m.window.seconds or 0 for m in self.metrics if m.window), default=0)
+
+    @property
+    def cumulative(self) -> bool:
+        return any(m.window and m.window.mode == "cumulative" for m in self.metrics)
+
+
+def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None = None,
+                      dimensions: tuple[str, ...] = (), start: dt.datetime | None = None,
+                      end: dt.datetime | None = None, title: str | None = None
+                      ) -> MetricQueryPlan:
+    """Plan metrics by grain and dimensions over [start, end)."""
+    grain = grain or Grain("day")
+    unknown = [m for m in metrics if m not in index.metrics]
+    if unknown:
+        raise PlanError(f"unknown metric `{unknown[0]}`")
+    lowering = Lowering(index)
+    lowered = tuple(lowering.metric(name) for name in metrics)
+    for metric in lowered:
+        _check_window(metric, grain)
+    used = {p for m in lowered for p in parts(m.formula)}
+    measures = [m for m in lowering.measures.values() if m.name in used]
+    conversions = tuple(c for c in lowering.conversions.values()
+                        if c.starts in used or c.converted in used)
+    source_names: dict[str, None] = {}
+    for measure in measures:
+        source_names.setdefault(measure.source)
+    for conv in conversions:
+        source_names.setdefault(conv.start_source)
+        source_names.setdefault(conv.end_source)
+    sources = {name: index.sources[name] for name in source_names}
+    _check_sources(sources, dimensions, conversions)
+    scans = tuple(Scan(sources[name], tuple(m for m in measures if m.source == name))
+                  for name in source_names if any(m.source == name for m in measures))
+    files = tuple(sorted({index.metrics[m].span.file for m in metrics}))
+    return MetricQueryPlan(
+        title=title or ", ".join(metrics), metrics=lowered, scans=scans,
+        conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
+        start=start, end=end, files=files)
+
+
+def _check_window(metric: LoweredMetric, grain: Grain) -> None:
+    window = metric.window
+    if window is None or window.mode == "cumulative" or window.seconds is None:
+        return
+    if grain.seconds is None or window.seconds % grain.seconds:
+        raise PlanError(f"`{metric.name}` rolls over {window.seconds // 3600} hours, which is not "
+                        f"a whole number of {grain} periods; pick a finer grain")
+
+
+def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
+                   conversions: tuple[Conversion, ...]) -> None:
+    for source in sources.values():
+        if source.time is None:
+            raise PlanError(f"source `{source.name}` has no time column, so it has no series; "
+                            f"declare `time <column>` in it")
+    grouped = {s.name: s for s in sources.values()}
+    for conv in conversions:
+        grouped.pop(conv.end_source, None) if conv.end_source != conv.start_source else None
+    for dimension in dimensions:
+        for source in grouped.values():
+            names = {c.name for c in source.dimensions + source.entities}
+            if dimension not in names:
+                raise PlanError(f"source `{source.name}` has no dimension `{dimension}`")

@@ -1,0 +1,28 @@
+# Monitors: alert when a metric leaves its normal range.
+
+monitor csat_drop "CSAT drop" {
+  description "Pages the on-call when thumbs-up share falls 15% below the last hour."
+  owner "support-analytics"
+  metric csat
+  every 5 minutes
+  baseline trailing 1 hour
+  alert when below baseline by 15%
+  min_n 200
+}
+
+monitor hallucination_spike "Hallucination spike" {
+  owner "assistant-quality"
+  metric hallucination_rate
+  every 1 hour
+  baseline trailing 1 day
+  alert when zscore above 4
+  min_n 500
+}
+
+monitor slow_answers "Slow answers" {
+  owner "assistant-platform"
+  metric latency_p95
+  every 1 hour
+  alert when above 6000 for 2 windows
+  min_n 200
+}
