@@ -1,0 +1,303 @@
+"""The plan of an experiment analysis: exposures, unit-level components, base metrics.
+
+Every experiment metric becomes a formula over *base metrics*, each of which is one row of
+the sufficient-statistics output (see docs/sufficient-statistics.md):
+
+- `mean` / `proportion`: one unit-level value x (a count or sum of one source);
+- `ratio`: x / y, two unit-level values (a ratio of sums, an average, a conversion);
+- `quantile`: an event-level percentile, clustered by unit.
+
+A metric that is one of these is analysed as it is; any other (e.g. a weighted composite of
+ratios) is `derived`: a formula over its base metrics, analysed by the delta method with the
+cross moments the SQL also returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from metricspec import ir
+from metricspec.plan.formula import Bin, Const, Formula, Neg, Part, parts
+from metricspec.plan.lower import PlanError
+from metricspec.semantic import Index, experiment_metric_refs
+
+BaseKind = Literal["mean", "proportion", "ratio", "quantile"]
+MetricKind = Literal["mean", "proportion", "ratio", "quantile", "derived"]
+Role = Literal["primary", "secondary", "guardrail"]
+
+
+@dataclass(frozen=True)
+class Component:
+    """A unit-level value: one aggregate of one source over each unit's events."""
+
+    name: str
+    source: str
+    func: Literal["count", "count_distinct", "sum"]
+    column: str | None
+    filter: str | None
+
+
+@dataclass(frozen=True)
+class ConversionPart:
+    """Per unit: started (had a start event after exposure) and converted (an end event
+    followed within `within_seconds`)."""
+
+    name: str
+    start_source: str
+    start_filter: str | None
+    end_source: str
+    end_filter: str | None
+    within_seconds: int
+
+
+@dataclass(frozen=True)
+class QuantilePart:
+    name: str
+    source: str
+    column: str
+    quantile: float
+    filter: str | None
+
+
+@dataclass(frozen=True)
+class BaseMetric:
+    name: str
+    kind: BaseKind
+    x: Component | None = None
+    y: Component | None = None
+    conversion: ConversionPart | None = None
+    quantile: QuantilePart | None = None
+    cuped: bool = False
+    winsorize: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisMetric:
+    name: str
+    role: Role
+    kind: MetricKind
+    formula: Formula
+    bases: tuple[str, ...]
+    direction: Literal["increase", "decrease", "none"]
+    margin: ir.Margin | None
+    metric: ir.Metric
+
+
+@dataclass(frozen=True)
+class ExperimentPlan:
+    experiment: ir.Experiment
+    unit: str
+    assignment: ir.Source
+    variant_column: str
+    assignment_filter: str | None
+    variants: tuple[str, ...]
+    control: str
+    weights: tuple[float, ...]
+    start: dt.datetime
+    end: dt.datetime
+    pre_start: dt.datetime | None
+    segments: tuple[str, ...]
+    bases: tuple[BaseMetric, ...]
+    metrics: tuple[AnalysisMetric, ...]
+    cross: tuple[tuple[str, str], ...]
+    sources: dict[str, ir.Source]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        names = {self.experiment.span.file} | {m.metric.span.file for m in self.metrics}
+        return tuple(sorted(names))
+
+    def scan_sources(self) -> list[str]:
+        """Sources read by unit-level components and quantiles, in first-use order."""
+        seen: dict[str, None] = {}
+        for base in self.bases:
+            for comp in (base.x, base.y):
+                if comp is not None:
+                    seen.setdefault(comp.source)
+            if base.quantile is not None:
+                seen.setdefault(base.quantile.source)
+        return list(seen)
+
+
+def plan_experiment(index: Index, name: str) -> ExperimentPlan:
+    """Plan the analysis of one (checked) experiment."""
+    exp = index.experiments.get(name)
+    if exp is None:
+        raise PlanError(f"unknown experiment `{name}`")
+    if exp.unit is None or exp.assignment is None or exp.window is None or not exp.variants:
+        raise PlanError(f"experiment `{name}` is incomplete; run `metricspec check`")
+    control = _control(exp)
+    assignment = index.sources[exp.assignment.source.name]
+    variant_column = exp.assignment.variant_column.name if exp.assignment.variant_column else (
+        "variant")
+    pre_start = (exp.window.start - dt.timedelta(seconds=exp.cuped.seconds)
+                 if exp.cuped else None)
+    builder = _Bases(index, exp)
+    metrics: list[AnalysisMetric] = []
+    seen: set[str] = set()
+    for role, ref in experiment_metric_refs(exp):
+        if ref.name in seen:
+            continue
+        seen.add(ref.name)
+        metrics.append(builder.analysis_metric(ref.name, role))
+    bases = builder.finish(metrics)
+    cross: dict[tuple[str, str], None] = {}
+    for metric in metrics:
+        if metric.kind == "derived":
+            names = sorted(metric.bases)
+            for i, a in enumerate(names):
+                for b in names[i + 1:]:
+                    cross.setdefault((a, b))
+    sources = {s: index.sources[s] for s in _used_sources(bases)}
+    sources.setdefault(assignment.name, assignment)
+    return ExperimentPlan(
+        experiment=exp, unit=exp.unit.name, assignment=assignment,
+        variant_column=variant_column,
+        assignment_filter=exp.assignment.filter.sql if exp.assignment.filter else None,
+        variants=tuple(v.name for v in exp.variants), control=control,
+        weights=tuple(v.weight.fraction for v in exp.variants),
+        start=exp.window.start, end=exp.window.end_exclusive, pre_start=pre_start,
+        segments=tuple(s.name for s in exp.segments), bases=bases, metrics=tuple(metrics),
+        cross=tuple(cross), sources=sources)
+
+
+def _control(exp: ir.Experiment) -> str:
+    marked = [v.name for v in exp.variants if v.is_control]
+    if len(marked) == 1:
+        return marked[0]
+    if not marked and any(v.name == "control" for v in exp.variants):
+        return "control"
+    raise PlanError(f"experiment `{exp.name}` has no single control variant")
+
+
+def _used_sources(bases: tuple[BaseMetric, ...]) -> list[str]:
+    seen: dict[str, None] = {}
+    for base in bases:
+        for comp in (base.x, base.y):
+            if comp:
+                seen.setdefault(comp.source)
+        if base.quantile:
+            seen.setdefault(base.quantile.source)
+        if base.conversion:
+            seen.setdefault(base.conversion.start_source)
+            seen.setdefault(base.conversion.end_source)
+    return list(seen)
+
+
+class _Bases:
+    """Turns metrics into formulas over base metrics, naming and sharing bases."""
+
+    def __init__(self, index: Index, exp: ir.Experiment) -> None:
+        self.index = index
+        self.exp = exp
+        self.bases: dict[str, BaseMetric] = {}
+        self.winsorized = {m.name: w.fraction for w in exp.winsorize for m in w.metrics}
+
+    def analysis_metric(self, name: str, role: Role) -> AnalysisMetric:
+        metric = self.index.metrics[name]
+        base = self._as_base(metric.expr, name)
+        if base is not None:
+            kind: MetricKind = base.kind
+            formula: Formula = Part(base.name)
+        else:
+            kind = "derived"
+            formula = self._derive(metric.expr, name, iter(range(1, 1000)))
+        guardrail = next((g for g in self.exp.guardrails if g.metric.name == name), None)
+        direction = {"up": "increase", "down": "decrease"}.get(metric.direction or "", "none")
+        return AnalysisMetric(
+            name=name, role=role, kind=kind, formula=formula, bases=tuple(parts(formula)),
+            direction=direction, margin=guardrail.margin if guardrail else None,  # type: ignore[arg-type]
+            metric=metric)
+
+    def finish(self, metrics: list[AnalysisMetric]) -> tuple[BaseMetric, ...]:
+        """Switch CUPED on for bases analysed on their own (not only inside a derived one)."""
+        own = {m.bases[0] for m in metrics if m.kind != "derived"}
+        out = []
+        for base in self.bases.values():
+            cuped = (self.exp.cuped is not None and base.name in own
+                     and base.kind in ("mean", "proportion", "ratio") and base.conversion is None)
+            winsorize = self.winsorized.get(base.name) if base.kind != "quantile" else None
+            out.append(BaseMetric(base.name, base.kind, base.x, base.y, base.conversion,
+                                  base.quantile, cuped, winsorize))
+        return tuple(out)
+
+    def _derive(self, expr: ir.Expr, owner: str, counter: object) -> Formula:
+        if isinstance(expr, ir.Number):
+            return Const(expr.value)
+        if isinstance(expr, ir.MetricRef):
+            metric = self.index.metrics[expr.name]
+            base = self._as_base(metric.expr, expr.name)
+            return Part(base.name) if base else self._derive(metric.expr, expr.name, counter)
+        if isinstance(expr, ir.BinaryOp):
+            base = self._as_base(expr, f"{owner}__b{next(counter)}")  # type: ignore[call-overload]
+            if base is not None:
+                return Part(base.name)
+            return Bin(expr.op, self._derive(expr.left, owner, counter),
+                       self._derive(expr.right, owner, counter))
+        if isinstance(expr, ir.Negate):
+            return Neg(self._derive(expr.operand, owner, counter))
+        if isinstance(expr, ir.Weighted):
+            total: Formula | None = None
+            for term in expr.terms:
+                part = Bin("*", Const(term.weight), self._derive(term.expr, owner, counter))
+                total = part if total is None else Bin("+", total, part)
+            assert total is not None
+            return total
+        base = self._as_base(expr, f"{owner}__b{next(counter)}")  # type: ignore[call-overload]
+        if base is None:
+            raise PlanError(f"`{owner}` cannot be analysed in an experiment")
+        return Part(base.name)
+
+    def _as_base(self, expr: ir.Expr, name: str) -> BaseMetric | None:
+        """The base metric `expr` is, if it is one (registering it), else None."""
+        expanded = self.index.expand(expr)
+        found = self._shape(expanded, name)
+        if found is None:
+            return None
+        return self.bases.setdefault(found.name, found)
+
+    def _shape(self, expr: ir.Expr, name: str) -> BaseMetric | None:
+        if isinstance(expr, ir.Aggregate):
+            if expr.func == "quantile":
+                assert expr.column is not None and expr.quantile is not None
+                return BaseMetric(name, "quantile", quantile=QuantilePart(
+                    name, expr.source.name, expr.column.name, expr.quantile, _sql(expr.filter)))
+            if expr.func == "avg":
+                return BaseMetric(name, "ratio", x=self._component(expr, name, "x", "sum"),
+                                  y=self._component(expr, name, "y", "count"))
+            if expr.func in ("count", "sum", "count_distinct"):
+                kind: BaseKind = "proportion" if (
+                    expr.func == "count_distinct" and expr.column is not None
+                    and expr.column.name == self.exp.unit.name  # type: ignore[union-attr]
+                ) else "mean"
+                return BaseMetric(name, kind, x=self._component(expr, name, "x", expr.func))
+            return None
+        if isinstance(expr, ir.BinaryOp) and expr.op == "/":
+            left, right = expr.left, expr.right
+            if _plain(left) and _plain(right):
+                assert isinstance(left, ir.Aggregate) and isinstance(right, ir.Aggregate)
+                return BaseMetric(name, "ratio", x=self._component(left, name, "x", left.func),
+                                  y=self._component(right, name, "y", right.func))
+            return None
+        if isinstance(expr, ir.Conversion):
+            return BaseMetric(name, "ratio", conversion=ConversionPart(
+                name, expr.start.source.name, _sql(expr.start.filter), expr.end.source.name,
+                _sql(expr.end.filter), expr.within.seconds))
+        return None
+
+    @staticmethod
+    def _component(node: ir.Aggregate, name: str, role: str, func: str) -> Component:
+        return Component(name=f"{name}__{role}", source=node.source.name,
+                         func=func,  # type: ignore[arg-type]
+                         column=node.column.name if node.column else None,
+                         filter=_sql(node.filter))
+
+
+def _plain(expr: ir.Expr) -> bool:
+    return isinstance(expr, ir.Aggregate) and expr.func in ("count", "sum", "count_distinct")
+
+
+def _sql(flt: ir.Filter | None) -> str | None:
+    return flt.sql if flt else None
