@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metricspec.stats import (  # noqa: E402
+from metricspec.stats import (
     Correction,
     ExperimentConfig,
     ExperimentData,

@@ -135,14 +135,37 @@ def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Arra
         out[key] = full
     ok = valid & np.isfinite(out["diff"]) & np.isfinite(out["lift"])
     ok &= np.isfinite(out["se"]) & (out["se"] > 0) & np.isfinite(out["lift_se"])
-    ok &= out["lift_se"] > 0
+    ok &= (out["lift_se"] > 0) & (out["df"] > 0)  # NaN df fails too
+    while True:  # a row whose outputs overflow leaves the family, then the rest is recomputed
+        tests = _tests(config, rows, out, ok)
+        finite_out = np.logical_and.reduce([np.isfinite(tests[k]) for k in _OUTPUTS])
+        bad = ok & ~finite_out
+        if not bad.any():
+            break
+        ok &= ~bad
+    out.update(tests)
     out["ok"] = ok.astype(float)
+    return out
+
+
+_OUTPUTS = ("p", "p_rel", "lo", "hi", "llo", "lhi")
+_NUMERIC = "standard error is zero or a result is not finite (numerically degenerate statistics)"
+
+
+def _tests(
+    config: ExperimentConfig,
+    rows: Sequence[Prepared],
+    out: dict[str, Array],
+    ok: npt.NDArray[np.bool_],
+) -> dict[str, Array]:
+    """Return p-values, corrected p-values and intervals for the rows marked ``ok``."""
+    n = len(rows)
     se, lse = np.where(ok, out["se"], 1.0), np.where(ok, out["lift_se"], 1.0)
     diff, lift = np.where(ok, out["diff"], 0.0), np.where(ok, out["lift"], 0.0)
     df, ntot = np.where(ok, out["df"], np.inf), np.where(ok, out["n_total"], 2.0)
     alpha = config.alpha
+    r = rho(alpha, config.sequential_tuning)
     if config.sequential:
-        r = rho(alpha, config.sequential_tuning)
         p, p_rel = always_valid_p(diff, se, ntot, r), always_valid_p(lift, lse, ntot, r)
     else:
         p, p_rel = two_sided_p(diff, se, df), two_sided_p(lift, lse, df)
@@ -159,14 +182,15 @@ def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Arra
         rejected = int(np.sum(adjusted < alpha))
         ci_alpha[members] = interval_alpha(config.correction, alpha, len(idx), rejected)
     if config.sequential:
-        r = rho(alpha, config.sequential_tuning)
         half, lhalf = cs_halfwidth(se, ntot, ci_alpha, r), cs_halfwidth(lse, ntot, ci_alpha, r)
         lo, hi, llo, lhi = diff - half, diff + half, lift - lhalf, lift + lhalf
     else:
         lo, hi = interval(diff, se, df, ci_alpha)
         llo, lhi = interval(lift, lse, df, ci_alpha)
-    out.update(p=p, p_rel=p_rel, adj=adj, ci_alpha=ci_alpha, lo=lo, hi=hi, llo=llo, lhi=lhi)
-    return out
+    masked = {
+        k: np.where(ok, v, np.nan) for k, v in (("lo", lo), ("hi", hi), ("llo", llo), ("lhi", lhi))
+    }
+    return {"p": p, "p_rel": p_rel, "adj": adj, "ci_alpha": ci_alpha, **masked}
 
 
 def _conventions(
@@ -222,7 +246,7 @@ def _metric_result(
     absolute = relative = conventions = None
     p = adj = None
     significant, verdict = False, Verdict.INSUFFICIENT
-    reason: str | None = row.reason or "standard error is zero or not finite"
+    reason: str | None = row.reason or _NUMERIC
     if ok:
         absolute = Estimate(
             finite(s["diff"][i]),
@@ -285,5 +309,5 @@ def _guardrail(
         df=float(s["df"][i]) if ok else None,
         alpha=config.alpha,
         sequential=seq,
-        reason=None if ok else (row.reason or "standard error is zero or not finite"),
+        reason=None if ok else (row.reason or _NUMERIC),
     )

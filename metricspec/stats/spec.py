@@ -78,6 +78,7 @@ class Margin:
     worse: Direction = Direction.NONE
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "worse", Direction(self.worse))
         if not (math.isfinite(self.value) and self.value >= 0):
             raise ValueError(f"margin must be a finite non-negative number, got {self.value}")
 
@@ -118,6 +119,9 @@ class MetricSpec:
     quantile_level: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MetricKind(self.kind))
+        object.__setattr__(self, "role", Role(self.role))
+        object.__setattr__(self, "direction", Direction(self.direction))
         if self.formula is None:
             if self.kind in (MetricKind.MEAN, MetricKind.PROPORTION):
                 object.__setattr__(self, "formula", mean_of(self.name))
@@ -200,6 +204,7 @@ class ExperimentConfig:
     split: Mapping[str, float] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "correction", Correction(self.correction))
         if self.control not in self.variants:
             raise ValueError(f"control {self.control!r} is not among the variants")
         if len(self.variants) < 2:
