@@ -7,6 +7,7 @@ the user types produces a Python traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
@@ -89,6 +90,95 @@ def check(
             sys.stdout.write(text + "\n")
     failed = bool(ws.errors) or (strict and bool(ws.warnings))
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command("compile")
+def compile_(
+    paths: PathsArg = None,
+    dialect: DialectOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
+) -> None:
+    """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files."""
+    from metricspec.emit.compile import compile_all, write_all
+
+    backends = dialects_or_exit(dialect, ("duckdb",))
+    ws = load_or_exit(paths)
+    if not ws.ok:
+        out.print(ws.render("text"), markup=False)
+        err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
+        raise typer.Exit(1)
+    compiled, failed = compile_all(ws.index, backends)
+    written = write_all(compiled, out_dir)
+    for failure in failed:
+        err.print(f"[red]error[/]: {failure}", markup=True)
+    per_backend = ", ".join(f"{b.name}: {sum(q.backend is b for q in compiled)}"
+                            for b in backends)
+    out.print(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
+              f"{len(written)} file(s) changed")
+    raise typer.Exit(1 if failed else 0)
+
+
+GrainOpt = Annotated[str, typer.Option("--grain", "-g",
+                                       help="Time grain: minute, 5 minutes, hour, day, week, "
+                                       "month.")]
+DimensionOpt = Annotated[list[str] | None, typer.Option(
+    "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Start (YYYY-MM-DD[THH:MM]).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="End, exclusive.")]
+
+
+def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        usage_error(f"{option} `{value}` is not a date or time (use YYYY-MM-DD[THH:MM])")
+
+
+@app.command()
+def sql(
+    name: Annotated[str, typer.Argument(help="A metric, experiment, monitor, guardrail or KPI "
+                                        "tree.")],
+    paths: Annotated[list[Path] | None, typer.Option(
+        "--spec-dir", "-s", help="Spec files or folders (default: specs/).",
+        show_default=False)] = None,
+    dialect: Annotated[str, typer.Option("--dialect", "-d", help="Warehouse dialect.")] = (
+        "duckdb"),
+    grain: GrainOpt = "day",
+    dimension: DimensionOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """Print the SQL of one object."""
+    from metricspec.emit.compile import CompileError, compile_object, object_kind
+    from metricspec.plan.lower import PlanError
+    from metricspec.plan.metric_query import Grain
+
+    [backend] = dialects_or_exit([dialect])
+    ws = load_or_exit(paths)
+    if not ws.ok:
+        out.print(ws.render("text"), markup=False)
+        raise typer.Exit(1)
+    index = ws.index
+    if object_kind(index, name) is None:
+        names = [*index.metrics, *index.experiments, *index.monitors, *index.guardrails,
+                 *index.kpis]
+        from metricspec.diagnostics import did_you_mean
+
+        hint = did_you_mean(name, names)
+        usage_error(f"unknown object `{name}`" + (f" — {hint}" if hint else ""))
+    try:
+        query = compile_object(index, name, backend, grain=Grain.parse(grain),
+                               dimensions=tuple(dimension or ()),
+                               start=parse_time(since, "--since"),
+                               end=parse_time(until, "--until"))
+    except PlanError as exc:
+        usage_error(str(exc))
+    except CompileError as exc:
+        err.print(f"[red]error[/]: {exc}", markup=True)
+        raise typer.Exit(1) from None
+    sys.stdout.write(query.sql)
 
 
 def version_callback(value: bool) -> None:

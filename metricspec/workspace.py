@@ -14,7 +14,8 @@ from pathlib import Path
 from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import check
-from metricspec.diagnostics import Diagnostic, Severity, SourceCache, render
+from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
+from metricspec.emit.compile import compile_all
 from metricspec.parse import load, spec_files
 from metricspec.semantic import Index
 
@@ -41,8 +42,12 @@ class Workspace:
         if not spec_files(paths):
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
         loaded = load(paths)
+        backends = tuple(backends)
         found = check(loaded.project, broken=loaded.broken, backends=backends)
-        diagnostics = sorted(loaded.diagnostics + found, key=Diagnostic.sort_key)
+        diagnostics = loaded.diagnostics + found
+        if backends and not any(d.is_error for d in diagnostics):
+            diagnostics += _compile_diagnostics(loaded.project, backends)
+        diagnostics.sort(key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts)
 
     @property
@@ -72,3 +77,18 @@ class Workspace:
                   (len(p.kpis), "KPI tree"), (len(p.experiments), "experiment"),
                   (len(p.monitors), "monitor")]
         return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+
+
+def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:
+    """Compile everything for the chosen backends; what fails becomes MS702 at the object."""
+    index = Index(project)
+    _, failed = compile_all(index, backends)
+    out = []
+    for failure in failed:
+        obj = (index.metrics.get(failure.name) or index.experiments.get(failure.name)
+               or index.monitors.get(failure.name) or index.guardrails.get(failure.name)
+               or index.kpis.get(failure.name))
+        span = obj.span if obj is not None else ir.Span.unknown()
+        out.append(error("MS702", f"{failure.kind} `{failure.name}` cannot be compiled for "
+                         f"{failure.backend}: {failure.reason}", span))
+    return out

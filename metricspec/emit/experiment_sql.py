@@ -23,7 +23,7 @@ from sqlglot import exp
 from metricspec import ir
 from metricspec.check.filters import filter_columns, parse_filter
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
-from metricspec.emit.sqlbuild import Z_975, SqlBuilder
+from metricspec.emit.sqlbuild import Z_975, SqlBuilder, with_ctes
 from metricspec.plan.experiment import BaseMetric, ConversionPart, ExperimentPlan
 
 UNIT, VARIANT, EXPOSED = "__unit", "__variant", "__exposed_at"
@@ -53,8 +53,7 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         table = "units_capped"
     ctes.append(("stats", stats_cte(plan, table, sql)))
     select = long_rows(plan, sql)
-    for name, cte in ctes:
-        select = select.with_(name, as_=cte)
+    with_ctes(select, ctes)
     return select
 
 
@@ -69,15 +68,18 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
         time.copy().as_(sql.alias(EXPOSED)),
         *[sql.col(s, "a").as_(sql.alias(seg(s))) for s in plan.segments],
-        exp.Window(this=exp.RowNumber(), partition_by=by_unit,
-                   order=exp.Order(expressions=[exp.Ordered(this=time.copy()),
-                                                exp.Ordered(this=variant.copy())])
-                   ).as_(sql.alias("__exposure_rank")),
-        exp.Window(this=exp.Min(this=variant.copy()), partition_by=by_unit
-                   ).as_(sql.alias("__variant_min")),
-        exp.Window(this=exp.Max(this=variant.copy()), partition_by=by_unit
-                   ).as_(sql.alias("__variant_max")),
-    ).from_(sql.source(source, "a"))
+        exp.Window(
+            this=exp.RowNumber(),
+            partition_by=by_unit,
+            order=exp.Order(expressions=[sql.asc(time.copy()), sql.asc(variant.copy())]),
+        ).as_(sql.alias("__exposure_rank")),
+        exp.Window(this=exp.Min(this=variant.copy()), partition_by=by_unit).as_(
+            sql.alias("__variant_min")
+        ),
+        exp.Window(this=exp.Max(this=variant.copy()), partition_by=by_unit).as_(
+            sql.alias("__variant_max")
+        ),
+    ).from_(sql.source(source, "a"), copy=False)
     conditions: list[exp.Expression] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
@@ -86,12 +88,16 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
     flt = sql.filter(plan.assignment_filter, "a")
     if flt is not None:
         conditions.insert(0, flt)
-    events = events.where(exp.and_(*conditions))
+    events = events.where(exp.and_(*conditions), copy=False)
     first = exp.EQ(this=sql.ref("__exposure_rank"), expression=exp.Literal.number(1))
     same = exp.EQ(this=sql.ref("__variant_min"), expression=sql.ref("__variant_max"))
-    exposures = exp.select(*[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED,
-                                                   *[seg(s) for s in plan.segments])]
-                           ).from_("exposure_events").where(exp.and_(first, same))
+    exposures = (
+        exp.select(
+            *[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED, *[seg(s) for s in plan.segments])]
+        )
+        .from_("exposure_events", copy=False)
+        .where(exp.and_(first, same), copy=False)
+    )
     return [("exposure_events", events), ("exposures", exposures)]
 
 
@@ -123,43 +129,64 @@ def _filter_names(flt: str | None, names: dict[str, None]) -> None:
             names.setdefault(column.name)
 
 
-def _source_scan(plan: ExperimentPlan, source: str, sql: SqlBuilder
-                 ) -> tuple[list[tuple[str, exp.Expression]], list[str]]:
+def _source_scan(
+    plan: ExperimentPlan, source: str, sql: SqlBuilder
+) -> tuple[list[tuple[str, exp.Expression]], list[str]]:
     src = plan.sources[source]
     assert src.time is not None
-    bases = [b for b in plan.bases if any(c is not None and c.source == source
-                                           for c in (b.x, b.y))]
+    bases = [b for b in plan.bases if any(c is not None and c.source == source for c in (b.x, b.y))]
     quantiles = [b for b in plan.bases if b.quantile and b.quantile.source == source]
     cuped = any(b.cuped for b in bases)
     time = sql.col(src.time.name, "s")
     exposed = sql.ref(EXPOSED, "s")
     post = exp.GTE(this=time.copy(), expression=exposed.copy())
-    pre = exp.and_(exp.GTE(this=time.copy(), expression=sql.ts(plan.pre_start)),
-                   exp.LT(this=time.copy(), expression=sql.ts(plan.start))
-                   ) if cuped and plan.pre_start else None
+    pre = (
+        exp.and_(
+            exp.GTE(this=time.copy(), expression=sql.ts(plan.pre_start)),
+            exp.LT(this=time.copy(), expression=sql.ts(plan.start)),
+        )
+        if cuped and plan.pre_start
+        else None
+    )
 
     events = exp.select(
-        sql.ref("__unit", "e").as_(sql.alias(UNIT)), sql.ref(VARIANT, "e").as_(sql.alias(VARIANT)),
+        sql.ref("__unit", "e").as_(sql.alias(UNIT)),
+        sql.ref(VARIANT, "e").as_(sql.alias(VARIANT)),
         sql.ref(EXPOSED, "e").as_(sql.alias(EXPOSED)),
         *[sql.ref(seg(s), "e").as_(sql.alias(seg(s))) for s in plan.segments],
-        *[sql.col(c, "s").as_(sql.alias(c)) for c in _needed_columns(plan, source)])
+        *[sql.col(c, "s").as_(sql.alias(c)) for c in _needed_columns(plan, source)],
+    )
     for base in quantiles:
         assert base.quantile is not None
         q = base.quantile
-        condition = exp.and_(*[c for c in (
-            exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
-            sql.filter(q.filter, "s")) if c is not None])
-        events = events.select(sql.when(condition, sql.col(q.column, "s")).as_(
-            sql.alias(f"{base.name}__v")))
-    events = events.from_(sql.source(src, "s")).join(
+        condition = exp.and_(
+            *[
+                c
+                for c in (
+                    exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
+                    sql.filter(q.filter, "s"),
+                )
+                if c is not None
+            ]
+        )
+        events = events.select(
+            sql.when(condition, sql.col(q.column, "s")).as_(sql.alias(f"{base.name}__v")),
+            copy=False,
+        )
+    events = events.from_(sql.source(src, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
-        on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")), join_type="inner")
+        on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
+        join_type="inner",
+        copy=False,
+    )
     lower = plan.pre_start if cuped and plan.pre_start else plan.start
-    where = [exp.GTE(this=time.copy(), expression=sql.ts(lower)),
-             exp.LT(this=time.copy(), expression=sql.ts(plan.end))]
+    where = [
+        exp.GTE(this=time.copy(), expression=sql.ts(lower)),
+        exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
+    ]
     if not cuped and not quantiles:
         where.append(exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")))
-    events = events.where(exp.and_(*where))
+    events = events.where(exp.and_(*where), copy=False)
     ctes: list[tuple[str, exp.Expression]] = [(f"{source}_events", events)]
     scan_table = f"{source}_events"
     if quantiles:
@@ -176,20 +203,26 @@ def _source_scan(plan: ExperimentPlan, source: str, sql: SqlBuilder
             value = sql.col(comp.column, "s") if comp.column else None
             condition = _and(post_condition, sql.filter(comp.filter, "s"))
             unit_select = unit_select.select(
-                sql.agg(comp.func, value, condition).as_(sql.alias(comp.name)))
+                sql.agg(comp.func, value, condition).as_(sql.alias(comp.name)), copy=False
+            )
             columns.append(comp.name)
             if base.cuped and pre is not None:
                 pre_condition = _and(pre.copy(), sql.filter(comp.filter, "s"))
                 unit_select = unit_select.select(
                     sql.agg(comp.func, value and value.copy(), pre_condition).as_(
-                        sql.alias(f"{comp.name}__pre")))
+                        sql.alias(f"{comp.name}__pre")
+                    ),
+                    copy=False,
+                )
                 columns.append(f"{comp.name}__pre")
     for base in quantiles:
         parts, names = _quantile_unit_parts(plan, base, sql)
-        unit_select = unit_select.select(*parts)
+        unit_select = unit_select.select(*parts, copy=False)
         columns.extend(names)
-    unit_select = unit_select.from_(exp.Table(this=exp.to_identifier(scan_table)).as_("s"))
-    unit_select = unit_select.group_by(sql.ref(UNIT, "s"))
+    unit_select = unit_select.from_(
+        exp.Table(this=exp.to_identifier(scan_table)).as_("s"), copy=False
+    )
+    unit_select = unit_select.group_by(sql.ref(UNIT, "s"), copy=False)
     ctes.append((f"{source}_units", unit_select))
     return ctes, columns
 
@@ -208,10 +241,11 @@ def _suffix(segment: str | None) -> str:
     return "" if segment is None else f"__{segment}"
 
 
-def _ranks(plan: ExperimentPlan, source: str, quantiles: list[BaseMetric],
-           sql: SqlBuilder) -> list[tuple[str, exp.Expression]]:
-    ranked = exp.select(exp.Star()).from_(f"{source}_events")
-    positioned = exp.select(exp.Star()).from_(f"{source}_ranked")
+def _ranks(
+    plan: ExperimentPlan, source: str, quantiles: list[BaseMetric], sql: SqlBuilder
+) -> list[tuple[str, exp.Expression]]:
+    ranked = exp.select(exp.Star()).from_(f"{source}_events", copy=False)
+    positioned = exp.select(exp.Star()).from_(f"{source}_ranked", copy=False)
     for base in quantiles:
         assert base.quantile is not None
         value = sql.ref(f"{base.name}__v")
@@ -219,52 +253,88 @@ def _ranks(plan: ExperimentPlan, source: str, quantiles: list[BaseMetric],
         for _, column in partitions(plan):
             tail = _suffix(column)
             keys = [sql.ref(VARIANT)] + ([sql.ref(column)] if column else [])
-            rank = exp.Window(this=exp.RowNumber(), partition_by=[
-                *[k.copy() for k in keys], exp.Is(this=value.copy(), expression=exp.Null())],
-                order=exp.Order(expressions=[exp.Ordered(this=value.copy())]))
-            count = exp.Window(this=exp.Count(this=value.copy()),
-                               partition_by=[k.copy() for k in keys])
-            ranked = ranked.select(rank.as_(sql.alias(f"{base.name}__rank{tail}")),
-                                   count.as_(sql.alias(f"{base.name}__n{tail}")))
+            rank = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[
+                    *[k.copy() for k in keys],
+                    exp.Is(this=value.copy(), expression=exp.Null()),
+                ],
+                order=exp.Order(expressions=[sql.asc(value.copy())]),
+            )
+            count = exp.Window(
+                this=exp.Count(this=value.copy()), partition_by=[k.copy() for k in keys]
+            )
+            ranked = ranked.select(
+                rank.as_(sql.alias(f"{base.name}__rank{tail}")),
+                count.as_(sql.alias(f"{base.name}__n{tail}")),
+                copy=False,
+            )
             n = sql.ref(f"{base.name}__n{tail}")
             n_star = _n_star(n)
             positioned = positioned.select(
-                _position(n, exp.Literal.number(repr(nu))).as_(sql.alias(f"{base.name}__pos{tail}")),
-                n_star.as_(sql.alias(f"{base.name}__nstar{tail}")))
+                _position(n, exp.Literal.number(repr(nu))).as_(
+                    sql.alias(f"{base.name}__pos{tail}")
+                ),
+                n_star.as_(sql.alias(f"{base.name}__nstar{tail}")),
+                copy=False,
+            )
             for side, sign in (("lo", -1), ("hi", 1)):
-                shifted = exp.Add(this=exp.Literal.number(repr(nu)), expression=exp.Mul(
-                    this=exp.Literal.number(repr(sign * Z_975)),
-                    expression=exp.Sqrt(this=exp.Div(
-                        this=exp.Literal.number(repr(nu * (1 - nu))), expression=n_star.copy()))))
+                shifted = exp.Add(
+                    this=exp.Literal.number(repr(nu)),
+                    expression=exp.Mul(
+                        this=exp.Literal.number(repr(sign * Z_975)),
+                        expression=exp.Sqrt(
+                            this=exp.Div(
+                                this=exp.Literal.number(repr(nu * (1 - nu))),
+                                expression=n_star.copy(),
+                            )
+                        ),
+                    ),
+                )
                 pos = _position(n, shifted)
-                clamp = (exp.Greatest(this=exp.Literal.number(1), expressions=[pos])
-                         if side == "lo" else
-                         exp.Least(this=n.copy(), expressions=[pos]))
-                positioned = positioned.select(clamp.as_(sql.alias(f"{base.name}__pos{side}{tail}")))
+                clamp = (
+                    exp.Greatest(this=exp.Literal.number(1), expressions=[pos])
+                    if side == "lo"
+                    else exp.Least(this=n.copy(), expressions=[pos])
+                )
+                positioned = positioned.select(
+                    clamp.as_(sql.alias(f"{base.name}__pos{side}{tail}")), copy=False
+                )
     return [(f"{source}_ranked", ranked), (f"{source}_pos", positioned)]
 
 
 def _position(n: exp.Expression, fraction: exp.Expression) -> exp.Expression:
     """1-based position of a quantile among n sorted values (linear interpolation)."""
-    return exp.Add(this=exp.Literal.number(1), expression=exp.Mul(
-        this=exp.Paren(this=exp.Sub(this=n.copy(), expression=exp.Literal.number(1))),
-        expression=fraction))
+    return exp.Add(
+        this=exp.Literal.number(1),
+        expression=exp.Mul(
+            this=exp.Paren(this=exp.Sub(this=n.copy(), expression=exp.Literal.number(1))),
+            expression=fraction,
+        ),
+    )
 
 
 def _n_star(n: exp.Expression) -> exp.Expression:
     """100·2^k, the largest such value ≤ n (gbstats' grid for quantile bounds)."""
     log2 = exp.Div(
-        this=exp.Ln(this=exp.Div(this=exp.Greatest(this=n.copy(),
-                                                   expressions=[exp.Literal.number(1)]),
-                                 expression=exp.Literal.number("100.0"))),
-        expression=exp.Ln(this=exp.Literal.number(2)))
-    power = exp.Pow(this=exp.Literal.number(2), expression=exp.Floor(
-        this=exp.Add(this=log2, expression=exp.Literal.number("1e-09"))))
+        this=exp.Ln(
+            this=exp.Div(
+                this=exp.Greatest(this=n.copy(), expressions=[exp.Literal.number(1)]),
+                expression=exp.Literal.number("100.0"),
+            )
+        ),
+        expression=exp.Ln(this=exp.Literal.number(2)),
+    )
+    power = exp.Pow(
+        this=exp.Literal.number(2),
+        expression=exp.Floor(this=exp.Add(this=log2, expression=exp.Literal.number("1e-09"))),
+    )
     return exp.Mul(this=exp.Literal.number(100), expression=power)
 
 
-def _quantile_unit_parts(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder
-                         ) -> tuple[list[exp.Expression], list[str]]:
+def _quantile_unit_parts(
+    plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder
+) -> tuple[list[exp.Expression], list[str]]:
     value = sql.ref(f"{base.name}__v", "s")
     present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
     out: list[exp.Expression] = []
@@ -273,90 +343,152 @@ def _quantile_unit_parts(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder
         tail = _suffix(column)
         rank = sql.ref(f"{base.name}__rank{tail}", "s")
         pos = sql.ref(f"{base.name}__pos{tail}", "s")
-        below = sql.agg("count", None, exp.and_(present.copy(), exp.LTE(
-            this=rank.copy(), expression=exp.Floor(this=pos.copy()))))
+        below = sql.agg(
+            "count",
+            None,
+            exp.and_(
+                present.copy(), exp.LTE(this=rank.copy(), expression=exp.Floor(this=pos.copy()))
+            ),
+        )
         events = exp.Count(this=value.copy())
         items = {f"{base.name}__below{tail}": below, f"{base.name}__events{tail}": events}
-        for label, position in (("q", pos), ("qlo", sql.ref(f"{base.name}__poslo{tail}", "s")),
-                                ("qhi", sql.ref(f"{base.name}__poshi{tail}", "s"))):
-            items[f"{base.name}__{label}{tail}"] = exp.Sum(this=_interpolate(
-                value, rank, position, present))
-        items[f"{base.name}__nstar{tail}"] = exp.Max(
-            this=sql.ref(f"{base.name}__nstar{tail}", "s"))
+        for label, position in (
+            ("q", pos),
+            ("qlo", sql.ref(f"{base.name}__poslo{tail}", "s")),
+            ("qhi", sql.ref(f"{base.name}__poshi{tail}", "s")),
+        ):
+            items[f"{base.name}__{label}{tail}"] = exp.Sum(
+                this=_interpolate(value, rank, position, present)
+            )
+        items[f"{base.name}__nstar{tail}"] = exp.Max(this=sql.ref(f"{base.name}__nstar{tail}", "s"))
         for name, expression in items.items():
             out.append(expression.as_(sql.alias(name)))
             names.append(name)
     return out, names
 
 
-def _interpolate(value: exp.Expression, rank: exp.Expression, pos: exp.Expression,
-                 present: exp.Expression) -> exp.Expression:
+def _interpolate(
+    value: exp.Expression, rank: exp.Expression, pos: exp.Expression, present: exp.Expression
+) -> exp.Expression:
     """This row's share of the interpolated value at `pos` (zero unless it is one of the two
     neighbours), so a SUM over all rows gives the quantile."""
     floor = exp.Floor(this=pos.copy())
     frac = exp.Paren(this=exp.Sub(this=pos.copy(), expression=floor.copy()))
     at_floor = exp.and_(present.copy(), exp.EQ(this=rank.copy(), expression=floor.copy()))
-    above = exp.and_(present.copy(), exp.EQ(
-        this=rank.copy(), expression=exp.Add(this=floor.copy(), expression=exp.Literal.number(1))))
-    return exp.Case(ifs=[
-        exp.If(this=at_floor, true=exp.Mul(this=value.copy(), expression=exp.Paren(
-            this=exp.Sub(this=exp.Literal.number(1), expression=frac.copy())))),
-        exp.If(this=above, true=exp.Mul(this=value.copy(), expression=frac.copy())),
-    ])
+    above = exp.and_(
+        present.copy(),
+        exp.EQ(
+            this=rank.copy(),
+            expression=exp.Add(this=floor.copy(), expression=exp.Literal.number(1)),
+        ),
+    )
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=at_floor,
+                true=exp.Mul(
+                    this=value.copy(),
+                    expression=exp.Paren(
+                        this=exp.Sub(this=exp.Literal.number(1), expression=frac.copy())
+                    ),
+                ),
+            ),
+            exp.If(this=above, true=exp.Mul(this=value.copy(), expression=frac.copy())),
+        ]
+    )
 
 
-def _conversion(plan: ExperimentPlan, conv: ConversionPart, sql: SqlBuilder
-                ) -> list[tuple[str, exp.Expression]]:
+def _conversion(
+    plan: ExperimentPlan, conv: ConversionPart, sql: SqlBuilder
+) -> list[tuple[str, exp.Expression]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
-    first = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
-                       exp.Min(this=time.copy()).as_(sql.alias("__first_at")))
-    first = first.from_(sql.source(start, "s")).join(
+    first = exp.select(
+        sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
+        exp.Min(this=time.copy()).as_(sql.alias("__first_at")),
+    )
+    first = first.from_(sql.source(start, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
-        on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")), join_type="inner")
-    conditions = [exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
-                  exp.LT(this=time.copy(), expression=sql.ts(plan.end))]
+        on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
+        join_type="inner",
+        copy=False,
+    )
+    conditions = [
+        exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
+        exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
+    ]
     flt = sql.filter(conv.start_filter, "s")
-    first = first.where(exp.and_(*conditions, *([flt] if flt is not None else [])))
-    first = first.group_by(sql.ref(UNIT, "e"))
+    first = first.where(exp.and_(*conditions, *([flt] if flt is not None else [])), copy=False)
+    first = first.group_by(sql.ref(UNIT, "e"), copy=False)
     end_time = sql.col(end.time.name, "x")
-    on = [exp.EQ(this=sql.col(plan.unit, "x"), expression=sql.ref(UNIT, "f")),
-          exp.GTE(this=end_time.copy(), expression=sql.ref("__first_at", "f")),
-          exp.LT(this=end_time.copy(),
-                 expression=sql.ts_add(sql.ref("__first_at", "f"), conv.within_seconds)),
-          exp.LT(this=end_time.copy(), expression=sql.ts(plan.end))]
+    on = [
+        exp.EQ(this=sql.col(plan.unit, "x"), expression=sql.ref(UNIT, "f")),
+        exp.GTE(this=end_time.copy(), expression=sql.ref("__first_at", "f")),
+        exp.LT(
+            this=end_time.copy(),
+            expression=sql.ts_add(sql.ref("__first_at", "f"), conv.within_seconds),
+        ),
+        exp.LT(this=end_time.copy(), expression=sql.ts(plan.end)),
+    ]
     end_filter = sql.filter(conv.end_filter, "x")
     if end_filter is not None:
         on.append(end_filter)
-    hit = exp.Max(this=sql.when(exp.Not(this=exp.Is(this=sql.col(plan.unit, "x"),
-                                                    expression=exp.Null())),
-                                exp.Literal.number(1), exp.Literal.number(0)))
-    units = exp.select(sql.ref(UNIT, "f").as_(sql.alias(UNIT)),
-                       hit.as_(sql.alias(f"{conv.name}__x")),
-                       exp.Literal.number(1).as_(sql.alias(f"{conv.name}__y")))
-    units = units.from_(exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f"))
-    units = units.join(sql.source(end, "x"), on=exp.and_(*on), join_type="left")
-    units = units.group_by(sql.ref(UNIT, "f"))
+    hit = exp.Max(
+        this=sql.when(
+            exp.Not(this=exp.Is(this=sql.col(plan.unit, "x"), expression=exp.Null())),
+            exp.Literal.number(1),
+            exp.Literal.number(0),
+        )
+    )
+    units = exp.select(
+        sql.ref(UNIT, "f").as_(sql.alias(UNIT)),
+        hit.as_(sql.alias(f"{conv.name}__x")),
+        exp.Literal.number(1).as_(sql.alias(f"{conv.name}__y")),
+    )
+    units = units.from_(
+        exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f"), copy=False
+    )
+    units = units.join(sql.source(end, "x"), on=exp.and_(*on), join_type="left", copy=False)
+    units = units.group_by(sql.ref(UNIT, "f"), copy=False)
     return [(f"{conv.name}_first", first), (f"{conv.name}_units", units)]
 
 
-def _units(plan: ExperimentPlan, units_from: list[tuple[str, list[str]]],
-           sql: SqlBuilder) -> exp.Select:
-    select = exp.select(*[sql.ref(c, "e").as_(sql.alias(c))
-                          for c in (UNIT, VARIANT, *[seg(s) for s in plan.segments])])
-    select = select.from_(exp.Table(this=exp.to_identifier("exposures")).as_("e"))
+def _units(
+    plan: ExperimentPlan, units_from: list[tuple[str, list[str]]], sql: SqlBuilder
+) -> exp.Select:
+    select = exp.select(
+        *[
+            sql.ref(c, "e").as_(sql.alias(c))
+            for c in (UNIT, VARIANT, *[seg(s) for s in plan.segments])
+        ]
+    )
+    select = select.from_(exp.Table(this=exp.to_identifier("exposures")).as_("e"), copy=False)
     for table, columns in units_from:
-        select = select.select(*[exp.Coalesce(this=sql.ref(c, table), expressions=[
-            exp.Literal.number(0)]).as_(sql.alias(c)) for c in columns])
-        select = select.join(table, on=exp.EQ(this=sql.ref(UNIT, table),
-                                              expression=sql.ref(UNIT, "e")), join_type="left")
+        select = select.select(
+            *[
+                exp.Coalesce(this=sql.ref(c, table), expressions=[exp.Literal.number(0)]).as_(
+                    sql.alias(c)
+                )
+                for c in columns
+            ],
+            copy=False,
+        )
+        select = select.join(
+            table,
+            on=exp.EQ(this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
+            join_type="left",
+            copy=False,
+        )
     return select
 
 
-def _winsorize(plan: ExperimentPlan, capped: list[BaseMetric],
-               units_from: list[tuple[str, list[str]]], sql: SqlBuilder
-               ) -> list[tuple[str, exp.Expression]]:
+def _winsorize(
+    plan: ExperimentPlan,
+    capped: list[BaseMetric],
+    units_from: list[tuple[str, list[str]]],
+    sql: SqlBuilder,
+) -> list[tuple[str, exp.Expression]]:
     """Cap each unit's value at the pooled percentile (nearest rank) of all units."""
     targets: list[tuple[str, float]] = []
     for base in capped:
@@ -364,27 +496,52 @@ def _winsorize(plan: ExperimentPlan, capped: list[BaseMetric],
         targets.append((base.x.name, base.winsorize))
         if base.cuped:
             targets.append((f"{base.x.name}__pre", base.winsorize))
-    ranked = exp.select(exp.Star()).from_("units")
+    ranked = exp.select(exp.Star()).from_("units", copy=False)
     for column, _ in targets:
-        ranked = ranked.select(exp.Window(this=exp.RowNumber(), order=exp.Order(
-            expressions=[exp.Ordered(this=sql.ref(column))])).as_(sql.alias(f"{column}__rank")))
-    ranked = ranked.select(exp.Window(this=exp.Count(this=exp.Star())).as_(
-        sql.alias("__units_n")))
+        ranked = ranked.select(
+            exp.Window(
+                this=exp.RowNumber(),
+                order=exp.Order(expressions=[sql.asc(sql.ref(column))]),
+            ).as_(sql.alias(f"{column}__rank")),
+            copy=False,
+        )
+    ranked = ranked.select(
+        exp.Window(this=exp.Count(this=exp.Star())).as_(sql.alias("__units_n")), copy=False
+    )
     caps = exp.select()
     for column, fraction in targets:
-        at = exp.GTE(this=sql.ref(f"{column}__rank"), expression=exp.Ceil(this=exp.Mul(
-            this=exp.Literal.number(repr(fraction)), expression=sql.ref("__units_n"))))
-        caps = caps.select(exp.Min(this=sql.when(at, sql.ref(column))).as_(
-            sql.alias(f"{column}__cap")))
-    caps = caps.from_("units_ranked")
+        at = exp.GTE(
+            this=sql.ref(f"{column}__rank"),
+            expression=exp.Ceil(
+                this=exp.Mul(
+                    this=exp.Literal.number(repr(fraction)), expression=sql.ref("__units_n")
+                )
+            ),
+        )
+        caps = caps.select(
+            exp.Min(this=sql.when(at, sql.ref(column))).as_(sql.alias(f"{column}__cap")), copy=False
+        )
+    caps = caps.from_("units_ranked", copy=False)
     capped_names = {c for c, _ in targets}
-    all_columns = [UNIT, VARIANT, *[seg(s) for s in plan.segments],
-                   *[c for _, cols in units_from for c in cols]]
-    final = exp.select(*[
-        (exp.Least(this=sql.ref(c, "u"), expressions=[sql.ref(f"{c}__cap", "caps")])
-         if c in capped_names else sql.ref(c, "u")).as_(sql.alias(c)) for c in all_columns])
-    final = final.from_(exp.Table(this=exp.to_identifier("units")).as_("u")).join(
-        "caps", join_type="cross")
+    all_columns = [
+        UNIT,
+        VARIANT,
+        *[seg(s) for s in plan.segments],
+        *[c for _, cols in units_from for c in cols],
+    ]
+    final = exp.select(
+        *[
+            (
+                exp.Least(this=sql.ref(c, "u"), expressions=[sql.ref(f"{c}__cap", "caps")])
+                if c in capped_names
+                else sql.ref(c, "u")
+            ).as_(sql.alias(c))
+            for c in all_columns
+        ]
+    )
+    final = final.from_(exp.Table(this=exp.to_identifier("units")).as_("u"), copy=False).join(
+        "caps", join_type="cross", copy=False
+    )
     return [("units_ranked", ranked), ("caps", caps), ("units_capped", final)]
 
 

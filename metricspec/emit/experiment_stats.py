@@ -11,10 +11,37 @@ from sqlglot import exp
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 
-LONG_COLUMNS = ("experiment", "segment", "segment_value", "variant", "metric", "metric_2", "n",
-                "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy", "sum_c", "sum_c2", "sum_xc",
-                "sum_d", "sum_d2", "sum_cd", "sum_xd", "sum_yc", "sum_yd", "cross_xx",
-                "cross_xy", "cross_yx", "cross_yy", "q", "q_lower", "q_upper", "q_n_star")
+LONG_COLUMNS = (
+    "experiment",
+    "segment",
+    "segment_value",
+    "variant",
+    "metric",
+    "metric_2",
+    "n",
+    "sum_x",
+    "sum_x2",
+    "sum_y",
+    "sum_y2",
+    "sum_xy",
+    "sum_c",
+    "sum_c2",
+    "sum_xc",
+    "sum_d",
+    "sum_d2",
+    "sum_cd",
+    "sum_xd",
+    "sum_yc",
+    "sum_yd",
+    "cross_xx",
+    "cross_xy",
+    "cross_yx",
+    "cross_yy",
+    "q",
+    "q_lower",
+    "q_upper",
+    "q_n_star",
+)
 TEXT_COLUMNS = LONG_COLUMNS[:6]
 UNITS_METRIC, MULTIPLE_VARIANT = "__units__", "__multiple__"
 
@@ -35,10 +62,20 @@ def _columns(base: BaseMetric) -> dict[str, str]:
 
 # long-format column → the product of roles it sums (one role: a plain sum)
 _MOMENTS: dict[str, tuple[str, ...]] = {
-    "sum_x": ("x",), "sum_x2": ("x", "x"), "sum_y": ("y",), "sum_y2": ("y", "y"),
-    "sum_xy": ("x", "y"), "sum_c": ("c",), "sum_c2": ("c", "c"), "sum_xc": ("x", "c"),
-    "sum_d": ("d",), "sum_d2": ("d", "d"), "sum_cd": ("c", "d"), "sum_xd": ("x", "d"),
-    "sum_yc": ("y", "c"), "sum_yd": ("y", "d"),
+    "sum_x": ("x",),
+    "sum_x2": ("x", "x"),
+    "sum_y": ("y",),
+    "sum_y2": ("y", "y"),
+    "sum_xy": ("x", "y"),
+    "sum_c": ("c",),
+    "sum_c2": ("c", "c"),
+    "sum_xc": ("x", "c"),
+    "sum_d": ("d",),
+    "sum_d2": ("d", "d"),
+    "sum_cd": ("c", "d"),
+    "sum_xd": ("x", "d"),
+    "sum_yc": ("y", "c"),
+    "sum_yd": ("y", "d"),
 }
 
 
@@ -61,34 +98,49 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expressi
     union: exp.Expression | None = None
     for segment, column in partitions(plan):
         tail = "" if column is None else f"__{column}"
-        value = (exp.cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR"))
-        select = exp.select(sql.text(segment).as_(sql.alias("segment")),
-                            value.as_(sql.alias("segment_value")),
-                            sql.ref(VARIANT).as_(sql.alias("variant")),
-                            exp.Count(this=exp.Star()).as_(sql.alias("n")))
+        value = exp.cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
+        select = exp.select(
+            sql.text(segment).as_(sql.alias("segment")),
+            value.as_(sql.alias("segment_value")),
+            sql.ref(VARIANT).as_(sql.alias("variant")),
+            exp.Count(this=exp.Star()).as_(sql.alias("n")),
+        )
         for base in plan.bases:
             for name, product in _moments(base):
                 if base.kind == "quantile":
                     product = tuple(p + tail for p in product)
-                select = select.select(exp.Sum(this=_product(product, sql)).as_(
-                    sql.alias(_stat(base.name, name))))
+                select = select.select(
+                    exp.Sum(this=_product(product, sql)).as_(sql.alias(_stat(base.name, name))),
+                    copy=False,
+                )
             if base.kind == "quantile":
-                for label, agg in (("q", exp.Sum), ("qlo", exp.Sum), ("qhi", exp.Sum),
-                                   ("nstar", exp.Max)):
-                    select = select.select(agg(this=sql.ref(f"{base.name}__{label}{tail}")).as_(
-                        sql.alias(_stat(base.name, label))))
+                for label, agg in (
+                    ("q", exp.Sum),
+                    ("qlo", exp.Sum),
+                    ("qhi", exp.Sum),
+                    ("nstar", exp.Max),
+                ):
+                    select = select.select(
+                        agg(this=sql.ref(f"{base.name}__{label}{tail}")).as_(
+                            sql.alias(_stat(base.name, label))
+                        ),
+                        copy=False,
+                    )
         for a, b in plan.cross:
             ra, rb = _columns(bases[a]), _columns(bases[b])
             for left in ("x", "y"):
                 for right in ("x", "y"):
                     if left in ra and right in rb:
-                        select = select.select(exp.Sum(this=_product(
-                            (ra[left], rb[right]), sql)).as_(
-                            sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}"))))
-        select = select.from_(table)
+                        select = select.select(
+                            exp.Sum(this=_product((ra[left], rb[right]), sql)).as_(
+                                sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}"))
+                            ),
+                            copy=False,
+                        )
+        select = select.from_(table, copy=False)
         keys = [sql.ref(VARIANT)] + ([sql.ref(column)] if column else [])
-        select = select.group_by(*keys)
-        union = select if union is None else exp.union(union, select, distinct=False)
+        select = select.group_by(*keys, copy=False)
+        union = select if union is None else exp.union(union, select, distinct=False, copy=False)
     assert union is not None
     return union
 
@@ -108,8 +160,12 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         for name, _ in _moments(base):
             values[name] = sql.ref(_stat(base.name, name))
         if base.kind == "quantile":
-            for column, label in (("q", "q"), ("q_lower", "qlo"), ("q_upper", "qhi"),
-                                  ("q_n_star", "nstar")):
+            for column, label in (
+                ("q", "q"),
+                ("q_lower", "qlo"),
+                ("q_upper", "qhi"),
+                ("q_n_star", "nstar"),
+            ):
                 values[column] = sql.ref(_stat(base.name, label))
         branches.append(_branch(plan, values, sql))
     for a, b in plan.cross:
@@ -118,40 +174,63 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         for left in ("x", "y"):
             for right in ("x", "y"):
                 if left in ra and right in rb:
-                    values[f"cross_{left}{right}"] = sql.ref(_stat(f"{a}__{b}",
-                                                                   f"cross_{left}{right}"))
+                    values[f"cross_{left}{right}"] = sql.ref(
+                        _stat(f"{a}__{b}", f"cross_{left}{right}")
+                    )
         branches.append(_branch(plan, values, sql))
     branches.append(_branch(plan, {"metric": sql.text(UNITS_METRIC)}, sql))
     branches.append(_multiple(plan, sql))
     union: exp.Expression = branches[0]
     for branch in branches[1:]:
-        union = exp.union(union, branch, distinct=False)
-    order = [exp.Ordered(this=sql.ref(c), nulls_first=True)
-             for c in ("segment", "segment_value", "variant", "metric", "metric_2")]
-    return exp.select(*[sql.ref(c) for c in LONG_COLUMNS]).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("long_rows")))
-    ).order_by(*order)
+        union = exp.union(union, branch, distinct=False, copy=False)
+    order = [
+        exp.Ordered(this=sql.ref(c), nulls_first=True)
+        for c in ("segment", "segment_value", "variant", "metric", "metric_2")
+    ]
+    return (
+        exp.select(*[sql.ref(c) for c in LONG_COLUMNS])
+        .from_(
+            exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("long_rows"))),
+            copy=False,
+        )
+        .order_by(*order, copy=False)
+    )
 
 
-def _branch(plan: ExperimentPlan, values: dict[str, exp.Expression],
-            sql: SqlBuilder) -> exp.Select:
+def _branch(plan: ExperimentPlan, values: dict[str, exp.Expression], sql: SqlBuilder) -> exp.Select:
     row: dict[str, exp.Expression] = {
-        "experiment": sql.text(plan.experiment.name), "segment": sql.ref("segment"),
-        "segment_value": sql.ref("segment_value"), "variant": sql.ref("variant"),
-        "n": sql.ref("n"), **values}
-    return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS]
-                      ).from_("stats")
+        "experiment": sql.text(plan.experiment.name),
+        "segment": sql.ref("segment"),
+        "segment_value": sql.ref("segment_value"),
+        "variant": sql.ref("variant"),
+        "n": sql.ref("n"),
+        **values,
+    }
+    return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS]).from_(
+        "stats", copy=False
+    )
 
 
 def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     """One row counting the units excluded for appearing in more than one variant."""
-    excluded = exp.select(exp.Count(this=exp.Star())).from_("exposure_events").where(exp.and_(
-        exp.EQ(this=sql.ref("__exposure_rank"), expression=exp.Literal.number(1)),
-        exp.NEQ(this=sql.ref("__variant_min"), expression=sql.ref("__variant_max"))))
+    excluded = (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_("exposure_events", copy=False)
+        .where(
+            exp.and_(
+                exp.EQ(this=sql.ref("__exposure_rank"), expression=exp.Literal.number(1)),
+                exp.NEQ(this=sql.ref("__variant_min"), expression=sql.ref("__variant_max")),
+            ),
+            copy=False,
+        )
+    )
     row: dict[str, exp.Expression] = {
-        "experiment": sql.text(plan.experiment.name), "segment": sql.text("all"),
-        "variant": sql.text(MULTIPLE_VARIANT), "metric": sql.text(UNITS_METRIC),
-        "n": exp.Subquery(this=excluded)}
+        "experiment": sql.text(plan.experiment.name),
+        "segment": sql.text("all"),
+        "variant": sql.text(MULTIPLE_VARIANT),
+        "metric": sql.text(UNITS_METRIC),
+        "n": exp.Subquery(this=excluded),
+    }
     return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS])
 
 

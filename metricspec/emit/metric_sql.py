@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, Measure
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
@@ -56,23 +56,33 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         value = _formula(metric.formula, sql, suffix)
-        select = select.select(value.as_(sql.alias(metric.name)))
-    select = select.from_(source)
+        select = select.select(value.as_(sql.alias(metric.name)), copy=False)
+    select = select.from_(source, copy=False)
     period_filter = _period_range(plan, sql)
     if period_filter is not None and (lookback or plan.cumulative):
-        select = select.where(period_filter)
-    select = select.order_by(*[sql.ref(k) for k in keys])
-    for name, cte in ctes:
-        select = select.with_(name, as_=cte)
+        select = select.where(period_filter, copy=False)
+    select = select.order_by(*[sql.ref(k) for k in keys], copy=False)
+    with_ctes(select, ctes)
     return select
 
 
-def _time_range(plan: MetricQueryPlan, sql: SqlBuilder, time: exp.Expression,
-                lookback: int, open_start: bool = False) -> exp.Expression | None:
+def _time_range(
+    plan: MetricQueryPlan,
+    sql: SqlBuilder,
+    time: exp.Expression,
+    lookback: int,
+    open_start: bool = False,
+) -> exp.Expression | None:
     conditions: list[exp.Expression] = []
     if plan.start is not None and not open_start:
-        conditions.append(exp.GTE(this=time.copy(), expression=sql.ts_add(
-            sql.ts(plan.start), -lookback) if lookback else sql.ts(plan.start)))
+        conditions.append(
+            exp.GTE(
+                this=time.copy(),
+                expression=sql.ts_add(sql.ts(plan.start), -lookback)
+                if lookback
+                else sql.ts(plan.start),
+            )
+        )
     if plan.end is not None:
         conditions.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
     return exp.and_(*conditions) if conditions else None
@@ -91,21 +101,22 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     keys: list[exp.Expression] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
     select = exp.select(period.copy().as_(sql.alias(PERIOD)))
     for dim in plan.dimensions:
-        select = select.select(sql.col(dim, "s").as_(sql.alias(dim)))
+        select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
     for measure in scan.measures:
-        select = select.select(_measure(measure, sql).as_(sql.alias(measure.name)))
-    select = select.from_(sql.source(source, "s"))
-    where = _time_range(plan, sql, sql.col(source.time.name, "s"), lookback,
-                        open_start=plan.cumulative)
+        select = select.select(_measure(measure, sql).as_(sql.alias(measure.name)), copy=False)
+    select = select.from_(sql.source(source, "s"), copy=False)
+    where = _time_range(
+        plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative
+    )
     if where is not None:
-        select = select.where(where)
+        select = select.where(where, copy=False)
     return _group(select, keys, sql)
 
 
 def _group(select: exp.Select, keys: list[exp.Expression], sql: SqlBuilder) -> exp.Select:
     if sql.caps.group_by_all:
-        return select.group_by(exp.var("ALL"))
-    return select.group_by(*[k.copy() for k in keys])
+        return select.group_by(exp.var("ALL"), copy=False)
+    return select.group_by(*[k.copy() for k in keys], copy=False)
 
 
 def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expression:
@@ -117,79 +128,115 @@ def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expression:
     return sql.agg(measure.func, value, condition)
 
 
-def _conversion(plan: MetricQueryPlan, conv: Conversion, sql: SqlBuilder,
-                lookback: int) -> list[tuple[str, exp.Expression]]:
+def _conversion(
+    plan: MetricQueryPlan, conv: Conversion, sql: SqlBuilder, lookback: int
+) -> list[tuple[str, exp.Expression]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
     period = sql.bucket(time.copy(), plan.grain)
     dims = [sql.col(d, "s") for d in plan.dimensions]
-    starts = exp.select(sql.col(conv.entity, "s").as_(sql.alias("entity")),
-                        period.copy().as_(sql.alias(PERIOD)),
-                        *[d.copy().as_(sql.alias(d.name)) for d in dims],
-                        exp.Min(this=time.copy()).as_(sql.alias("first_at")))
-    starts = starts.from_(sql.source(start, "s"))
-    where = exp.and_(*[c for c in (sql.filter(conv.start_filter, "s"),
-                                    _time_range(plan, sql, time, lookback, plan.cumulative))
-                       if c is not None]) if (conv.start_filter or plan.start or plan.end) else None
+    starts = exp.select(
+        sql.col(conv.entity, "s").as_(sql.alias("entity")),
+        period.copy().as_(sql.alias(PERIOD)),
+        *[d.copy().as_(sql.alias(d.name)) for d in dims],
+        exp.Min(this=time.copy()).as_(sql.alias("first_at")),
+    )
+    starts = starts.from_(sql.source(start, "s"), copy=False)
+    where = (
+        exp.and_(
+            *[
+                c
+                for c in (
+                    sql.filter(conv.start_filter, "s"),
+                    _time_range(plan, sql, time, lookback, plan.cumulative),
+                )
+                if c is not None
+            ]
+        )
+        if (conv.start_filter or plan.start or plan.end)
+        else None
+    )
     if where is not None:
-        starts = starts.where(where)
+        starts = starts.where(where, copy=False)
     starts = _group(starts, [sql.col(conv.entity, "s"), period, *dims], sql)
     first = sql.ref("first_at", "st")
     end_time = sql.col(end.time.name, "e")
-    on = [exp.EQ(this=sql.col(conv.entity, "e"), expression=sql.ref("entity", "st")),
-          exp.GTE(this=end_time.copy(), expression=first.copy()),
-          exp.LT(this=end_time.copy(), expression=sql.ts_add(first.copy(), conv.within_seconds))]
+    on = [
+        exp.EQ(this=sql.col(conv.entity, "e"), expression=sql.ref("entity", "st")),
+        exp.GTE(this=end_time.copy(), expression=first.copy()),
+        exp.LT(this=end_time.copy(), expression=sql.ts_add(first.copy(), conv.within_seconds)),
+    ]
     end_filter = sql.filter(conv.end_filter, "e")
     if end_filter is not None:
         on.append(end_filter)
-    keys = [sql.ref("entity", "st"), sql.ref(PERIOD, "st"),
-            *[sql.ref(d, "st") for d in plan.dimensions]]
-    hit = exp.Max(this=sql.when(exp.Not(this=exp.Is(this=sql.col(conv.entity, "e"),
-                                                    expression=exp.Null())),
-                                exp.Literal.number(1), exp.Literal.number(0)))
-    hits = exp.select(*[k.copy().as_(sql.alias(k.name)) for k in keys],
-                      hit.as_(sql.alias("converted")))
-    hits = hits.from_(exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st"))
-    hits = hits.join(sql.source(end, "e"), on=exp.and_(*on), join_type="left")
-    hits = hits.group_by(*[k.copy() for k in keys])
+    keys = [
+        sql.ref("entity", "st"),
+        sql.ref(PERIOD, "st"),
+        *[sql.ref(d, "st") for d in plan.dimensions],
+    ]
+    hit = exp.Max(
+        this=sql.when(
+            exp.Not(this=exp.Is(this=sql.col(conv.entity, "e"), expression=exp.Null())),
+            exp.Literal.number(1),
+            exp.Literal.number(0),
+        )
+    )
+    hits = exp.select(
+        *[k.copy().as_(sql.alias(k.name)) for k in keys], hit.as_(sql.alias("converted"))
+    )
+    hits = hits.from_(
+        exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st"), copy=False
+    )
+    hits = hits.join(sql.source(end, "e"), on=exp.and_(*on), join_type="left", copy=False)
+    hits = hits.group_by(*[k.copy() for k in keys], copy=False)
     agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
-    agg = exp.select(*[k.copy().as_(sql.alias(k.name)) for k in agg_keys],
-                     exp.Count(this=exp.Star()).as_(sql.alias(conv.starts)),
-                     exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted)))
-    agg = agg.from_(f"{conv.name}_hits").group_by(*[k.copy() for k in agg_keys])
-    return [(f"{conv.name}_starts", starts), (f"{conv.name}_hits", hits),
-            (f"{conv.name}_agg", agg)]
+    agg = exp.select(
+        *[k.copy().as_(sql.alias(k.name)) for k in agg_keys],
+        exp.Count(this=exp.Star()).as_(sql.alias(conv.starts)),
+        exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted)),
+    )
+    agg = agg.from_(f"{conv.name}_hits", copy=False).group_by(
+        *[k.copy() for k in agg_keys], copy=False
+    )
+    return [(f"{conv.name}_starts", starts), (f"{conv.name}_hits", hits), (f"{conv.name}_agg", agg)]
 
 
-def _series(blocks: list[_Block], keys: list[str], sql: SqlBuilder,
-            ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+def _series(
+    blocks: list[_Block], keys: list[str], sql: SqlBuilder, ctes: list[tuple[str, exp.Expression]]
+) -> exp.Select:
     if len(blocks) == 1:
         block = blocks[0]
-        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(block.name)
+        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(block.name, copy=False)
     union: exp.Expression | None = None
     for block in blocks:
-        part = exp.select(*[sql.ref(k) for k in keys]).from_(block.name)
-        union = part if union is None else exp.union(union, part, distinct=True)
+        part = exp.select(*[sql.ref(k) for k in keys]).from_(block.name, copy=False)
+        union = part if union is None else exp.union(union, part, distinct=True, copy=False)
     assert union is not None
     ctes.append(("spine", union))
-    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k)) for k in keys]).from_("spine")
+    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k)) for k in keys]).from_(
+        "spine", copy=False
+    )
     for block in blocks:
-        on = [exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
-              for k in keys]
-        select = select.join(block.name, on=exp.and_(*on), join_type="left")
-        select = select.select(*[sql.ref(c, block.name).as_(sql.alias(c))
-                                 for c in block.columns])
+        on = [
+            exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
+            for k in keys
+        ]
+        select = select.join(block.name, on=exp.and_(*on), join_type="left", copy=False)
+        select = select.select(
+            *[sql.ref(c, block.name).as_(sql.alias(c)) for c in block.columns], copy=False
+        )
     return select
 
 
-def _windowed(plan: MetricQueryPlan, measures: dict[str, Measure], keys: list[str],
-              sql: SqlBuilder) -> exp.Select:
+def _windowed(
+    plan: MetricQueryPlan, measures: dict[str, Measure], keys: list[str], sql: SqlBuilder
+) -> exp.Select:
     """Rolling sums by a self-join on the series; cumulative sums by a window function."""
     dims = list(plan.dimensions)
     select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k)) for k in keys])
     all_parts = sorted({p for m in plan.metrics for p in parts(m.formula)})
-    select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts])
+    select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts], copy=False)
     rolling = [m for m in plan.metrics if m.window and m.window.mode == "rolling"]
     cumulative = [m for m in plan.metrics if m.window and m.window.mode == "cumulative"]
     for metric in cumulative:
@@ -197,27 +244,40 @@ def _windowed(plan: MetricQueryPlan, measures: dict[str, Measure], keys: list[st
             window = exp.Window(
                 this=_rollup(measures.get(part), sql.ref(part, "cur")),
                 partition_by=[sql.ref(d, "cur") for d in dims] or None,
-                order=exp.Order(expressions=[exp.Ordered(this=sql.ref(PERIOD, "cur"))]),
-                spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
-                                    end="CURRENT ROW"))
-            select = select.select(window.as_(sql.alias(f"{part}__cumulative")))
-    select = select.from_(exp.Table(this=exp.to_identifier("series")).as_("cur"))
+                order=exp.Order(expressions=[sql.asc(sql.ref(PERIOD, "cur"))]),
+                spec=exp.WindowSpec(
+                    kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
+                ),
+            )
+            select = select.select(window.as_(sql.alias(f"{part}__cumulative")), copy=False)
+    select = select.from_(exp.Table(this=exp.to_identifier("series")).as_("cur"), copy=False)
     if not rolling:
         return select
     for metric in rolling:
         assert metric.window and metric.window.seconds
         for part in parts(metric.formula):
-            select = select.select(_rollup(measures.get(part), sql.ref(part, "prev")).as_(
-                sql.alias(f"{part}__rolling")))
+            select = select.select(
+                _rollup(measures.get(part), sql.ref(part, "prev")).as_(
+                    sql.alias(f"{part}__rolling")
+                ),
+                copy=False,
+            )
     seconds = max(m.window.seconds or 0 for m in rolling if m.window)
     on = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims]
-    on.append(exp.GT(this=sql.ref(PERIOD, "prev"),
-                     expression=sql.ts_add(sql.ref(PERIOD, "cur"), -seconds)))
+    on.append(
+        exp.GT(
+            this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(sql.ref(PERIOD, "cur"), -seconds)
+        )
+    )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
-    select = select.join(exp.Table(this=exp.to_identifier("series")).as_("prev"),
-                         on=exp.and_(*on), join_type="inner")
+    select = select.join(
+        exp.Table(this=exp.to_identifier("series")).as_("prev"),
+        on=exp.and_(*on),
+        join_type="inner",
+        copy=False,
+    )
     group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
-    return select.group_by(*group)
+    return select.group_by(*group, copy=False)
 
 
 def _rollup(measure: Measure | None, value: exp.Expression) -> exp.Expression:
@@ -236,5 +296,6 @@ def _formula(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expression:
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
         return exp.Paren(this=node(this=a, expression=b))
 
-    return fold(formula, sql.num, lambda name: sql.ref(name + suffix), binary,
-                lambda a: exp.Neg(this=a))
+    return fold(
+        formula, sql.num, lambda name: sql.ref(name + suffix), binary, lambda a: exp.Neg(this=a)
+    )

@@ -13,6 +13,7 @@ import re
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from metricspec import ir
 from metricspec.backends import Backend
@@ -24,6 +25,32 @@ _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Z_975 = 1.959963984540054
 
 
+def paren(value: exp.Expression) -> exp.Expression:
+    """Parenthesise an operator expression: sqlglot renders trees as built, so
+    `a - b` inside a division must be wrapped by hand."""
+    if isinstance(value, (exp.Binary, exp.Neg, exp.Not)) and not isinstance(value, exp.Paren):
+        return exp.Paren(this=value)
+    return value
+
+
+# sqlglot renamed the WITH argument of a SELECT from `with` to `with_`.
+WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
+
+
+def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+    """Attach common table expressions, in order, without copying the trees."""
+    select.set(
+        WITH_KEY,
+        exp.With(
+            expressions=[
+                exp.CTE(this=cte, alias=exp.TableAlias(this=exp.to_identifier(name)))
+                for name, cte in ctes
+            ]
+        ),
+    )
+    return select
+
+
 class SqlBuilder:
     """Builds dialect-correct expressions for one backend."""
 
@@ -31,6 +58,8 @@ class SqlBuilder:
         self.backend = backend
         self.caps = backend.capabilities
         self.dialect = backend.sqlglot_dialect
+        ordering = Dialect.get_or_raise(self.dialect).NULL_ORDERING
+        self._nulls_first = ordering == "nulls_are_small"
 
     # ------------------------------------------------------------ names
 
@@ -43,8 +72,9 @@ class SqlBuilder:
         return exp.Identifier(this=name, quoted=True)
 
     def col(self, name: str, table: str | None = None) -> exp.Column:
-        return exp.Column(this=self.ident(name),
-                          table=exp.Identifier(this=table, quoted=False) if table else None)
+        return exp.Column(
+            this=self.ident(name), table=exp.Identifier(this=table, quoted=False) if table else None
+        )
 
     def alias(self, name: str) -> exp.Identifier:
         """An output column name chosen by metricspec (metric names are simple names)."""
@@ -58,19 +88,30 @@ class SqlBuilder:
         """The FROM item for a source: its table, or its query as a subquery."""
         if source.table is not None:
             parts = [self.ident(p) for p in source.table]
-            table = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
-                              catalog=parts[-3] if len(parts) > 2 else None)
+            table = exp.Table(
+                this=parts[-1],
+                db=parts[-2] if len(parts) > 1 else None,
+                catalog=parts[-3] if len(parts) > 2 else None,
+            )
             return table.as_(alias, quoted=False)
         assert source.query is not None
         query = sqlglot.parse_one(source.query, read=self.dialect)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
+    def asc(self, value: exp.Expression) -> exp.Ordered:
+        """Ascending order on a key that is never NULL, written without a NULLS clause
+        (which some warehouses reject inside window functions)."""
+        return exp.Ordered(this=value, nulls_first=self._nulls_first)
+
     # ------------------------------------------------------------ literals and time
 
     @staticmethod
     def num(value: float) -> exp.Expression:
-        text = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(
-            float(value))
+        text = (
+            str(int(value))
+            if float(value).is_integer() and abs(value) < 1e15
+            else repr(float(value))
+        )
         literal = exp.Literal.number(text.lstrip("-"))
         return exp.Neg(this=literal) if value < 0 else literal
 
@@ -80,32 +121,45 @@ class SqlBuilder:
 
     def ts(self, value: dt.datetime) -> exp.Expression:
         text = value.strftime("%Y-%m-%d %H:%M:%S")
-        return exp.cast(exp.Literal.string(text), exp.DataType.build(
-            self.caps.timestamp_type, dialect=None))
+        return exp.cast(
+            exp.Literal.string(text), exp.DataType.build(self.caps.timestamp_type, dialect=None)
+        )
 
     def ts_add(self, value: exp.Expression, seconds: int) -> exp.Expression:
         if seconds >= 0:
-            return exp.TimestampAdd(this=value, expression=exp.Literal.number(seconds),
-                                    unit=exp.var("SECOND"))
-        return exp.TimestampSub(this=value, expression=exp.Literal.number(-seconds),
-                                unit=exp.var("SECOND"))
+            return exp.TimestampAdd(
+                this=value, expression=exp.Literal.number(seconds), unit=exp.var("SECOND")
+            )
+        return exp.TimestampSub(
+            this=value, expression=exp.Literal.number(-seconds), unit=exp.var("SECOND")
+        )
 
     def bucket(self, ts: exp.Expression, grain: Grain) -> exp.Expression:
         """The start of the `grain` period that `ts` falls in."""
-        if grain.unit in ("day", "month") or (grain.unit in ("minute", "hour")
-                                              and grain.count == 1):
+        if grain.unit in ("day", "month") or (
+            grain.unit in ("minute", "hour") and grain.count == 1
+        ):
             return exp.TimestampTrunc(this=ts, unit=exp.var(grain.unit.upper()))
         if grain.unit == "week":
             return exp.TimestampTrunc(this=ts, unit=exp.var(self.caps.week_unit))
         larger = "HOUR" if grain.unit == "minute" else "DAY"
         step = exp.Cast(
-            this=exp.Mul(this=exp.Floor(this=exp.Div(
-                this=exp.Extract(this=exp.var(grain.unit.upper()), expression=ts.copy()),
-                expression=exp.Literal.number(grain.count))),
-                expression=exp.Literal.number(grain.count)),
-            to=exp.DataType.build("BIGINT"))
-        return exp.TimestampAdd(this=exp.TimestampTrunc(this=ts, unit=exp.var(larger)),
-                                expression=step, unit=exp.var(grain.unit.upper()))
+            this=exp.Mul(
+                this=exp.Floor(
+                    this=exp.Div(
+                        this=exp.Extract(this=exp.var(grain.unit.upper()), expression=ts.copy()),
+                        expression=exp.Literal.number(grain.count),
+                    )
+                ),
+                expression=exp.Literal.number(grain.count),
+            ),
+            to=exp.DataType.build("BIGINT"),
+        )
+        return exp.TimestampAdd(
+            this=exp.TimestampTrunc(this=ts, unit=exp.var(larger)),
+            expression=step,
+            unit=exp.var(grain.unit.upper()),
+        )
 
     # ------------------------------------------------------------ filters
 
@@ -123,22 +177,25 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ aggregates
 
-    def agg(self, func: str, value: exp.Expression | None,
-            condition: exp.Expression | None) -> exp.Expression:
+    def agg(
+        self, func: str, value: exp.Expression | None, condition: exp.Expression | None
+    ) -> exp.Expression:
         """`func(value)` over the rows where `condition` holds (count: rows, or non-null value)."""
         distinct = func == "count_distinct"
         if func in ("count", "count_distinct") and value is None:
             if condition is None:
                 return exp.Count(this=exp.Star())
             if self.caps.filter_clause:
-                return exp.Filter(this=exp.Count(this=exp.Star()),
-                                  expression=exp.Where(this=condition))
+                return exp.Filter(
+                    this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)
+                )
             return exp.Count(this=self.when(condition, exp.Literal.number(1)))
         assert value is not None
         if condition is not None and self.caps.filter_clause:
             inner = exp.Distinct(expressions=[value]) if distinct else value
-            return exp.Filter(this=self._agg_node(func, inner),
-                              expression=exp.Where(this=condition))
+            return exp.Filter(
+                this=self._agg_node(func, inner), expression=exp.Where(this=condition)
+            )
         if condition is not None:
             value = self.when(condition, value)
         return self._agg_node(func, exp.Distinct(expressions=[value]) if distinct else value)
@@ -146,20 +203,26 @@ class SqlBuilder:
     @staticmethod
     def _agg_node(func: str, value: exp.Expression) -> exp.Expression:
         node: type[exp.Expression] = {
-            "count": exp.Count, "count_distinct": exp.Count, "sum": exp.Sum, "min": exp.Min,
-            "max": exp.Max}[func]
+            "count": exp.Count,
+            "count_distinct": exp.Count,
+            "sum": exp.Sum,
+            "min": exp.Min,
+            "max": exp.Max,
+        }[func]
         return node(this=value)
 
     @staticmethod
-    def when(condition: exp.Expression, value: exp.Expression,
-             otherwise: exp.Expression | None = None) -> exp.Expression:
+    def when(
+        condition: exp.Expression, value: exp.Expression, otherwise: exp.Expression | None = None
+    ) -> exp.Expression:
         case = exp.Case(ifs=[exp.If(this=condition, true=value)])
         if otherwise is not None:
             case.set("default", otherwise)
         return case
 
-    def percentile(self, value: exp.Expression, q: float,
-                   condition: exp.Expression | None) -> exp.Expression:
+    def percentile(
+        self, value: exp.Expression, q: float, condition: exp.Expression | None
+    ) -> exp.Expression:
         """An aggregate percentile, spelled the way this warehouse computes it."""
         if condition is not None:
             value = self.when(condition, value)
@@ -172,13 +235,18 @@ class SqlBuilder:
         if shape == "within_group":
             return exp.WithinGroup(
                 this=exp.Anonymous(this="PERCENTILE_CONT", expressions=[p]),
-                expression=exp.Order(expressions=[exp.Ordered(this=value, nulls_first=False)]))
+                expression=exp.Order(expressions=[self.asc(value)]),
+            )
         if shape == "approx_quantiles":
             buckets = self.caps.approx_quantile_buckets
             return exp.Bracket(
-                this=exp.Anonymous(this="APPROX_QUANTILES",
-                                   expressions=[value, exp.Literal.number(buckets)]),
-                expressions=[exp.Literal.number(round(q * buckets))], offset=0, safe=False)
+                this=exp.Anonymous(
+                    this="APPROX_QUANTILES", expressions=[value, exp.Literal.number(buckets)]
+                ),
+                expressions=[exp.Literal.number(round(q * buckets))],
+                offset=0,
+                safe=False,
+            )
         raise PlanError(f"unknown percentile shape `{shape}` for {self.backend.name}")
 
     # ------------------------------------------------------------ arithmetic
@@ -186,12 +254,15 @@ class SqlBuilder:
     def div(self, numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
         """Division that yields NULL, not an error, on a zero denominator, and never
         truncates integers."""
+        numerator, denominator = paren(numerator), paren(denominator)
         if self.caps.integer_division == "truncate":
             numerator = self.to_float(numerator)
         if self.caps.safe_divide:
             return exp.Anonymous(this=self.caps.safe_divide, expressions=[numerator, denominator])
-        return exp.Div(this=numerator, expression=exp.Nullif(
-            this=denominator, expression=exp.Literal.number(0)))
+        return exp.Div(
+            this=numerator,
+            expression=exp.Nullif(this=denominator, expression=exp.Literal.number(0)),
+        )
 
     @staticmethod
     def to_float(value: exp.Expression) -> exp.Expression:

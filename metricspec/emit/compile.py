@@ -1,0 +1,180 @@
+"""Compile spec objects to SQL text for backends, and write them to an output folder.
+
+build/<dialect>/metrics/<metric>.sql        the metric by day
+build/<dialect>/experiments/<name>.sql      sufficient statistics (long format)
+build/<dialect>/monitors/<name>.sql         windows in alert
+build/<dialect>/guardrails/<name>.sql       windows breaking the guardrail
+build/<dialect>/kpis/<name>.sql             reconciliation of the tree's compositions
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sqlglot.errors import SqlglotError
+
+from metricspec.backends import Backend
+from metricspec.emit.experiment_sql import experiment_sql
+from metricspec.emit.kpi_sql import kpi_sql
+from metricspec.emit.metric_sql import metric_query_sql
+from metricspec.emit.monitor_sql import monitor_sql
+from metricspec.emit.render import render_sql
+from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.plan.experiment import plan_experiment
+from metricspec.plan.kpi import plan_kpi
+from metricspec.plan.lower import PlanError
+from metricspec.plan.metric_query import Grain, plan_metric_query
+from metricspec.plan.monitor import plan_monitor
+from metricspec.semantic import Index
+
+Kind = Literal["metric", "experiment", "monitor", "guardrail", "kpi"]
+FOLDERS: dict[str, str] = {
+    "metric": "metrics",
+    "experiment": "experiments",
+    "monitor": "monitors",
+    "guardrail": "guardrails",
+    "kpi": "kpis",
+}
+
+
+class CompileError(ValueError):
+    """An object that cannot be compiled for a backend, with the reason."""
+
+    def __init__(self, kind: str, name: str, backend: str, reason: str) -> None:
+        super().__init__(f"cannot compile {kind} `{name}` for {backend}: {reason}")
+        self.kind, self.name, self.backend, self.reason = kind, name, backend, reason
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    kind: Kind
+    name: str
+    backend: Backend
+    sql: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.backend.name}/{FOLDERS[self.kind]}/{self.name}.sql"
+
+
+def object_kind(index: Index, name: str) -> Kind | None:
+    """What a name refers to among compilable objects."""
+    for kind, table in (
+        ("metric", index.metrics),
+        ("experiment", index.experiments),
+        ("monitor", index.monitors),
+        ("guardrail", index.guardrails),
+        ("kpi", index.kpis),
+    ):
+        if name in table:
+            return kind  # type: ignore[return-value]
+    return None
+
+
+def compile_object(
+    index: Index,
+    name: str,
+    backend: Backend,
+    *,
+    grain: Grain | None = None,
+    dimensions: tuple[str, ...] = (),
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+) -> CompiledQuery:
+    """Compile one object by name; raises `CompileError` with the reason when it cannot."""
+    kind = object_kind(index, name)
+    if kind is None:
+        raise CompileError(
+            "object",
+            name,
+            backend.name,
+            "no metric, experiment, monitor, guardrail or KPI tree has this name",
+        )
+    sql = SqlBuilder(backend)
+    notes: list[str] = []
+    try:
+        if kind == "metric":
+            plan = plan_metric_query(
+                index, [name], grain=grain, dimensions=dimensions, start=start, end=end
+            )
+            tree, files = metric_query_sql(plan, sql), plan.files
+            notes.append(
+                f"grain: {plan.grain}"
+                + (f"; dimensions: {', '.join(dimensions)}" if dimensions else "")
+            )
+            if backend.capabilities.percentile == "approximate" and any(
+                m.func == "quantile" for s in plan.scans for m in s.measures
+            ):
+                notes.append(f"percentiles are approximate on {backend.title}")
+        elif kind == "experiment":
+            exp_plan = plan_experiment(index, name)
+            tree, files = experiment_sql(exp_plan, sql), exp_plan.files
+            notes.append(
+                "output: sufficient statistics in the long format (docs/sufficient-statistics.md)"
+            )
+        elif kind in ("monitor", "guardrail"):
+            mon_plan = plan_monitor(index, name, start=start, end=end)
+            tree, files = monitor_sql(mon_plan, sql), mon_plan.files
+            notes.append(f"alerts when {mon_plan.metric} is {mon_plan.description}")
+        else:
+            kpi_plan = plan_kpi(index, name, grain=grain, start=start, end=end)
+            tree, files = kpi_sql(kpi_plan, sql), kpi_plan.files
+        text = render_sql(tree, backend, kind=kind, name=name, files=files, notes=notes)
+    except (PlanError, SqlglotError, KeyError) as exc:
+        raise CompileError(kind, name, backend.name, str(exc).split("\n")[0]) from exc
+    return CompiledQuery(kind, name, backend, text)
+
+
+def compile_all(
+    index: Index, backends: Iterable[Backend]
+) -> tuple[list[CompiledQuery], list[CompileError]]:
+    """Every object for every backend, in a stable order; failures are returned, not raised."""
+    names = (
+        sorted(index.metrics)
+        + sorted(index.experiments)
+        + sorted(index.monitors)
+        + sorted(index.guardrails)
+        + sorted(index.kpis)
+    )
+    compiled: list[CompiledQuery] = []
+    failed: list[CompileError] = []
+    for backend in backends:
+        for name in names:
+            try:
+                compiled.append(compile_object(index, name, backend))
+            except CompileError as exc:
+                failed.append(exc)
+    return compiled, failed
+
+
+def write_all(compiled: list[CompiledQuery], out: Path) -> list[Path]:
+    """Write the files (only when their content changed), drop stale `.sql` files in the
+    folders metricspec owns, and write `manifest.json` with each file's hash."""
+    written: list[Path] = []
+    expected = {out / q.path for q in compiled}
+    for query in compiled:
+        path = out / query.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != query.sql:
+            path.write_text(query.sql, encoding="utf-8")
+            written.append(path)
+    for backend in sorted({q.backend.name for q in compiled}):
+        for folder in FOLDERS.values():
+            for stale in sorted((out / backend / folder).glob("*.sql")):
+                if stale not in expected:
+                    stale.unlink()
+    manifest = {
+        "generator": "metricspec",
+        "files": {
+            q.path: hashlib.sha256(q.sql.encode()).hexdigest()
+            for q in sorted(compiled, key=lambda q: q.path)
+        },
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return written

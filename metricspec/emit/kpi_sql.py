@@ -1,0 +1,65 @@
+"""SQL for KPI-tree reconciliation: per period and edge, the parent, the value its drivers
+compose to, and the residual."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from metricspec.emit.metric_sql import PERIOD, metric_query_sql
+from metricspec.emit.monitor_sql import hoist
+from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.plan.formula import fold
+from metricspec.plan.kpi import KpiPlan
+
+RECONCILE_COLUMNS = (
+    "parent",
+    "composition",
+    "period",
+    "parent_value",
+    "composed_value",
+    "residual",
+    "relative_residual",
+)
+
+
+def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
+    ctes, body = hoist(metric_query_sql(plan.series, sql))
+    ctes.append(("tree_metrics", body))
+    union: exp.Expression | None = None
+    for edge in plan.edges:
+        composed = fold(
+            edge.composed, sql.num, lambda n: sql.ref(n), _binary(sql), lambda a: exp.Neg(this=a)
+        )
+        parent = sql.ref(edge.parent)
+        residual = exp.Sub(this=parent.copy(), expression=composed.copy())
+        select = exp.select(
+            sql.text(edge.parent).as_(sql.alias("parent")),
+            sql.text(edge.composition).as_(sql.alias("composition")),
+            sql.ref(PERIOD).as_(sql.alias("period")),
+            parent.as_(sql.alias("parent_value")),
+            composed.as_(sql.alias("composed_value")),
+            residual.as_(sql.alias("residual")),
+            sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual")),
+        ).from_("tree_metrics", copy=False)
+        union = select if union is None else exp.union(union, select, distinct=False, copy=False)
+    assert union is not None
+    select = (
+        exp.select(*[sql.ref(c) for c in RECONCILE_COLUMNS])
+        .from_(
+            exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("edges"))),
+            copy=False,
+        )
+        .order_by(sql.ref("parent"), sql.ref("period"), copy=False)
+    )
+    with_ctes(select, ctes)
+    return select
+
+
+def _binary(sql: SqlBuilder):  # type: ignore[no-untyped-def]
+    def binary(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        if op == "/":
+            return sql.div(a, b)
+        node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]
+        return exp.Paren(this=node(this=a, expression=b))
+
+    return binary
