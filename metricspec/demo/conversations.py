@@ -66,10 +66,13 @@ def model_versions(start_us: I64, rng: np.random.Generator) -> U8:
     return model
 
 
-def _arrivals(users: Population, clock: SeasonalClock, rng: np.random.Generator) -> tuple[I64, I64]:
+def _arrivals(
+    users: Population, rate: F64, clock: SeasonalClock, rng: np.random.Generator
+) -> tuple[I64, I64]:
+    """Draw conversation owners and start times: ``rate`` per day times the clock's intensity."""
     region = users.region.astype(np.int64)
     hi = clock.cumulative[region, -1]
-    expected = users.rate / 24.0 * (hi - clock.mass(region, users.active_from_us))
+    expected = rate / 24.0 * (hi - clock.mass(region, users.active_from_us))
     counts = rng.poisson(expected)
     user = np.repeat(np.arange(len(users), dtype=np.int64), counts)
     start = clock.sample(region[user], users.active_from_us[user], rng)
@@ -90,8 +93,8 @@ def draw_conversations(
         extra: The clock of the monitoring day's extra chat traffic.
         rng: The chunk's random stream for arrivals.
     """
-    nat_user, nat_start = _arrivals(users, natural, rng)
-    ext_user, ext_start = _arrivals(users, extra, rng)
+    nat_user, nat_start = _arrivals(users, users.rate, natural, rng)
+    ext_user, ext_start = _arrivals(users, np.ones(len(users)), extra, rng)
     cdf = np.cumsum(CHANNEL_MIX)
     other = np.searchsorted(cdf / cdf[-1], rng.random(len(nat_user)), side="right")
     loyal = rng.random(len(nat_user)) < CHANNEL_LOYALTY

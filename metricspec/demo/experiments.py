@@ -96,8 +96,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         Mechanism(
             latency_factor=1.23,
             token_factor=1.02,
-            thumbs_down_factor=0.75,
-            csat_latent_shift=0.28,
+            thumbs_down_factor=0.775,
+            csat_latent_shift=0.25,
         ),
     ),
     Experiment(

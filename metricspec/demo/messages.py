@@ -29,7 +29,7 @@ B = npt.NDArray[np.bool_]
 G = TypeVar("G", bound=np.generic)
 
 # Indexed by channel (chat, email, voice), locale (schema order) or model code.
-_HALLUCINATION_BASE = 0.075
+_HALLUCINATION_BASE = 0.09
 _HALLUCINATION_CHANNEL = np.array([1.0, 0.85, 1.3])
 _HALLUCINATION_LOCALE = np.array([1.0, 1.12, 1.10, 1.06, 1.35])
 _HALLUCINATION_MODEL = np.array([1.0, 0.88, 0.88 * INCIDENT_HALLUCINATION_FACTOR])
@@ -41,10 +41,10 @@ _SYSTEM_TOKENS = 850
 _RETRIEVAL_TOKENS = 420.0
 _PROMPT_USD_PER_TOKEN = np.array([3.0, 2.5, 2.5]) / 1e6
 _COMPLETION_USD_PER_TOKEN = np.array([12.0, 10.0, 10.0]) / 1e6
-_LATENCY_BASE_MS = np.array([450.0, 900.0, 250.0])
-_LATENCY_MS_PER_TOKEN = 11.0
+_LATENCY_BASE_MS = np.array([500.0, 600.0, 300.0])
+_LATENCY_MS_PER_TOKEN = 6.0
 _LATENCY_MODEL = np.array([1.0, 0.92, 0.92 * INCIDENT_LATENCY_FACTOR])
-_STALL_PROBABILITY = 0.03
+_STALL_PROBABILITY = 0.02
 _STALL_MEDIAN_MS = 2500.0
 _THINK_MEDIAN_S = np.array([25.0, 3.0 * 3600.0, 5.0])
 _THINK_SIGMA = np.array([0.9, 1.0, 0.5])
@@ -177,7 +177,7 @@ def simulate(
     compute = (
         _LATENCY_BASE_MS[channel] + _LATENCY_MS_PER_TOKEN * completion_base
     ) * _LATENCY_MODEL[model]
-    latency = compute * users.latency_factor[user] * _noise(rng, 0.3, n)
+    latency = compute * users.latency_factor[user] * _noise(rng, 0.45, n)
     stalled = rng.random(n) < _STALL_PROBABILITY
     latency += stalled * rng.lognormal(np.log(_STALL_MEDIAN_MS), 1.0, n)
     latency = np.round(latency * latency_factor[conv], 1)

@@ -29,7 +29,7 @@ THUMBS_PER_5_MINUTES = 300.0
 """Target number of feedback rows with a thumbs value per 5-minute window."""
 FULL_DENSITY_SCALE = 0.25
 """From this scale up the monitoring day has its full density; below, it shrinks linearly."""
-THUMBS_DAILY_AMPLITUDE = 0.04
+THUMBS_DAILY_AMPLITUDE = 0.02
 """Relative day/night swing of the target (kept small so every window stays near 300)."""
 DENSE_THUMBS_RESPONSE = 0.9
 """Probability that a chat conversation started in the dense period gets a thumbs rating."""
@@ -81,8 +81,9 @@ def extra_chat_weights(
 ) -> F64:
     """Return the extra-traffic intensity per region and hour that tops chat up to the target.
 
-    A user with rate ``r`` gets ``r / 24 * extra[region, h]`` extra chat conversations in hour
-    ``h``. The extra is proportional to the regions' own seasonality, so busy regions carry more.
+    Every active user gets ``extra[region, h] / 24`` extra chat conversations in hour ``h``,
+    whatever their usual rate or region, so no single user dominates a 5-minute window and the
+    mix of users (hence the usual thumbs-up share) stays the same all day.
 
     Args:
         population: All users (the extra is allocated over the whole population, not a chunk).
@@ -102,14 +103,13 @@ def extra_chat_weights(
         since = population.active_from_us[in_region][order]
         rate = population.rate[in_region][order]
         # Rates summed over the users already active at each hour's start.
-        cum_rate = np.r_[0.0, np.cumsum(rate)]
         cum_chat = np.r_[0.0, np.cumsum(rate * chat_probability[in_region][order])]
         n_active = np.searchsorted(since, hour_start, side="right")
         natural += cum_chat[n_active] * weights[r, hours] / 24.0
-        capacity += cum_rate[n_active] * weights[r, hours] / 24.0
+        capacity += n_active / 24.0
     needed = np.maximum(0.0, target_thumbs_per_hour(scale) / DENSE_THUMBS_RESPONSE - natural)
     kappa = np.divide(needed, capacity, out=np.zeros_like(needed), where=capacity > 0)
-    extra[:, hours] = kappa[None, :] * weights[:, hours]
+    extra[:, hours] = kappa[None, :]
     return extra
 
 

@@ -34,7 +34,7 @@ _LOCALE_GIVEN_REGION = np.array(
         [0.12, 0.00, 0.00, 0.88, 0.00],
     ]
 )
-_REGION_LATENCY = np.array([0.95, 1.0, 1.18, 1.1])
+_REGION_LATENCY = np.array([0.96, 1.0, 1.1, 1.06])
 # P(primary channel | plan), channels chat, email, voice.
 _CHANNEL_GIVEN_PLAN = np.array([[0.74, 0.18, 0.08], [0.66, 0.22, 0.12], [0.48, 0.34, 0.18]])
 _PLATFORM_MIX = (0.55, 0.25, 0.20)
@@ -123,6 +123,6 @@ def draw_population(n: int, rng: np.random.Generator) -> Population:
         satisfaction=rng.normal(0.0, 0.7, n),
         feedback_propensity=_lognormal_mean_one(rng, 0.6, n),
         verbosity=_lognormal_mean_one(rng, 0.35, n),
-        latency_factor=_lognormal_mean_one(rng, 0.2, n) * _REGION_LATENCY[region],
-        complexity=_lognormal_mean_one(rng, 0.45, n),
+        latency_factor=_lognormal_mean_one(rng, 0.12, n) * _REGION_LATENCY[region],
+        complexity=_lognormal_mean_one(rng, 0.35, n),
     )

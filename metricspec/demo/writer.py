@@ -116,8 +116,3 @@ def append(con: duckdb.DuckDBPyConnection, table: str, arrays: Arrays) -> None:
         con.execute(f"INSERT INTO {schema.SCHEMA}.{table} SELECT {select} FROM {view}")
     finally:
         con.unregister(view)
-
-
-def as_timestamps(us: npt.NDArray[np.int64]) -> npt.NDArray[np.datetime64]:
-    """View microseconds since the epoch as ``datetime64[us]`` (DuckDB reads TIMESTAMP)."""
-    return us.view("datetime64[us]")

@@ -1,0 +1,86 @@
+"""The generator's API: determinism, scaling, targets, progress and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from demo_warehouse import Warehouse
+
+from metricspec.demo import generate
+
+TABLES = ("users", "assignments", "conversations", "messages", "feedback")
+
+
+def checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Hash every table's rows, in stored order, as text."""
+    return {
+        table: con.execute(
+            f"SELECT md5(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY rowid)) "
+            f"FROM support.{table} AS t"
+        ).fetchone()[0]  # type: ignore[index]
+        for table in TABLES
+    }
+
+
+def test_same_seed_gives_identical_tables_and_another_seed_does_not() -> None:
+    first, second, other = duckdb.connect(), duckdb.connect(), duckdb.connect()
+    generate(first, scale=0.05, seed=7)
+    generate(second, scale=0.05, seed=7)
+    generate(other, scale=0.05, seed=8)
+    reference = checksums(first)
+    assert checksums(second) == reference
+    differing = {t for t, h in checksums(other).items() if h != reference[t]}
+    assert differing == set(TABLES)
+
+
+def test_rows_grow_linearly_with_scale(warehouse: Warehouse) -> None:
+    con = duckdb.connect()
+    double = generate(con, scale=0.5)
+    assert double.rows["users"] == 2 * warehouse.summary.rows["users"]
+    ordinary = {
+        "conversations": "SELECT count(*) FROM support.conversations WHERE ended_ts < '2026-11-15'",
+        "messages": "SELECT count(*) FROM support.messages WHERE ts < '2026-11-15'",
+        "feedback": "SELECT count(*) FROM support.feedback WHERE ts < '2026-11-15'",
+        "assignments": "SELECT count(*) FROM support.assignments",
+    }
+    for table, sql in ordinary.items():
+        ratio = con.execute(sql).fetchone()[0] / warehouse.value(sql)  # type: ignore[index]
+        assert 1.8 < ratio < 2.2, table
+    # The monitoring day is not scaled down: about the same dense feedback at 0.25 and 0.5.
+    dense = "SELECT count(*) FROM support.feedback WHERE ts >= '2026-11-16' AND thumbs IS NOT NULL"
+    ratio = con.execute(dense).fetchone()[0] / warehouse.value(dense)  # type: ignore[index]
+    assert 0.95 < ratio < 1.1
+
+
+def test_generates_into_a_file_and_replaces_only_its_own_tables(tmp_path: Path) -> None:
+    path = tmp_path / "demo.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA support; CREATE TABLE support.keep AS SELECT 1 AS x")
+        con.execute("CREATE TABLE support.users AS SELECT 'stale' AS junk")
+    summary = generate(path, scale=0.02)
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT x FROM support.keep").fetchall() == [(1,)]
+        assert con.execute("SELECT count(*) FROM support.users").fetchone() == (
+            summary.rows["users"],
+        )
+
+
+def test_leaves_a_given_connection_open_and_reports_progress() -> None:
+    con = duckdb.connect()
+    seen: list[tuple[str, float]] = []
+    summary = generate(con, scale=0.02, progress=lambda stage, done: seen.append((stage, done)))
+    assert con.execute("SELECT count(*) FROM support.messages").fetchone() == (
+        summary.rows["messages"],
+    )
+    fractions = [done for _, done in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert len(seen) >= 4 and all(isinstance(stage, str) and stage for stage, _ in seen)
+    assert summary.seconds > 0
+
+
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan")])
+def test_rejects_a_scale_that_is_not_positive(scale: float) -> None:
+    with pytest.raises(ValueError, match="scale"):
+        generate(duckdb.connect(), scale=scale)
