@@ -94,6 +94,19 @@ def _query_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _require_spark_connect(url: WarehouseURL) -> None:
+    """Check the Spark Connect client's own dependencies (grpcio, zstandard, ...)."""
+    try:
+        importlib.import_module("pyspark.sql.connect.session")
+    except (ImportError, SystemExit) as exc:  # pyspark may sys.exit() when they are missing
+        raise WarehouseError(
+            f"the Spark Connect client cannot be loaded: {exc or 'missing dependencies'}",
+            url=url.redacted,
+            cause=exc,
+            hint="pip install 'pyspark[connect]'",
+        ) from exc
+
+
 def open_connection(url: WarehouseURL) -> SparkConnection:
     """Start a local Spark session or connect to a Spark Connect server.
 
@@ -117,7 +130,7 @@ def open_connection(url: WarehouseURL) -> SparkConnection:
         builder = SparkSession.builder.master(host).appName("metricspec")
         hint = "a local Spark session needs Java 17 or later on PATH or JAVA_HOME"
     else:
-        import_driver("pyspark.sql.connect.session", extra="spark", what="Spark Connect")
+        _require_spark_connect(url)
         remote = f"sc://{host}:{url.port or DEFAULT_CONNECT_PORT}"
         builder = SparkSession.builder.remote(remote)
         hint = f"is a Spark Connect server listening on {remote}?"
