@@ -28,19 +28,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # make `harness` importable in any import mode
 
-from harness.base import REQUIRE_ENV, Engine, EngineUnavailable, require_engines
+from harness.base import Engine, start_or_skip
 
 ENGINE_NAMES = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
 _STARTED: list[Engine] = []
 
 
 def _start(factory: Callable[[], Engine], label: str) -> Iterator[Engine]:
-    try:
-        engine = factory()
-    except EngineUnavailable as exc:
-        if require_engines():
-            pytest.fail(f"{label} is required ({REQUIRE_ENV}=1) but unavailable: {exc}", False)
-        pytest.skip(f"{label} unavailable: {exc}")
+    engine = start_or_skip(factory, label)
     _STARTED.append(engine)
     try:
         yield engine

@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 #: Set to 1 (as CI does) to turn "engine unavailable" from a skip into a failure.
 REQUIRE_ENV = "METRICSPEC_REQUIRE_ENGINES"
@@ -43,6 +44,16 @@ class EngineUnavailable(RuntimeError):
 def require_engines() -> bool:
     """Return True when unavailable engines must fail the run instead of being skipped."""
     return os.environ.get(REQUIRE_ENV, "") == "1"
+
+
+def start_or_skip(factory: Callable[[], Engine], label: str) -> Engine:
+    """Start an engine, or skip the test (fail it under ``METRICSPEC_REQUIRE_ENGINES=1``)."""
+    try:
+        return factory()
+    except EngineUnavailable as exc:
+        if require_engines():
+            pytest.fail(f"{label} is required ({REQUIRE_ENV}=1) but unavailable: {exc}", False)
+        pytest.skip(f"{label} unavailable: {exc}")
 
 
 def logical_type(field: pa.Field) -> str:
