@@ -120,7 +120,7 @@ def draw_population(n: int, rng: np.random.Generator) -> Population:
         platform=_categorical(rng, _PLATFORM_MIX, n),
         channel=_conditional(rng, _CHANNEL_GIVEN_PLAN, plan),
         rate=rate,
-        satisfaction=rng.normal(0.0, 0.7, n),
+        satisfaction=rng.normal(0.0, 0.8, n),
         feedback_propensity=_lognormal_mean_one(rng, 0.6, n),
         verbosity=_lognormal_mean_one(rng, 0.35, n),
         latency_factor=_lognormal_mean_one(rng, 0.12, n) * _REGION_LATENCY[region],
