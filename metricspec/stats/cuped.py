@@ -1,9 +1,10 @@
 """CUPED: variance reduction with pre-period covariates (Deng et al., WSDM 2013).
 
 Each variant's estimate f (over post-period components) is adjusted by the same formula g
-over the pre-period covariates (x→c, y→d): h = f − θ·g, with one θ shared by the two arms
-of a comparison. Under randomisation E[g_t] = E[g_c], so h_t − h_c estimates the same
-difference as f_t − f_c with less variance.
+over the pre-period covariates (x→c, y→d): h = f − θ·(g − ḡ), with one θ shared by the two
+arms of a comparison and ḡ the formula at the pooled means of both arms (so h stays on the
+metric's scale; differences do not depend on ḡ). Under randomisation E[g_t] = E[g_c], so
+h_t − h_c estimates the same difference as f_t − f_c with less variance.
 
 θ is estimated as in gbstats (the numbers are matched to reference sections 4 and 4b):
 
@@ -17,14 +18,13 @@ If the covariate has no variance θ is 0 and the result equals the unadjusted an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from metricspec.stats.formula import Component, Formula
 from metricspec.stats.moments import Moments
 from metricspec.stats.summary import VariantSummary, linearise, quadratic
 
-__all__ = ["CupedFit", "cuped_fit"]
+__all__ = ["CupedArm", "CupedFit", "cuped_arm", "cuped_fit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,52 +72,73 @@ def _pooled_theta(post: str, pre: str, a: Moments, b: Moments) -> float | str:
     return cov / var_c
 
 
+@dataclass(frozen=True, slots=True)
+class CupedArm:
+    """One arm's pieces for CUPED: f, g and the per-unit (co)variances of f and g."""
+
+    moments: Moments
+    f: float
+    g: float
+    var_f: float
+    cov_fg: float
+    var_g: float
+
+
+def cuped_arm(formula: Formula, pre: Formula, moments: Moments) -> CupedArm | str:
+    """Return f, g and Var f, Cov(f, g), Var g in one arm (independent of θ)."""
+    f = linearise(formula, moments)
+    if isinstance(f, str):
+        return f
+    g = linearise(pre, moments)
+    if isinstance(g, str):
+        return f"pre-period covariate: {g}"
+    var_f, cov_fg = quadratic(f[1], f[1], moments), quadratic(f[1], g[1], moments)
+    var_g = quadratic(g[1], g[1], moments)
+    if isinstance(var_f, str):
+        return var_f
+    if isinstance(cov_fg, str):
+        return cov_fg
+    if isinstance(var_g, str):
+        return var_g
+    return CupedArm(moments, f[0], g[0], var_f, cov_fg, var_g)
+
+
 def cuped_fit(
-    formula: Formula, covariates: Mapping[str, str], control: Moments, treatment: Moments
+    formula: Formula, pre: Formula, control: CupedArm, treatment: CupedArm
 ) -> CupedFit | str:
     """Return the CUPED-adjusted summaries of one comparison, or why it cannot be done.
 
-    Per arm only Var f, Cov(f, g) and Var g are needed: with h = f − θg,
+    ``pre`` is ``formula`` over the covariates (``formula.substitute(covariates)``).
+    Per arm only Var f, Cov(f, g) and Var g are needed: with h = f − θ(g − ḡ),
     Var h = Var f − 2θ Cov(f, g) + θ² Var g and Cov(h, f) = Var f − θ Cov(f, g).
     """
-    pre = formula.substitute(covariates)
-    arms: list[tuple[Moments, float, float, float, float, float]] = []
-    for m in (control, treatment):
-        f = linearise(formula, m)
-        if isinstance(f, str):
-            return f
-        g = linearise(pre, m)
-        if isinstance(g, str):
-            return f"pre-period covariate: {g}"
-        s_ff, s_fg, s_gg = (
-            quadratic(f[1], f[1], m),
-            quadratic(f[1], g[1], m),
-            quadratic(g[1], g[1], m),
-        )
-        for q in (s_ff, s_fg, s_gg):
-            if isinstance(q, str):
-                return q
-        assert not isinstance(s_ff, str) and not isinstance(s_fg, str)
-        assert not isinstance(s_gg, str)
-        arms.append((m, f[0], g[0], s_ff, s_fg, s_gg))
     single = isinstance(formula, Component)
+    mc, mt = control.moments, treatment.moments
     if isinstance(formula, Component) and isinstance(pre, Component):
-        theta = _pooled_theta(formula.name, pre.name, control, treatment)
+        theta = _pooled_theta(formula.name, pre.name, mc, mt)
         method = "pooled OLS slope Cov(y,c)/Var(c) over both arms"
     else:
-        num = sum(a[4] for a in arms)
-        den = sum(a[5] for a in arms)
-        theta = num / den if den > 0.0 else 0.0
+        den = control.var_g + treatment.var_g
+        theta = (control.cov_fg + treatment.cov_fg) / den if den > 0.0 else 0.0
         method = "Σ_v Cov(f,g) / Σ_v Var(g) by the delta method over both arms"
     if isinstance(theta, str):
         return theta
+    total = mc.n + mt.n
+    pooled = {k: (mc.sums[k] + mt.sums[k]) / total for k in pre.components()}
+    try:
+        centre = pre.evaluate(pooled)
+    except ZeroDivisionError:
+        return "pre-period covariate: a pooled denominator mean is zero"
     summaries: list[VariantSummary] = []
     var_adj = var_raw = 0.0
-    for m, fv, gv, s_ff, s_fg, s_gg in arms:
-        s_hh = max(s_ff - 2.0 * theta * s_fg + theta * theta * s_gg, 0.0)
-        s_hf = s_ff - theta * s_fg
-        summaries.append(VariantSummary(m.n, fv - theta * gv, fv, s_hh, s_hf, max(s_ff, 0.0)))
-        var_adj += s_hh / m.n
-        var_raw += s_ff / m.n
+    for arm in (control, treatment):
+        s_ff = max(arm.var_f, 0.0)
+        s_hh = max(arm.var_f - 2.0 * theta * arm.cov_fg + theta * theta * arm.var_g, 0.0)
+        s_hf = arm.var_f - theta * arm.cov_fg
+        value = arm.f - theta * (arm.g - centre)
+        n = arm.moments.n
+        summaries.append(VariantSummary(n, value, arm.f, s_hh, s_hf, s_ff))
+        var_adj += s_hh / n
+        var_raw += s_ff / n
     reduction = 1.0 - var_adj / var_raw if var_raw > 0.0 else 0.0
     return CupedFit(theta, method, summaries[0], summaries[1], reduction, not single)

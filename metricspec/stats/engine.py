@@ -226,17 +226,18 @@ def _metric_result(
     spec, seg = row.spec, row.segment
     ok = bool(s["ok"][i])
     pair = row.pair if ok else None
+    # every number of an "ok" row is finite by construction (checked in _infer/_finish)
     c_val = ArmValue(
         row.control,
         finite(row.n_control),
-        finite(pair[0].value) if pair else None,
-        finite(pair[0].base) if pair else None,
+        pair[0].value if pair else None,
+        pair[0].base if pair else None,
     )
     t_val = ArmValue(
         row.treatment,
         finite(row.n_treatment),
-        finite(pair[1].value) if pair else None,
-        finite(pair[1].base) if pair else None,
+        pair[1].value if pair else None,
+        pair[1].base if pair else None,
     )
     cuped = None
     if row.cuped is not None:
@@ -249,20 +250,20 @@ def _metric_result(
     reason: str | None = row.reason or _NUMERIC
     if ok:
         absolute = Estimate(
-            finite(s["diff"][i]),
-            finite(s["se"][i]),
-            finite(s["lo"][i]),
-            finite(s["hi"][i]),
-            finite(s["p"][i]),
+            s["diff"][i],
+            s["se"][i],
+            s["lo"][i],
+            s["hi"][i],
+            s["p"][i],
         )
         relative = Estimate(
-            finite(s["lift"][i]),
-            finite(s["lift_se"][i]),
-            finite(s["llo"][i]),
-            finite(s["lhi"][i]),
-            finite(s["p_rel"][i]),
+            s["lift"][i],
+            s["lift_se"][i],
+            s["llo"][i],
+            s["lhi"][i],
+            s["p_rel"][i],
         )
-        p, adj, reason = finite(s["p"][i]), finite(s["adj"][i]), None
+        p, adj, reason = s["p"][i], finite(s["adj"][i]), None
         significant = adj is not None and adj < config.alpha
         verdict = _verdict(significant, s["diff"][i], spec.direction)
         conventions = _conventions(config, row, s["df"][i], s["ci_alpha"][i])

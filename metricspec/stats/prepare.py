@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from metricspec.stats.cuped import CupedFit, cuped_fit
+from metricspec.stats.cuped import CupedArm, CupedFit, cuped_arm, cuped_fit
 from metricspec.stats.data import SegmentData, VariantData
-from metricspec.stats.formula import Component, Formula
+from metricspec.stats.formula import Component
 from metricspec.stats.moments import Moments
 from metricspec.stats.quantile import quantile_summary
 from metricspec.stats.spec import MetricKind, MetricSpec
@@ -72,20 +72,21 @@ METHODS = {
     ),
     "cuped_mean": Method(
         "welch_t",
-        "CUPED: h = ȳ − θ·c̄, θ pooled OLS slope; Welch–Satterthwaite df on adjusted variances",
+        "CUPED: h = ȳ − θ·(c̄ − c̄_pooled), θ pooled OLS slope; Welch–Satterthwaite df "
+        "on adjusted variances",
         _LIFT_CUPED,
         "gbstats RegressionAdjustedStatistic (ref. 4: absolute C = D; relative D)",
     ),
     "cuped_ratio": Method(
         "welch_t",
-        "CUPED for formulas: h = f − θ·g by the delta method; Welch–Satterthwaite "
+        "CUPED for formulas: h = f − θ·(g − g_pooled) by the delta method; Welch–Satterthwaite "
         "df on adjusted variances",
         _LIFT_CUPED,
         "gbstats RegressionAdjustedRatioStatistic (ref. 4b, revision D)",
     ),
     "cuped_proportion": Method(
         "z",
-        "CUPED: h = p̂ − θ·c̄ with sample (n − 1) moments, θ pooled OLS slope",
+        "CUPED: h = p̂ − θ·(c̄ − c̄_pooled) with sample (n − 1) moments, θ pooled OLS slope",
         _LIFT_CUPED.replace("same df", "z"),
         "ref. 4 with a z quantile",
     ),
@@ -119,11 +120,8 @@ def _method_key(spec: MetricSpec) -> str:
     return kind
 
 
-def _moments(spec: MetricSpec, formula: Formula, data: VariantData) -> Moments | str:
-    names = set(formula.components())
-    if spec.cuped:
-        names |= set(formula.substitute(spec.cuped).components())
-    return data.moments_for(names)
+def _moments(spec: MetricSpec, data: VariantData) -> Moments | str:
+    return data.moments_for(spec.components)
 
 
 def _single(
@@ -139,7 +137,7 @@ def _single(
         return quantile_summary(q, spec.quantile_level or 0.5), q.n_events
     formula = spec.formula
     assert formula is not None
-    m = _moments(spec, formula, data)
+    m = _moments(spec, data)
     if isinstance(m, str):
         return m, None
     if spec.kind is MetricKind.PROPORTION:
@@ -161,20 +159,27 @@ def prepare(
             st, nt = _single(spec, t, segment.variants.get(t))
             out.append(_finish(spec, segment, control, t, method, sc, st, nc, nt, None))
         return out
-    formula = spec.formula
+    formula, covariates = spec.formula, spec.cuped
     assert formula is not None
-    ctrl = segment.variants.get(control)
-    mc = _moments(spec, formula, ctrl) if ctrl else f"no data for variant {control!r}"
+    pre = formula.substitute(covariates)
+
+    def arm(variant: str) -> tuple[CupedArm | str, float | None]:
+        data = segment.variants.get(variant)
+        if data is None:
+            return f"no data for variant {variant!r}", None
+        m = _moments(spec, data)
+        if isinstance(m, str):
+            return m, None
+        return cuped_arm(formula, pre, m), m.n
+
+    ac, nc = arm(control)
     for t in treatments:
-        data = segment.variants.get(t)
-        mt = _moments(spec, formula, data) if data else f"no data for variant {t!r}"
-        nc = None if isinstance(mc, str) else mc.n
-        nt = None if isinstance(mt, str) else mt.n
-        if isinstance(mc, str) or isinstance(mt, str):
-            reason = f"control: {mc}" if isinstance(mc, str) else f"treatment: {mt}"
+        at, nt = arm(t)
+        if isinstance(ac, str) or isinstance(at, str):
+            reason = f"control: {ac}" if isinstance(ac, str) else f"treatment: {at}"
             out.append(_failed(spec, segment, control, t, method, reason, nc, nt))
             continue
-        fit = cuped_fit(formula, spec.cuped, mc, mt)
+        fit = cuped_fit(formula, pre, ac, at)
         if isinstance(fit, str):
             out.append(_failed(spec, segment, control, t, method, fit, nc, nt))
             continue

@@ -117,6 +117,8 @@ class MetricSpec:
     cuped: Mapping[str, str] | None = None
     margin: Margin | None = None
     quantile_level: float | None = None
+    components: frozenset[str] = field(init=False, repr=False, compare=False)
+    """Every component the analysis reads (post-period and, with CUPED, pre-period)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", MetricKind(self.kind))
@@ -137,6 +139,12 @@ class MetricSpec:
                 raise ValueError(f"quantile metric {self.name!r} cannot use CUPED")
         if self.cuped is not None:
             object.__setattr__(self, "cuped", dict(self.cuped))
+        names: frozenset[str] = frozenset()
+        if self.formula is not None:
+            names = self.formula.components()
+            if self.cuped:
+                names |= self.formula.substitute(self.cuped).components()
+        object.__setattr__(self, "components", names)
         if self.margin is not None and self.worse_direction is Direction.NONE:
             raise ValueError(
                 f"guardrail {self.name!r}: margin needs max_increase/max_decrease "

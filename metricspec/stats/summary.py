@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from metricspec.stats.formula import Formula
+from metricspec.stats.formula import Component, Formula
 from metricspec.stats.moments import Moments
 
 __all__ = ["VariantSummary", "delta_summary", "linearise", "proportion_summary", "quadratic"]
@@ -52,9 +52,14 @@ class VariantSummary:
 
     def is_finite(self) -> bool:
         """Return whether every field is finite."""
-        return all(
-            math.isfinite(v)
-            for v in (self.n, self.value, self.base, self.var, self.cov_base, self.var_base)
+        isfinite = math.isfinite
+        return (
+            isfinite(self.n)
+            and isfinite(self.value)
+            and isfinite(self.base)
+            and isfinite(self.var)
+            and isfinite(self.cov_base)
+            and isfinite(self.var_base)
         )
 
 
@@ -62,12 +67,18 @@ def linearise(formula: Formula, moments: Moments) -> tuple[float, dict[str, floa
     """Return f and ∇f at the observed means, or why they cannot be computed."""
     if moments.n < 2:
         return f"fewer than 2 units (n={moments.n})"
+    sums = moments.sums
+    if type(formula) is Component:  # the common case, without the tree machinery
+        total = sums.get(formula.name)
+        if total is None:
+            return f"missing sums for {formula.name}"
+        mean = total / moments.n
+        return (mean, {formula.name: 1.0}) if math.isfinite(mean) else "numerical overflow"
     names = formula.components()
-    missing = sorted(c for c in names if not moments.has(c))
-    if missing:
-        return f"missing sums for {', '.join(missing)}"
+    if not all(c in sums for c in names):
+        return f"missing sums for {', '.join(sorted(c for c in names if c not in sums))}"
     n = moments.n
-    means = {c: moments.sums[c] / n for c in names}
+    means = {c: sums[c] / n for c in names}
     try:
         value, grad = formula.forward(means)
     except ZeroDivisionError:

@@ -221,3 +221,31 @@ def test_csv_values_keep_full_precision(tmp_path: Path) -> None:
     write_csv(data, tmp_path / "p.csv")
     back = read_csv(tmp_path / "p.csv").overall.variants["control"].moments["a"]
     assert back.sums["a.x"] == 0.1 + 0.2 and back.products[("a.x", "a.x")] == math.pi
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "sufficient-statistics.md"
+
+
+def _blocks(kind: str) -> list[str]:
+    text = DOC.read_text()
+    return [b.split("```", 1)[0] for b in text.split(f"```{kind}\n")[1:]]
+
+
+def test_docs_examples_are_the_tested_ones(tmp_path: Path) -> None:
+    small, full = _blocks("csv")
+    assert full == EXAMPLE
+    path = tmp_path / "small.csv"
+    path.write_text(small)
+    m = read_csv(path).overall.variants["control"].moments["csat"]
+    expected = Moments.from_units(
+        {"csat.x": [2, 0, 1], "csat.y": [3, 1, 1], "csat.c": [1, 0, 2], "csat.d": [2, 0, 3]}
+    )
+    assert m.sums == expected.sums and m.products == expected.products
+
+
+def test_docs_python_snippet_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (code,) = _blocks("python")
+    (tmp_path / "stats.csv").write_text(EXAMPLE)
+    exec(code.replace('"stats.csv"', repr(str(tmp_path / "stats.csv"))), {})
+    out = capsys.readouterr().out
+    assert "inconclusive" in out and "adjusted p = 0.528" in out and out.startswith("0.82")
