@@ -12,6 +12,7 @@ and nothing else from metricspec. Conventions and the reference each number matc
 docs/statistics.md; the input format is in docs/sufficient-statistics.md.
 """
 
+from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData, VariantData
 from metricspec.stats.engine import analyze
@@ -105,6 +106,7 @@ __all__ = [
     "Verdict",
     "adjust",
     "analyze",
+    "describe",
     "expected_duration_days",
     "interval_alpha",
     "mean_of",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
 from metricspec.stats.data import ExperimentData
 from metricspec.stats.decision import decide
@@ -23,7 +24,6 @@ from metricspec.stats.prepare import Prepared, prepare
 from metricspec.stats.results import (
     AnalysisResult,
     ArmValue,
-    Conventions,
     CupedInfo,
     Estimate,
     GuardrailResult,
@@ -193,33 +193,6 @@ def _tests(
     return {"p": p, "p_rel": p_rel, "adj": adj, "ci_alpha": ci_alpha, **masked}
 
 
-def _conventions(
-    config: ExperimentConfig, row: Prepared, df: float | None, ci_alpha: float
-) -> Conventions:
-    m = row.method
-    in_family = row.spec.in_family and config.correction.value != "none"
-    correction = config.correction.value if in_family else "none"
-    if config.sequential:
-        interval_kind = (
-            f"always-valid confidence sequence (Waudby-Smith et al. 2021, eq. 9), "
-            f"N* = {config.sequential_tuning:g}; always-valid p-value"
-        )
-        test, df = "always_valid_z", None
-    else:
-        interval_kind, test = "fixed-horizon confidence interval", m.test
-    return Conventions(
-        test=test,
-        df=finite(df) if test == "welch_t" else None,
-        variance=m.variance,
-        lift=m.lift,
-        sidedness="two-sided",
-        interval=interval_kind,
-        ci_level=1.0 - ci_alpha,
-        correction=correction,
-        matches=m.matches,
-    )
-
-
 def _metric_result(
     config: ExperimentConfig, row: Prepared, s: dict[str, list[float]], i: int
 ) -> MetricResult:
@@ -266,12 +239,14 @@ def _metric_result(
         p, adj, reason = s["p"][i], finite(s["adj"][i]), None
         significant = adj is not None and adj < config.alpha
         verdict = _verdict(significant, s["diff"][i], spec.direction)
-        conventions = _conventions(config, row, s["df"][i], s["ci_alpha"][i])
+        conventions = describe(
+            row.spec, config, df=s["df"][i], ci_alpha=s["ci_alpha"][i], method=row.method
+        )
     return MetricResult(
         metric=spec.name,
-        kind=spec.kind.value,
-        role=spec.role.value,
-        direction=spec.direction.value,
+        kind=spec.kind,  # StrEnum members are str (serialised as their value)
+        role=spec.role,
+        direction=spec.direction,
         segment=seg.segment,
         segment_value=seg.value,
         exploratory=not seg.is_overall,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from metricspec.stats.conventions import Method, method_for
 from metricspec.stats.cuped import CupedArm, CupedFit, cuped_arm, cuped_fit
 from metricspec.stats.data import SegmentData, VariantData
 from metricspec.stats.formula import Component
@@ -17,80 +18,7 @@ from metricspec.stats.quantile import quantile_summary
 from metricspec.stats.spec import MetricKind, MetricSpec
 from metricspec.stats.summary import VariantSummary, delta_summary, proportion_summary
 
-__all__ = ["Method", "Prepared", "prepare"]
-
-
-@dataclass(frozen=True, slots=True)
-class Method:
-    """The convention a metric kind is analysed with (copied into every result)."""
-
-    test: str
-    variance: str
-    lift: str
-    matches: str
-
-
-_LIFT = "relative lift (treatment − control) / control, delta-method SE, same df"
-_LIFT_CUPED = (
-    "relative lift (adjusted treatment − adjusted control) / unadjusted control, "
-    "delta-method SE, same df"
-)
-METHODS = {
-    "mean": Method(
-        "welch_t",
-        "sample variance (n − 1) per arm, unpooled; Welch–Satterthwaite df",
-        _LIFT,
-        "scipy.stats.ttest_ind(equal_var=False); gbstats TwoSidedTTest (ref. 1)",
-    ),
-    "proportion": Method(
-        "z",
-        "unpooled binomial variance p(1 − p)/n per arm",
-        _LIFT.replace("same df", "z"),
-        "statsmodels test_proportions_2indep / confint_proportions_2indep "
-        "method='wald' (ref. 2); gbstats uses t instead of z",
-    ),
-    "ratio": Method(
-        "welch_t",
-        "delta method with covariance term (Deng et al. 2018); "
-        "Welch–Satterthwaite df on the per-arm delta variances",
-        _LIFT,
-        "gbstats RatioStatistic TwoSidedTTest (ref. 3)",
-    ),
-    "derived": Method(
-        "welch_t",
-        "delta method over all components of the formula (n − 1 covariances); "
-        "Welch–Satterthwaite df",
-        _LIFT,
-        "generalises ref. 3 (delta method)",
-    ),
-    "quantile": Method(
-        "welch_t",
-        "quantile variance from the quantile's order-statistic interval, "
-        "inflated for clustering by unit; n = events",
-        _LIFT,
-        "gbstats QuantileStatistic / QuantileClusteredStatistic (ref. 8)",
-    ),
-    "cuped_mean": Method(
-        "welch_t",
-        "CUPED: h = ȳ − θ·(c̄ − c̄_pooled), θ pooled OLS slope; Welch–Satterthwaite df "
-        "on adjusted variances",
-        _LIFT_CUPED,
-        "gbstats RegressionAdjustedStatistic (ref. 4: absolute C = D; relative D)",
-    ),
-    "cuped_ratio": Method(
-        "welch_t",
-        "CUPED for formulas: h = f − θ·(g − g_pooled) by the delta method; Welch–Satterthwaite "
-        "df on adjusted variances",
-        _LIFT_CUPED,
-        "gbstats RegressionAdjustedRatioStatistic (ref. 4b, revision D)",
-    ),
-    "cuped_proportion": Method(
-        "z",
-        "CUPED: h = p̂ − θ·(c̄ − c̄_pooled) with sample (n − 1) moments, θ pooled OLS slope",
-        _LIFT_CUPED.replace("same df", "z"),
-        "ref. 4 with a z quantile",
-    ),
-}
+__all__ = ["Prepared", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +37,6 @@ class Prepared:
     plugin_adjusted: bool
     cuped: CupedFit | None
     reason: str | None
-
-
-def _method_key(spec: MetricSpec) -> str:
-    kind = spec.kind.value
-    if spec.cuped and spec.kind is not MetricKind.QUANTILE:
-        if spec.kind is MetricKind.PROPORTION:
-            return "cuped_proportion"
-        return "cuped_mean" if isinstance(spec.formula, Component) else "cuped_ratio"
-    return kind
 
 
 def _moments(spec: MetricSpec, data: VariantData) -> Moments | str:
@@ -151,7 +70,7 @@ def prepare(
     spec: MetricSpec, segment: SegmentData, control: str, treatments: Sequence[str]
 ) -> list[Prepared]:
     """Return the prepared comparisons of each treatment against control for one metric."""
-    method = METHODS[_method_key(spec)]
+    method = method_for(spec)
     out: list[Prepared] = []
     if not spec.cuped or spec.kind is MetricKind.QUANTILE:
         sc, nc = _single(spec, control, segment.variants.get(control))

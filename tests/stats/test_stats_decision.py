@@ -233,3 +233,19 @@ def test_invalid_specs_raise() -> None:
         MetricSpec("d", MetricKind.DERIVED)
     with pytest.raises(ValueError, match="quantile_level"):
         MetricSpec("q", MetricKind.QUANTILE)
+
+
+def test_describe_states_conventions_before_data() -> None:
+    from metricspec.stats import describe
+
+    holm = ExperimentConfig("control", {"control": 1, "treatment": 1}, correction="holm")
+    prop = describe(MetricSpec("c", MetricKind.PROPORTION, role=Role.PRIMARY), holm)
+    assert (prop.test, prop.df, prop.correction, prop.ci_level) == ("z", None, "holm", 0.95)
+    assert "wald" in prop.matches
+    guard = describe(GUARD, holm)
+    assert guard.correction == "none"
+    seq = ExperimentConfig("control", {"control": 1, "treatment": 1}, sequential=True)
+    ratio = describe(MetricSpec("r", MetricKind.RATIO), seq)
+    assert ratio.test == "always_valid_z" and "N* = 5000" in ratio.interval
+    cuped = describe(MetricSpec("m", cuped={"m.x": "m.c"}), TWO)
+    assert cuped.test == "welch_t" and "CUPED" in cuped.variance and "ref. 4" in cuped.matches
