@@ -16,4 +16,4 @@ kpi support_cost_reduction "Support cost reduction" {
 
 # Always-on guardrails: absolute limits the monitoring job checks.
 guardrail latency_budget "p95 latency stays under 6 s" = latency_p95 <= 6000 every 1 hour
-guardrail hallucination_ceiling "At most 8% of answers hallucinated" = hallucination_rate <= 8% every 1 day
+guardrail hallucination_ceiling "At most 12% of answers hallucinated" = hallucination_rate <= 12% every 1 day

@@ -1,0 +1,104 @@
+"""Analysis: an experiment plan and its sufficient statistics → the statistics engine.
+
+This is the only place that translates the plan's vocabulary (base metrics, formulas, IR
+margins) into `metricspec.stats` inputs; the engine itself never sees the IR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from metricspec import ir, stats
+from metricspec.plan import formula as pf
+from metricspec.plan.experiment import AnalysisMetric, BaseMetric, ExperimentPlan
+
+DEFAULT_TUNING = 10_000.0
+
+
+def config_for(plan: ExperimentPlan) -> stats.ExperimentConfig:
+    """The engine's settings for an experiment."""
+    exp = plan.experiment
+    mde = stats.Mde(exp.mde.amount.fraction, exp.mde.relative) if exp.mde else None
+    return stats.ExperimentConfig(
+        control=plan.control, variants=dict(zip(plan.variants, plan.weights, strict=True)),
+        alpha=exp.alpha, power=exp.power, mde=mde, correction=stats.Correction(exp.correction),
+        srm_alpha=exp.srm_alpha, sequential=exp.sequential is not None,
+        sequential_tuning=sequential_tuning(plan), name=exp.name)
+
+
+def sequential_tuning(plan: ExperimentPlan) -> float:
+    """N* for confidence sequences: the planned total sample (traffic × window), else a
+    default; the sequence is tightest there."""
+    exp = plan.experiment
+    if exp.traffic is None:
+        return DEFAULT_TUNING
+    days = max(1.0, (plan.end - plan.start).total_seconds() / 86400.0)
+    per_day = exp.traffic.units / (7.0 if exp.traffic.per == "week" else 1.0)
+    return max(100.0, per_day * days)
+
+
+def _direction(metric: ir.Metric) -> stats.Direction:
+    return {"up": stats.Direction.INCREASE, "down": stats.Direction.DECREASE}.get(
+        metric.direction or "", stats.Direction.NONE)
+
+
+def _margin(margin: ir.Margin | None) -> stats.Margin | None:
+    if margin is None:
+        return None
+    worse = {"max_increase": stats.Direction.INCREASE,
+             "max_decrease": stats.Direction.DECREASE}.get(margin.kind, stats.Direction.NONE)
+    return stats.Margin(margin.amount.fraction, margin.relative, worse)
+
+
+def _value(base: BaseMetric) -> stats.Formula:
+    """The engine formula of one base metric's value."""
+    if base.kind == "ratio":
+        return stats.ratio_of(base.name)
+    return stats.mean_of(base.name)
+
+
+def _formula(formula: pf.Formula, bases: Mapping[str, BaseMetric]) -> stats.Formula:
+    def binary(op: str, a: stats.Formula, b: stats.Formula) -> stats.Formula:
+        node = {"+": stats.Add, "-": stats.Sub, "*": stats.Mul, "/": stats.Div}[op]
+        return node(a, b)
+
+    return pf.fold(formula, stats.Const, lambda name: _value(bases[name]), binary, stats.Neg)
+
+
+def metric_spec(metric: AnalysisMetric, bases: Mapping[str, BaseMetric]) -> stats.MetricSpec:
+    """The engine's description of one experiment metric."""
+    role = stats.Role(metric.role)
+    direction = _direction(metric.metric)
+    margin = _margin(metric.margin)
+    if metric.kind == "derived":
+        return stats.MetricSpec(metric.name, stats.MetricKind.DERIVED,
+                                _formula(metric.formula, bases), role, direction, None, margin)
+    base = bases[metric.bases[0]]
+    formula = _value(base) if base.name != metric.name else None
+    if base.kind == "quantile":
+        assert base.quantile is not None
+        return stats.MetricSpec(metric.name, stats.MetricKind.QUANTILE, None, role, direction,
+                                None, margin, base.quantile.quantile)
+    cuped = None
+    if base.cuped:
+        cuped = {f"{base.name}.x": f"{base.name}.c"}
+        if base.kind == "ratio":
+            cuped[f"{base.name}.y"] = f"{base.name}.d"
+    return stats.MetricSpec(metric.name, stats.MetricKind(base.kind), formula, role, direction,
+                            cuped, margin)
+
+
+def metric_specs(plan: ExperimentPlan) -> list[stats.MetricSpec]:
+    bases = {b.name: b for b in plan.bases}
+    return [metric_spec(m, bases) for m in plan.metrics]
+
+
+def analyze_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]]) -> stats.AnalysisResult:
+    """Analyse long-format rows (from the warehouse, or a file) for a planned experiment."""
+    data = stats.read_rows(rows, experiment=plan.experiment.name)
+    return stats.analyze(config_for(plan), metric_specs(plan), data)
+
+
+def analyze_data(plan: ExperimentPlan, data: stats.ExperimentData) -> stats.AnalysisResult:
+    return stats.analyze(config_for(plan), metric_specs(plan), data)

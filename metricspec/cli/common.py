@@ -1,0 +1,105 @@
+"""What every command shares: the Typer app, the consoles, common options, and the
+helpers that turn bad input into a message and exit status 2 instead of a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from metricspec.backends import Backend, UnknownBackend, resolve_dialects
+from metricspec.workspace import NoSpecFiles, Workspace
+
+app = typer.Typer(
+    name="metricspec",
+    help="Declarative metric specs: check them, compile them to warehouse SQL, run experiments "
+    "and monitors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+PathsArg = Annotated[list[Path] | None, typer.Argument(
+    help="Spec files or folders (default: specs/).", show_default=False)]
+DialectOpt = Annotated[list[str] | None, typer.Option(
+    "--dialect", "-d", help="Warehouse dialect(s): duckdb, bigquery, snowflake, spark, postgres "
+    "or all. Repeat or separate with commas.", show_default=False)]
+
+
+def usage_error(message: str) -> NoReturn:
+    err.print(f"[bold red]error[/]: {message}", markup=True)
+    raise typer.Exit(2)
+
+
+def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> list[Backend]:
+    try:
+        return resolve_dialects(list(names or default))
+    except UnknownBackend as exc:
+        usage_error(str(exc))
+
+
+def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None) -> Workspace:
+    try:
+        return Workspace.load(*(paths or [Path("specs")]), backends=backends or [])
+    except NoSpecFiles as exc:
+        usage_error(str(exc))
+
+
+GrainOpt = Annotated[str, typer.Option("--grain", "-g",
+                                       help="Time grain: minute, 5 minutes, hour, day, week, "
+                                       "month.")]
+DimensionOpt = Annotated[list[str] | None, typer.Option(
+    "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Start (YYYY-MM-DD[THH:MM]).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="End, exclusive.")]
+
+
+def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        usage_error(f"{option} `{value}` is not a date or time (use YYYY-MM-DD[THH:MM])")
+
+
+
+DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
+WarehouseOpt = Annotated[str, typer.Option(
+    "--warehouse", "-w", help="Warehouse URL: duckdb:///file.duckdb, postgresql://…, "
+    "bigquery://project/dataset, snowflake://…, spark://local.", envvar="METRICSPEC_WAREHOUSE")]
+SpecDirOpt = Annotated[list[Path] | None, typer.Option(
+    "--spec-dir", "-s", help="Spec files or folders (default: specs/).", show_default=False)]
+
+
+def load_ok_or_exit(paths: list[Path] | None) -> Workspace:
+    """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
+    ws = load_or_exit(paths)
+    if not ws.ok:
+        out.print(ws.render("text", ws.errors), markup=False)
+        err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",
+                  markup=True)
+        raise typer.Exit(1)
+    return ws
+
+
+def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
+    """Exit 2 with a did-you-mean when `name` is not one of the given kinds of object."""
+    from metricspec.diagnostics import did_you_mean
+
+    index = ws.index
+    tables = {"metric": index.metrics, "experiment": index.experiments,
+              "monitor": index.monitors, "guardrail": index.guardrails, "kpi": index.kpis}
+    names = [n for kind in kinds for n in tables[kind]]
+    if name in names:
+        return
+    hint = did_you_mean(name, names)
+    usage_error(f"unknown {' or '.join(kinds)} `{name}`" + (f" — {hint}" if hint else "")
+                + ("" if hint or not names else f" (known: {', '.join(sorted(names))})"))

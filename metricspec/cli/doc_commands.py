@@ -1,0 +1,3 @@
+"""Commands that write documents: plan (pre-registration) and docs (the catalog)."""
+
+from __future__ import annotations

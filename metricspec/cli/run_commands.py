@@ -1,0 +1,235 @@
+"""Commands that talk to a warehouse or to analysis results: run, analyze, monitor, query."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from metricspec.cli.common import (
+    DEFAULT_WAREHOUSE,
+    DimensionOpt,
+    GrainOpt,
+    SinceOpt,
+    SpecDirOpt,
+    UntilOpt,
+    WarehouseOpt,
+    app,
+    err,
+    load_ok_or_exit,
+    name_or_exit,
+    out,
+    parse_time,
+    usage_error,
+)
+from metricspec.run.connections import Connection, WarehouseError, connect, redact_url
+from metricspec.run.execute import RunError
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+HtmlOpt = Annotated[Path | None, typer.Option(
+    "--html", help="Also write a self-contained HTML report with a forest plot here.",
+    show_default=False)]
+
+
+def warehouse_error(message: str) -> typer.Exit:
+    err.print(f"[bold red]warehouse error[/]: {message}", markup=True, highlight=False)
+    return typer.Exit(3)
+
+
+@contextmanager
+def warehouse(url: str) -> Iterator[Connection]:
+    """Open the warehouse, turning every connection or run failure into exit status 3."""
+    try:
+        conn = connect(url)
+    except WarehouseError as exc:
+        raise warehouse_error(str(exc)) from None
+    try:
+        yield conn
+    except (RunError, WarehouseError) as exc:
+        raise warehouse_error(str(exc)) from None
+    finally:
+        conn.close()
+
+
+@contextmanager
+def progress(enabled: bool) -> Iterator[Any]:
+    """A spinner naming the current step and its elapsed time, on stderr."""
+    if not enabled or not err.is_terminal:
+        yield lambda step: None
+        return
+    with err.status("starting", spinner="dots") as status:
+        yield lambda step: status.update(f"{step}…")
+
+
+def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | None,
+                    segments: bool = True) -> None:
+    from metricspec.report.experiment import report_json
+    from metricspec.report.html import render_html
+    from metricspec.report.terminal import render_experiment
+
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
+    else:
+        render_experiment(report, out, show_segments=segments)
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(report), encoding="utf-8")
+        err.print(f"wrote {html}")
+
+
+@app.command()
+def run(
+    experiment: Annotated[str, typer.Argument(help="The experiment to run.")],
+    paths: SpecDirOpt = None,
+    url: WarehouseOpt = DEFAULT_WAREHOUSE,
+    fmt: FormatOpt = OutputFormat.text,
+    html: HtmlOpt = None,
+    segments: Annotated[bool, typer.Option(help="Show segment results.")] = True,
+    stats_out: Annotated[Path | None, typer.Option(
+        "--save-stats", help="Also save the sufficient statistics (CSV) here.",
+        show_default=False)] = None,
+) -> None:
+    """Compile, run and analyse an experiment; print its report."""
+    from metricspec.analyze import analyze_rows
+    from metricspec.report.experiment import build_report
+    from metricspec.run.execute import run_experiment
+
+    ws = load_ok_or_exit(paths)
+    name_or_exit(ws, experiment, ("experiment",))
+    with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
+        result_run = run_experiment(ws.index, experiment, conn, step)
+        step("analysing")
+        result = analyze_rows(result_run.plan, result_run.rows)
+    if stats_out is not None:
+        from metricspec.stats import write_csv
+        from metricspec.stats.longformat import read_rows
+
+        write_csv(read_rows(result_run.rows), stats_out)
+    report = build_report(result_run.plan, result, warehouse=redact_url(url),
+                          timings=result_run.timings.steps)
+    emit_experiment(report, result, fmt, html, segments)
+
+
+@app.command()
+def analyze(
+    experiment: Annotated[str, typer.Argument(help="The experiment the statistics belong to.")],
+    stats_file: Annotated[Path, typer.Option(
+        "--stats", help="Sufficient statistics in the long format (CSV or Parquet).")],
+    paths: SpecDirOpt = None,
+    fmt: FormatOpt = OutputFormat.text,
+    html: HtmlOpt = None,
+) -> None:
+    """Analyse a sufficient-statistics file exported from any warehouse."""
+    from metricspec.analyze import analyze_data
+    from metricspec.plan.experiment import plan_experiment
+    from metricspec.report.experiment import build_report
+    from metricspec.stats import LongFormatError, read_csv, read_parquet
+
+    ws = load_ok_or_exit(paths)
+    name_or_exit(ws, experiment, ("experiment",))
+    if not stats_file.is_file():
+        usage_error(f"no such file: {stats_file}")
+    reader = read_parquet if stats_file.suffix.lower() in (".parquet", ".pq") else read_csv
+    try:
+        data = reader(stats_file, experiment=experiment)
+    except LongFormatError as exc:
+        err.print(f"[red]error[/]: {exc}", markup=True)
+        raise typer.Exit(1) from None
+    plan = plan_experiment(ws.index, experiment)
+    result = analyze_data(plan, data)
+    report = build_report(plan, result, warehouse=f"statistics file {stats_file}")
+    emit_experiment(report, result, fmt, html)
+
+
+@app.command()
+def monitor(
+    names: Annotated[list[str] | None, typer.Argument(
+        help="Monitors or guardrails to evaluate (default: all).", show_default=False)] = None,
+    paths: SpecDirOpt = None,
+    url: WarehouseOpt = DEFAULT_WAREHOUSE,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Evaluate monitors and guardrails; exit 1 when any alert fires."""
+    from metricspec.report.monitor import build_monitor_report
+    from metricspec.report.terminal import render_monitor
+    from metricspec.run.execute import run_monitor
+
+    ws = load_ok_or_exit(paths)
+    index = ws.index
+    chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
+    for name in chosen:
+        name_or_exit(ws, name, ("monitor", "guardrail"))
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    reports = []
+    with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
+        for name in chosen:
+            result = run_monitor(index, name, conn, since=start, until=end, progress=step)
+            metric = index.metrics[result.plan.metric]
+            reports.append(build_monitor_report(result.plan, result.alerts, metric.format,
+                                                metric.unit, start, end))
+    if fmt is OutputFormat.json:
+        payload = {"version": 1, "firing": any(r.firing for r in reports),
+                   "monitors": [r.to_dict() for r in reports]}
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    else:
+        for report in reports:
+            render_monitor(report, out)
+    raise typer.Exit(1 if any(r.firing for r in reports) else 0)
+
+
+@app.command()
+def query(
+    metrics: Annotated[list[str], typer.Argument(help="Metrics to compute.")],
+    paths: SpecDirOpt = None,
+    url: WarehouseOpt = DEFAULT_WAREHOUSE,
+    grain: GrainOpt = "day",
+    dimension: DimensionOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: FormatOpt = OutputFormat.text,
+) -> None:
+    """Compute metrics by period (and dimensions) on the warehouse."""
+    from rich.table import Table
+
+    from metricspec.plan.lower import PlanError
+    from metricspec.plan.metric_query import Grain
+    from metricspec.report import fmt as number
+    from metricspec.run.execute import run_metrics
+
+    ws = load_ok_or_exit(paths)
+    for name in metrics:
+        name_or_exit(ws, name, ("metric",))
+    try:
+        parsed_grain = Grain.parse(grain)
+    except PlanError as exc:
+        usage_error(str(exc))
+    with warehouse(url) as conn:
+        rows = run_metrics(ws.index, metrics, conn, grain=parsed_grain,
+                           dimensions=tuple(dimension or ()), since=parse_time(since, "--since"),
+                           until=parse_time(until, "--until"))
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+        return
+    table = Table(header_style="bold")
+    columns = list(rows[0]) if rows else ["period", *(dimension or []), *metrics]
+    for column in columns:
+        table.add_column(column, justify="right" if column in metrics else "left")
+    definitions = ws.index.metrics
+    for row in rows:
+        table.add_row(*[number.value(v, definitions[c].format, definitions[c].unit)
+                        if c in definitions else str(v) for c, v in row.items()])
+    out.print(table)

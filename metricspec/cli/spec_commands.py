@@ -1,0 +1,121 @@
+"""Commands that work on specs alone: check, compile, sql."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metricspec.cli.common import (
+    DialectOpt,
+    DimensionOpt,
+    GrainOpt,
+    PathsArg,
+    SinceOpt,
+    SpecDirOpt,
+    UntilOpt,
+    app,
+    dialects_or_exit,
+    err,
+    load_ok_or_exit,
+    load_or_exit,
+    name_or_exit,
+    out,
+    parse_time,
+    usage_error,
+)
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+def check(
+    paths: PathsArg = None,
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        CheckFormat.text),
+    dialect: DialectOpt = None,
+    strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+) -> None:
+    """Check specs without a warehouse and report every problem precisely."""
+    backends = dialects_or_exit(dialect)
+    ws = load_or_exit(paths, backends)
+    if fmt is CheckFormat.text:
+        if ws.diagnostics:
+            out.print(ws.render("text"), markup=False)
+            out.print()
+        verdict = ("[green]ok[/]" if ws.ok and not (strict and ws.warnings)
+                   else "[red]failed[/]")
+        out.print(f"{verdict}: {ws.summary()}; {len(ws.errors)} error(s), "
+                  f"{len(ws.warnings)} warning(s)", markup=True)
+    else:
+        text = ws.render(fmt.value)
+        if text:
+            sys.stdout.write(text + "\n")
+    failed = bool(ws.errors) or (strict and bool(ws.warnings))
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("compile")
+def compile_(
+    paths: PathsArg = None,
+    dialect: DialectOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
+) -> None:
+    """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files."""
+    from metricspec.emit.compile import compile_all, write_all
+
+    backends = dialects_or_exit(dialect, ("duckdb",))
+    ws = load_or_exit(paths)
+    if not ws.ok:
+        out.print(ws.render("text"), markup=False)
+        err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
+        raise typer.Exit(1)
+    compiled, failed = compile_all(ws.index, backends)
+    written = write_all(compiled, out_dir)
+    for failure in failed:
+        err.print(f"[red]error[/]: {failure}", markup=True)
+    per_backend = ", ".join(f"{b.name}: {sum(q.backend is b for q in compiled)}"
+                            for b in backends)
+    out.print(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
+              f"{len(written)} file(s) changed")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def sql(
+    name: Annotated[str, typer.Argument(help="A metric, experiment, monitor, guardrail or KPI "
+                                        "tree.")],
+    paths: SpecDirOpt = None,
+    dialect: Annotated[str, typer.Option("--dialect", "-d", help="Warehouse dialect.")] = (
+        "duckdb"),
+    grain: GrainOpt = "day",
+    dimension: DimensionOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+) -> None:
+    """Print the SQL of one object."""
+    from metricspec.emit.compile import CompileError, compile_object
+    from metricspec.plan.lower import PlanError
+    from metricspec.plan.metric_query import Grain
+
+    [backend] = dialects_or_exit([dialect])
+    ws = load_ok_or_exit(paths)
+    name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
+    try:
+        query = compile_object(ws.index, name, backend, grain=Grain.parse(grain),
+                               dimensions=tuple(dimension or ()),
+                               start=parse_time(since, "--since"),
+                               end=parse_time(until, "--until"))
+    except PlanError as exc:
+        usage_error(str(exc))
+    except CompileError as exc:
+        err.print(f"[red]error[/]: {exc}", markup=True)
+        raise typer.Exit(1) from None
+    sys.stdout.write(query.sql)

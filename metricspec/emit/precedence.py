@@ -1,0 +1,61 @@
+"""Parenthesise operator trees by precedence before rendering.
+
+sqlglot renders a tree exactly as built: `Div(a, Mul(b, c))` becomes `a / b * c`, which
+every warehouse reads as `(a / b) * c`. Builders therefore should not have to remember
+parentheses; this pass adds them wherever a child binds less tightly than its parent, or
+equally tightly on the right of a non-associative operator.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+_LEVELS: tuple[tuple[type[exp.Expression], ...], ...] = (
+    (exp.Or,),
+    (exp.And,),
+    (exp.Not,),
+    (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.Like, exp.ILike,
+     exp.In, exp.Between, exp.NullSafeEQ, exp.NullSafeNEQ),
+    (exp.Add, exp.Sub, exp.DPipe),
+    (exp.Mul, exp.Div, exp.Mod, exp.IntDiv),
+    (exp.Neg,),
+)
+
+
+def precedence(node: exp.Expression) -> int | None:
+    """How tightly an operator binds (higher binds tighter); None for atoms and calls.
+
+    >>> precedence(exp.Add(this=exp.column("a"), expression=exp.column("b")))
+    5
+    """
+    for level, kinds in enumerate(_LEVELS, start=1):
+        if isinstance(node, kinds):
+            return level
+    return None
+
+
+def parenthesize(tree: exp.Expression) -> exp.Expression:
+    """Wrap operands in parentheses where precedence requires it (in place).
+
+    >>> a, b, c = exp.column("a"), exp.column("b"), exp.column("c")
+    >>> parenthesize(exp.Div(this=a, expression=exp.Mul(this=b, expression=c))).sql()
+    'a / (b * c)'
+    >>> parenthesize(exp.Mul(this=exp.Add(this=a.copy(), expression=b.copy()),
+    ...                      expression=c.copy())).sql()
+    '(a + b) * c'
+    """
+    wrap: list[exp.Expression] = []
+    for node in tree.walk():
+        parent = node.parent
+        if parent is None or isinstance(parent, exp.Paren):
+            continue
+        inner, outer = precedence(node), precedence(parent)
+        if inner is None or outer is None:
+            continue
+        if inner < outer or (inner == outer and node.arg_key == "expression"
+                             and isinstance(parent, exp.Binary)):
+            wrap.append(node)
+    # Deepest first: wrapping copies a node, so its children must already be wrapped.
+    for node in reversed(wrap):
+        node.replace(exp.Paren(this=node.copy()))
+    return tree

@@ -1,0 +1,176 @@
+"""The experiment report: one view of a plan and its analysis, shared by the terminal, JSON
+and HTML renderings (so they never disagree)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from metricspec import __version__, stats
+from metricspec.plan.experiment import ExperimentPlan
+from metricspec.report import fmt
+
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    metric: str
+    label: str
+    role: str
+    kind: str
+    treatment: str
+    segment: str
+    segment_value: str | None
+    control: str
+    treatment_value: str
+    absolute: str
+    relative: str
+    interval: str
+    p_value: str
+    adjusted_p_value: str
+    verdict: str
+    significant: bool
+    note: str
+    lift: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+
+
+@dataclass(frozen=True)
+class GuardrailRow:
+    metric: str
+    label: str
+    treatment: str
+    margin: str
+    estimate: str
+    bound: str
+    status: str
+    reason: str
+    margin_lift: float | None  # the margin as a relative change, for the forest plot
+
+
+@dataclass(frozen=True)
+class ExperimentReport:
+    name: str
+    label: str
+    description: str
+    window: str
+    unit: str
+    variants: str
+    warehouse: str
+    srm_ok: bool
+    srm: str
+    decision: str
+    reasons: tuple[str, ...]
+    metrics: tuple[MetricRow, ...]
+    segments: tuple[MetricRow, ...]
+    guardrails: tuple[GuardrailRow, ...]
+    conventions: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _margin_text(g: stats.GuardrailResult) -> str:
+    if g.margin is None:
+        return "–"
+    sign = "+" if g.worse == "increase" else "−"
+    amount = f"{g.margin * 100:g}%" if g.margin_relative else f"{g.margin * 100:g}pp"
+    return f"at most {sign}{amount}"
+
+
+def _scaled(x: float | None, relative: bool) -> str:
+    if x is None:
+        return "–"
+    return fmt.lift(x) if relative else f"{x * 100:+.2f}pp"
+
+
+def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
+                 timings: dict[str, float] | None = None) -> ExperimentReport:
+    """Combine the plan (labels, formats) with the analysis into one report."""
+    exp = plan.experiment
+    metrics = {m.name: m.metric for m in plan.metrics}
+    rows = [_row(r, metrics[r.metric]) for r in result.metrics]
+    srm = result.srm
+    observed = ", ".join(f"{v} {fmt.count(n)}" for v, n in srm.observed.items())
+    expected = "/".join(f"{share * 100:g}" for share in srm.expected_share.values())
+    srm_text = (f"{'MISMATCH' if srm.flagged else 'ok'}: {observed} (expected {expected}), "
+                f"χ² p = {fmt.p_value(srm.p_value)}")
+    if srm.excluded_multiple:
+        srm_text += f"; {srm.excluded_multiple} units seen in more than one variant excluded"
+    if srm.reason:
+        srm_text += f" ({srm.reason})"
+    guardrails = tuple(_guardrail(g, metrics[g.metric], result)
+                       for g in result.guardrails if g.segment == stats.OVERALL)
+    settings = result.settings
+    conventions = (
+        f"alpha {exp.alpha:g}, two-sided; {settings.get('correction', 'none')} correction over "
+        f"{settings.get('family_size')} primary and secondary test(s)",
+        "always-valid confidence sequences (peeking allowed), N* = "
+        f"{settings.get('sequential_tuning'):,.0f}" if settings.get("sequential")
+        else "fixed-horizon intervals (analyse once, at the end)",
+        f"CUPED with a {exp.cuped} pre-period" if exp.cuped else "no variance reduction",
+        "guardrails: one-sided non-inferiority tests against their margins",
+        "segments are exploratory (not corrected, not used in the decision)",
+    )
+    window = f"{plan.start:%Y-%m-%d} → {plan.end:%Y-%m-%d} (exclusive)"
+    variants = ", ".join(f"{v} {w * 100:g}%{' (control)' if v == plan.control else ''}"
+                         for v, w in zip(plan.variants, plan.weights, strict=True))
+    return ExperimentReport(
+        name=exp.name, label=exp.label or exp.name, description=exp.description or "",
+        window=window, unit=plan.unit, variants=variants, warehouse=warehouse,
+        srm_ok=not srm.flagged, srm=srm_text, decision=str(result.decision.outcome),
+        reasons=tuple(result.decision.reasons),
+        metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
+        segments=tuple(r for r in rows if r.segment != stats.OVERALL),
+        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
+
+
+def _row(r: stats.MetricResult, metric: Any) -> MetricRow:
+    rel, ab = r.relative, r.absolute
+    note = r.reason or ""
+    if r.cuped and r.cuped.variance_reduction and r.cuped.variance_reduction >= 0.005:
+        note = (note + "; " if note else "") + (
+            f"CUPED −{r.cuped.variance_reduction * 100:.0f}% variance")
+    if r.conventions and "approx" in r.conventions.test.lower():
+        note = (note + "; " if note else "") + "approximate"
+    return MetricRow(
+        metric=r.metric, label=metric.label or r.metric, role=r.role, kind=r.kind,
+        treatment=r.treatment.variant, segment=r.segment, segment_value=r.segment_value,
+        control=fmt.value(r.control.value, metric.format, metric.unit),
+        treatment_value=fmt.value(r.treatment.value, metric.format, metric.unit),
+        absolute=fmt.delta(ab.estimate if ab else None, metric.format, metric.unit),
+        relative=fmt.lift(rel.estimate if rel else None),
+        interval=fmt.interval(rel.ci_lower if rel else None, rel.ci_upper if rel else None),
+        p_value=fmt.p_value(r.p_value), adjusted_p_value=fmt.p_value(r.adjusted_p_value),
+        verdict=str(r.verdict), significant=r.significant, note=note,
+        lift=rel.estimate if rel else None, ci_lower=rel.ci_lower if rel else None,
+        ci_upper=rel.ci_upper if rel else None)
+
+
+def _guardrail(g: stats.GuardrailResult, metric: Any,
+               result: stats.AnalysisResult) -> GuardrailRow:
+    margin_lift = None
+    if g.margin is not None:
+        signed = g.margin if g.worse == "increase" else -g.margin
+        if g.margin_relative:
+            margin_lift = signed
+        else:
+            try:
+                control = result.metric(g.metric, g.treatment).control.value
+            except KeyError:
+                control = None
+            margin_lift = signed / control if control else None
+    return GuardrailRow(
+        metric=g.metric, label=metric.label or g.metric, treatment=g.treatment,
+        margin=_margin_text(g), estimate=_scaled(g.estimate, g.margin_relative),
+        bound=_scaled(g.bound, g.margin_relative), status=str(g.status), reason=g.reason,
+        margin_lift=margin_lift)
+
+
+def report_json(report: ExperimentReport, result: stats.AnalysisResult) -> dict[str, Any]:
+    """The machine-readable report: the formatted view plus the raw analysis."""
+    return {"version": REPORT_VERSION, "generator": f"metricspec {__version__}",
+            "report": report.to_dict(), "analysis": result.to_dict()}

@@ -1,0 +1,66 @@
+"""The monitor report: windows in alert with their value, baseline and deviation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from metricspec.plan.monitor import MonitorPlan
+from metricspec.report import fmt
+
+
+@dataclass(frozen=True)
+class MonitorReport:
+    name: str
+    kind: str
+    metric: str
+    rule: str
+    range: str
+    columns: tuple[str, ...]
+    text_columns: tuple[str, ...]
+    alerts: tuple[tuple[str, ...], ...]
+    raw: tuple[dict[str, Any], ...]
+
+    @property
+    def firing(self) -> bool:
+        return bool(self.alerts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["raw"] = [{k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+                        for k, v in row.items()} for row in self.raw]
+        data["firing"] = self.firing
+        return data
+
+
+def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric_format: str |
+                         None, unit: str | None, since: dt.datetime | None,
+                         until: dt.datetime | None) -> MonitorReport:
+    dims = list(plan.series.dimensions)
+    relative = plan.rule.endswith("baseline")
+    zscore = plan.rule.startswith("zscore")
+    columns = ("window", *dims, "value", "n", *(("baseline", "windows") if plan.baseline_seconds
+                                                else ()),
+               "z-score" if zscore else "deviation")
+    rows = []
+    for alert in alerts:
+        deviation = alert.get("deviation")
+        shown = (fmt.lift(deviation) if relative else f"{deviation:+.2f}" if zscore and
+                 deviation is not None else fmt.delta(deviation, metric_format, unit))
+        row = [f"{alert['period']:%Y-%m-%d %H:%M}" if isinstance(alert["period"], dt.datetime)
+               else str(alert["period"])]
+        row += [str(alert.get(d.lower(), alert.get(d))) for d in dims]
+        row += [fmt.value(alert.get("value"), metric_format, unit), fmt.count(alert.get(
+            "sample_n"))]
+        if plan.baseline_seconds:
+            row += [fmt.value(alert.get("baseline"), metric_format, unit),
+                    fmt.count(alert.get("baseline_windows"))]
+        row.append(shown)
+        rows.append(tuple(row))
+    span = (f"from {since:%Y-%m-%d %H:%M}" if since else "over all data") + (
+        f" to {until:%Y-%m-%d %H:%M}" if until else "")
+    return MonitorReport(name=plan.name, kind=plan.kind, metric=plan.metric,
+                         rule=f"is {plan.description}", range=span, columns=columns,
+                         text_columns=("window", *dims), alerts=tuple(rows),
+                         raw=tuple(alerts))

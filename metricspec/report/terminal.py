@@ -1,0 +1,88 @@
+"""Terminal rendering with rich: sample-ratio check first, then metrics, guardrails and the
+decision with its reasons."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from metricspec.report.experiment import ExperimentReport, MetricRow
+from metricspec.report.monitor import MonitorReport
+
+_VERDICT_STYLE = {"win": "bold green", "loss": "bold red", "flat": "dim", "changed": "yellow",
+                  "insufficient data": "yellow"}
+_STATUS_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow",
+                 "insufficient data": "yellow"}
+_DECISION_STYLE = {"ship": "bold white on green", "don't ship": "bold white on red",
+                   "inconclusive": "bold black on yellow"}
+
+
+def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    if segments:
+        table.add_column("segment")
+    for name, justify in (("metric", "left"), ("role", "left"), ("treatment", "left"),
+                          ("control", "right"), ("value", "right"), ("Δ", "right"),
+                          ("lift", "right"), ("95% CI", "right"), ("p", "right"),
+                          ("adj. p", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        cells = [r.label, r.role, r.treatment, r.control, r.treatment_value, r.absolute,
+                 r.relative, r.interval, r.p_value, r.adjusted_p_value,
+                 Text(r.verdict + (f" ({r.note})" if r.note else ""),
+                      style=_VERDICT_STYLE.get(r.verdict, ""))]
+        if segments:
+            cells.insert(0, f"{r.segment}={r.segment_value}")
+        table.add_row(*cells)
+    return table
+
+
+def render_experiment(report: ExperimentReport, console: Console,
+                      show_segments: bool = True) -> None:
+    header = Text.assemble((f"{report.label}\n", "bold"), (f"experiment {report.name}", "dim"))
+    if report.description:
+        header.append(f"\n{report.description}", style="italic")
+    header.append(f"\nwindow {report.window} · unit {report.unit} · {report.variants}")
+    header.append(f"\nwarehouse {report.warehouse}", style="dim")
+    console.print(Panel(header, expand=False))
+    srm_style = "green" if report.srm_ok else "bold red"
+    console.print(Text.assemble(("Sample ratio ", "bold"), ("✓ " if report.srm_ok else "✗ ",
+                                                            srm_style), (report.srm, srm_style)))
+    if not report.srm_ok:
+        console.print(Text("The split differs from the design: the results below cannot be "
+                           "trusted until the assignment is fixed.", style="bold red"))
+    console.print()
+    console.print(_metrics_table(report.metrics, "Metrics"))
+    if report.guardrails:
+        table = Table(title="Guardrails", title_justify="left", header_style="bold")
+        for name in ("metric", "treatment", "margin", "estimate", "one-sided bound", "status"):
+            table.add_column(name)
+        for g in report.guardrails:
+            table.add_row(g.label, g.treatment, g.margin, g.estimate, g.bound,
+                          Text(g.status, style=_STATUS_STYLE.get(g.status, "")))
+        console.print(table)
+    if show_segments and report.segments:
+        console.print(_metrics_table(report.segments, "Segments (exploratory)", segments=True))
+    decision = Text(f" {report.decision.upper()} ",
+                    style=_DECISION_STYLE.get(report.decision, "bold white on red"))
+    reasons = Group(*[Text(f"• {reason}") for reason in report.reasons])
+    console.print(Panel(Group(Text.assemble(("Decision ", "bold"), decision), reasons),
+                        expand=False))
+    console.print(Text("Conventions: " + "; ".join(report.conventions), style="dim"))
+
+
+def render_monitor(report: MonitorReport, console: Console) -> None:
+    title = f"{report.kind} {report.name}: {report.metric} {report.rule}"
+    if not report.alerts:
+        console.print(Text.assemble(("✓ ", "green"), (title, "bold"),
+                                    (f" — no window in alert {report.range}", "")))
+        return
+    table = Table(title=f"✗ {title} — {len(report.alerts)} window(s) in alert {report.range}",
+                  title_justify="left", title_style="bold red", header_style="bold")
+    for column in report.columns:
+        table.add_column(column, justify="left" if column in report.text_columns else "right")
+    for alert in report.alerts:
+        table.add_row(*alert)
+    console.print(table)
