@@ -30,3 +30,8 @@ def grammar_path() -> Path:
 
 def backends_dir() -> Path:
     return resource_dir("backends")
+
+
+def example_specs_dir() -> Path:
+    """The example spec repository (`specs/` in a checkout, bundled in the wheel)."""
+    return resource_dir("specs")

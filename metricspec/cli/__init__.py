@@ -13,7 +13,12 @@ from typing import Annotated
 import typer
 
 from metricspec import __version__
-from metricspec.cli import doc_commands, run_commands, spec_commands  # noqa: F401 - registers
+from metricspec.cli import (  # noqa: F401 - importing registers the commands
+    demo_command,
+    doc_commands,
+    run_commands,
+    spec_commands,
+)
 from metricspec.cli.common import app, err, out
 
 

@@ -4,6 +4,8 @@ helpers that turn bad input into a message and exit status 2 instead of a traceb
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -22,7 +24,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=True)
+def _width() -> int | None:
+    """Piped output (CI logs, files) gets a wide page instead of rich's 80 columns."""
+    if sys.stdout.isatty():
+        return None
+    try:
+        return max(100, int(os.environ.get("COLUMNS", "140")))
+    except ValueError:
+        return 140
+
+
+out = Console(highlight=False, soft_wrap=True, width=_width())
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -1,3 +1,74 @@
 """Commands that write documents: plan (pre-registration) and docs (the catalog)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metricspec.cli.common import SpecDirOpt, app, err, load_ok_or_exit, name_or_exit, out
+
+
+class PlanFormat(StrEnum):
+    md = "md"
+    json = "json"
+
+
+@app.command()
+def plan(
+    experiment: Annotated[str, typer.Argument(help="The experiment to plan.")],
+    paths: SpecDirOpt = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="md or json.")] = (
+        PlanFormat.md),
+    url: Annotated[str | None, typer.Option(
+        "--warehouse", "-w", help="Take baselines and traffic from this warehouse's history.",
+        show_default=False)] = None,
+    history_days: Annotated[int | None, typer.Option(
+        help="Length of the historical window before the experiment (default: as long as the "
+        "experiment).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.",
+                                                show_default=False)] = None,
+) -> None:
+    """Emit the pre-registered analysis plan: hypotheses, tests, power, decision rules."""
+    from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
+    from metricspec.plan.experiment import history_plan, plan_experiment
+
+    ws = load_ok_or_exit(paths)
+    name_or_exit(ws, experiment, ("experiment",))
+    planned = plan_experiment(ws.index, experiment)
+    if url is None:
+        baselines = Baselines.declared(planned)
+    else:
+        from metricspec.cli.run_commands import warehouse
+        from metricspec.emit.experiment_sql import experiment_sql
+        from metricspec.emit.render import render_sql
+        from metricspec.emit.sqlbuild import SqlBuilder
+        from metricspec.run.connections import redact_url
+        from metricspec.run.execute import backend_of, execute, rows_of
+
+        days = history_days or max(1, round((planned.end - planned.start).total_seconds()
+                                            / 86400))
+        start = planned.start - dt.timedelta(days=days)
+        history = history_plan(planned, start, planned.start)
+        with warehouse(url) as conn:
+            backend = backend_of(conn)
+            sql = render_sql(experiment_sql(history, SqlBuilder(backend)), backend,
+                             kind="baseline query", name=experiment, files=planned.files)
+            rows = rows_of(execute(conn, sql, f"baselines for `{experiment}`"))
+        baselines = Baselines.from_rows(rows, days, f"{days} days of history before "
+                                        f"{planned.start:%Y-%m-%d} in {redact_url(url)}")
+    document = build_plan(planned, baselines)
+    text = (json.dumps(document, indent=2, default=str) + "\n" if fmt is PlanFormat.json
+            else render_markdown(document))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+    _ = out

@@ -58,6 +58,8 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
 
 
 def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expression]]:
+    if plan.history:
+        return _history_exposures(plan, sql)
     source = plan.assignment
     assert source.time is not None
     unit, variant = sql.col(plan.unit, "a"), sql.col(plan.variant_column, "a")
@@ -98,6 +100,34 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         .from_("exposure_events", copy=False)
         .where(exp.and_(first, same), copy=False)
     )
+    return [("exposure_events", events), ("exposures", exposures)]
+
+
+def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder
+                       ) -> list[tuple[str, exp.Expression]]:
+    """For power planning: every unit with an event of a metric source in the window."""
+    union: exp.Expression | None = None
+    for name in plan.scan_sources():
+        source = plan.sources[name]
+        assert source.time is not None
+        time = sql.col(source.time.name, "s")
+        part = exp.select(sql.col(plan.unit, "s").as_(sql.alias(UNIT))).from_(
+            sql.source(source, "s"), copy=False).where(exp.and_(
+                exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
+                exp.LT(this=time, expression=sql.ts(plan.end))), copy=False)
+        union = part if union is None else exp.union(union, part, distinct=True, copy=False)
+    assert union is not None
+    label = sql.text("baseline")
+    events = exp.select(
+        sql.ref(UNIT).as_(sql.alias(UNIT)), label.as_(sql.alias(VARIANT)),
+        sql.ts(plan.start).as_(sql.alias(EXPOSED)),
+        exp.Literal.number(1).as_(sql.alias("__exposure_rank")),
+        label.copy().as_(sql.alias("__variant_min")),
+        label.copy().as_(sql.alias("__variant_max"))).from_(
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))),
+        copy=False)
+    exposures = exp.select(sql.ref(UNIT), sql.ref(VARIANT), sql.ref(EXPOSED)).from_(
+        "exposure_events", copy=False)
     return [("exposure_events", events), ("exposures", exposures)]
 
 

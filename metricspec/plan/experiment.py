@@ -15,7 +15,7 @@ cross moments the SQL also returns.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from metricspec import ir
@@ -103,6 +103,7 @@ class ExperimentPlan:
     metrics: tuple[AnalysisMetric, ...]
     cross: tuple[tuple[str, str], ...]
     sources: dict[str, ir.Source]
+    history: bool = False
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -119,6 +120,16 @@ class ExperimentPlan:
             if base.quantile is not None:
                 seen.setdefault(base.quantile.source)
         return list(seen)
+
+
+def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> ExperimentPlan:
+    """The same metrics over a historical window, for power planning: every unit with an
+    event in [start, end) counts as exposed at `start`, all in one variant, `baseline`."""
+    cuped = plan.pre_start is not None
+    shift = (plan.start - plan.pre_start) if cuped and plan.pre_start else None
+    return replace(plan, variants=("baseline",), control="baseline", weights=(1.0,),
+                   start=start, end=end, pre_start=start - shift if shift else None,
+                   segments=(), history=True)
 
 
 def plan_experiment(index: Index, name: str) -> ExperimentPlan:

@@ -21,20 +21,26 @@ _DECISION_STYLE = {"ship": "bold white on green", "don't ship": "bold white on r
 
 def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = False) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    several = len({r.treatment for r in rows}) > 1
+    columns = [("metric", "left"), ("role", "left")]
     if segments:
-        table.add_column("segment")
-    for name, justify in (("metric", "left"), ("role", "left"), ("treatment", "left"),
-                          ("control", "right"), ("value", "right"), ("Δ", "right"),
-                          ("lift", "right"), ("95% CI", "right"), ("p", "right"),
-                          ("adj. p", "right"), ("verdict", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        columns.insert(0, ("segment", "left"))
+    if several:
+        columns.append(("treatment", "left"))
+    columns += [("control", "right"), ("treatment" if not several else "value", "right"),
+                ("Δ", "right"), ("lift", "right"), ("95% CI", "right"), ("p", "right"),
+                ("adj. p", "right"), ("verdict", "left")]
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=name != "verdict")  # type: ignore[arg-type]
     for r in rows:
-        cells = [r.label, r.role, r.treatment, r.control, r.treatment_value, r.absolute,
-                 r.relative, r.interval, r.p_value, r.adjusted_p_value,
-                 Text(r.verdict + (f" ({r.note})" if r.note else ""),
-                      style=_VERDICT_STYLE.get(r.verdict, ""))]
+        cells: list[str | Text] = [r.label, r.role]
         if segments:
             cells.insert(0, f"{r.segment}={r.segment_value}")
+        if several:
+            cells.append(r.treatment)
+        cells += [r.control, r.treatment_value, r.absolute, r.relative, r.interval, r.p_value,
+                  r.adjusted_p_value, Text(r.verdict + (f" ({r.note})" if r.note else ""),
+                                           style=_VERDICT_STYLE.get(r.verdict, ""))]
         table.add_row(*cells)
     return table
 

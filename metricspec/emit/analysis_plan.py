@@ -1,0 +1,173 @@
+"""The pre-registered analysis plan of an experiment: what will be tested, how, with what
+power, and how the decision will be made — as versioned JSON and as Markdown (jinja2).
+
+Baselines for power come from a historical window of the warehouse (`Baselines.from_rows`
+on the output of the experiment query run over that window) or, without a warehouse, from
+the `baseline mean … sd …` declared on each metric and the experiment's `traffic`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader
+
+from metricspec import __version__, stats
+from metricspec.analyze import config_for, metric_specs
+from metricspec.plan.experiment import ExperimentPlan
+from metricspec.plan.formula import show
+from metricspec.stats.conventions import describe
+from metricspec.stats.power import family_size
+
+SCHEMA = "metricspec.analysis-plan/1"
+_ENV = Environment(loader=PackageLoader("metricspec.emit", "templates"), trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+
+
+@dataclass(frozen=True)
+class Baselines:
+    """Per-metric baseline moments (one population) and the traffic they imply."""
+
+    moments: Mapping[str, stats.Moments]
+    daily_units: float | None
+    units: int | None
+    source: str
+    declared_only: bool = False
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], days: float,
+                  source: str) -> Baselines:
+        data = stats.read_rows(rows)
+        overall = data.overall
+        variant = overall.variants.get("baseline") if overall else None
+        if variant is None:
+            return cls({}, None, None, source)
+        units = variant.units
+        return cls(dict(variant.moments), (units / days) if units and days else None, units,
+                   source)
+
+    @classmethod
+    def declared(cls, plan: ExperimentPlan) -> Baselines:
+        """Baselines written in the spec: `baseline mean … sd …` on metrics."""
+        moments: dict[str, stats.Moments] = {}
+        big = 1_000_000
+        for metric in plan.metrics:
+            b = metric.metric.baseline
+            if b is None:
+                continue
+            sd = b.sd if b.sd is not None else (
+                (b.mean * (1 - b.mean)) ** 0.5 if 0 < b.mean < 1 else None)
+            if sd is None:
+                continue
+            name = f"{metric.name}.x"
+            moments[metric.name] = stats.Moments(
+                big, {name: b.mean * big},
+                {(name, name): (big - 1) * sd * sd + big * b.mean * b.mean})
+        traffic = plan.experiment.traffic
+        daily = (traffic.units / (7.0 if traffic.per == "week" else 1.0)) if traffic else None
+        return cls(moments, daily, None, "baselines declared in the spec", declared_only=True)
+
+
+def _power_spec(spec: stats.MetricSpec, baselines: Baselines) -> stats.MetricSpec:
+    """Declared baselines describe the metric's value per unit directly: a mean."""
+    if baselines.declared_only:
+        return stats.MetricSpec(spec.name, stats.MetricKind.MEAN, None, spec.role,
+                                spec.direction)
+    return spec
+
+
+def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
+    """The analysis plan as plain data (the JSON document)."""
+    exp = plan.experiment
+    config = config_for(plan)
+    specs = {s.name: s for s in metric_specs(plan)}
+    tests = family_size(list(specs.values()), config)
+    days = (plan.end - plan.start).total_seconds() / 86400.0
+    available = baselines.daily_units * days if baselines.daily_units else None
+    metrics = []
+    for metric in plan.metrics:
+        spec = specs[metric.name]
+        conventions = describe(spec, config)
+        power = None
+        if metric.role != "guardrail":
+            moments = (baselines.moments.get(metric.name) if baselines.declared_only
+                       else _moments_for(metric.bases, baselines))
+            if moments is None:
+                power = {"reason": "no baseline: declare `baseline mean … sd …` on the metric "
+                         "or pass --warehouse"}
+            else:
+                power = stats.plan_power(_power_spec(spec, baselines), moments, config,
+                                         tests=tests if spec.in_family else 1,
+                                         daily_units=baselines.daily_units,
+                                         available_units=available).to_dict()
+        margin = None
+        if metric.margin is not None:
+            m = metric.margin
+            margin = {"kind": m.kind, "value": m.amount.fraction, "relative": m.relative,
+                      "text": f"{m.kind.replace('_', ' ')} {m.amount}"}
+        metrics.append({
+            "name": metric.name, "label": metric.metric.label or metric.name,
+            "role": metric.role, "kind": metric.kind, "formula": show(metric.formula),
+            "bases": list(metric.bases), "direction": spec.direction.value,
+            "cuped": bool(spec.cuped), "margin": margin,
+            "conventions": conventions.to_dict(), "power": power,
+            "definition_file": metric.metric.span.file,
+        })
+    return {
+        "schema": SCHEMA,
+        "generator": f"metricspec {__version__}",
+        "experiment": {"name": exp.name, "label": exp.label, "description": exp.description,
+                       "owner": exp.owner, "file": exp.span.file},
+        "design": {
+            "unit": plan.unit,
+            "assignment": {"source": plan.assignment.name, "variant_column": plan.variant_column,
+                           "filter": plan.assignment_filter},
+            "variants": [{"name": v, "share": w, "control": v == plan.control}
+                         for v, w in zip(plan.variants, plan.weights, strict=True)],
+            "window": {"start": plan.start.isoformat(), "end_exclusive": plan.end.isoformat(),
+                       "days": days},
+            "exposure": "each unit's first exposure in the window; units assigned to more than "
+                        "one variant are excluded and counted; events count from the unit's "
+                        "first exposure to the end of the window",
+            "cuped_pre_period_days": (exp.cuped.seconds / 86400.0) if exp.cuped else None,
+            "segments": list(plan.segments),
+            "winsorize": {w.metrics[0].name: w.fraction for w in exp.winsorize},
+        },
+        "analysis": {
+            "alpha": exp.alpha, "power": exp.power,
+            "mde": ({"value": exp.mde.amount.fraction, "relative": exp.mde.relative}
+                    if exp.mde else None),
+            "correction": exp.correction, "family_size": tests,
+            "sequential": exp.sequential is not None,
+            "sequential_tuning": config.sequential_tuning if exp.sequential else None,
+            "srm_alpha": exp.srm_alpha,
+        },
+        "baselines": {"source": baselines.source, "daily_units": baselines.daily_units,
+                      "units_in_window": available},
+        "metrics": metrics,
+        "decision_rules": [
+            "If the sample-ratio check fails (χ² p < srm_alpha), the result is invalid: fix "
+            "the assignment before reading any metric.",
+            "Ship when a primary metric improves significantly (after the correction) and "
+            "every guardrail passes its non-inferiority test.",
+            "Don't ship when a primary metric worsens significantly or any guardrail fails "
+            "(its estimate is beyond the margin).",
+            "Otherwise the result is inconclusive: keep running (sequential designs may) or "
+            "stop without shipping.",
+            "Segment results are exploratory: not corrected and never used for the decision.",
+        ],
+    }
+
+
+def _moments_for(bases: tuple[str, ...], baselines: Baselines) -> stats.Moments | None:
+    found = [baselines.moments[b] for b in bases if b in baselines.moments]
+    if len(found) != len(bases) or not found:
+        return None
+    return found[0] if len(found) == 1 else stats.Moments.merge(found)
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    """The plan as Markdown, for review in a pull request."""
+    return _ENV.get_template("analysis_plan.md.j2").render(plan=document)
