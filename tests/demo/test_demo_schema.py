@@ -261,3 +261,24 @@ def test_summary_reports_the_ground_truth(warehouse: Warehouse) -> None:
     assert summary.to_dict()["incident"]["start"] == "2026-11-16T14:00:00"
     assert summary.period_start == "2026-09-01T00:00:00"
     assert summary.period_end == "2026-11-17T00:00:00"
+
+
+def test_summary_exposure_counts_match_the_assignments_table(warehouse: Warehouse) -> None:
+    for truth in warehouse.summary.experiments:
+        logged = dict(
+            warehouse.rows(
+                "SELECT variant, count(DISTINCT user_id) FROM support.assignments "
+                "WHERE experiment_id = ? GROUP BY 1",
+                truth.experiment_id,
+            )
+        )
+        assert (logged["control"], logged["treatment"]) == truth.logged_users
+        both = warehouse.value(
+            "SELECT count(*) FROM (SELECT user_id FROM support.assignments WHERE experiment_id = ? "
+            "GROUP BY 1 HAVING count(DISTINCT variant) = 2)",
+            truth.experiment_id,
+        )
+        assert both == truth.multi_arm_users
+        assert truth.lost_users == 0 or truth.experiment_id == "tone_tuning"
+    tone = warehouse.summary.experiment("tone_tuning")
+    assert tone.lost_users > 0.1 * tone.exposed_users[1]
