@@ -71,4 +71,20 @@ def plan(
         err.print(f"wrote {output}")
     else:
         sys.stdout.write(text)
-    _ = out
+
+
+
+@app.command()
+def docs(
+    paths: SpecDirOpt = None,
+    output: Annotated[Path, typer.Option("--out", "-o", help="Folder for the site.")] = Path(
+        "site"),
+) -> None:
+    """Write a browsable offline catalog: metrics, KPI trees, experiments, monitors."""
+    from metricspec.backends import all_backends
+    from metricspec.emit.docs import build_site
+
+    ws = load_ok_or_exit(paths)
+    site = build_site(ws.index, ws.texts, list(all_backends().values()))
+    written = site.write(output)
+    out.print(f"wrote {len(written)} pages to {output}/ — open {output}/index.html")

@@ -35,6 +35,7 @@ class Baselines:
     units: int | None
     source: str
     declared_only: bool = False
+    variant: stats.VariantData | None = None
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]], days: float,
@@ -46,7 +47,7 @@ class Baselines:
             return cls({}, None, None, source)
         units = variant.units
         return cls(dict(variant.moments), (units / days) if units and days else None, units,
-                   source)
+                   source, variant=variant)
 
     @classmethod
     def declared(cls, plan: ExperimentPlan) -> Baselines:
@@ -93,7 +94,7 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
         power = None
         if metric.role != "guardrail":
             moments = (baselines.moments.get(metric.name) if baselines.declared_only
-                       else _moments_for(metric.bases, baselines))
+                       else _moments_for(spec, baselines))
             if moments is None:
                 power = {"reason": "no baseline: declare `baseline mean … sd …` on the metric "
                          "or pass --warehouse"}
@@ -161,11 +162,12 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
     }
 
 
-def _moments_for(bases: tuple[str, ...], baselines: Baselines) -> stats.Moments | None:
-    found = [baselines.moments[b] for b in bases if b in baselines.moments]
-    if len(found) != len(bases) or not found:
+def _moments_for(spec: stats.MetricSpec, baselines: Baselines) -> stats.Moments | None:
+    """The baseline moments covering every component the metric's analysis reads."""
+    if baselines.variant is None:
         return None
-    return found[0] if len(found) == 1 else stats.Moments.merge(found)
+    found = baselines.variant.moments_for(spec.components)
+    return found if isinstance(found, stats.Moments) else None
 
 
 def render_markdown(document: dict[str, Any]) -> str:

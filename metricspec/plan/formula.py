@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, Union
+from typing import Literal, TypeVar
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Neg:
     operand: Formula
 
 
-Formula = Union[Const, Part, Bin, Neg]
+Formula = Const | Part | Bin | Neg
 T = TypeVar("T")
 
 

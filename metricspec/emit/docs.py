@@ -1,0 +1,131 @@
+"""The documentation site: an offline, browsable catalog of every metric (definition, owner,
+direction, SQL per dialect, what uses it), KPI trees as SVG diagrams, experiments with their
+analysis plans, monitors, guardrails and sources. Rendered with jinja2; no scripts, no
+network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from metricspec import __version__, ir
+from metricspec.backends import Backend
+from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
+from metricspec.emit.compile import CompileError, compile_object
+from metricspec.emit.kpi_svg import kpi_svg
+from metricspec.plan.experiment import plan_experiment
+from metricspec.plan.lower import PlanError
+from metricspec.plan.monitor import plan_monitor
+from metricspec.semantic import Index
+
+_ENV = Environment(loader=PackageLoader("metricspec.emit", "templates/docs"),
+                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                   lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def metric_kind(expr: ir.Expr) -> str:
+    """A one-word description of how a metric is defined (for the catalog)."""
+    if isinstance(expr, ir.Window):
+        return expr.mode
+    if isinstance(expr, ir.Weighted):
+        return "composite"
+    if isinstance(expr, ir.Conversion):
+        return "conversion"
+    if isinstance(expr, ir.Aggregate):
+        return "percentile" if expr.func == "quantile" else "average" if expr.func == "avg" \
+            else "simple"
+    if isinstance(expr, ir.BinaryOp) and expr.op == "/" and all(
+            isinstance(side, ir.Aggregate) for side in (expr.left, expr.right)):
+        return "ratio"
+    return "derived"
+
+
+def source_text(texts: dict[str, str], span: ir.Span) -> str:
+    """The text a span covers, as written."""
+    lines = texts.get(span.file, "").split("\n")
+    if not (1 <= span.line <= len(lines)):
+        return ""
+    if span.end_line == span.line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    body = [lines[span.line - 1][span.column - 1:]]
+    body += lines[span.line:span.end_line - 1]
+    body.append(lines[span.end_line - 1][:span.end_column - 1])
+    return "\n".join(body)
+
+
+@dataclass
+class Site:
+    pages: dict[str, str]
+
+    def write(self, out: Path) -> list[Path]:
+        written = []
+        for relative, html in sorted(self.pages.items()):
+            path = out / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(html, encoding="utf-8")
+            written.append(path)
+        return written
+
+
+def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend]) -> Site:
+    project = index.project
+    labels = {m.name: m.label or m.name for m in project.metrics}
+    common: dict[str, Any] = {"version": __version__, "project": project, "labels": labels}
+    pages: dict[str, str] = {}
+
+    def render(template: str, path: str, **values: Any) -> None:
+        depth = path.count("/")
+        pages[path] = _ENV.get_template(template).render(root="../" * depth, **common, **values)
+
+    metrics = []
+    for metric in sorted(project.metrics, key=lambda m: m.name):
+        sql = {}
+        for backend in backends:
+            try:
+                sql[backend.title] = compile_object(index, metric.name, backend).sql
+            except CompileError as exc:
+                sql[backend.title] = f"-- cannot compile: {exc.reason}"
+        info = {"metric": metric, "kind": metric_kind(metric.expr),
+                "definition": source_text(texts, metric.expr.span) or "",
+                "deps": index.metric_deps.get(metric.name, ()),
+                "uses": index.uses_of(metric.name), "sql": sql,
+                "sources": index.sources_of(metric.name)}
+        metrics.append(info)
+        render("metric.html.j2", f"metrics/{metric.name}.html", **info)
+    kpis = []
+    for kpi in sorted(project.kpis, key=lambda k: k.name):
+        svg = Markup(kpi_svg(kpi, labels, link="../metrics/{}.html"))
+        kpis.append({"kpi": kpi, "svg": svg})
+        render("kpi.html.j2", f"kpis/{kpi.name}.html", kpi=kpi, svg=svg)
+    markdown = MarkdownIt("commonmark").enable("table")
+    experiments = []
+    for exp in sorted(project.experiments, key=lambda e: e.name):
+        try:
+            planned = plan_experiment(index, exp.name)
+            plan_html = Markup(markdown.render(render_markdown(
+                build_plan(planned, Baselines.declared(planned)))))
+        except PlanError as exc:
+            plan_html = Markup(f"<p>Cannot plan: {exc}</p>")
+        experiments.append(exp)
+        render("experiment.html.j2", f"experiments/{exp.name}.html", experiment=exp,
+               plan_html=plan_html)
+    watchers = []
+    for name in sorted([*index.monitors, *index.guardrails]):
+        obj: ir.Monitor | ir.Guardrail = index.monitors.get(name) or index.guardrails[name]
+        try:
+            description = plan_monitor(index, name).description
+        except PlanError as exc:
+            description = f"cannot plan: {exc}"
+        watchers.append({"object": obj, "kind": "monitor" if name in index.monitors
+                         else "guardrail", "description": description})
+    render("index.html.j2", "index.html", metrics=metrics, kpis=kpis, experiments=experiments,
+           watchers=watchers)
+    render("sources.html.j2", "sources.html", sources=sorted(project.sources,
+                                                              key=lambda s: s.name))
+    return Site(pages)
