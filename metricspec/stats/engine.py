@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from metricspec.stats.batch import batch_prepare
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
 from metricspec.stats.data import ExperimentData
@@ -82,12 +83,16 @@ def analyze(
         for v in config.variants
     }
     srm = srm_check(units, config.split, config.srm_alpha, excluded_multiple=data.excluded_multiple)
-    rows = [
-        row
-        for seg in data.segments
-        for spec in specs
-        for row in prepare(spec, seg, config.control, config.treatments)
-    ]
+    rows: list[Prepared] = []
+    for seg in data.segments:
+        fast = batch_prepare(specs, seg, config.control, config.treatments)
+        for spec in specs:
+            batch = fast.get(spec.name)
+            rows += (
+                batch
+                if batch is not None
+                else prepare(spec, seg, config.control, config.treatments)
+            )
     stats = {k: v.tolist() for k, v in _infer(config, rows).items()}
     results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
     guards = [

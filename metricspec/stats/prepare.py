@@ -18,7 +18,7 @@ from metricspec.stats.quantile import quantile_summary
 from metricspec.stats.spec import MetricKind, MetricSpec
 from metricspec.stats.summary import VariantSummary, delta_summary, proportion_summary
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["Prepared", "finish", "prepare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def prepare(
         sc, nc = _single(spec, control, segment.variants.get(control))
         for t in treatments:
             st, nt = _single(spec, t, segment.variants.get(t))
-            out.append(_finish(spec, segment, control, t, method, sc, st, nc, nt, None))
+            out.append(finish(spec, segment, control, t, method, sc, st, nc, nt, None))
         return out
     formula, covariates = spec.formula, spec.cuped
     assert formula is not None
@@ -103,7 +103,7 @@ def prepare(
             out.append(_failed(spec, segment, control, t, method, fit, nc, nt))
             continue
         out.append(
-            _finish(spec, segment, control, t, method, fit.control, fit.treatment, nc, nt, fit)
+            finish(spec, segment, control, t, method, fit.control, fit.treatment, nc, nt, fit)
         )
     return out
 
@@ -124,7 +124,7 @@ def _failed(
     )
 
 
-def _finish(
+def finish(
     spec: MetricSpec,
     segment: SegmentData,
     control: str,
@@ -136,6 +136,7 @@ def _finish(
     nt: float | None,
     fit: CupedFit | None,
 ) -> Prepared:
+    """Return the prepared comparison from two arm summaries, or the reason it is unusable."""
     reason: str | None = None
     if isinstance(sc, str):
         reason = f"control: {sc}"
