@@ -4,10 +4,13 @@ sufficient statistics in the long format (docs/sufficient-statistics.md).
 CTEs, in order:
 
     exposure_events   assignment rows in the window, ranked per unit
-    exposures         each unit's first exposure; units seen in two variants are dropped
+    exposures         each unit's first exposure (NULL units ignored; ties at one instant
+                      broken by variant, then segment values); units seen in two variants
+                      are dropped
     <src>_events      one pass over each source, joined to exposures (pre-period included
                       when CUPED needs it)
-    <src>_ranked/_pos event ranks for exact, clustered percentiles (only with percentiles)
+    <src>_ranked/_pos event ranks for exact, clustered percentiles (only with percentiles;
+                      ties ranked by unit)
     <src>_units       one GROUP BY unit per source computing all its components
     <conv>_first/_units   conversions (their own small scans)
     units             every exposed unit with every component, missing → 0
@@ -73,7 +76,11 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.Window(
             this=exp.RowNumber(),
             partition_by=by_unit,
-            order=exp.Order(expressions=[sql.asc(time.copy()), sql.asc(variant.copy())]),
+            # ties at the same instant are broken by variant, then segment values, so the
+            # segment a unit is counted in does not depend on the engine's row order
+            order=exp.Order(expressions=[
+                sql.asc(time.copy()), sql.asc(variant.copy()),
+                *[sql.asc(sql.col(s, "a")) for s in plan.segments]]),
         ).as_(sql.alias("__exposure_rank")),
         exp.Window(this=exp.Min(this=variant.copy()), partition_by=by_unit).as_(
             sql.alias("__variant_min")
@@ -86,6 +93,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
+        exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
     ]
     flt = sql.filter(plan.assignment_filter, "a")
     if flt is not None:
@@ -289,7 +297,9 @@ def _ranks(
                     *[k.copy() for k in keys],
                     exp.Is(this=value.copy(), expression=exp.Null()),
                 ],
-                order=exp.Order(expressions=[sql.asc(value.copy())]),
+                # ties broken by unit, so each unit's count of events below the
+                # quantile is the same on every engine
+                order=exp.Order(expressions=[sql.asc(value.copy()), sql.asc(sql.ref(UNIT))]),
             )
             count = exp.Window(
                 this=exp.Count(this=value.copy()), partition_by=[k.copy() for k in keys]

@@ -1,6 +1,10 @@
 """The last two steps of an experiment query: per-variant sums over the unit table, and the
 long format (one row per segment × variant × base metric, plus cross rows for derived
-metrics and the exposure counts for the sample-ratio check)."""
+metrics and the exposure counts for the sample-ratio check).
+
+`n` is the number of exposed units of the (segment, variant), except on a quantile row,
+where it counts the clusters: units with at least one event (docs/sufficient-statistics.md).
+"""
 
 from __future__ import annotations
 
@@ -114,6 +118,13 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expressi
                     copy=False,
                 )
             if base.kind == "quantile":
+                # a quantile row's n counts clusters: units with at least one event
+                events = sql.ref(f"{base.name}__events{tail}")
+                select = select.select(
+                    sql.agg("count", None, exp.GT(this=events, expression=exp.Literal.number(0)))
+                    .as_(sql.alias(_stat(base.name, "n"))),
+                    copy=False,
+                )
                 for label, agg in (
                     ("q", exp.Sum),
                     ("qlo", exp.Sum),
@@ -160,6 +171,7 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         for name, _ in _moments(base):
             values[name] = sql.ref(_stat(base.name, name))
         if base.kind == "quantile":
+            values["n"] = sql.ref(_stat(base.name, "n"))
             for column, label in (
                 ("q", "q"),
                 ("q_lower", "qlo"),
