@@ -1,0 +1,118 @@
+"""Reports: the HTML report rendered in headless Chromium shows the forest plot, verdicts
+and the sample-ratio check; JSON and terminal reports agree with the analysis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from metricspec.analyze import analyze_rows
+from metricspec.report.experiment import build_report, report_json
+from metricspec.report.html import render_html
+from metricspec.report.terminal import render_experiment
+from metricspec.run.execute import run_experiment
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def reports(demo_database, workspace):
+    from metricspec.run.connections import connect
+
+    built = {}
+    with connect(f"duckdb:///{demo_database}") as conn:
+        for name in ("summarizer_v2", "tone_tuning"):
+            run = run_experiment(workspace.index, name, conn)
+            result = analyze_rows(run.plan, run.rows)
+            built[name] = (build_report(run.plan, result, warehouse="test"), result)
+    return built
+
+
+class _Dom(HTMLParser):
+    """Collects the elements of the rendered DOM that the checks need."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict[str, str]] = []
+        self.circles = 0
+        self.margins = 0
+        self.srm: dict[str, str] = {}
+        self.decision: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "g" and "row" in a.get("class", ""):
+            self.rows.append(a)
+        elif tag == "circle":
+            self.circles += 1
+        elif tag == "line" and "margin" in a.get("class", ""):
+            self.margins += 1
+        elif tag == "section" and a.get("id") == "srm":
+            self.srm = a
+        elif tag == "span" and "data-decision" in a:
+            self.decision = a["data-decision"]
+
+
+def chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    if CHROMIUM is None:
+        if os.environ.get("METRICSPEC_REQUIRE_ENGINES") == "1":
+            pytest.fail("Chromium is required (METRICSPEC_REQUIRE_ENGINES=1) but not installed")
+        pytest.skip("Chromium is not installed (Debian package `chromium`)")
+    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.mark.browser
+def test_html_report_in_headless_chromium(reports, tmp_path: Path) -> None:
+    report, _ = reports["summarizer_v2"]
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dom = _Dom()
+    dom.feed(chromium(["--dump-dom", page.as_uri()], tmp_path).stdout)
+    verdicts = {row["data-metric"]: row["data-verdict"] for row in dom.rows}
+    assert verdicts["CSAT"] == "win"
+    assert verdicts["p95 answer latency"] == "loss"
+    assert dom.circles == len(report.metrics)
+    assert dom.margins == len(report.guardrails)
+    assert dom.srm.get("data-flagged") == "false"
+    assert dom.decision == "don't ship"
+    screenshot = tmp_path / "report.png"
+    chromium([f"--screenshot={screenshot}", "--window-size=1100,1400", page.as_uri()], tmp_path)
+    assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+@pytest.mark.browser
+def test_html_report_flags_sample_ratio_mismatch(reports, tmp_path: Path) -> None:
+    report, _ = reports["tone_tuning"]
+    page = tmp_path / "srm.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dom = _Dom()
+    dom.feed(chromium(["--dump-dom", page.as_uri()], tmp_path).stdout)
+    assert dom.srm.get("data-flagged") == "true"
+    assert dom.decision and dom.decision.startswith("invalid")
+
+
+def test_json_report_carries_the_raw_analysis(reports) -> None:
+    report, result = reports["summarizer_v2"]
+    payload = report_json(report, result)
+    assert payload["analysis"]["srm"]["flagged"] is False
+    csat = next(m for m in payload["analysis"]["metrics"]
+                if m["metric"] == "csat" and m["segment"] == "all")
+    assert csat["significant"] is True
+
+
+def test_terminal_report_orders_srm_metrics_guardrails_decision(reports) -> None:
+    report, _ = reports["summarizer_v2"]
+    console = Console(record=True, width=160)
+    render_experiment(report, console, show_segments=False)
+    text = console.export_text()
+    positions = [text.index(s) for s in ("Sample ratio", "Metrics", "Guardrails", "Decision")]
+    assert positions == sorted(positions)
