@@ -50,9 +50,10 @@ def _single(
     if data is None:
         return f"no data for variant {variant!r}", None
     if spec.kind is MetricKind.QUANTILE:
-        q = data.quantiles.get(spec.name)
+        key = spec.source or spec.name
+        q = data.quantiles.get(key)
         if q is None:
-            return f"no quantile statistics for {spec.name}", None
+            return f"no quantile statistics for {key}", None
         return quantile_summary(q, spec.quantile_level or 0.5), q.n_events
     formula = spec.formula
     assert formula is not None

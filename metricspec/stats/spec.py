@@ -107,6 +107,8 @@ class MetricSpec:
         cuped: Component → pre-period covariate, e.g. ``{"m.x": "m.c", "m.y": "m.d"}``.
         margin: Guardrail non-inferiority margin (guardrails only).
         quantile_level: ``nu`` for quantile metrics, e.g. 0.9.
+        source: For quantile metrics, the metric name the quantile statistics are stored
+            under (defaults to ``name``; other kinds name their data through the formula).
     """
 
     name: str
@@ -117,6 +119,7 @@ class MetricSpec:
     cuped: Mapping[str, str] | None = None
     margin: Margin | None = None
     quantile_level: float | None = None
+    source: str | None = None
     components: frozenset[str] = field(init=False, repr=False, compare=False)
     """Every component the analysis reads (post-period and, with CUPED, pre-period)."""
 

@@ -156,3 +156,15 @@ def test_srm_without_unit_counts_is_reported_not_flagged() -> None:
     assert any("sample-ratio check not run" in r for r in result.decision.reasons)
     assert next(iter(result.to_dict())) == "experiment"
     assert list(result.to_dict())[1] == "srm"
+
+
+def test_quantile_metric_can_read_another_metrics_statistics() -> None:
+    ok = QuantileMoments(500, 10.0, 9.0, 11.0, 400, 500.0)
+    arm = VariantData(quantiles={"latency_p95": ok})
+    data = ExperimentData.single({"control": arm, "treatment": arm})
+    alias = MetricSpec("p95_guard", MetricKind.QUANTILE, quantile_level=0.95, source="latency_p95")
+    missing = MetricSpec("other", MetricKind.QUANTILE, quantile_level=0.95)
+    result = analyze(CONFIG, [alias, missing], data)
+    guard = result.metric("p95_guard")
+    assert guard.reason is None and guard.absolute.estimate == 0.0
+    assert "no quantile statistics for other" in result.metric("other").reason

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import Reference
 from scipy import stats
+from stats_reference import Reference
 
 from metricspec.stats import (
     Correction,
