@@ -1,7 +1,8 @@
 """`analyze`: the statistics engine's entry point, from sufficient statistics to a decision.
 
 Order of work: the sample-ratio check; per (segment, metric, treatment) a pair of variant
-summaries (`prepare`); one vectorised pass for effects, p-values and corrections over all
+summaries (`batch` for means, proportions and ratios, `prepare` for everything else and
+every degenerate case); one vectorised pass for effects, p-values and corrections over all
 rows; confidence intervals at the corrected level; guardrails; the decision.
 """
 

@@ -28,7 +28,7 @@ from scipy import optimize, stats
 
 from metricspec.stats.formula import Component
 from metricspec.stats.moments import Moments
-from metricspec.stats.results import _Serialisable
+from metricspec.stats.results import Serialisable
 from metricspec.stats.spec import (
     Correction,
     Direction,
@@ -97,7 +97,7 @@ def family_size(metrics: Sequence[MetricSpec], config: ExperimentConfig) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class PowerPlan(_Serialisable):
+class PowerPlan(Serialisable):
     """Sample size (and MDE at a given traffic) for one metric."""
 
     metric: str

@@ -1,7 +1,9 @@
-"""Turn one (metric, segment, treatment) cell of data into a pair of variant summaries.
+"""Turn a metric's data in one segment into (control, treatment) summary pairs.
 
-This is where each metric kind picks its estimator and variance (and thus its convention);
-everything after this step is the same vectorised comparison for every kind.
+This is the general path, for every metric kind and every formula: each kind picks its
+estimator and variance (and thus its convention) here, and every data problem becomes a
+reason. `batch` is a vectorised shortcut for the common shapes that must give the same
+numbers. Everything after this step is the same vectorised comparison for every kind.
 """
 
 from __future__ import annotations

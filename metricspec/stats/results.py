@@ -24,6 +24,7 @@ __all__ = [
     "GuardrailStatus",
     "MetricResult",
     "Outcome",
+    "Serialisable",
     "SrmResult",
     "TreatmentDecision",
     "Verdict",
@@ -61,7 +62,9 @@ def to_jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot serialise {type(obj).__name__}")
 
 
-class _Serialisable:
+class Serialisable:
+    """Mixin giving frozen result dataclasses a JSON-ready `to_dict`."""
+
     __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,7 +103,7 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class ArmValue(_Serialisable):
+class ArmValue(Serialisable):
     """One arm's estimate: ``value`` is CUPED-adjusted when CUPED applies."""
 
     variant: str
@@ -110,7 +113,7 @@ class ArmValue(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class Estimate(_Serialisable):
+class Estimate(Serialisable):
     """An effect with standard error, interval and two-sided p-value."""
 
     estimate: float | None
@@ -121,7 +124,7 @@ class Estimate(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class Conventions(_Serialisable):
+class Conventions(Serialisable):
     """How a number was computed, spelled out for the report and the analysis plan."""
 
     test: str
@@ -136,7 +139,7 @@ class Conventions(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class CupedInfo(_Serialisable):
+class CupedInfo(Serialisable):
     """The CUPED adjustment applied to a comparison."""
 
     theta: float | None
@@ -145,7 +148,7 @@ class CupedInfo(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class MetricResult(_Serialisable):
+class MetricResult(Serialisable):
     """One metric, one treatment against control, in one segment."""
 
     metric: str
@@ -169,7 +172,7 @@ class MetricResult(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class GuardrailResult(_Serialisable):
+class GuardrailResult(Serialisable):
     """A guardrail's one-sided non-inferiority test against its margin.
 
     ``estimate`` and ``bound`` are on the margin's scale (relative lift or absolute
@@ -193,7 +196,7 @@ class GuardrailResult(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class SrmResult(_Serialisable):
+class SrmResult(Serialisable):
     """Sample-ratio-mismatch check (χ² goodness of fit)."""
 
     observed: Mapping[str, int]
@@ -228,7 +231,7 @@ class SrmResult(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class TreatmentDecision(_Serialisable):
+class TreatmentDecision(Serialisable):
     """The decision for one treatment against control."""
 
     treatment: str
@@ -237,7 +240,7 @@ class TreatmentDecision(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision(_Serialisable):
+class Decision(Serialisable):
     """The overall decision with the treatment to ship (if any) and the reasons."""
 
     outcome: Outcome
@@ -247,7 +250,7 @@ class Decision(_Serialisable):
 
 
 @dataclass(frozen=True, slots=True)
-class AnalysisResult(_Serialisable):
+class AnalysisResult(Serialisable):
     """Everything `analyze` returns; the sample-ratio check comes first."""
 
     experiment: str
