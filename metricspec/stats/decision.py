@@ -41,6 +41,7 @@ def _treatment(
     srm: SrmResult,
     primaries: Sequence[MetricResult],
     guardrails: Sequence[GuardrailResult],
+    declared: bool,
 ) -> TreatmentDecision:
     if srm.flagged:
         why = f"sample-ratio mismatch (χ² p = {_p(srm.p_value)} < {srm.srm_alpha:g})"
@@ -66,7 +67,11 @@ def _treatment(
         else:
             doubts.append(f"primary {m.metric} is not significant (adjusted p = {_p(p)})")
     if not primaries:
-        doubts.append("no primary metric declared")
+        doubts.append(
+            "no overall (segment 'all') result for the primary metrics"
+            if declared
+            else "no primary metric declared"
+        )
     if blockers:
         return TreatmentDecision(treatment, Outcome.DONT_SHIP, tuple(blockers + doubts))
     if doubts:
@@ -91,6 +96,7 @@ def decide(
     """Return the decision from overall-population results (segments are ignored)."""
     per: list[TreatmentDecision] = []
     scores: dict[str, float] = {}
+    declared = any(m.role == "primary" for m in metrics)
     for t in treatments:
         prim = [
             m
@@ -98,7 +104,7 @@ def decide(
             if m.treatment.variant == t and m.role == "primary" and not m.exploratory
         ]
         guards = [g for g in guardrails if g.treatment == t and not g.exploratory]
-        per.append(_treatment(t, srm, prim, guards))
+        per.append(_treatment(t, srm, prim, guards, declared))
         scores[t] = _score(prim)
     notes = () if srm.p_value is not None else (f"sample-ratio check not run: {srm.reason}",)
     if any(d.outcome is Outcome.INVALID for d in per):

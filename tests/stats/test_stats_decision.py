@@ -249,3 +249,12 @@ def test_describe_states_conventions_before_data() -> None:
     assert ratio.test == "always_valid_z" and "N* = 5000" in ratio.interval
     cuped = describe(MetricSpec("m", cuped={"m.x": "m.c"}), TWO)
     assert cuped.test == "welch_t" and "CUPED" in cuped.variance and "ref. 4" in cuped.matches
+
+
+def test_decision_without_overall_segment_says_so() -> None:
+    seg = _experiment({"control": {"conv": 10.0}, "treatment": {"conv": 10.5}})
+    data = ExperimentData((SegmentData("channel", "chat", seg.segments[0].variants),))
+    result = analyze(TWO, [PRIMARY], data)
+    assert result.decision.outcome is Outcome.INCONCLUSIVE
+    assert any("no overall" in r for r in result.decision.reasons)
+    assert analyze(TWO, [], seg).decision.treatments[0].outcome is not Outcome.SHIP
