@@ -20,7 +20,7 @@ from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.semantic import Index
 
-ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren,
     exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is,
     exp.In, exp.Between, exp.Like, exp.ILike, exp.Case, exp.If, exp.Neg, exp.Add, exp.Sub,
@@ -44,7 +44,7 @@ class FilterProblem:
 
 
 @lru_cache(maxsize=4096)
-def parse_filter(sql: str) -> tuple[exp.Expression | None, tuple[FilterProblem, ...]]:
+def parse_filter(sql: str) -> tuple[exp.Expr | None, tuple[FilterProblem, ...]]:
     """Parse and vet a filter. Returns the tree (None if unusable) and the problems found.
 
     >>> tree, problems = parse_filter("thumbs = 'up' AND NOT escalated")
@@ -62,10 +62,11 @@ def parse_filter(sql: str) -> tuple[exp.Expression | None, tuple[FilterProblem, 
         if token.token_type == sqlglot.TokenType.SEMICOLON:
             return None, (FilterProblem("MS403", "a filter is one condition; `;` is not allowed",
                                         token.start, token.end + 1),)
-        if token.comments:
-            return None, (FilterProblem("MS403", "comments are not allowed inside a filter",
-                                        token.start, token.end + 1,
-                                        "put comments on their own line, after `#`"),)
+    if any(token.comments for token in tokens):
+        start = _comment_offset(sql)
+        return None, (FilterProblem("MS403", "comments are not allowed inside a filter",
+                                    start, start + 2,
+                                    "put comments on their own line, after `#`"),)
     try:
         statements = sqlglot.parse(sql)
     except ParseError as exc:
@@ -78,25 +79,49 @@ def parse_filter(sql: str) -> tuple[exp.Expression | None, tuple[FilterProblem, 
         return None, (FilterProblem("MS403", "a filter must be exactly one condition",
                                     0, len(sql)),)
     tree = statements[0]
-    problems = tuple(_unsafe(tree, sql))
+    problems = tuple(_unsafe(tree, sql, tokens))
     return (None if problems else tree), problems
 
 
-def _unsafe(tree: exp.Expression, sql: str) -> Iterator[FilterProblem]:
+_SUBQUERY_TOKENS = ("EXISTS", "SELECT", "WITH")
+_STATEMENT_TOKENS = ("CREATE", "DROP", "INSERT", "UPDATE", "DELETE", "ALTER", "TRUNCATE",
+                     "MERGE", "COMMAND", "GRANT", "REPLACE", "USE", "SET", "COPY")
+_STATEMENT_NODES: tuple[type[exp.Expr], ...] = tuple(
+    getattr(exp, name) for name in (
+        "Create", "Drop", "Insert", "Update", "Delete", "Alter", "Command", "TruncateTable",
+        "Grant", "Revoke", "Merge", "Set", "Use", "Copy", "Describe", "Pragma", "Transaction",
+        "Commit", "Rollback", "Show", "Analyze", "Refresh", "Comment")
+    if hasattr(exp, name))
+
+
+def _keyword(tokens: list[sqlglot.tokens.Token], types: tuple[str, ...]
+             ) -> tuple[int, int] | None:
+    """The character range of the first token of one of `types`."""
+    for token in tokens:
+        if token.token_type.name in types:
+            return token.start, token.end + 1
+    return None
+
+
+def _unsafe(tree: exp.Expr, sql: str,
+            tokens: list[sqlglot.tokens.Token]) -> Iterator[FilterProblem]:
     for node in tree.walk():
         if isinstance(node, ALLOWED_NODES) and not (
                 isinstance(node, exp.In) and node.args.get("query") is not None):
             continue
-        if isinstance(node, (exp.Query, exp.Subquery, exp.In)):
-            keyword = sql.lower().find("select")
-            start = keyword if keyword >= 0 else 0
-            yield FilterProblem("MS403", "a subquery is not allowed in a filter", start,
-                                start + 6 if keyword >= 0 else len(sql))
+        if isinstance(node, (exp.Query, exp.Subquery, exp.In, exp.Exists)):
+            start, end = _keyword(tokens, _SUBQUERY_TOKENS) or (0, len(sql))
+            yield FilterProblem("MS403", "a subquery is not allowed in a filter", start, end,
+                                "a filter tests the columns of one row of its source")
             return
-        if isinstance(node, (exp.Create, exp.Drop, exp.Insert, exp.Update, exp.Delete,
-                             exp.Alter, exp.Command)):
-            what = "a statement"
-        elif isinstance(node, exp.Func):
+        if isinstance(node, _STATEMENT_NODES) or (
+                node is tree and _keyword(tokens[:1], _STATEMENT_TOKENS)):
+            start, end = _keyword(tokens, _STATEMENT_TOKENS) or (
+                tokens[0].start, tokens[0].end + 1)
+            yield FilterProblem("MS403", "a statement is not allowed in a filter", start, end,
+                                "a filter is one condition, such as `status = 'done'`")
+            return
+        if isinstance(node, exp.Func):
             name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
             what = f"the function `{name.lower()}`"
         else:
@@ -107,13 +132,13 @@ def _unsafe(tree: exp.Expression, sql: str) -> Iterator[FilterProblem]:
         return
 
 
-def _problem(node: exp.Expression, sql: str, message: str,
+def _problem(node: exp.Expr, sql: str, message: str,
              hint: str | None = None) -> FilterProblem:
     start, end = _node_offsets(node, sql)
     return FilterProblem("MS403", message, start, end, hint)
 
 
-def _node_offsets(node: exp.Expression, sql: str) -> tuple[int, int]:
+def _node_offsets(node: exp.Expr, sql: str) -> tuple[int, int]:
     """Best-effort character range of a node, from the positions sqlglot keeps."""
     positions = [n.meta for n in node.walk() if n.meta.get("start") is not None]
     if isinstance(node, exp.Identifier) and node.meta.get("start") is not None:
@@ -123,7 +148,21 @@ def _node_offsets(node: exp.Expression, sql: str) -> tuple[int, int]:
     return min(p["start"] for p in positions), max(p["end"] for p in positions) + 1
 
 
-def filter_columns(tree: exp.Expression) -> list[exp.Column]:
+def _comment_offset(sql: str) -> int:
+    """Where the first SQL comment (`--` or `/*`) outside quotes starts."""
+    quote: str | None = None
+    for i, ch in enumerate(sql):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif sql.startswith(("--", "/*"), i):
+            return i
+    return 0
+
+
+def filter_columns(tree: exp.Expr) -> list[exp.Column]:
     return list(tree.find_all(exp.Column))
 
 
@@ -142,9 +181,11 @@ def check_filter(flt: ir.Filter, source: ir.Source | None) -> list[Diagnostic]:
                              f"`{source.name}`", span_in(flt, start, end),
                              f"a filter may only use columns of `{source.name}`"))
         elif source.typed and column.name not in known:
+            quoted = bool(column.this.args.get("quoted"))
+            hint = did_you_mean(column.name, known) or (
+                f"SQL text goes in single quotes: '{column.name}'" if quoted else None)
             out.append(error("MS405", f"unknown column `{column.name}` in source "
-                             f"`{source.name}`", span_in(flt, start, end),
-                             did_you_mean(column.name, known)))
+                             f"`{source.name}`", span_in(flt, start, end), hint))
     return out
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -107,7 +107,7 @@ def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
     from metricspec.diagnostics import did_you_mean
 
     index = ws.index
-    tables = {"metric": index.metrics, "experiment": index.experiments,
+    tables: dict[str, dict[str, Any]] = {"metric": index.metrics, "experiment": index.experiments,
               "monitor": index.monitors, "guardrail": index.guardrails, "kpi": index.kpis}
     names = [n for kind in kinds for n in tables[kind]]
     if name in names:

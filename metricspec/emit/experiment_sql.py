@@ -38,7 +38,7 @@ def seg(name: str) -> str:
 
 def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     """Build the sqlglot tree of an experiment's sufficient-statistics query."""
-    ctes: list[tuple[str, exp.Expression]] = list(_exposures(plan, sql))
+    ctes: list[tuple[str, exp.Expr]] = list(_exposures(plan, sql))
     units_from: list[tuple[str, list[str]]] = []
     for source in plan.scan_sources():
         built, columns = _source_scan(plan, source, sql)
@@ -60,7 +60,7 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     return select
 
 
-def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expression]]:
+def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
     if plan.history:
         return _history_exposures(plan, sql)
     source = plan.assignment
@@ -89,7 +89,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
             sql.alias("__variant_max")
         ),
     ).from_(sql.source(source, "a"), copy=False)
-    conditions: list[exp.Expression] = [
+    conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
@@ -112,9 +112,9 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
 
 
 def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder
-                       ) -> list[tuple[str, exp.Expression]]:
+                       ) -> list[tuple[str, exp.Expr]]:
     """For power planning: every unit with an event of a metric source in the window."""
-    union: exp.Expression | None = None
+    union: exp.Expr | None = None
     for name in plan.scan_sources():
         source = plan.sources[name]
         assert source.time is not None
@@ -169,7 +169,7 @@ def _filter_names(flt: str | None, names: dict[str, None]) -> None:
 
 def _source_scan(
     plan: ExperimentPlan, source: str, sql: SqlBuilder
-) -> tuple[list[tuple[str, exp.Expression]], list[str]]:
+) -> tuple[list[tuple[str, exp.Expr]], list[str]]:
     src = plan.sources[source]
     assert src.time is not None
     bases = [b for b in plan.bases if any(c is not None and c.source == source for c in (b.x, b.y))]
@@ -225,7 +225,7 @@ def _source_scan(
     if not cuped and not quantiles:
         where.append(exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")))
     events = events.where(exp.and_(*where), copy=False)
-    ctes: list[tuple[str, exp.Expression]] = [(f"{source}_events", events)]
+    ctes: list[tuple[str, exp.Expr]] = [(f"{source}_events", events)]
     scan_table = f"{source}_events"
     if quantiles:
         ctes.extend(_ranks(plan, source, quantiles, sql))
@@ -239,9 +239,9 @@ def _source_scan(
             if comp is None or comp.source != source:
                 continue
             value = sql.col(comp.column, "s") if comp.column else None
-            condition = _and(post_condition, sql.filter(comp.filter, "s"))
+            post_filter = _and(post_condition, sql.filter(comp.filter, "s"))
             unit_select = unit_select.select(
-                sql.agg(comp.func, value, condition).as_(sql.alias(comp.name)), copy=False
+                sql.agg(comp.func, value, post_filter).as_(sql.alias(comp.name)), copy=False
             )
             columns.append(comp.name)
             if base.cuped and pre is not None:
@@ -265,7 +265,7 @@ def _source_scan(
     return ctes, columns
 
 
-def _and(*conditions: exp.Expression | None) -> exp.Expression | None:
+def _and(*conditions: exp.Expr | None) -> exp.Expr | None:
     present = [c for c in conditions if c is not None]
     return exp.and_(*present) if present else None
 
@@ -281,7 +281,7 @@ def _suffix(segment: str | None) -> str:
 
 def _ranks(
     plan: ExperimentPlan, source: str, quantiles: list[BaseMetric], sql: SqlBuilder
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     ranked = exp.select(exp.Star()).from_(f"{source}_events", copy=False)
     positioned = exp.select(exp.Star()).from_(f"{source}_ranked", copy=False)
     for base in quantiles:
@@ -343,7 +343,7 @@ def _ranks(
     return [(f"{source}_ranked", ranked), (f"{source}_pos", positioned)]
 
 
-def _position(n: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+def _position(n: exp.Expr, fraction: exp.Expr) -> exp.Expr:
     """1-based position of a quantile among n sorted values (linear interpolation)."""
     return exp.Add(
         this=exp.Literal.number(1),
@@ -354,7 +354,7 @@ def _position(n: exp.Expression, fraction: exp.Expression) -> exp.Expression:
     )
 
 
-def _n_star(n: exp.Expression) -> exp.Expression:
+def _n_star(n: exp.Expr) -> exp.Expr:
     """100·2^k, the largest such value ≤ n (gbstats' grid for quantile bounds)."""
     log2 = exp.Div(
         this=exp.Ln(
@@ -374,10 +374,10 @@ def _n_star(n: exp.Expression) -> exp.Expression:
 
 def _quantile_unit_parts(
     plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder
-) -> tuple[list[exp.Expression], list[str]]:
+) -> tuple[list[exp.Expr], list[str]]:
     value = sql.ref(f"{base.name}__v", "s")
     present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     names: list[str] = []
     for _, column in partitions(plan):
         tail = _suffix(column)
@@ -408,8 +408,8 @@ def _quantile_unit_parts(
 
 
 def _interpolate(
-    value: exp.Expression, rank: exp.Expression, pos: exp.Expression, present: exp.Expression
-) -> exp.Expression:
+    value: exp.Expr, rank: exp.Expr, pos: exp.Expr, present: exp.Expr
+) -> exp.Expr:
     """This row's share of the interpolated value at `pos` (zero unless it is one of the two
     neighbours), so a SUM over all rows gives the quantile."""
     floor = exp.Floor(this=pos.copy())
@@ -440,7 +440,7 @@ def _interpolate(
 
 def _conversion(
     plan: ExperimentPlan, conv: ConversionPart, sql: SqlBuilder
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
@@ -462,7 +462,7 @@ def _conversion(
     first = first.where(exp.and_(*conditions, *([flt] if flt is not None else [])), copy=False)
     first = first.group_by(sql.ref(UNIT, "e"), copy=False)
     end_time = sql.col(end.time.name, "x")
-    on = [
+    on: list[exp.Expr] = [
         exp.EQ(this=sql.col(plan.unit, "x"), expression=sql.ref(UNIT, "f")),
         exp.GTE(this=end_time.copy(), expression=sql.ref("__first_at", "f")),
         exp.LT(
@@ -528,7 +528,7 @@ def _winsorize(
     capped: list[BaseMetric],
     units_from: list[tuple[str, list[str]]],
     sql: SqlBuilder,
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     """Cap each unit's value at the pooled percentile (nearest rank) of all units."""
     targets: list[tuple[str, float]] = []
     for base in capped:

@@ -94,12 +94,12 @@ def _stat(base: str, column: str) -> str:
     return f"{base}__{column}"
 
 
-def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expression:
+def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
     """Per (segment, variant) sums over the unit table, one branch per segment dimension."""
     from metricspec.emit.experiment_sql import VARIANT, partitions
 
     bases = {b.name: b for b in plan.bases}
-    union: exp.Expression | None = None
+    union: exp.Expr | None = None
     for segment, column in partitions(plan):
         tail = "" if column is None else f"__{column}"
         value = exp.cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
@@ -156,7 +156,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expressi
     return union
 
 
-def _product(columns: tuple[str, ...], sql: SqlBuilder) -> exp.Expression:
+def _product(columns: tuple[str, ...], sql: SqlBuilder) -> exp.Expr:
     if len(columns) == 1:
         return sql.ref(columns[0])
     return exp.Mul(this=sql.to_float(sql.ref(columns[0])), expression=sql.ref(columns[1]))
@@ -167,7 +167,7 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     bases = {b.name: b for b in plan.bases}
     branches: list[exp.Select] = []
     for base in plan.bases:
-        values: dict[str, exp.Expression] = {"metric": sql.text(base.name)}
+        values: dict[str, exp.Expr] = {"metric": sql.text(base.name)}
         for name, _ in _moments(base):
             values[name] = sql.ref(_stat(base.name, name))
         if base.kind == "quantile":
@@ -192,7 +192,7 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         branches.append(_branch(plan, values, sql))
     branches.append(_branch(plan, {"metric": sql.text(UNITS_METRIC)}, sql))
     branches.append(_multiple(plan, sql))
-    union: exp.Expression = branches[0]
+    union: exp.Expr = branches[0]
     for branch in branches[1:]:
         union = exp.union(union, branch, distinct=False, copy=False)
     order = [
@@ -209,8 +209,8 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     )
 
 
-def _branch(plan: ExperimentPlan, values: dict[str, exp.Expression], sql: SqlBuilder) -> exp.Select:
-    row: dict[str, exp.Expression] = {
+def _branch(plan: ExperimentPlan, values: dict[str, exp.Expr], sql: SqlBuilder) -> exp.Select:
+    row: dict[str, exp.Expr] = {
         "experiment": sql.text(plan.experiment.name),
         "segment": sql.ref("segment"),
         "segment_value": sql.ref("segment_value"),
@@ -236,7 +236,7 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
             copy=False,
         )
     )
-    row: dict[str, exp.Expression] = {
+    row: dict[str, exp.Expr] = {
         "experiment": sql.text(plan.experiment.name),
         "segment": sql.text("all"),
         "variant": sql.text(MULTIPLE_VARIANT),
@@ -246,7 +246,7 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS])
 
 
-def _typed(column: str, value: exp.Expression | None, sql: SqlBuilder) -> exp.Expression:
+def _typed(column: str, value: exp.Expr | None, sql: SqlBuilder) -> exp.Expr:
     kind = "VARCHAR" if column in TEXT_COLUMNS else "BIGINT" if column == "n" else "DOUBLE"
     if value is None:
         return sql.typed_null(kind)

@@ -25,7 +25,7 @@ RECONCILE_COLUMNS = (
 def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("tree_metrics", body))
-    union: exp.Expression | None = None
+    union: exp.Expr | None = None
     for edge in plan.edges:
         composed = fold(
             edge.composed, sql.num, lambda n: sql.ref(n), _binary(sql), lambda a: exp.Neg(this=a)
@@ -56,7 +56,7 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
 
 
 def _binary(sql: SqlBuilder):  # type: ignore[no-untyped-def]
-    def binary(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    def binary(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         if op == "/":
             return sql.div(a, b)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]

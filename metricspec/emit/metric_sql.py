@@ -33,7 +33,7 @@ class _Block:
 
 def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     """Build the sqlglot tree of a metric query."""
-    ctes: list[tuple[str, exp.Expression]] = []
+    ctes: list[tuple[str, exp.Expr]] = []
     blocks: list[_Block] = []
     lookback = plan.lookback_seconds
     for scan in plan.scans:
@@ -69,11 +69,11 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
 def _time_range(
     plan: MetricQueryPlan,
     sql: SqlBuilder,
-    time: exp.Expression,
+    time: exp.Expr,
     lookback: int,
     open_start: bool = False,
-) -> exp.Expression | None:
-    conditions: list[exp.Expression] = []
+) -> exp.Expr | None:
+    conditions: list[exp.Expr] = []
     if plan.start is not None and not open_start:
         conditions.append(
             exp.GTE(
@@ -88,7 +88,7 @@ def _time_range(
     return exp.and_(*conditions) if conditions else None
 
 
-def _period_range(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Expression | None:
+def _period_range(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Expr | None:
     if plan.start is None:
         return None
     return exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start))
@@ -98,7 +98,7 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     source = scan.source
     assert source.time is not None
     period = sql.bucket(sql.col(source.time.name, "s"), plan.grain)
-    keys: list[exp.Expression] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
+    keys: list[exp.Expr] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
     select = exp.select(period.copy().as_(sql.alias(PERIOD)))
     for dim in plan.dimensions:
         select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
@@ -113,13 +113,13 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     return _group(select, keys, sql)
 
 
-def _group(select: exp.Select, keys: list[exp.Expression], sql: SqlBuilder) -> exp.Select:
+def _group(select: exp.Select, keys: list[exp.Expr], sql: SqlBuilder) -> exp.Select:
     if sql.caps.group_by_all:
         return select.group_by(exp.var("ALL"), copy=False)
     return select.group_by(*[k.copy() for k in keys], copy=False)
 
 
-def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expression:
+def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expr:
     condition = sql.filter(measure.filter, "s")
     value = sql.col(measure.column, "s") if measure.column else None
     if measure.func == "quantile":
@@ -130,7 +130,7 @@ def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expression:
 
 def _conversion(
     plan: MetricQueryPlan, conv: Conversion, sql: SqlBuilder, lookback: int
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
@@ -162,7 +162,7 @@ def _conversion(
     starts = _group(starts, [sql.col(conv.entity, "s"), period, *dims], sql)
     first = sql.ref("first_at", "st")
     end_time = sql.col(end.time.name, "e")
-    on = [
+    on: list[exp.Expr] = [
         exp.EQ(this=sql.col(conv.entity, "e"), expression=sql.ref("entity", "st")),
         exp.GTE(this=end_time.copy(), expression=first.copy()),
         exp.LT(this=end_time.copy(), expression=sql.ts_add(first.copy(), conv.within_seconds)),
@@ -203,12 +203,12 @@ def _conversion(
 
 
 def _series(
-    blocks: list[_Block], keys: list[str], sql: SqlBuilder, ctes: list[tuple[str, exp.Expression]]
+    blocks: list[_Block], keys: list[str], sql: SqlBuilder, ctes: list[tuple[str, exp.Expr]]
 ) -> exp.Select:
     if len(blocks) == 1:
         block = blocks[0]
         return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(block.name, copy=False)
-    union: exp.Expression | None = None
+    union: exp.Expr | None = None
     for block in blocks:
         part = exp.select(*[sql.ref(k) for k in keys]).from_(block.name, copy=False)
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
@@ -263,7 +263,9 @@ def _windowed(
                 copy=False,
             )
     seconds = max(m.window.seconds or 0 for m in rolling if m.window)
-    on = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims]
+    on: list[exp.Expr] = [
+        exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
+    ]
     on.append(
         exp.GT(
             this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(sql.ref(PERIOD, "cur"), -seconds)
@@ -280,7 +282,7 @@ def _windowed(
     return select.group_by(*group, copy=False)
 
 
-def _rollup(measure: Measure | None, value: exp.Expression) -> exp.Expression:
+def _rollup(measure: Measure | None, value: exp.Expr) -> exp.Expr:
     """How a measure's values over shorter periods combine into a longer one."""
     if measure is not None and measure.func == "min":
         return exp.Min(this=value)
@@ -289,8 +291,8 @@ def _rollup(measure: Measure | None, value: exp.Expression) -> exp.Expression:
     return exp.Sum(this=value)
 
 
-def _formula(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expression:
-    def binary(op: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+def _formula(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expr:
+    def binary(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         if op == "/":
             return sql.div(a, b)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[op]

@@ -12,7 +12,7 @@ from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 ALERT_COLUMNS = ("period", "value", "sample_n", "baseline", "baseline_windows", "deviation")
 
 
-def hoist(select: exp.Select) -> tuple[list[tuple[str, exp.Expression]], exp.Select]:
+def hoist(select: exp.Select) -> tuple[list[tuple[str, exp.Expr]], exp.Select]:
     """Split a query into its CTEs and its body, so they can join an outer WITH."""
     with_ = select.args.get(WITH_KEY)
     body = select.copy()
@@ -53,7 +53,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     ).from_(source, copy=False)
     ctes.append(("flagged", flagged))
     source = "flagged"
-    condition: exp.Expression = exp.EQ(this=sql.ref("breached"), expression=exp.Literal.number(1))
+    condition: exp.Expr = exp.EQ(this=sql.ref("breached"), expression=exp.Literal.number(1))
     if plan.consecutive > 1:
         streak = exp.Window(
             this=exp.Sum(this=sql.ref("breached")),
@@ -115,7 +115,9 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
         exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd")),
         exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows")),
     )
-    on = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims]
+    on: list[exp.Expr] = [
+        exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
+    ]
     on += [
         exp.GTE(
             this=sql.ref(PERIOD, "prev"),
@@ -135,7 +137,7 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
     )
 
 
-def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expression, exp.Expression]:
+def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expr, exp.Expr]:
     """The breach condition and the deviation reported with it."""
     value, baseline = sql.ref("value"), sql.ref("baseline")
     threshold = sql.num(plan.threshold)

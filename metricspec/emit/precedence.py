@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-_LEVELS: tuple[tuple[type[exp.Expression], ...], ...] = (
+_LEVELS: tuple[tuple[type[exp.Expr], ...], ...] = (
     (exp.Or,),
     (exp.And,),
     (exp.Not,),
@@ -22,7 +22,7 @@ _LEVELS: tuple[tuple[type[exp.Expression], ...], ...] = (
 )
 
 
-def precedence(node: exp.Expression) -> int | None:
+def precedence(node: exp.Expr) -> int | None:
     """How tightly an operator binds (higher binds tighter); None for atoms and calls.
 
     >>> precedence(exp.Add(this=exp.column("a"), expression=exp.column("b")))
@@ -34,7 +34,7 @@ def precedence(node: exp.Expression) -> int | None:
     return None
 
 
-def parenthesize(tree: exp.Expression) -> exp.Expression:
+def parenthesize(tree: exp.Expr) -> exp.Expr:
     """Wrap operands in parentheses where precedence requires it (in place).
 
     >>> a, b, c = exp.column("a"), exp.column("b"), exp.column("c")
@@ -44,7 +44,7 @@ def parenthesize(tree: exp.Expression) -> exp.Expression:
     ...                      expression=c.copy())).sql()
     '(a + b) * c'
     """
-    wrap: list[exp.Expression] = []
+    wrap: list[exp.Expr] = []
     for node in tree.walk():
         parent = node.parent
         if parent is None or isinstance(parent, exp.Paren):

@@ -19,7 +19,7 @@ def _clean(text: str) -> str:
 
 
 def render_sql(
-    tree: exp.Expression,
+    tree: exp.Expr,
     backend: Backend,
     *,
     kind: str,

@@ -25,7 +25,7 @@ _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Z_975 = 1.959963984540054
 
 
-def paren(value: exp.Expression) -> exp.Expression:
+def paren(value: exp.Expr) -> exp.Expr:
     """Parenthesise an operator expression: sqlglot renders trees as built, so
     `a - b` inside a division must be wrapped by hand."""
     if isinstance(value, (exp.Binary, exp.Neg, exp.Not)) and not isinstance(value, exp.Paren):
@@ -37,7 +37,7 @@ def paren(value: exp.Expression) -> exp.Expression:
 WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
 
 
-def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expression]]) -> exp.Select:
+def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     """Attach common table expressions, in order, without copying the trees."""
     select.set(
         WITH_KEY,
@@ -84,7 +84,7 @@ class SqlBuilder:
         """A column metricspec itself named in an earlier CTE."""
         return self.col(name, table)
 
-    def source(self, source: ir.Source, alias: str) -> exp.Expression:
+    def source(self, source: ir.Source, alias: str) -> exp.Expr:
         """The FROM item for a source: its table, or its query as a subquery."""
         if source.table is not None:
             parts = [self.ident(p) for p in source.table]
@@ -98,7 +98,7 @@ class SqlBuilder:
         query = sqlglot.parse_one(source.query, read=self.dialect)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
-    def asc(self, value: exp.Expression) -> exp.Ordered:
+    def asc(self, value: exp.Expr) -> exp.Ordered:
         """Ascending order on a key that is never NULL, written without a NULLS clause
         (which some warehouses reject inside window functions)."""
         return exp.Ordered(this=value, nulls_first=self._nulls_first)
@@ -106,7 +106,7 @@ class SqlBuilder:
     # ------------------------------------------------------------ literals and time
 
     @staticmethod
-    def num(value: float) -> exp.Expression:
+    def num(value: float) -> exp.Expr:
         text = (
             str(int(value))
             if float(value).is_integer() and abs(value) < 1e15
@@ -119,13 +119,13 @@ class SqlBuilder:
     def text(value: str) -> exp.Literal:
         return exp.Literal.string(value)
 
-    def ts(self, value: dt.datetime) -> exp.Expression:
+    def ts(self, value: dt.datetime) -> exp.Expr:
         text = value.strftime("%Y-%m-%d %H:%M:%S")
         return exp.cast(
             exp.Literal.string(text), exp.DataType.build(self.caps.timestamp_type, dialect=None)
         )
 
-    def ts_add(self, value: exp.Expression, seconds: int) -> exp.Expression:
+    def ts_add(self, value: exp.Expr, seconds: int) -> exp.Expr:
         if seconds >= 0:
             return exp.TimestampAdd(
                 this=value, expression=exp.Literal.number(seconds), unit=exp.var("SECOND")
@@ -134,7 +134,7 @@ class SqlBuilder:
             this=value, expression=exp.Literal.number(-seconds), unit=exp.var("SECOND")
         )
 
-    def bucket(self, ts: exp.Expression, grain: Grain) -> exp.Expression:
+    def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
         if grain.unit in ("day", "month") or (
             grain.unit in ("minute", "hour") and grain.count == 1
@@ -163,7 +163,7 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ filters
 
-    def filter(self, sql: str | None, table: str | None) -> exp.Expression | None:
+    def filter(self, sql: str | None, table: str | None) -> exp.Expr | None:
         """A checked filter with its columns quoted and qualified by `table`."""
         if sql is None:
             return None
@@ -178,8 +178,8 @@ class SqlBuilder:
     # ------------------------------------------------------------ aggregates
 
     def agg(
-        self, func: str, value: exp.Expression | None, condition: exp.Expression | None
-    ) -> exp.Expression:
+        self, func: str, value: exp.Expr | None, condition: exp.Expr | None
+    ) -> exp.Expr:
         """`func(value)` over the rows where `condition` holds (count: rows, or non-null value)."""
         distinct = func == "count_distinct"
         if func in ("count", "count_distinct") and value is None:
@@ -201,8 +201,8 @@ class SqlBuilder:
         return self._agg_node(func, exp.Distinct(expressions=[value]) if distinct else value)
 
     @staticmethod
-    def _agg_node(func: str, value: exp.Expression) -> exp.Expression:
-        node: type[exp.Expression] = {
+    def _agg_node(func: str, value: exp.Expr) -> exp.Expr:
+        node: type[exp.Expr] = {
             "count": exp.Count,
             "count_distinct": exp.Count,
             "sum": exp.Sum,
@@ -213,16 +213,16 @@ class SqlBuilder:
 
     @staticmethod
     def when(
-        condition: exp.Expression, value: exp.Expression, otherwise: exp.Expression | None = None
-    ) -> exp.Expression:
+        condition: exp.Expr, value: exp.Expr, otherwise: exp.Expr | None = None
+    ) -> exp.Expr:
         case = exp.Case(ifs=[exp.If(this=condition, true=value)])
         if otherwise is not None:
             case.set("default", otherwise)
         return case
 
     def percentile(
-        self, value: exp.Expression, q: float, condition: exp.Expression | None
-    ) -> exp.Expression:
+        self, value: exp.Expr, q: float, condition: exp.Expr | None
+    ) -> exp.Expr:
         """An aggregate percentile, spelled the way this warehouse computes it."""
         if condition is not None:
             value = self.when(condition, value)
@@ -251,7 +251,7 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ arithmetic
 
-    def div(self, numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+    def div(self, numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
         """Division that yields NULL, not an error, on a zero denominator, and never
         truncates integers."""
         numerator, denominator = paren(numerator), paren(denominator)
@@ -265,9 +265,9 @@ class SqlBuilder:
         )
 
     @staticmethod
-    def to_float(value: exp.Expression) -> exp.Expression:
+    def to_float(value: exp.Expr) -> exp.Expr:
         return exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
 
     @staticmethod
-    def typed_null(kind: str) -> exp.Expression:
+    def typed_null(kind: str) -> exp.Expr:
         return exp.Cast(this=exp.Null(), to=exp.DataType.build(kind))

@@ -152,7 +152,7 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         if ref.name in seen:
             continue
         seen.add(ref.name)
-        metrics.append(builder.analysis_metric(ref.name, role))
+        metrics.append(builder.analysis_metric(ref.name, role))  # type: ignore[arg-type]
     bases = builder.finish(metrics)
     cross: dict[tuple[str, str], None] = {}
     for metric in metrics:

@@ -122,7 +122,7 @@ class Lowering:
             total = self._measure(owner, counter, node.source.name, "sum", column, None, flt)
             count = self._measure(owner, counter, node.source.name, "count", column, None, flt)
             return Bin("/", Part(total), Part(count))
-        func: MeasureFunc = node.func  # type: ignore[assignment]
+        func: MeasureFunc = node.func
         return Part(self._measure(owner, counter, node.source.name, func, column,
                                   node.quantile, flt))
 
