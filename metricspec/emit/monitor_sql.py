@@ -165,7 +165,8 @@ def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expr, exp.Expr]:
             compare(this=z.copy(), expression=threshold),
         )
         return breached, z
-    compare = exp.LT if plan.rule == "below" else exp.GT
+    compare = {"below": exp.LT, "above": exp.GT, "at_or_below": exp.LTE,
+               "at_or_above": exp.GTE}[plan.rule]
     return (
         compare(this=value.copy(), expression=threshold),
         exp.Sub(this=value.copy(), expression=threshold.copy()),

@@ -6,7 +6,9 @@ Semantics, stated once:
   measure, e.g. the denominator of a ratio) is at least `min_n`;
 - the baseline is the mean of the evaluated windows in the trailing frame
   [period − baseline, period); the z-score uses their sample standard deviation;
-- `for N windows` fires when the rule holds in N consecutive evaluated windows.
+- `for N windows` fires when the rule holds in N consecutive evaluated windows;
+- a guardrail alerts when its condition fails: `m <= t` when m > t, `m < t` when m >= t
+  (and likewise for `>=` and `>`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from metricspec.plan.lower import LoweredMetric, Measure, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, Scan, plan_metric_query
 from metricspec.semantic import Index
 
-RuleKind = Literal["below_baseline", "above_baseline", "below", "above", "zscore_below",
-                   "zscore_above"]
+RuleKind = Literal["below_baseline", "above_baseline", "below", "above", "at_or_below",
+                   "at_or_above", "zscore_below", "zscore_above"]
 N_COLUMN = "sample_n"
+# A guardrail `m <= 6000` alerts when the metric is above 6000; `m < 6000` already at 6000.
+BROKEN_WHEN: dict[str, RuleKind] = {"<=": "above", "<": "at_or_above", ">=": "below",
+                                    ">": "at_or_below"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str |
         "above_baseline": f"more than {threshold:.0%} above its trailing {baseline} baseline",
         "below": f"below {threshold:g}",
         "above": f"above {threshold:g}",
+        "at_or_below": f"at or below {threshold:g}",
+        "at_or_above": f"at or above {threshold:g}",
         "zscore_below": f"a z-score below {threshold:g} against the trailing {baseline}",
         "zscore_above": f"a z-score above {threshold:g} against the trailing {baseline}",
     }[rule]
@@ -75,8 +82,7 @@ def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
                      monitor.span)
     if name in index.guardrails:
         guardrail = index.guardrails[name]
-        # A guardrail `m <= 6000` alerts when the metric is above 6000.
-        kind: RuleKind = "above" if guardrail.comparator.startswith("<") else "below"
+        kind = BROKEN_WHEN[guardrail.comparator]
         every = Grain.of(guardrail.every) if guardrail.every else Grain("day")
         return _plan(index, name, "guardrail", guardrail.metric.name, every, None, kind,
                      guardrail.threshold.fraction, 1, 1, (), start, end, guardrail.span)
