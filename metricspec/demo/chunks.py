@@ -7,6 +7,7 @@ seeded random streams, so results do not depend on what else runs.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,9 +32,18 @@ Sink = Callable[[str, Mapping[str, npt.NDArray[Any]]], None]
 Report = Callable[[str, float], None]
 """Receives ``(stage, fraction of the chunk done)``."""
 
-# Stream numbers: each (seed, chunk, stream) triple seeds an independent generator.
+# Stream numbers: each (seed, chunk, stream...) key seeds an independent generator.
 POPULATION_STREAM = 0
 _ARRIVALS, _MESSAGES, _FEEDBACK, _EXPERIMENTS = 1, 2, 3, 10
+
+
+def _salt(experiment_id: str) -> int:
+    """Return an experiment's randomisation salt, like hash-based assignment salted by its id.
+
+    >>> _salt("greeting_aa") == _salt("greeting_aa") != _salt("tone_tuning")
+    True
+    """
+    return zlib.crc32(experiment_id.encode())
 
 
 def _take(obj: T, index: Any) -> T:
@@ -79,8 +89,8 @@ class ChunkSimulator:
         """Per experiment: exposed users by true arm (2), logged users by variant (2), users
         logged in both variants, exposed users with no row logged."""
 
-    def _rng(self, chunk: int, stream: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, chunk, stream])
+    def _rng(self, chunk: int, *stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, chunk, *stream])
 
     def run(self, index: int, users: Population, report: Report) -> None:
         """Simulate chunk ``index`` (its ``users``) and send its rows to the sink."""
@@ -91,7 +101,7 @@ class ChunkSimulator:
         thumbs_down, csat_shift = np.ones(n), np.zeros(n)
         report("experiments", 0.15)
         for k, experiment in enumerate(EXPERIMENTS):
-            rng = self._rng(index, _EXPERIMENTS + k)
+            rng = self._rng(index, _EXPERIMENTS, _salt(experiment.experiment_id))
             exposures = expose(experiment, convs.user, convs.start_us, users.platform, rng)
             treated, mechanism = exposures.treated, experiment.mechanism
             hallucination[treated] *= mechanism.hallucination_factor

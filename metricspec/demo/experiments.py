@@ -27,7 +27,7 @@ MULTI_ARM_FRACTION = 0.005
 """Share of exposed users who also log an exposure in the other arm (the assignment bug)."""
 DUPLICATE_LOG_FRACTION = 0.08
 """Share of exposure events logged twice, a fraction of a second to a few seconds apart."""
-SRM_LOST_FRACTION = 0.2
+SRM_LOST_FRACTION = 0.25
 """Share of ``tone_tuning`` treatment users whose exposure rows are all lost."""
 
 

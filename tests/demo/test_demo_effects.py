@@ -1,8 +1,8 @@
 """Every planted experiment effect is visible in the raw tables at scale 0.25.
 
-Bounds are the planted effect plus or minus about three seed-to-seed standard deviations at
-this scale (measured over 16 seeds; see docs/demo-data.md), so they hold for the default seed
-with room to spare and still fail if an effect is missing or misplaced.
+Bounds are the planted effect plus or minus about 2.5 seed-to-seed standard deviations at
+this scale (measured over 20 seeds; see docs/demo-data.md): they hold for the default seed and
+for nearly every other, and still fail if an effect is missing, reversed or misplaced.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ def arm_sizes(warehouse: Warehouse, experiment: str) -> dict[str, int]:
 
 
 def test_summarizer_raises_thumbs_up_and_csat(warehouse: Warehouse) -> None:
-    assert 0.02 < warehouse.difference("summarizer_v2", *THUMBS) < 0.10
+    assert 0.01 < warehouse.difference("summarizer_v2", *THUMBS) < 0.12
     assert 0.05 < warehouse.difference("summarizer_v2", *CSAT) < 0.40
 
 
 def test_summarizer_breaks_the_latency_guardrail(warehouse: Warehouse) -> None:
-    assert 1.10 < warehouse.ratio("summarizer_v2", *P95) < 1.38
+    assert 1.10 < warehouse.ratio("summarizer_v2", *P95) < 1.42
     mean_ratio = warehouse.ratio(
         "summarizer_v2", "messages", "avg(latency_ms)", "role = 'assistant'"
     )
@@ -50,13 +50,13 @@ def test_prompt_template_cuts_hallucinations_only(warehouse: Warehouse) -> None:
 
 
 def test_aa_arms_look_alike(warehouse: Warehouse) -> None:
-    assert abs(warehouse.difference("greeting_aa", *THUMBS)) < 0.05
+    assert abs(warehouse.difference("greeting_aa", *THUMBS)) < 0.07
     assert abs(warehouse.difference("greeting_aa", *CSAT)) < 0.2
     assert 0.88 < warehouse.ratio("greeting_aa", *P95) < 1.12
     assert 0.85 < warehouse.ratio("greeting_aa", *HALLUCINATION) < 1.18
-    assert 0.96 < warehouse.ratio("greeting_aa", *COST) < 1.04
+    assert 0.95 < warehouse.ratio("greeting_aa", *COST) < 1.06
     sizes = arm_sizes(warehouse, "greeting_aa")
-    assert chisquare([sizes["control"], sizes["treatment"]]).pvalue > 0.01
+    assert chisquare([sizes["control"], sizes["treatment"]]).pvalue > 0.001
 
 
 def test_only_tone_tuning_has_a_sample_ratio_mismatch(warehouse: Warehouse) -> None:
@@ -82,7 +82,7 @@ def test_tone_tuning_lost_rows_not_events(warehouse: Warehouse) -> None:
     )
     active = warehouse.value("""SELECT count(DISTINCT user_id) FROM support.conversations
                                 WHERE started_ts >= '2026-10-15' AND started_ts < '2026-10-29'""")
-    assert 0.05 < unlogged / active < 0.15
+    assert 0.08 < unlogged / active < 0.18
     fully_logged = warehouse.value(
         """
         WITH active AS (SELECT DISTINCT user_id FROM support.conversations
