@@ -17,7 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "stats")]
 
-from stats_simulate import false_positive_rate, observed_power, peeking  # noqa: E402
+from stats_simulate import (  # noqa: E402
+    false_positive_rate,
+    observed_power,
+    peeking,
+    quantile_false_positive_rate,
+)
 
 
 def _se(p: float, n: int) -> float:
@@ -32,6 +37,10 @@ def main() -> None:
     for kind, n in (("mean", 300), ("proportion", 1000), ("ratio", 300), ("cuped", 300)):
         rate = false_positive_rate(kind, sims=sims, n=n, seed=1)
         print(f"  {kind:<10} n/arm={n:<5} FPR = {rate:.4f} (± {1.96 * _se(0.05, sims):.4f})")
+    for clustered in (True, False):
+        rate = quantile_false_positive_rate(sims=10_000, seed=1, clustered=clustered)
+        label = "clustered variance" if clustered else "i.i.d. variance (wrong here)"
+        print(f"  p90 over 5 correlated events/unit, {label}: FPR = {rate:.4f} (10,000 exp.)")
     print("Peeking: A/A, false positive if any look is significant (10,000 experiments)")
     for looks in (10, 20):
         naive, seq = peeking(sims=10_000, looks=looks, n_final=1000, seed=2)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stats_simulate import false_positive_rate, observed_power, peeking, peeking_engine_check
+from stats_simulate import (
+    false_positive_rate,
+    observed_power,
+    peeking,
+    peeking_engine_check,
+    quantile_false_positive_rate,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,3 +41,11 @@ def test_planned_power_is_achieved() -> None:
     n, power = observed_power(sims=3000, seed=5)
     assert 200 < n < 300  # 5 % of a mean of 50 with sd 10
     assert abs(power - 0.80) <= 0.03, power
+
+
+def test_clustered_quantile_keeps_nominal_rate_where_iid_does_not() -> None:
+    # p90 over 5 events per unit with a shared unit effect: events are correlated
+    clustered = quantile_false_positive_rate(sims=2000, seed=1)
+    naive = quantile_false_positive_rate(sims=2000, seed=1, clustered=False)
+    assert 0.03 <= clustered <= 0.07, clustered
+    assert naive > 0.10, naive
