@@ -249,7 +249,7 @@ def read_rows(
 
 def read_csv(path: str | Path, *, experiment: str | None = None) -> ExperimentData:
     """Read a long-format CSV file with a header row; rows are numbered from the header."""
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:  # tolerate a byte-order mark
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

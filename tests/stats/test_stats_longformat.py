@@ -249,3 +249,13 @@ def test_docs_python_snippet_runs(tmp_path: Path, capsys: pytest.CaptureFixture[
     exec(code.replace('"stats.csv"', repr(str(tmp_path / "stats.csv"))), {})
     out = capsys.readouterr().out
     assert "inconclusive" in out and "adjusted p = 0.528" in out and out.startswith("0.82")
+
+
+def test_csv_with_byte_order_mark_and_decimal_like_values(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    path = tmp_path / "bom.csv"
+    path.write_text("\ufeff" + EXAMPLE, encoding="utf-8")
+    assert read_csv(path).overall.variants["control"].units == 1000
+    rows = [dict(r, n=Decimal(r["n"]) if r["n"] is not None else None) for r in _rows()]
+    assert read_rows(rows).overall.variants["control"].units == 4
