@@ -34,6 +34,7 @@ from metricspec.stats.moments import Moments, QuantileMoments
 from metricspec.stats.power import (
     PowerPlan,
     expected_duration_days,
+    family_size,
     minimum_detectable_effect,
     plan_power,
     sample_size_per_variant,
@@ -108,6 +109,7 @@ __all__ = [
     "analyze",
     "describe",
     "expected_duration_days",
+    "family_size",
     "interval_alpha",
     "mean_of",
     "minimum_detectable_effect",

@@ -116,7 +116,7 @@ class MetricSpec:
     formula: Formula | None = None
     role: Role = Role.SECONDARY
     direction: Direction = Direction.INCREASE
-    cuped: Mapping[str, str] | None = None
+    cuped: Mapping[str, str] | None = field(default=None, hash=False)
     margin: Margin | None = None
     quantile_level: float | None = None
     source: str | None = None
@@ -203,7 +203,7 @@ class ExperimentConfig:
     """
 
     control: str
-    variants: Mapping[str, float]
+    variants: Mapping[str, float] = field(hash=False)
     alpha: float = 0.05
     power: float = 0.8
     mde: Mde | None = None
@@ -212,7 +212,7 @@ class ExperimentConfig:
     sequential: bool = False
     sequential_tuning: float = 5000.0
     name: str = ""
-    split: Mapping[str, float] = field(init=False, repr=False)
+    split: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "correction", Correction(self.correction))

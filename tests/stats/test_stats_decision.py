@@ -258,3 +258,10 @@ def test_decision_without_overall_segment_says_so() -> None:
     assert result.decision.outcome is Outcome.INCONCLUSIVE
     assert any("no overall" in r for r in result.decision.reasons)
     assert analyze(TWO, [], seg).decision.treatments[0].outcome is not Outcome.SHIP
+
+
+def test_specs_and_configs_are_hashable_values() -> None:
+    a = MetricSpec("m", cuped={"m.x": "m.c"})
+    b = MetricSpec("m", cuped={"m.x": "m.c"})
+    assert a == b and hash(a) == hash(b) and len({a, b, PRIMARY}) == 2
+    assert hash(TWO) == hash(ExperimentConfig("control", {"control": 1, "treatment": 1}))
