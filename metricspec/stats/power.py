@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scipy import optimize, stats
 
@@ -98,24 +98,43 @@ def family_size(metrics: Sequence[MetricSpec], config: ExperimentConfig) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PowerPlan(Serialisable):
-    """Sample size (and MDE at a given traffic) for one metric."""
+    """Sample size (and MDE at a given traffic) for one metric; ``reason`` if unavailable.
+
+    Attributes:
+        metric: Metric name.
+        alpha_per_test: Two-sided level used per test (α/m with a correction).
+        power: Target power.
+        method: The convention, in words.
+        reason: Why nothing could be computed, if so.
+        baseline_value: Baseline metric value.
+        baseline_variance: Per-unit variance (before CUPED).
+        variance_reduction: ρ² removed by CUPED, if used.
+        effect_absolute: The effect to detect, absolute.
+        effect_relative: The effect to detect, relative to the baseline.
+        n_per_variant: Units per variant, rounded up.
+        exact_per_variant: Units per variant, unrounded.
+        total_units: Sum of ``n_per_variant``.
+        duration_days: Days of traffic needed, if daily traffic was given.
+        mde_absolute: Effect detectable with ``available_units``, absolute.
+        mde_relative: The same, relative to the baseline.
+    """
 
     metric: str
-    baseline_value: float | None
-    baseline_variance: float | None
-    variance_reduction: float | None
-    effect_absolute: float | None
-    effect_relative: float | None
     alpha_per_test: float
     power: float
-    n_per_variant: Mapping[str, int]
-    exact_per_variant: Mapping[str, float]
-    total_units: int | None
-    duration_days: float | None
-    mde_absolute: float | None
-    mde_relative: float | None
     method: str
-    reason: str | None
+    reason: str | None = None
+    baseline_value: float | None = None
+    baseline_variance: float | None = None
+    variance_reduction: float | None = None
+    effect_absolute: float | None = None
+    effect_relative: float | None = None
+    n_per_variant: Mapping[str, int] = field(default_factory=dict)
+    exact_per_variant: Mapping[str, float] = field(default_factory=dict)
+    total_units: int | None = None
+    duration_days: float | None = None
+    mde_absolute: float | None = None
+    mde_relative: float | None = None
 
 
 def _baseline(metric: MetricSpec, baseline: Moments) -> tuple[float, float, float] | str:
@@ -176,24 +195,7 @@ def plan_power(
     )
 
     def empty(reason: str) -> PowerPlan:
-        return PowerPlan(
-            metric.name,
-            None,
-            None,
-            None,
-            None,
-            None,
-            alpha,
-            config.power,
-            {},
-            {},
-            None,
-            None,
-            None,
-            None,
-            method,
-            reason,
-        )
+        return PowerPlan(metric.name, alpha, config.power, method, reason)
 
     if isinstance(base, str):
         return empty(base)
@@ -246,19 +248,18 @@ def plan_power(
         mde_rel = mde_abs / abs(value) if mde_abs is not None and value else None
     return PowerPlan(
         metric.name,
-        value,
-        var,
-        1.0 - factor if metric.cuped else None,
-        delta,
-        rel,
         alpha,
         config.power,
-        n_per,
-        exact_per,
-        total,
-        duration,
-        mde_abs,
-        mde_rel,
         method,
-        None,
+        baseline_value=value,
+        baseline_variance=var,
+        variance_reduction=1.0 - factor if metric.cuped else None,
+        effect_absolute=delta,
+        effect_relative=rel,
+        n_per_variant=n_per,
+        exact_per_variant=exact_per,
+        total_units=total,
+        duration_days=duration,
+        mde_absolute=mde_abs,
+        mde_relative=mde_rel,
     )
