@@ -56,7 +56,7 @@ USERS = Table(
     "users",
     "One row per user of the support assistant.",
     (
-        _c("user_id", "VARCHAR", "User id, 'u' + 8 digits."),
+        _c("user_id", "VARCHAR", "User id: 'u' and a number from 1."),
         _c("signup_ts", "TIMESTAMP", "Signup time (UTC); may precede the data period."),
         _c("plan", "VARCHAR", "Subscription plan: free, pro, enterprise."),
         _c("region", "VARCHAR", "Home region: na, eu, apac, latam."),
@@ -83,7 +83,7 @@ CONVERSATIONS = Table(
     "conversations",
     "One row per support conversation with the assistant.",
     (
-        _c("conversation_id", "VARCHAR", "Conversation id, 'c' + 10 digits."),
+        _c("conversation_id", "VARCHAR", "Conversation id: 'c' and a number from 1."),
         _c("user_id", "VARCHAR", "The user who started it."),
         _c("started_ts", "TIMESTAMP", "Time of the first user message (UTC)."),
         _c("ended_ts", "TIMESTAMP", "Time of the last assistant message (UTC)."),
