@@ -153,13 +153,49 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
     return error(code, message, span, hint)
 
 
+@cache
+def _example_errors() -> tuple[tuple[str, UnexpectedInput], ...]:
+    """The syntax error each of `EXAMPLES` raises, computed once."""
+    found: list[tuple[str, UnexpectedInput]] = []
+    for label, examples in EXAMPLES.items():
+        for example in examples:
+            try:
+                parser().parse(example, start="start")
+            except UnexpectedInput as exc:
+                found.append((label, exc))
+    return tuple(found)
+
+
+def _parser_state(exc: UnexpectedInput) -> object:
+    """The LALR state the parser was in: the top of its stack, not the whole stack.
+
+    Lark's own `match_examples` compares whole stacks, so an example written as a file's
+    first statement would never match the same mistake further down the file.
+    """
+    state = getattr(exc, "state", None)
+    return getattr(state, "position", state)
+
+
 def _match_example(exc: UnexpectedInput) -> str | None:
+    """The friendly message of the example that fails the same way, if any."""
     try:
-        label = exc.match_examples(
-            lambda s: parser().parse(s, start="start"), EXAMPLES, use_accepts=True)
+        state = _parser_state(exc)
+        fallback: str | None = None
+        for label, example in _example_errors():
+            if type(example) is not type(exc) or _parser_state(example) != state:
+                continue
+            if isinstance(exc, UnexpectedToken) and isinstance(example, UnexpectedToken):
+                if set(example.accepts) != set(exc.accepts):
+                    continue
+                if example.token == exc.token:
+                    return label
+                if example.token.type == exc.token.type and fallback is None:
+                    fallback = label
+            elif fallback is None:
+                fallback = label
+        return fallback
     except Exception:  # noqa: BLE001 - a failed lookup only loses the friendlier wording
         return None
-    return str(label) if label else None
 
 
 def _accepts(exc: UnexpectedToken) -> set[str]:
