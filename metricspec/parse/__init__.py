@@ -70,12 +70,17 @@ def load(paths: Iterable[str | Path]) -> Loaded:
             loaded.diagnostics.append(error("MS100", f"no such file: {name}",
                                             ir.Span.unknown(name)))
             continue
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
-            loaded.diagnostics.append(error("MS100", f"cannot read {name}: {reason}",
+        except UnicodeDecodeError as exc:
+            line, column = _byte_position(exc.object, exc.start)
+            loaded.diagnostics.append(error(
+                "MS100", f"cannot read {name}: it is not UTF-8 text",
+                ir.Span.point(name, line, column), "save the file as UTF-8"))
+            continue
+        except OSError as exc:
+            loaded.diagnostics.append(error("MS100", f"cannot read {name}: {exc}",
                                             ir.Span.unknown(name)))
             continue
-        if not path.suffix in DSL_SUFFIXES + YAML_SUFFIXES:
+        if path.suffix not in DSL_SUFFIXES + YAML_SUFFIXES:
             loaded.diagnostics.append(error(
                 "MS100", f"{name} is not a spec file (expected .mspec, .yaml or .yml)",
                 ir.Span.unknown(name)))
@@ -89,6 +94,17 @@ def load(paths: Iterable[str | Path]) -> Loaded:
     loaded.project = ir.Project(
         span=ir.Span.unknown(), files=tuple(loaded.texts), **{k: tuple(v) for k, v in buckets.items()})
     return loaded
+
+
+def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
+    r"""The 1-based line and column (counted in characters) of byte `offset`.
+
+    >>> _byte_position(b"caf\xc3\xa9\nab\xff", 8)
+    (2, 3)
+    """
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
 
 
 __all__ = ["Loaded", "ParseResult", "load", "parse_source", "spec_files"]
