@@ -27,6 +27,23 @@ def rule_duplicates(ctx: Context) -> Iterator[Diagnostic]:
                             "rename one of them")
             else:
                 first[obj.name] = obj
+    for source in p.sources:
+        columns: dict[str, ir.Column] = {}
+        for column in source.all_columns():
+            if column.name in columns:
+                yield error("MS204", f"column `{column.name}` is declared twice in source "
+                            f"`{source.name}` (first at {columns[column.name].span})",
+                            column.span, "declare each column once, as an entity, the time "
+                            "column, a dimension or a column")
+            columns.setdefault(column.name, column)
+    for kpi in p.kpis:
+        parents: dict[str, ir.KpiEdge] = {}
+        for edge in kpi.edges:
+            if edge.parent.name in parents:
+                yield error("MS204", f"`{edge.parent.name}` already has drivers in KPI tree "
+                            f"`{kpi.name}` (at {parents[edge.parent.name].span})",
+                            edge.parent.span, "list all its drivers in one edge")
+            parents.setdefault(edge.parent.name, edge)
 
 
 def _kind(obj: ir.SpecObject) -> str:
