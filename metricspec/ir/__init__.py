@@ -4,7 +4,7 @@ Both front ends (DSL and YAML) build it; every later stage reads it. Nothing her
 spec — that is `metricspec.check`.
 """
 
-from metricspec.ir.base import Node, Span, strip_spans
+from metricspec.ir.base import HasSettings, Node, Span, strip_spans
 from metricspec.ir.expr import (
     SECONDS,
     Aggregate,
@@ -53,7 +53,7 @@ from metricspec.ir.spec import (
 __all__ = [
     "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow", "Assignment", "Baseline",
     "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
-    "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "Kpi", "KpiEdge", "Margin", "Mde",
+    "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge", "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
     "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm", "Window",
     "Winsorize", "metric_refs", "strip_spans", "walk",

@@ -40,8 +40,28 @@ class Node(BaseModel):
     span: Span
 
 
+class HasSettings(Node):
+    """A node with scalar settings (`alpha 0.05`, `format percent`) that remembers where
+    each was written, so a diagnostic about a setting points at it, not at the object."""
+
+    setting_spans: tuple[tuple[str, Span], ...] = ()
+
+    def setting_span(self, key: str) -> Span:
+        """Where setting `key` was written; the object's own span if it was not."""
+        for name, span in self.setting_spans:
+            if name == key:
+                return span
+        return self.span
+
+
+def _is_span_key(key: str) -> bool:
+    return key == "span" or key.endswith(("_span", "_spans"))
+
+
 def strip_spans(value: Any) -> Any:
     """Return a node's data with every span removed, to compare IR from different files.
+
+    Spans are the fields named `span`, `*_span` and `*_spans`.
 
     >>> strip_spans({"span": 1, "name": "csat", "items": [{"span": 2, "x": 1}]})
     {'name': 'csat', 'items': [{'x': 1}]}
@@ -49,7 +69,7 @@ def strip_spans(value: Any) -> Any:
     if isinstance(value, BaseModel):
         value = value.model_dump()
     if isinstance(value, dict):
-        return {k: strip_spans(v) for k, v in value.items() if k != "span"}
+        return {k: strip_spans(v) for k, v in value.items() if not _is_span_key(k)}
     if isinstance(value, (list, tuple)):
         return [strip_spans(v) for v in value]
     return value

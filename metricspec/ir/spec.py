@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from metricspec.ir.base import Node
+from metricspec.ir.base import HasSettings, Node, Span
 from metricspec.ir.expr import Amount, Duration, Expr, Filter, Ref
 
 ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date"]
@@ -24,6 +24,7 @@ class Column(Node):
 
     name: str
     type: str | None = None
+    type_span: Span | None = None
 
 
 class Source(Node):
@@ -63,7 +64,7 @@ class Baseline(Node):
     sd: float | None = None
 
 
-class Metric(Node):
+class Metric(HasSettings):
     name: str
     expr: Expr
     label: str | None = None
@@ -176,11 +177,16 @@ class AnalysisWindow(Node):
 
     @property
     def end_exclusive(self) -> dt.datetime:
-        """The first instant after the window."""
-        return self.end + dt.timedelta(days=1) if self.end_is_date else self.end
+        """The first instant after the window (the largest datetime for a window that ends
+        on the last representable day)."""
+        if not self.end_is_date:
+            return self.end
+        if self.end.date() >= dt.date.max:
+            return dt.datetime.max
+        return self.end + dt.timedelta(days=1)
 
 
-class Experiment(Node):
+class Experiment(HasSettings):
     name: str
     label: str | None = None
     description: str | None = None
@@ -213,7 +219,7 @@ class AlertRule(Node):
     consecutive: int = 1
 
 
-class Monitor(Node):
+class Monitor(HasSettings):
     name: str
     label: str | None = None
     description: str | None = None

@@ -9,13 +9,18 @@ raises, because Lark would wrap the exception in a `VisitError`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import math
+import sys
+from typing import TYPE_CHECKING, Any
 
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, error
+
+if TYPE_CHECKING:
+    from metricspec.parse.positions import ScalarMap
 
 TIME_UNITS: dict[str, str] = {
     "minute": "minute", "minutes": "minute", "min": "minute", "mins": "minute",
@@ -28,14 +33,23 @@ TIME_UNITS: dict[str, str] = {
 _REPEATABLE = {"primary", "secondary", "guardrail", "segments", "winsorize", "dimensions",
                "entities", "columns"}
 
+# Whole numbers (counts, durations) above this are surely typos; they are also beyond what
+# dates and warehouses can hold.
+MAX_WHOLE = 10**12
+# A duration longer than this cannot be added to a date without leaving the calendar.
+MAX_DURATION_SECONDS = 100 * 366 * 86400
+
 
 class _Item:
-    """A keyword item inside a block: its key, value, and span for duplicate reports."""
+    """A keyword item inside a block: its key, value, its span (for settings given twice)
+    and the span of the value (for diagnostics about the value)."""
 
-    __slots__ = ("key", "span", "value")
+    __slots__ = ("key", "span", "value", "value_span")
 
-    def __init__(self, key: str, value: Any, span: ir.Span) -> None:
+    def __init__(self, key: str, value: Any, span: ir.Span,
+                 value_span: ir.Span | None = None) -> None:
         self.key, self.value, self.span = key, value, span
+        self.value_span = value_span or span
 
 
 @v_args(meta=True)
@@ -46,18 +60,24 @@ class Builder(Transformer[Token, Any]):
         file: the file name spans should carry.
         line_offset: added to every line (the YAML front end parses fragments of a file).
         column_offset: added to columns on the fragment's first line.
+        scalar: for a fragment read from a YAML scalar, where each of its characters sits in
+            the file (takes precedence over the offsets).
     """
 
-    def __init__(self, file: str, line_offset: int = 0, column_offset: int = 0) -> None:
+    def __init__(self, file: str, line_offset: int = 0, column_offset: int = 0,
+                 scalar: ScalarMap | None = None) -> None:
         super().__init__()
         self.file = file
         self.line_offset = line_offset
         self.column_offset = column_offset
+        self.scalar = scalar
         self.diagnostics: list[Diagnostic] = []
 
     # ------------------------------------------------------------ spans
 
-    def _pos(self, line: int, column: int) -> tuple[int, int]:
+    def _pos(self, line: int, column: int, end: bool = False) -> tuple[int, int]:
+        if self.scalar is not None and line > 0:
+            return self.scalar.locate(line, column, end)
         if line == 1:
             column += self.column_offset
         return line + self.line_offset, column
@@ -66,9 +86,27 @@ class Builder(Transformer[Token, Any]):
         if isinstance(meta, Meta) and meta.empty:
             return ir.Span.unknown(self.file)
         line, column = self._pos(meta.line or 0, meta.column or 0)
-        end_line, end_column = self._pos(meta.end_line or 0, meta.end_column or 0)
+        end_line, end_column = self._pos(meta.end_line or 0, meta.end_column or 0, end=True)
         return ir.Span(file=self.file, line=line, column=column, end_line=end_line,
                        end_column=end_column)
+
+    def _number(self, token: Token) -> float:
+        """A NUMBER token's value; one too large for a float is reported, not made infinite."""
+        value = float(token)
+        if not math.isfinite(value):
+            self._error("MS107", f"the number `{token}` is too large", token)
+            return sys.float_info.max
+        return value
+
+    def _whole(self, token: Token, what: str) -> int:
+        """A NUMBER token that must be a whole number (a count of looks, windows, units…)."""
+        value = self._number(token)
+        if value > MAX_WHOLE:
+            self._error("MS107", f"{what} `{token}` is too large", token)
+            return MAX_WHOLE
+        if value != int(value):
+            self._error("MS107", f"{what} must be a whole number, not `{token}`", token)
+        return int(value)
 
     def _error(self, code: str, message: str, at: Meta | Token, hint: str | None = None) -> None:
         self.diagnostics.append(error(code, message, self.span_of(at), hint))
@@ -88,20 +126,24 @@ class Builder(Transformer[Token, Any]):
         return tuple(self._ref(t) for t in children)
 
     def signed_number(self, meta: Meta, children: list[Token]) -> float:
-        return float(children[0])
+        return self._number(children[0])
 
     def negative_number(self, meta: Meta, children: list[Token]) -> float:
-        return -float(children[0])
+        return -self._number(children[0])
 
     def duration(self, meta: Meta, children: list[Token]) -> ir.Duration:
         number, unit = children
-        value = float(number)
+        value = self._number(number)
         unit_name = TIME_UNITS.get(str(unit).lower())
         if unit_name is None:
             self._error("MS107", f"unknown time unit `{unit}`", unit,
                         "use minutes, hours, days or weeks")
             unit_name = "day"
-        if value != int(value) or value <= 0:
+        if value * ir.SECONDS[unit_name] > MAX_DURATION_SECONDS:
+            self._error("MS107", f"a duration of `{number} {unit}` is longer than a century",
+                        number)
+            value = MAX_DURATION_SECONDS // ir.SECONDS[unit_name]
+        elif value != int(value) or value <= 0:
             self._error("MS107", f"a duration needs a positive whole number, not `{number}`",
                         number, f"write it in a smaller unit, e.g. `{int(value * 60)} minutes`"
                         if unit_name == "hour" and value > 0 else None)
@@ -109,13 +151,15 @@ class Builder(Transformer[Token, Any]):
                            unit=unit_name)  # type: ignore[arg-type]
 
     def plain_amount(self, meta: Meta, children: list[Any]) -> ir.Amount:
-        return ir.Amount(span=self.span_of(meta), value=float(children[0]), kind="number")
+        return ir.Amount(span=self.span_of(meta), value=self._number(children[0]),
+                         kind="number")
 
     def percent_amount(self, meta: Meta, children: list[Token]) -> ir.Amount:
-        return ir.Amount(span=self.span_of(meta), value=float(children[0]), kind="percent")
+        return ir.Amount(span=self.span_of(meta), value=self._number(children[0]),
+                         kind="percent")
 
     def pp_amount(self, meta: Meta, children: list[Token]) -> ir.Amount:
-        return ir.Amount(span=self.span_of(meta), value=float(children[0]), kind="pp")
+        return ir.Amount(span=self.span_of(meta), value=self._number(children[0]), kind="pp")
 
     def description(self, meta: Meta, children: list[Token]) -> _Item:
         return _Item("description", _string(children[0]), self.span_of(meta))
@@ -125,6 +169,15 @@ class Builder(Transformer[Token, Any]):
 
     def label_item(self, meta: Meta, children: list[Token]) -> _Item:
         return _Item("label", _string(children[0]), self.span_of(meta))
+
+    @staticmethod
+    def _setting_spans(items: list[Any]) -> tuple[tuple[str, ir.Span], ...]:
+        """Where each single-valued setting's value was written (the first, if repeated)."""
+        spans: dict[str, ir.Span] = {}
+        for item in items:
+            if isinstance(item, _Item) and item.key not in _REPEATABLE:
+                spans.setdefault(item.key, item.value_span)
+        return tuple(spans.items())
 
     def _settings(self, items: list[Any], kind: str) -> dict[str, Any]:
         """Collect block items into a dict, reporting settings given twice."""
@@ -189,7 +242,9 @@ class Builder(Transformer[Token, Any]):
 
     def column_decl(self, meta: Meta, children: list[Token]) -> ir.Column:
         type_ = str(children[1]).lower() if len(children) > 1 else None
-        return ir.Column(span=self.span_of(children[0]), name=str(children[0]), type=type_)
+        type_span = self.span_of(children[1]) if len(children) > 1 else None
+        return ir.Column(span=self.span_of(children[0]), name=str(children[0]), type=type_,
+                         type_span=type_span)
 
     # ------------------------------------------------------------ metrics
 
@@ -211,6 +266,7 @@ class Builder(Transformer[Token, Any]):
             owner=settings.get("owner"), unit=settings.get("unit"),
             format=settings.get("format"), direction=settings.get("direction"),
             tags=settings.get("tags", ()), baseline=settings.get("baseline"),
+            setting_spans=self._setting_spans(items),
         )
 
     def meta_block(self, meta: Meta, children: list[Any]) -> list[Any]:
@@ -232,26 +288,33 @@ class Builder(Transformer[Token, Any]):
         return str(children[0])
 
     def format(self, meta: Meta, children: list[Token]) -> _Item:
-        return _Item("format", str(children[0]), self.span_of(meta))
+        return _Item("format", str(children[0]), self.span_of(meta), self.span_of(children[0]))
 
     def direction(self, meta: Meta, children: list[Token]) -> _Item:
-        return _Item("direction", str(children[0]), self.span_of(meta))
+        return _Item("direction", str(children[0]), self.span_of(meta),
+                     self.span_of(children[0]))
 
     def tags(self, meta: Meta, children: list[Any]) -> _Item:
         return _Item("tags", tuple(r.name for r in children[0]), self.span_of(meta))
 
     def baseline(self, meta: Meta, children: list[Any]) -> _Item:
-        sd = float(children[1]) if len(children) > 1 else None
+        sd = self._number(children[1]) if len(children) > 1 else None
         value = ir.Baseline(span=self.span_of(meta), mean=children[0], sd=sd)
         return _Item("baseline", value, self.span_of(meta))
 
     # ------------------------------------------------------------ expressions
 
     def number(self, meta: Meta, children: list[Token]) -> ir.Number:
-        return ir.Number(span=self.span_of(meta), value=float(children[0]))
+        return ir.Number(span=self.span_of(meta), value=self._number(children[0]))
 
     def percent_number(self, meta: Meta, children: list[Token]) -> ir.Number:
-        return ir.Number(span=self.span_of(meta), value=float(children[0]) / 100.0)
+        return ir.Number(span=self.span_of(meta), value=self._number(children[0]) / 100.0)
+
+    def negative_number_literal(self, meta: Meta, children: list[Token]) -> ir.Number:
+        return ir.Number(span=self.span_of(meta), value=-self._number(children[0]))
+
+    def negative_percent_number(self, meta: Meta, children: list[Token]) -> ir.Number:
+        return ir.Number(span=self.span_of(meta), value=-self._number(children[0]) / 100.0)
 
     def metric_ref(self, meta: Meta, children: list[Token]) -> ir.MetricRef:
         return ir.MetricRef(span=self.span_of(meta), name=str(children[0]))
@@ -303,6 +366,8 @@ class Builder(Transformer[Token, Any]):
 
     def _filter(self, token: Token) -> ir.Filter:
         text = str(token)
+        if self.scalar is not None and token.start_pos is not None:
+            return self._scalar_filter(token.start_pos, text)
         line, column = token.line or 1, token.column or 1
         for ch in text[: len(text) - len(text.lstrip())]:
             line, column = (line + 1, 1) if ch == "\n" else (line, column + 1)
@@ -315,6 +380,20 @@ class Builder(Transformer[Token, Any]):
         span = ir.Span(file=self.file, line=start[0], column=start[1], end_line=end[0],
                        end_column=end[1])
         return ir.Filter(span=span, sql=body)
+
+    def _scalar_filter(self, offset: int, text: str) -> ir.Filter:
+        """A filter inside a YAML scalar: positioned character by character, and laid out
+        like the file when it spans lines, so the filter checker can count columns in it."""
+        assert self.scalar is not None
+        start = offset + len(text) - len(text.lstrip())
+        end = offset + len(text.rstrip())
+        line, column = self.scalar.position(start)
+        end_line, end_column = self.scalar.end_position(end)
+        body = text.strip()
+        sql = self.scalar.layout(start, end) if "\n" in body or end_line > line else body
+        span = ir.Span(file=self.file, line=line, column=column, end_line=end_line,
+                       end_column=end_column)
+        return ir.Filter(span=span, sql=sql if sql is not None else body)
 
     def weighted(self, meta: Meta, children: list[ir.WeightedTerm]) -> ir.Weighted:
         return ir.Weighted(span=self.span_of(meta), terms=tuple(children))
@@ -408,7 +487,8 @@ class Builder(Transformer[Token, Any]):
             fields[key] = _flat(s.get(key, []))
         fields["guardrails"] = tuple(s.get("guardrail", []))
         fields["winsorize"] = tuple(s.get("winsorize", []))
-        return ir.Experiment(span=self.span_of(name), name=str(name), **fields)
+        return ir.Experiment(span=self.span_of(name), name=str(name),
+                             setting_spans=self._setting_spans(items), **fields)
 
     def experiment_item(self, meta: Meta, children: list[Any]) -> None:
         return None
@@ -471,13 +551,14 @@ class Builder(Transformer[Token, Any]):
         return children[0]
 
     def alpha(self, meta: Meta, children: list[Any]) -> _Item:
-        return _Item("alpha", _fraction(children[0]), self.span_of(meta))
+        return _Item("alpha", _fraction(children[0]), self.span_of(meta), children[0].span)
 
     def power(self, meta: Meta, children: list[Any]) -> _Item:
-        return _Item("power", _fraction(children[0]), self.span_of(meta))
+        return _Item("power", _fraction(children[0]), self.span_of(meta), children[0].span)
 
     def srm_alpha(self, meta: Meta, children: list[Any]) -> _Item:
-        return _Item("srm_alpha", _fraction(children[0]), self.span_of(meta))
+        return _Item("srm_alpha", _fraction(children[0]), self.span_of(meta),
+                     children[0].span)
 
     def mde(self, meta: Meta, children: list[Any]) -> _Item:
         amount: ir.Amount = children[0]
@@ -487,13 +568,14 @@ class Builder(Transformer[Token, Any]):
         return _Item("mde", value, self.span_of(meta))
 
     def correction(self, meta: Meta, children: list[Token]) -> _Item:
-        return _Item("correction", str(children[0]).lower(), self.span_of(meta))
+        return _Item("correction", str(children[0]).lower(), self.span_of(meta),
+                     self.span_of(children[0]))
 
     def cuped(self, meta: Meta, children: list[ir.Duration]) -> _Item:
         return _Item("cuped", children[0], self.span_of(meta))
 
     def sequential(self, meta: Meta, children: list[Token]) -> _Item:
-        looks = int(float(children[0])) if children else None
+        looks = self._whole(children[0], "the number of looks") if children else None
         return _Item("sequential", ir.Sequential(span=self.span_of(meta), looks=looks),
                      self.span_of(meta))
 
@@ -503,8 +585,8 @@ class Builder(Transformer[Token, Any]):
         return _Item("winsorize", value, self.span_of(meta))
 
     def traffic(self, meta: Meta, children: list[Token]) -> _Item:
-        value = ir.Traffic(span=self.span_of(meta), units=int(float(children[0])),
-                           per=str(children[1]))
+        value = ir.Traffic(span=self.span_of(meta),
+                           units=self._whole(children[0], "the traffic"), per=str(children[1]))
         return _Item("traffic", value, self.span_of(meta))
 
     # ------------------------------------------------------------ monitors
@@ -517,7 +599,8 @@ class Builder(Transformer[Token, Any]):
             description=s.get("description"), owner=s.get("owner"), metric=s.get("metric"),
             every=s.get("every"), baseline=s.get("baseline"), alert=s.get("alert"),
             min_n=s.get("min_n"),
-            dimensions=_flat(s.get("dimensions", [])))
+            dimensions=_flat(s.get("dimensions", [])),
+            setting_spans=self._setting_spans([c for c in children[1:] if isinstance(c, _Item)]))
 
     def monitor_item(self, meta: Meta, children: list[Any]) -> None:
         return None
@@ -535,7 +618,8 @@ class Builder(Transformer[Token, Any]):
         return _Item("alert", children[0], self.span_of(meta))
 
     def min_n(self, meta: Meta, children: list[Token]) -> _Item:
-        return _Item("min_n", int(float(children[0])), self.span_of(meta))
+        return _Item("min_n", self._whole(children[0], "min_n"), self.span_of(meta),
+                     self.span_of(children[0]))
 
     def monitor_dimensions(self, meta: Meta, children: list[Any]) -> _Item:
         return _Item("dimensions", children[0], self.span_of(meta))
@@ -545,7 +629,7 @@ class Builder(Transformer[Token, Any]):
         consecutive = 1
         if len(children) > 1:
             count, unit = children[1], children[2]
-            consecutive = int(float(count))
+            consecutive = self._whole(count, "the number of windows")
             if str(unit).lower() not in ("window", "windows"):
                 self._error("MS107", f"expected `windows` after `for {count}`, not `{unit}`",
                             unit, f"write `for {count} windows`")

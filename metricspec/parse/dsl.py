@@ -19,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.parse.build import Builder
+from metricspec.parse.positions import ScalarMap
 from metricspec.parse.syntax_errors import EXAMPLES, describe_expected
 from metricspec.resources import grammar_path
 
@@ -93,13 +94,15 @@ def _parse_region(lines: list[str], start: int, end: int, boundaries: list[int],
     result.diagnostics.extend(builder.diagnostics)
 
 
-def parse_fragment(text: str, rule: str, file: str, line: int, column: int
-                   ) -> tuple[Any, list[Diagnostic]]:
+def parse_fragment(text: str, rule: str, file: str, line: int, column: int,
+                   scalar: ScalarMap | None = None) -> tuple[Any, list[Diagnostic]]:
     """Parse one fragment (for the YAML front end) as if it sat at `line`:`column` of `file`.
 
-    Returns the built IR node, or None with a diagnostic when it does not parse.
+    `scalar`, when given, says exactly where each character of `text` sits in the file (a
+    YAML block, folded or escaped scalar is not a verbatim copy of its lines). Returns the
+    built IR node, or None with a diagnostic when it does not parse.
     """
-    builder = Builder(file, line_offset=line - 1, column_offset=column - 1)
+    builder = Builder(file, line_offset=line - 1, column_offset=column - 1, scalar=scalar)
     try:
         tree = parser().parse(text, start=rule)
     except UnexpectedInput as exc:

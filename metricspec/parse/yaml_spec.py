@@ -15,12 +15,15 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.parse.dsl import ParseResult, parse_fragment
+from metricspec.parse.positions import ScalarMap
 from metricspec.parse.yaml_spec_experiment import read_experiment
 
 SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors")
@@ -43,10 +46,23 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _Constructor(RoundTripConstructor):
+    """ruamel's round-trip constructor, except that dates stay text: the DSL grammar reads
+    them (so `2026-13-01` is a diagnostic at its place, not a crash in the YAML loader)."""
+
+    def construct_yaml_str_timestamp(self, node: ScalarNode) -> Any:
+        return self.construct_yaml_str(node)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp",
+                             _Constructor.construct_yaml_str_timestamp)
+
+
 def parse_yaml(text: str, file: str) -> ParseResult:
     """Read a YAML spec file into IR objects and diagnostics."""
     result = ParseResult()
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.preserve_quotes = True
     try:
         document = yaml.load(text)
@@ -57,8 +73,11 @@ def parse_yaml(text: str, file: str) -> ParseResult:
         result.diagnostics.append(error("MS104", f"invalid YAML: {problem}",
                                         ir.Span.point(file, line, column)))
         return result
-    except YAMLError as exc:
-        result.diagnostics.append(error("MS104", f"invalid YAML: {exc}",
+    except (YAMLError, ValueError, TypeError, RecursionError) as exc:
+        # ruamel raises plain Python errors for a few malformed documents (deep nesting,
+        # values its constructors reject); they are still spec errors, not crashes.
+        detail = str(exc).strip().split("\n")[0] or type(exc).__name__
+        result.diagnostics.append(error("MS104", f"invalid YAML: {detail}",
                                         ir.Span.point(file, 1, 1)))
         return result
     if document is None:
@@ -99,7 +118,11 @@ class _Reader:
 
     def __init__(self, file: str, text: str, result: ParseResult) -> None:
         self.file = file
+        self.source_text = text
         self.lines = text.split("\n")
+        self.line_starts = [0]
+        for line in self.lines:
+            self.line_starts.append(self.line_starts[-1] + len(line) + 1)
         self.result = result
 
     # ------------------------------------------------------------ positions and errors
@@ -118,6 +141,11 @@ class _Reader:
     def item_span(self, node: CommentedSeq, index: int) -> ir.Span:
         line, column = node.lc.item(index)
         return self.span_at(line + 1, column + 1, max(1, len(str(node[index]))))
+
+    def setting_spans(self, node: CommentedMap, keys: tuple[str, ...]
+                      ) -> tuple[tuple[str, ir.Span], ...]:
+        """Where each of `keys` present in `node` has its value."""
+        return tuple((key, self.value_span(node, key)) for key in keys if key in node)
 
     def error(self, code: str, message: str, span: ir.Span, hint: str | None = None) -> None:
         self.result.diagnostics.append(error(code, message, span, hint))
@@ -190,25 +218,23 @@ class _Reader:
         line, column = (node.lc.value(key) if isinstance(node, CommentedMap)
                         else node.lc.item(key))
         text = _scalar_text(value)
-        line, column = line + 1, column + 1
+        quote = _quote_of(value)
         if isinstance(value, (LiteralScalarString, FoldedScalarString)):
-            line, column = self._block_start(line)
-        elif getattr(value, "style", None) in ('"', "'") or type(value).__name__.endswith(
-                "QuotedScalarString"):
-            column += 1
+            # The value is read from the line after the `|` or `>` indicator.
+            start = self.line_starts[min(line + 1, len(self.lines) - 1)]
+        else:
+            start = self.line_starts[min(line, len(self.lines) - 1)] + column
+            start += 1 if quote else 0
+        scalar = ScalarMap(self.source_text, start, text, quote)
         if prefix and text.lstrip().startswith(prefix + " "):
             skipped = len(text) - len(text.lstrip()[len(prefix):].lstrip())
-            text, column = text[skipped:], column + skipped
-        node_value, diagnostics = parse_fragment(text, rule, self.file, line, column)
+            scalar = scalar.shifted(skipped)
+            text = text[skipped:]
+        line, column = scalar.position(0)
+        node_value, diagnostics = parse_fragment(text, rule, self.file, line, column,
+                                                 scalar=scalar)
         self.result.diagnostics.extend(diagnostics)
         return node_value
-
-    def _block_start(self, line: int) -> tuple[int, int]:
-        for number in range(line + 1, len(self.lines) + 1):
-            content = self.lines[number - 1]
-            if content.strip():
-                return number, len(content) - len(content.lstrip()) + 1
-        return line + 1, 1
 
     # ------------------------------------------------------------ objects
 
@@ -233,7 +259,9 @@ class _Reader:
             return ()
         if isinstance(value, CommentedMap):
             return tuple(ir.Column(span=self.key_span(value, k), name=str(k),
-                                   type=str(t).lower() if t is not None else None)
+                                   type=str(t).lower() if t is not None else None,
+                                   type_span=self.value_span(value, k) if t is not None
+                                   else None)
                          for k, t in value.items())
         return tuple(ir.Column(span=r.span, name=r.name) for r in self.names(node, key))
 
@@ -263,7 +291,8 @@ class _Reader:
             span=span, name=name, expr=expr, label=self.text(node, "label"),
             description=self.text(node, "description"), owner=self.text(node, "owner"),
             unit=unit, format=self.text(node, "format"), direction=self.text(node, "direction"),
-            tags=tuple(r.name for r in self.names(node, "tags")), baseline=baseline)
+            tags=tuple(r.name for r in self.names(node, "tags")), baseline=baseline,
+            setting_spans=self.setting_spans(node, _KEYS["metric"][1:]))
 
     def kpi(self, name: str, node: CommentedMap, span: ir.Span) -> ir.Kpi:
         self.unknown_keys(node, _KEYS["kpi"], "KPI")
@@ -319,10 +348,21 @@ class _Reader:
             every=self.optional(node, "every", "duration_fragment"),
             baseline=self.optional(node, "baseline", "duration_fragment", prefix="trailing"),
             alert=self.optional(node, "alert", "alert_fragment"), min_n=min_n,
-            dimensions=self.names(node, "dimensions"))
+            dimensions=self.names(node, "dimensions"),
+            setting_spans=self.setting_spans(node, ("min_n", "label", "description", "owner")))
 
     def optional(self, node: CommentedMap, key: str, rule: str, prefix: str = "") -> Any:
         return self.fragment(node, key, rule, prefix) if key in node else None
+
+
+def _quote_of(value: Any) -> str | None:
+    """The quote character of a quoted scalar, None for plain and block scalars."""
+    name = type(value).__name__
+    if name == "DoubleQuotedScalarString":
+        return '"'
+    if name == "SingleQuotedScalarString":
+        return "'"
+    return None
 
 
 def _scalar_text(value: Any) -> str:

@@ -38,7 +38,9 @@ def read_experiment(r: _Reader, name: str, node: CommentedMap, span: ir.Span) ->
     correction = r.text(node, "correction")
     if correction is not None:
         fields["correction"] = correction.lower()
-    return ir.Experiment(span=span, name=name,
+    spans = r.setting_spans(node, ("label", "description", "owner", "alpha", "power",
+                                   "srm_alpha", "correction"))
+    return ir.Experiment(span=span, name=name, setting_spans=spans,
                          **{k: v for k, v in fields.items() if v is not None})
 
 
