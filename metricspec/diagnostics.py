@@ -78,6 +78,7 @@ CODES: dict[str, str] = {
     "MS411": "division by zero",
     "MS412": "unknown column type",
     "MS413": "invalid metric metadata",
+    "MS414": "KPI composition has the wrong number of drivers",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

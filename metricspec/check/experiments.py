@@ -78,12 +78,15 @@ def _settings(exp: ir.Experiment) -> Iterator[Diagnostic]:
         yield error("MS506", "the analysis window starts after it ends", exp.window.span,
                     "write `window <start> .. <end>` with start before end")
     if not 0 < exp.alpha < 0.5:
-        yield error("MS507", f"alpha {exp.alpha:g} is outside (0, 0.5)", exp.span,
+        yield error("MS507", f"alpha {exp.alpha:g} is outside (0, 0.5)",
+                    exp.setting_span("alpha"),
                     "the usual choice is `alpha 0.05`")
     if not 0 < exp.srm_alpha < 0.5:
-        yield error("MS507", f"srm_alpha {exp.srm_alpha:g} is outside (0, 0.5)", exp.span)
+        yield error("MS507", f"srm_alpha {exp.srm_alpha:g} is outside (0, 0.5)",
+                    exp.setting_span("srm_alpha"), "the usual choice is `srm_alpha 0.001`")
     if not 0 < exp.power < 1:
-        yield error("MS508", f"power {exp.power:g} is outside (0, 1)", exp.span,
+        yield error("MS508", f"power {exp.power:g} is outside (0, 1)",
+                    exp.setting_span("power"),
                     "the usual choice is `power 0.8`")
     if exp.mde is not None and exp.mde.amount.fraction <= 0:
         yield error("MS511", "the minimum detectable effect must be positive", exp.mde.span)
@@ -91,7 +94,8 @@ def _settings(exp: ir.Experiment) -> Iterator[Diagnostic]:
         yield warning("MS511", "a relative MDE of 100% or more is unusually large",
                       exp.mde.span)
     if exp.correction not in CORRECTIONS:
-        yield error("MS514", f"unknown correction `{exp.correction}`", exp.span,
+        yield error("MS514", f"unknown correction `{exp.correction}`",
+                    exp.setting_span("correction"),
                     did_you_mean(exp.correction, CORRECTIONS)
                     or f"use one of {', '.join(CORRECTIONS)}")
     if exp.sequential and exp.sequential.looks is not None and exp.sequential.looks < 1:

@@ -56,7 +56,10 @@ def metric_unit(metric: ir.Metric) -> Unit | None:
 def rule_kpi_compositions(ctx: Context) -> Iterator[Diagnostic]:
     for kpi in ctx.project.kpis:
         for edge in kpi.edges:
-            yield from _arity_and_weights(edge)
+            problems = list(_arity_and_weights(edge))
+            yield from problems
+            if any(p.code == "MS414" for p in problems):
+                continue  # units and directions of a malformed composition mean nothing
             parent = ctx.index.metrics.get(edge.parent.name)
             drivers = [ctx.index.metrics.get(d.metric.name) for d in edge.drivers]
             if parent is None or any(d is None for d in drivers) or edge.composition == "drivers":
@@ -78,6 +81,10 @@ def _arity_and_weights(edge: ir.KpiEdge) -> Iterator[Diagnostic]:
             if driver.weight is None:
                 yield error("MS408", f"`{driver.metric.name}` needs a weight in weighted(…)",
                             driver.span, f"write `{driver.metric.name}: 0.5`")
+            elif driver.weight < 0:
+                yield error("MS408", f"the weight of `{driver.metric.name}` is negative",
+                            driver.span, "a driver that pulls its parent down belongs in a "
+                            "ratio(…) or needs the opposite direction, not a negative weight")
     else:
         for driver in edge.drivers:
             if driver.weight is not None:

@@ -44,7 +44,8 @@ def rule_monitors(ctx: Context) -> Iterator[Diagnostic]:
         yield from _baseline(monitor)
         yield from _alert(monitor)
         if monitor.min_n is not None and monitor.min_n < 1:
-            yield error("MS603", "min_n must be at least 1", monitor.span)
+            yield error("MS603", "min_n must be at least 1", monitor.setting_span("min_n"),
+                        "e.g. `min_n 200`: windows with fewer units do not alert")
         if monitor.metric is not None:
             yield from _time_columns(ctx, monitor.metric)
 

@@ -25,7 +25,8 @@ def rule_column_types(ctx: Context) -> Iterator[Diagnostic]:
                     "use number" if column.type in ("float", "double", "decimal", "numeric")
                     else "use integer" if column.type in ("int", "bigint") else
                     f"known types: {', '.join(COLUMN_TYPES)}")
-                yield error("MS412", f"unknown column type `{column.type}`", column.span, hint)
+                yield error("MS412", f"unknown column type `{column.type}`",
+                            column.type_span or column.span, hint)
 
 
 def rule_aggregations(ctx: Context) -> Iterator[Diagnostic]:
@@ -49,8 +50,8 @@ def _aggregate(ctx: Context, node: ir.Aggregate) -> Iterator[Diagnostic]:
         return
     source = ctx.index.sources.get(node.source.name)
     column = source.column(node.column.name) if source else None
-    if column is None or column.type is None:
-        return
+    if column is None or column.type not in COLUMN_TYPES:
+        return  # an undeclared type cannot be judged; an unknown one is MS412
     if node.func in ("sum", "avg", "quantile") and column.type not in NUMERIC:
         hint = (f"count the rows instead: `count({node.source.name} where {column.name})`"
                 if column.type == "boolean" else "aggregate a numeric column")
@@ -130,10 +131,12 @@ def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
 def rule_metadata(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.format is not None and metric.format not in FORMATS:
-            yield error("MS413", f"unknown format `{metric.format}`", metric.span,
+            yield error("MS413", f"unknown format `{metric.format}`",
+                        metric.setting_span("format"),
                         did_you_mean(metric.format, FORMATS) or f"use one of {', '.join(FORMATS)}")
         if metric.direction is not None and metric.direction not in DIRECTIONS:
-            yield error("MS413", f"unknown direction `{metric.direction}`", metric.span,
+            yield error("MS413", f"unknown direction `{metric.direction}`",
+                        metric.setting_span("direction"),
                         did_you_mean(metric.direction, DIRECTIONS) or "use up, down or none")
         if metric.baseline and metric.baseline.sd is not None and metric.baseline.sd <= 0:
             yield error("MS413", "a baseline standard deviation must be positive",
