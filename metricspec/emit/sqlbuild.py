@@ -22,6 +22,10 @@ from metricspec.plan.lower import PlanError
 from metricspec.plan.metric_query import Grain
 
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# statements (or clauses) that change the warehouse: never inside a source's query
+_WRITES: tuple[type[exp.Expr], ...] = (
+    exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
+    exp.Command, exp.TruncateTable, exp.Into, exp.Copy, exp.Block)
 Z_975 = 1.959963984540054
 
 
@@ -87,6 +91,9 @@ class SqlBuilder:
     def source(self, source: ir.Source, alias: str) -> exp.Expr:
         """The FROM item for a source: its table, or its query as a subquery."""
         if source.table is not None:
+            if not 1 <= len(source.table) <= 3 or not all(source.table):
+                raise PlanError(f"the table of source `{source.name}` must be "
+                                "[catalog.][schema.]table, not `{'.'.join(source.table)}`")
             parts = [self.ident(p) for p in source.table]
             table = exp.Table(
                 this=parts[-1],
@@ -95,8 +102,20 @@ class SqlBuilder:
             )
             return table.as_(alias, quoted=False)
         assert source.query is not None
-        query = sqlglot.parse_one(source.query, read=self.dialect)
-        return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return exp.Subquery(this=self._source_query(source),
+                            alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    def _source_query(self, source: ir.Source) -> exp.Query:
+        """A source's query, if it is exactly one read-only query: `SELECT …; DROP …` would
+        otherwise come back as a block of two statements, and `DELETE …` as a subquery."""
+        assert source.query is not None
+        statements = [s for s in sqlglot.parse(source.query, read=self.dialect) if s is not None]
+        query = statements[0] if len(statements) == 1 else None
+        if not isinstance(query, exp.Query) or any(
+                isinstance(node, _WRITES) for node in query.walk()):
+            raise PlanError(f"the query of source `{source.name}` must be one SELECT that "
+                            "writes nothing")
+        return query
 
     def asc(self, value: exp.Expr) -> exp.Ordered:
         """Ascending order on a key that is never NULL, written without a NULLS clause
