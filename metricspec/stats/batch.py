@@ -46,6 +46,13 @@ class _Shape:
 
 
 def _shape(spec: MetricSpec) -> _Shape | None:
+    if "batch_shape" not in spec.memo:
+        spec.memo["batch_shape"] = _find_shape(spec)
+    shape = spec.memo["batch_shape"]
+    return shape if isinstance(shape, _Shape) else None
+
+
+def _find_shape(spec: MetricSpec) -> _Shape | None:
     f = spec.formula
     if spec.kind not in (MetricKind.MEAN, MetricKind.PROPORTION, MetricKind.RATIO):
         return None

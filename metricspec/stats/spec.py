@@ -122,6 +122,10 @@ class MetricSpec:
     source: str | None = None
     components: frozenset[str] = field(init=False, repr=False, compare=False)
     """Every component the analysis reads (post-period and, with CUPED, pre-period)."""
+    memo: dict[str, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Scratch space where analysis modules cache what they derive from the spec."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", MetricKind(self.kind))
