@@ -3,7 +3,7 @@ sufficient statistics in the long format (docs/sufficient-statistics.md).
 
 CTEs, in order:
 
-    exposure_events   assignment rows in the window, ranked per unit
+    exposure_log      assignment rows in the window, ranked per unit
     exposures         each unit's first exposure (NULL units ignored; ties at one instant
                       broken by variant, then segment values); units seen in two variants
                       are dropped
@@ -14,7 +14,9 @@ CTEs, in order:
     <src>_units       one GROUP BY unit per source computing all its components
     <conv>_first/_units   conversions (their own small scans)
     units             every exposed unit with every component, missing → 0
-    units_ranked, caps, units_capped   winsorisation (only when asked)
+    units_by_rank, caps, units_capped   winsorisation (only when asked)
+
+Fixed names never end like a name built from a source or metric (`_events`, `_units`…).
     stats             per (segment, variant): n, Σx, Σx², Σxy, … for every base metric
     final SELECT      the long format: one row per segment × variant × metric
 """
@@ -105,10 +107,10 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.select(
             *[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED, *[seg(s) for s in plan.segments])]
         )
-        .from_("exposure_events", copy=False)
+        .from_("exposure_log", copy=False)
         .where(exp.and_(first, same), copy=False)
     )
-    return [("exposure_events", events), ("exposures", exposures)]
+    return [("exposure_log", events), ("exposures", exposures)]
 
 
 def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder
@@ -135,8 +137,8 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))),
         copy=False)
     exposures = exp.select(sql.ref(UNIT), sql.ref(VARIANT), sql.ref(EXPOSED)).from_(
-        "exposure_events", copy=False)
-    return [("exposure_events", events), ("exposures", exposures)]
+        "exposure_log", copy=False)
+    return [("exposure_log", events), ("exposures", exposures)]
 
 
 def _needed_columns(plan: ExperimentPlan, source: str) -> list[str]:
@@ -282,8 +284,8 @@ def _suffix(segment: str | None) -> str:
 def _ranks(
     plan: ExperimentPlan, source: str, quantiles: list[BaseMetric], sql: SqlBuilder
 ) -> list[tuple[str, exp.Expr]]:
-    ranked = exp.select(exp.Star()).from_(f"{source}_events", copy=False)
-    positioned = exp.select(exp.Star()).from_(f"{source}_ranked", copy=False)
+    ranked = exp.select(exp.Star()).from_(sql.cte(f"{source}_events"), copy=False)
+    positioned = exp.select(exp.Star()).from_(sql.cte(f"{source}_ranked"), copy=False)
     for base in quantiles:
         assert base.quantile is not None
         value = sql.ref(f"{base.name}__v")
@@ -515,7 +517,7 @@ def _units(
             copy=False,
         )
         select = select.join(
-            table,
+            sql.cte(table),
             on=exp.EQ(this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
             join_type="left",
             copy=False,
@@ -561,7 +563,7 @@ def _winsorize(
         caps = caps.select(
             exp.Min(this=sql.when(at, sql.ref(column))).as_(sql.alias(f"{column}__cap")), copy=False
         )
-    caps = caps.from_("units_ranked", copy=False)
+    caps = caps.from_("units_by_rank", copy=False)
     capped_names = {c for c, _ in targets}
     all_columns = [
         UNIT,
@@ -582,7 +584,7 @@ def _winsorize(
     final = final.from_(exp.Table(this=exp.to_identifier("units")).as_("u"), copy=False).join(
         "caps", join_type="cross", copy=False
     )
-    return [("units_ranked", ranked), ("caps", caps), ("units_capped", final)]
+    return [("units_by_rank", ranked), ("caps", caps), ("units_capped", final)]
 
 
 __all__ = ["LONG_COLUMNS", "experiment_sql", "partitions", "seg"]

@@ -227,7 +227,7 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     """One row counting the units excluded for appearing in more than one variant."""
     excluded = (
         exp.select(exp.Count(this=exp.Star()))
-        .from_("exposure_events", copy=False)
+        .from_("exposure_log", copy=False)
         .where(
             exp.and_(
                 exp.EQ(this=sql.ref("__exposure_rank"), expression=exp.Literal.number(1)),

@@ -196,7 +196,7 @@ def _conversion(
         exp.Count(this=exp.Star()).as_(sql.alias(conv.starts)),
         exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted)),
     )
-    agg = agg.from_(f"{conv.name}_hits", copy=False).group_by(
+    agg = agg.from_(sql.cte(f"{conv.name}_hits"), copy=False).group_by(
         *[k.copy() for k in agg_keys], copy=False
     )
     return [(f"{conv.name}_starts", starts), (f"{conv.name}_hits", hits), (f"{conv.name}_agg", agg)]
@@ -207,10 +207,12 @@ def _series(
 ) -> exp.Select:
     if len(blocks) == 1:
         block = blocks[0]
-        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(block.name, copy=False)
+        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(
+            sql.cte(block.name), copy=False
+        )
     union: exp.Expr | None = None
     for block in blocks:
-        part = exp.select(*[sql.ref(k) for k in keys]).from_(block.name, copy=False)
+        part = exp.select(*[sql.ref(k) for k in keys]).from_(sql.cte(block.name), copy=False)
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
     assert union is not None
     ctes.append(("spine", union))
@@ -222,7 +224,7 @@ def _series(
             exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
             for k in keys
         ]
-        select = select.join(block.name, on=exp.and_(*on), join_type="left", copy=False)
+        select = select.join(sql.cte(block.name), on=exp.and_(*on), join_type="left", copy=False)
         select = select.select(
             *[sql.ref(c, block.name).as_(sql.alias(c)) for c in block.columns], copy=False
         )

@@ -42,7 +42,17 @@ WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
 
 
 def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
-    """Attach common table expressions, in order, without copying the trees."""
+    """Attach common table expressions, in order, without copying the trees.
+
+    Names built from spec names (`<source>_agg`) could meet another part's name; that is a
+    `PlanError` naming the clash, never a query with two CTEs of one name.
+    """
+    seen: set[str] = set()
+    for name, _ in ctes:
+        if name in seen:
+            raise PlanError(f"two parts of the query would both be named `{name}`; rename the "
+                            "source or metric it is built from")
+        seen.add(name)
     select.set(
         WITH_KEY,
         exp.With(
@@ -76,9 +86,14 @@ class SqlBuilder:
         return exp.Identifier(this=name, quoted=True)
 
     def col(self, name: str, table: str | None = None) -> exp.Column:
-        return exp.Column(
-            this=self.ident(name), table=exp.Identifier(this=table, quoted=False) if table else None
-        )
+        """A column, qualified by a table alias or CTE name (quoted unless a plain name)."""
+        return exp.Column(this=self.ident(name), table=exp.to_identifier(table) if table else None)
+
+    @staticmethod
+    def cte(name: str) -> exp.Table:
+        """A reference to a CTE by name; the name may come from a spec, so it is an
+        identifier (quoted unless a plain name), never parsed as SQL."""
+        return exp.Table(this=exp.to_identifier(name))
 
     def alias(self, name: str) -> exp.Identifier:
         """An output column name chosen by metricspec (metric names are simple names)."""
