@@ -1,0 +1,181 @@
+"""Compile scaling: parse + check + compile of synthetic spec repos of 100 to 10,000 metrics.
+
+    .venv/bin/python benchmarks/compile_scaling.py              # 100, 1,000, 10,000; 3 runs
+    .venv/bin/python benchmarks/compile_scaling.py --quick      # 100 and 1,000; 3 runs
+    .venv/bin/python benchmarks/compile_scaling.py --profile 1000   # cProfile, top entries
+
+Each repo is written by `synthetic_specs.write_repo` into a temporary folder (~N/25 sources,
+one experiment per 50 metrics, one KPI tree and one monitor per 100 metrics). Every run is
+a fresh Python process (what CI pays), which times, after its imports:
+
+* parse   — `metricspec.parse.load` (DSL and YAML front ends → one IR project);
+* check   — `metricspec.check.check` with the DuckDB, BigQuery and Snowflake backends;
+* compile — `compile_all` for one backend at a time (planning + SQL building + rendering),
+  so each dialect has its own column.
+
+Peak memory is the process's `ru_maxrss` at the end (the interpreter and imports included;
+`rss after imports` is shown next to it). Reported figures are medians over the runs. The
+growth exponent is the log-log slope of the total time between consecutive sizes (1.0 =
+linear). Wall time on a shared machine includes waiting for a core, so CPU time is shown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+from synthetic_specs import write_repo  # noqa: E402
+
+DIALECTS = ("duckdb", "bigquery", "snowflake")
+TARGET_SECONDS_AT_1000 = 2.0
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def child(repo: str) -> dict[str, float]:
+    """Run the pipeline once in this process; return stage seconds and memory."""
+    started = time.perf_counter()
+    from metricspec.backends import resolve_dialects
+    from metricspec.check import check
+    from metricspec.emit.compile import compile_all
+    from metricspec.parse import load
+    from metricspec.semantic import Index
+
+    out: dict[str, float] = {"import": time.perf_counter() - started, "rss_imports": _rss_kib()}
+    backends = resolve_dialects(list(DIALECTS))
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    loaded = load([repo])
+    t1 = time.perf_counter()
+    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
+    t2 = time.perf_counter()
+    errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
+    if errors:
+        raise SystemExit(f"synthetic repo has {len(errors)} errors, e.g. {errors[0].message}")
+    out |= {"parse": t1 - t0, "check": t2 - t1}
+    index = Index(loaded.project)
+    queries = 0
+    for backend in backends:
+        t = time.perf_counter()
+        compiled, failed = compile_all(index, [backend])
+        out[backend.name] = time.perf_counter() - t
+        if failed:
+            raise SystemExit(f"{len(failed)} objects failed to compile, e.g. {failed[0]}")
+        queries += len(compiled)
+    out["total"] = time.perf_counter() - t0
+    out["cpu"] = time.process_time() - cpu0
+    out["queries"] = queries
+    out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return out
+
+
+def measure(repo: Path, runs: int) -> dict[str, float]:
+    """Median of each figure over `runs` fresh processes."""
+    results = []
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", str(repo)],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"child failed:\n{proc.stdout}\n{proc.stderr}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+def profile(n_metrics: int, top: int) -> None:
+    """Print the top entries of a cProfile of one parse + check + compile (all 3 dialects)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_repo(tmp, n_metrics)
+        from metricspec.backends import resolve_dialects
+        from metricspec.check import check
+        from metricspec.emit.compile import compile_all
+        from metricspec.parse import load
+        from metricspec.semantic import Index
+
+        backends = resolve_dialects(list(DIALECTS))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        loaded = load([tmp])
+        check(loaded.project, broken=loaded.broken, backends=backends)
+        index = Index(loaded.project)
+        for backend in backends:
+            compile_all(index, [backend])
+        profiler.disable()
+    for order in ("cumulative", "tottime"):
+        buffer = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order)
+        stats.print_stats(top)
+        print(f"## {n_metrics} metrics, sorted by {order}")
+        text = buffer.getvalue()
+        print(text[text.index("ncalls"):].rstrip() if "ncalls" in text else text)
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only 100 and 1,000 metrics")
+    parser.add_argument("--sizes", type=int, nargs="+", help="metric counts to run")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per size")
+    parser.add_argument("--profile", type=int, metavar="N", help="cProfile N metrics instead")
+    parser.add_argument("--top", type=int, default=30, help="profile entries to print")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    if args.profile:
+        profile(args.profile, args.top)
+        return
+    sizes = args.sizes or ((100, 1_000) if args.quick else (100, 1_000, 10_000))
+    rows = []
+    print(f"median of {args.runs} fresh processes per size; seconds unless marked")
+    head = (f"{'metrics':>8} {'sources':>7} {'exps':>5} {'queries':>7} {'parse':>7} "
+            f"{'check':>6} " + " ".join(f"{d:>9}" for d in DIALECTS)
+            + f" {'total':>7} {'cpu':>7} {'rss@imp':>8} {'peak MB':>8} {'ms/metric':>9}")
+    print(head)
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            counts = write_repo(tmp, n)
+            m = measure(Path(tmp), args.runs)
+        rows.append((n, m))
+        print(f"{n:>8,} {counts['sources']:>7} {counts['experiments']:>5} "
+              f"{int(m['queries']):>7,} {m['parse']:>7.2f} {m['check']:>6.2f} "
+              + " ".join(f"{m[d]:>9.2f}" for d in DIALECTS)
+              + f" {m['total']:>7.2f} {m['cpu']:>7.2f} {m['rss_imports'] / 1024:>8.0f}"
+              f" {m['peak_rss'] / 1024:>8.0f} {1000 * m['total'] / n:>9.2f}", flush=True)
+    print(f"import time (once per process): {statistics.median(m['import'] for _, m in rows):.2f} s")
+    for (n0, m0), (n1, m1) in zip(rows, rows[1:]):
+        slopes = {key: math.log(m1[key] / m0[key]) / math.log(n1 / n0)
+                  for key in ("parse", "check", *DIALECTS, "total")}
+        print(f"growth exponent {n0:,} -> {n1:,}: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items())
+              + f"; peak memory {math.log(m1['peak_rss'] / m0['peak_rss']) / math.log(n1 / n0):.2f}")
+    for n, m in rows:
+        if n == 1_000:
+            verdict = "met" if m["total"] < TARGET_SECONDS_AT_1000 else "MISSED"
+            print(f"target: 1,000 metrics in < {TARGET_SECONDS_AT_1000:.0f} s: {verdict} "
+                  f"({m['total']:.2f} s, {m['total'] / TARGET_SECONDS_AT_1000:.1f}x the target)")
+
+
+if __name__ == "__main__":
+    main()
