@@ -41,8 +41,8 @@ class _Shape:
     base: str
     ratio: bool
     cuped: bool
-    sums: tuple[str | None, ...]  # x, y, c, d
-    products: tuple[tuple[str, str] | None, ...]  # xx yy xy cc dd cd xc xd yc yd
+    sums: tuple[str, ...]  # x, y, c, d ("" when absent: never a key)
+    products: tuple[tuple[str, str], ...]  # xx yy xy cc dd cd xc xd yc yd (("", "") absent)
 
 
 def _shape(spec: MetricSpec) -> _Shape | None:
@@ -70,8 +70,9 @@ def _find_shape(spec: MetricSpec) -> _Shape | None:
     if len({base_metric(n) for n in names}) != 1 or len(set(names)) != len(names):
         return None
     keys = [(x, x), (y, y), (x, y), (c, c), (d, d), (c, d), (x, c), (x, d), (y, c), (y, d)]
-    products = tuple(pair(a, b) if a and b else None for a, b in keys)
-    return _Shape(base_metric(x), y is not None, c is not None, (x, y, c, d), products)
+    products = tuple(pair(a, b) if a and b else ("", "") for a, b in keys)
+    sums = (x, y or "", c or "", d or "")
+    return _Shape(base_metric(x), y is not None, c is not None, sums, products)
 
 
 def _extract(
@@ -90,14 +91,7 @@ def _extract(
             if m is None:
                 rows.append(nan_row)
                 continue
-            s, p = m.sums, m.products
-            rows.append(
-                (
-                    m.n,
-                    *[s.get(k) if k else None for k in sh.sums],
-                    *[p.get(k) if k else None for k in sh.products],
-                )
-            )
+            rows.append((m.n, *map(m.sums.get, sh.sums), *map(m.products.get, sh.products)))
         out.append(rows)
     return np.array(out, dtype=float)
 
@@ -132,6 +126,7 @@ def batch_prepare(
             continue
         method = method_for(spec)
         rows = []
+        plain_c = VariantSummary.plain(n[0][j], f[0][j], var_f[0][j])
         for t_idx, t in enumerate(treatments, start=1):
             nc, nt = n[0][j], n[t_idx][j]
             if sh.cuped:
@@ -152,9 +147,8 @@ def batch_prepare(
                 )
                 rows.append(finish(spec, segment, control, t, method, sc, st, nc, nt, cf))
             else:
-                sc = VariantSummary.plain(nc, f[0][j], var_f[0][j])
                 st = VariantSummary.plain(nt, f[t_idx][j], var_f[t_idx][j])
-                rows.append(finish(spec, segment, control, t, method, sc, st, nc, nt, None))
+                rows.append(finish(spec, segment, control, t, method, plain_c, st, nc, nt, None))
         out[spec.name] = rows
     return out
 
