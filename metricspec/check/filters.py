@@ -192,12 +192,22 @@ def check_filter(flt: ir.Filter, source: ir.Source | None) -> list[Diagnostic]:
 def span_in(flt: ir.Filter, start: int, end: int) -> ir.Span:
     """The span of characters [start, end) of a filter's text."""
     line, column = _line_col(flt, start)
-    end_line, end_column = _line_col(flt, max(start + 1, end))
+    end_line, end_column = _line_col(flt, max(start + 1, end) - 1)
     return ir.Span(file=flt.span.file, line=line, column=column, end_line=end_line,
-                   end_column=end_column)
+                   end_column=end_column + 1)
 
 
 def _line_col(flt: ir.Filter, offset: int) -> tuple[int, int]:
+    """The file position of the filter's character at `offset`."""
+    if flt.layout_spans:
+        seen = 0
+        for run in flt.layout_spans:
+            length = run.end_column - run.column
+            if offset < seen + length:
+                return run.line, run.column + offset - seen
+            seen += length
+        last = flt.layout_spans[-1]
+        return last.line, last.end_column + offset - seen
     before = flt.sql[:offset]
     newlines = before.count("\n")
     if newlines == 0:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
-from metricspec.ir.base import Node
+from metricspec.ir.base import Node, Span
 
 TimeUnit = Literal["minute", "hour", "day", "week"]
 SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
@@ -50,9 +50,15 @@ class Amount(Node):
 
 
 class Filter(Node):
-    """A `where` condition: SQL text, checked against the safe subset by `check.filters`."""
+    """A `where` condition: SQL text, checked against the safe subset by `check.filters`.
+
+    `sql` usually sits in its file exactly as written, starting at `span`. When it does not
+    (a YAML block or escaped scalar), `layout_spans` are the runs of its characters in order,
+    each a stretch of one line, so a position inside the SQL maps back to the file.
+    """
 
     sql: str
+    layout_spans: tuple[Span, ...] = ()
 
 
 class Number(Node):

@@ -382,18 +382,20 @@ class Builder(Transformer[Token, Any]):
         return ir.Filter(span=span, sql=body)
 
     def _scalar_filter(self, offset: int, text: str) -> ir.Filter:
-        """A filter inside a YAML scalar: positioned character by character, and laid out
-        like the file when it spans lines, so the filter checker can count columns in it."""
+        """A filter inside a YAML scalar: positioned character by character; when its text
+        is not laid out in the file as in the value, it records where each run of it is."""
         assert self.scalar is not None
         start = offset + len(text) - len(text.lstrip())
         end = offset + len(text.rstrip())
         line, column = self.scalar.position(start)
         end_line, end_column = self.scalar.end_position(end)
-        body = text.strip()
-        sql = self.scalar.layout(start, end) if "\n" in body or end_line > line else body
+        runs = self.scalar.runs(start, end)
+        layout = tuple(ir.Span(file=self.file, line=run_line, column=run_column,
+                               end_line=run_line, end_column=run_column + length)
+                       for run_line, run_column, length in runs) if len(runs) > 1 else ()
         span = ir.Span(file=self.file, line=line, column=column, end_line=end_line,
                        end_column=end_column)
-        return ir.Filter(span=span, sql=sql if sql is not None else body)
+        return ir.Filter(span=span, sql=text.strip(), layout_spans=layout)
 
     def weighted(self, meta: Meta, children: list[ir.WeightedTerm]) -> ir.Weighted:
         return ir.Weighted(span=self.span_of(meta), terms=tuple(children))

@@ -109,44 +109,14 @@ class ScalarMap:
         offset = self.offset(line, column)
         return self.end_position(offset) if end else self.position(offset)
 
-    def layout(self, start: int, end: int) -> str | None:
-        """`value[start:end]` spread out the way it sits in the file, or None when that
-        would change its meaning.
-
-        Line breaks and indentation are restored so that character offsets of the result
-        map to the file's lines and columns by counting (as the filter checker does). Only
-        whitespace outside SQL quotes is ever changed; anything else returns None.
-        """
-        text = self.value[start:end]
-        if not text:
-            return text
-        out: list[str] = [text[0]]
-        line, column = self.position(start)
-        column += 1
-        pending: list[str] = []
-        quote: str | None = text[0] if text[0] in "'\"`" else None
-        for i, ch in enumerate(text[1:], start=start + 1):
-            if ch.isspace():
-                pending.append(ch)
-                continue
-            at_line, at_column = self.position(i)
-            if at_line > line:
-                gap = "\n" * (at_line - line) + " " * (at_column - 1)
-            elif at_column >= column:
-                gap = " " * (at_column - column)
+    def runs(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """`value[start:end]` as runs of characters that sit side by side on one line of the
+        file: (line, column, length) each, in order, covering every character once."""
+        out: list[tuple[int, int, int]] = []
+        for offset in range(start, end):
+            line, column = self.position(offset)
+            if out and out[-1][0] == line and out[-1][1] + out[-1][2] == column:
+                out[-1] = (line, out[-1][1], out[-1][2] + 1)
             else:
-                return None
-            if gap != "".join(pending):
-                if quote is not None or not pending:
-                    return None
-                out.append(gap)
-            else:
-                out.extend(pending)
-            pending = []
-            out.append(ch)
-            line, column = at_line, at_column + 1
-            if quote is None and ch in "'\"`":
-                quote = ch
-            elif ch == quote:
-                quote = None
-        return "".join(out)
+                out.append((line, column, 1))
+        return out

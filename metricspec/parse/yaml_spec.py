@@ -136,7 +136,8 @@ class _Reader:
 
     def value_span(self, node: CommentedMap, key: Any) -> ir.Span:
         line, column = node.lc.value(key)
-        return self.span_at(line + 1, column + 1, max(1, len(str(node[key]))))
+        skip = 1 if _quote_of(node[key]) else 0  # point inside the quotes
+        return self.span_at(line + 1, column + 1 + skip, max(1, len(str(node[key]))))
 
     def item_span(self, node: CommentedSeq, index: int) -> ir.Span:
         line, column = node.lc.item(index)
