@@ -9,7 +9,7 @@ statement (a line starting with `source`, `metric`, `kpi`, `guardrail`, `experim
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -28,6 +28,9 @@ FRAGMENTS = ("expr_fragment", "margin_fragment", "amount_fragment", "duration_fr
              "traffic_fragment", "condition_fragment", "composition_fragment", "unit_fragment")
 TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
 _STATEMENT = re.compile(r"^(%s)\b" % "|".join(TOP_LEVEL))
+# Characters the grammar uses as (part of) tokens; any other is an unexpected character.
+_PUNCTUATION = set("=(){},.:;<>-+*/%\"")
+_FIRST_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]+[A-Za-z_]")
 _HEAD = re.compile(r"^(%s)\s+([A-Za-z_][A-Za-z0-9_]*)" % "|".join(TOP_LEVEL))
 
 
@@ -58,9 +61,18 @@ def parse_text(text: str, file: str) -> ParseResult:
     """Parse a whole `.mspec` file, recovering after syntax errors."""
     result = ParseResult()
     lines = text.split("\n")
-    boundaries = [i for i, line in enumerate(lines) if _STATEMENT.match(line)]
+    boundaries = [i for i, line in enumerate(lines) if _starts_statement(line)]
     _parse_region(lines, 0, len(lines), boundaries, file, result)
     return result
+
+
+def _starts_statement(line: str) -> bool:
+    """Whether error recovery may resume at this line: it starts with a statement keyword,
+    or with a misspelling of one (`metrc x = …`), so that typo is reported too."""
+    if _STATEMENT.match(line):
+        return True
+    word = _FIRST_WORD.match(line)
+    return bool(word) and did_you_mean(word.group(1), TOP_LEVEL) is not None
 
 
 def _parse_region(lines: list[str], start: int, end: int, boundaries: list[int], file: str,
@@ -106,9 +118,16 @@ def parse_fragment(text: str, rule: str, file: str, line: int, column: int,
     try:
         tree = parser().parse(text, start=rule)
     except UnexpectedInput as exc:
-        return None, [syntax_diagnostic(exc, text, file, builder)]
+        return None, [_fragment_wording(syntax_diagnostic(exc, text, file, builder))]
     node = builder.transform(tree)
     return node, builder.diagnostics
+
+
+def _fragment_wording(diagnostic: Diagnostic) -> Diagnostic:
+    """A YAML value that stops short has not reached the end of a file: say so."""
+    if diagnostic.code != "MS103":
+        return diagnostic
+    return replace(diagnostic, message="this value stops in the middle")
 
 
 def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
@@ -125,8 +144,9 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
         code, message = "MS102", f"unexpected character `{_visible(char)}`"
         hint = describe_expected(parser(), exc.allowed)
         if char in "'\"":
-            hint = "a string is not closed on this line" if char == '"' else (
-                "SQL text belongs in a `where` condition; labels use double quotes")
+            rest = text[exc.pos_in_stream + 1:].split("\n", 1)[0]
+            hint = ("this quote is not closed on its line" if char not in rest else
+                    "labels use double quotes" if char == "'" else hint)
     elif isinstance(exc, UnexpectedEOF):
         code, message = "MS103", "the file ends in the middle of a statement"
         hint = describe_expected(parser(), exc.expected)
@@ -134,9 +154,16 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
     else:
         assert isinstance(exc, UnexpectedToken)
         token: Token = _first_word(exc.token)
-        if token.type == "$END":
+        if token.type == "CHAR":
+            code, message = "MS102", f"unexpected character `{_visible(str(token))}`"
+        elif token.type == "$END":
             code, message = "MS103", "the file ends in the middle of a statement"
-            line, column = _last_position(text)
+            # Lark places the end marker on the last token: point just after it, not after
+            # any comments that follow.
+            if token.end_line and token.end_column:
+                line, column = token.end_line, token.end_column
+            else:
+                line, column = _last_position(text)
         elif "RBRACE" in exc.expected and str(token) in TOP_LEVEL and exc.column == 1:
             code, message = "MS101", f"a block is still open when `{token}` starts"
             width = len(str(token))
@@ -217,7 +244,8 @@ def _first_word(token: Token) -> Token:
     text = str(token)
     match = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?|\S", text)
     word = match.group(0) if match else text[:1]
-    kind = "NAME" if re.match(r"[A-Za-z_]", word) else "NUMBER" if word[0].isdigit() else "CHAR"
+    kind = ("NAME" if re.match(r"[A-Za-z_]", word) else "NUMBER" if word[0].isdigit()
+            else "PUNCTUATION" if word in _PUNCTUATION else "CHAR")
     return Token.new_borrow_pos(kind, word, token)
 
 
@@ -252,7 +280,8 @@ def _visible(text: str) -> str:
 
 
 def _last_position(text: str) -> tuple[int, int]:
-    stripped = text.rstrip()
-    line = stripped.count("\n") + 1
-    column = len(stripped) - (stripped.rfind("\n") + 1) + 1
-    return line, max(1, column)
+    """The position just after the last text that is not whitespace or a trailing comment."""
+    lines = text.rstrip().split("\n")
+    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()
+    return len(lines), len(lines[-1].rstrip()) + 1
