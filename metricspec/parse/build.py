@@ -203,7 +203,7 @@ class Builder(Transformer[Token, Any]):
         settings = self._settings([i for i in items if isinstance(i, _Item)], "source")
         origin = next(c for c in items if isinstance(c, tuple))
         return ir.Source(
-            span=self.span_of(meta), name=str(name),
+            span=self.span_of(name), name=str(name),
             label=settings.get("label"), description=settings.get("description"),
             owner=settings.get("owner"),
             table=origin[1] if origin[0] == "table" else None,
