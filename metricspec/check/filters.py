@@ -8,6 +8,7 @@ The planner re-uses `parse_filter` to embed the checked tree; it never sees raw 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,7 +73,8 @@ def parse_filter(sql: str) -> tuple[exp.Expr | None, tuple[FilterProblem, ...]]:
     except ParseError as exc:
         detail = exc.errors[0] if exc.errors else {}
         offset = _offset(sql, detail.get("line", 1), detail.get("col", 1))
-        description = detail.get("description", str(exc))
+        description = re.sub(r"<class '[\w.]*?(\w+)'>", r"`\1`",
+                             detail.get("description", str(exc)))
         return None, (FilterProblem("MS404", f"filter does not parse: {description}",
                                     max(0, offset - 1), offset),)
     if len(statements) != 1 or statements[0] is None:
