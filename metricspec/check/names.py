@@ -171,6 +171,8 @@ def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
         for dim in monitor.dimensions:
             lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}]
             if lacking:
+                shared = set.intersection(*({d.name for d in s.dimensions} for s in sources))
                 yield error("MS206", f"`{dim.name}` is not a dimension of "
                             f"{', '.join(f'`{n}`' for n in lacking)}", dim.span,
-                            f"declare `dimension {dim.name}` there or remove it")
+                            did_you_mean(dim.name, shared)
+                            or f"declare `dimension {dim.name}` there or remove it")
