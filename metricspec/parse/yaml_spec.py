@@ -70,8 +70,14 @@ def parse_yaml(text: str, file: str) -> ParseResult:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        hint = None
+        if exc.context and exc.context_mark and exc.problem_mark and (
+                exc.context_mark.line, exc.context_mark.column) != (
+                exc.problem_mark.line, exc.problem_mark.column):
+            hint = (f"{exc.context}, which starts at line {exc.context_mark.line + 1}, "
+                    f"column {exc.context_mark.column + 1}")
         result.diagnostics.append(error("MS104", f"invalid YAML: {problem}",
-                                        ir.Span.point(file, line, column)))
+                                        ir.Span.point(file, line, column), hint))
         return result
     except (YAMLError, ValueError, TypeError, RecursionError) as exc:
         # ruamel raises plain Python errors for a few malformed documents (deep nesting,

@@ -48,6 +48,10 @@ def _assignment(r: _Reader, node: CommentedMap) -> ir.Assignment | None:
     raw = node.get("assignment")
     if raw is None:
         return None
+    if not isinstance(raw, (CommentedMap, CommentedSeq)):
+        # `assignment: assignments`, like the DSL's `assignment assignments`.
+        source = r.ref(node, "assignment")
+        return ir.Assignment(span=r.key_span(node, "assignment"), source=source) if source else None
     if not isinstance(raw, CommentedMap):
         r.error("MS106", "`assignment` must be a mapping with `source`, `variant` and `where`",
                 r.value_span(node, "assignment"))
