@@ -154,6 +154,10 @@ class Builder(Transformer[Token, Any]):
         return ir.Amount(span=self.span_of(meta), value=self._number(children[0]),
                          kind="number")
 
+    def negative_amount(self, meta: Meta, children: list[Token]) -> ir.Amount:
+        return ir.Amount(span=self.span_of(meta), value=-self._number(children[0]),
+                         kind="number")
+
     def percent_amount(self, meta: Meta, children: list[Token]) -> ir.Amount:
         return ir.Amount(span=self.span_of(meta), value=self._number(children[0]),
                          kind="percent")
@@ -648,8 +652,7 @@ class Builder(Transformer[Token, Any]):
         return str(children[0]), children[1]
 
     def zscore_alert(self, meta: Meta, children: list[Any]) -> tuple[str, ir.Amount]:
-        amount = ir.Amount(span=self.span_of(meta), value=children[1], kind="number")
-        return f"zscore_{children[0]}", amount
+        return f"zscore_{children[0]}", children[1]
 
     # ------------------------------------------------------------ fragments
 
