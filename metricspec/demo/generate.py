@@ -3,7 +3,7 @@
 Scale → rows (see ``docs/demo-data.md`` for measured figures): users are
 ``round(12,000 × scale)``; the ordinary period's conversations, messages, feedback and
 assignments grow linearly with the scale (about 0.63 M messages per unit of scale), and the
-monitoring day adds a fixed ~0.44 M messages and ~87 k feedback rows at every scale from 0.25
+monitoring day adds a fixed ~0.43 M messages and ~91 k feedback rows at every scale from 0.25
 to about 60 (below 0.25 it shrinks in proportion; above 60 natural traffic alone fills it).
 
 Users are simulated in chunks of :data:`CHUNK_USERS` (so memory stays bounded at any scale)
