@@ -129,7 +129,8 @@ def compare(generated: dict, handwritten: dict) -> tuple[int, int, float, list[s
                 if int(value) != int(other):
                     problems.append(f"{key} {column}: generated {other}, hand-written {value}")
                 continue
-            gap = abs(float(value) - float(other)) / max(abs(float(value)), abs(float(other)), 1e-300)
+            a, b = float(value), float(other)
+            gap = abs(a - b) / max(abs(a), abs(b), 1e-300)
             worst = max(worst, gap)
             if gap > 1e-9:
                 problems.append(f"{key} {column}: generated {other}, hand-written {value}")
@@ -142,10 +143,12 @@ def timed(con: duckdb.DuckDBPyConnection, sql: str) -> float:
     return time.perf_counter() - started
 
 
-def scans_and_hotspots(con: duckdb.DuckDBPyConnection, sql: str, top: int) -> tuple[dict, list]:
-    """`EXPLAIN ANALYZE`: scans per base table and the `top` slowest operators (own time)."""
+def scans_and_hotspots(con: duckdb.DuckDBPyConnection, sql: str, top: int,
+                       tables: tuple[str, ...] = TABLES) -> tuple[dict, int, list]:
+    """`EXPLAIN ANALYZE`: scans per base table, joins, and the `top` slowest operators."""
     text = con.execute("EXPLAIN (ANALYZE, FORMAT json) " + sql).fetchall()[0][1]
-    scans = {t: 0 for t in TABLES}
+    scans = {t: 0 for t in tables}
+    joins = 0
     operators: list[tuple[float, str]] = []
     stack = list(json.loads(text)["operator"])
     while stack:
@@ -157,11 +160,13 @@ def scans_and_hotspots(con: duckdb.DuckDBPyConnection, sql: str, top: int) -> tu
             name = table.rsplit(".", 1)[-1]
             if name in scans:
                 scans[name] += 1
+        if kind.endswith("JOIN"):
+            joins += 1
         detail = table.rsplit(".", 1)[-1] if table else _short(info)
         operators.append((float(node.get("timing", 0.0)),
                           f"{kind} {detail} -> {node.get('intermediate_rows', 0):,} rows".strip()))
     operators.sort(reverse=True)
-    return scans, operators[:top]
+    return scans, joins, operators[:top]
 
 
 def _short(info: dict) -> str:
@@ -235,9 +240,9 @@ def main() -> None:
         print("  " + problem)
 
     for name, sql in (("generated", generated), ("hand-written", handwritten)):
-        scans, hot = scans_and_hotspots(con, sql, args.top)
+        scans, joins, hot = scans_and_hotspots(con, sql, args.top)
         print(f"\nEXPLAIN ANALYZE {name}: scans per table "
-              + ", ".join(f"{t} {n}" for t, n in scans.items()))
+              + ", ".join(f"{t} {n}" for t, n in scans.items()) + f"; {joins} joins")
         for seconds, what in hot:
             print(f"  {seconds:8.3f} s  {what}")
     con.close()

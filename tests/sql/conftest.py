@@ -1,0 +1,101 @@
+"""Fixtures for the SQL tests: one small demo warehouse per session, its tables as pandas
+DataFrames, and the example specs loaded once.
+
+=====================  ============================================================
+``warehouse_path``     a DuckDB file holding the demo warehouse at ``SCALE``
+``con``                a read-only DuckDB connection to it
+``tables``             the raw ``support.*`` tables as DataFrames (``sql_reference.Tables``)
+``workspace``          ``specs/`` loaded and checked (file names relative to the repo root)
+``index``              the workspace's semantic index
+``run_sql``            compile an object for DuckDB and run it: ``run_sql(name, **options)``
+``update_golden``      True when golden files should be rewritten (see below)
+=====================  ============================================================
+
+Golden SQL files are rewritten by ``pytest tests/sql --update-golden`` or, from any
+directory and with any pytest arguments, ``METRICSPEC_UPDATE_GOLDEN=1 pytest tests/sql``.
+(pytest only accepts an option from a conftest below the root when that conftest is loaded
+before the command line is parsed, i.e. when ``tests/sql`` or a file in it is named on the
+command line; the environment variable always works.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # make `sql_reference` importable
+
+from sql_reference import Tables
+
+from metricspec.backends import get_backend
+from metricspec.demo import generate
+from metricspec.emit.compile import compile_object
+from metricspec.semantic import Index
+from metricspec.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
+SCALE = 0.25
+UPDATE_ENV = "METRICSPEC_UPDATE_GOLDEN"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/sql/golden/ from the current compiler "
+                          f"(or set {UPDATE_ENV}=1)")
+
+
+@pytest.fixture(scope="session")
+def update_golden(pytestconfig: pytest.Config) -> bool:
+    flag = bool(pytestconfig.getoption("update_golden", default=False))
+    return flag or os.environ.get(UPDATE_ENV, "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sql-warehouse") / "demo.duckdb"
+    generate(path, scale=SCALE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def con(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(warehouse_path), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def tables(con: duckdb.DuckDBPyConnection) -> Tables:
+    return Tables.load(con)
+
+
+@pytest.fixture(scope="session")
+def workspace() -> Workspace:
+    with contextlib.chdir(REPO):
+        ws = Workspace.load("specs")
+    assert ws.ok, ws.render("text")
+    return ws
+
+
+@pytest.fixture(scope="session")
+def index(workspace: Workspace) -> Index:
+    return workspace.index
+
+
+@pytest.fixture(scope="session")
+def run_sql(con: duckdb.DuckDBPyConnection, index: Index) -> Callable[..., pd.DataFrame]:
+    """Compile one object for DuckDB and return its rows."""
+    backend = get_backend("duckdb")
+
+    def run(name: str, **options: object) -> pd.DataFrame:
+        query = compile_object(index, name, backend, **options)  # type: ignore[arg-type]
+        return con.execute(query.sql).df()
+
+    return run

@@ -1,0 +1,451 @@
+"""Independent computations of what the generated SQL must return, with pandas and numpy.
+
+Everything here is written from the meaning of the example specs (`specs/`) and from the
+semantics stated in the docstrings of `metricspec.plan` / `metricspec.emit`, never from the
+SQL: every metric is spelt out again by hand below, so a wrong filter, a wrong bucket or a
+wrong window in the compiler shows up as a difference.
+
+Conventions shared with the SQL (all documented in the plan/emit modules):
+
+* a metric query keeps the events in [start, end) (rolling metrics read `window` earlier,
+  cumulative ones from the beginning) and reports a row for every (period, dimensions) any
+  of its sources has an event in; a ratio with a zero denominator is NULL;
+* rolling windows cover the periods in (p − window, p] — calendar time, so a gap counts —
+  and a ratio is rolled as Σ numerator / Σ denominator;
+* percentiles are exact, linearly interpolated (numpy ``method="linear"``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+TABLE_NAMES = ("users", "assignments", "conversations", "messages", "feedback")
+DAY = pd.Timedelta(days=1)
+ZERO = pd.Timedelta(0)
+
+
+# ---------------------------------------------------------------- the raw tables
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The demo warehouse's tables; nullable integers become float (NaN for NULL)."""
+
+    users: pd.DataFrame
+    assignments: pd.DataFrame
+    conversations: pd.DataFrame
+    messages: pd.DataFrame
+    feedback: pd.DataFrame
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection) -> Tables:
+        return cls(**{name: _plain(con.table(f"support.{name}").df()) for name in TABLE_NAMES})
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if isinstance(dtype, (pd.Int32Dtype, pd.Int64Dtype, pd.Int16Dtype, pd.Int8Dtype)):
+            out[column] = out[column].astype("float64")
+        elif pd.api.types.is_datetime64_dtype(dtype):
+            out[column] = out[column].astype("datetime64[us]")
+    return out
+
+
+def truth(mask: pd.Series | bool) -> pd.Series:
+    """SQL truth: NULL is not true."""
+    if isinstance(mask, pd.Series):
+        return mask.fillna(False).astype(bool)
+    return mask  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- metric queries
+
+
+@dataclass(frozen=True)
+class Query:
+    """What `compile_object(..., grain=, dimensions=, start=, end=)` asks for."""
+
+    grain: str = "day"
+    dims: tuple[str, ...] = ()
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        return ["period", *self.dims]
+
+
+def bucket(ts: pd.Series, grain: str) -> pd.Series:
+    """The start of the period `ts` falls in (weeks are ISO weeks, from Monday)."""
+    if grain == "day":
+        out = ts.dt.floor("D")
+    elif grain == "hour":
+        out = ts.dt.floor("h")
+    elif grain.endswith(("minute", "minutes")):
+        out = ts.dt.floor(f"{int(grain.split()[0])}min")
+    elif grain == "week":
+        day = ts.dt.floor("D")
+        out = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    elif grain == "month":
+        out = ts.dt.to_period("M").dt.to_timestamp()
+    else:
+        raise ValueError(grain)
+    return out.astype("datetime64[us]")
+
+
+def rows(frame: pd.DataFrame, time: str, q: Query, lookback: pd.Timedelta = ZERO,
+         open_start: bool = False) -> pd.DataFrame:
+    """The rows of a source in the query's range, with their period."""
+    keep = pd.Series(True, index=frame.index)
+    if q.start is not None and not open_start:
+        keep &= frame[time] >= pd.Timestamp(q.start) - lookback
+    if q.end is not None:
+        keep &= frame[time] < pd.Timestamp(q.end)
+    out = frame.loc[keep]
+    return out.assign(period=bucket(out[time], q.grain))
+
+
+def _groups(frame: pd.DataFrame, q: Query) -> list[pd.Series]:
+    return [frame[k] for k in q.keys]
+
+
+def count(frame: pd.DataFrame, q: Query, where: pd.Series | None = None,
+          column: str | None = None) -> pd.Series:
+    """COUNT(*) or COUNT(column) of the rows where `where` holds, per group."""
+    value = pd.Series(1.0, index=frame.index)
+    if column is not None:
+        value = value.where(frame[column].notna())
+    if where is not None:
+        value = value.where(truth(where))
+    return value.groupby(_groups(frame, q), dropna=False).count()
+
+
+def total(frame: pd.DataFrame, q: Query, column: str, where: pd.Series | None = None
+          ) -> pd.Series:
+    """SUM(column) of the rows where `where` holds (NULL when no value), per group."""
+    value = frame[column].astype("float64")
+    if where is not None:
+        value = value.where(truth(where))
+    return value.groupby(_groups(frame, q), dropna=False).sum(min_count=1)
+
+
+def distinct(frame: pd.DataFrame, q: Query, column: str) -> pd.Series:
+    return frame[column].groupby(_groups(frame, q), dropna=False).nunique()
+
+
+def quantile(frame: pd.DataFrame, q: Query, column: str, level: float,
+             where: pd.Series | None = None) -> pd.Series:
+    """The exact linear-interpolation quantile of `column` per group (numpy)."""
+    value = frame[column].astype("float64")
+    if where is not None:
+        value = value.where(truth(where))
+
+    def exact(values: pd.Series) -> float:
+        present = values.dropna().to_numpy()
+        return float(np.quantile(present, level, method="linear")) if len(present) else math.nan
+
+    return value.groupby(_groups(frame, q), dropna=False).agg(exact)
+
+
+def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, aligned on the groups; NULL for a zero denominator."""
+    num, den = numerator.align(denominator, join="outer")
+    return num.astype("float64") / den.astype("float64").where(den != 0)
+
+
+def rolled(parts: list[pd.Series], window: pd.Timedelta, q: Query) -> list[pd.Series]:
+    """Each part summed over the periods in (p − window, p], per dimension values."""
+    columns = [f"part{i}" for i in range(len(parts))]
+    frame = pd.DataFrame(dict(zip(columns, parts, strict=True))).reset_index()
+    out = []
+    pieces = [frame] if not q.dims else [g for _, g in frame.groupby(list(q.dims), dropna=False)]
+    summed = []
+    for piece in pieces:
+        piece = piece.sort_values("period")
+        sums = piece.rolling(window, on="period")[columns].sum()
+        summed.append(pd.concat([piece[q.keys], sums[columns]], axis=1))
+    result = pd.concat(summed).set_index(q.keys).sort_index()
+    for column in columns:
+        out.append(result[column])
+    return out
+
+
+def cumulated(part: pd.Series, q: Query) -> pd.Series:
+    """Running total over periods, per dimension values."""
+    part = part.sort_index()
+    if not q.dims:
+        return part.cumsum()
+    return part.groupby(level=list(q.dims), dropna=False).cumsum()
+
+
+def since_start(series: pd.Series, q: Query) -> pd.Series:
+    if q.start is None:
+        return series
+    periods = series.index.get_level_values("period")
+    return series[periods >= pd.Timestamp(q.start)]
+
+
+# ----- the example metrics, one function each (see specs/quality.mspec, operations.yaml)
+
+
+def _feedback(t: Tables, q: Query, lookback: pd.Timedelta = ZERO) -> pd.DataFrame:
+    return rows(t.feedback, "ts", q, lookback)
+
+
+def _conversations(t: Tables, q: Query, lookback: pd.Timedelta = ZERO) -> pd.DataFrame:
+    return rows(t.conversations, "started_ts", q, lookback)
+
+
+def _messages(t: Tables, q: Query, lookback: pd.Timedelta = ZERO,
+              open_start: bool = False) -> pd.DataFrame:
+    return rows(t.messages, "ts", q, lookback, open_start)
+
+
+def completed(c: pd.DataFrame) -> pd.Series:
+    """Resolved without an escalation in the first two turns."""
+    return truth(c.resolved & (c.escalation_turn.isna() | (c.escalation_turn > 2)))
+
+
+def csat_parts(t: Tables, q: Query, lookback: pd.Timedelta = ZERO) -> list[pd.Series]:
+    f = _feedback(t, q, lookback)
+    return [count(f, q, f.thumbs == "up"), count(f, q, f.thumbs.notna())]
+
+
+def csat(t: Tables, q: Query) -> pd.Series:
+    return ratio(*csat_parts(t, q))
+
+
+def csat_score(t: Tables, q: Query) -> pd.Series:
+    f = _feedback(t, q)
+    return ratio(total(f, q, "csat_score"), count(f, q, column="csat_score"))
+
+
+def ces(t: Tables, q: Query) -> pd.Series:
+    f = _feedback(t, q)
+    return ratio(total(f, q, "effort_score"), count(f, q, column="effort_score"))
+
+
+def escalation_rate(t: Tables, q: Query) -> pd.Series:
+    c = _conversations(t, q)
+    return ratio(count(c, q, c.escalated), count(c, q))
+
+
+def task_completion(t: Tables, q: Query) -> pd.Series:
+    c = _conversations(t, q)
+    return ratio(count(c, q, completed(c)), count(c, q))
+
+
+def deflection_rate(t: Tables, q: Query) -> pd.Series:
+    return 1 - escalation_rate(t, q)
+
+
+def _role_rate(t: Tables, q: Query, role: str, flag: str) -> pd.Series:
+    m = _messages(t, q)
+    mine = m.role == role
+    return ratio(count(m, q, mine & truth(m[flag])), count(m, q, mine))
+
+
+def hallucination_rate(t: Tables, q: Query) -> pd.Series:
+    return _role_rate(t, q, "assistant", "hallucinated")
+
+
+def retry_rate(t: Tables, q: Query) -> pd.Series:
+    return _role_rate(t, q, "user", "is_retry")
+
+
+def correction_rate(t: Tables, q: Query) -> pd.Series:
+    return _role_rate(t, q, "user", "is_correction")
+
+
+def trust_score(t: Tables, q: Query) -> pd.Series:
+    parts = [csat(t, q), task_completion(t, q), 1 - retry_rate(t, q)]
+    a, b = parts[0].align(parts[1], join="outer")
+    a, c = a.align(parts[2], join="outer")
+    b = b.reindex(a.index)
+    return 0.5 * a + 0.3 * b + 0.2 * c
+
+
+def thumbs_up_within_a_day(t: Tables, q: Query) -> pd.Series:
+    """Per period: users with a conversation in it; converted when a thumbs-up (at any time)
+    follows their first conversation of the period within a day."""
+    c = _conversations(t, q)
+    first = c.groupby(["user_id", *q.keys], dropna=False)["started_ts"].min().rename("first_at")
+    first = first.reset_index().sort_values("first_at", kind="stable")
+    ups = t.feedback.loc[t.feedback.thumbs == "up", ["user_id", "ts"]].sort_values("ts")
+    matched = pd.merge_asof(first, ups, left_on="first_at", right_on="ts", by="user_id",
+                            direction="forward", allow_exact_matches=True)
+    matched["hit"] = (matched.ts.notna() & (matched.ts < matched.first_at + DAY)).astype(int)
+    grouped = matched.groupby(q.keys, dropna=False)
+    return ratio(grouped.hit.sum(), grouped.hit.count())
+
+
+def csat_7d(t: Tables, q: Query) -> pd.Series:
+    num, den = rolled(csat_parts(t, q, 7 * DAY), 7 * DAY, q)
+    return since_start(ratio(num, den), q)
+
+
+def _latency(level: float) -> Callable[[Tables, Query], pd.Series]:
+    def metric(t: Tables, q: Query) -> pd.Series:
+        m = _messages(t, q)
+        return quantile(m, q, "latency_ms", level, m.role == "assistant")
+
+    return metric
+
+
+def conversation_count(t: Tables, q: Query) -> pd.Series:
+    return count(_conversations(t, q), q)
+
+
+def active_users(t: Tables, q: Query) -> pd.Series:
+    return distinct(_conversations(t, q), q, "user_id")
+
+
+def conversations_7d(t: Tables, q: Query) -> pd.Series:
+    (rolling,) = rolled([count(_conversations(t, q, 7 * DAY), q)], 7 * DAY, q)
+    return since_start(rolling, q)
+
+
+def total_cost(t: Tables, q: Query) -> pd.Series:
+    return total(_messages(t, q), q, "cost_usd")
+
+
+def cumulative_cost(t: Tables, q: Query) -> pd.Series:
+    return since_start(cumulated(total(_messages(t, q, open_start=True), q, "cost_usd"), q), q)
+
+
+def queries_per_conversation(t: Tables, q: Query) -> pd.Series:
+    m = _messages(t, q)
+    return ratio(count(m, q, m.role == "user"), count(_conversations(t, q), q))
+
+
+def _cost_per_query(column: str) -> Callable[[Tables, Query], pd.Series]:
+    def metric(t: Tables, q: Query) -> pd.Series:
+        m = _messages(t, q)
+        return ratio(total(m, q, column), count(m, q, m.role == "user"))
+
+    return metric
+
+
+cost_per_query = _cost_per_query("cost_usd")
+
+
+def tokens_per_answer(t: Tables, q: Query) -> pd.Series:
+    m = _messages(t, q)
+    answer = m.role == "assistant"
+    return ratio(total(m, q, "completion_tokens", answer),
+                 count(m, q, answer, column="completion_tokens"))
+
+
+def cost_per_conversation(t: Tables, q: Query) -> pd.Series:
+    a, b = cost_per_query(t, q).align(queries_per_conversation(t, q), join="outer")
+    return a * b
+
+
+def cost_per_resolution(t: Tables, q: Query) -> pd.Series:
+    c = _conversations(t, q)
+    return ratio(total(_messages(t, q), q, "cost_usd"), count(c, q, completed(c)))
+
+
+METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
+    "csat": csat,
+    "csat_score": csat_score,
+    "ces": ces,
+    "escalation_rate": escalation_rate,
+    "task_completion": task_completion,
+    "deflection_rate": deflection_rate,
+    "hallucination_rate": hallucination_rate,
+    "retry_rate": retry_rate,
+    "correction_rate": correction_rate,
+    "trust_score": trust_score,
+    "thumbs_up_within_a_day": thumbs_up_within_a_day,
+    "csat_7d": csat_7d,
+    "latency_p50": _latency(0.5),
+    "latency_p95": _latency(0.95),
+    "latency_p99": _latency(0.99),
+    "conversation_count": conversation_count,
+    "active_users": active_users,
+    "conversations_7d": conversations_7d,
+    "total_cost": total_cost,
+    "cumulative_cost": cumulative_cost,
+    "queries_per_conversation": queries_per_conversation,
+    "cost_per_query": cost_per_query,
+    "prompt_cost_per_query": _cost_per_query("prompt_cost_usd"),
+    "completion_cost_per_query": _cost_per_query("completion_cost_usd"),
+    "tokens_per_answer": tokens_per_answer,
+    "cost_per_conversation": cost_per_conversation,
+    "cost_per_resolution": cost_per_resolution,
+}
+COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d"}
+
+
+def metric_frame(t: Tables, name: str, q: Query) -> pd.DataFrame:
+    """The expected result of a metric query: key columns and the metric's column."""
+    series = METRICS[name](t, q).rename(name)
+    frame = series.reset_index()
+    return frame.sort_values(q.keys, kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def assert_same_rows(actual: pd.DataFrame, expected: pd.DataFrame, keys: Iterable[str], *,
+                     exact: Iterable[str] = (), rel: float = 1e-9, abs_tol: float = 1e-12,
+                     columns: Iterable[str] | None = None) -> None:
+    """Equal key sets; exact columns equal; the others within `rel` (relative); NULL where
+    and only where the other side is NULL."""
+    keys, exact = list(keys), set(exact)
+    columns = [c for c in (columns or expected.columns) if c not in keys]
+    left = _normalised(actual, keys)
+    right = _normalised(expected, keys)
+    assert len(left) == len(right), (
+        f"{len(left)} rows, expected {len(right)}\nonly in SQL:\n"
+        f"{_only(left, right, keys)}\nonly in reference:\n{_only(right, left, keys)}")
+    for key in keys:
+        a, b = left[key], right[key]
+        same = (a.isna() & b.isna()) | (a.astype(object) == b.astype(object))
+        assert same.all(), f"key `{key}` differs:\n{_only(left, right, keys)}"
+    for column in columns:
+        a = pd.to_numeric(left[column], errors="coerce").astype("float64").to_numpy()
+        b = pd.to_numeric(right[column], errors="coerce").astype("float64").to_numpy()
+        null_a, null_b = np.isnan(a), np.isnan(b)
+        bad = null_a != null_b
+        both = ~null_a & ~null_b
+        if column in exact:
+            bad |= both & (a != b)
+        else:
+            scale = np.maximum(np.abs(a), np.abs(b))
+            bad |= both & (np.abs(a - b) > rel * scale + abs_tol)
+        if bad.any():
+            shown = left.loc[bad, keys].assign(sql=a[bad], reference=b[bad]).head(10)
+            raise AssertionError(f"`{column}` differs in {int(bad.sum())} of {len(a)} rows:\n"
+                                 f"{shown.to_string()}")
+
+
+def _normalised(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for key in keys:
+        if pd.api.types.is_datetime64_any_dtype(out[key]):
+            out[key] = out[key].astype("datetime64[us]")
+        else:
+            out[key] = out[key].astype(object).where(out[key].notna(), None)
+    order = [np.array(_texts(out[k]), dtype=object) for k in reversed(keys)]
+    return out.iloc[np.lexsort(order)].reset_index(drop=True)
+
+
+def _texts(column: pd.Series) -> list[str]:
+    return ["\0NULL" if pd.isna(v) else str(v) for v in column.tolist()]
+
+
+def _only(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> str:
+    ka = set(zip(*[_texts(a[k]) for k in keys], strict=True))
+    kb = set(zip(*[_texts(b[k]) for k in keys], strict=True))
+    return "\n".join(map(str, sorted(ka - kb)[:10]))

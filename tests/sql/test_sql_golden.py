@@ -1,0 +1,118 @@
+"""Golden SQL: every object of `specs/` compiled for every dialect, compared byte for byte
+with `tests/sql/golden/<dialect>/<kind>s/<name>.sql`.
+
+A change to the emitter shows up here as a diff of the golden files; review it, then
+regenerate them with
+
+    pytest tests/sql --update-golden            # or, with any pytest arguments:
+    METRICSPEC_UPDATE_GOLDEN=1 pytest tests/sql
+
+and commit the new files with the change. Also checked: compiling is deterministic (twice
+in process, and `metricspec compile` twice in subprocesses with different hash seeds), every
+query parses back as one SELECT in its own dialect, and its header names the object and the
+spec file it comes from.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlglot
+from conftest import REPO, UPDATE_ENV
+from sqlglot import exp
+
+from metricspec.backends import all_backends
+from metricspec.emit.compile import CompiledQuery, compile_all
+from metricspec.semantic import Index
+
+GOLDEN = Path(__file__).parent / "golden"
+DIALECTS = tuple(all_backends())
+
+
+@pytest.fixture(scope="module")
+def compiled(index: Index) -> list[CompiledQuery]:
+    queries, failed = compile_all(index, all_backends().values())
+    assert not failed, [str(f) for f in failed]
+    return queries
+
+
+def _golden_files(dialect: str) -> dict[str, bytes]:
+    root = GOLDEN / dialect
+    return {p.relative_to(GOLDEN).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.sql"))}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_golden_sql(compiled: list[CompiledQuery], update_golden: bool, dialect: str) -> None:
+    expected = {q.path: q.sql.encode("utf-8") for q in compiled if q.backend.name == dialect}
+    if update_golden:
+        for stale in set(_golden_files(dialect)) - set(expected):
+            (GOLDEN / stale).unlink()
+        for path, text in expected.items():
+            target = GOLDEN / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists() or target.read_bytes() != text:
+                target.write_bytes(text)
+    found = _golden_files(dialect)
+    hint = f"review the change, then run `pytest tests/sql --update-golden` ({UPDATE_ENV}=1)"
+    assert sorted(found) == sorted(expected), f"golden files added or removed; {hint}"
+    changed = [path for path, text in expected.items() if found[path] != text]
+    assert not changed, f"generated SQL differs from {changed}; {hint}"
+
+
+def test_every_object_has_golden_sql_in_every_dialect(index: Index) -> None:
+    names = {*index.metrics, *index.experiments, *index.monitors, *index.guardrails,
+             *index.kpis}
+    for dialect in DIALECTS:
+        stems = {p.stem for p in (GOLDEN / dialect).rglob("*.sql")}
+        assert stems == names, dialect
+
+
+def test_compiling_twice_gives_identical_sql(index: Index, compiled) -> None:
+    again, _ = compile_all(index, all_backends().values())
+    assert [(q.path, q.sql) for q in again] == [(q.path, q.sql) for q in compiled]
+
+
+@pytest.mark.slow
+def test_cli_compile_is_byte_identical_across_runs(tmp_path: Path) -> None:
+    """`metricspec compile` twice, in fresh interpreters with different hash seeds."""
+    runs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"build{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-m", "metricspec", "compile", "specs", "--dialect", "all",
+                   "--out", str(out)]
+        runs.append((out, subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE)))
+    trees = []
+    for out, process in runs:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr.decode() + stdout.decode()
+        trees.append({p.relative_to(out).as_posix(): p.read_bytes()
+                      for p in sorted(out.rglob("*")) if p.is_file()})
+    assert trees[0] == trees[1]
+    sql = {path: text for path, text in trees[0].items() if path.endswith(".sql")}
+    assert sql == {p.relative_to(GOLDEN).as_posix(): p.read_bytes()
+                   for p in GOLDEN.rglob("*.sql")}
+
+
+def test_every_query_parses_back_as_one_select(compiled: list[CompiledQuery]) -> None:
+    for query in compiled:
+        statements = sqlglot.parse(query.sql, read=query.backend.sqlglot_dialect)
+        assert len(statements) == 1, query.path
+        assert isinstance(statements[0], exp.Select), query.path
+
+
+def test_header_names_the_object_and_its_file(index: Index, compiled) -> None:
+    tables = {"metric": index.metrics, "experiment": index.experiments,
+              "monitor": index.monitors, "guardrail": index.guardrails, "kpi": index.kpis}
+    for query in compiled:
+        first, second, third = query.sql.splitlines()[:3]
+        assert first == f"-- metricspec {query.kind} `{query.name}`", query.path
+        source = tables[query.kind][query.name].span.file
+        assert second.startswith("-- from: ") and source in second[9:].split(", "), query.path
+        assert source.startswith("specs/"), source
+        assert third.startswith(f"-- dialect: {query.backend.name} "), query.path
