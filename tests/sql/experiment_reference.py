@@ -65,6 +65,18 @@ class QuantileBase:
     where: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
+@dataclass(frozen=True)
+class ConversionBase:
+    """Per unit: started (a start event at/after exposure, before the window end) → y = 1;
+    converted (an end event in [first start, first start + within), before the window end)
+    → x = 1. Units that never started have x = y = 0."""
+
+    start_source: str
+    end_source: str
+    end_where: Callable[[pd.DataFrame], pd.Series]
+    within: pd.Timedelta
+
+
 def _assistant(m: pd.DataFrame) -> pd.Series:
     return m.role == "assistant"
 
@@ -73,7 +85,10 @@ def _user(m: pd.DataFrame) -> pd.Series:
     return m.role == "user"
 
 
-BASES: dict[str, RatioBase | QuantileBase] = {
+BASES: dict[str, RatioBase | QuantileBase | ConversionBase] = {
+    # conversion(conversations -> feedback where thumbs = 'up', within 1 day, by user_id)
+    "thumbs_up_within_a_day": ConversionBase("conversations", "feedback",
+                                             lambda f: f.thumbs == "up", pd.Timedelta(days=1)),
     "csat": RatioBase("feedback", Agg("count", where=lambda f: f.thumbs == "up"),
                       Agg("count", where=lambda f: f.thumbs.notna())),
     "csat_score": RatioBase("feedback", Agg("sum", "csat_score"), Agg("count", "csat_score")),
@@ -209,6 +224,9 @@ def unit_table(t: Tables, e: ExperimentDef) -> tuple[pd.DataFrame, int]:
     events: dict[str, pd.DataFrame] = {}
     for name in e.bases:
         base = BASES[name]
+        if isinstance(base, ConversionBase):
+            table[f"{name}.x"], table[f"{name}.y"] = _conversion(t, e, base, units)
+            continue
         if not isinstance(base, RatioBase):
             continue
         for role, agg, source in (("x", base.x, base.source),
@@ -231,6 +249,21 @@ def unit_table(t: Tables, e: ExperimentDef) -> tuple[pd.DataFrame, int]:
             cap = ordered[math.ceil(level * len(ordered)) - 1]
             table[column] = np.minimum(table[column], cap)
     return table, multiple
+
+
+def _conversion(t: Tables, e: ExperimentDef, base: ConversionBase, units: pd.DataFrame
+                ) -> tuple[pd.Series, pd.Series]:
+    starts = _events(t, e, base.start_source, units)
+    time = TIME_COLUMNS[base.start_source]
+    first = starts[starts.post].groupby("unit")[time].min().rename("first_at")
+    ends = _events(t, e, base.end_source, units)
+    ends = ends[truth(base.end_where(ends))][["unit", TIME_COLUMNS[base.end_source]]]
+    ends = ends.rename(columns={TIME_COLUMNS[base.end_source]: "end_at"}).merge(
+        first.reset_index(), on="unit")
+    hit = ends[(ends.end_at >= ends.first_at) & (ends.end_at < ends.first_at + base.within)]
+    converted = units.unit.isin(set(hit.unit)).astype(float)
+    started = units.unit.isin(set(first.index)).astype(float)
+    return converted.to_numpy(), started.to_numpy()
 
 
 def quantile_events(t: Tables, e: ExperimentDef, name: str, units: pd.DataFrame

@@ -116,6 +116,17 @@ def test_source_query_that_writes_does_not_compile(tmp_path: Path, query: str) -
     assert {d.code for d in ws.errors} == {"MS702"}
 
 
+@pytest.mark.parametrize("table", ["evil.support.feedback.x", "support..feedback"])
+def test_table_name_must_have_one_to_three_parts(tmp_path: Path, table: str) -> None:
+    """`a.b.c.d` used to lose its first part silently and read another table."""
+    spec = ("sources:\n  q:\n    table: " + json.dumps(table) + "\n"
+            "    entities: {user_id: string}\n    time: {ts: timestamp}\n"
+            "metrics:\n  n: {expr: count(q)}\n")
+    (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
+    ws = Workspace.load(tmp_path, backends=list(all_backends().values()))
+    assert {d.code for d in ws.errors} == {"MS702"}
+
+
 # ---------------------------------------------------------------- hostile but valid
 
 HOSTILE = {

@@ -10,12 +10,20 @@ rows, exact percentile rows with gbstats-style bounds, and winsorised cost per q
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from conftest import REPO
 from experiment_reference import ExperimentDef, experiment_def, experiment_rows, exposures
 from sql_reference import Tables, assert_same_rows
 
+from metricspec.backends import get_backend
+from metricspec.emit.compile import compile_object
 from metricspec.semantic import Index
+from metricspec.workspace import Workspace
 
 EXPERIMENTS = ("greeting_aa", "prompt_template_v3", "summarizer_v2", "tone_tuning")
 
@@ -103,3 +111,37 @@ def test_segments_partition_the_units(long_rows) -> None:
     by_platform = units[units.segment == "platform"].groupby("variant").n.sum()
     assert overall.to_dict() == by_platform.to_dict()
     assert set(units[units.segment == "platform"].segment_value) == {"web", "ios", "android"}
+
+
+CONVERSION = """
+experiment with_conversion "A conversion next to a ratio, with CUPED and a segment" {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'prompt_template_v3'
+  variants control 50% control, treatment 50%
+  window 2026-10-15 .. 2026-10-28
+  primary thumbs_up_within_a_day
+  secondary csat
+  cuped 14 days
+  segments platform
+}
+"""
+
+
+def test_conversion_in_an_experiment_equals_pandas(con, tables: Tables, tmp_path) -> None:
+    """Started: a conversation at/after exposure; converted: a thumbs-up within a day of
+    the first one, before the window ends (no CUPED for a conversion)."""
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    (tmp_path / "specs" / "with_conversion.mspec").write_text(CONVERSION, encoding="utf-8")
+    with contextlib.chdir(tmp_path):
+        ws = Workspace.load(Path("specs"))
+    assert ws.ok, ws.render("text")
+    sql = compile_object(ws.index, "with_conversion", get_backend("duckdb")).sql
+    actual = con.execute(sql).df()
+    expected = experiment_rows(tables, experiment_def(ws.index, "with_conversion"))
+    for column in NUMBERS:
+        if column not in expected:
+            expected[column] = float("nan")
+    expected["metric_2"] = None
+    assert_same_rows(actual, expected, KEYS, exact=COUNTS, columns=NUMBERS)
+    converted = actual[(actual.metric == "thumbs_up_within_a_day") & (actual.segment == "all")]
+    assert (converted.sum_x > 0).all() and (converted.sum_x < converted.sum_y).all()
