@@ -6,7 +6,9 @@ Semantics, stated once:
   measure, e.g. the denominator of a ratio) is at least `min_n`;
 - the baseline is the mean of the evaluated windows in the trailing frame
   [period − baseline, period); the z-score uses their sample standard deviation;
-- `for N windows` fires when the rule holds in N consecutive evaluated windows;
+- `for N windows` fires when the rule holds in N consecutive evaluated windows; from a
+  `start`, the query reads N − 1 windows (plus the baseline) earlier, so a streak that began
+  just before `start` still counts (one interrupted by windows below `min_n` there may not);
 - a guardrail alerts when its condition fails: `m <= t` when m > t, `m < t` when m >= t
   (and likewise for `>=` and `>`).
 """
@@ -93,7 +95,10 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
           grain: Grain, baseline: ir.Duration | None, rule: RuleKind, threshold: float,
           consecutive: int, min_n: int, dimensions: tuple[str, ...], start: dt.datetime | None,
           end: dt.datetime | None, span: ir.Span) -> MonitorPlan:
-    lookback = baseline.seconds if baseline else 0
+    # Reported windows need their baseline, and a streak its earlier windows: read back the
+    # baseline plus (N − 1) windows before `start`.
+    lookback = (baseline.seconds if baseline else 0) + (consecutive - 1) * (
+        grain.seconds or 31 * 86400)
     scan_start = start - dt.timedelta(seconds=lookback) if start and lookback else start
     series = plan_metric_query(index, [metric], grain=grain, dimensions=dimensions,
                                start=scan_start, end=end, title=name)

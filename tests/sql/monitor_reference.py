@@ -5,8 +5,8 @@ size (the count behind the metric's last measure, e.g. a ratio's denominator) is
 `min_n`; its baseline is the mean of the evaluated windows in [period − baseline, period),
 and a z-score divides by their sample standard deviation; `for N windows` fires when N
 consecutive evaluated windows breach. A guardrail `m <= t` alerts when m > t, `m < t` when
-m >= t (and the mirror images for `>=` and `>`). Windows are reported from `start` on; a
-baseline reads `baseline` earlier.
+m >= t (and the mirror images for `>=` and `>`). Windows are reported from `start` on; the
+data is read from `start` − baseline − (N − 1) windows.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ def grain_text(value: float, unit: str) -> str:
     return unit if value == 1 and unit != "minute" else f"{int(value)} {unit}s"
 
 
+def window_length(grain: str) -> pd.Timedelta:
+    """"5 minutes" → 5 minutes, "hour" → 1 hour."""
+    count, _, unit = grain.rpartition(" ")
+    return int(count or 1) * pd.Timedelta(**{unit.rstrip("s") + "s": 1})
+
+
 def rule_of(index: Index, name: str) -> Rule:
     """A monitor's or guardrail's rule, read from the spec."""
     if name in index.monitors:
@@ -79,7 +85,8 @@ def _series(t: Tables, rule: Rule, q: Query) -> pd.DataFrame:
 def alerts(t: Tables, rule: Rule, start: dt.datetime | None = None,
            end: dt.datetime | None = None) -> pd.DataFrame:
     """The windows in alert, with the columns a monitor query returns."""
-    lookback = rule.baseline or ZERO
+    # the baseline, and the N − 1 windows a streak may need, before `start`
+    lookback = (rule.baseline or ZERO) + (rule.consecutive - 1) * window_length(rule.grain)
     q = Query(rule.grain, rule.dims, None if start is None else pd.Timestamp(start) - lookback,
               end)
     frame = _series(t, rule, q)

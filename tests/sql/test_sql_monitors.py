@@ -9,6 +9,7 @@ z-score below, a rise above a baseline, a longer streak, strict guardrail compar
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -115,3 +116,22 @@ def test_most_example_rules_fire(con, index) -> None:
     fired = {name: len(_alerts(con, index, name, None, None)) for name in EXAMPLES}
     quiet = [name for name, n in fired.items() if n == 0 and name != "slow_answers"]
     assert not quiet, fired
+
+
+def test_streak_that_began_before_start_still_fires(con, tables, extra_index) -> None:
+    """`for 3 windows` from a `start` in the middle of a streak: the windows before `start`
+    count, so the result is the full-history result from `start` on."""
+    rule = rule_of(extra_index, "slow_streak")
+    history = alerts(tables, rule)
+    breaching = set(alerts(tables, dataclasses.replace(rule, consecutive=1)).period)
+    hour = pd.Timedelta(hours=1)
+    # the first alert of a streak of three whole consecutive hours
+    starts = [p for p in history.period
+              if p - hour in breaching and p - 2 * hour in breaching
+              and p - hour not in set(history.period)]
+    assert starts
+    for start in starts[:3]:
+        fired = _alerts(con, extra_index, "slow_streak", start.to_pydatetime(), None)
+        assert fired.period.iloc[0] == start
+        expected = history[history.period >= start].period.tolist()
+        assert fired.period.tolist() == expected
