@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "MS107": "invalid value",
     "MS108": "setting given twice",
     "MS109": "no spec files found",
+    "MS110": "statement nested too deeply",
     # names
     "MS201": "unknown metric",
     "MS202": "unknown source",

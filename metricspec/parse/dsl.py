@@ -9,11 +9,12 @@ statement (a line starting with `source`, `metric`, `kpi`, `guardrail`, `experim
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
-from lark import Lark, Token, UnexpectedInput
+from lark import Lark, Token, Tree, UnexpectedInput
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
 from metricspec import ir
@@ -27,6 +28,9 @@ FRAGMENTS = ("expr_fragment", "margin_fragment", "amount_fragment", "duration_fr
              "alert_fragment", "filter_fragment", "mde_fragment", "window_fragment",
              "traffic_fragment", "condition_fragment", "composition_fragment", "unit_fragment")
 TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
+# Parse trees deeper than this are reported (MS110) rather than built: building and checking
+# recurse over expressions, and no real metric comes close.
+MAX_NESTING = 200
 _STATEMENT = re.compile(r"^(%s)\b" % "|".join(TOP_LEVEL))
 # Characters the grammar uses as (part of) tokens; any other is an unexpected character.
 _PUNCTUATION = set("=(){},.:;<>-+*/%\"")
@@ -62,7 +66,13 @@ def parse_text(text: str, file: str) -> ParseResult:
     result = ParseResult()
     lines = text.split("\n")
     boundaries = [i for i, line in enumerate(lines) if _starts_statement(line)]
-    _parse_region(lines, 0, len(lines), boundaries, file, result)
+    # Regions still to parse, last first: a failed region splits into the part before the
+    # broken statement and the part after it (a loop, not recursion: a file may hold
+    # thousands of broken statements).
+    pending = [(0, len(lines))]
+    while pending:
+        start, end = pending.pop()
+        pending.extend(reversed(_parse_region(lines, start, end, boundaries, file, result)))
     return result
 
 
@@ -76,34 +86,107 @@ def _starts_statement(line: str) -> bool:
 
 
 def _parse_region(lines: list[str], start: int, end: int, boundaries: list[int], file: str,
-                  result: ParseResult) -> None:
+                  result: ParseResult) -> list[tuple[int, int]]:
+    """Parse lines [start, end); on a syntax error return the regions left to parse."""
     if start >= end:
-        return
-    text = "\n" * start + "\n".join(lines[start:end])
-    builder = Builder(file)
+        return []
+    text = "\n".join(lines[start:end])
+    builder = Builder(file, line_offset=start)
     try:
         tree = parser().parse(text, start="start")
     except UnexpectedInput as exc:
-        result.diagnostics.append(syntax_diagnostic(exc, text, file))
-        line = (exc.line - 1) if isinstance(exc.line, int) and exc.line > 0 else end - 1
+        line = (start + exc.line - 1) if isinstance(exc.line, int) and exc.line > 0 else end - 1
         line = min(max(line, start), end - 1)
+        if start < line and _stops_short(lines, start, line, boundaries):
+            # The statement above this line is incomplete and the parser read on into the
+            # next statement (`metric a =` then `metric b = 1`): report the incomplete one,
+            # by parsing it alone, and resume here.
+            return [(start, line), (line, end)]
+        diagnostic = syntax_diagnostic(exc, text, file, builder)
+        if diagnostic.code == "MS103" and end < len(lines):
+            # Only the region ends here, not the file.
+            generic = diagnostic.message.startswith("the file ends")
+            unclosed = generic and "RBRACE" in (getattr(exc, "expected", None) or ())
+            diagnostic = replace(
+                diagnostic, code="MS101",
+                message=("this block is not closed" if unclosed else
+                         "this statement is incomplete" if generic else diagnostic.message),
+                hint="add `}` here to close it" if unclosed else diagnostic.hint)
+        result.diagnostics.append(diagnostic)
+        # `boundaries` is sorted: find the statements around the error by bisection.
+        here = bisect_left(boundaries, line)
         at_keyword = (isinstance(exc, UnexpectedToken) and exc.column == 1
-                      and line in boundaries and line > start)
-        inside = [b for b in boundaries if start <= b < line]
+                      and here < len(boundaries) and boundaries[here] == line and line > start)
+        before = boundaries[here - 1] if here > 0 and boundaries[here - 1] >= start else start
         if at_keyword:
-            broken_from, resume = (inside[-1] if inside else start), line
+            broken_from, resume = before, line
         else:
-            broken_from = max([b for b in boundaries if start <= b <= line], default=start)
-            resume = min([b for b in boundaries if line < b < end], default=end)
+            on_line = here < len(boundaries) and boundaries[here] == line
+            broken_from = line if on_line else before
+            after = bisect_right(boundaries, line)
+            resume = boundaries[after] if after < len(boundaries) and boundaries[after] < end \
+                else end
         head = _HEAD.match(lines[broken_from])
         if head:
             result.broken.add((head.group(1), head.group(2)))
-        _parse_region(lines, start, broken_from, boundaries, file, result)
-        _parse_region(lines, resume, end, boundaries, file, result)
-        return
+        return [(start, broken_from), (resume, end)]
+    for item in _too_deep(tree):
+        result.diagnostics.append(_nesting_error(item, file, start))
+        head = item.children[0] if item.children else None
+        if isinstance(head, Token):
+            result.broken.add((str(item.data), str(head)))
     objects = builder.transform(tree)
     result.objects.extend(objects)
     result.diagnostics.extend(builder.diagnostics)
+    return []
+
+
+def _stops_short(lines: list[str], start: int, line: int, boundaries: list[int]) -> bool:
+    """Whether `line` starts a statement and the lines before it end mid-statement."""
+    here = bisect_left(boundaries, line)
+    if here >= len(boundaries) or boundaries[here] != line:
+        return False
+    try:
+        parser().parse("\n".join(lines[start:line]), start="start")
+    except UnexpectedEOF:
+        return True
+    except UnexpectedToken as exc:
+        return exc.token.type == "$END"
+    except UnexpectedInput:
+        return False
+    return False
+
+
+def _depth(tree: Tree[Token], limit: int) -> int:
+    """How deeply `tree` nests, counted without recursion, stopping past `limit`."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack and deepest <= limit:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return deepest
+
+
+def _too_deep(tree: Tree[Token]) -> list[Tree[Token]]:
+    """Remove and return the top-level statements that nest deeper than `MAX_NESTING`.
+
+    Building IR and checking it recurse over expressions; a statement thousands of levels
+    deep (`- - - … 1`) would exhaust Python's stack, so it is reported instead.
+    """
+    deep = [c for c in tree.children if isinstance(c, Tree) and _depth(c, MAX_NESTING)
+            > MAX_NESTING]
+    tree.children = [c for c in tree.children if not any(c is d for d in deep)]
+    return deep
+
+
+def _nesting_error(item: Tree[Token], file: str, line_offset: int) -> Diagnostic:
+    meta = item.meta
+    line = (meta.line if not meta.empty else 1) + line_offset
+    column = meta.column if not meta.empty else 1
+    return error("MS110", f"this statement nests more than {MAX_NESTING} levels deep",
+                 ir.Span.point(file, line, column, max(1, len(str(item.data)))),
+                 "split it into several metrics")
 
 
 def parse_fragment(text: str, rule: str, file: str, line: int, column: int,
@@ -119,6 +202,12 @@ def parse_fragment(text: str, rule: str, file: str, line: int, column: int,
         tree = parser().parse(text, start=rule)
     except UnexpectedInput as exc:
         return None, [_fragment_wording(syntax_diagnostic(exc, text, file, builder))]
+    if _depth(tree, MAX_NESTING) > MAX_NESTING:
+        first = builder.span_of(tree.meta) if not tree.meta.empty else ir.Span.point(
+            file, line, column)
+        return None, [error("MS110", f"this value nests more than {MAX_NESTING} levels deep",
+                            ir.Span.point(file, first.line, first.column),
+                            "split it into several metrics")]
     node = builder.transform(tree)
     return node, builder.diagnostics
 
@@ -167,6 +256,11 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
         elif "RBRACE" in exc.expected and str(token) in TOP_LEVEL and exc.column == 1:
             code, message = "MS101", f"a block is still open when `{token}` starts"
             width = len(str(token))
+        elif str(token) in TOP_LEVEL and exc.column == 1 and _previous_end(exc):
+            # `metric m` and then a new statement: the statement above stops short; point
+            # where its missing part belongs, not at the healthy statement below.
+            code, message = "MS101", "this statement is incomplete"
+            line, column = _previous_end(exc) or (line, column)
         else:
             code = "MS101"
             message = f"unexpected {_token_words(token)}"
@@ -247,6 +341,19 @@ def _first_word(token: Token) -> Token:
     kind = ("NAME" if re.match(r"[A-Za-z_]", word) else "NUMBER" if word[0].isdigit()
             else "PUNCTUATION" if word in _PUNCTUATION else "CHAR")
     return Token.new_borrow_pos(kind, word, token)
+
+
+def _previous_end(exc: UnexpectedToken) -> tuple[int, int] | None:
+    """Where the last token the parser accepted ends."""
+    try:
+        value = exc.interactive_parser.parser_state.value_stack[-1]
+    except (AttributeError, IndexError):
+        return None
+    if isinstance(value, Token) and value.end_line and value.end_column:
+        return value.end_line, value.end_column
+    if isinstance(value, Tree) and not value.meta.empty:
+        return value.meta.end_line, value.meta.end_column
+    return None
 
 
 def _keyword_hint(token: Token, expected: set[str]) -> str | None:
