@@ -65,6 +65,7 @@ CODES: dict[str, str] = {
     "MS301": "cycle among metrics",
     "MS302": "cycle in a KPI tree",
     "MS303": "KPI tree is not connected to its north star",
+    "MS304": "metrics built on metrics too deeply",
     # types
     "MS401": "aggregation does not fit the column type",
     "MS402": "quantile outside (0, 1)",

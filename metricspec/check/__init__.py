@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     names.rule_monitor_dimensions,
     cycles.rule_metric_cycles,
     cycles.rule_kpi_cycles,
+    cycles.rule_metric_depth,
     types.rule_column_types,
     types.rule_aggregations,
     types.rule_weights,
@@ -46,8 +47,9 @@ RULES: tuple[Rule, ...] = (
 def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
           backends: Iterable[Backend] = ()) -> list[Diagnostic]:
     """Run every rule; return all diagnostics, sorted by place, without repeats."""
-    ctx = Context(project=project, index=Index(project), broken=set(broken),
-                  backends=tuple(backends))
+    index = Index(project)
+    ctx = Context(project=project, index=index, broken=set(broken), backends=tuple(backends),
+                  too_deep=cycles.too_deep(index))
     found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
     for rule in RULES:
         for diagnostic in rule(ctx):

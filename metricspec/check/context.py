@@ -15,3 +15,5 @@ class Context:
     index: Index
     broken: set[tuple[str, str]] = field(default_factory=set)
     backends: tuple[Backend, ...] = ()
+    # Metrics too deep to inline (MS304): rules that expand metrics skip them.
+    too_deep: frozenset[str] = frozenset()

@@ -1,4 +1,5 @@
-"""Cycle rules: among derived metrics (MS301) and in KPI trees (MS302, MS303).
+"""Cycle rules: among derived metrics (MS301) and in KPI trees (MS302, MS303), and
+metrics built on metrics too deeply to inline (MS304).
 
 Each cycle is reported once, with its whole path (`a -> b -> c -> a`), at the reference that
 closes it in the alphabetically first metric of the cycle.
@@ -11,6 +12,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, error, warning
+from metricspec.semantic import Index
+
+# How deep a metric's expression may be once the metrics it uses are inlined. Later stages
+# recurse through that expression; real metric systems stay far below this.
+MAX_DEPTH = 200
 
 
 def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
@@ -93,3 +99,71 @@ def _reachable(graph: Mapping[str, Sequence[str]], root: str) -> set[str]:
                 seen.add(child)
                 todo.append(child)
     return seen
+
+
+def _shape(expr: ir.Expr) -> tuple[int, list[tuple[str, int]]]:
+    """An expression's depth, and the depth at which each metric reference sits."""
+    deepest, refs = 0, []
+    stack: list[tuple[ir.Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, ir.MetricRef):
+            refs.append((node.name, depth))
+        children: list[ir.Expr] = []
+        if isinstance(node, ir.BinaryOp):
+            children = [node.left, node.right]
+        elif isinstance(node, ir.Negate):
+            children = [node.operand]
+        elif isinstance(node, ir.Weighted):
+            children = [t.expr for t in node.terms]
+        elif isinstance(node, ir.Window):
+            children = [node.expr]
+        stack.extend((child, depth + 1) for child in children)
+    return deepest, refs
+
+
+def expanded_depths(index: Index) -> dict[str, int]:
+    """How deep each metric is once the metrics it uses are inlined, as `Index.expand`
+    inlines them (a reference back into a cycle is not followed). Computed without
+    recursion, dependencies first.
+    """
+    shapes = {name: _shape(metric.expr) for name, metric in index.metrics.items()}
+    depths: dict[str, int] = {}
+    state: dict[str, int] = {}
+    for root in index.metrics:
+        if root in state:
+            continue
+        state[root] = 1
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(index.metric_deps[root]))]
+        while stack:
+            name, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                state[name] = 2
+                own, refs = shapes[name]
+                depths[name] = max([own] + [at + depths[ref] - 1 for ref, at in refs
+                                            if ref in depths])
+            elif child not in state:
+                state[child] = 1
+                stack.append((child, iter(index.metric_deps[child])))
+    return depths
+
+
+def too_deep(index: Index) -> frozenset[str]:
+    """The metrics deeper than `MAX_DEPTH` once inlined."""
+    return frozenset(name for name, depth in expanded_depths(index).items()
+                     if depth > MAX_DEPTH)
+
+
+def rule_metric_depth(ctx: Context) -> Iterator[Diagnostic]:
+    """MS304 at each metric that first crosses the limit (not at every metric above it)."""
+    for metric in ctx.project.metrics:
+        if metric.name not in ctx.too_deep or ctx.index.metrics.get(metric.name) is not metric:
+            continue
+        if any(dep in ctx.too_deep for dep in ctx.index.metric_deps[metric.name]):
+            continue
+        yield error("MS304", f"`{metric.name}` nests more than {MAX_DEPTH} levels deep once "
+                    "the metrics it uses are inlined", metric.span,
+                    "build it on fewer layers of metrics, or aggregate a column directly")

@@ -100,6 +100,8 @@ def rule_ratio_entities(ctx: Context) -> Iterator[Diagnostic]:
 
 def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
+        if metric.name in ctx.too_deep:
+            continue
         expanded = ctx.index.expand(metric.expr)
         windows = [n for n in ir.walk(expanded) if isinstance(n, ir.Window)]
         if not windows:
