@@ -79,7 +79,12 @@ def parse_yaml(text: str, file: str) -> ParseResult:
         result.diagnostics.append(error("MS104", f"invalid YAML: {problem}",
                                         ir.Span.point(file, line, column), hint))
         return result
-    except (YAMLError, ValueError, TypeError, RecursionError) as exc:
+    except RecursionError:
+        result.diagnostics.append(error("MS110", "this YAML nests too deeply to read",
+                                        ir.Span.point(file, 1, 1),
+                                        "flatten the nested lists and mappings"))
+        return result
+    except (YAMLError, ValueError, TypeError) as exc:
         # ruamel raises plain Python errors for a few malformed documents (deep nesting,
         # values its constructors reject); they are still spec errors, not crashes.
         detail = str(exc).strip().split("\n")[0] or type(exc).__name__
