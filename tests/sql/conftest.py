@@ -9,6 +9,8 @@ DataFrames, and the example specs loaded once.
 ``index``              the workspace's semantic index
 ``run_sql``            compile an object for DuckDB and run it: ``run_sql(name, **options)``
 ``update_golden``      True when golden files should be rewritten (see below)
+``cli_builds``         the output of two ``metricspec compile`` runs, started in the
+                       background right after collection
 =====================  ============================================================
 
 Golden SQL files are rewritten by ``pytest tests/sql --update-golden`` or, from any
@@ -22,7 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,6 +48,47 @@ from metricspec.workspace import Workspace
 REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.25
 UPDATE_ENV = "METRICSPEC_UPDATE_GOLDEN"
+
+
+CLI_TEST = "test_cli_compile_is_byte_identical_across_runs"
+_CLI_BUILDS: list[tuple[Path, subprocess.Popen[bytes]]] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the two `metricspec compile` runs that `test_sql_golden` compares as soon as
+    the test is selected, so they use the machine's other core while the suite runs."""
+    if not any(item.name == CLI_TEST for item in session.items):
+        return
+    root = Path(tempfile.mkdtemp(prefix="metricspec-cli-"))
+    for seed in ("1", "2"):
+        out = root / f"build{seed}"
+        command = [sys.executable, "-m", "metricspec", "compile", "specs", "--dialect", "all",
+                   "--out", str(out)]
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        _CLI_BUILDS.append((out, subprocess.Popen(command, cwd=REPO, env=env,
+                                                  stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE)))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for out, process in _CLI_BUILDS:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cli_builds() -> list[dict[str, bytes]]:
+    """The files each `metricspec compile specs --dialect all` run wrote, by path."""
+    assert _CLI_BUILDS, "started by pytest_collection_finish"
+    trees = []
+    for out, process in _CLI_BUILDS:
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr.decode() + stdout.decode()
+        trees.append({p.relative_to(out).as_posix(): p.read_bytes()
+                      for p in sorted(out.rglob("*")) if p.is_file()})
+    return trees
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

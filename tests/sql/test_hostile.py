@@ -296,10 +296,24 @@ def _unmap(text: str) -> str:
     return text
 
 
+@pytest.fixture(scope="module")
+def parsed(twins) -> list[tuple[CompiledQuery, list[exp.Expr], exp.Expr]]:
+    """Each hostile query, its statements parsed back in its dialect, and its plain twin's
+    tree."""
+    hostile, benign = twins
+    plain = {(q.backend.name, q.kind, q.name): q for q in benign}
+    out = []
+    for query in hostile:
+        dialect = query.backend.sqlglot_dialect
+        twin = plain[(query.backend.name, query.kind, _unmap(query.name))]
+        out.append((query, sqlglot.parse(query.sql, read=dialect),
+                    sqlglot.parse_one(twin.sql, read=dialect)))
+    return out
+
+
 def _shape(tree: exp.Expr, hostile: bool) -> str:
     """The tree as SQL with every identifier quoted and lower-cased, every spec string
-    replaced by its plain twin, and comments dropped."""
-    tree = tree.copy()
+    replaced by its plain twin, and comments dropped (in place)."""
     for node in tree.walk():
         node.comments = None
         if isinstance(node, exp.Identifier):
@@ -311,29 +325,22 @@ def _shape(tree: exp.Expr, hostile: bool) -> str:
     return tree.sql(dialect="duckdb")
 
 
-def test_hostile_sql_parses_as_the_same_single_select(twins) -> None:
-    hostile, benign = twins
-    plain = {(q.backend.name, q.kind, q.name): q for q in benign}
-    for h in hostile:
-        b = plain[(h.backend.name, h.kind, _unmap(h.name))]
-        dialect = h.backend.sqlglot_dialect
-        statements = sqlglot.parse(h.sql, read=dialect)
-        assert len(statements) == 1 and isinstance(statements[0], exp.Select), h.path
+def test_hostile_sql_parses_as_the_same_single_select(parsed) -> None:
+    for query, statements, twin in parsed:
+        assert len(statements) == 1 and isinstance(statements[0], exp.Select), query.path
         tree = statements[0]
-        assert not any(isinstance(node, WRITES) for node in tree.walk()), h.path
-        twin = sqlglot.parse_one(b.sql, read=dialect)
-        assert _shape(tree, hostile=True) == _shape(twin, hostile=False), h.path
+        assert not any(isinstance(node, WRITES) for node in tree.walk()), query.path
+        assert _shape(tree.copy(), hostile=True) == _shape(twin.copy(), hostile=False), (
+            query.path)
 
 
-def test_hostile_text_only_in_quoted_identifiers_and_literals(twins) -> None:
-    """Every occurrence of a spec string in the parsed SQL is a whole quoted identifier,
-    a string literal or part of one; keywords come only from metricspec."""
-    hostile, _ = twins
+def test_hostile_text_only_in_quoted_identifiers_and_literals(parsed) -> None:
+    """Every unquoted identifier is a plain name metricspec chose, never a keyword: spec
+    text appears only inside quoted identifiers and string literals."""
     keywords = {"DROP", "DELETE", "INSERT", "UPDATE", "TRUNCATE", "ALTER", "CREATE", "MERGE"}
-    for query in hostile:
-        tree = sqlglot.parse_one(query.sql, read=query.backend.sqlglot_dialect)
-        for node in tree.walk():
-            if isinstance(node, exp.Identifier) and not node.quoted:
+    for query, (tree,), _ in parsed:
+        for node in tree.find_all(exp.Identifier):
+            if not node.quoted:
                 assert node.this.upper() not in keywords, (query.path, node.this)
                 assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node.this), (query.path, node)
 

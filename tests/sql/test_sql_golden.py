@@ -7,26 +7,23 @@ regenerate them with
     pytest tests/sql --update-golden            # or, with any pytest arguments:
     METRICSPEC_UPDATE_GOLDEN=1 pytest tests/sql
 
-and commit the new files with the change. Also checked: compiling is deterministic (twice
-in process, and `metricspec compile` twice in subprocesses with different hash seeds), every
-query parses back as one SELECT in its own dialect, and its header names the object and the
-spec file it comes from.
+and commit the new files with the change. Also checked: compiling is deterministic (in
+this process in reverse order, and `metricspec compile` twice in subprocesses with different
+hash seeds, all byte-identical), every query parses back as one SELECT in its own dialect,
+and its header names the object and the spec file it comes from.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlglot
-from conftest import REPO, UPDATE_ENV
+from conftest import UPDATE_ENV
 from sqlglot import exp
 
 from metricspec.backends import all_backends
-from metricspec.emit.compile import CompiledQuery, compile_all
+from metricspec.emit.compile import CompiledQuery, compile_all, compile_object
 from metricspec.semantic import Index
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -35,9 +32,12 @@ DIALECTS = tuple(all_backends())
 
 @pytest.fixture(scope="module")
 def compiled(index: Index) -> list[CompiledQuery]:
-    queries, failed = compile_all(index, all_backends().values())
+    """Every object for every dialect, compiled in this process in the reverse of the CLI's
+    order, so state leaking from one compilation into the next shows up as a difference."""
+    backends = list(all_backends().values())[::-1]
+    queries, failed = compile_all(index, backends)
     assert not failed, [str(f) for f in failed]
-    return queries
+    return sorted(queries, key=lambda q: q.path)
 
 
 def _golden_files(dialect: str) -> dict[str, bytes]:
@@ -71,32 +71,28 @@ def test_every_object_has_golden_sql_in_every_dialect(index: Index) -> None:
         assert stems == names, dialect
 
 
-def test_compiling_twice_gives_identical_sql(index: Index, compiled) -> None:
-    again, _ = compile_all(index, all_backends().values())
-    assert [(q.path, q.sql) for q in again] == [(q.path, q.sql) for q in compiled]
-
-
 @pytest.mark.slow
-def test_cli_compile_is_byte_identical_across_runs(tmp_path: Path) -> None:
-    """`metricspec compile` twice, in fresh interpreters with different hash seeds."""
-    runs = []
-    for seed in ("1", "2"):
-        out = tmp_path / f"build{seed}"
-        env = {**os.environ, "PYTHONHASHSEED": seed}
-        command = [sys.executable, "-m", "metricspec", "compile", "specs", "--dialect", "all",
-                   "--out", str(out)]
-        runs.append((out, subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE)))
-    trees = []
-    for out, process in runs:
-        stdout, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr.decode() + stdout.decode()
-        trees.append({p.relative_to(out).as_posix(): p.read_bytes()
-                      for p in sorted(out.rglob("*")) if p.is_file()})
-    assert trees[0] == trees[1]
-    sql = {path: text for path, text in trees[0].items() if path.endswith(".sql")}
+def test_cli_compile_is_byte_identical_across_runs(cli_builds, compiled) -> None:
+    """`metricspec compile specs --dialect all` twice, in fresh interpreters with different
+    hash seeds, writes identical files: the same as this process compiled in another order,
+    and as the golden files."""
+    first, second = cli_builds
+    assert first == second
+    sql = {path: text for path, text in first.items() if path.endswith(".sql")}
+    assert sql == {q.path: q.sql.encode("utf-8") for q in compiled}
     assert sql == {p.relative_to(GOLDEN).as_posix(): p.read_bytes()
                    for p in GOLDEN.rglob("*.sql")}
+
+
+def test_compiling_again_in_process_gives_identical_sql(index: Index, compiled) -> None:
+    """A second compilation in the same process (after every object was compiled once, so
+    any cache is warm) gives the same bytes: the experiments and monitors, which share the
+    most planning, for every dialect."""
+    first = {q.path: q.sql for q in compiled}
+    for backend in all_backends().values():
+        for name in (*index.experiments, *index.monitors, *index.guardrails, *index.kpis):
+            again = compile_object(index, name, backend)
+            assert again.sql == first[again.path], again.path
 
 
 def test_every_query_parses_back_as_one_select(compiled: list[CompiledQuery]) -> None:
