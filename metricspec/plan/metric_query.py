@@ -111,6 +111,7 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         source_names.setdefault(conv.end_source)
     sources = {name: index.sources[name] for name in source_names}
     _check_sources(sources, dimensions, conversions)
+    _check_names(metrics, dimensions)
     scans = tuple(Scan(sources[name], tuple(m for m in measures if m.source == name))
                   for name in source_names if any(m.source == name for m in measures))
     files = tuple(sorted({index.metrics[m].span.file for m in metrics}))
@@ -127,6 +128,21 @@ def _check_window(metric: LoweredMetric, grain: Grain) -> None:
     if grain.seconds is None or window.seconds % grain.seconds:
         raise PlanError(f"`{metric.name}` rolls over {window.seconds // 3600} hours, which is not "
                         f"a whole number of {grain} periods; pick a finer grain")
+
+
+PERIOD_COLUMN = "period"
+
+
+def _check_names(metrics: list[str], dimensions: tuple[str, ...]) -> None:
+    """Output columns are `period`, the dimensions and the metrics: no two may share a name
+    (a dimension called `period` would silently vanish behind the period column)."""
+    seen = {PERIOD_COLUMN: "the period column"}
+    for kind, names in (("dimension", dimensions), ("metric", tuple(metrics))):
+        for name in names:
+            if name in seen:
+                raise PlanError(f"{kind} `{name}` would share its output column with "
+                                f"{seen[name]}; rename it")
+            seen[name] = f"{kind} `{name}`"
 
 
 def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],

@@ -28,6 +28,9 @@ from metricspec.semantic import Index
 RuleKind = Literal["below_baseline", "above_baseline", "below", "above", "at_or_below",
                    "at_or_above", "zscore_below", "zscore_above"]
 N_COLUMN = "sample_n"
+# columns of a monitor query besides the dimensions (see emit.monitor_sql)
+RESERVED = frozenset({"value", N_COLUMN, "baseline", "baseline_sd", "baseline_windows",
+                      "deviation", "breached", "streak"})
 # A guardrail `m <= 6000` alerts when the metric is above 6000; `m < 6000` already at 6000.
 BROKEN_WHEN: dict[str, RuleKind] = {"<=": "above", "<": "at_or_above", ">=": "below",
                                     ">": "at_or_below"}
@@ -100,6 +103,10 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
     lookback = (baseline.seconds if baseline else 0) + (consecutive - 1) * (
         grain.seconds or 31 * 86400)
     scan_start = start - dt.timedelta(seconds=lookback) if start and lookback else start
+    taken = [d for d in dimensions if d in RESERVED] + ([metric] if metric == N_COLUMN else [])
+    if taken:
+        raise PlanError(f"`{taken[0]}` is a column of the {kind} query "
+                        f"({', '.join(sorted(RESERVED))}); rename the dimension or metric")
     series = plan_metric_query(index, [metric], grain=grain, dimensions=dimensions,
                                start=scan_start, end=end, title=name)
     series = _with_sample_size(series)

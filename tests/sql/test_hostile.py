@@ -25,7 +25,7 @@ import sqlglot
 from sqlglot import exp
 
 from metricspec.backends import all_backends, get_backend
-from metricspec.emit.compile import CompiledQuery, compile_all, compile_object
+from metricspec.emit.compile import CompiledQuery, CompileError, compile_all, compile_object
 from metricspec.workspace import Workspace
 
 # ---------------------------------------------------------------- diagnostics
@@ -125,6 +125,42 @@ def test_table_name_must_have_one_to_three_parts(tmp_path: Path, table: str) -> 
     (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
     ws = Workspace.load(tmp_path, backends=list(all_backends().values()))
     assert {d.code for d in ws.errors} == {"MS702"}
+
+
+NAME_CLASHES = """
+source assignments = table s.assignments { entity user_id: string; time ts: timestamp
+  dimension period: string, value: string; column variant: string }
+source exposure = table s.exposure { entity user_id: string; time ts: timestamp
+  column v: number }
+metric spend = sum(exposure.v)
+metric period = count(exposure)
+metric exposed = count(assignments)
+monitor by_value { metric exposed; every 1 hour; alert when above 1; dimensions value }
+experiment e {
+  unit user_id
+  assignment assignments variant variant
+  variants control 50% control, treatment 50%
+  window 2026-10-01 .. 2026-10-14
+  primary spend
+}
+"""
+
+
+def test_names_that_clash_with_generated_ones(tmp_path: Path) -> None:
+    """A source called `exposure` is fine (its CTEs no longer meet the exposure CTEs); a
+    metric, dimension or monitor dimension named like an output column is refused, instead
+    of a query whose columns silently shadow each other."""
+    (tmp_path / "s.mspec").write_text(NAME_CLASHES, encoding="utf-8")
+    ws = Workspace.load(tmp_path, backends=list(all_backends().values()))
+    failed = {(d.code, d.message.split("`")[1]) for d in ws.errors}
+    assert failed == {("MS702", "period"), ("MS702", "by_value")}, ws.render("text")
+    with pytest.raises(CompileError, match="dimension `period`"):
+        compile_object(ws.index, "exposed", get_backend("duckdb"), dimensions=("period",))
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA s; CREATE TABLE s.assignments (user_id VARCHAR, ts TIMESTAMP, "
+                "period VARCHAR, value VARCHAR, variant VARCHAR); CREATE TABLE s.exposure "
+                "(user_id VARCHAR, ts TIMESTAMP, v DOUBLE)")
+    con.execute(compile_object(ws.index, "e", get_backend("duckdb")).sql).fetchall()
 
 
 # ---------------------------------------------------------------- hostile but valid
