@@ -27,13 +27,13 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from metricspec.ir.base import Span
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a diagnostic is; only errors fail `metricspec check`."""
 
     ERROR = "error"
@@ -201,7 +201,7 @@ class SourceCache:
 
 def _printable(text: str) -> str:
     """Replace control characters so a hostile spec cannot rewrite the terminal."""
-    return "".join(ch if ch == "\t" or ch >= " " and ch != "\x7f" else "\ufffd" for ch in text)
+    return "".join(ch if ch == "\t" or (ch >= " " and ch != "\x7f") else "\ufffd" for ch in text)
 
 
 def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:

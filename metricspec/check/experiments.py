@@ -126,10 +126,10 @@ def _units(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic]:
         if ref.name not in ctx.index.metrics:
             continue
         for name in ctx.index.sources_of(ref.name):
-            source = ctx.index.sources.get(name)
-            if source is None or name in reported:
+            read = ctx.index.sources.get(name)
+            if read is None or name in reported:
                 continue
-            if unit not in {e.name for e in source.entities}:
+            if unit not in {e.name for e in read.entities}:
                 reported.add(name)
                 yield error("MS503", f"metric `{ref.name}` reads source `{name}`, which has no "
                             f"entity `{unit}`", ref.span,

@@ -16,6 +16,7 @@ from functools import lru_cache
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokenizer_core import Token as SqlToken
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
@@ -96,7 +97,7 @@ _STATEMENT_NODES: tuple[type[exp.Expr], ...] = tuple(
     if hasattr(exp, name))
 
 
-def _keyword(tokens: list[sqlglot.tokens.Token], types: tuple[str, ...]
+def _keyword(tokens: list[SqlToken], types: tuple[str, ...]
              ) -> tuple[int, int] | None:
     """The character range of the first token of one of `types`."""
     for token in tokens:
@@ -106,7 +107,7 @@ def _keyword(tokens: list[sqlglot.tokens.Token], types: tuple[str, ...]
 
 
 def _unsafe(tree: exp.Expr, sql: str,
-            tokens: list[sqlglot.tokens.Token]) -> Iterator[FilterProblem]:
+            tokens: list[SqlToken]) -> Iterator[FilterProblem]:
     for node in tree.walk():
         if isinstance(node, ALLOWED_NODES) and not (
                 isinstance(node, exp.In) and node.args.get("query") is not None):

@@ -35,7 +35,9 @@ def parse_unit(text: str) -> Unit:
 
 
 def show_unit(unit: Unit) -> str:
-    """>>> show_unit(Counter({"usd": 1, "conversation": -1}))
+    """Write a unit the way specs do.
+
+    >>> show_unit(Counter({"usd": 1, "conversation": -1}))
     'usd/conversation'
     """
     top = [k if v == 1 else f"{k}^{v}" for k, v in sorted(unit.items()) if v > 0]

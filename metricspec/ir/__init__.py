@@ -53,7 +53,8 @@ from metricspec.ir.spec import (
 __all__ = [
     "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow", "Assignment", "Baseline",
     "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
-    "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge", "Margin", "Mde",
+    "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
+    "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
     "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm", "Window",
     "Winsorize", "metric_refs", "strip_spans", "walk",

@@ -3,7 +3,7 @@ special forms (weighted composites, conversions, rolling and cumulative windows)
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -134,7 +134,7 @@ class Window(Node):
 
 
 Expr = Annotated[
-    Union[Number, MetricRef, BinaryOp, Negate, Aggregate, Weighted, Conversion, Window],
+    Number | MetricRef | BinaryOp | Negate | Aggregate | Weighted | Conversion | Window,
     Field(discriminator="kind"),
 ]
 
@@ -147,7 +147,8 @@ def walk(expr: Expr) -> list[Expr]:
 
     >>> from metricspec.ir.base import Span
     >>> s = Span.unknown()
-    >>> e = BinaryOp(span=s, op="-", left=Number(span=s, value=1), right=MetricRef(span=s, name="r"))
+    >>> one, r = Number(span=s, value=1), MetricRef(span=s, name="r")
+    >>> e = BinaryOp(span=s, op="-", left=one, right=r)
     >>> [n.kind for n in walk(e)]
     ['binary', 'number', 'metric_ref']
     """

@@ -91,8 +91,8 @@ def load(paths: Iterable[str | Path]) -> Loaded:
         loaded.broken |= result.broken
         for obj in result.objects:
             buckets[_KINDS[type(obj)]].append(obj)
-    loaded.project = ir.Project(
-        span=ir.Span.unknown(), files=tuple(loaded.texts), **{k: tuple(v) for k, v in buckets.items()})
+    loaded.project = ir.Project(span=ir.Span.unknown(), files=tuple(loaded.texts),
+                                **{k: tuple(v) for k, v in buckets.items()})
     return loaded
 
 

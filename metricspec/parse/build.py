@@ -148,7 +148,7 @@ class Builder(Transformer[Token, Any]):
                         number, f"write it in a smaller unit, e.g. `{int(value * 60)} minutes`"
                         if unit_name == "hour" and value > 0 else None)
         return ir.Duration(span=self.span_of(meta), value=max(1, int(value)),
-                           unit=unit_name)  # type: ignore[arg-type]
+                           unit=unit_name)
 
     def plain_amount(self, meta: Meta, children: list[Any]) -> ir.Amount:
         return ir.Amount(span=self.span_of(meta), value=self._number(children[0]),
@@ -324,7 +324,7 @@ class Builder(Transformer[Token, Any]):
         return ir.MetricRef(span=self.span_of(meta), name=str(children[0]))
 
     def _binary(self, op: str, meta: Meta, children: list[Any]) -> ir.BinaryOp:
-        return ir.BinaryOp(span=self.span_of(meta), op=op,  # type: ignore[arg-type]
+        return ir.BinaryOp(span=self.span_of(meta), op=op,
                            left=children[0], right=children[1])
 
     def add(self, meta: Meta, children: list[Any]) -> ir.BinaryOp:
@@ -346,7 +346,7 @@ class Builder(Transformer[Token, Any]):
         func_token, (source, column) = children[0], children[1]
         flt = children[2] if len(children) > 2 else None
         func, quantile = _agg_func(str(func_token))
-        return ir.Aggregate(span=self.span_of(meta), func=func,  # type: ignore[arg-type]
+        return ir.Aggregate(span=self.span_of(meta), func=func,
                             source=source, column=column, quantile=quantile, filter=flt)
 
     def quantile(self, meta: Meta, children: list[Any]) -> ir.Aggregate:
@@ -469,7 +469,7 @@ class Builder(Transformer[Token, Any]):
         settings = self._settings(block, "guardrail")
         return ir.Guardrail(
             span=self.span_of(name), name=str(name), metric=self._ref(tokens[0]),
-            comparator=str(tokens[1]), threshold=amount, every=every,  # type: ignore[arg-type]
+            comparator=str(tokens[1]), threshold=amount, every=every,
             label=settings.get("label", label), description=settings.get("description"),
             owner=settings.get("owner"))
 
@@ -519,7 +519,7 @@ class Builder(Transformer[Token, Any]):
 
 
     def window(self, meta: Meta, children: list[Token]) -> _Item:
-        start, start_is_date = self._date(children[0])
+        start, _start_is_date = self._date(children[0])
         end, end_is_date = self._date(children[1])
         value = ir.AnalysisWindow(span=self.span_of(meta), start=start, end=end,
                                   end_is_date=end_is_date)
@@ -550,7 +550,7 @@ class Builder(Transformer[Token, Any]):
         return _Item("guardrail", value, self.span_of(meta))
 
     def margin(self, meta: Meta, children: list[Any]) -> ir.Margin:
-        return ir.Margin(span=self.span_of(meta), kind=str(children[0]),  # type: ignore[arg-type]
+        return ir.Margin(span=self.span_of(meta), kind=str(children[0]),
                          amount=children[1])
 
     def margin_fragment(self, meta: Meta, children: list[ir.Margin]) -> ir.Margin:

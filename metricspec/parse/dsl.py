@@ -31,11 +31,11 @@ TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
 # Parse trees deeper than this are reported (MS110) rather than built: building and checking
 # recurse over expressions, and no real metric comes close.
 MAX_NESTING = 200
-_STATEMENT = re.compile(r"^(%s)\b" % "|".join(TOP_LEVEL))
+_STATEMENT = re.compile(r"^({})\b".format("|".join(TOP_LEVEL)))
 # Characters the grammar uses as (part of) tokens; any other is an unexpected character.
 _PUNCTUATION = set("=(){},.:;<>-+*/%\"")
 _FIRST_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]+[A-Za-z_]")
-_HEAD = re.compile(r"^(%s)\s+([A-Za-z_][A-Za-z0-9_]*)" % "|".join(TOP_LEVEL))
+_HEAD = re.compile(r"^({})\s+([A-Za-z_][A-Za-z0-9_]*)".format("|".join(TOP_LEVEL)))
 
 
 @cache
@@ -82,7 +82,7 @@ def _starts_statement(line: str) -> bool:
     if _STATEMENT.match(line):
         return True
     word = _FIRST_WORD.match(line)
-    return bool(word) and did_you_mean(word.group(1), TOP_LEVEL) is not None
+    return word is not None and did_you_mean(word.group(1), TOP_LEVEL) is not None
 
 
 def _parse_region(lines: list[str], start: int, end: int, boundaries: list[int], file: str,
@@ -132,9 +132,9 @@ def _parse_region(lines: list[str], start: int, end: int, boundaries: list[int],
         return [(start, broken_from), (resume, end)]
     for item in _too_deep(tree):
         result.diagnostics.append(_nesting_error(item, file, start))
-        head = item.children[0] if item.children else None
-        if isinstance(head, Token):
-            result.broken.add((str(item.data), str(head)))
+        name = item.children[0] if item.children else None
+        if isinstance(name, Token):
+            result.broken.add((str(item.data), str(name)))
     objects = builder.transform(tree)
     result.objects.extend(objects)
     result.diagnostics.extend(builder.diagnostics)
@@ -151,7 +151,7 @@ def _stops_short(lines: list[str], start: int, line: int, boundaries: list[int])
     except UnexpectedEOF:
         return True
     except UnexpectedToken as exc:
-        return exc.token.type == "$END"
+        return bool(exc.token.type == "$END")
     except UnexpectedInput:
         return False
     return False
@@ -229,11 +229,12 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
     hint: str | None = None
     friendly = _match_example(exc)
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         code, message = "MS102", f"unexpected character `{_visible(char)}`"
         hint = describe_expected(parser(), exc.allowed)
         if char in "'\"":
-            rest = text[exc.pos_in_stream + 1:].split("\n", 1)[0]
+            rest = text[pos + 1:].split("\n", 1)[0]
             hint = ("this quote is not closed on its line" if char not in rest else
                     "labels use double quotes" if char == "'" else hint)
     elif isinstance(exc, UnexpectedEOF):
@@ -318,15 +319,16 @@ def _match_example(exc: UnexpectedInput) -> str | None:
             elif fallback is None:
                 fallback = label
         return fallback
-    except Exception:  # noqa: BLE001 - a failed lookup only loses the friendlier wording
+    except Exception:
         return None
 
 
 def _accepts(exc: UnexpectedToken) -> set[str]:
     """The terminals really acceptable here (LALR's `expected` over-approximates)."""
     try:
-        return set(exc.interactive_parser.accepts())
-    except Exception:  # noqa: BLE001 - fall back to the parser's own estimate
+        accepts: set[str] = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+        return set(accepts)
+    except Exception:
         return set(exc.expected)
 
 

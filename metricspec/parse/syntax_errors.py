@@ -78,14 +78,14 @@ def describe_expected(parser: Lark, expected: Iterable[str], limit: int = 8) -> 
         if pattern.type == "str":
             literals[name] = pattern.value
     words: list[str] = []
-    if _VALUE_STARTS <= names:
+    if names >= _VALUE_STARTS:
         words.append("a value (a number, a metric, an aggregation or `(`)")
         names -= _VALUE_STARTS | {"MINUS", "WEIGHTED", "CONVERSION", "ROLLING", "CUMULATIVE",
                                   "QUANTILE"}
-    if _OPERATORS <= {literals.get(n) for n in names}:
+    if {literals.get(n) for n in names} >= _OPERATORS:
         words.append("an operator")
         names = {n for n in names if literals.get(n) not in _OPERATORS}
-    if _STATEMENTS <= {literals.get(n) for n in names}:
+    if {literals.get(n) for n in names} >= _STATEMENTS:
         words.append("a new statement")
         names = {n for n in names if literals.get(n) not in _STATEMENTS}
     rest: set[str] = set()

@@ -21,7 +21,7 @@ from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from metricspec import ir
-from metricspec.diagnostics import Diagnostic, did_you_mean, error
+from metricspec.diagnostics import did_you_mean, error
 from metricspec.parse.dsl import ParseResult, parse_fragment
 from metricspec.parse.positions import ScalarMap
 from metricspec.parse.yaml_spec_experiment import read_experiment
@@ -322,7 +322,8 @@ class _Reader:
                     composition=composition, drivers=tuple(drivers)))
         elif raw is not None:
             self.error("MS106", "`edges` must map each parent metric to its composition",
-                       self.value_span(node, "edges"), "e.g. `cost: product(queries, cost_per_query)`")
+                       self.value_span(node, "edges"),
+                       "e.g. `cost: product(queries, cost_per_query)`")
         return ir.Kpi(span=span, name=name, label=self.text(node, "label"),
                       description=self.text(node, "description"), owner=self.text(node, "owner"),
                       north_star=self.ref(node, "north_star"), edges=tuple(edges))
