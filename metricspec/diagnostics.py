@@ -104,6 +104,7 @@ CODES: dict[str, str] = {
     "MS604": "missing monitor setting",
     "MS605": "metric has no time column",
     "MS606": "invalid grain",
+    "MS607": "metric cannot be monitored",
     # backends
     "MS701": "backend computes this approximately",
     "MS702": "backend cannot express this",

@@ -1,5 +1,5 @@
-"""Monitor and guardrail rules (MS601–MS606): a series that can be bucketed, a baseline made
-of whole windows, and an alert rule that can fire."""
+"""Monitor and guardrail rules (MS601–MS607): a series that can be bucketed, a baseline made
+of whole windows, an alert rule that can fire, and a metric that can be watched."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def rule_monitors(ctx: Context) -> Iterator[Diagnostic]:
                         "e.g. `min_n 200`: windows with fewer units do not alert")
         if monitor.metric is not None:
             yield from _time_columns(ctx, monitor.metric)
+            yield from _watchable(ctx, monitor.metric)
 
 
 def _baseline(monitor: ir.Monitor) -> Iterator[Diagnostic]:
@@ -94,6 +95,23 @@ def _time_columns(ctx: Context, ref: ir.Ref) -> Iterator[Diagnostic]:
                         f"declare `time <column>` in source `{name}`")
 
 
+def _watchable(ctx: Context, ref: ir.Ref) -> Iterator[Diagnostic]:
+    """A watched metric is one value per window, with events behind it to count (`min_n`)."""
+    metric = ctx.index.metrics.get(ref.name)
+    if metric is None or ref.name in ctx.too_deep:
+        return
+    expanded = ctx.index.expand(metric.expr)
+    nodes = ir.walk(expanded)
+    if any(isinstance(n, ir.Window) for n in nodes):
+        yield error("MS607", f"`{ref.name}` is a rolling or cumulative metric: each window of "
+                    "a monitor would already span many windows", ref.span,
+                    "watch the metric it rolls up, with a trailing baseline")
+    elif not any(isinstance(n, ir.Aggregate) for n in nodes):
+        yield error("MS607", f"`{ref.name}` aggregates no source column, so a window has no "
+                    "events to count", ref.span,
+                    "watch a metric built on count(…), sum(…) or another aggregation")
+
+
 def rule_guardrails(ctx: Context) -> Iterator[Diagnostic]:
     for guardrail in ctx.project.guardrails:
         if guardrail.every is not None:
@@ -101,3 +119,4 @@ def rule_guardrails(ctx: Context) -> Iterator[Diagnostic]:
             if problem:
                 yield error("MS606", problem, guardrail.every.span)
         yield from _time_columns(ctx, guardrail.metric)
+        yield from _watchable(ctx, guardrail.metric)

@@ -103,7 +103,14 @@ def _conversion_refs(ctx: Context, node: ir.Conversion) -> Iterator[Diagnostic]:
             yield missing
         elif events.source.name in ctx.index.sources:
             sources.append(ctx.index.sources[events.source.name])
-    if node.entity is None or len(sources) != 2:
+    if len(sources) != 2:
+        return
+    if node.entity is None:
+        shared = {e.name for e in sources[0].entities} & {e.name for e in sources[1].entities}
+        if not shared:
+            yield error("MS409", f"`{sources[0].name}` and `{sources[1].name}` share no entity, "
+                        "so the conversion has no unit to follow", node.span,
+                        "declare the common key (e.g. `entity user_id`) on both sources")
         return
     for source in sources:
         entities = [e.name for e in source.entities]
