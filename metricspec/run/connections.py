@@ -66,6 +66,10 @@ _EXAMPLES = (
 )
 
 _PASSWORD_IN_URL = re.compile(r"(?P<head>^[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<pw>[^@]*)(?=@)")
+_SPARK_LOCAL = re.compile(r"local(\[[^\]]*\])?(?=$|[/?])", re.IGNORECASE)
+#: Query parameters that hold credentials; their values are redacted like passwords.
+SECRET_PARAMETERS = ("password", "token")
+_SECRET_IN_QUERY = re.compile(rf"(?P<head>[?&;](?:{'|'.join(SECRET_PARAMETERS)})=)[^&;#]*")
 
 
 class WarehouseError(Exception):
@@ -182,18 +186,22 @@ class WarehouseURL:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in an error message."""
-        return tuple(s for s in (self.password,) if s)
+        candidates = (self.password, *(self.query.get(p) for p in SECRET_PARAMETERS))
+        return tuple(s for s in candidates if s)
 
 
 def redact_url(url: str) -> str:
-    """Return ``url`` with the password (if any) replaced by ``***``.
+    """Return ``url`` with the password and any ``token=``/``password=`` values as ``***``.
 
     >>> redact_url("postgresql://ana:s3cret@db:5432/app")
     'postgresql://ana:***@db:5432/app'
+    >>> redact_url("spark://cluster:15002?token=abc123&use_ssl=true")
+    'spark://cluster:15002?token=***&use_ssl=true'
     >>> redact_url("duckdb:///:memory:")
     'duckdb:///:memory:'
     """
-    return _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***", url, count=1)
+    url = _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***", url, count=1)
+    return _SECRET_IN_QUERY.sub(lambda m: m.group("head") + "***", url)
 
 
 def _supported_hint() -> str:
@@ -213,7 +221,7 @@ def parse_url(url: str) -> WarehouseURL:
     if not sep or scheme not in SUPPORTED_SCHEMES:
         reason = "has no scheme" if not sep else f"has an unsupported scheme {scheme!r}"
         raise WarehouseError(f"connection URL {reason}", url=redacted, hint=_supported_hint())
-    if scheme == "spark" and rest.lower().startswith("local"):
+    if scheme == "spark" and _SPARK_LOCAL.match(rest):
         # ``local[2]`` is not a valid URL host (brackets mean IPv6), so parse it by hand.
         host, _, query = rest.partition("?")
         return WarehouseURL(

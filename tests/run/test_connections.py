@@ -42,6 +42,7 @@ def closed_port() -> int:
         ("postgresql://ana@db/app", "postgresql://ana@db/app"),
         ("duckdb:///:memory:", "duckdb:///:memory:"),
         ("bigquery://project/dataset", "bigquery://project/dataset"),
+        ("spark://cluster:15002?token=abc&use_ssl=true", "spark://cluster:15002?token=***&use_ssl=true"),
     ],
 )  # fmt: skip
 def test_redact_url_hides_only_the_password(url: str, redacted: str) -> None:
@@ -53,6 +54,23 @@ def test_parse_url_decodes_user_and_password() -> None:
     assert (url.username, url.password, url.host, url.port) == ("ana b", "p@ss", "db.example", 6543)
     assert url.path == ("app",) and url.query == {"sslmode": "require"}
     assert "p@ss" not in url.redacted
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("spark://local[2]", "local[2]", None),
+        ("spark://local", "local", None),
+        ("spark://localhost:15002?token=t", "localhost", 15002),
+        ("spark://local[*]?spark.sql.warehouse.dir=/tmp/wh", "local[*]", None),
+    ],
+)
+def test_spark_urls_tell_local_masters_from_connect_servers(
+    url: str, host: str, port: int | None
+) -> None:
+    parsed = parse_url(url)
+    assert (parsed.host, parsed.port) == (host, port)
+    assert "t" not in parsed.redacted.partition("token=")[2].split("&")[0].replace("***", "")
 
 
 @pytest.mark.parametrize("url", ["mysql://root:hunter2@db/app", "sqlite:///x.db"])

@@ -3,8 +3,10 @@
 ``spark://local`` and ``spark://local[N]`` start (or reuse) an in-process session with
 ``spark.sql.session.timeZone=UTC``, ``spark.ui.enabled=false`` and
 ``spark.sql.shuffle.partitions=2``; ``spark://host:port`` connects to a Spark Connect server
-(``sc://host:port``; port 15002 by default). Query parameters are extra Spark settings, e.g.
-``spark://local[2]?spark.sql.warehouse.dir=/tmp/wh``.
+(``sc://host:port``; port 15002 by default; needs ``pip install 'pyspark[connect]'``).
+Query parameters are extra Spark settings, e.g. ``spark://local[2]?spark.sql.warehouse.dir=/tmp/wh``,
+except the Spark Connect channel parameters (``token``, ``use_ssl``, ``user_id``,
+``session_id``), which go into the ``sc://`` URL.
 
 Spark's ``TIMESTAMP`` is an instant: it comes back as an aware ``datetime`` in UTC (pyspark
 itself would give a naive local time). ``TIMESTAMP_NTZ`` comes back naive.
@@ -24,16 +26,20 @@ from metricspec.run.drivers.base import DriverConnection, warehouse_error
 #: Settings every session gets; the URL's query parameters override them.
 DEFAULT_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "2",
 }
-#: Extra settings for ``local`` sessions: the driver only listens on the loopback interface.
+#: Extra settings for ``local`` sessions: no web UI, and the driver listens on loopback only.
 LOCAL_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
 }
 DEFAULT_CONNECT_PORT = 15002
+#: URL parameters that configure the Spark Connect channel rather than the session.
+CONNECT_PARAMS = ("token", "use_ssl", "user_id", "session_id")
+#: Attempts to reach a Spark Connect server before giving up (pyspark retries for 10 minutes).
+CONNECT_PROBE_RETRIES = 3
 _LOCAL_MASTER = re.compile(r"local(\[(\d+|\*)\])?")
 
 
@@ -107,6 +113,28 @@ def _require_spark_connect(url: WarehouseURL) -> None:
         ) from exc
 
 
+def _probe(session: Any, conf: dict[str, str]) -> None:
+    """Apply ``conf`` to a Spark Connect session and run ``SELECT 1``, retrying briefly.
+
+    Spark Connect is lazy and pyspark retries an unreachable server for ten minutes; this
+    makes a wrong host or port fail within seconds, then restores pyspark's retry policy.
+    """
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    client = session.client
+    policies = client.get_retry_policies()
+    client.set_retry_policies([DefaultPolicy(max_retries=CONNECT_PROBE_RETRIES, max_backoff=2000)])
+    try:
+        for key, value in conf.items():
+            session.conf.set(key, value)
+        session.sql("SELECT 1").collect()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            session.stop()  # still with short retries: a dead session must not linger
+        raise
+    client.set_retry_policies(policies)
+
+
 def open_connection(url: WarehouseURL) -> SparkConnection:
     """Start a local Spark session or connect to a Spark Connect server.
 
@@ -118,30 +146,33 @@ def open_connection(url: WarehouseURL) -> SparkConnection:
 
     errors = _query_errors()
     host = url.host or "local"
-    local = host.startswith("local")
+    local = host == "local" or host.startswith("local[")
     if local and not _LOCAL_MASTER.fullmatch(host):
         raise WarehouseError(
             f"bad local Spark master {host!r}",
             url=url.redacted,
             hint="use spark://local, spark://local[N] or spark://local[*]",
         )
-    conf = {**DEFAULT_CONF, **(LOCAL_CONF if local else {}), **url.query}
+    settings = {k: v for k, v in url.query.items() if k not in CONNECT_PARAMS}
+    conf = {**DEFAULT_CONF, **(LOCAL_CONF if local else {}), **settings}
     if local:
         builder = SparkSession.builder.master(host).appName("metricspec")
         hint = "a local Spark session needs Java 17 or later on PATH or JAVA_HOME"
     else:
         _require_spark_connect(url)
+        channel = "".join(f";{k}={url.query[k]}" for k in CONNECT_PARAMS if k in url.query)
         remote = f"sc://{host}:{url.port or DEFAULT_CONNECT_PORT}"
-        builder = SparkSession.builder.remote(remote)
+        builder = SparkSession.builder.remote(f"{remote}/{channel}" if channel else remote)
         hint = f"is a Spark Connect server listening on {remote}?"
-    for key, value in conf.items():
-        builder = builder.config(key, value)
+    if local:  # a Connect session sets its settings after the probe, with short retries
+        for key, value in conf.items():
+            builder = builder.config(key, value)
     existing = SparkSession.getActiveSession()
     startup_errors: tuple[type[BaseException], ...] = (*errors, RuntimeError, OSError)
     try:
         session = builder.getOrCreate()
         if not local:
-            session.sql("SELECT 1").collect()  # Spark Connect is lazy: fail here, not later
+            _probe(session, conf)
     except startup_errors as exc:
         message = f"could not start Spark ({host}): {without_stack_trace(str(exc))}"
         error = warehouse_error(url, message, exc)

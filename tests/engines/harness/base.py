@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,6 +19,7 @@ import pytest
 REQUIRE_ENV = "METRICSPEC_REQUIRE_ENGINES"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
+T = TypeVar("T")
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 #: The logical column types the harness loads, and their SQL spelling per engine.
@@ -46,7 +47,7 @@ def require_engines() -> bool:
     return os.environ.get(REQUIRE_ENV, "") == "1"
 
 
-def start_or_skip(factory: Callable[[], Engine], label: str) -> Engine:
+def start_or_skip(factory: Callable[[], T], label: str) -> T:
     """Start an engine, or skip the test (fail it under ``METRICSPEC_REQUIRE_ENGINES=1``)."""
     try:
         return factory()
