@@ -8,6 +8,7 @@ can be tested. Tables are loaded with multi-row ``INSERT`` through the product c
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import glob
 import math
@@ -155,8 +156,9 @@ class PostgresEngine(ConnectorEngine):
     def __init__(self) -> None:
         started = time.perf_counter()
         self.server = PostgresServer()
-        self.server.start()
+        atexit.register(self.server.stop)  # also if the session ends without finalizers
         try:
+            self.server.start()
             super().__init__(connect(self.server.url))
         except Exception:
             self.server.stop()
