@@ -17,6 +17,7 @@ from harness.sample_data import sample_tables
 
 from metricspec.run.connections import WarehouseError
 
+pytestmark = pytest.mark.engines
 SQL_DIR = Path(__file__).with_name("sql")
 OTHERS = ("postgres", "spark", "snowflake", "bigquery")
 P95_COLUMN = 11  # position of p95_latency in event_stats.*.sql
