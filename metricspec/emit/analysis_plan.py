@@ -22,8 +22,13 @@ from metricspec.stats.conventions import describe
 from metricspec.stats.power import family_size
 
 SCHEMA = "metricspec.analysis-plan/1"
-_ENV = Environment(loader=PackageLoader("metricspec.emit", "templates"), trim_blocks=True,
-                   lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
+_ENV = Environment(
+    loader=PackageLoader("metricspec.emit", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    autoescape=False,
+)
 
 
 @dataclass(frozen=True)
@@ -38,16 +43,20 @@ class Baselines:
     variant: stats.VariantData | None = None
 
     @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]], days: float,
-                  source: str) -> Baselines:
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]], days: float, source: str) -> Baselines:
         data = stats.read_rows(rows)
         overall = data.overall
         variant = overall.variants.get("baseline") if overall else None
         if variant is None:
             return cls({}, None, None, source)
         units = variant.units
-        return cls(dict(variant.moments), (units / days) if units and days else None, units,
-                   source, variant=variant)
+        return cls(
+            dict(variant.moments),
+            (units / days) if units and days else None,
+            units,
+            source,
+            variant=variant,
+        )
 
     @classmethod
     def declared(cls, plan: ExperimentPlan) -> Baselines:
@@ -58,14 +67,19 @@ class Baselines:
             b = metric.metric.baseline
             if b is None:
                 continue
-            sd = b.sd if b.sd is not None else (
-                (b.mean * (1 - b.mean)) ** 0.5 if 0 < b.mean < 1 else None)
+            sd = (
+                b.sd
+                if b.sd is not None
+                else ((b.mean * (1 - b.mean)) ** 0.5 if 0 < b.mean < 1 else None)
+            )
             if sd is None:
                 continue
             name = f"{metric.name}.x"
             moments[metric.name] = stats.Moments(
-                big, {name: b.mean * big},
-                {(name, name): (big - 1) * sd * sd + big * b.mean * b.mean})
+                big,
+                {name: b.mean * big},
+                {(name, name): (big - 1) * sd * sd + big * b.mean * b.mean},
+            )
         traffic = plan.experiment.traffic
         daily = (traffic.units / (7.0 if traffic.per == "week" else 1.0)) if traffic else None
         return cls(moments, daily, None, "baselines declared in the spec", declared_only=True)
@@ -74,8 +88,7 @@ class Baselines:
 def _power_spec(spec: stats.MetricSpec, baselines: Baselines) -> stats.MetricSpec:
     """Declared baselines describe the metric's value per unit directly: a mean."""
     if baselines.declared_only:
-        return stats.MetricSpec(spec.name, stats.MetricKind.MEAN, None, spec.role,
-                                spec.direction)
+        return stats.MetricSpec(spec.name, stats.MetricKind.MEAN, None, spec.role, spec.direction)
     return spec
 
 
@@ -93,60 +106,102 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
         conventions = describe(spec, config)
         power = None
         if metric.role != "guardrail":
-            moments = (baselines.moments.get(metric.name) if baselines.declared_only
-                       else _moments_for(spec, baselines))
+            moments = (
+                baselines.moments.get(metric.name)
+                if baselines.declared_only
+                else _moments_for(spec, baselines)
+            )
             if moments is None:
-                power = {"reason": "no baseline: declare `baseline mean … sd …` on the metric "
-                         "or pass --warehouse"}
+                power = {
+                    "reason": "no baseline: declare `baseline mean … sd …` on the metric "
+                    "or pass --warehouse"
+                }
             else:
-                power = stats.plan_power(_power_spec(spec, baselines), moments, config,
-                                         tests=tests if spec.in_family else 1,
-                                         daily_units=baselines.daily_units,
-                                         available_units=available).to_dict()
+                power = stats.plan_power(
+                    _power_spec(spec, baselines),
+                    moments,
+                    config,
+                    tests=tests if spec.in_family else 1,
+                    daily_units=baselines.daily_units,
+                    available_units=available,
+                ).to_dict()
         margin = None
         if metric.margin is not None:
             m = metric.margin
-            margin = {"kind": m.kind, "value": m.amount.fraction, "relative": m.relative,
-                      "text": f"{m.kind.replace('_', ' ')} {m.amount}"}
-        metrics.append({
-            "name": metric.name, "label": metric.metric.label or metric.name,
-            "role": metric.role, "kind": metric.kind, "formula": show(metric.formula),
-            "bases": list(metric.bases), "direction": spec.direction.value,
-            "cuped": bool(spec.cuped), "margin": margin,
-            "conventions": conventions.to_dict(), "power": power,
-            "definition_file": metric.metric.span.file,
-        })
+            margin = {
+                "kind": m.kind,
+                "value": m.amount.fraction,
+                "relative": m.relative,
+                "text": f"{m.kind.replace('_', ' ')} {m.amount}",
+            }
+        metrics.append(
+            {
+                "name": metric.name,
+                "label": metric.metric.label or metric.name,
+                "role": metric.role,
+                "kind": metric.kind,
+                "formula": show(metric.formula),
+                "bases": list(metric.bases),
+                "direction": spec.direction.value,
+                "cuped": bool(spec.cuped),
+                "margin": margin,
+                "conventions": conventions.to_dict(),
+                "power": power,
+                "definition_file": metric.metric.span.file,
+            }
+        )
     return {
         "schema": SCHEMA,
         "generator": f"metricspec {__version__}",
-        "experiment": {"name": exp.name, "label": exp.label, "description": exp.description,
-                       "owner": exp.owner, "file": exp.span.file},
+        "experiment": {
+            "name": exp.name,
+            "label": exp.label,
+            "description": exp.description,
+            "owner": exp.owner,
+            "file": exp.span.file,
+        },
         "design": {
             "unit": plan.unit,
-            "assignment": {"source": plan.assignment.name, "variant_column": plan.variant_column,
-                           "filter": plan.assignment_filter},
-            "variants": [{"name": v, "share": w, "control": v == plan.control}
-                         for v, w in zip(plan.variants, plan.weights, strict=True)],
-            "window": {"start": plan.start.isoformat(), "end_exclusive": plan.end.isoformat(),
-                       "days": days},
+            "assignment": {
+                "source": plan.assignment.name,
+                "variant_column": plan.variant_column,
+                "filter": plan.assignment_filter,
+            },
+            "variants": [
+                {"name": v, "share": w, "control": v == plan.control}
+                for v, w in zip(plan.variants, plan.weights, strict=True)
+            ],
+            "window": {
+                "start": plan.start.isoformat(),
+                "end_exclusive": plan.end.isoformat(),
+                "days": days,
+            },
             "exposure": "each unit's first exposure in the window; units assigned to more than "
-                        "one variant are excluded and counted; events count from the unit's "
-                        "first exposure to the end of the window",
+            "one variant are excluded and counted; events count from the unit's "
+            "first exposure to the end of the window",
             "cuped_pre_period_days": (exp.cuped.seconds / 86400.0) if exp.cuped else None,
             "segments": list(plan.segments),
             "winsorize": {w.metrics[0].name: w.fraction for w in exp.winsorize},
         },
         "analysis": {
-            "alpha": exp.alpha, "power": exp.power,
-            "mde": ({"value": exp.mde.amount.fraction, "relative": exp.mde.relative}
-                    if exp.mde else None),
-            "correction": exp.correction, "family_size": tests,
+            "alpha": exp.alpha,
+            "power": exp.power,
+            "mde": (
+                {"value": exp.mde.amount.fraction, "relative": exp.mde.relative}
+                if exp.mde
+                else None
+            ),
+            "correction": exp.correction,
+            "family_size": tests,
             "sequential": exp.sequential is not None,
             "sequential_tuning": config.sequential_tuning if exp.sequential else None,
             "srm_alpha": exp.srm_alpha,
         },
-        "baselines": {"source": baselines.source, "daily_units": baselines.daily_units,
-                      "units_in_window": available},
+        "baselines": {
+            "source": baselines.source,
+            "daily_units": baselines.daily_units,
+            "units_in_window": available,
+        },
         "metrics": metrics,
         "decision_rules": [
             "If the sample-ratio check fails (χ² p < srm_alpha), the result is invalid: fix "

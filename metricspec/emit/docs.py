@@ -24,9 +24,13 @@ from metricspec.plan.lower import PlanError
 from metricspec.plan.monitor import plan_monitor
 from metricspec.semantic import Index
 
-_ENV = Environment(loader=PackageLoader("metricspec.emit", "templates/docs"),
-                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                   lstrip_blocks=True, keep_trailing_newline=True)
+_ENV = Environment(
+    loader=PackageLoader("metricspec.emit", "templates/docs"),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 def metric_kind(expr: ir.Expr) -> str:
@@ -38,10 +42,18 @@ def metric_kind(expr: ir.Expr) -> str:
     if isinstance(expr, ir.Conversion):
         return "conversion"
     if isinstance(expr, ir.Aggregate):
-        return "percentile" if expr.func == "quantile" else "average" if expr.func == "avg" \
+        return (
+            "percentile"
+            if expr.func == "quantile"
+            else "average"
+            if expr.func == "avg"
             else "simple"
-    if isinstance(expr, ir.BinaryOp) and expr.op == "/" and all(
-            isinstance(side, ir.Aggregate) for side in (expr.left, expr.right)):
+        )
+    if (
+        isinstance(expr, ir.BinaryOp)
+        and expr.op == "/"
+        and all(isinstance(side, ir.Aggregate) for side in (expr.left, expr.right))
+    ):
         return "ratio"
     return "derived"
 
@@ -52,10 +64,10 @@ def source_text(texts: dict[str, str], span: ir.Span) -> str:
     if not (1 <= span.line <= len(lines)):
         return ""
     if span.end_line == span.line:
-        return lines[span.line - 1][span.column - 1:span.end_column - 1]
-    body = [lines[span.line - 1][span.column - 1:]]
-    body += lines[span.line:span.end_line - 1]
-    body.append(lines[span.end_line - 1][:span.end_column - 1])
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    body = [lines[span.line - 1][span.column - 1 :]]
+    body += lines[span.line : span.end_line - 1]
+    body.append(lines[span.end_line - 1][: span.end_column - 1])
     return "\n".join(body)
 
 
@@ -91,11 +103,15 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
                 sql[backend.title] = compile_object(index, metric.name, backend).sql
             except CompileError as exc:
                 sql[backend.title] = f"-- cannot compile: {exc.reason}"
-        info = {"metric": metric, "kind": metric_kind(metric.expr),
-                "definition": source_text(texts, metric.expr.span) or "",
-                "deps": index.metric_deps.get(metric.name, ()),
-                "uses": index.uses_of(metric.name), "sql": sql,
-                "sources": index.sources_of(metric.name)}
+        info = {
+            "metric": metric,
+            "kind": metric_kind(metric.expr),
+            "definition": source_text(texts, metric.expr.span) or "",
+            "deps": index.metric_deps.get(metric.name, ()),
+            "uses": index.uses_of(metric.name),
+            "sql": sql,
+            "sources": index.sources_of(metric.name),
+        }
         metrics.append(info)
         render("metric.html.j2", f"metrics/{metric.name}.html", **info)
     kpis = []
@@ -108,13 +124,18 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
     for exp in sorted(project.experiments, key=lambda e: e.name):
         try:
             planned = plan_experiment(index, exp.name)
-            plan_html = Markup(markdown.render(render_markdown(
-                build_plan(planned, Baselines.declared(planned)))))
+            plan_html = Markup(
+                markdown.render(render_markdown(build_plan(planned, Baselines.declared(planned))))
+            )
         except PlanError as exc:
             plan_html = Markup(f"<p>Cannot plan: {exc}</p>")
         experiments.append(exp)
-        render("experiment.html.j2", f"experiments/{exp.name}.html", experiment=exp,
-               plan_html=plan_html)
+        render(
+            "experiment.html.j2",
+            f"experiments/{exp.name}.html",
+            experiment=exp,
+            plan_html=plan_html,
+        )
     watchers = []
     for name in sorted([*index.monitors, *index.guardrails]):
         obj: ir.Monitor | ir.Guardrail = index.monitors.get(name) or index.guardrails[name]
@@ -122,10 +143,20 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
             description = plan_monitor(index, name).description
         except PlanError as exc:
             description = f"cannot plan: {exc}"
-        watchers.append({"object": obj, "kind": "monitor" if name in index.monitors
-                         else "guardrail", "description": description})
-    render("index.html.j2", "index.html", metrics=metrics, kpis=kpis, experiments=experiments,
-           watchers=watchers)
-    render("sources.html.j2", "sources.html", sources=sorted(project.sources,
-                                                              key=lambda s: s.name))
+        watchers.append(
+            {
+                "object": obj,
+                "kind": "monitor" if name in index.monitors else "guardrail",
+                "description": description,
+            }
+        )
+    render(
+        "index.html.j2",
+        "index.html",
+        metrics=metrics,
+        kpis=kpis,
+        experiments=experiments,
+        watchers=watchers,
+    )
+    render("sources.html.j2", "sources.html", sources=sorted(project.sources, key=lambda s: s.name))
     return Site(pages)

@@ -80,9 +80,13 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
             partition_by=by_unit,
             # ties at the same instant are broken by variant, then segment values, so the
             # segment a unit is counted in does not depend on the engine's row order
-            order=exp.Order(expressions=[
-                sql.asc(time.copy()), sql.asc(variant.copy()),
-                *[sql.asc(sql.col(s, "a")) for s in plan.segments]]),
+            order=exp.Order(
+                expressions=[
+                    sql.asc(time.copy()),
+                    sql.asc(variant.copy()),
+                    *[sql.asc(sql.col(s, "a")) for s in plan.segments],
+                ]
+            ),
         ).as_(sql.alias("__exposure_rank")),
         exp.Window(this=exp.Min(this=variant.copy()), partition_by=by_unit).as_(
             sql.alias("__variant_min")
@@ -107,37 +111,46 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.select(
             *[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED, *[seg(s) for s in plan.segments])]
         )
-        .from_("exposure_log", copy=False)
+        .from_(sql.cte("exposure_log"), copy=False)
         .where(exp.and_(first, same), copy=False)
     )
     return [("exposure_log", events), ("exposures", exposures)]
 
 
-def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder
-                       ) -> list[tuple[str, exp.Expr]]:
+def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
     """For power planning: every unit with an event of a metric source in the window."""
     union: exp.Expr | None = None
     for name in plan.scan_sources():
         source = plan.sources[name]
         assert source.time is not None
         time = sql.col(source.time.name, "s")
-        part = exp.select(sql.col(plan.unit, "s").as_(sql.alias(UNIT))).from_(
-            sql.source(source, "s"), copy=False).where(exp.and_(
-                exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
-                exp.LT(this=time, expression=sql.ts(plan.end))), copy=False)
+        part = (
+            exp.select(sql.col(plan.unit, "s").as_(sql.alias(UNIT)))
+            .from_(sql.source(source, "s"), copy=False)
+            .where(
+                exp.and_(
+                    exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
+                    exp.LT(this=time, expression=sql.ts(plan.end)),
+                ),
+                copy=False,
+            )
+        )
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
     assert union is not None
     label = sql.text("baseline")
     events = exp.select(
-        sql.ref(UNIT).as_(sql.alias(UNIT)), label.as_(sql.alias(VARIANT)),
+        sql.ref(UNIT).as_(sql.alias(UNIT)),
+        label.as_(sql.alias(VARIANT)),
         sql.ts(plan.start).as_(sql.alias(EXPOSED)),
         exp.Literal.number(1).as_(sql.alias("__exposure_rank")),
         label.copy().as_(sql.alias("__variant_min")),
-        label.copy().as_(sql.alias("__variant_max"))).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))),
-        copy=False)
+        label.copy().as_(sql.alias("__variant_max")),
+    ).from_(
+        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))), copy=False
+    )
     exposures = exp.select(sql.ref(UNIT), sql.ref(VARIANT), sql.ref(EXPOSED)).from_(
-        "exposure_log", copy=False)
+        sql.cte("exposure_log"), copy=False
+    )
     return [("exposure_log", events), ("exposures", exposures)]
 
 
@@ -409,9 +422,7 @@ def _quantile_unit_parts(
     return out, names
 
 
-def _interpolate(
-    value: exp.Expr, rank: exp.Expr, pos: exp.Expr, present: exp.Expr
-) -> exp.Expr:
+def _interpolate(value: exp.Expr, rank: exp.Expr, pos: exp.Expr, present: exp.Expr) -> exp.Expr:
     """This row's share of the interpolated value at `pos` (zero unless it is one of the two
     neighbours), so a SUM over all rows gives the quantile."""
     floor = exp.Floor(this=pos.copy())
@@ -538,7 +549,7 @@ def _winsorize(
         targets.append((base.x.name, base.winsorize))
         if base.cuped:
             targets.append((f"{base.x.name}__pre", base.winsorize))
-    ranked = exp.select(exp.Star()).from_("units", copy=False)
+    ranked = exp.select(exp.Star()).from_(sql.cte("units"), copy=False)
     for column, _ in targets:
         ranked = ranked.select(
             exp.Window(
@@ -563,7 +574,7 @@ def _winsorize(
         caps = caps.select(
             exp.Min(this=sql.when(at, sql.ref(column))).as_(sql.alias(f"{column}__cap")), copy=False
         )
-    caps = caps.from_("units_by_rank", copy=False)
+    caps = caps.from_(sql.cte("units_by_rank"), copy=False)
     capped_names = {c for c, _ in targets}
     all_columns = [
         UNIT,
@@ -582,7 +593,7 @@ def _winsorize(
         ]
     )
     final = final.from_(exp.Table(this=exp.to_identifier("units")).as_("u"), copy=False).join(
-        "caps", join_type="cross", copy=False
+        sql.cte("caps"), join_type="cross", copy=False
     )
     return [("units_by_rank", ranked), ("caps", caps), ("units_capped", final)]
 

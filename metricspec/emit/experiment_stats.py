@@ -121,8 +121,9 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                 # a quantile row's n counts clusters: units with at least one event
                 events = sql.ref(f"{base.name}__events{tail}")
                 select = select.select(
-                    sql.agg("count", None, exp.GT(this=events, expression=exp.Literal.number(0)))
-                    .as_(sql.alias(_stat(base.name, "n"))),
+                    sql.agg(
+                        "count", None, exp.GT(this=events, expression=exp.Literal.number(0))
+                    ).as_(sql.alias(_stat(base.name, "n"))),
                     copy=False,
                 )
                 for label, agg in (
@@ -148,7 +149,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                             ),
                             copy=False,
                         )
-        select = select.from_(table, copy=False)
+        select = select.from_(sql.cte(table), copy=False)
         keys = [sql.ref(VARIANT)] + ([sql.ref(column)] if column else [])
         select = select.group_by(*keys, copy=False)
         union = select if union is None else exp.union(union, select, distinct=False, copy=False)
@@ -227,7 +228,7 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     """One row counting the units excluded for appearing in more than one variant."""
     excluded = (
         exp.select(exp.Count(this=exp.Star()))
-        .from_("exposure_log", copy=False)
+        .from_(sql.cte("exposure_log"), copy=False)
         .where(
             exp.and_(
                 exp.EQ(this=sql.ref("__exposure_rank"), expression=exp.Literal.number(1)),

@@ -40,7 +40,7 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
             composed.as_(sql.alias("composed_value")),
             residual.as_(sql.alias("residual")),
             sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual")),
-        ).from_("tree_metrics", copy=False)
+        ).from_(sql.cte("tree_metrics"), copy=False)
         union = select if union is None else exp.union(union, select, distinct=False, copy=False)
     assert union is not None
     select = (

@@ -17,8 +17,9 @@ def _levels(kpi: ir.Kpi) -> dict[str, int]:
     children: dict[str, list[str]] = defaultdict(list)
     for edge in kpi.edges:
         children[edge.parent.name].extend(d.metric.name for d in edge.drivers)
-    root = kpi.north_star.name if kpi.north_star else (kpi.edges[0].parent.name if kpi.edges
-                                                        else "")
+    root = (
+        kpi.north_star.name if kpi.north_star else (kpi.edges[0].parent.name if kpi.edges else "")
+    )
     depth: dict[str, int] = {root: 0}
     for _ in range(len(children) + 1):  # relax; cycles are stopped by the bound
         changed = False
@@ -54,6 +55,7 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html") 
     for level in sorted(rows):
         names = rows[level]
         if level:  # order by the mean position of the parents, to uncross the edges
+
             def key(name: str) -> tuple[float, str]:
                 xs = [pos[p][0] for p in parents.get(name, []) if p in pos]
                 return (sum(xs) / len(xs) if xs else float("inf"), name)
@@ -63,13 +65,15 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html") 
         left = (width - row_width) / 2
         for i, name in enumerate(names):
             pos[name] = (left + i * (BOX_W + GAP_X), PAD + level * (BOX_H + GAP_Y))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="kpi-tree" viewBox="0 0 {width} '
-           f'{height}" width="{width}" height="{height}" role="img" '
-           f'aria-label="KPI tree {escape(kpi.name)}">',
-           '<style>.box{fill:#f8fafc;stroke:#334155;rx:6}.star{fill:#eff6ff;stroke:#1d4ed8;'
-           'stroke-width:2}text{font:12px system-ui,sans-serif;fill:#0f172a}.op{fill:#1d4ed8;'
-           'font-weight:700}.edge{stroke:#64748b;fill:none}.influence{stroke-dasharray:4 3}'
-           '</style>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="kpi-tree" viewBox="0 0 {width} '
+        f'{height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="KPI tree {escape(kpi.name)}">',
+        "<style>.box{fill:#f8fafc;stroke:#334155;rx:6}.star{fill:#eff6ff;stroke:#1d4ed8;"
+        "stroke-width:2}text{font:12px system-ui,sans-serif;fill:#0f172a}.op{fill:#1d4ed8;"
+        "font-weight:700}.edge{stroke:#64748b;fill:none}.influence{stroke-dasharray:4 3}"
+        "</style>",
+    ]
     for edge in kpi.edges:
         if edge.parent.name not in pos:
             continue
@@ -79,23 +83,30 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html") 
                 continue
             cx, cy = pos[driver.metric.name]
             style = "edge influence" if edge.composition == "drivers" else "edge"
-            out.append(f'<path class="{style}" d="M{px + BOX_W / 2:.0f},{py + BOX_H} '
-                       f'C{px + BOX_W / 2:.0f},{py + BOX_H + GAP_Y / 2:.0f} '
-                       f'{cx + BOX_W / 2:.0f},{cy - GAP_Y / 2:.0f} {cx + BOX_W / 2:.0f},{cy}"/>')
+            out.append(
+                f'<path class="{style}" d="M{px + BOX_W / 2:.0f},{py + BOX_H} '
+                f"C{px + BOX_W / 2:.0f},{py + BOX_H + GAP_Y / 2:.0f} "
+                f'{cx + BOX_W / 2:.0f},{cy - GAP_Y / 2:.0f} {cx + BOX_W / 2:.0f},{cy}"/>'
+            )
             if driver.weight is not None:
-                out.append(f'<text x="{cx + BOX_W / 2 + 4:.0f}" y="{cy - 6}">'
-                           f'w={driver.weight:g}</text>')
-        out.append(f'<text class="op" x="{px + BOX_W / 2 + 6:.0f}" y="{py + BOX_H + 16}">'
-                   f'{escape(_ARROW.get(edge.composition, "?"))} {edge.composition}</text>')
+                out.append(
+                    f'<text x="{cx + BOX_W / 2 + 4:.0f}" y="{cy - 6}">w={driver.weight:g}</text>'
+                )
+        out.append(
+            f'<text class="op" x="{px + BOX_W / 2 + 6:.0f}" y="{py + BOX_H + 16}">'
+            f"{escape(_ARROW.get(edge.composition, '?'))} {edge.composition}</text>"
+        )
     star = kpi.north_star.name if kpi.north_star else None
     for name, (x, y) in pos.items():
         label = labels.get(name, name)
         short = label if len(label) <= 24 else label[:23] + "…"
         css = "box star" if name == star else "box"
-        out.append(f'<a href="{escape(link.format(name))}"><rect class="{css}" x="{x:.0f}" '
-                   f'y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6"/>'
-                   f'<text x="{x + 8:.0f}" y="{y + 18:.0f}">{escape(short)}</text>'
-                   f'<text x="{x + 8:.0f}" y="{y + 34:.0f}" fill="#64748b">{escape(name)}</text>'
-                   '</a>')
+        out.append(
+            f'<a href="{escape(link.format(name))}"><rect class="{css}" x="{x:.0f}" '
+            f'y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6"/>'
+            f'<text x="{x + 8:.0f}" y="{y + 18:.0f}">{escape(short)}</text>'
+            f'<text x="{x + 8:.0f}" y="{y + 34:.0f}" fill="#64748b">{escape(name)}</text>'
+            "</a>"
+        )
     out.append("</svg>")
     return "\n".join(out)

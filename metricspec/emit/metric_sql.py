@@ -45,19 +45,22 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
             ctes.append((cte_name, cte))
         blocks.append(_Block(f"{conv.name}_agg", [conv.starts, conv.converted]))
     keys = [PERIOD, *plan.dimensions]
-    ctes.append(("series", _series(blocks, keys, sql, ctes)))
+    if len(blocks) == 1:  # one source: its block is the series
+        source = blocks[0].name
+    else:
+        ctes.append(("series", _series(blocks, keys, sql, ctes)))
+        source = "series"
     measures = {m.name: m for scan in plan.scans for m in scan.measures}
-    source = "series"
     windowed = [m for m in plan.metrics if m.window]
     if windowed:
-        ctes.append(("windowed", _windowed(plan, measures, keys, sql)))
+        ctes.append(("windowed", _windowed(plan, measures, keys, sql, source)))
         source = "windowed"
     select = exp.select(*[sql.ref(k).as_(sql.alias(k)) for k in keys])
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         value = _formula(metric.formula, sql, suffix)
         select = select.select(value.as_(sql.alias(metric.name)), copy=False)
-    select = select.from_(source, copy=False)
+    select = select.from_(sql.cte(source), copy=False)
     period_filter = _period_range(plan, sql)
     if period_filter is not None and (lookback or plan.cumulative):
         select = select.where(period_filter, copy=False)
@@ -205,11 +208,6 @@ def _conversion(
 def _series(
     blocks: list[_Block], keys: list[str], sql: SqlBuilder, ctes: list[tuple[str, exp.Expr]]
 ) -> exp.Select:
-    if len(blocks) == 1:
-        block = blocks[0]
-        return exp.select(*[sql.ref(c) for c in keys + block.columns]).from_(
-            sql.cte(block.name), copy=False
-        )
     union: exp.Expr | None = None
     for block in blocks:
         part = exp.select(*[sql.ref(k) for k in keys]).from_(sql.cte(block.name), copy=False)
@@ -232,7 +230,11 @@ def _series(
 
 
 def _windowed(
-    plan: MetricQueryPlan, measures: dict[str, Measure], keys: list[str], sql: SqlBuilder
+    plan: MetricQueryPlan,
+    measures: dict[str, Measure],
+    keys: list[str],
+    sql: SqlBuilder,
+    series: str,
 ) -> exp.Select:
     """Rolling sums by a self-join on the series; cumulative sums by a window function."""
     dims = list(plan.dimensions)
@@ -252,7 +254,7 @@ def _windowed(
                 ),
             )
             select = select.select(window.as_(sql.alias(f"{part}__cumulative")), copy=False)
-    select = select.from_(exp.Table(this=exp.to_identifier("series")).as_("cur"), copy=False)
+    select = select.from_(sql.cte(series).as_("cur"), copy=False)
     if not rolling:
         return select
     for metric in rolling:
@@ -275,7 +277,7 @@ def _windowed(
     )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
     select = select.join(
-        exp.Table(this=exp.to_identifier("series")).as_("prev"),
+        sql.cte(series).as_("prev"),
         on=exp.and_(*on),
         join_type="inner",
         copy=False,

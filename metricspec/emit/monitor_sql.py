@@ -32,7 +32,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         *[sql.ref(k) for k in keys],
         value.as_(sql.alias("value")),
         sql.ref(N_COLUMN).as_(sql.alias("sample_n")),
-    ).from_("series_out", copy=False)
+    ).from_(sql.cte("series_out"), copy=False)
     evaluated = evaluated.where(
         exp.and_(
             exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
@@ -50,7 +50,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         exp.Star(),
         sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(sql.alias("breached")),
         deviation.as_(sql.alias("deviation")),
-    ).from_(source, copy=False)
+    ).from_(sql.cte(source), copy=False)
     ctes.append(("flagged", flagged))
     source = "flagged"
     condition: exp.Expr = exp.EQ(this=sql.ref("breached"), expression=exp.Literal.number(1))
@@ -96,7 +96,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         sql.ref("deviation"),
     )
     select = (
-        select.from_(source, copy=False)
+        select.from_(sql.cte(source), copy=False)
         .where(condition, copy=False)
         .order_by(*[sql.ref(k) for k in keys], copy=False)
     )
@@ -165,9 +165,14 @@ def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expr, exp.Expr]:
             compare(this=z.copy(), expression=threshold),
         )
         return breached, z
-    compare = {"below": exp.LT, "above": exp.GT, "at_or_below": exp.LTE,
-               "at_or_above": exp.GTE}[plan.rule]
+    comparisons: dict[str, type[exp.Binary]] = {
+        "below": exp.LT,
+        "above": exp.GT,
+        "at_or_below": exp.LTE,
+        "at_or_above": exp.GTE,
+    }
+    threshold_compare = comparisons[plan.rule]
     return (
-        compare(this=value.copy(), expression=threshold),
+        threshold_compare(this=value.copy(), expression=threshold),
         exp.Sub(this=value.copy(), expression=threshold.copy()),
     )

@@ -14,8 +14,21 @@ _LEVELS: tuple[tuple[type[exp.Expr], ...], ...] = (
     (exp.Or,),
     (exp.And,),
     (exp.Not,),
-    (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.Like, exp.ILike,
-     exp.In, exp.Between, exp.NullSafeEQ, exp.NullSafeNEQ),
+    (
+        exp.EQ,
+        exp.NEQ,
+        exp.GT,
+        exp.GTE,
+        exp.LT,
+        exp.LTE,
+        exp.Is,
+        exp.Like,
+        exp.ILike,
+        exp.In,
+        exp.Between,
+        exp.NullSafeEQ,
+        exp.NullSafeNEQ,
+    ),
     (exp.Add, exp.Sub, exp.DPipe),
     (exp.Mul, exp.Div, exp.Mod, exp.IntDiv),
     (exp.Neg,),
@@ -45,17 +58,18 @@ def parenthesize(tree: exp.Expr) -> exp.Expr:
     '(a + b) * c'
     """
     wrap: list[exp.Expr] = []
-    for node in tree.walk():
+    for node in tree.find_all(exp.Binary, exp.Unary):
         parent = node.parent
         if parent is None or isinstance(parent, exp.Paren):
             continue
         inner, outer = precedence(node), precedence(parent)
         if inner is None or outer is None:
             continue
-        if inner < outer or (inner == outer and node.arg_key == "expression"
-                             and isinstance(parent, exp.Binary)):
+        if inner < outer or (
+            inner == outer and node.arg_key == "expression" and isinstance(parent, exp.Binary)
+        ):
             wrap.append(node)
     # Deepest first: wrapping copies a node, so its children must already be wrapped.
-    for node in reversed(wrap):
-        node.replace(exp.Paren(this=node.copy()))
+    for operand in reversed(wrap):
+        operand.replace(exp.Paren(this=operand.copy()))
     return tree

@@ -24,8 +24,19 @@ from metricspec.plan.metric_query import Grain
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # statements (or clauses) that change the warehouse: never inside a source's query
 _WRITES: tuple[type[exp.Expr], ...] = (
-    exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter,
-    exp.Command, exp.TruncateTable, exp.Into, exp.Copy, exp.Block)
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Command,
+    exp.TruncateTable,
+    exp.Into,
+    exp.Copy,
+    exp.Block,
+)
 Z_975 = 1.959963984540054
 
 
@@ -50,8 +61,10 @@ def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Selec
     seen: set[str] = set()
     for name, _ in ctes:
         if name in seen:
-            raise PlanError(f"two parts of the query would both be named `{name}`; rename the "
-                            "source or metric it is built from")
+            raise PlanError(
+                f"two parts of the query would both be named `{name}`; rename the "
+                "source or metric it is built from"
+            )
         seen.add(name)
     select.set(
         WITH_KEY,
@@ -107,8 +120,10 @@ class SqlBuilder:
         """The FROM item for a source: its table, or its query as a subquery."""
         if source.table is not None:
             if not 1 <= len(source.table) <= 3 or not all(source.table):
-                raise PlanError(f"the table of source `{source.name}` must be "
-                                "[catalog.][schema.]table, not `{'.'.join(source.table)}`")
+                raise PlanError(
+                    f"the table of source `{source.name}` must be "
+                    "[catalog.][schema.]table, not `{'.'.join(source.table)}`"
+                )
             parts = [self.ident(p) for p in source.table]
             table = exp.Table(
                 this=parts[-1],
@@ -117,8 +132,9 @@ class SqlBuilder:
             )
             return table.as_(alias, quoted=False)
         assert source.query is not None
-        return exp.Subquery(this=self._source_query(source),
-                            alias=exp.TableAlias(this=exp.to_identifier(alias)))
+        return exp.Subquery(
+            this=self._source_query(source), alias=exp.TableAlias(this=exp.to_identifier(alias))
+        )
 
     def _source_query(self, source: ir.Source) -> exp.Query:
         """A source's query, if it is exactly one read-only query: `SELECT …; DROP …` would
@@ -127,9 +143,11 @@ class SqlBuilder:
         statements = [s for s in sqlglot.parse(source.query, read=self.dialect) if s is not None]
         query = statements[0] if len(statements) == 1 else None
         if not isinstance(query, exp.Query) or any(
-                isinstance(node, _WRITES) for node in query.walk()):
-            raise PlanError(f"the query of source `{source.name}` must be one SELECT that "
-                            "writes nothing")
+            isinstance(node, _WRITES) for node in query.walk()
+        ):
+            raise PlanError(
+                f"the query of source `{source.name}` must be one SELECT that writes nothing"
+            )
         return query
 
     def asc(self, value: exp.Expr) -> exp.Ordered:
@@ -211,9 +229,7 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ aggregates
 
-    def agg(
-        self, func: str, value: exp.Expr | None, condition: exp.Expr | None
-    ) -> exp.Expr:
+    def agg(self, func: str, value: exp.Expr | None, condition: exp.Expr | None) -> exp.Expr:
         """`func(value)` over the rows where `condition` holds (count: rows, or non-null value)."""
         distinct = func == "count_distinct"
         if func in ("count", "count_distinct") and value is None:
@@ -246,17 +262,13 @@ class SqlBuilder:
         return node(this=value)
 
     @staticmethod
-    def when(
-        condition: exp.Expr, value: exp.Expr, otherwise: exp.Expr | None = None
-    ) -> exp.Expr:
+    def when(condition: exp.Expr, value: exp.Expr, otherwise: exp.Expr | None = None) -> exp.Expr:
         case = exp.Case(ifs=[exp.If(this=condition, true=value)])
         if otherwise is not None:
             case.set("default", otherwise)
         return case
 
-    def percentile(
-        self, value: exp.Expr, q: float, condition: exp.Expr | None
-    ) -> exp.Expr:
+    def percentile(self, value: exp.Expr, q: float, condition: exp.Expr | None) -> exp.Expr:
         """An aggregate percentile, spelled the way this warehouse computes it."""
         if condition is not None:
             value = self.when(condition, value)

@@ -12,16 +12,10 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `completion_cost_per_query__1`,
-    `completion_cost_per_query__2`
-  FROM messages_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`completion_cost_per_query__1`, `completion_cost_per_query__2`) AS `completion_cost_per_query`
-FROM series
+FROM messages_agg
 ORDER BY
   `period`

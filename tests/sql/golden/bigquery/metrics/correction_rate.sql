@@ -14,16 +14,10 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `correction_rate__1`,
-    `correction_rate__2`
-  FROM messages_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`correction_rate__1`, `correction_rate__2`) AS `correction_rate`
-FROM series
+FROM messages_agg
 ORDER BY
   `period`

@@ -14,16 +14,10 @@ WITH feedback_agg AS (
   FROM `support`.`feedback` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `csat__1`,
-    `csat__2`
-  FROM feedback_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`csat__1`, `csat__2`) AS `csat`
-FROM series
+FROM feedback_agg
 ORDER BY
   `period`

@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM `support`.`feedback` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `csat_score__1`,
-    `csat_score__2`
-  FROM feedback_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`csat_score__1`, `csat_score__2`) AS `csat_score`
-FROM series
+FROM feedback_agg
 ORDER BY
   `period`

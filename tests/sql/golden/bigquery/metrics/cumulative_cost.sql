@@ -9,17 +9,12 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `cumulative_cost__1`
-  FROM messages_agg
 ), windowed AS (
   SELECT
     cur.`period` AS `period`,
     cur.`cumulative_cost__1` AS `cumulative_cost__1`,
     SUM(cur.`cumulative_cost__1`) OVER (ORDER BY cur.`period` ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS `cumulative_cost__1__cumulative`
-  FROM series AS cur
+  FROM messages_agg AS cur
 )
 SELECT
   `period` AS `period`,

@@ -12,18 +12,12 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `deflection_rate__1`,
-    `deflection_rate__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   (
     1 - SAFE_DIVIDE(`deflection_rate__1`, `deflection_rate__2`)
   ) AS `deflection_rate`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

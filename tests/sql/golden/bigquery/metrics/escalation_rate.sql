@@ -12,16 +12,10 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `escalation_rate__1`,
-    `escalation_rate__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`escalation_rate__1`, `escalation_rate__2`) AS `escalation_rate`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

@@ -12,16 +12,10 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `prompt_cost_per_query__1`,
-    `prompt_cost_per_query__2`
-  FROM messages_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`prompt_cost_per_query__1`, `prompt_cost_per_query__2`) AS `prompt_cost_per_query`
-FROM series
+FROM messages_agg
 ORDER BY
   `period`

@@ -19,16 +19,10 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `task_completion__1`,
-    `task_completion__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   SAFE_DIVIDE(`task_completion__1`, `task_completion__2`) AS `task_completion`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

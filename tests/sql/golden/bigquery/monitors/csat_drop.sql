@@ -17,19 +17,12 @@ WITH feedback_agg AS (
   FROM `support`.`feedback` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `csat__1`,
-    `csat__2`,
-    `sample_n`
-  FROM feedback_agg
 ), series_out AS (
   SELECT
     `period` AS `period`,
     SAFE_DIVIDE(`csat__1`, `csat__2`) AS `csat`,
     `sample_n` AS `sample_n`
-  FROM series
+  FROM feedback_agg
 ), evaluated AS (
   SELECT
     `period`,

@@ -17,19 +17,12 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    `period`,
-    `hallucination_rate__1`,
-    `hallucination_rate__2`,
-    `sample_n`
-  FROM messages_agg
 ), series_out AS (
   SELECT
     `period` AS `period`,
     SAFE_DIVIDE(`hallucination_rate__1`, `hallucination_rate__2`) AS `hallucination_rate`,
     `sample_n` AS `sample_n`
-  FROM series
+  FROM messages_agg
 ), evaluated AS (
   SELECT
     `period`,

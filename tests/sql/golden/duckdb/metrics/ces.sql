@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM "support"."feedback" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "ces__1",
-    "ces__2"
-  FROM feedback_agg
 )
 SELECT
   "period" AS "period",
   "ces__1" / NULLIF("ces__2", 0) AS "ces"
-FROM series
+FROM feedback_agg
 ORDER BY
   "period"

@@ -13,16 +13,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "cost_per_query__1",
-    "cost_per_query__2"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   "cost_per_query__1" / NULLIF("cost_per_query__2", 0) AS "cost_per_query"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

@@ -16,16 +16,10 @@ WITH feedback_agg AS (
   FROM "support"."feedback" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "csat__1",
-    "csat__2"
-  FROM feedback_agg
 )
 SELECT
   "period" AS "period",
   "csat__1" / NULLIF("csat__2", 0) AS "csat"
-FROM series
+FROM feedback_agg
 ORDER BY
   "period"

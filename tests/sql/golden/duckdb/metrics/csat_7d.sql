@@ -16,12 +16,6 @@ WITH feedback_agg AS (
   FROM "support"."feedback" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "csat_7d__1",
-    "csat_7d__2"
-  FROM feedback_agg
 ), windowed AS (
   SELECT
     cur."period" AS "period",
@@ -29,8 +23,8 @@ WITH feedback_agg AS (
     cur."csat_7d__2" AS "csat_7d__2",
     SUM(prev."csat_7d__1") AS "csat_7d__1__rolling",
     SUM(prev."csat_7d__2") AS "csat_7d__2__rolling"
-  FROM series AS cur
-  INNER JOIN series AS prev
+  FROM feedback_agg AS cur
+  INNER JOIN feedback_agg AS prev
     ON prev."period" > (
       cur."period" - INTERVAL 604800 SECOND
     )

@@ -11,15 +11,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "latency_p50__1"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   "latency_p50__1" AS "latency_p50"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

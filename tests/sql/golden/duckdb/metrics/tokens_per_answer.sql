@@ -16,16 +16,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "period",
-    "tokens_per_answer__1",
-    "tokens_per_answer__2"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   "tokens_per_answer__1" / NULLIF("tokens_per_answer__2", 0) AS "tokens_per_answer"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

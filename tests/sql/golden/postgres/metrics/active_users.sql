@@ -9,15 +9,10 @@ WITH conversations_agg AS (
   FROM "support"."conversations" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."started_ts")
-), series AS (
-  SELECT
-    "period",
-    "active_users__1"
-  FROM conversations_agg
 )
 SELECT
   "period" AS "period",
   "active_users__1" AS "active_users"
-FROM series
+FROM conversations_agg
 ORDER BY
   "period"

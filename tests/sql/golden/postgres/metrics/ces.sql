@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM "support"."feedback" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."ts")
-), series AS (
-  SELECT
-    "period",
-    "ces__1",
-    "ces__2"
-  FROM feedback_agg
 )
 SELECT
   "period" AS "period",
   CAST("ces__1" AS DOUBLE PRECISION) / NULLIF("ces__2", 0) AS "ces"
-FROM series
+FROM feedback_agg
 ORDER BY
   "period"

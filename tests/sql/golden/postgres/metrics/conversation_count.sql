@@ -9,15 +9,10 @@ WITH conversations_agg AS (
   FROM "support"."conversations" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."started_ts")
-), series AS (
-  SELECT
-    "period",
-    "conversation_count__1"
-  FROM conversations_agg
 )
 SELECT
   "period" AS "period",
   "conversation_count__1" AS "conversation_count"
-FROM series
+FROM conversations_agg
 ORDER BY
   "period"

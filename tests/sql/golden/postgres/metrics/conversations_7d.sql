@@ -9,18 +9,13 @@ WITH conversations_agg AS (
   FROM "support"."conversations" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."started_ts")
-), series AS (
-  SELECT
-    "period",
-    "conversations_7d__1"
-  FROM conversations_agg
 ), windowed AS (
   SELECT
     cur."period" AS "period",
     cur."conversations_7d__1" AS "conversations_7d__1",
     SUM(prev."conversations_7d__1") AS "conversations_7d__1__rolling"
-  FROM series AS cur
-  INNER JOIN series AS prev
+  FROM conversations_agg AS cur
+  INNER JOIN conversations_agg AS prev
     ON prev."period" > (
       cur."period" - INTERVAL '604800 SECOND'
     )

@@ -16,16 +16,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."ts")
-), series AS (
-  SELECT
-    "period",
-    "correction_rate__1",
-    "correction_rate__2"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   CAST("correction_rate__1" AS DOUBLE PRECISION) / NULLIF("correction_rate__2", 0) AS "correction_rate"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

@@ -12,15 +12,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."ts")
-), series AS (
-  SELECT
-    "period",
-    "latency_p95__1"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   "latency_p95__1" AS "latency_p95"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

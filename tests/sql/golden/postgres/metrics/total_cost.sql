@@ -9,15 +9,10 @@ WITH messages_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     DATE_TRUNC('DAY', s."ts")
-), series AS (
-  SELECT
-    "period",
-    "total_cost__1"
-  FROM messages_agg
 )
 SELECT
   "period" AS "period",
   "total_cost__1" AS "total_cost"
-FROM series
+FROM messages_agg
 ORDER BY
   "period"

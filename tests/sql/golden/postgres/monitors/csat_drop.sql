@@ -24,19 +24,12 @@ WITH feedback_agg AS (
     DATE_TRUNC('HOUR', s."ts") + (
       INTERVAL '1 MINUTE' * CAST(FLOOR(CAST(EXTRACT(MINUTE FROM s."ts") AS DOUBLE PRECISION) / 5) * 5 AS BIGINT)
     )
-), series AS (
-  SELECT
-    "period",
-    "csat__1",
-    "csat__2",
-    "sample_n"
-  FROM feedback_agg
 ), series_out AS (
   SELECT
     "period" AS "period",
     CAST("csat__1" AS DOUBLE PRECISION) / NULLIF("csat__2", 0) AS "csat",
     "sample_n" AS "sample_n"
-  FROM series
+  FROM feedback_agg
 ), evaluated AS (
   SELECT
     "period",

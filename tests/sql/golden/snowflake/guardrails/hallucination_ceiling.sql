@@ -17,19 +17,12 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "HALLUCINATION_RATE__1",
-    "HALLUCINATION_RATE__2",
-    "SAMPLE_N"
-  FROM messages_agg
 ), series_out AS (
   SELECT
     "PERIOD" AS "PERIOD",
     "HALLUCINATION_RATE__1" / NULLIF("HALLUCINATION_RATE__2", 0) AS "HALLUCINATION_RATE",
     "SAMPLE_N" AS "SAMPLE_N"
-  FROM series
+  FROM messages_agg
 ), evaluated AS (
   SELECT
     "PERIOD",

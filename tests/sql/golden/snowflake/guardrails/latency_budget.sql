@@ -15,18 +15,12 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "LATENCY_P95__1",
-    "SAMPLE_N"
-  FROM messages_agg
 ), series_out AS (
   SELECT
     "PERIOD" AS "PERIOD",
     "LATENCY_P95__1" AS "LATENCY_P95",
     "SAMPLE_N" AS "SAMPLE_N"
-  FROM series
+  FROM messages_agg
 ), evaluated AS (
   SELECT
     "PERIOD",

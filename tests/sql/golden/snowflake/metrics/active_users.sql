@@ -9,15 +9,10 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "ACTIVE_USERS__1"
-  FROM conversations_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "ACTIVE_USERS__1" AS "ACTIVE_USERS"
-FROM series
+FROM conversations_agg
 ORDER BY
   "PERIOD"

@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM "SUPPORT"."FEEDBACK" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CES__1",
-    "CES__2"
-  FROM feedback_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "CES__1" / NULLIF("CES__2", 0) AS "CES"
-FROM series
+FROM feedback_agg
 ORDER BY
   "PERIOD"

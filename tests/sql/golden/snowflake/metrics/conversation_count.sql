@@ -9,15 +9,10 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CONVERSATION_COUNT__1"
-  FROM conversations_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "CONVERSATION_COUNT__1" AS "CONVERSATION_COUNT"
-FROM series
+FROM conversations_agg
 ORDER BY
   "PERIOD"

@@ -9,18 +9,13 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CONVERSATIONS_7D__1"
-  FROM conversations_agg
 ), windowed AS (
   SELECT
     cur."PERIOD" AS "PERIOD",
     cur."CONVERSATIONS_7D__1" AS "CONVERSATIONS_7D__1",
     SUM(prev."CONVERSATIONS_7D__1") AS "CONVERSATIONS_7D__1__ROLLING"
-  FROM series AS cur
-  INNER JOIN series AS prev
+  FROM conversations_agg AS cur
+  INNER JOIN conversations_agg AS prev
     ON prev."PERIOD" > TIMESTAMPADD(SECOND, 604800 * -1, cur."PERIOD")
     AND prev."PERIOD" <= cur."PERIOD"
   GROUP BY

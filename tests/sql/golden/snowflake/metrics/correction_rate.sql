@@ -14,16 +14,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CORRECTION_RATE__1",
-    "CORRECTION_RATE__2"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "CORRECTION_RATE__1" / NULLIF("CORRECTION_RATE__2", 0) AS "CORRECTION_RATE"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

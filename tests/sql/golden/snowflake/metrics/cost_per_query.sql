@@ -12,16 +12,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "COST_PER_QUERY__1",
-    "COST_PER_QUERY__2"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "COST_PER_QUERY__1" / NULLIF("COST_PER_QUERY__2", 0) AS "COST_PER_QUERY"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

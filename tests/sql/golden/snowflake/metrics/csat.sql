@@ -14,16 +14,10 @@ WITH feedback_agg AS (
   FROM "SUPPORT"."FEEDBACK" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CSAT__1",
-    "CSAT__2"
-  FROM feedback_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "CSAT__1" / NULLIF("CSAT__2", 0) AS "CSAT"
-FROM series
+FROM feedback_agg
 ORDER BY
   "PERIOD"

@@ -14,12 +14,6 @@ WITH feedback_agg AS (
   FROM "SUPPORT"."FEEDBACK" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CSAT_7D__1",
-    "CSAT_7D__2"
-  FROM feedback_agg
 ), windowed AS (
   SELECT
     cur."PERIOD" AS "PERIOD",
@@ -27,8 +21,8 @@ WITH feedback_agg AS (
     cur."CSAT_7D__2" AS "CSAT_7D__2",
     SUM(prev."CSAT_7D__1") AS "CSAT_7D__1__ROLLING",
     SUM(prev."CSAT_7D__2") AS "CSAT_7D__2__ROLLING"
-  FROM series AS cur
-  INNER JOIN series AS prev
+  FROM feedback_agg AS cur
+  INNER JOIN feedback_agg AS prev
     ON prev."PERIOD" > TIMESTAMPADD(SECOND, 604800 * -1, cur."PERIOD")
     AND prev."PERIOD" <= cur."PERIOD"
   GROUP BY

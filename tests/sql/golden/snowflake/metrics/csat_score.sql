@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM "SUPPORT"."FEEDBACK" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CSAT_SCORE__1",
-    "CSAT_SCORE__2"
-  FROM feedback_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "CSAT_SCORE__1" / NULLIF("CSAT_SCORE__2", 0) AS "CSAT_SCORE"
-FROM series
+FROM feedback_agg
 ORDER BY
   "PERIOD"

@@ -9,17 +9,12 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CUMULATIVE_COST__1"
-  FROM messages_agg
 ), windowed AS (
   SELECT
     cur."PERIOD" AS "PERIOD",
     cur."CUMULATIVE_COST__1" AS "CUMULATIVE_COST__1",
     SUM(cur."CUMULATIVE_COST__1") OVER (ORDER BY cur."PERIOD" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "CUMULATIVE_COST__1__CUMULATIVE"
-  FROM series AS cur
+  FROM messages_agg AS cur
 )
 SELECT
   "PERIOD" AS "PERIOD",

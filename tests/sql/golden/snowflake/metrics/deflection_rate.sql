@@ -12,18 +12,12 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "DEFLECTION_RATE__1",
-    "DEFLECTION_RATE__2"
-  FROM conversations_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   (
     1 - "DEFLECTION_RATE__1" / NULLIF("DEFLECTION_RATE__2", 0)
   ) AS "DEFLECTION_RATE"
-FROM series
+FROM conversations_agg
 ORDER BY
   "PERIOD"

@@ -12,16 +12,10 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "ESCALATION_RATE__1",
-    "ESCALATION_RATE__2"
-  FROM conversations_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "ESCALATION_RATE__1" / NULLIF("ESCALATION_RATE__2", 0) AS "ESCALATION_RATE"
-FROM series
+FROM conversations_agg
 ORDER BY
   "PERIOD"

@@ -12,15 +12,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "LATENCY_P95__1"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "LATENCY_P95__1" AS "LATENCY_P95"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

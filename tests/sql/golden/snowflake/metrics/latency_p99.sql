@@ -12,15 +12,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "LATENCY_P99__1"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "LATENCY_P99__1" AS "LATENCY_P99"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

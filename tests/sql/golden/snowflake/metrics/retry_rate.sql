@@ -14,16 +14,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "RETRY_RATE__1",
-    "RETRY_RATE__2"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "RETRY_RATE__1" / NULLIF("RETRY_RATE__2", 0) AS "RETRY_RATE"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

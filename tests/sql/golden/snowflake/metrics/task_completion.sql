@@ -19,16 +19,10 @@ WITH conversations_agg AS (
   FROM "SUPPORT"."CONVERSATIONS" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "TASK_COMPLETION__1",
-    "TASK_COMPLETION__2"
-  FROM conversations_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "TASK_COMPLETION__1" / NULLIF("TASK_COMPLETION__2", 0) AS "TASK_COMPLETION"
-FROM series
+FROM conversations_agg
 ORDER BY
   "PERIOD"

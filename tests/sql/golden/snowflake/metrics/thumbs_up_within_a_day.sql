@@ -34,16 +34,10 @@ WITH thumbs_up_within_a_day__conv_starts AS (
   FROM thumbs_up_within_a_day__conv_hits
   GROUP BY
     "PERIOD"
-), series AS (
-  SELECT
-    "PERIOD",
-    "THUMBS_UP_WITHIN_A_DAY__CONV__STARTS",
-    "THUMBS_UP_WITHIN_A_DAY__CONV__CONVERTED"
-  FROM thumbs_up_within_a_day__conv_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "THUMBS_UP_WITHIN_A_DAY__CONV__CONVERTED" / NULLIF("THUMBS_UP_WITHIN_A_DAY__CONV__STARTS", 0) AS "THUMBS_UP_WITHIN_A_DAY"
-FROM series
+FROM thumbs_up_within_a_day__conv_agg
 ORDER BY
   "PERIOD"

@@ -14,16 +14,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "TOKENS_PER_ANSWER__1",
-    "TOKENS_PER_ANSWER__2"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "TOKENS_PER_ANSWER__1" / NULLIF("TOKENS_PER_ANSWER__2", 0) AS "TOKENS_PER_ANSWER"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

@@ -9,15 +9,10 @@ WITH messages_agg AS (
   FROM "SUPPORT"."MESSAGES" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "TOTAL_COST__1"
-  FROM messages_agg
 )
 SELECT
   "PERIOD" AS "PERIOD",
   "TOTAL_COST__1" AS "TOTAL_COST"
-FROM series
+FROM messages_agg
 ORDER BY
   "PERIOD"

@@ -21,19 +21,12 @@ WITH feedback_agg AS (
   FROM "SUPPORT"."FEEDBACK" AS s
   GROUP BY
     ALL
-), series AS (
-  SELECT
-    "PERIOD",
-    "CSAT__1",
-    "CSAT__2",
-    "SAMPLE_N"
-  FROM feedback_agg
 ), series_out AS (
   SELECT
     "PERIOD" AS "PERIOD",
     "CSAT__1" / NULLIF("CSAT__2", 0) AS "CSAT",
     "SAMPLE_N" AS "SAMPLE_N"
-  FROM series
+  FROM feedback_agg
 ), evaluated AS (
   SELECT
     "PERIOD",

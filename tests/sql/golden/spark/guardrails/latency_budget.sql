@@ -15,18 +15,12 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     DATE_TRUNC('HOUR', s.`ts`)
-), series AS (
-  SELECT
-    `period`,
-    `latency_p95__1`,
-    `sample_n`
-  FROM messages_agg
 ), series_out AS (
   SELECT
     `period` AS `period`,
     `latency_p95__1` AS `latency_p95`,
     `sample_n` AS `sample_n`
-  FROM series
+  FROM messages_agg
 ), evaluated AS (
   SELECT
     `period`,

@@ -13,16 +13,10 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`ts`)
-), series AS (
-  SELECT
-    `period`,
-    `completion_cost_per_query__1`,
-    `completion_cost_per_query__2`
-  FROM messages_agg
 )
 SELECT
   `period` AS `period`,
   `completion_cost_per_query__1` / NULLIF(`completion_cost_per_query__2`, 0) AS `completion_cost_per_query`
-FROM series
+FROM messages_agg
 ORDER BY
   `period`

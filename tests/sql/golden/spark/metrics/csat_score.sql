@@ -10,16 +10,10 @@ WITH feedback_agg AS (
   FROM `support`.`feedback` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`ts`)
-), series AS (
-  SELECT
-    `period`,
-    `csat_score__1`,
-    `csat_score__2`
-  FROM feedback_agg
 )
 SELECT
   `period` AS `period`,
   `csat_score__1` / NULLIF(`csat_score__2`, 0) AS `csat_score`
-FROM series
+FROM feedback_agg
 ORDER BY
   `period`

@@ -13,18 +13,12 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`started_ts`)
-), series AS (
-  SELECT
-    `period`,
-    `deflection_rate__1`,
-    `deflection_rate__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   (
     1 - `deflection_rate__1` / NULLIF(`deflection_rate__2`, 0)
   ) AS `deflection_rate`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

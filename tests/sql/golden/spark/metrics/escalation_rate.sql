@@ -13,16 +13,10 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`started_ts`)
-), series AS (
-  SELECT
-    `period`,
-    `escalation_rate__1`,
-    `escalation_rate__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   `escalation_rate__1` / NULLIF(`escalation_rate__2`, 0) AS `escalation_rate`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

@@ -16,16 +16,10 @@ WITH messages_agg AS (
   FROM `support`.`messages` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`ts`)
-), series AS (
-  SELECT
-    `period`,
-    `hallucination_rate__1`,
-    `hallucination_rate__2`
-  FROM messages_agg
 )
 SELECT
   `period` AS `period`,
   `hallucination_rate__1` / NULLIF(`hallucination_rate__2`, 0) AS `hallucination_rate`
-FROM series
+FROM messages_agg
 ORDER BY
   `period`

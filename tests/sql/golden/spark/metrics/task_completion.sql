@@ -15,16 +15,10 @@ WITH conversations_agg AS (
   FROM `support`.`conversations` AS s
   GROUP BY
     DATE_TRUNC('DAY', s.`started_ts`)
-), series AS (
-  SELECT
-    `period`,
-    `task_completion__1`,
-    `task_completion__2`
-  FROM conversations_agg
 )
 SELECT
   `period` AS `period`,
   `task_completion__1` / NULLIF(`task_completion__2`, 0) AS `task_completion`
-FROM series
+FROM conversations_agg
 ORDER BY
   `period`

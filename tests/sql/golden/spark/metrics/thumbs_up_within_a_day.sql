@@ -35,16 +35,10 @@ WITH thumbs_up_within_a_day__conv_starts AS (
   FROM thumbs_up_within_a_day__conv_hits
   GROUP BY
     `period`
-), series AS (
-  SELECT
-    `period`,
-    `thumbs_up_within_a_day__conv__starts`,
-    `thumbs_up_within_a_day__conv__converted`
-  FROM thumbs_up_within_a_day__conv_agg
 )
 SELECT
   `period` AS `period`,
   `thumbs_up_within_a_day__conv__converted` / NULLIF(`thumbs_up_within_a_day__conv__starts`, 0) AS `thumbs_up_within_a_day`
-FROM series
+FROM thumbs_up_within_a_day__conv_agg
 ORDER BY
   `period`

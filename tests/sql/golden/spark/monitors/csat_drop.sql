@@ -28,19 +28,12 @@ WITH feedback_agg AS (
       CAST(FLOOR(EXTRACT(MINUTE FROM s.`ts`) / 5) * 5 AS BIGINT),
       DATE_TRUNC('HOUR', s.`ts`)
     )
-), series AS (
-  SELECT
-    `period`,
-    `csat__1`,
-    `csat__2`,
-    `sample_n`
-  FROM feedback_agg
 ), series_out AS (
   SELECT
     `period` AS `period`,
     `csat__1` / NULLIF(`csat__2`, 0) AS `csat`,
     `sample_n` AS `sample_n`
-  FROM series
+  FROM feedback_agg
 ), evaluated AS (
   SELECT
     `period`,
