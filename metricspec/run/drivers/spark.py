@@ -157,16 +157,15 @@ def open_connection(url: WarehouseURL) -> SparkConnection:
     conf = {**DEFAULT_CONF, **(LOCAL_CONF if local else {}), **settings}
     if local:
         builder = SparkSession.builder.master(host).appName("metricspec")
+        for key, value in conf.items():
+            builder = builder.config(key, value)
         hint = "a local Spark session needs Java 17 or later on PATH or JAVA_HOME"
-    else:
+    else:  # a Connect session gets its settings in _probe, with short retries
         _require_spark_connect(url)
         channel = "".join(f";{k}={url.query[k]}" for k in CONNECT_PARAMS if k in url.query)
         remote = f"sc://{host}:{url.port or DEFAULT_CONNECT_PORT}"
         builder = SparkSession.builder.remote(f"{remote}/{channel}" if channel else remote)
         hint = f"is a Spark Connect server listening on {remote}?"
-    if local:  # a Connect session sets its settings after the probe, with short retries
-        for key, value in conf.items():
-            builder = builder.config(key, value)
     existing = SparkSession.getActiveSession()
     startup_errors: tuple[type[BaseException], ...] = (*errors, RuntimeError, OSError)
     try:
