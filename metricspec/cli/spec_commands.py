@@ -67,6 +67,9 @@ def compile_(
     paths: PathsArg = None,
     dialect: DialectOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
+    per_metric: Annotated[bool, typer.Option(
+        "--per-metric", help="Also write one query per metric (by default metrics are "
+        "compiled per source group: one scan of each source for all its metrics).")] = False,
 ) -> None:
     """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files."""
     from metricspec.emit.compile import compile_all, write_all
@@ -77,7 +80,7 @@ def compile_(
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
-    compiled, failed = compile_all(ws.index, backends)
+    compiled, failed = compile_all(ws.index, backends, per_metric=per_metric)
     written = write_all(compiled, out_dir)
     for failure in failed:
         err.print(f"[red]error[/]: {failure}", markup=True)

@@ -1,6 +1,9 @@
 """Compile spec objects to SQL text for backends, and write them to an output folder.
 
-build/<dialect>/metrics/<metric>.sql        the metric by day
+build/<dialect>/metrics/<sources>.sql       every metric reading exactly these sources, by
+                                            day, in one query: one scan per source (e.g.
+                                            `feedback.sql`, `conversations+messages.sql`)
+build/<dialect>/metrics/<metric>.sql        one metric by day (with `per_metric=True`)
 build/<dialect>/experiments/<name>.sql      sufficient statistics (long format)
 build/<dialect>/monitors/<name>.sql         windows in alert
 build/<dialect>/guardrails/<name>.sql       windows breaking the guardrail
@@ -33,9 +36,10 @@ from metricspec.plan.metric_query import Grain, plan_metric_query
 from metricspec.plan.monitor import plan_monitor
 from metricspec.semantic import Index
 
-Kind = Literal["metric", "experiment", "monitor", "guardrail", "kpi"]
+Kind = Literal["metric", "metrics", "experiment", "monitor", "guardrail", "kpi"]
 FOLDERS: dict[str, str] = {
     "metric": "metrics",
+    "metrics": "metrics",
     "experiment": "experiments",
     "monitor": "monitors",
     "guardrail": "guardrails",
@@ -131,20 +135,69 @@ def compile_object(
     return CompiledQuery(kind, name, backend, text)
 
 
+def metric_groups(index: Index) -> dict[str, list[str]]:
+    """Metrics grouped by the exact set of sources they read, named after those sources.
+
+    >>> # e.g. {"feedback": ["ces", "csat", ...], "conversations+messages": [...]}
+    """
+    groups: dict[str, list[str]] = {}
+    for name in sorted(index.metrics):
+        sources = sorted(set(index.sources_of(name))) or ["constants"]
+        groups.setdefault("+".join(sources), []).append(name)
+    return dict(sorted(groups.items()))
+
+
+def compile_metric_group(
+    index: Index, group: str, metrics: list[str], backend: Backend
+) -> CompiledQuery:
+    """All metrics of one source group by day, in one query."""
+    try:
+        plan = plan_metric_query(index, metrics, title=group)
+        tree = metric_query_sql(plan, SqlBuilder(backend))
+        notes = ["grain: day", f"metrics: {', '.join(metrics)}"]
+        if backend.capabilities.percentile == "approximate" and any(
+            m.func == "quantile" for s in plan.scans for m in s.measures
+        ):
+            notes.append(f"percentiles are approximate on {backend.title}")
+        text = render_sql(
+            tree, backend, kind="metric query", name=group, files=plan.files, notes=notes
+        )
+    except (PlanError, SqlglotError, KeyError) as exc:
+        raise CompileError("metric query", group, backend.name, str(exc).split("\n")[0]) from exc
+    return CompiledQuery("metrics", group, backend, text)
+
+
 def compile_all(
-    index: Index, backends: Iterable[Backend]
+    index: Index, backends: Iterable[Backend], *, per_metric: bool = False
 ) -> tuple[list[CompiledQuery], list[CompileError]]:
-    """Every object for every backend, in a stable order; failures are returned, not raised."""
+    """Every object for every backend, in a stable order; failures are returned, not raised.
+
+    Metrics are compiled in groups (one query per set of sources, so each source is scanned
+    once for all its metrics); `per_metric` adds one query per metric. When a group fails,
+    its metrics are compiled one by one so the failure names the metric at fault.
+    """
     names = (
-        sorted(index.metrics)
+        (sorted(index.metrics) if per_metric else [])
         + sorted(index.experiments)
         + sorted(index.monitors)
         + sorted(index.guardrails)
         + sorted(index.kpis)
     )
+    groups = metric_groups(index)
     compiled: list[CompiledQuery] = []
     failed: list[CompileError] = []
     for backend in backends:
+        for group, metrics in groups.items():
+            try:
+                compiled.append(compile_metric_group(index, group, metrics, backend))
+            except CompileError as exc:
+                culprits = []
+                for name in metrics:
+                    try:
+                        compile_object(index, name, backend)
+                    except CompileError as alone:
+                        culprits.append(alone)
+                failed.extend(culprits or [exc])
         for name in names:
             try:
                 compiled.append(compile_object(index, name, backend))

@@ -34,6 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from sql_paths import REPO, UPDATE_ENV
 
 sys.path.insert(0, str(Path(__file__).parent))  # make `sql_reference` importable
 
@@ -45,9 +46,7 @@ from metricspec.emit.compile import compile_object
 from metricspec.semantic import Index
 from metricspec.workspace import Workspace
 
-REPO = Path(__file__).resolve().parents[2]
 SCALE = 0.25
-UPDATE_ENV = "METRICSPEC_UPDATE_GOLDEN"
 
 
 CLI_TEST = "test_cli_compile_is_byte_identical_across_runs"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO
+from sql_paths import REPO
 from experiment_reference import ExperimentDef, experiment_def, experiment_rows, exposures
 from sql_reference import Tables, assert_same_rows
 

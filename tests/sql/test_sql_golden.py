@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from conftest import UPDATE_ENV
+from sql_paths import UPDATE_ENV
 from sqlglot import exp
 
 from metricspec.backends import all_backends
@@ -64,11 +64,19 @@ def test_golden_sql(compiled: list[CompiledQuery], update_golden: bool, dialect:
 
 
 def test_every_object_has_golden_sql_in_every_dialect(index: Index) -> None:
-    names = {*index.metrics, *index.experiments, *index.monitors, *index.guardrails,
-             *index.kpis}
+    """Experiments, monitors, guardrails and KPI trees have a file each; metrics are compiled
+    per source group, and every metric is listed in exactly one group's header."""
+    names = {*index.experiments, *index.monitors, *index.guardrails, *index.kpis}
     for dialect in DIALECTS:
-        stems = {p.stem for p in (GOLDEN / dialect).rglob("*.sql")}
+        stems = {p.stem for p in (GOLDEN / dialect).rglob("*.sql")
+                 if p.parent.name != "metrics"}
         assert stems == names, dialect
+        listed: list[str] = []
+        for path in (GOLDEN / dialect / "metrics").glob("*.sql"):
+            header = next(line for line in path.read_text().splitlines()
+                          if line.startswith("-- metrics: "))
+            listed += header[len("-- metrics: "):].split(", ")
+        assert sorted(listed) == sorted(index.metrics), dialect
 
 
 @pytest.mark.slow
@@ -107,6 +115,13 @@ def test_header_names_the_object_and_its_file(index: Index, compiled) -> None:
               "monitor": index.monitors, "guardrail": index.guardrails, "kpi": index.kpis}
     for query in compiled:
         first, second, third = query.sql.splitlines()[:3]
+        if query.kind == "metrics":  # a source group: its header lists its metrics
+            assert first == f"-- metricspec metric query `{query.name}`", query.path
+            metric = next(line for line in query.sql.splitlines()
+                          if line.startswith("-- metrics: "))[12:].split(", ")[0]
+            source = index.metrics[metric].span.file
+            assert source in second[9:].split(", "), query.path
+            continue
         assert first == f"-- metricspec {query.kind} `{query.name}`", query.path
         source = tables[query.kind][query.name].span.file
         assert second.startswith("-- from: ") and source in second[9:].split(", "), query.path

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO
+from sql_paths import REPO
 from monitor_reference import alerts, rule_of
 from sql_reference import Tables, assert_same_rows
 

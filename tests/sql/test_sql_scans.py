@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO
+from sql_paths import REPO
 from experiment_reference import experiment_def, experiment_rows
 from sql_reference import Tables, assert_same_rows
 
