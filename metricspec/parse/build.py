@@ -13,7 +13,8 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer, Tree
+from lark.exceptions import VisitError
 from lark.tree import Meta
 
 from metricspec import ir
@@ -52,7 +53,6 @@ class _Item:
         self.value_span = value_span or span
 
 
-@v_args(meta=True)
 class Builder(Transformer[Token, Any]):
     """Build IR from a parse tree of `grammar/metricspec.lark`.
 
@@ -72,6 +72,21 @@ class Builder(Transformer[Token, Any]):
         self.column_offset = column_offset
         self.scalar = scalar
         self.diagnostics: list[Diagnostic] = []
+
+    def _call_userfunc(self, tree: Tree[Token], new_children: list[Any] | None = None) -> Any:
+        """Call the rule's method as `method(meta, children)`.
+
+        This is what `@v_args(meta=True)` does, without the wrapper Lark builds on every
+        call (a third of the time spent building IR).
+        """
+        children = tree.children if new_children is None else new_children
+        method = getattr(self, tree.data, None)
+        if method is None:
+            return self.__default__(tree.data, children, tree.meta)  # type: ignore[no-untyped-call]
+        try:
+            return method(tree.meta, children)
+        except Exception as exc:
+            raise VisitError(tree.data, tree, exc) from exc  # type: ignore[no-untyped-call]
 
     # ------------------------------------------------------------ spans
 

@@ -10,6 +10,7 @@ position the parser reports can be turned back into the file's line and column.
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import lru_cache
 
 Position = tuple[int, int]
 
@@ -61,6 +62,13 @@ def align(raw: str, start: int, value: str, quote: str | None) -> list[int]:
     return out
 
 
+@lru_cache(maxsize=16)
+def line_starts(raw: str) -> list[int]:
+    """Offsets where each line of `raw` starts (computed once per file: a file has many
+    scalars, and Python caches a string's hash)."""
+    return [0] + [i + 1 for i, c in enumerate(raw) if c == "\n"]
+
+
 class ScalarMap:
     """Turns positions in a scalar's value into positions in its file.
 
@@ -73,7 +81,7 @@ class ScalarMap:
 
     def __init__(self, raw: str, start: int, value: str, quote: str | None) -> None:
         self.value = value
-        self._line_starts = [0] + [i + 1 for i, c in enumerate(raw) if c == "\n"]
+        self._line_starts = line_starts(raw)
         self._value_starts = [0] + [i + 1 for i, c in enumerate(value) if c == "\n"]
         self._offsets = align(raw, start, value, quote)
 
