@@ -15,7 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -167,14 +170,50 @@ def compile_metric_group(
     return CompiledQuery("metrics", group, backend, text)
 
 
+Task = tuple[Backend, str, list[str]]  # (backend, object or group name, group members)
+Outcome = tuple[list[CompiledQuery], list[CompileError]]
+_FORKED_INDEX: Index | None = None  # what forked workers compile from
+PARALLEL_MIN_TASKS = 48
+
+
+def _compile_task(index: Index, task: Task) -> Outcome:
+    backend, name, members = task
+    if not members:
+        try:
+            return [compile_object(index, name, backend)], []
+        except CompileError as exc:
+            return [], [exc]
+    try:
+        return [compile_metric_group(index, name, members, backend)], []
+    except CompileError as exc:
+        culprits = []
+        for member in members:  # name the metric at fault
+            try:
+                compile_object(index, member, backend)
+            except CompileError as alone:
+                culprits.append(alone)
+        return [], culprits or [exc]
+
+
+def _compile_chunk(tasks: list[Task]) -> list[Outcome]:
+    assert _FORKED_INDEX is not None
+    return [_compile_task(_FORKED_INDEX, task) for task in tasks]
+
+
 def compile_all(
-    index: Index, backends: Iterable[Backend], *, per_metric: bool = False
+    index: Index,
+    backends: Iterable[Backend],
+    *,
+    per_metric: bool = False,
+    workers: int | None = None,
 ) -> tuple[list[CompiledQuery], list[CompileError]]:
     """Every object for every backend, in a stable order; failures are returned, not raised.
 
     Metrics are compiled in groups (one query per set of sources, so each source is scanned
     once for all its metrics); `per_metric` adds one query per metric. When a group fails,
-    its metrics are compiled one by one so the failure names the metric at fault.
+    its metrics are compiled one by one so the failure names the metric at fault. Large
+    projects are compiled by forked worker processes (`workers`, default: the CPUs); the
+    output is the same, in the same order.
     """
     names = (
         (sorted(index.metrics) if per_metric else [])
@@ -184,26 +223,39 @@ def compile_all(
         + sorted(index.kpis)
     )
     groups = metric_groups(index)
-    compiled: list[CompiledQuery] = []
-    failed: list[CompileError] = []
+    tasks: list[Task] = []
     for backend in backends:
-        for group, metrics in groups.items():
-            try:
-                compiled.append(compile_metric_group(index, group, metrics, backend))
-            except CompileError as exc:
-                culprits = []
-                for name in metrics:
-                    try:
-                        compile_object(index, name, backend)
-                    except CompileError as alone:
-                        culprits.append(alone)
-                failed.extend(culprits or [exc])
-        for name in names:
-            try:
-                compiled.append(compile_object(index, name, backend))
-            except CompileError as exc:
-                failed.append(exc)
+        tasks += [(backend, group, metrics) for group, metrics in groups.items()]
+        tasks += [(backend, name, []) for name in names]
+    outcomes = _run(index, tasks, workers)
+    compiled = [query for done, _ in outcomes for query in done]
+    failed = [error for _, errors in outcomes for error in errors]
     return compiled, failed
+
+
+def _run(index: Index, tasks: list[Task], workers: int | None) -> list[Outcome]:
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if (
+        workers < 2
+        or len(tasks) < PARALLEL_MIN_TASKS
+        or "fork" not in (multiprocessing.get_all_start_methods())
+    ):
+        return [_compile_task(index, task) for task in tasks]
+    global _FORKED_INDEX
+    _FORKED_INDEX = index
+    # Interleaved chunks balance the big experiment queries across the workers.
+    chunks = [tasks[i::workers] for i in range(workers)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            results = list(pool.map(_compile_chunk, chunks))
+    finally:
+        _FORKED_INDEX = None
+    ordered: list[Outcome] = [([], [])] * len(tasks)
+    for offset, chunk_results in enumerate(results):
+        for position, outcome in enumerate(chunk_results):
+            ordered[offset + position * workers] = outcome
+    return ordered
 
 
 def write_all(compiled: list[CompiledQuery], out: Path) -> list[Path]:

@@ -28,7 +28,7 @@ from sqlglot import exp
 from metricspec import ir
 from metricspec.check.filters import filter_columns, parse_filter
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
-from metricspec.emit.sqlbuild import Z_975, SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import Z_975, SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ConversionPart, ExperimentPlan
 
 UNIT, VARIANT, EXPOSED = "__unit", "__variant", "__exposed_at"
@@ -72,7 +72,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
     by_unit = [unit.copy()]
     events = exp.select(
         unit.copy().as_(sql.alias(UNIT)),
-        exp.cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
+        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
         time.copy().as_(sql.alias(EXPOSED)),
         *[sql.col(s, "a").as_(sql.alias(seg(s))) for s in plan.segments],
         exp.Window(

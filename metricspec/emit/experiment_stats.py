@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
-from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.sqlbuild import SqlBuilder, cast
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 
 LONG_COLUMNS = (
@@ -102,7 +102,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
     union: exp.Expr | None = None
     for segment, column in partitions(plan):
         tail = "" if column is None else f"__{column}"
-        value = exp.cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
+        value = cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
         select = exp.select(
             sql.text(segment).as_(sql.alias("segment")),
             value.as_(sql.alias("segment_value")),
@@ -180,7 +180,7 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
                 ("q_n_star", "nstar"),
             ):
                 values[column] = sql.ref(_stat(base.name, label))
-        branches.append(_branch(plan, values, sql))
+        branches.append(_branch(plan, values, sql, first=not branches))
     for a, b in plan.cross:
         ra, rb = _columns(bases[a]), _columns(bases[b])
         values = {"metric": sql.text(a), "metric_2": sql.text(b)}
@@ -191,7 +191,7 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
                         _stat(f"{a}__{b}", f"cross_{left}{right}")
                     )
         branches.append(_branch(plan, values, sql))
-    branches.append(_branch(plan, {"metric": sql.text(UNITS_METRIC)}, sql))
+    branches.append(_branch(plan, {"metric": sql.text(UNITS_METRIC)}, sql, first=not branches))
     branches.append(_multiple(plan, sql))
     union: exp.Expr = branches[0]
     for branch in branches[1:]:
@@ -210,7 +210,9 @@ def long_rows(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     )
 
 
-def _branch(plan: ExperimentPlan, values: dict[str, exp.Expr], sql: SqlBuilder) -> exp.Select:
+def _branch(
+    plan: ExperimentPlan, values: dict[str, exp.Expr], sql: SqlBuilder, first: bool = False
+) -> exp.Select:
     row: dict[str, exp.Expr] = {
         "experiment": sql.text(plan.experiment.name),
         "segment": sql.ref("segment"),
@@ -219,9 +221,9 @@ def _branch(plan: ExperimentPlan, values: dict[str, exp.Expr], sql: SqlBuilder) 
         "n": sql.ref("n"),
         **values,
     }
-    return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS]).from_(
-        "stats", copy=False
-    )
+    return exp.select(
+        *[_typed(c, row.get(c), sql, first).as_(sql.alias(c)) for c in LONG_COLUMNS]
+    ).from_(sql.cte("stats"), copy=False)
 
 
 def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
@@ -244,11 +246,13 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         "metric": sql.text(UNITS_METRIC),
         "n": exp.Subquery(this=excluded),
     }
-    return exp.select(*[_typed(c, row.get(c), sql).as_(sql.alias(c)) for c in LONG_COLUMNS])
+    return exp.select(*[_typed(c, row.get(c), sql, False).as_(sql.alias(c)) for c in LONG_COLUMNS])
 
 
-def _typed(column: str, value: exp.Expr | None, sql: SqlBuilder) -> exp.Expr:
+def _typed(column: str, value: exp.Expr | None, sql: SqlBuilder, first: bool) -> exp.Expr:
+    """A long-format cell: typed values; NULLs typed in the first UNION branch only (the
+    others take the column's type from it, and a thousand casts of NULL slow compiling)."""
     kind = "VARCHAR" if column in TEXT_COLUMNS else "BIGINT" if column == "n" else "DOUBLE"
     if value is None:
-        return sql.typed_null(kind)
-    return exp.cast(value, kind)
+        return sql.typed_null(kind) if first else exp.Null()
+    return cast(value, kind)

@@ -78,6 +78,20 @@ def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Selec
     return select
 
 
+_TYPES: dict[str, exp.DataType] = {}
+
+
+def data_type(name: str) -> exp.DataType:
+    """A sqlglot data type by name, parsed once and copied after (parsing is slow)."""
+    if name not in _TYPES:
+        _TYPES[name] = exp.DataType.build(name, dialect=None)
+    return _TYPES[name].copy()
+
+
+def cast(value: exp.Expr, type_name: str) -> exp.Cast:
+    return exp.Cast(this=value, to=data_type(type_name))
+
+
 class SqlBuilder:
     """Builds dialect-correct expressions for one backend."""
 
@@ -173,9 +187,7 @@ class SqlBuilder:
 
     def ts(self, value: dt.datetime) -> exp.Expr:
         text = value.strftime("%Y-%m-%d %H:%M:%S")
-        return exp.cast(
-            exp.Literal.string(text), exp.DataType.build(self.caps.timestamp_type, dialect=None)
-        )
+        return cast(exp.Literal.string(text), self.caps.timestamp_type)
 
     def ts_add(self, value: exp.Expr, seconds: int) -> exp.Expr:
         if seconds >= 0:
@@ -205,7 +217,7 @@ class SqlBuilder:
                 ),
                 expression=exp.Literal.number(grain.count),
             ),
-            to=exp.DataType.build("BIGINT"),
+            to=data_type("BIGINT"),
         )
         return exp.TimestampAdd(
             this=exp.TimestampTrunc(this=ts, unit=exp.var(larger)),
@@ -312,8 +324,8 @@ class SqlBuilder:
 
     @staticmethod
     def to_float(value: exp.Expr) -> exp.Expr:
-        return exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
+        return cast(value, "DOUBLE")
 
     @staticmethod
     def typed_null(kind: str) -> exp.Expr:
-        return exp.Cast(this=exp.Null(), to=exp.DataType.build(kind))
+        return cast(exp.Null(), kind)
