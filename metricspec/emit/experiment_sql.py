@@ -43,9 +43,9 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     ctes: list[tuple[str, exp.Expr]] = list(_exposures(plan, sql))
     units_from: list[tuple[str, list[str]]] = []
     for source in plan.scan_sources():
-        built, columns = _source_scan(plan, source, sql)
+        built, tables = _source_scan(plan, source, sql)
         ctes.extend(built)
-        units_from.append((f"{source}_units", columns))
+        units_from.extend(tables)
     for base in plan.bases:
         if base.conversion is not None:
             ctes.extend(_conversion(plan, base.conversion, sql))
@@ -184,7 +184,7 @@ def _filter_names(flt: str | None, names: dict[str, None]) -> None:
 
 def _source_scan(
     plan: ExperimentPlan, source: str, sql: SqlBuilder
-) -> tuple[list[tuple[str, exp.Expr]], list[str]]:
+) -> tuple[list[tuple[str, exp.Expr]], list[tuple[str, list[str]]]]:
     src = plan.sources[source]
     assert src.time is not None
     bases = [b for b in plan.bases if any(c is not None and c.source == source for c in (b.x, b.y))]
@@ -242,9 +242,6 @@ def _source_scan(
     events = events.where(exp.and_(*where), copy=False)
     ctes: list[tuple[str, exp.Expr]] = [(f"{source}_events", events)]
     scan_table = f"{source}_events"
-    if quantiles:
-        ctes.extend(_ranks(plan, source, quantiles, sql))
-        scan_table = f"{source}_pos"
 
     post_condition = post if (cuped or quantiles) else None
     unit_select = exp.select(sql.ref(UNIT, "s").as_(sql.alias(UNIT)))
@@ -268,16 +265,18 @@ def _source_scan(
                     copy=False,
                 )
                 columns.append(f"{comp.name}__pre")
-    for base in quantiles:
-        parts, names = _quantile_unit_parts(plan, base, sql)
-        unit_select = unit_select.select(*parts, copy=False)
-        columns.extend(names)
     unit_select = unit_select.from_(
         exp.Table(this=exp.to_identifier(scan_table)).as_("s"), copy=False
     )
     unit_select = unit_select.group_by(sql.ref(UNIT, "s"), copy=False)
     ctes.append((f"{source}_units", unit_select))
-    return ctes, columns
+    joined: list[tuple[str, list[str]]] = [(f"{source}_units", columns)] if columns else []
+    for base in quantiles:
+        built, names = _quantile(plan, source, base, sql)
+        ctes.extend(built)
+        ctes.append((f"{base.name}_qunits", _quantile_units(plan, base, sql)))
+        joined.append((f"{base.name}_qunits", names))
+    return ctes, joined
 
 
 def _and(*conditions: exp.Expr | None) -> exp.Expr | None:
@@ -294,68 +293,118 @@ def _suffix(segment: str | None) -> str:
     return "" if segment is None else f"__{segment}"
 
 
-def _ranks(
-    plan: ExperimentPlan, source: str, quantiles: list[BaseMetric], sql: SqlBuilder
-) -> list[tuple[str, exp.Expr]]:
-    ranked = exp.select(exp.Star()).from_(sql.cte(f"{source}_events"), copy=False)
-    positioned = exp.select(exp.Star()).from_(sql.cte(f"{source}_ranked"), copy=False)
-    for base in quantiles:
-        assert base.quantile is not None
-        value = sql.ref(f"{base.name}__v")
-        nu = base.quantile.quantile
-        for _, column in partitions(plan):
-            tail = _suffix(column)
-            keys = [sql.ref(VARIANT)] + ([sql.ref(column)] if column else [])
-            rank = exp.Window(
-                this=exp.RowNumber(),
-                partition_by=[
-                    *[k.copy() for k in keys],
-                    exp.Is(this=value.copy(), expression=exp.Null()),
-                ],
-                # ties broken by unit, so each unit's count of events below the
-                # quantile is the same on every engine
-                order=exp.Order(expressions=[sql.asc(value.copy()), sql.asc(sql.ref(UNIT))]),
-            )
-            count = exp.Window(
-                this=exp.Count(this=value.copy()), partition_by=[k.copy() for k in keys]
-            )
-            ranked = ranked.select(
-                rank.as_(sql.alias(f"{base.name}__rank{tail}")),
-                count.as_(sql.alias(f"{base.name}__n{tail}")),
-                copy=False,
-            )
-            n = sql.ref(f"{base.name}__n{tail}")
-            n_star = _n_star(n)
-            positioned = positioned.select(
-                _position(n, exp.Literal.number(repr(nu))).as_(
-                    sql.alias(f"{base.name}__pos{tail}")
-                ),
-                n_star.as_(sql.alias(f"{base.name}__nstar{tail}")),
-                copy=False,
-            )
-            for side, sign in (("lo", -1), ("hi", 1)):
-                shifted = exp.Add(
-                    this=exp.Literal.number(repr(nu)),
-                    expression=exp.Mul(
-                        this=exp.Literal.number(repr(sign * Z_975)),
-                        expression=exp.Sqrt(
-                            this=exp.Div(
-                                this=exp.Literal.number(repr(nu * (1 - nu))),
-                                expression=n_star.copy(),
-                            )
-                        ),
+def _quantile(
+    plan: ExperimentPlan, source: str, base: BaseMetric, sql: SqlBuilder
+) -> tuple[list[tuple[str, exp.Expr]], list[str]]:
+    """An exact, clustered percentile from ranks: the metric's values (narrow rows only),
+    their count and the three positions per variant (and segment), then each row's rank."""
+    assert base.quantile is not None
+    nu = base.quantile.quantile
+    value = sql.ref(f"{base.name}__v")
+    keep = [UNIT, VARIANT, *[seg(s) for s in plan.segments]]
+    values = (
+        exp.select(*[sql.ref(c) for c in keep], value.as_(sql.alias("v")))
+        .from_(sql.cte(f"{source}_events"), copy=False)
+        .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
+    )
+    ctes: list[tuple[str, exp.Expr]] = [(f"{base.name}_values", values)]
+    ranked = exp.select(sql.ref(UNIT, "v"), sql.ref("v", "v")).from_(
+        sql.cte(f"{base.name}_values").as_("v"), copy=False
+    )
+    names: list[str] = []
+    for _, column in partitions(plan):
+        tail = _suffix(column)
+        counts_name = f"{base.name}_counts{tail}"
+        keys = [VARIANT] + ([column] if column else [])
+        n = exp.Count(this=exp.Star())
+        counts = exp.select(
+            *[sql.ref(k) for k in keys],
+            n.as_(sql.alias("n")),
+            _position(n.copy(), exp.Literal.number(repr(nu))).as_(sql.alias("pos")),
+            _n_star(n.copy()).as_(sql.alias("nstar")),
+        )
+        for side, sign in (("lo", -1), ("hi", 1)):
+            shifted = exp.Add(
+                this=exp.Literal.number(repr(nu)),
+                expression=exp.Mul(
+                    this=exp.Literal.number(repr(sign * Z_975)),
+                    expression=exp.Sqrt(
+                        this=exp.Div(
+                            this=exp.Literal.number(repr(nu * (1 - nu))),
+                            expression=_n_star(n.copy()),
+                        )
                     ),
-                )
-                pos = _position(n, shifted)
-                clamp = (
-                    exp.Greatest(this=exp.Literal.number(1), expressions=[pos])
-                    if side == "lo"
-                    else exp.Least(this=n.copy(), expressions=[pos])
-                )
-                positioned = positioned.select(
-                    clamp.as_(sql.alias(f"{base.name}__pos{side}{tail}")), copy=False
-                )
-    return [(f"{source}_ranked", ranked), (f"{source}_pos", positioned)]
+                ),
+            )
+            position = _position(n.copy(), shifted)
+            clamp = (
+                exp.Greatest(this=exp.Literal.number(1), expressions=[position])
+                if side == "lo"
+                else exp.Least(this=n.copy(), expressions=[position])
+            )
+            counts = counts.select(clamp.as_(sql.alias(f"pos{side}")), copy=False)
+        counts = counts.from_(sql.cte(f"{base.name}_values"), copy=False).group_by(
+            *[sql.ref(k) for k in keys], copy=False
+        )
+        ctes.append((counts_name, counts))
+        # ties broken by unit, so each unit's count of events below the quantile is the
+        # same on every engine
+        rank = exp.Window(
+            this=exp.RowNumber(),
+            partition_by=[sql.ref(k, "v") for k in keys],
+            order=exp.Order(expressions=[sql.asc(sql.ref("v", "v")), sql.asc(sql.ref(UNIT, "v"))]),
+        )
+        ranked = ranked.select(
+            rank.as_(sql.alias(f"rank{tail}")),
+            *[
+                sql.ref(c, counts_name).as_(sql.alias(f"{c}{tail}"))
+                for c in ("pos", "poslo", "poshi", "nstar")
+            ],
+            copy=False,
+        ).join(
+            sql.cte(counts_name),
+            on=exp.and_(
+                *[
+                    exp.NullSafeEQ(this=sql.ref(k, "v"), expression=sql.ref(k, counts_name))
+                    for k in keys
+                ]
+            ),
+            join_type="inner",
+            copy=False,
+        )
+        names += [
+            f"{base.name}__{label}{tail}"
+            for label in ("below", "events", "q", "qlo", "qhi", "nstar")
+        ]
+    ctes.append((f"{base.name}_ranked", ranked))
+    return ctes, names
+
+
+def _quantile_units(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder) -> exp.Select:
+    """Per unit: its events, those ranked at or below the quantile, and its share of the
+    interpolated quantile and bounds (a SUM over units gives them)."""
+    value = sql.ref("v", "r")
+    select = exp.select(sql.ref(UNIT, "r").as_(sql.alias(UNIT)))
+    for _, column in partitions(plan):
+        tail = _suffix(column)
+        rank = sql.ref(f"rank{tail}", "r")
+        pos = sql.ref(f"pos{tail}", "r")
+        items: dict[str, exp.Expr] = {
+            "below": sql.agg(
+                "count", None, exp.LTE(this=rank.copy(), expression=exp.Floor(this=pos.copy()))
+            ),
+            "events": exp.Count(this=exp.Star()),
+        }
+        for label in ("q", "qlo", "qhi"):
+            position = sql.ref(f"pos{label[1:]}{tail}", "r") if label != "q" else pos
+            items[label] = exp.Sum(this=_interpolate(value, rank, position))
+        items["nstar"] = exp.Max(this=sql.ref(f"nstar{tail}", "r"))
+        select = select.select(
+            *[e.as_(sql.alias(f"{base.name}__{k}{tail}")) for k, e in items.items()], copy=False
+        )
+    return select.from_(sql.cte(f"{base.name}_ranked").as_("r"), copy=False).group_by(
+        sql.ref(UNIT, "r"), copy=False
+    )
 
 
 def _position(n: exp.Expr, fraction: exp.Expr) -> exp.Expr:
@@ -387,53 +436,15 @@ def _n_star(n: exp.Expr) -> exp.Expr:
     return exp.Mul(this=exp.Literal.number(100), expression=power)
 
 
-def _quantile_unit_parts(
-    plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder
-) -> tuple[list[exp.Expr], list[str]]:
-    value = sql.ref(f"{base.name}__v", "s")
-    present = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
-    out: list[exp.Expr] = []
-    names: list[str] = []
-    for _, column in partitions(plan):
-        tail = _suffix(column)
-        rank = sql.ref(f"{base.name}__rank{tail}", "s")
-        pos = sql.ref(f"{base.name}__pos{tail}", "s")
-        below = sql.agg(
-            "count",
-            None,
-            exp.and_(
-                present.copy(), exp.LTE(this=rank.copy(), expression=exp.Floor(this=pos.copy()))
-            ),
-        )
-        events = exp.Count(this=value.copy())
-        items = {f"{base.name}__below{tail}": below, f"{base.name}__events{tail}": events}
-        for label, position in (
-            ("q", pos),
-            ("qlo", sql.ref(f"{base.name}__poslo{tail}", "s")),
-            ("qhi", sql.ref(f"{base.name}__poshi{tail}", "s")),
-        ):
-            items[f"{base.name}__{label}{tail}"] = exp.Sum(
-                this=_interpolate(value, rank, position, present)
-            )
-        items[f"{base.name}__nstar{tail}"] = exp.Max(this=sql.ref(f"{base.name}__nstar{tail}", "s"))
-        for name, expression in items.items():
-            out.append(expression.as_(sql.alias(name)))
-            names.append(name)
-    return out, names
-
-
-def _interpolate(value: exp.Expr, rank: exp.Expr, pos: exp.Expr, present: exp.Expr) -> exp.Expr:
+def _interpolate(value: exp.Expr, rank: exp.Expr, pos: exp.Expr) -> exp.Expr:
     """This row's share of the interpolated value at `pos` (zero unless it is one of the two
     neighbours), so a SUM over all rows gives the quantile."""
     floor = exp.Floor(this=pos.copy())
     frac = exp.Paren(this=exp.Sub(this=pos.copy(), expression=floor.copy()))
-    at_floor = exp.and_(present.copy(), exp.EQ(this=rank.copy(), expression=floor.copy()))
-    above = exp.and_(
-        present.copy(),
-        exp.EQ(
-            this=rank.copy(),
-            expression=exp.Add(this=floor.copy(), expression=exp.Literal.number(1)),
-        ),
+    at_floor = exp.EQ(this=rank.copy(), expression=floor.copy())
+    above = exp.EQ(
+        this=rank.copy(),
+        expression=exp.Add(this=floor.copy(), expression=exp.Literal.number(1)),
     )
     return exp.Case(
         ifs=[

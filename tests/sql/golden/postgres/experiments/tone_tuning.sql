@@ -78,121 +78,134 @@ WITH exposure_log AS (
   WHERE
     s."ts" >= CAST('2026-10-15 00:00:00' AS TIMESTAMP)
     AND s."ts" < CAST('2026-10-29 00:00:00' AS TIMESTAMP)
-), messages_ranked AS (
+), messages_units AS (
   SELECT
-    *,
-    ROW_NUMBER() OVER (
-      PARTITION BY "__variant", "latency_p95__v" IS NULL
-      ORDER BY "latency_p95__v", "__unit"
-    ) AS "latency_p95__rank",
-    COUNT("latency_p95__v") OVER (PARTITION BY "__variant") AS "latency_p95__n"
+    s."__unit" AS "__unit"
+  FROM messages_events AS s
+  GROUP BY
+    s."__unit"
+), latency_p95_values AS (
+  SELECT
+    "__unit",
+    "__variant",
+    "latency_p95__v" AS "v"
   FROM messages_events
-), messages_pos AS (
+  WHERE
+    NOT "latency_p95__v" IS NULL
+), latency_p95_counts AS (
   SELECT
-    *,
+    "__variant",
+    COUNT(*) AS "n",
     1 + (
-      "latency_p95__n" - 1
-    ) * 0.95 AS "latency_p95__pos",
+      COUNT(*) - 1
+    ) * 0.95 AS "pos",
     100 * POWER(
       2,
       FLOOR(
-        CAST(LN(CAST(GREATEST("latency_p95__n", 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
+        CAST(LN(CAST(GREATEST(COUNT(*), 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
       )
-    ) AS "latency_p95__nstar",
+    ) AS "nstar",
     GREATEST(
       1,
       1 + (
-        "latency_p95__n" - 1
+        COUNT(*) - 1
       ) * (
         0.95 + -1.959963984540054 * SQRT(
           CAST(0.04750000000000004 AS DOUBLE PRECISION) / (
             100 * POWER(
               2,
               FLOOR(
-                CAST(LN(CAST(GREATEST("latency_p95__n", 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
+                CAST(LN(CAST(GREATEST(COUNT(*), 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
               )
             )
           )
         )
       )
-    ) AS "latency_p95__poslo",
+    ) AS "poslo",
     LEAST(
-      "latency_p95__n",
+      COUNT(*),
       1 + (
-        "latency_p95__n" - 1
+        COUNT(*) - 1
       ) * (
         0.95 + 1.959963984540054 * SQRT(
           CAST(0.04750000000000004 AS DOUBLE PRECISION) / (
             100 * POWER(
               2,
               FLOOR(
-                CAST(LN(CAST(GREATEST("latency_p95__n", 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
+                CAST(LN(CAST(GREATEST(COUNT(*), 1) AS DOUBLE PRECISION) / 100.0) AS DOUBLE PRECISION) / LN(2) + 1e-09
               )
             )
           )
         )
       )
-    ) AS "latency_p95__poshi"
-  FROM messages_ranked
-), messages_units AS (
+    ) AS "poshi"
+  FROM latency_p95_values
+  GROUP BY
+    "__variant"
+), latency_p95_ranked AS (
   SELECT
-    s."__unit" AS "__unit",
+    v."__unit",
+    v."v",
+    ROW_NUMBER() OVER (PARTITION BY v."__variant" ORDER BY v."v", v."__unit") AS "rank",
+    latency_p95_counts."pos" AS "pos",
+    latency_p95_counts."poslo" AS "poslo",
+    latency_p95_counts."poshi" AS "poshi",
+    latency_p95_counts."nstar" AS "nstar"
+  FROM latency_p95_values AS v
+  INNER JOIN latency_p95_counts
+    ON v."__variant" IS NOT DISTINCT FROM latency_p95_counts."__variant"
+), latency_p95_qunits AS (
+  SELECT
+    r."__unit" AS "__unit",
     COUNT(*) FILTER(WHERE
-      NOT s."latency_p95__v" IS NULL
-      AND s."latency_p95__rank" <= FLOOR(s."latency_p95__pos")) AS "latency_p95__below",
-    COUNT(s."latency_p95__v") AS "latency_p95__events",
+      r."rank" <= FLOOR(r."pos")) AS "latency_p95__below",
+    COUNT(*) AS "latency_p95__events",
     SUM(
       CASE
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__pos")
-        THEN s."latency_p95__v" * (
+        WHEN r."rank" = FLOOR(r."pos")
+        THEN r."v" * (
           1 - (
-            s."latency_p95__pos" - FLOOR(s."latency_p95__pos")
+            r."pos" - FLOOR(r."pos")
           )
         )
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__pos") + 1
-        THEN s."latency_p95__v" * (
-          s."latency_p95__pos" - FLOOR(s."latency_p95__pos")
+        WHEN r."rank" = FLOOR(r."pos") + 1
+        THEN r."v" * (
+          r."pos" - FLOOR(r."pos")
         )
       END
     ) AS "latency_p95__q",
     SUM(
       CASE
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__poslo")
-        THEN s."latency_p95__v" * (
+        WHEN r."rank" = FLOOR(r."poslo")
+        THEN r."v" * (
           1 - (
-            s."latency_p95__poslo" - FLOOR(s."latency_p95__poslo")
+            r."poslo" - FLOOR(r."poslo")
           )
         )
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__poslo") + 1
-        THEN s."latency_p95__v" * (
-          s."latency_p95__poslo" - FLOOR(s."latency_p95__poslo")
+        WHEN r."rank" = FLOOR(r."poslo") + 1
+        THEN r."v" * (
+          r."poslo" - FLOOR(r."poslo")
         )
       END
     ) AS "latency_p95__qlo",
     SUM(
       CASE
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__poshi")
-        THEN s."latency_p95__v" * (
+        WHEN r."rank" = FLOOR(r."poshi")
+        THEN r."v" * (
           1 - (
-            s."latency_p95__poshi" - FLOOR(s."latency_p95__poshi")
+            r."poshi" - FLOOR(r."poshi")
           )
         )
-        WHEN NOT s."latency_p95__v" IS NULL
-        AND s."latency_p95__rank" = FLOOR(s."latency_p95__poshi") + 1
-        THEN s."latency_p95__v" * (
-          s."latency_p95__poshi" - FLOOR(s."latency_p95__poshi")
+        WHEN r."rank" = FLOOR(r."poshi") + 1
+        THEN r."v" * (
+          r."poshi" - FLOOR(r."poshi")
         )
       END
     ) AS "latency_p95__qhi",
-    MAX(s."latency_p95__nstar") AS "latency_p95__nstar"
-  FROM messages_pos AS s
+    MAX(r."nstar") AS "latency_p95__nstar"
+  FROM latency_p95_ranked AS r
   GROUP BY
-    s."__unit"
+    r."__unit"
 ), units AS (
   SELECT
     e."__unit" AS "__unit",
@@ -201,17 +214,17 @@ WITH exposure_log AS (
     COALESCE(feedback_units."csat__y", 0) AS "csat__y",
     COALESCE(feedback_units."ces__x", 0) AS "ces__x",
     COALESCE(feedback_units."ces__y", 0) AS "ces__y",
-    COALESCE(messages_units."latency_p95__below", 0) AS "latency_p95__below",
-    COALESCE(messages_units."latency_p95__events", 0) AS "latency_p95__events",
-    COALESCE(messages_units."latency_p95__q", 0) AS "latency_p95__q",
-    COALESCE(messages_units."latency_p95__qlo", 0) AS "latency_p95__qlo",
-    COALESCE(messages_units."latency_p95__qhi", 0) AS "latency_p95__qhi",
-    COALESCE(messages_units."latency_p95__nstar", 0) AS "latency_p95__nstar"
+    COALESCE(latency_p95_qunits."latency_p95__below", 0) AS "latency_p95__below",
+    COALESCE(latency_p95_qunits."latency_p95__events", 0) AS "latency_p95__events",
+    COALESCE(latency_p95_qunits."latency_p95__q", 0) AS "latency_p95__q",
+    COALESCE(latency_p95_qunits."latency_p95__qlo", 0) AS "latency_p95__qlo",
+    COALESCE(latency_p95_qunits."latency_p95__qhi", 0) AS "latency_p95__qhi",
+    COALESCE(latency_p95_qunits."latency_p95__nstar", 0) AS "latency_p95__nstar"
   FROM exposures AS e
   LEFT JOIN feedback_units
     ON feedback_units."__unit" = e."__unit"
-  LEFT JOIN messages_units
-    ON messages_units."__unit" = e."__unit"
+  LEFT JOIN latency_p95_qunits
+    ON latency_p95_qunits."__unit" = e."__unit"
 ), stats AS (
   SELECT
     'all' AS "segment",
@@ -312,30 +325,30 @@ FROM (
     CAST("segment_value" AS VARCHAR) AS "segment_value",
     CAST("variant" AS VARCHAR) AS "variant",
     CAST('ces' AS VARCHAR) AS "metric",
-    CAST(NULL AS VARCHAR) AS "metric_2",
+    NULL AS "metric_2",
     CAST("n" AS BIGINT) AS "n",
     CAST("ces__sum_x" AS DOUBLE PRECISION) AS "sum_x",
     CAST("ces__sum_x2" AS DOUBLE PRECISION) AS "sum_x2",
     CAST("ces__sum_y" AS DOUBLE PRECISION) AS "sum_y",
     CAST("ces__sum_y2" AS DOUBLE PRECISION) AS "sum_y2",
     CAST("ces__sum_xy" AS DOUBLE PRECISION) AS "sum_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_cd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yd",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yy",
-    CAST(NULL AS DOUBLE PRECISION) AS "q",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_lower",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_upper",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_n_star"
+    NULL AS "sum_c",
+    NULL AS "sum_c2",
+    NULL AS "sum_xc",
+    NULL AS "sum_d",
+    NULL AS "sum_d2",
+    NULL AS "sum_cd",
+    NULL AS "sum_xd",
+    NULL AS "sum_yc",
+    NULL AS "sum_yd",
+    NULL AS "cross_xx",
+    NULL AS "cross_xy",
+    NULL AS "cross_yx",
+    NULL AS "cross_yy",
+    NULL AS "q",
+    NULL AS "q_lower",
+    NULL AS "q_upper",
+    NULL AS "q_n_star"
   FROM stats
   UNION ALL
   SELECT
@@ -344,26 +357,26 @@ FROM (
     CAST("segment_value" AS VARCHAR) AS "segment_value",
     CAST("variant" AS VARCHAR) AS "variant",
     CAST('latency_p95' AS VARCHAR) AS "metric",
-    CAST(NULL AS VARCHAR) AS "metric_2",
+    NULL AS "metric_2",
     CAST("latency_p95__n" AS BIGINT) AS "n",
     CAST("latency_p95__sum_x" AS DOUBLE PRECISION) AS "sum_x",
     CAST("latency_p95__sum_x2" AS DOUBLE PRECISION) AS "sum_x2",
     CAST("latency_p95__sum_y" AS DOUBLE PRECISION) AS "sum_y",
     CAST("latency_p95__sum_y2" AS DOUBLE PRECISION) AS "sum_y2",
     CAST("latency_p95__sum_xy" AS DOUBLE PRECISION) AS "sum_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_cd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yd",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yy",
+    NULL AS "sum_c",
+    NULL AS "sum_c2",
+    NULL AS "sum_xc",
+    NULL AS "sum_d",
+    NULL AS "sum_d2",
+    NULL AS "sum_cd",
+    NULL AS "sum_xd",
+    NULL AS "sum_yc",
+    NULL AS "sum_yd",
+    NULL AS "cross_xx",
+    NULL AS "cross_xy",
+    NULL AS "cross_yx",
+    NULL AS "cross_yy",
     CAST("latency_p95__q" AS DOUBLE PRECISION) AS "q",
     CAST("latency_p95__qlo" AS DOUBLE PRECISION) AS "q_lower",
     CAST("latency_p95__qhi" AS DOUBLE PRECISION) AS "q_upper",
@@ -376,39 +389,39 @@ FROM (
     CAST("segment_value" AS VARCHAR) AS "segment_value",
     CAST("variant" AS VARCHAR) AS "variant",
     CAST('__units__' AS VARCHAR) AS "metric",
-    CAST(NULL AS VARCHAR) AS "metric_2",
+    NULL AS "metric_2",
     CAST("n" AS BIGINT) AS "n",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_x",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_x2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_y",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_y2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_cd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yd",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yy",
-    CAST(NULL AS DOUBLE PRECISION) AS "q",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_lower",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_upper",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_n_star"
+    NULL AS "sum_x",
+    NULL AS "sum_x2",
+    NULL AS "sum_y",
+    NULL AS "sum_y2",
+    NULL AS "sum_xy",
+    NULL AS "sum_c",
+    NULL AS "sum_c2",
+    NULL AS "sum_xc",
+    NULL AS "sum_d",
+    NULL AS "sum_d2",
+    NULL AS "sum_cd",
+    NULL AS "sum_xd",
+    NULL AS "sum_yc",
+    NULL AS "sum_yd",
+    NULL AS "cross_xx",
+    NULL AS "cross_xy",
+    NULL AS "cross_yx",
+    NULL AS "cross_yy",
+    NULL AS "q",
+    NULL AS "q_lower",
+    NULL AS "q_upper",
+    NULL AS "q_n_star"
   FROM stats
   UNION ALL
   SELECT
     CAST('tone_tuning' AS VARCHAR) AS "experiment",
     CAST('all' AS VARCHAR) AS "segment",
-    CAST(NULL AS VARCHAR) AS "segment_value",
+    NULL AS "segment_value",
     CAST('__multiple__' AS VARCHAR) AS "variant",
     CAST('__units__' AS VARCHAR) AS "metric",
-    CAST(NULL AS VARCHAR) AS "metric_2",
+    NULL AS "metric_2",
     CAST((
       SELECT
         COUNT(*)
@@ -416,28 +429,28 @@ FROM (
       WHERE
         "__exposure_rank" = 1 AND "__variant_min" <> "__variant_max"
     ) AS BIGINT) AS "n",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_x",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_x2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_y",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_y2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_c2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_d2",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_cd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_xd",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yc",
-    CAST(NULL AS DOUBLE PRECISION) AS "sum_yd",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_xy",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yx",
-    CAST(NULL AS DOUBLE PRECISION) AS "cross_yy",
-    CAST(NULL AS DOUBLE PRECISION) AS "q",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_lower",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_upper",
-    CAST(NULL AS DOUBLE PRECISION) AS "q_n_star"
+    NULL AS "sum_x",
+    NULL AS "sum_x2",
+    NULL AS "sum_y",
+    NULL AS "sum_y2",
+    NULL AS "sum_xy",
+    NULL AS "sum_c",
+    NULL AS "sum_c2",
+    NULL AS "sum_xc",
+    NULL AS "sum_d",
+    NULL AS "sum_d2",
+    NULL AS "sum_cd",
+    NULL AS "sum_xd",
+    NULL AS "sum_yc",
+    NULL AS "sum_yd",
+    NULL AS "cross_xx",
+    NULL AS "cross_xy",
+    NULL AS "cross_yx",
+    NULL AS "cross_yy",
+    NULL AS "q",
+    NULL AS "q_lower",
+    NULL AS "q_upper",
+    NULL AS "q_n_star"
 ) AS long_rows
 ORDER BY
   "segment" NULLS FIRST,

@@ -106,114 +106,122 @@ WITH exposure_log AS (
   WHERE
     s."TS" >= CAST('2026-10-01 00:00:00' AS TIMESTAMP)
     AND s."TS" < CAST('2026-10-15 00:00:00' AS TIMESTAMP)
-), messages_ranked AS (
-  SELECT
-    *,
-    ROW_NUMBER() OVER (
-      PARTITION BY "__VARIANT", "LATENCY_P95__V" IS NULL
-      ORDER BY "LATENCY_P95__V", "__UNIT"
-    ) AS "LATENCY_P95__RANK",
-    COUNT("LATENCY_P95__V") OVER (PARTITION BY "__VARIANT") AS "LATENCY_P95__N"
-  FROM messages_events
-), messages_pos AS (
-  SELECT
-    *,
-    1 + (
-      "LATENCY_P95__N" - 1
-    ) * 0.95 AS "LATENCY_P95__POS",
-    100 * POWER(2, FLOOR(LN(GREATEST("LATENCY_P95__N", 1) / 100.0) / LN(2) + 1e-09)) AS "LATENCY_P95__NSTAR",
-    GREATEST(
-      1,
-      1 + (
-        "LATENCY_P95__N" - 1
-      ) * (
-        0.95 + -1.959963984540054 * SQRT(
-          0.04750000000000004 / (
-            100 * POWER(2, FLOOR(LN(GREATEST("LATENCY_P95__N", 1) / 100.0) / LN(2) + 1e-09))
-          )
-        )
-      )
-    ) AS "LATENCY_P95__POSLO",
-    LEAST(
-      "LATENCY_P95__N",
-      1 + (
-        "LATENCY_P95__N" - 1
-      ) * (
-        0.95 + 1.959963984540054 * SQRT(
-          0.04750000000000004 / (
-            100 * POWER(2, FLOOR(LN(GREATEST("LATENCY_P95__N", 1) / 100.0) / LN(2) + 1e-09))
-          )
-        )
-      )
-    ) AS "LATENCY_P95__POSHI"
-  FROM messages_ranked
 ), messages_units AS (
   SELECT
     s."__UNIT" AS "__UNIT",
     SUM(CASE WHEN s."TS" >= s."__EXPOSED_AT" THEN s."COST_USD" END) AS "COST_PER_QUERY__X",
     COUNT(CASE WHEN s."TS" >= s."__EXPOSED_AT" AND (
       s."ROLE" = 'user'
-    ) THEN 1 END) AS "COST_PER_QUERY__Y",
-    COUNT(
-      CASE
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" <= FLOOR(s."LATENCY_P95__POS")
-        THEN 1
-      END
-    ) AS "LATENCY_P95__BELOW",
-    COUNT(s."LATENCY_P95__V") AS "LATENCY_P95__EVENTS",
-    SUM(
-      CASE
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POS")
-        THEN s."LATENCY_P95__V" * (
-          1 - (
-            s."LATENCY_P95__POS" - FLOOR(s."LATENCY_P95__POS")
+    ) THEN 1 END) AS "COST_PER_QUERY__Y"
+  FROM messages_events AS s
+  GROUP BY
+    s."__UNIT"
+), latency_p95_values AS (
+  SELECT
+    "__UNIT",
+    "__VARIANT",
+    "LATENCY_P95__V" AS "V"
+  FROM messages_events
+  WHERE
+    NOT "LATENCY_P95__V" IS NULL
+), latency_p95_counts AS (
+  SELECT
+    "__VARIANT",
+    COUNT(*) AS "N",
+    1 + (
+      COUNT(*) - 1
+    ) * 0.95 AS "POS",
+    100 * POWER(2, FLOOR(LN(GREATEST(COUNT(*), 1) / 100.0) / LN(2) + 1e-09)) AS "NSTAR",
+    GREATEST(
+      1,
+      1 + (
+        COUNT(*) - 1
+      ) * (
+        0.95 + -1.959963984540054 * SQRT(
+          0.04750000000000004 / (
+            100 * POWER(2, FLOOR(LN(GREATEST(COUNT(*), 1) / 100.0) / LN(2) + 1e-09))
           )
         )
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POS") + 1
-        THEN s."LATENCY_P95__V" * (
-          s."LATENCY_P95__POS" - FLOOR(s."LATENCY_P95__POS")
+      )
+    ) AS "POSLO",
+    LEAST(
+      COUNT(*),
+      1 + (
+        COUNT(*) - 1
+      ) * (
+        0.95 + 1.959963984540054 * SQRT(
+          0.04750000000000004 / (
+            100 * POWER(2, FLOOR(LN(GREATEST(COUNT(*), 1) / 100.0) / LN(2) + 1e-09))
+          )
+        )
+      )
+    ) AS "POSHI"
+  FROM latency_p95_values
+  GROUP BY
+    "__VARIANT"
+), latency_p95_ranked AS (
+  SELECT
+    v."__UNIT",
+    v."V",
+    ROW_NUMBER() OVER (PARTITION BY v."__VARIANT" ORDER BY v."V", v."__UNIT") AS "RANK",
+    latency_p95_counts."POS" AS "POS",
+    latency_p95_counts."POSLO" AS "POSLO",
+    latency_p95_counts."POSHI" AS "POSHI",
+    latency_p95_counts."NSTAR" AS "NSTAR"
+  FROM latency_p95_values AS v
+  INNER JOIN latency_p95_counts
+    ON v."__VARIANT" IS NOT DISTINCT FROM latency_p95_counts."__VARIANT"
+), latency_p95_qunits AS (
+  SELECT
+    r."__UNIT" AS "__UNIT",
+    COUNT(CASE WHEN r."RANK" <= FLOOR(r."POS") THEN 1 END) AS "LATENCY_P95__BELOW",
+    COUNT(*) AS "LATENCY_P95__EVENTS",
+    SUM(
+      CASE
+        WHEN r."RANK" = FLOOR(r."POS")
+        THEN r."V" * (
+          1 - (
+            r."POS" - FLOOR(r."POS")
+          )
+        )
+        WHEN r."RANK" = FLOOR(r."POS") + 1
+        THEN r."V" * (
+          r."POS" - FLOOR(r."POS")
         )
       END
     ) AS "LATENCY_P95__Q",
     SUM(
       CASE
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POSLO")
-        THEN s."LATENCY_P95__V" * (
+        WHEN r."RANK" = FLOOR(r."POSLO")
+        THEN r."V" * (
           1 - (
-            s."LATENCY_P95__POSLO" - FLOOR(s."LATENCY_P95__POSLO")
+            r."POSLO" - FLOOR(r."POSLO")
           )
         )
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POSLO") + 1
-        THEN s."LATENCY_P95__V" * (
-          s."LATENCY_P95__POSLO" - FLOOR(s."LATENCY_P95__POSLO")
+        WHEN r."RANK" = FLOOR(r."POSLO") + 1
+        THEN r."V" * (
+          r."POSLO" - FLOOR(r."POSLO")
         )
       END
     ) AS "LATENCY_P95__QLO",
     SUM(
       CASE
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POSHI")
-        THEN s."LATENCY_P95__V" * (
+        WHEN r."RANK" = FLOOR(r."POSHI")
+        THEN r."V" * (
           1 - (
-            s."LATENCY_P95__POSHI" - FLOOR(s."LATENCY_P95__POSHI")
+            r."POSHI" - FLOOR(r."POSHI")
           )
         )
-        WHEN NOT s."LATENCY_P95__V" IS NULL
-        AND s."LATENCY_P95__RANK" = FLOOR(s."LATENCY_P95__POSHI") + 1
-        THEN s."LATENCY_P95__V" * (
-          s."LATENCY_P95__POSHI" - FLOOR(s."LATENCY_P95__POSHI")
+        WHEN r."RANK" = FLOOR(r."POSHI") + 1
+        THEN r."V" * (
+          r."POSHI" - FLOOR(r."POSHI")
         )
       END
     ) AS "LATENCY_P95__QHI",
-    MAX(s."LATENCY_P95__NSTAR") AS "LATENCY_P95__NSTAR"
-  FROM messages_pos AS s
+    MAX(r."NSTAR") AS "LATENCY_P95__NSTAR"
+  FROM latency_p95_ranked AS r
   GROUP BY
-    s."__UNIT"
+    r."__UNIT"
 ), units AS (
   SELECT
     e."__UNIT" AS "__UNIT",
@@ -224,12 +232,12 @@ WITH exposure_log AS (
     COALESCE(conversations_units."TASK_COMPLETION__Y", 0) AS "TASK_COMPLETION__Y",
     COALESCE(messages_units."COST_PER_QUERY__X", 0) AS "COST_PER_QUERY__X",
     COALESCE(messages_units."COST_PER_QUERY__Y", 0) AS "COST_PER_QUERY__Y",
-    COALESCE(messages_units."LATENCY_P95__BELOW", 0) AS "LATENCY_P95__BELOW",
-    COALESCE(messages_units."LATENCY_P95__EVENTS", 0) AS "LATENCY_P95__EVENTS",
-    COALESCE(messages_units."LATENCY_P95__Q", 0) AS "LATENCY_P95__Q",
-    COALESCE(messages_units."LATENCY_P95__QLO", 0) AS "LATENCY_P95__QLO",
-    COALESCE(messages_units."LATENCY_P95__QHI", 0) AS "LATENCY_P95__QHI",
-    COALESCE(messages_units."LATENCY_P95__NSTAR", 0) AS "LATENCY_P95__NSTAR"
+    COALESCE(latency_p95_qunits."LATENCY_P95__BELOW", 0) AS "LATENCY_P95__BELOW",
+    COALESCE(latency_p95_qunits."LATENCY_P95__EVENTS", 0) AS "LATENCY_P95__EVENTS",
+    COALESCE(latency_p95_qunits."LATENCY_P95__Q", 0) AS "LATENCY_P95__Q",
+    COALESCE(latency_p95_qunits."LATENCY_P95__QLO", 0) AS "LATENCY_P95__QLO",
+    COALESCE(latency_p95_qunits."LATENCY_P95__QHI", 0) AS "LATENCY_P95__QHI",
+    COALESCE(latency_p95_qunits."LATENCY_P95__NSTAR", 0) AS "LATENCY_P95__NSTAR"
   FROM exposures AS e
   LEFT JOIN feedback_units
     ON feedback_units."__UNIT" = e."__UNIT"
@@ -237,6 +245,8 @@ WITH exposure_log AS (
     ON conversations_units."__UNIT" = e."__UNIT"
   LEFT JOIN messages_units
     ON messages_units."__UNIT" = e."__UNIT"
+  LEFT JOIN latency_p95_qunits
+    ON latency_p95_qunits."__UNIT" = e."__UNIT"
 ), stats AS (
   SELECT
     'all' AS "SEGMENT",
@@ -341,30 +351,30 @@ FROM (
     CAST("SEGMENT_VALUE" AS VARCHAR) AS "SEGMENT_VALUE",
     CAST("VARIANT" AS VARCHAR) AS "VARIANT",
     CAST('task_completion' AS VARCHAR) AS "METRIC",
-    CAST(NULL AS VARCHAR) AS "METRIC_2",
+    NULL AS "METRIC_2",
     CAST("N" AS BIGINT) AS "N",
     CAST("TASK_COMPLETION__SUM_X" AS DOUBLE) AS "SUM_X",
     CAST("TASK_COMPLETION__SUM_X2" AS DOUBLE) AS "SUM_X2",
     CAST("TASK_COMPLETION__SUM_Y" AS DOUBLE) AS "SUM_Y",
     CAST("TASK_COMPLETION__SUM_Y2" AS DOUBLE) AS "SUM_Y2",
     CAST("TASK_COMPLETION__SUM_XY" AS DOUBLE) AS "SUM_XY",
-    CAST(NULL AS DOUBLE) AS "SUM_C",
-    CAST(NULL AS DOUBLE) AS "SUM_C2",
-    CAST(NULL AS DOUBLE) AS "SUM_XC",
-    CAST(NULL AS DOUBLE) AS "SUM_D",
-    CAST(NULL AS DOUBLE) AS "SUM_D2",
-    CAST(NULL AS DOUBLE) AS "SUM_CD",
-    CAST(NULL AS DOUBLE) AS "SUM_XD",
-    CAST(NULL AS DOUBLE) AS "SUM_YC",
-    CAST(NULL AS DOUBLE) AS "SUM_YD",
-    CAST(NULL AS DOUBLE) AS "CROSS_XX",
-    CAST(NULL AS DOUBLE) AS "CROSS_XY",
-    CAST(NULL AS DOUBLE) AS "CROSS_YX",
-    CAST(NULL AS DOUBLE) AS "CROSS_YY",
-    CAST(NULL AS DOUBLE) AS "Q",
-    CAST(NULL AS DOUBLE) AS "Q_LOWER",
-    CAST(NULL AS DOUBLE) AS "Q_UPPER",
-    CAST(NULL AS DOUBLE) AS "Q_N_STAR"
+    NULL AS "SUM_C",
+    NULL AS "SUM_C2",
+    NULL AS "SUM_XC",
+    NULL AS "SUM_D",
+    NULL AS "SUM_D2",
+    NULL AS "SUM_CD",
+    NULL AS "SUM_XD",
+    NULL AS "SUM_YC",
+    NULL AS "SUM_YD",
+    NULL AS "CROSS_XX",
+    NULL AS "CROSS_XY",
+    NULL AS "CROSS_YX",
+    NULL AS "CROSS_YY",
+    NULL AS "Q",
+    NULL AS "Q_LOWER",
+    NULL AS "Q_UPPER",
+    NULL AS "Q_N_STAR"
   FROM stats
   UNION ALL
   SELECT
@@ -373,30 +383,30 @@ FROM (
     CAST("SEGMENT_VALUE" AS VARCHAR) AS "SEGMENT_VALUE",
     CAST("VARIANT" AS VARCHAR) AS "VARIANT",
     CAST('cost_per_query' AS VARCHAR) AS "METRIC",
-    CAST(NULL AS VARCHAR) AS "METRIC_2",
+    NULL AS "METRIC_2",
     CAST("N" AS BIGINT) AS "N",
     CAST("COST_PER_QUERY__SUM_X" AS DOUBLE) AS "SUM_X",
     CAST("COST_PER_QUERY__SUM_X2" AS DOUBLE) AS "SUM_X2",
     CAST("COST_PER_QUERY__SUM_Y" AS DOUBLE) AS "SUM_Y",
     CAST("COST_PER_QUERY__SUM_Y2" AS DOUBLE) AS "SUM_Y2",
     CAST("COST_PER_QUERY__SUM_XY" AS DOUBLE) AS "SUM_XY",
-    CAST(NULL AS DOUBLE) AS "SUM_C",
-    CAST(NULL AS DOUBLE) AS "SUM_C2",
-    CAST(NULL AS DOUBLE) AS "SUM_XC",
-    CAST(NULL AS DOUBLE) AS "SUM_D",
-    CAST(NULL AS DOUBLE) AS "SUM_D2",
-    CAST(NULL AS DOUBLE) AS "SUM_CD",
-    CAST(NULL AS DOUBLE) AS "SUM_XD",
-    CAST(NULL AS DOUBLE) AS "SUM_YC",
-    CAST(NULL AS DOUBLE) AS "SUM_YD",
-    CAST(NULL AS DOUBLE) AS "CROSS_XX",
-    CAST(NULL AS DOUBLE) AS "CROSS_XY",
-    CAST(NULL AS DOUBLE) AS "CROSS_YX",
-    CAST(NULL AS DOUBLE) AS "CROSS_YY",
-    CAST(NULL AS DOUBLE) AS "Q",
-    CAST(NULL AS DOUBLE) AS "Q_LOWER",
-    CAST(NULL AS DOUBLE) AS "Q_UPPER",
-    CAST(NULL AS DOUBLE) AS "Q_N_STAR"
+    NULL AS "SUM_C",
+    NULL AS "SUM_C2",
+    NULL AS "SUM_XC",
+    NULL AS "SUM_D",
+    NULL AS "SUM_D2",
+    NULL AS "SUM_CD",
+    NULL AS "SUM_XD",
+    NULL AS "SUM_YC",
+    NULL AS "SUM_YD",
+    NULL AS "CROSS_XX",
+    NULL AS "CROSS_XY",
+    NULL AS "CROSS_YX",
+    NULL AS "CROSS_YY",
+    NULL AS "Q",
+    NULL AS "Q_LOWER",
+    NULL AS "Q_UPPER",
+    NULL AS "Q_N_STAR"
   FROM stats
   UNION ALL
   SELECT
@@ -405,26 +415,26 @@ FROM (
     CAST("SEGMENT_VALUE" AS VARCHAR) AS "SEGMENT_VALUE",
     CAST("VARIANT" AS VARCHAR) AS "VARIANT",
     CAST('latency_p95' AS VARCHAR) AS "METRIC",
-    CAST(NULL AS VARCHAR) AS "METRIC_2",
+    NULL AS "METRIC_2",
     CAST("LATENCY_P95__N" AS BIGINT) AS "N",
     CAST("LATENCY_P95__SUM_X" AS DOUBLE) AS "SUM_X",
     CAST("LATENCY_P95__SUM_X2" AS DOUBLE) AS "SUM_X2",
     CAST("LATENCY_P95__SUM_Y" AS DOUBLE) AS "SUM_Y",
     CAST("LATENCY_P95__SUM_Y2" AS DOUBLE) AS "SUM_Y2",
     CAST("LATENCY_P95__SUM_XY" AS DOUBLE) AS "SUM_XY",
-    CAST(NULL AS DOUBLE) AS "SUM_C",
-    CAST(NULL AS DOUBLE) AS "SUM_C2",
-    CAST(NULL AS DOUBLE) AS "SUM_XC",
-    CAST(NULL AS DOUBLE) AS "SUM_D",
-    CAST(NULL AS DOUBLE) AS "SUM_D2",
-    CAST(NULL AS DOUBLE) AS "SUM_CD",
-    CAST(NULL AS DOUBLE) AS "SUM_XD",
-    CAST(NULL AS DOUBLE) AS "SUM_YC",
-    CAST(NULL AS DOUBLE) AS "SUM_YD",
-    CAST(NULL AS DOUBLE) AS "CROSS_XX",
-    CAST(NULL AS DOUBLE) AS "CROSS_XY",
-    CAST(NULL AS DOUBLE) AS "CROSS_YX",
-    CAST(NULL AS DOUBLE) AS "CROSS_YY",
+    NULL AS "SUM_C",
+    NULL AS "SUM_C2",
+    NULL AS "SUM_XC",
+    NULL AS "SUM_D",
+    NULL AS "SUM_D2",
+    NULL AS "SUM_CD",
+    NULL AS "SUM_XD",
+    NULL AS "SUM_YC",
+    NULL AS "SUM_YD",
+    NULL AS "CROSS_XX",
+    NULL AS "CROSS_XY",
+    NULL AS "CROSS_YX",
+    NULL AS "CROSS_YY",
     CAST("LATENCY_P95__Q" AS DOUBLE) AS "Q",
     CAST("LATENCY_P95__QLO" AS DOUBLE) AS "Q_LOWER",
     CAST("LATENCY_P95__QHI" AS DOUBLE) AS "Q_UPPER",
@@ -437,39 +447,39 @@ FROM (
     CAST("SEGMENT_VALUE" AS VARCHAR) AS "SEGMENT_VALUE",
     CAST("VARIANT" AS VARCHAR) AS "VARIANT",
     CAST('__units__' AS VARCHAR) AS "METRIC",
-    CAST(NULL AS VARCHAR) AS "METRIC_2",
+    NULL AS "METRIC_2",
     CAST("N" AS BIGINT) AS "N",
-    CAST(NULL AS DOUBLE) AS "SUM_X",
-    CAST(NULL AS DOUBLE) AS "SUM_X2",
-    CAST(NULL AS DOUBLE) AS "SUM_Y",
-    CAST(NULL AS DOUBLE) AS "SUM_Y2",
-    CAST(NULL AS DOUBLE) AS "SUM_XY",
-    CAST(NULL AS DOUBLE) AS "SUM_C",
-    CAST(NULL AS DOUBLE) AS "SUM_C2",
-    CAST(NULL AS DOUBLE) AS "SUM_XC",
-    CAST(NULL AS DOUBLE) AS "SUM_D",
-    CAST(NULL AS DOUBLE) AS "SUM_D2",
-    CAST(NULL AS DOUBLE) AS "SUM_CD",
-    CAST(NULL AS DOUBLE) AS "SUM_XD",
-    CAST(NULL AS DOUBLE) AS "SUM_YC",
-    CAST(NULL AS DOUBLE) AS "SUM_YD",
-    CAST(NULL AS DOUBLE) AS "CROSS_XX",
-    CAST(NULL AS DOUBLE) AS "CROSS_XY",
-    CAST(NULL AS DOUBLE) AS "CROSS_YX",
-    CAST(NULL AS DOUBLE) AS "CROSS_YY",
-    CAST(NULL AS DOUBLE) AS "Q",
-    CAST(NULL AS DOUBLE) AS "Q_LOWER",
-    CAST(NULL AS DOUBLE) AS "Q_UPPER",
-    CAST(NULL AS DOUBLE) AS "Q_N_STAR"
+    NULL AS "SUM_X",
+    NULL AS "SUM_X2",
+    NULL AS "SUM_Y",
+    NULL AS "SUM_Y2",
+    NULL AS "SUM_XY",
+    NULL AS "SUM_C",
+    NULL AS "SUM_C2",
+    NULL AS "SUM_XC",
+    NULL AS "SUM_D",
+    NULL AS "SUM_D2",
+    NULL AS "SUM_CD",
+    NULL AS "SUM_XD",
+    NULL AS "SUM_YC",
+    NULL AS "SUM_YD",
+    NULL AS "CROSS_XX",
+    NULL AS "CROSS_XY",
+    NULL AS "CROSS_YX",
+    NULL AS "CROSS_YY",
+    NULL AS "Q",
+    NULL AS "Q_LOWER",
+    NULL AS "Q_UPPER",
+    NULL AS "Q_N_STAR"
   FROM stats
   UNION ALL
   SELECT
     CAST('greeting_aa' AS VARCHAR) AS "EXPERIMENT",
     CAST('all' AS VARCHAR) AS "SEGMENT",
-    CAST(NULL AS VARCHAR) AS "SEGMENT_VALUE",
+    NULL AS "SEGMENT_VALUE",
     CAST('__multiple__' AS VARCHAR) AS "VARIANT",
     CAST('__units__' AS VARCHAR) AS "METRIC",
-    CAST(NULL AS VARCHAR) AS "METRIC_2",
+    NULL AS "METRIC_2",
     CAST((
       SELECT
         COUNT(*)
@@ -477,28 +487,28 @@ FROM (
       WHERE
         "__EXPOSURE_RANK" = 1 AND "__VARIANT_MIN" <> "__VARIANT_MAX"
     ) AS BIGINT) AS "N",
-    CAST(NULL AS DOUBLE) AS "SUM_X",
-    CAST(NULL AS DOUBLE) AS "SUM_X2",
-    CAST(NULL AS DOUBLE) AS "SUM_Y",
-    CAST(NULL AS DOUBLE) AS "SUM_Y2",
-    CAST(NULL AS DOUBLE) AS "SUM_XY",
-    CAST(NULL AS DOUBLE) AS "SUM_C",
-    CAST(NULL AS DOUBLE) AS "SUM_C2",
-    CAST(NULL AS DOUBLE) AS "SUM_XC",
-    CAST(NULL AS DOUBLE) AS "SUM_D",
-    CAST(NULL AS DOUBLE) AS "SUM_D2",
-    CAST(NULL AS DOUBLE) AS "SUM_CD",
-    CAST(NULL AS DOUBLE) AS "SUM_XD",
-    CAST(NULL AS DOUBLE) AS "SUM_YC",
-    CAST(NULL AS DOUBLE) AS "SUM_YD",
-    CAST(NULL AS DOUBLE) AS "CROSS_XX",
-    CAST(NULL AS DOUBLE) AS "CROSS_XY",
-    CAST(NULL AS DOUBLE) AS "CROSS_YX",
-    CAST(NULL AS DOUBLE) AS "CROSS_YY",
-    CAST(NULL AS DOUBLE) AS "Q",
-    CAST(NULL AS DOUBLE) AS "Q_LOWER",
-    CAST(NULL AS DOUBLE) AS "Q_UPPER",
-    CAST(NULL AS DOUBLE) AS "Q_N_STAR"
+    NULL AS "SUM_X",
+    NULL AS "SUM_X2",
+    NULL AS "SUM_Y",
+    NULL AS "SUM_Y2",
+    NULL AS "SUM_XY",
+    NULL AS "SUM_C",
+    NULL AS "SUM_C2",
+    NULL AS "SUM_XC",
+    NULL AS "SUM_D",
+    NULL AS "SUM_D2",
+    NULL AS "SUM_CD",
+    NULL AS "SUM_XD",
+    NULL AS "SUM_YC",
+    NULL AS "SUM_YD",
+    NULL AS "CROSS_XX",
+    NULL AS "CROSS_XY",
+    NULL AS "CROSS_YX",
+    NULL AS "CROSS_YY",
+    NULL AS "Q",
+    NULL AS "Q_LOWER",
+    NULL AS "Q_UPPER",
+    NULL AS "Q_N_STAR"
 ) AS long_rows
 ORDER BY
   "SEGMENT" NULLS FIRST,
