@@ -21,7 +21,8 @@ URL                                                      dialect     driver (ext
 ======================================================  ==========  ======================
 
 This module imports nothing outside the standard library (pyarrow only inside
-:meth:`QueryResult.to_arrow`), so it can be loaded anywhere a driver can.
+:meth:`QueryResult.to_arrow`) but the backend definitions, which say which URL schemes select
+which driver; it can be loaded anywhere a driver can.
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ __all__ = [
     "redact_url",
 ]
 
+def _schemes() -> dict[str, str]:
+    """URL scheme -> driver module, from the backend definitions in `backends/*.toml`."""
+    from metricspec.backends import all_backends
+
+    return {scheme: backend.driver for backend in all_backends().values()
+            for scheme in backend.url_schemes}
+
+
 #: URL scheme -> module under ``metricspec.run.drivers`` that opens it.
-SUPPORTED_SCHEMES: Mapping[str, str] = {
-    "duckdb": "duckdb",
-    "postgresql": "postgres",
-    "postgres": "postgres",
-    "spark": "spark",
-    "bigquery": "bigquery",
-    "snowflake": "snowflake",
-}
+SUPPORTED_SCHEMES: Mapping[str, str] = _schemes()
 
 _EXAMPLES = (
     "duckdb:///:memory:",
