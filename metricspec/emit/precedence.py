@@ -35,16 +35,22 @@ _LEVELS: tuple[tuple[type[exp.Expr], ...], ...] = (
 )
 
 
+_BY_TYPE: dict[type, int | None] = {}
+
+
 def precedence(node: exp.Expr) -> int | None:
     """How tightly an operator binds (higher binds tighter); None for atoms and calls.
 
     >>> precedence(exp.Add(this=exp.column("a"), expression=exp.column("b")))
     5
     """
-    for level, kinds in enumerate(_LEVELS, start=1):
-        if isinstance(node, kinds):
-            return level
-    return None
+    kind = type(node)
+    if kind not in _BY_TYPE:
+        _BY_TYPE[kind] = next(
+            (level for level, kinds in enumerate(_LEVELS, start=1) if issubclass(kind, kinds)),
+            None,
+        )
+    return _BY_TYPE[kind]
 
 
 def parenthesize(tree: exp.Expr) -> exp.Expr:
