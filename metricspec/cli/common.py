@@ -45,8 +45,11 @@ DialectOpt = Annotated[list[str] | None, typer.Option(
     "or all. Repeat or separate with commas.", show_default=False)]
 
 
-def usage_error(message: str) -> NoReturn:
-    err.print(f"[bold red]error[/]: {message}", markup=True)
+def usage_error(message: str, code: str | None = None) -> NoReturn:
+    """Print `error[CODE]: message` (codes from the MS9xx family) and exit 2."""
+    label = f"error[{code}]" if code else "error"
+    err.print(f"[bold red]{label}[/]: ", markup=True, end="")
+    err.print(message, markup=False, highlight=False)
     raise typer.Exit(2)
 
 
@@ -54,7 +57,7 @@ def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> 
     try:
         return resolve_dialects(list(names or default))
     except UnknownBackend as exc:
-        usage_error(str(exc))
+        usage_error(str(exc), "MS902")
 
 
 def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None) -> Workspace:
@@ -114,4 +117,5 @@ def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
         return
     hint = did_you_mean(name, names)
     usage_error(f"unknown {' or '.join(kinds)} `{name}`" + (f" — {hint}" if hint else "")
-                + ("" if hint or not names else f" (known: {', '.join(sorted(names))})"))
+                + ("" if hint or not names else f" (known: {', '.join(sorted(names))})"),
+                "MS901")

@@ -44,7 +44,8 @@ HtmlOpt = Annotated[Path | None, typer.Option(
 
 
 def warehouse_error(message: str) -> typer.Exit:
-    err.print(f"[bold red]warehouse error[/]: {message}", markup=True, highlight=False)
+    err.print("[bold red]warehouse error[MS903][/]: ", markup=True, end="")
+    err.print(message, markup=False, highlight=False)
     return typer.Exit(3)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Iterable
 from types import TracebackType
 from typing import ClassVar, Self
@@ -20,14 +21,18 @@ def warehouse_error(
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in ``text`` by ``***``.
+    """Replace every secret in ``text`` by ``***``, as a whole token: a short password such
+    as ``p`` must not turn "port" into "***ort".
 
     >>> scrub("password 'hunter2' rejected", ["hunter2"])
     "password '***' rejected"
+    >>> scrub("connection to port 1 failed for user p", ["p"])
+    'connection to port 1 failed for user ***'
     """
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            pattern = rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])"
+            text = re.sub(pattern, "***", text)
     return text
 
 
