@@ -97,7 +97,7 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
     observed = ", ".join(f"{v} {fmt.count(n)}" for v, n in srm.observed.items())
     expected = "/".join(f"{share * 100:g}" for share in srm.expected_share.values())
     srm_text = (f"{'MISMATCH' if srm.flagged else 'ok'}: {observed} (expected {expected}), "
-                f"χ² p = {fmt.p_value(srm.p_value)}")
+                f"χ² {fmt.p_equals(srm.p_value)}")
     if srm.excluded_multiple:
         srm_text += f"; {srm.excluded_multiple} units seen in more than one variant excluded"
     if srm.reason:

@@ -31,9 +31,9 @@ def delta(x: float | None, fmt: str | None, unit: str | None = None) -> str:
     """An absolute difference: percentage points for percent metrics, signed."""
     if x is None or not math.isfinite(x):
         return "–"
-    if fmt == "percent":
-        return f"{x * 100:+.2f}pp"
     sign = "+" if x >= 0 else "−"
+    if fmt == "percent":
+        return f"{sign}{abs(x) * 100:.2f}pp"
     magnitude = value(abs(x), fmt, unit)
     return f"{sign}{magnitude}"
 
@@ -47,6 +47,16 @@ def lift(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "–"
     return f"{'+' if x >= 0 else '−'}{abs(x) * 100:.2f}%"
+
+
+def p_equals(p: float | None) -> str:
+    """`p = 0.112` or `p < 0.0001`, for prose.
+
+    >>> p_equals(0.112), p_equals(3e-9)
+    ('p = 0.112', 'p < 0.0001')
+    """
+    text = p_value(p)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def interval(lo: float | None, hi: float | None) -> str:
