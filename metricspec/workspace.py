@@ -1,8 +1,10 @@
 """A loaded and checked spec folder: the entry point for the CLI and for notebooks.
 
-    >>> ws = Workspace.load("specs")                         # doctest: +SKIP
-    >>> ws.ok, len(ws.project.metrics)                       # doctest: +SKIP
-    (True, 24)
+    >>> ws = Workspace.load("specs")                              # doctest: +SKIP
+    >>> ws.ok, len(ws.project.metrics)                            # doctest: +SKIP
+    (True, 27)
+    >>> outcome = ws.run("summarizer_v2", "duckdb:///metricspec.duckdb")  # doctest: +SKIP
+    >>> outcome.result.decision.outcome, outcome.metrics().to_pandas()    # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from metricspec import ir
 from metricspec.backends import Backend
@@ -18,6 +21,8 @@ from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, ren
 from metricspec.emit.compile import compile_all
 from metricspec.parse import load, spec_files
 from metricspec.semantic import Index
+
+DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 
 
 class NoSpecFiles(ValueError):
@@ -78,6 +83,49 @@ class Workspace:
                   (len(p.monitors), "monitor")]
         return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
 
+    # ------------------------------------------------------------ notebooks
+
+    def checked_index(self) -> Index:
+        """The index of a project without errors; a ValueError lists them otherwise."""
+        if not self.ok:
+            raise ValueError(f"the specs have {len(self.errors)} error(s):\n"
+                             f"{self.render('text', self.errors)}")
+        return self.index
+
+    def sql(self, name: str, dialect: str = "duckdb", **options: Any) -> str:
+        """The SQL of one object, as `metricspec sql` prints it."""
+        from metricspec.backends import get_backend
+        from metricspec.emit.compile import compile_object
+
+        return compile_object(self.checked_index(), name, get_backend(dialect), **options).sql
+
+    def run(self, experiment: str, warehouse: str = DEFAULT_WAREHOUSE) -> ExperimentOutcome:
+        """Compile, run and analyse an experiment, as `metricspec run` does."""
+        from metricspec.analyze import analyze_rows
+        from metricspec.run.connections import connect
+        from metricspec.run.execute import run_experiment
+
+        with connect(warehouse) as conn:
+            run = run_experiment(self.checked_index(), experiment, conn)
+        return ExperimentOutcome(run.plan, run.rows, analyze_rows(run.plan, run.rows))
+
+    def query(self, metrics: Sequence[str], warehouse: str = DEFAULT_WAREHOUSE, *,
+              grain: str = "day", dimensions: Sequence[str] = (), since: Any = None,
+              until: Any = None) -> Any:
+        """Metrics by period (and dimensions) as a pyarrow Table."""
+        import pyarrow as pa
+
+        from metricspec.plan.metric_query import Grain
+        from metricspec.run.connections import connect
+        from metricspec.run.execute import run_metrics
+
+        with connect(warehouse) as conn:
+            rows = run_metrics(self.checked_index(), list(metrics), conn,
+                               grain=Grain.parse(grain), dimensions=tuple(dimensions),
+                               since=since, until=until)
+        return pa.Table.from_pylist(rows)
+
+
 
 def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:
     """Compile everything for the chosen backends; what fails becomes MS702 at the object."""
@@ -92,3 +140,37 @@ def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> li
         out.append(error("MS702", f"{failure.kind} `{failure.name}` cannot be compiled for "
                          f"{failure.backend}: {failure.reason}", span))
     return out
+
+
+@dataclass(frozen=True)
+class ExperimentOutcome:
+    """An experiment run: its plan, the sufficient statistics and the analysis."""
+
+    plan: Any
+    rows: list[dict[str, Any]]
+    result: Any  # metricspec.stats.AnalysisResult
+
+    def statistics(self) -> Any:
+        """The sufficient statistics as a pyarrow Table (requires pyarrow)."""
+        import pyarrow as pa
+
+        return pa.Table.from_pylist(self.rows)
+
+    def metrics(self) -> Any:
+        """One row per metric × treatment × segment, as a pyarrow Table."""
+        import pyarrow as pa
+
+        rows = []
+        for m in self.result.metrics:
+            rel, ab = m.relative, m.absolute
+            rows.append({
+                "metric": m.metric, "role": m.role, "treatment": m.treatment.variant,
+                "segment": m.segment, "segment_value": m.segment_value,
+                "control": m.control.value, "treatment_value": m.treatment.value,
+                "absolute": ab.estimate if ab else None,
+                "lift": rel.estimate if rel else None,
+                "ci_lower": rel.ci_lower if rel else None,
+                "ci_upper": rel.ci_upper if rel else None,
+                "p_value": m.p_value, "adjusted_p_value": m.adjusted_p_value,
+                "verdict": str(m.verdict)})
+        return pa.Table.from_pylist(rows)
