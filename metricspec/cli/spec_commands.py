@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -80,7 +81,8 @@ def compile_(
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
-    compiled, failed = compile_all(ws.index, backends, per_metric=per_metric)
+    compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
+                                   workers=os.cpu_count() or 1)
     written = write_all(compiled, out_dir)
     for failure in failed:
         err.print(f"[red]error[/]: {failure}", markup=True)

@@ -16,9 +16,9 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing
-import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -205,15 +205,17 @@ def compile_all(
     backends: Iterable[Backend],
     *,
     per_metric: bool = False,
-    workers: int | None = None,
+    workers: int = 1,
 ) -> tuple[list[CompiledQuery], list[CompileError]]:
     """Every object for every backend, in a stable order; failures are returned, not raised.
 
     Metrics are compiled in groups (one query per set of sources, so each source is scanned
     once for all its metrics); `per_metric` adds one query per metric. When a group fails,
-    its metrics are compiled one by one so the failure names the metric at fault. Large
-    projects are compiled by forked worker processes (`workers`, default: the CPUs); the
-    output is the same, in the same order.
+    its metrics are compiled one by one so the failure names the metric at fault. With
+    `workers` > 1, large projects are compiled by forked worker processes (the command line
+    does this; a library caller with threads of its own, such as an open DuckDB connection,
+    should keep the default of 1, since forking a threaded process is unsafe). The output is
+    the same, in the same order.
     """
     names = (
         (sorted(index.metrics) if per_metric else [])
@@ -233,8 +235,7 @@ def compile_all(
     return compiled, failed
 
 
-def _run(index: Index, tasks: list[Task], workers: int | None) -> list[Outcome]:
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+def _run(index: Index, tasks: list[Task], workers: int) -> list[Outcome]:
     if (
         workers < 2
         or len(tasks) < PARALLEL_MIN_TASKS
@@ -249,6 +250,8 @@ def _run(index: Index, tasks: list[Task], workers: int | None) -> list[Outcome]:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = list(pool.map(_compile_chunk, chunks))
+    except BrokenProcessPool:  # a worker died: compile here instead
+        return [_compile_task(index, task) for task in tasks]
     finally:
         _FORKED_INDEX = None
     ordered: list[Outcome] = [([], [])] * len(tasks)
