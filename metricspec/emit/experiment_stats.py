@@ -14,38 +14,10 @@ from sqlglot import exp
 
 from metricspec.emit.sqlbuild import SqlBuilder, cast
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
+from metricspec.stats.longformat import COLUMNS
 
-LONG_COLUMNS = (
-    "experiment",
-    "segment",
-    "segment_value",
-    "variant",
-    "metric",
-    "metric_2",
-    "n",
-    "sum_x",
-    "sum_x2",
-    "sum_y",
-    "sum_y2",
-    "sum_xy",
-    "sum_c",
-    "sum_c2",
-    "sum_xc",
-    "sum_d",
-    "sum_d2",
-    "sum_cd",
-    "sum_xd",
-    "sum_yc",
-    "sum_yd",
-    "cross_xx",
-    "cross_xy",
-    "cross_yx",
-    "cross_yy",
-    "q",
-    "q_lower",
-    "q_upper",
-    "q_n_star",
-)
+# The documented long format, defined once, by its reader (docs/sufficient-statistics.md).
+LONG_COLUMNS: tuple[str, ...] = COLUMNS
 TEXT_COLUMNS = LONG_COLUMNS[:6]
 UNITS_METRIC, MULTIPLE_VARIANT = "__units__", "__multiple__"
 
