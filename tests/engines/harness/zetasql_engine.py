@@ -36,13 +36,12 @@ try:
         LanguageOptions,
         ParseLocationRecordType,
         SimpleCatalog,
-        TableContent,
-        TableData,
         ZetaSQLBuiltinFunctionOptions,
     )
     from zetasql.wasi._pb2.zetasql.local_service import local_service_pb2
 
-    from harness.zetasql_values import TYPE_KINDS, from_value, to_value
+    from harness.zetasql_tables import register_catalog, table_content
+    from harness.zetasql_values import TYPE_KINDS, from_value
 except ImportError as exc:  # pragma: no cover - reported as an unavailable engine
     IMPORT_ERROR: ImportError | None = exc
 else:
@@ -137,20 +136,14 @@ class ZetaSQLEngine(Engine):
         flat.table.extend(self._tables(as_path=False))
         if self.registered_id is not None:
             self.service.unregister_catalog(registered_id=self.registered_id)
-        response = self.service.register_catalog(simple_catalog=flat, table_content=self.contents)
-        self.registered_id = response.registered_id
+        self.registered_id = register_catalog(self.service, flat, self.contents)
 
     def _load(self, tables: Mapping[str, pa.Table]) -> None:
         """Register each table (in dataset ``schema``) with its rows."""
         for qualified, table in tables.items():
             split_name(qualified)
-            logical = [(f.name, logical_type(f)) for f in table.schema]
-            rows = [
-                TableData.Row(cell=[to_value(row[c], t) for c, t in logical])
-                for row in table.to_pylist()
-            ]
-            self.schemas[qualified] = logical
-            self.contents[qualified] = TableContent(table_data=TableData(row=rows))
+            self.schemas[qualified] = [(f.name, logical_type(f)) for f in table.schema]
+            self.contents[qualified] = table_content(table)
         self._catalogs()
 
     def analyze(self, sql: str) -> Any:
