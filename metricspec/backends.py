@@ -29,6 +29,7 @@ class Capabilities:
     identifier_case: Literal["as_is", "upper", "lower"]
     timestamp_type: str
     week_unit: str
+    decimal_literals: Literal["exact", "float"]
     approx_quantile_buckets: int = 1000
 
 

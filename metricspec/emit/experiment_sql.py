@@ -320,7 +320,7 @@ def _quantile(
         counts = exp.select(
             *[sql.ref(k) for k in keys],
             n.as_(sql.alias("n")),
-            _position(n.copy(), exp.Literal.number(repr(nu))).as_(sql.alias("pos")),
+            _position(n.copy(), sql.exact_fraction(nu)).as_(sql.alias("pos")),
             _n_star(n.copy()).as_(sql.alias("nstar")),
         )
         for side, sign in (("lo", -1), ("hi", 1)):

@@ -181,6 +181,13 @@ class SqlBuilder:
         literal = exp.Literal.number(text.lstrip("-"))
         return exp.Neg(this=literal) if value < 0 else literal
 
+    def exact_fraction(self, value: float) -> exp.Expr:
+        """A fraction the warehouse must compute with exactly, not in binary floating point
+        (a percentile's rank position `1 + (n - 1) * 0.95`): a decimal literal, cast to
+        DECIMAL where the warehouse reads `0.95` as a float."""
+        literal = self.num(value)
+        return literal if self.caps.decimal_literals == "exact" else cast(literal, "DECIMAL")
+
     @staticmethod
     def text(value: str) -> exp.Literal:
         return exp.Literal.string(value)

@@ -130,7 +130,7 @@ WITH exposure_log AS (
     COUNT(*) AS `n`,
     1 + (
       COUNT(*) - 1
-    ) * 0.95 AS `pos`,
+    ) * CAST(0.95 AS NUMERIC) AS `pos`,
     100 * POWER(2, FLOOR(LN(GREATEST(COUNT(*), 1) / 100.0) / LN(2) + 1e-09)) AS `nstar`,
     GREATEST(
       1,
