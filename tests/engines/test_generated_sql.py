@@ -221,7 +221,8 @@ class Queries:
         """The SQL of one metric source group (as ``metricspec compile`` writes it)."""
         key = ("group", group, backend)
         if key not in self._sql:
-            compiled, failed = compile_all(self.index, [get_backend(backend)])
+            # one process: worker threads may be running, and compile_all would fork
+            compiled, failed = compile_all(self.index, [get_backend(backend)], workers=1)
             assert not failed, failed
             for query in compiled:
                 if query.kind == "metrics":
@@ -312,6 +313,7 @@ def slow_engines_in_background(request: pytest.FixtureRequest, queries: Queries)
     the engine's skip (or failure, under METRICSPEC_REQUIRE_ENGINES=1) when they ask for it.
     """
     mine = [i for i in request.session.items if getattr(i, "module", None) is request.module]
+    queries.everything()  # compile_all forks worker processes: before any thread starts
     for name in IN_BACKGROUND:
         runs = [sql for item in mine if (sql := queries.query_of(item, name)) is not None]
         analysis = any(f"{name}_engine" in item.fixturenames for item in mine)
