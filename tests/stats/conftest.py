@@ -9,6 +9,7 @@ other test folders' conftest modules cannot shadow them).
 from __future__ import annotations
 
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -19,7 +20,10 @@ from metricspec.stats import Moments
 
 def _require_shared() -> None:
     if not REFERENCE.is_dir():
-        pytest.skip(f"shared reference folder not found at {REFERENCE.resolve()}")
+        message = f"shared reference folder not found at {REFERENCE.resolve()}"
+        if os.environ.get("METRICSPEC_REQUIRE_REFERENCE") == "1":
+            pytest.fail(message + " (METRICSPEC_REQUIRE_REFERENCE=1, as in CI)")
+        pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
