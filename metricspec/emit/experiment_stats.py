@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from sqlglot import exp
 
+from metricspec.emit.experiment_parts import VARIANT, partitions
 from metricspec.emit.sqlbuild import SqlBuilder, cast
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.stats.longformat import COLUMNS
@@ -68,8 +69,6 @@ def _stat(base: str, column: str) -> str:
 
 def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
     """Per (segment, variant) sums over the unit table, one branch per segment dimension."""
-    from metricspec.emit.experiment_sql import VARIANT, partitions
-
     bases = {b.name: b for b in plan.bases}
     union: exp.Expr | None = None
     for segment, column in partitions(plan):
