@@ -2,7 +2,9 @@
 
 Given each arm's `VariantSummary`, compute the absolute difference h_t − h_c with its
 standard error sqrt(var_t/n_t + var_c/n_c), the Welch–Satterthwaite degrees of freedom,
-and the relative lift (h_t − h_c)/f_c with its delta-method standard error. p-values and
+and the relative lift (h_t − h_c)/|f_c| with its delta-method standard error (dividing by
+the magnitude keeps the lift's sign that of the difference when the baseline is negative,
+as gbstats does since growthbook#6658; the variance, a square, does not depend on the sign). p-values and
 intervals use Student's t with those df, or the normal distribution where df = ∞ (the z
 test for proportions). All functions take and return NumPy arrays so one call covers every
 row of an analysis.
@@ -143,7 +145,7 @@ class Effects:
 def effects(c: Comparisons) -> Effects:
     """Return absolute and relative effects with their standard errors.
 
-    Relative lift L = (h_t − h_c)/f_c. Its delta-method variance is
+    Relative lift L = (h_t − h_c)/|f_c|. Its delta-method variance (the same for f_c and −f_c) is
     var_t/(n_t f_c²) + (var_c/f_c² + 2D·cov_c/f_c³ + D²·var_f,c/f_c⁴)/n_c, where D is the
     difference the control-side gradient is evaluated at; without CUPED this reduces to
     var_t/(n_t f_c²) + var_c f_t²/(n_c f_c⁴) (gbstats ``frequentist_variance``).
@@ -158,6 +160,6 @@ def effects(c: Comparisons) -> Effects:
             c.var_c / f**2 + 2.0 * d * c.cov_base_c / f**3 + d**2 * c.var_base_c / f**4
         ) / c.n_c
         lift_var = c.var_t / (c.n_t * f**2) + var_ctrl
-        lift = diff / f
+        lift = diff / np.abs(f)
         lift_se = np.sqrt(np.maximum(lift_var, 0.0))
     return Effects(diff, se, df, lift, lift_se)
