@@ -51,6 +51,7 @@ from metricspec.stats.results import (
     MetricResult,
     Outcome,
     SrmResult,
+    SrmStatus,
     TreatmentDecision,
     Verdict,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "Role",
     "SegmentData",
     "SrmResult",
+    "SrmStatus",
     "Sub",
     "TreatmentDecision",
     "VariantData",

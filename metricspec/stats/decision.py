@@ -9,9 +9,11 @@ Rules, per treatment, first match wins (overall population only; segments are ex
 4. ship — every primary metric is significant in its desired direction after correction
    and every guardrail passes.
 
-Overall: invalid if the check is flagged; ship if some treatment ships (recommending the
-one with the best first-primary relative lift); don't ship if every treatment is "don't
-ship"; inconclusive otherwise.
+Overall: cannot analyse when there is no usable data at all (no rows, no exposed units,
+none of the declared variants: the engine says which); invalid if the check is flagged;
+ship if some treatment ships (recommending the one with the best first-primary relative
+lift in the metric's desired direction); don't ship if every treatment is "don't ship";
+inconclusive otherwise.
 """
 
 from __future__ import annotations
@@ -44,7 +46,11 @@ def _treatment(
     declared: bool,
 ) -> TreatmentDecision:
     if srm.flagged:
-        why = f"sample-ratio mismatch (χ² p = {_p(srm.p_value)} < {srm.srm_alpha:g})"
+        why = (
+            f"sample-ratio mismatch: {srm.reason} (χ² p = {_p(srm.p_value)})"
+            if srm.reason
+            else f"sample-ratio mismatch (χ² p = {_p(srm.p_value)} < {srm.srm_alpha:g})"
+        )
         return TreatmentDecision(treatment, Outcome.INVALID, (why,))
     blockers: list[str] = []
     doubts: list[str] = []
@@ -92,8 +98,17 @@ def decide(
     treatments: Sequence[str],
     metrics: Sequence[MetricResult],
     guardrails: Sequence[GuardrailResult],
+    *,
+    cannot_analyse: str | None = None,
 ) -> Decision:
-    """Return the decision from overall-population results (segments are ignored)."""
+    """Return the decision from overall-population results (segments are ignored).
+
+    ``cannot_analyse`` is the reason there is no usable data at all, if so.
+    """
+    if cannot_analyse is not None:
+        why = (f"cannot analyse: {cannot_analyse}",)
+        per_t = tuple(TreatmentDecision(t, Outcome.CANNOT_ANALYSE, why) for t in treatments)
+        return Decision(Outcome.CANNOT_ANALYSE, None, why, per_t)
     per: list[TreatmentDecision] = []
     scores: dict[str, float] = {}
     declared = any(m.role == "primary" for m in metrics)

@@ -8,6 +8,7 @@ rows; confidence intervals at the corrected level; guardrails; the decision.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,7 @@ import numpy.typing as npt
 from metricspec.stats.batch import batch_prepare
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
-from metricspec.stats.data import ExperimentData
+from metricspec.stats.data import OVERALL, ExperimentData, SegmentData
 from metricspec.stats.decision import decide
 from metricspec.stats.guardrails import guardrail_test
 from metricspec.stats.inference import Comparisons, effects, interval, two_sided_p
@@ -30,6 +31,7 @@ from metricspec.stats.results import (
     Estimate,
     GuardrailResult,
     MetricResult,
+    SrmResult,
     Verdict,
     finite,
 )
@@ -49,6 +51,36 @@ def _validated(metrics: Sequence[MetricSpec]) -> list[MetricSpec]:
             raise ValueError(f"metric {m.name!r} is listed twice")
         seen.add(m.name)
     return list(metrics)
+
+
+def _units(config: ExperimentConfig, data: ExperimentData) -> dict[str, int | None]:
+    """Exposed units per declared variant for the sample-ratio check.
+
+    A declared variant without any row while another variant has a unit count is an empty
+    arm (0): the warehouse returns no row for an arm nobody was exposed to.
+    """
+    overall = data.overall
+    arms = overall.variants if overall is not None else {}
+    counted = any(arms[v].units is not None for v in arms)
+    return {v: arms[v].units if v in arms else (0 if counted else None) for v in config.variants}
+
+
+def _no_data(config: ExperimentConfig, data: ExperimentData) -> str | None:
+    """Return why the experiment cannot be analysed at all, or None when it can."""
+    if not data.segments:
+        return "the statistics hold no rows for this experiment"
+    overall = data.overall
+    if overall is None:
+        return "no overall population (segment 'all') in the statistics"
+    declared = [v for v in config.variants if v in overall.variants]
+    if not declared:
+        found = ", ".join(sorted(overall.variants)) or "none"
+        return f"none of the declared variants has rows (found: {found})"
+    arms = [overall.variants[v] for v in declared]
+    counts = [a.units for a in arms]
+    if all(c is not None for c in counts) and sum(c or 0 for c in counts) == 0:
+        return "no exposed units in any variant"
+    return None
 
 
 def _verdict(significant: bool, diff: float, direction: Direction) -> Verdict:
@@ -72,20 +104,33 @@ def analyze(
 
     Returns:
         The sample-ratio check, per-metric results, guardrails and the decision. Data
-        problems never raise: they give "insufficient data" results with a reason.
+        problems never raise: they give "insufficient data" results with a reason. Without
+        any usable data (no rows, no exposed units, none of the declared variants) every
+        declared metric is "insufficient data" with that reason, the sample-ratio check is
+        "not run" and the decision is "cannot analyse".
 
     Raises:
         ValueError: The metric list is invalid (duplicate names).
     """
     specs = _validated(metrics)
-    overall = data.overall
-    units = {
-        v: (overall.variants[v].units if overall and v in overall.variants else None)
-        for v in config.variants
-    }
-    srm = srm_check(units, config.split, config.srm_alpha, excluded_multiple=data.excluded_multiple)
+    missing = _no_data(config, data)
+    if missing is None:
+        srm = srm_check(
+            _units(config, data),
+            config.split,
+            config.srm_alpha,
+            excluded_multiple=data.excluded_multiple,
+        )
+        segments = data.segments
+    else:
+        srm = SrmResult.insufficient(
+            missing, config.split, config.srm_alpha, data.excluded_multiple
+        )
+        # every declared metric gets an overall row saying why; segments stay exploratory
+        others = [seg for seg in data.segments if not seg.is_overall]
+        segments = (SegmentData(OVERALL, None, {}), *others)
     rows: list[Prepared] = []
-    for seg in data.segments:
+    for seg in segments:
         fast = batch_prepare(specs, seg, config.control, config.treatments)
         for spec in specs:
             batch = fast.get(spec.name)
@@ -94,6 +139,8 @@ def analyze(
                 if batch is not None
                 else prepare(spec, seg, config.control, config.treatments)
             )
+    if missing is not None:
+        rows = [dataclasses.replace(r, reason=missing) if r.segment.is_overall else r for r in rows]
     stats = {k: v.tolist() for k, v in _infer(config, rows).items()}
     results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
     guards = [
@@ -101,7 +148,7 @@ def analyze(
         for i, row in enumerate(rows)
         if row.spec.role is Role.GUARDRAIL
     ]
-    decision = decide(srm, config.treatments, results, guards)
+    decision = decide(srm, config.treatments, results, guards, cannot_analyse=missing)
     settings: dict[str, Any] = {
         "control": config.control,
         "treatments": list(config.treatments),

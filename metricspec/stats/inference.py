@@ -4,10 +4,10 @@ Given each arm's `VariantSummary`, compute the absolute difference h_t − h_c w
 standard error sqrt(var_t/n_t + var_c/n_c), the Welch–Satterthwaite degrees of freedom,
 and the relative lift (h_t − h_c)/|f_c| with its delta-method standard error (dividing by
 the magnitude keeps the lift's sign that of the difference when the baseline is negative,
-as gbstats does since growthbook#6658; the variance, a square, does not depend on the sign). p-values and
-intervals use Student's t with those df, or the normal distribution where df = ∞ (the z
-test for proportions). All functions take and return NumPy arrays so one call covers every
-row of an analysis.
+as gbstats does since growthbook#6658; the variance, a square, does not depend on the
+sign). p-values and intervals use Student's t with those df, or the normal distribution
+where df = ∞ (the z test for proportions). All functions take and return NumPy arrays so
+one call covers every row of an analysis.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ __all__ = [
     "Outcome",
     "Serialisable",
     "SrmResult",
+    "SrmStatus",
     "TreatmentDecision",
     "Verdict",
     "finite",
@@ -100,6 +101,15 @@ class Outcome(StrEnum):
     DONT_SHIP = "don't ship"
     INCONCLUSIVE = "inconclusive"
     INVALID = "invalid — do not trust results"
+    CANNOT_ANALYSE = "cannot analyse"  # no rows, no exposures, none of the declared variants
+
+
+class SrmStatus(StrEnum):
+    """State of the sample-ratio check: a check that did not run is never "passed"."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +207,14 @@ class GuardrailResult(Serialisable):
 
 @dataclass(frozen=True, slots=True)
 class SrmResult(Serialisable):
-    """Sample-ratio-mismatch check (χ² goodness of fit)."""
+    """Sample-ratio-mismatch check (χ² goodness of fit).
 
+    ``status`` is passed, failed or not run; ``flagged`` is True exactly when it failed;
+    ``reason`` says why it did not run, or why it failed without a significant χ² (an arm
+    without exposed units).
+    """
+
+    status: SrmStatus
     observed: Mapping[str, int]
     expected_share: Mapping[str, float]
     chi2: float | None
@@ -217,8 +233,9 @@ class SrmResult(Serialisable):
         excluded_multiple: int | None,
         observed: Mapping[str, int] | None = None,
     ) -> SrmResult:
-        """Return a check that could not be computed (not flagged)."""
+        """Return a check that could not be computed (not run, not flagged)."""
         return cls(
+            SrmStatus.NOT_RUN,
             dict(observed or {}),
             dict(expected_share),
             None,

@@ -103,9 +103,8 @@ def significant_share(
 ) -> float:
     """Analyse every simulated experiment and return the share with adjusted p < alpha."""
     result = analyze(config, [spec], _as_segments(arms))
-    p = np.array(
-        [np.nan if r.adjusted_p_value is None else r.adjusted_p_value for r in result.metrics]
-    )
+    sims = [r for r in result.metrics if r.segment == "sim"]  # the overall row has no data
+    p = np.array([np.nan if r.adjusted_p_value is None else r.adjusted_p_value for r in sims])
     assert not np.isnan(p).any(), "every simulated comparison should be analysable"
     return float(np.mean(p < config.alpha))
 
@@ -160,7 +159,8 @@ def peeking_engine_check(sims: int, n: int, seed: int) -> tuple[np.ndarray, np.n
     )
     arms = {a: moments_per_sim(cols[a]) for a in ARMS}
     result = analyze(config, [GENERATORS["mean"][1]], _as_segments(arms))
-    return fast, np.array([m.p_value for m in result.metrics], dtype=float)
+    sims_only = [m for m in result.metrics if m.segment == "sim"]
+    return fast, np.array([m.p_value for m in sims_only], dtype=float)
 
 
 def observed_power(
@@ -235,4 +235,4 @@ def quantile_false_positive_rate(sims: int, seed: int, clustered: bool = True) -
         )
     )
     result = analyze(config, [spec], data)
-    return float(np.mean([r.significant for r in result.metrics]))
+    return float(np.mean([r.significant for r in result.metrics if r.segment == "sim"]))

@@ -255,8 +255,9 @@ def test_decision_without_overall_segment_says_so() -> None:
     seg = _experiment({"control": {"conv": 10.0}, "treatment": {"conv": 10.5}})
     data = ExperimentData((SegmentData("channel", "chat", seg.segments[0].variants),))
     result = analyze(TWO, [PRIMARY], data)
-    assert result.decision.outcome is Outcome.INCONCLUSIVE
+    assert result.decision.outcome is Outcome.CANNOT_ANALYSE  # no overall result: no verdict
     assert any("no overall" in r for r in result.decision.reasons)
+    assert result.metric("conv", segment="channel", segment_value="chat").verdict is Verdict.WIN
     assert analyze(TWO, [], seg).decision.treatments[0].outcome is not Outcome.SHIP
 
 
