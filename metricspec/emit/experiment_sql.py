@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from metricspec.check.filters import filter_columns, parse_filter
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions, seg
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
+from metricspec.filters import parse_filter
 from metricspec.plan.experiment import BaseMetric, ConversionPart, ExperimentPlan
 
 
@@ -113,19 +113,26 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
 
 
 def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
-    """For power planning: every unit with an event of a metric source in the window."""
+    """For power planning: every distinct unit with an event of a source the metrics read
+    (components, percentiles, both ends of conversions) in the window, each counted once.
+
+    Each branch is a SELECT DISTINCT and the branches are joined by UNION (distinct), so a
+    unit with many events, in one source or several, is one unit."""
     union: exp.Expr | None = None
-    for name in plan.scan_sources():
+    for name in plan.metric_sources():
         source = plan.sources[name]
         assert source.time is not None
         time = sql.col(source.time.name, "s")
+        unit = sql.col(plan.unit, "s")
         part = (
-            exp.select(sql.col(plan.unit, "s").as_(sql.alias(UNIT)))
+            exp.select(unit.copy().as_(sql.alias(UNIT)))
+            .distinct()
             .from_(sql.source(source, "s"), copy=False)
             .where(
                 exp.and_(
                     exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
                     exp.LT(this=time, expression=sql.ts(plan.end)),
+                    exp.Not(this=exp.Is(this=unit, expression=exp.Null())),
                 ),
                 copy=False,
             )
@@ -171,10 +178,9 @@ def _needed_columns(plan: ExperimentPlan, source: str) -> list[str]:
 def _filter_names(flt: str | None, names: dict[str, None]) -> None:
     if flt is None:
         return
-    tree, _ = parse_filter(flt)
-    if tree is not None:
-        for column in filter_columns(tree):
-            names.setdefault(column.name)
+    checked, _ = parse_filter(flt)
+    for column in checked.columns if checked is not None else ():
+        names.setdefault(column)
 
 
 def _source_scan(

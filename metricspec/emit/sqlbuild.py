@@ -2,8 +2,8 @@
 
 Every identifier from a spec is quoted; a simple name is first folded to the case the
 warehouse folds unquoted names to (upper in Snowflake, lower in PostgreSQL), so `"THUMBS"`
-still finds a column created as `thumbs`. Filters arrive as sqlglot trees already checked by
-`check.filters`; their columns are re-quoted and qualified here.
+still finds a column created as `thumbs`. Filters arrive as trees rebuilt by
+`metricspec.filters` from its closed grammar; their columns are re-quoted and qualified here.
 """
 
 from __future__ import annotations
@@ -17,26 +17,12 @@ from sqlglot.dialects.dialect import Dialect
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.check.filters import parse_filter
-from metricspec.plan.lower import PlanError
+from metricspec.check.sources import source_query_problem
+from metricspec.filters import parse_filter
+from metricspec.plan.lower import InternalError, PlanError
 from metricspec.plan.metric_query import Grain
 
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# statements (or clauses) that change the warehouse: never inside a source's query
-_WRITES: tuple[type[exp.Expr], ...] = (
-    exp.Insert,
-    exp.Update,
-    exp.Delete,
-    exp.Merge,
-    exp.Create,
-    exp.Drop,
-    exp.Alter,
-    exp.Command,
-    exp.TruncateTable,
-    exp.Into,
-    exp.Copy,
-    exp.Block,
-)
 Z_975 = 1.959963984540054
 
 
@@ -55,17 +41,15 @@ WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
 def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     """Attach common table expressions, in order, without copying the trees.
 
-    Names built from spec names (`<source>_agg`) could meet another part's name; that is a
-    `PlanError` naming the clash, never a query with two CTEs of one name.
+    Names built from spec names (`<source>_agg`) cannot meet another part's name in a
+    checked project (`check.compilable`, MS417); this guard makes a clash an internal error,
+    never a query with two CTEs of one name (compared as warehouses fold names).
     """
     seen: set[str] = set()
     for name, _ in ctes:
-        if name in seen:
-            raise PlanError(
-                f"two parts of the query would both be named `{name}`; rename the "
-                "source or metric it is built from"
-            )
-        seen.add(name)
+        if name.casefold() in seen:
+            raise InternalError(f"two parts of the query would both be named `{name}`", "MS417")
+        seen.add(name.casefold())
     select.set(
         WITH_KEY,
         exp.With(
@@ -134,10 +118,9 @@ class SqlBuilder:
         """The FROM item for a source: its table, or its query as a subquery."""
         if source.table is not None:
             if not 1 <= len(source.table) <= 3 or not all(source.table):
-                raise PlanError(
-                    f"the table of source `{source.name}` must be "
-                    "[catalog.][schema.]table, not `{'.'.join(source.table)}`"
-                )
+                raise InternalError(
+                    f"the table of source `{source.name}` is `{'.'.join(source.table)}`, not "
+                    "[catalog.][schema.]table", "MS416")
             parts = [self.ident(p) for p in source.table]
             table = exp.Table(
                 this=parts[-1],
@@ -151,17 +134,18 @@ class SqlBuilder:
         )
 
     def _source_query(self, source: ir.Source) -> exp.Query:
-        """A source's query, if it is exactly one read-only query: `SELECT …; DROP …` would
-        otherwise come back as a block of two statements, and `DELETE …` as a subquery."""
+        """A source's query, if it is exactly one read-only query (judged by
+        `check.sources`, MS415, and judged again here), without its comments."""
         assert source.query is not None
-        statements = [s for s in sqlglot.parse(source.query, read=self.dialect) if s is not None]
-        query = statements[0] if len(statements) == 1 else None
-        if not isinstance(query, exp.Query) or any(
-            isinstance(node, _WRITES) for node in query.walk()
-        ):
-            raise PlanError(
-                f"the query of source `{source.name}` must be one SELECT that writes nothing"
-            )
+        problem = source_query_problem(source.query, self.dialect)
+        if problem is not None:
+            raise InternalError(f"the query of source `{source.name}` {problem} "
+                                f"({self.backend.title})", "MS415/MS702")
+        query = sqlglot.parse_one(source.query, read=self.dialect)
+        if not isinstance(query, exp.Query):
+            raise InternalError(f"the query of source `{source.name}` is no query", "MS415")
+        for node in query.walk():
+            node.comments = None  # nothing the spec wrote travels into the SQL as text
         return query
 
     def asc(self, value: exp.Expr) -> exp.Ordered:
@@ -238,10 +222,10 @@ class SqlBuilder:
         """A checked filter with its columns quoted and qualified by `table`."""
         if sql is None:
             return None
-        tree, problems = parse_filter(sql)
-        if tree is None:
+        checked, problems = parse_filter(sql)
+        if checked is None:
             raise PlanError(f"filter `{sql}` is not valid: {problems[0].message}")
-        tree = tree.copy()
+        tree = checked.tree.copy()  # rebuilt by metricspec from the closed filter grammar
         for column in list(tree.find_all(exp.Column)):
             column.replace(self.col(column.name, table))
         return exp.Paren(this=tree)
@@ -312,7 +296,8 @@ class SqlBuilder:
                 offset=0,
                 safe=False,
             )
-        raise PlanError(f"unknown percentile shape `{shape}` for {self.backend.name}")
+        raise InternalError(f"backend `{self.backend.name}` names an unknown percentile shape "
+                            f"`{shape}`")
 
     # ------------------------------------------------------------ arithmetic
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from metricspec import ir
 from metricspec.backends import Backend, get_backend
-from metricspec.check.filters import filter_columns, parse_filter
 from metricspec.emit.compile import CompileError, compile_object
+from metricspec.filters import parse_filter
 from metricspec.plan.experiment import ExperimentPlan, plan_experiment
 from metricspec.plan.lower import PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, plan_metric_query
@@ -114,8 +114,8 @@ def preflight(conn: Connection, backend: Backend, what: str,
 def _filter_names(sql_text: str | None) -> set[str]:
     if not sql_text:
         return set()
-    tree, _ = parse_filter(sql_text)
-    return {c.name for c in filter_columns(tree)} if tree is not None else set()
+    checked, _ = parse_filter(sql_text)
+    return set(checked.columns) if checked is not None else set()
 
 
 def experiment_columns(plan: ExperimentPlan) -> dict[ir.Source, set[str]]:
