@@ -31,6 +31,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from metricspec.ir.base import Span
+from metricspec.safetext import printable
 
 
 class Severity(StrEnum):
@@ -61,6 +62,7 @@ CODES: dict[str, str] = {
     "MS204": "duplicate name",
     "MS205": "unknown entity",
     "MS206": "unknown dimension",
+    "MS207": "name is not an identifier",
     # cycles
     "MS301": "cycle among metrics",
     "MS302": "cycle in a KPI tree",
@@ -112,6 +114,7 @@ CODES: dict[str, str] = {
     "MS901": "unknown object",
     "MS902": "unknown dialect",
     "MS903": "warehouse error",
+    "MS910": "cannot write an output file",
 }
 
 
@@ -201,14 +204,16 @@ class SourceCache:
 
 
 def _printable(text: str) -> str:
-    """Replace control characters so a hostile spec cannot rewrite the terminal."""
-    return "".join(ch if ch == "\t" or (ch >= " " and ch != "\x7f") else "\ufffd" for ch in text)
+    """Replace control characters (C0, DEL, C1, direction overrides) one for one, so a
+    hostile spec cannot rewrite the terminal and carets stay under their column."""
+    return printable(text, keep="\t", replacement="\ufffd")
 
 
 def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
     """Render like a compiler: location, code, message, the line and a caret under the span."""
     d, s = diagnostic, diagnostic.span
-    head = f"{s.file}:{s.line}:{s.column}: {d.severity.value}[{d.code}]: {_printable(d.message)}"
+    head = (f"{_printable(s.file)}:{s.line}:{s.column}: {d.severity.value}[{d.code}]: "
+            f"{_printable(d.message)}")
     out = [head]
     line = sources.line(s.file, s.line) if s.line > 0 else None
     if line is not None:

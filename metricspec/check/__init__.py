@@ -14,7 +14,17 @@ from collections.abc import Callable, Iterable, Iterator
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.check import backend, cycles, experiments, filters, kpis, monitors, names, types
+from metricspec.check import (
+    backend,
+    cycles,
+    experiments,
+    filters,
+    identifiers,
+    kpis,
+    monitors,
+    names,
+    types,
+)
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic
 from metricspec.semantic import Index
@@ -22,6 +32,7 @@ from metricspec.semantic import Index
 Rule = Callable[[Context], Iterator[Diagnostic]]
 
 RULES: tuple[Rule, ...] = (
+    identifiers.rule_identifiers,
     names.rule_duplicates,
     names.rule_metric_references,
     names.rule_object_references,
