@@ -66,15 +66,23 @@ def quantile_ctes(
             *[sql.ref(k) for k in keys], copy=False
         )
         ctes.append((counts_name, counts))
-        # ties broken by unit, so each unit's count of events below the quantile is the
-        # same on every engine
+        # the position among the sorted values (ties broken by unit, so the interpolated
+        # quantile picks the same rows on every engine) ...
         rank = exp.Window(
             this=exp.RowNumber(),
             partition_by=[sql.ref(k, "v") for k in keys],
             order=exp.Order(expressions=[sql.asc(sql.ref("v", "v")), sql.asc(sql.ref(UNIT, "v"))]),
         )
+        # ... and 1 + the number of values strictly below this one: a value is at or below
+        # the quantile exactly when this is ≤ ⌊pos⌋, whatever the order of its ties
+        tie_rank = exp.Window(
+            this=exp.Rank(),
+            partition_by=[sql.ref(k, "v") for k in keys],
+            order=exp.Order(expressions=[sql.asc(sql.ref("v", "v"))]),
+        )
         ranked = ranked.select(
             rank.as_(sql.alias(f"rank{tail}")),
+            tie_rank.as_(sql.alias(f"tierank{tail}")),
             *[
                 sql.ref(c, counts_name).as_(sql.alias(f"{c}{tail}"))
                 for c in ("pos", "poslo", "poshi", "nstar")
@@ -100,18 +108,24 @@ def quantile_ctes(
 
 
 def quantile_units(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder) -> exp.Select:
-    """Per unit: its events, those ranked at or below the quantile, and its share of the
-    interpolated quantile and bounds (a SUM over units gives them)."""
+    """Per unit: its events, those whose value is at or below the quantile q, and its share
+    of the interpolated quantile and bounds (a SUM over units gives them).
+
+    q lies in [v₍f₎, v₍f+1₎] with f = ⌊pos⌋, so value ≤ q ⟺ value ≤ v₍f₎ ⟺ fewer than f
+    values lie strictly below it ⟺ RANK() ≤ f. Counting by value rather than by position
+    makes `below` a property of the data: tied values at the quantile are all counted, in
+    whichever unit they occur (docs/sufficient-statistics.md)."""
     value = sql.ref("v", "r")
     select = exp.select(sql.ref(UNIT, "r").as_(sql.alias(UNIT)))
     for _, column in partitions(plan):
         tail = suffix(column)
         rank = sql.ref(f"rank{tail}", "r")
         pos = sql.ref(f"pos{tail}", "r")
+        at_or_below = exp.LTE(
+            this=sql.ref(f"tierank{tail}", "r"), expression=exp.Floor(this=pos.copy())
+        )
         items: dict[str, exp.Expr] = {
-            "below": sql.agg(
-                "count", None, exp.LTE(this=rank.copy(), expression=exp.Floor(this=pos.copy()))
-            ),
+            "below": sql.agg("count", None, at_or_below),
             "events": exp.Count(this=exp.Star()),
         }
         for label in ("q", "qlo", "qhi"):

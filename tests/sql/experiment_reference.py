@@ -6,8 +6,7 @@ segment value), units in two variants dropped and counted, unit values over
 [first exposure, window end) with missing → 0, CUPED covariates over
 [window start − cuped, window start), winsorisation at the nearest-rank percentile
 ceil(p·N) of all exposed units, and exact percentile rows: q, bounds at
-ν ∓ z·sqrt(ν(1−ν)/n*), and per unit the events ranked ≤ floor(1 + (n − 1)ν) (ties ranked
-by unit).
+ν ∓ z·sqrt(ν(1−ν)/n*), and per unit the events whose value is ≤ q (ties at q all count).
 """
 
 from __future__ import annotations
@@ -295,15 +294,16 @@ def quantile_stats(events: pd.DataFrame, level: float) -> dict[str, float]:
     n = len(values)
     star = n_star(n)
     spread = Z_975 * math.sqrt(level * (1 - level) / star)
-    below_rank = math.floor(1 + (n - 1) * level)
-    ordered = ordered.assign(below=(np.arange(1, n + 1) <= below_rank).astype(float))
+    q = float(np.quantile(values, level, method="linear"))
+    # a unit's events at or below q, by value: every tied value at q counts
+    ordered = ordered.assign(below=(ordered.value <= q).astype(float))
     per_unit = ordered.groupby("unit").below.agg(["sum", "size"])
     below, count_ = per_unit["sum"].astype(float), per_unit["size"].astype(float)
     return {
         "n": len(per_unit),
         "sum_x": below.sum(), "sum_x2": (below**2).sum(),
         "sum_y": count_.sum(), "sum_y2": (count_**2).sum(), "sum_xy": (below * count_).sum(),
-        "q": float(np.quantile(values, level, method="linear")),
+        "q": q,
         "q_lower": float(np.quantile(values, max(0.0, level - spread), method="linear")),
         "q_upper": float(np.quantile(values, min(1.0, level + spread), method="linear")),
         "q_n_star": star,

@@ -9,12 +9,21 @@ holds by the luck of one engine's row order does not pass.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from edge_warehouse import build
-from experiment_reference import experiment_def, experiment_rows
+from experiment_reference import (
+    BASES,
+    QuantileBase,
+    experiment_def,
+    experiment_rows,
+    quantile_events,
+    unit_table,
+)
 from sql_reference import COUNT_METRICS, Query, Tables, assert_same_rows, metric_frame
 
 from metricspec.backends import get_backend
@@ -64,6 +73,33 @@ def test_edge_warehouse_has_ties_at_the_quantile_and_idle_units(edge) -> None:
         "SELECT MAX(c) FROM (SELECT latency_ms, COUNT(DISTINCT user_id) AS c "
         "FROM support.messages GROUP BY ALL)").fetchone()
     assert tied is not None and tied[0] > 5
+
+
+@pytest.mark.parametrize("name", ["prompt_template_v3", "summarizer_v2"])
+def test_quantile_below_counts_every_tie_at_q(edge, index: Index, name: str) -> None:
+    """`sum_x` of a quantile row counts events with value ≤ q, so a run of ties at q counts
+    whole; counting the first ⌊1 + (n − 1)ν⌋ positions instead would split it between units
+    by their ids. The edge data must make the two differ, or the comparison proves little."""
+    con, tables = edge
+    e = experiment_def(index, name)
+    units, _ = unit_table(tables, e)
+    actual = _run(con, index, name)
+    differs = 0
+    for base in [b for b in e.bases if isinstance(BASES[b], QuantileBase)]:
+        level = BASES[base].level  # type: ignore[union-attr]
+        events = quantile_events(tables, e, base, units[["unit", "variant", "exposed_at"]])
+        for variant, group in events.groupby("variant"):
+            values = np.sort(group.value.to_numpy())
+            q = float(np.quantile(values, level, method="linear"))
+            by_value = int((values <= q).sum())
+            by_position = math.floor(1 + (len(values) - 1) * level)
+            differs += by_value != by_position
+            row = actual[(actual.metric == base) & (actual.segment == "all")
+                         & (actual.variant == variant)]
+            assert len(row) == 1
+            assert row.sum_x.iloc[0] == by_value
+            assert row.q.iloc[0] == pytest.approx(q, rel=1e-12)
+    assert differs, "no tie straddles a quantile here: the test cannot tell the rules apart"
 
 
 BY_CHANNEL = ["csat", "csat_score", "ces", "escalation_rate", "hallucination_rate",

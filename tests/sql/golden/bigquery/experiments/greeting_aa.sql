@@ -164,6 +164,7 @@ WITH exposure_log AS (
     v.`__unit`,
     v.`v`,
     ROW_NUMBER() OVER (PARTITION BY v.`__variant` ORDER BY v.`v`, v.`__unit`) AS `rank`,
+    RANK() OVER (PARTITION BY v.`__variant` ORDER BY v.`v`) AS `tierank`,
     latency_p95_counts.`pos` AS `pos`,
     latency_p95_counts.`poslo` AS `poslo`,
     latency_p95_counts.`poshi` AS `poshi`,
@@ -174,7 +175,7 @@ WITH exposure_log AS (
 ), latency_p95_qunits AS (
   SELECT
     r.`__unit` AS `__unit`,
-    COUNT(CASE WHEN r.`rank` <= FLOOR(r.`pos`) THEN 1 END) AS `latency_p95__below`,
+    COUNT(CASE WHEN r.`tierank` <= FLOOR(r.`pos`) THEN 1 END) AS `latency_p95__below`,
     COUNT(*) AS `latency_p95__events`,
     SUM(
       CASE

@@ -179,6 +179,7 @@ WITH exposure_log AS (
     v."__unit",
     v."v",
     ROW_NUMBER() OVER (PARTITION BY v."__variant" ORDER BY v."v", v."__unit") AS "rank",
+    RANK() OVER (PARTITION BY v."__variant" ORDER BY v."v") AS "tierank",
     latency_p95_counts."pos" AS "pos",
     latency_p95_counts."poslo" AS "poslo",
     latency_p95_counts."poshi" AS "poshi",
@@ -190,7 +191,7 @@ WITH exposure_log AS (
   SELECT
     r."__unit" AS "__unit",
     COUNT(*) FILTER(WHERE
-      r."rank" <= FLOOR(r."pos")) AS "latency_p95__below",
+      r."tierank" <= FLOOR(r."pos")) AS "latency_p95__below",
     COUNT(*) AS "latency_p95__events",
     SUM(
       CASE

@@ -164,6 +164,7 @@ WITH exposure_log AS (
     v."__UNIT",
     v."V",
     ROW_NUMBER() OVER (PARTITION BY v."__VARIANT" ORDER BY v."V", v."__UNIT") AS "RANK",
+    RANK() OVER (PARTITION BY v."__VARIANT" ORDER BY v."V") AS "TIERANK",
     latency_p95_counts."POS" AS "POS",
     latency_p95_counts."POSLO" AS "POSLO",
     latency_p95_counts."POSHI" AS "POSHI",
@@ -174,7 +175,7 @@ WITH exposure_log AS (
 ), latency_p95_qunits AS (
   SELECT
     r."__UNIT" AS "__UNIT",
-    COUNT(CASE WHEN r."RANK" <= FLOOR(r."POS") THEN 1 END) AS "LATENCY_P95__BELOW",
+    COUNT(CASE WHEN r."TIERANK" <= FLOOR(r."POS") THEN 1 END) AS "LATENCY_P95__BELOW",
     COUNT(*) AS "LATENCY_P95__EVENTS",
     SUM(
       CASE

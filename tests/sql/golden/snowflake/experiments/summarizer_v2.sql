@@ -323,11 +323,13 @@ WITH exposure_log AS (
     v."__UNIT",
     v."V",
     ROW_NUMBER() OVER (PARTITION BY v."__VARIANT" ORDER BY v."V", v."__UNIT") AS "RANK",
+    RANK() OVER (PARTITION BY v."__VARIANT" ORDER BY v."V") AS "TIERANK",
     latency_p95_counts."POS" AS "POS",
     latency_p95_counts."POSLO" AS "POSLO",
     latency_p95_counts."POSHI" AS "POSHI",
     latency_p95_counts."NSTAR" AS "NSTAR",
     ROW_NUMBER() OVER (PARTITION BY v."__VARIANT", v."__SEG_PLATFORM" ORDER BY v."V", v."__UNIT") AS "RANK____SEG_PLATFORM",
+    RANK() OVER (PARTITION BY v."__VARIANT", v."__SEG_PLATFORM" ORDER BY v."V") AS "TIERANK____SEG_PLATFORM",
     latency_p95_counts____seg_platform."POS" AS "POS____SEG_PLATFORM",
     latency_p95_counts____seg_platform."POSLO" AS "POSLO____SEG_PLATFORM",
     latency_p95_counts____seg_platform."POSHI" AS "POSHI____SEG_PLATFORM",
@@ -341,7 +343,7 @@ WITH exposure_log AS (
 ), latency_p95_qunits AS (
   SELECT
     r."__UNIT" AS "__UNIT",
-    COUNT(CASE WHEN r."RANK" <= FLOOR(r."POS") THEN 1 END) AS "LATENCY_P95__BELOW",
+    COUNT(CASE WHEN r."TIERANK" <= FLOOR(r."POS") THEN 1 END) AS "LATENCY_P95__BELOW",
     COUNT(*) AS "LATENCY_P95__EVENTS",
     SUM(
       CASE
@@ -386,7 +388,9 @@ WITH exposure_log AS (
       END
     ) AS "LATENCY_P95__QHI",
     MAX(r."NSTAR") AS "LATENCY_P95__NSTAR",
-    COUNT(CASE WHEN r."RANK____SEG_PLATFORM" <= FLOOR(r."POS____SEG_PLATFORM") THEN 1 END) AS "LATENCY_P95__BELOW____SEG_PLATFORM",
+    COUNT(
+      CASE WHEN r."TIERANK____SEG_PLATFORM" <= FLOOR(r."POS____SEG_PLATFORM") THEN 1 END
+    ) AS "LATENCY_P95__BELOW____SEG_PLATFORM",
     COUNT(*) AS "LATENCY_P95__EVENTS____SEG_PLATFORM",
     SUM(
       CASE

@@ -283,11 +283,13 @@ WITH exposure_log AS (
     v.`__unit`,
     v.`v`,
     ROW_NUMBER() OVER (PARTITION BY v.`__variant` ORDER BY v.`v`, v.`__unit`) AS `rank`,
+    RANK() OVER (PARTITION BY v.`__variant` ORDER BY v.`v`) AS `tierank`,
     latency_p95_counts.`pos` AS `pos`,
     latency_p95_counts.`poslo` AS `poslo`,
     latency_p95_counts.`poshi` AS `poshi`,
     latency_p95_counts.`nstar` AS `nstar`,
     ROW_NUMBER() OVER (PARTITION BY v.`__variant`, v.`__seg_platform` ORDER BY v.`v`, v.`__unit`) AS `rank____seg_platform`,
+    RANK() OVER (PARTITION BY v.`__variant`, v.`__seg_platform` ORDER BY v.`v`) AS `tierank____seg_platform`,
     latency_p95_counts____seg_platform.`pos` AS `pos____seg_platform`,
     latency_p95_counts____seg_platform.`poslo` AS `poslo____seg_platform`,
     latency_p95_counts____seg_platform.`poshi` AS `poshi____seg_platform`,
@@ -302,7 +304,7 @@ WITH exposure_log AS (
   SELECT
     r.`__unit` AS `__unit`,
     COUNT(*) FILTER(WHERE
-      r.`rank` <= FLOOR(r.`pos`)) AS `latency_p95__below`,
+      r.`tierank` <= FLOOR(r.`pos`)) AS `latency_p95__below`,
     COUNT(*) AS `latency_p95__events`,
     SUM(
       CASE
@@ -348,7 +350,7 @@ WITH exposure_log AS (
     ) AS `latency_p95__qhi`,
     MAX(r.`nstar`) AS `latency_p95__nstar`,
     COUNT(*) FILTER(WHERE
-      r.`rank____seg_platform` <= FLOOR(r.`pos____seg_platform`)) AS `latency_p95__below____seg_platform`,
+      r.`tierank____seg_platform` <= FLOOR(r.`pos____seg_platform`)) AS `latency_p95__below____seg_platform`,
     COUNT(*) AS `latency_p95__events____seg_platform`,
     SUM(
       CASE
