@@ -112,10 +112,7 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
                 else _moments_for(spec, baselines)
             )
             if moments is None:
-                power = {
-                    "reason": "no baseline: declare `baseline mean … sd …` on the metric "
-                    "or pass --warehouse"
-                }
+                power = {"reason": _no_baseline(spec, baselines)}
             else:
                 power = stats.plan_power(
                     _power_spec(spec, baselines),
@@ -180,6 +177,12 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
             "one variant are excluded and counted; events count from the unit's "
             "first exposure to the end of the window",
             "cuped_pre_period_days": (exp.cuped.seconds / 86400.0) if exp.cuped else None,
+            "cuped_pre_period": (
+                {"start": plan.pre_start.isoformat(), "end_exclusive": plan.start.isoformat(),
+                 "rule": "the covariate is the metric over the same dates for every unit, "
+                 "before the window start, so it is measured before any unit is exposed"}
+                if plan.pre_start is not None else None
+            ),
             "segments": list(plan.segments),
             "winsorize": {w.metrics[0].name: w.fraction for w in exp.winsorize},
         },
@@ -215,6 +218,15 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
             "Segment results are exploratory: not corrected and never used for the decision.",
         ],
     }
+
+
+def _no_baseline(spec: stats.MetricSpec, baselines: Baselines) -> str:
+    """Why a metric has no power calculation (never a hint to pass what was passed)."""
+    if spec.kind is stats.MetricKind.QUANTILE:
+        return "power for percentile metrics is not supported"
+    if baselines.declared_only:
+        return "no baseline: declare `baseline mean … sd …` on the metric or pass --warehouse"
+    return f"no baseline for this metric in {baselines.source}"
 
 
 def _moments_for(spec: stats.MetricSpec, baselines: Baselines) -> stats.Moments | None:

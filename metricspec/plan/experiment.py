@@ -121,6 +121,10 @@ class ExperimentPlan:
                 seen.setdefault(base.quantile.source)
         return list(seen)
 
+    def metric_sources(self) -> list[str]:
+        """Every source the metrics read (conversions included), in first-use order."""
+        return _used_sources(self.bases)
+
 
 def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> ExperimentPlan:
     """The same metrics over a historical window, for power planning: every unit with an
