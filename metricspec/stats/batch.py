@@ -88,7 +88,7 @@ def _extract(
         rows: list[tuple[float | None, ...]] = []
         for sh in shapes:
             m = data.moments.get(sh.base)
-            if m is None:
+            if m is None or m.impossible() is not None:  # the general path says why
                 rows.append(nan_row)
                 continue
             rows.append((m.n, *map(m.sums.get, sh.sums), *map(m.products.get, sh.products)))

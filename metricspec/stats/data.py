@@ -45,20 +45,25 @@ class VariantData:
     units: int | None = None
 
     def moments_for(self, components: Iterable[str]) -> Moments | str:
-        """Return merged moments covering ``components`` or a reason they are unavailable."""
+        """Return merged moments covering ``components`` or a reason they are unavailable
+        (missing, unit counts that differ, or statistics no real data can give)."""
         bases = sorted({base_metric(c) for c in components})
         missing = [b for b in bases if b not in self.moments]
         if missing:
             return f"no statistics for {', '.join(missing)}"
         if len(bases) == 1:
-            return self.moments[bases[0]]
-        parts = [self.moments[b] for b in bases]
-        for i, a in enumerate(bases):
-            for b in bases[i + 1 :]:
-                cross = self.cross.get((a, b))
-                if cross is not None:
-                    parts.append(cross)
-        return Moments.merge(parts)
+            merged: Moments | str = self.moments[bases[0]]
+        else:
+            parts = [self.moments[b] for b in bases]
+            for i, a in enumerate(bases):
+                for b in bases[i + 1 :]:
+                    cross = self.cross.get((a, b))
+                    if cross is not None:
+                        parts.append(cross)
+            merged = Moments.merge(parts)
+        if isinstance(merged, Moments) and (problem := merged.impossible()) is not None:
+            return f"impossible statistics: {problem}"
+        return merged
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData, VariantData
 from metricspec.stats.moments import Moments, QuantileMoments, pair
+from metricspec.stats.validate import Problem, moments_problem, quantile_problem
 
 __all__ = ["COLUMNS", "LongFormatError", "read_csv", "read_parquet", "read_rows"]
 
@@ -88,6 +89,13 @@ class _Reader:
         self.cells: dict[tuple[str, str | None], dict[str, dict[str, Any]]] = {}
         self.keys: set[tuple[str, ...]] = set()
         self.multiple: int | None = None
+        # cross rows are checked against their two metrics' own rows once all are read
+        self.pending: list[tuple[int, str, tuple[str, str | None, str], str, str, dict[Any, str]]]
+        self.pending = []
+
+    def where(self, segment: str, value: str | None, variant: str, metric: str) -> str:
+        seg = "" if value is None else f"segment {segment}={value!r}, "
+        return f"impossible statistics for {seg}variant {variant!r}, metric {metric!r}"
 
     def err(self, msg: str, row: int, column: str | None = None) -> LongFormatError:
         return LongFormatError(msg, row=row, column=column, source=self.source)
@@ -162,18 +170,24 @@ class _Reader:
                 self._cell(segment, value, variant)["units"] = n
             return
         cell = self._cell(segment, value, variant)
+        where = self.where(segment, value, variant, metric)
         if metric_2 is not None:
-            products = {}
+            products: dict[tuple[str, str], float] = {}
+            columns: dict[tuple[str, ...], str] = {}
             for (a, b), col in CROSS.items():
                 x = self.num(rec, col, row)
                 if x is not None:
-                    products[pair(f"{metric}.{a}", f"{metric_2}.{b}")] = x
+                    pkey = pair(f"{metric}.{a}", f"{metric_2}.{b}")
+                    products[pkey], columns[pkey] = x, col
             a_, b_ = sorted((metric, metric_2))
             cell["cross"][(a_, b_)] = Moments(n, {}, products)
+            self.pending.append(
+                (row, f"{where} × {metric_2!r}", (segment, value, variant), a_, b_, columns)
+            )
         elif self.num(rec, "q", row) is not None:
-            cell["quantiles"][metric] = self._quantile(rec, row, n)
+            cell["quantiles"][metric] = self._quantile(rec, row, n, where)
         else:
-            cell["moments"][metric] = self._moments(rec, row, n, metric)
+            cell["moments"][metric] = self._moments(rec, row, n, metric, where)
 
     def _cell(self, segment: str, value: str | None, variant: str) -> dict[str, Any]:
         variants = self.cells.setdefault((segment, value), {})
@@ -181,12 +195,16 @@ class _Reader:
             variant, {"moments": {}, "cross": {}, "quantiles": {}, "units": None}
         )
 
-    def _moments(self, rec: Mapping[str, Any], row: int, n: int, metric: str) -> Moments:
-        sums = {}
+    def _moments(
+        self, rec: Mapping[str, Any], row: int, n: int, metric: str, where: str
+    ) -> Moments:
+        sums: dict[str, float] = {}
+        columns: dict[tuple[str, ...], str] = {}
         for part, col in SUMS.items():
             x = self.num(rec, col, row)
             if x is not None:
                 sums[f"{metric}.{part}"] = x
+                columns[(f"{metric}.{part}",)] = col
         if f"{metric}.x" not in sums:
             raise self.err(f"metric {metric!r} has no sum_x", row, "sum_x")
         products = {}
@@ -195,10 +213,20 @@ class _Reader:
             if x is not None:
                 if a == b and x < 0:
                     raise self.err("a sum of squares cannot be negative", row, col)
-                products[pair(f"{metric}.{a}", f"{metric}.{b}")] = x
+                key = pair(f"{metric}.{a}", f"{metric}.{b}")
+                products[key], columns[key] = x, col
+        self.check(moments_problem(n, sums, products), columns, where, row)
         return Moments(n, sums, products)
 
-    def _quantile(self, rec: Mapping[str, Any], row: int, n: int) -> QuantileMoments:
+    def check(
+        self, problem: Problem | None, columns: Mapping[Any, str], where: str, row: int
+    ) -> None:
+        """Raise the error for an impossible sum or product, naming its column."""
+        if problem is not None:
+            key, message = problem
+            raise self.err(f"{where}: {message}", row, columns.get(key))
+
+    def _quantile(self, rec: Mapping[str, Any], row: int, n: int, where: str) -> QuantileMoments:
         vals = {
             c: self.num(rec, c, row)
             for c in (*QUANTILE, "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy")
@@ -206,12 +234,41 @@ class _Reader:
         for c in ("q_lower", "q_upper", "q_n_star", "sum_y"):
             if vals[c] is None:
                 raise self.err("is empty on a quantile row", row, c)
+        q, lower, upper, n_star, events = (
+            vals[c] or 0.0 for c in ("q", "q_lower", "q_upper", "q_n_star", "sum_y")
+        )
+        found = quantile_problem(n, q, lower, upper, n_star, events, vals["sum_x"])
+        if found is not None:
+            raise self.err(f"{where}: {found[1]}", row, found[0])
+        sums = {"below": vals["sum_x"], "events": vals["sum_y"]}
+        prods = {
+            ("below", "below"): vals["sum_x2"],
+            ("events", "events"): vals["sum_y2"],
+            ("below", "events"): vals["sum_xy"],
+        }
+        columns = {
+            ("below",): "sum_x",
+            ("events",): "sum_y",
+            ("below", "below"): "sum_x2",
+            ("events", "events"): "sum_y2",
+            ("below", "events"): "sum_xy",
+        }
+        self.check(
+            moments_problem(
+                n,
+                {k: v for k, v in sums.items() if v is not None},
+                {k: v for k, v in prods.items() if v is not None},
+            ),
+            columns,
+            where,
+            row,
+        )
         return QuantileMoments(
             n_units=n,
             quantile=vals["q"] or 0.0,
             quantile_lower=vals["q_lower"] or 0.0,
             quantile_upper=vals["q_upper"] or 0.0,
-            n_star=int(vals["q_n_star"] or 0),
+            n_star=vals["q_n_star"] or 0.0,
             sum_events=vals["sum_y"] or 0.0,
             sum_events2=vals["sum_y2"],
             sum_below=vals["sum_x"],
@@ -219,7 +276,21 @@ class _Reader:
             sum_below_events=vals["sum_xy"],
         )
 
+    def check_cross(self) -> None:
+        """Check each cross row against the sums and squares of its two metrics' rows."""
+        for row, where, (segment, value, variant), a, b, columns in self.pending:
+            cell = self.cells[(segment, value)][variant]
+            cross = cell["cross"][(a, b)]
+            own = [cell["moments"].get(a), cell["moments"].get(b)]
+            if any(m is None or m.n != cross.n for m in own):
+                continue  # the analysis reports the mismatch as insufficient data
+            sums = {**own[0].sums, **own[1].sums}
+            products = {**own[0].products, **own[1].products, **cross.products}
+            problem = moments_problem(cross.n, sums, products, only=list(cross.products))
+            self.check(problem, columns, where, row)
+
     def result(self) -> ExperimentData:
+        self.check_cross()
         segments = []
         for (segment, value), variants in self.cells.items():
             built = {

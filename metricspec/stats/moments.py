@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from metricspec.stats.validate import moments_problem
+
 __all__ = ["Moments", "QuantileMoments", "pair"]
 
 
@@ -46,6 +48,9 @@ class Moments:
     products: Mapping[tuple[str, str], float] = field(default_factory=dict)
     _cov: dict[tuple[str, str], float | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
+    )
+    _problem: list[str | None] = field(
+        default_factory=list, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
@@ -91,6 +96,17 @@ class Moments:
             products.update(p.products)
         return Moments(n=n, sums=sums, products=products)
 
+    def impossible(self) -> str | None:
+        """Return why no real data could give these statistics, or None (see `validate`).
+
+        >>> Moments(4, {"m.x": 4.0}, {("m.x", "m.x"): 1.0}).impossible() is not None
+        True
+        """
+        if not self._problem:
+            found = moments_problem(self.n, self.sums, self.products)
+            self._problem.append(None if found is None else found[1])
+        return self._problem[0]
+
     def has(self, component: str) -> bool:
         """Return whether the sum of ``component`` is present."""
         return component in self.sums
@@ -106,7 +122,8 @@ class Moments:
     def covariance(self, a: str, b: str) -> float | None:
         """Return the sample covariance (n − 1 denominator) of two components, or None.
 
-        Variances (``a == b``) are clamped at zero against rounding.
+        Variances (``a == b``) are clamped at zero against rounding (`validate` refuses a
+        negative variance beyond rounding).
         """
         key = (a, b)
         if key in self._cov:
@@ -130,7 +147,8 @@ class QuantileMoments:
         quantile: Sample quantile at level ``nu`` over all events.
         quantile_lower: Sample quantile at ``nu − z₀.₉₇₅·sqrt(nu(1−nu)/n_star)``.
         quantile_upper: Sample quantile at ``nu + z₀.₉₇₅·sqrt(nu(1−nu)/n_star)``.
-        n_star: ``100·2^k``, the largest such value not above the number of events.
+        n_star: ``100·2^k``, the largest such value not above the number of events (k < 0,
+            so a fraction, below 100 events).
         sum_events: Σ events_i over units (the number of events).
         sum_events2: Σ events_i² (None when unknown; one event per unit is then assumed).
         sum_below: Σ below_i, events at or below the quantile per unit.
@@ -142,7 +160,7 @@ class QuantileMoments:
     quantile: float
     quantile_lower: float
     quantile_upper: float
-    n_star: int
+    n_star: float
     sum_events: float
     sum_events2: float | None = None
     sum_below: float | None = None

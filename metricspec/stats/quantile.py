@@ -56,8 +56,14 @@ def quantile_summary(q: QuantileMoments, nu: float) -> VariantSummary | str:
     bound = Z_975**2 * max(nu / (1.0 - nu), (1.0 - nu) / nu)
     if n <= bound:
         return f"too few events ({n:g}) for a {nu:g} quantile interval"
-    if q.n_star <= 0:
-        return "n_star must be positive"
+    tol = 1e-9 * max(abs(q.quantile), abs(q.quantile_lower), abs(q.quantile_upper))
+    if not q.quantile_lower - tol <= q.quantile <= q.quantile_upper + tol:
+        return (
+            f"impossible statistics: q = {q.quantile:g} is not within "
+            f"[q_lower, q_upper] = [{q.quantile_lower:g}, {q.quantile_upper:g}]"
+        )
+    if not 2.0 <= q.n_star <= n:
+        return f"impossible statistics: n_star = {q.n_star:g} is not between 2 and {n:g} events"
     spread = (q.quantile_upper - q.quantile_lower) / (2.0 * Z_975)
     var = (q.n_star / n) * (n - 1.0) * spread**2
     if not q.one_event_per_unit:

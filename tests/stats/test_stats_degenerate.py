@@ -77,7 +77,7 @@ def test_proportion_zero_control_and_out_of_range() -> None:
     some = vd(**{"m.x": [0.0, 1.0, 1.0]})
     r = result_for(MetricSpec("m", MetricKind.PROPORTION), zero, some)
     assert r.verdict is Verdict.INSUFFICIENT and "zero" in r.reason
-    bad = VariantData({"m": Moments(2, {"m.x": 5.0}, {("m.x", "m.x"): 5.0})})
+    bad = VariantData({"m": Moments(2, {"m.x": 5.0}, {("m.x", "m.x"): 13.0})})
     r = result_for(MetricSpec("m", MetricKind.PROPORTION), some, bad)
     assert "outside [0, 1]" in r.reason
 
