@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 __all__ = [
     "SUPPORTED_SCHEMES",
@@ -67,7 +67,9 @@ _EXAMPLES = (
     "snowflake://user:password@account/database/schema?warehouse=WH",
 )
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>^[A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:)(?P<pw>[^@]*)(?=@)")
+# scheme://user: — the password starts after the first `:` following the user name and
+# runs to the LAST `@` of the URL, so `@`, `:`, `/` and `%XX` inside it stay hidden.
+_USER_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/:@?#]*:")
 _SPARK_LOCAL = re.compile(r"local(\[[^\]]*\])?(?=$|[/?])", re.IGNORECASE)
 #: Query parameters that hold credentials; their values are redacted like passwords.
 SECRET_PARAMETERS = ("password", "token")
@@ -171,7 +173,8 @@ class WarehouseURL:
         port: Port number, or None.
         path: Path segments without empty parts (database, schema, ...).
         query: Query parameters, last one wins.
-        raw: The URL exactly as given (contains the password).
+        raw: The URL as given, with user name and password percent-encoded (contains the
+            password).
         redacted: The URL with the password replaced by ``***``.
     """
 
@@ -188,8 +191,9 @@ class WarehouseURL:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in an error message."""
-        candidates = (self.password, *(self.query.get(p) for p in SECRET_PARAMETERS))
-        return tuple(s for s in candidates if s)
+        encoded = quote(self.password, safe="") if self.password else None
+        candidates = (self.password, encoded, *(self.query.get(p) for p in SECRET_PARAMETERS))
+        return tuple(dict.fromkeys(s for s in candidates if s))
 
 
 def redact_url(url: str) -> str:
@@ -197,13 +201,37 @@ def redact_url(url: str) -> str:
 
     >>> redact_url("postgresql://ana:s3cret@db:5432/app")
     'postgresql://ana:***@db:5432/app'
+    >>> redact_url("postgresql://alice:p@ss@db/app")
+    'postgresql://alice:***@db/app'
     >>> redact_url("spark://cluster:15002?token=abc123&use_ssl=true")
     'spark://cluster:15002?token=***&use_ssl=true'
     >>> redact_url("duckdb:///:memory:")
     'duckdb:///:memory:'
     """
-    url = _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***", url, count=1)
+    split = _split_password(url)
+    if split is not None:
+        head, _, tail = split
+        url = f"{head}***{tail}"
     return _SECRET_IN_QUERY.sub(lambda m: m.group("head") + "***", url)
+
+
+def _split_password(url: str) -> tuple[str, str, str] | None:
+    """Split ``url`` around its password: (``scheme://user:``, password, ``@host…``).
+
+    The password is everything between the first `:` after the user name and the last `@`
+    of the URL: an unencoded `@`, `:` or `/` in a password is part of it, and a URL whose
+    password cannot be told from its host is redacted too much rather than too little.
+
+    >>> _split_password("postgresql://alice:p@ss:w/rd@db:5432/app")
+    ('postgresql://alice:', 'p@ss:w/rd', '@db:5432/app')
+    >>> _split_password("spark://host:15002") is None
+    True
+    """
+    head = _USER_IN_URL.match(url)
+    at = url.rfind("@")
+    if head is None or at < head.end():
+        return None
+    return url[: head.end()], url[head.end() : at], url[at:]
 
 
 def _supported_hint() -> str:
@@ -233,8 +261,11 @@ def parse_url(url: str) -> WarehouseURL:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
+        # urllib quotes the bad port, which may be a piece of a password holding `/`
+        detail = f": {exc}" if _split_password(url) is None else (
+            "; a password holding `/`, `?` or `#` must be percent-encoded")
         raise WarehouseError(
-            f"connection URL is malformed: {exc}", url=redacted, hint=_supported_hint()
+            f"connection URL is malformed{detail}", url=redacted, hint=_supported_hint()
         ) from None
     return WarehouseURL(
         scheme=scheme,
@@ -244,9 +275,27 @@ def parse_url(url: str) -> WarehouseURL:
         port=port,
         path=tuple(unquote(p) for p in parts.path.split("/") if p),
         query=dict(parse_qsl(parts.query)),
-        raw=url,
+        raw=_encode_userinfo(url, parts.netloc),
         redacted=redacted,
     )
+
+
+def _encode_userinfo(url: str, netloc: str) -> str:
+    """``url`` with its user name and password percent-encoded, as every driver reads them.
+
+    The password runs to the last `@` of the host part (as in Python), whereas libpq splits
+    at the first: `alice:p@ss@db` would send the password `p` to the host `ss@db`.
+
+    >>> _encode_userinfo("postgresql://alice:p@ss@db/app", "alice:p@ss@db")
+    'postgresql://alice:p%40ss@db/app'
+    """
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not at:
+        return url
+    user, colon, password = userinfo.partition(":")
+    encoded = quote(unquote(user), safe="") + colon + quote(unquote(password), safe="")
+    start = url.index("://") + 3
+    return url[:start] + encoded + "@" + hostport + url[start + len(netloc):]
 
 
 def import_driver(module: str, *, extra: str, what: str) -> ModuleType:
@@ -270,11 +319,14 @@ def import_driver(module: str, *, extra: str, what: str) -> ModuleType:
         ) from exc
 
 
-def connect(url: str) -> Connection:
+def connect(url: str, *, create: bool = False) -> Connection:
     """Open a connection to the warehouse named by ``url``.
 
     Args:
         url: A connection URL; see the module docstring for the supported forms.
+        create: Allow an embedded database (a DuckDB file) that does not exist yet to be
+            created. Commands that read a warehouse leave it off, so a mistyped path is an
+            error naming the path rather than a new, empty warehouse.
 
     Returns:
         An open :class:`Connection`; close it, or use it in a ``with`` block.
@@ -289,5 +341,5 @@ def connect(url: str) -> Connection:
     """
     parsed = parse_url(url)
     module = importlib.import_module(f"metricspec.run.drivers.{SUPPORTED_SCHEMES[parsed.scheme]}")
-    connection: Connection = module.open_connection(parsed)
+    connection: Connection = module.open_connection(parsed, create=create)
     return connection

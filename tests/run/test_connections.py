@@ -154,11 +154,11 @@ def test_duckdb_paths_follow_the_sqlalchemy_convention(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    with connect("duckdb:///relative.duckdb") as conn:
+    with connect("duckdb:///relative.duckdb", create=True) as conn:
         conn.execute("CREATE TABLE t AS SELECT 1 AS a")
     absolute = tmp_path / "sub" / "absolute.duckdb"
     absolute.parent.mkdir()
-    with connect(f"duckdb:///{absolute}") as conn:  # four slashes: duckdb:////tmp/...
+    with connect(f"duckdb:///{absolute}", create=True) as conn:  # four slashes: duckdb:////…
         conn.execute("CREATE TABLE t AS SELECT 1 AS a")
     assert (tmp_path / "relative.duckdb").exists() and absolute.exists()
     with connect(f"duckdb:///{absolute}?read_only=true") as conn:

@@ -1,4 +1,12 @@
-"""What every driver shares: error wrapping with secrets scrubbed, closing, ``with`` support."""
+"""What every driver shares: one statement per call, error wrapping with secrets scrubbed,
+closing, ``with`` support.
+
+:meth:`DriverConnection.execute` refuses SQL that holds more than one statement before it
+reaches the warehouse (counted on sqlglot's tokens in the backend's dialect, so a `;` inside
+a string, identifier or comment does not count); drivers whose engine can refuse several
+statements too (DuckDB's ``extract_statements``, PostgreSQL's extended query protocol) do so
+as well.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +16,12 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import ClassVar, Self
 
+import sqlglot
+from sqlglot.errors import SqlglotError
+
 from metricspec.run.connections import QueryResult, WarehouseError, WarehouseURL
 
-__all__ = ["DriverConnection", "scrub", "warehouse_error"]
+__all__ = ["DriverConnection", "count_statements", "scrub", "warehouse_error"]
 
 
 def warehouse_error(
@@ -36,6 +47,30 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def count_statements(sql: str, dialect: str) -> int:
+    """Count the statements in ``sql``: runs of tokens between semicolons.
+
+    >>> count_statements("SELECT ';' AS a; -- ; DROP TABLE t", "duckdb")
+    1
+    >>> count_statements("SELECT 1; DROP TABLE t", "postgres")
+    2
+
+    Raises:
+        ValueError: If sqlglot cannot tokenize the text in ``dialect``.
+    """
+    try:
+        tokens = sqlglot.tokenize(sql, read=dialect)
+    except (SqlglotError, RecursionError, IndexError) as exc:
+        raise ValueError(str(exc).strip().split("\n")[0]) from exc
+    count, inside = 0, False
+    for token in tokens:
+        if token.token_type == sqlglot.TokenType.SEMICOLON:
+            inside = False
+        elif not inside:
+            count, inside = count + 1, True
+    return count
+
+
 class DriverConnection(abc.ABC):
     """Shared behaviour of the drivers: error wrapping, closing, context management.
 
@@ -55,15 +90,34 @@ class DriverConnection(abc.ABC):
         """Run one SQL statement and return its rows.
 
         Raises:
-            WarehouseError: If the connection is closed or the warehouse reports an error;
-                the message is the warehouse's own.
+            WarehouseError: If the connection is closed, ``sql`` is not exactly one
+                statement, or the warehouse reports an error (the message is its own).
         """
         if self._closed:
             raise WarehouseError(f"{self.dialect} connection is closed", url=self.url.redacted)
+        self.check_one_statement(sql)
         try:
             return self._execute(sql)
         except self.query_errors as exc:
             raise self.error(f"{self.dialect} query failed: {self.describe(exc)}", exc) from exc
+
+    def check_one_statement(self, sql: str) -> None:
+        """Refuse ``sql`` unless it is exactly one statement (a trailing ``;`` is fine).
+
+        Raises:
+            WarehouseError: For no statement, several, or text that cannot be tokenized.
+        """
+        from metricspec.backends import get_backend
+
+        try:
+            count = count_statements(sql, get_backend(self.dialect).sqlglot_dialect)
+        except ValueError as exc:
+            raise WarehouseError(f"refused to run SQL that cannot be read as one "
+                                 f"{self.dialect} statement: {exc}",
+                                 url=self.url.redacted) from None
+        if count != 1:
+            raise WarehouseError(f"refused to run SQL holding {count} statements: metricspec "
+                                 "runs exactly one statement per query", url=self.url.redacted)
 
     def close(self) -> None:
         """Release the connection; closing twice is harmless."""

@@ -42,8 +42,10 @@ class BigQueryConnection(DriverConnection):
         self.native.close()
 
 
-def open_connection(url: WarehouseURL) -> BigQueryConnection:
+def open_connection(url: WarehouseURL, *, create: bool = False) -> BigQueryConnection:
     """Create a BigQuery client for the project and dataset named by ``url``.
+
+    ``create`` is ignored: connecting never creates a server's database.
 
     Raises:
         WarehouseError: If the URL lacks project or dataset, the driver is missing, or

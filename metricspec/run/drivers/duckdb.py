@@ -3,16 +3,27 @@
 The path follows the SQLAlchemy convention: three slashes then a relative path
 (``duckdb:///data/w.duckdb``), four for an absolute one (``duckdb:////srv/w.duckdb``).
 Query parameters are DuckDB configuration options (``?threads=2``), except ``read_only``.
+
+A database file must exist (a typo must not silently open a new, empty warehouse) unless the
+caller asks to ``create`` it. Extensions are neither installed nor loaded automatically
+(``autoinstall_known_extensions`` and ``autoload_known_extensions`` are off unless the URL
+turns them on), so opening a file never downloads code.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from metricspec.run.connections import QueryResult, WarehouseURL, import_driver
+from metricspec.run.connections import QueryResult, WarehouseError, WarehouseURL, import_driver
 from metricspec.run.drivers.base import DriverConnection, warehouse_error
 
 _TRUE = {"1", "true", "yes", "on"}
+#: Configuration every connection gets; the URL's query parameters override it.
+DEFAULT_CONFIG: dict[str, str] = {
+    "autoinstall_known_extensions": "false",
+    "autoload_known_extensions": "false",
+}
 
 
 class DuckDBConnection(DriverConnection):
@@ -26,7 +37,11 @@ class DuckDBConnection(DriverConnection):
         self.query_errors = (errors,)
 
     def _execute(self, sql: str) -> QueryResult:
-        cursor = self.native.execute(sql)
+        statements = self.native.extract_statements(sql)
+        if len(statements) != 1:  # DuckDB's own parser agrees with `check_one_statement`
+            raise self.error(f"refused to run SQL holding {len(statements)} statements: "
+                             "metricspec runs exactly one statement per query")
+        cursor = self.native.execute(statements[0])
         if cursor.description is None:
             return QueryResult(columns=())
         columns = tuple(str(d[0]) for d in cursor.description)
@@ -43,17 +58,27 @@ def database_path(url: WarehouseURL) -> str:
     return path or ":memory:"
 
 
-def open_connection(url: WarehouseURL) -> DuckDBConnection:
-    """Open the DuckDB database named by ``url``.
+def open_connection(url: WarehouseURL, *, create: bool = False) -> DuckDBConnection:
+    """Open the DuckDB database named by ``url``; ``create`` allows a new file.
 
     Raises:
-        WarehouseError: If the file cannot be opened (locked, not a database, bad option).
+        WarehouseError: If the file is missing (and ``create`` is false), is not a regular
+            file, or cannot be opened (locked, not a database, bad option).
     """
     duckdb = import_driver("duckdb", extra="duckdb", what="DuckDB")
-    config = {k: v for k, v in url.query.items() if k != "read_only"}
+    config = {**DEFAULT_CONFIG, **{k: v for k, v in url.query.items() if k != "read_only"}}
     read_only = url.query.get("read_only", "").lower() in _TRUE
+    path = database_path(url)
+    if not path.startswith(":"):  # `:memory:` and other special names are not files
+        if not os.path.exists(path) and not create:
+            raise WarehouseError(f"DuckDB database {path!r} does not exist",
+                                 url=url.redacted, hint="check the path; `metricspec demo` "
+                                 "creates the example warehouse")
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise WarehouseError(f"DuckDB database {path!r} is not a regular file",
+                                 url=url.redacted)
     try:
-        native = duckdb.connect(database_path(url), read_only=read_only, config=config)
+        native = duckdb.connect(path, read_only=read_only, config=config)
     except duckdb.Error as exc:
         raise warehouse_error(url, f"could not open DuckDB database: {exc}", exc) from exc
     return DuckDBConnection(url, native, duckdb.Error)

@@ -2,7 +2,8 @@
 
 The URL goes to libpq unchanged, so its query parameters (``sslmode``, ``connect_timeout``,
 ``options``) work as documented there. The session runs in autocommit mode, so one failed
-query does not leave the connection in an aborted transaction.
+query does not leave the connection in an aborted transaction. Queries go through the
+extended query protocol, so the server itself refuses a string holding several statements.
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from metricspec.run.drivers.base import DriverConnection, warehouse_error
 
 #: Seconds to wait for the server unless the URL says ``?connect_timeout=``.
 DEFAULT_CONNECT_TIMEOUT = 10
+#: Rows fetched per round trip when libpq supports chunked results (version 17).
+STREAM_CHUNK = 1000
+
+
+def _libpq_version() -> int:
+    psycopg = import_driver("psycopg", extra="postgres", what="PostgreSQL (psycopg)")
+    version: int = psycopg.pq.version()
+    return version
 
 
 class PostgresConnection(DriverConnection):
@@ -27,19 +36,29 @@ class PostgresConnection(DriverConnection):
         self.query_errors = (errors,)
 
     def _execute(self, sql: str) -> QueryResult:
+        # `stream` sends the query with the extended protocol (PQsendQueryParams), which the
+        # server refuses if it holds more than one statement; `execute` without parameters
+        # would use the simple protocol, which runs every statement of the string.
         with self.native.cursor() as cursor:
-            cursor.execute(sql)
+            rows = [tuple(r) for r in cursor.stream(sql, size=self._chunk)]
             if cursor.description is None:
                 return QueryResult(columns=())
             columns = tuple(d.name for d in cursor.description)
-            return QueryResult(columns=columns, rows=[tuple(r) for r in cursor.fetchall()])
+            return QueryResult(columns=columns, rows=rows)
+
+    @property
+    def _chunk(self) -> int:
+        """Rows per round trip: libpq 17 fetches in chunks, older versions row by row."""
+        return STREAM_CHUNK if _libpq_version() >= 170000 else 1
 
     def _close(self) -> None:
         self.native.close()
 
 
-def open_connection(url: WarehouseURL) -> PostgresConnection:
+def open_connection(url: WarehouseURL, *, create: bool = False) -> PostgresConnection:
     """Connect to the PostgreSQL server named by ``url``.
+
+    ``create`` is ignored: connecting never creates a server's database.
 
     Raises:
         WarehouseError: If psycopg is missing, the server refuses the connection, or

@@ -61,8 +61,10 @@ def connect_arguments(url: WarehouseURL) -> dict[str, Any]:
     return kwargs
 
 
-def open_connection(url: WarehouseURL) -> SnowflakeConnection:
+def open_connection(url: WarehouseURL, *, create: bool = False) -> SnowflakeConnection:
     """Connect to the Snowflake account named by ``url``.
+
+    ``create`` is ignored: connecting never creates a server's database.
 
     Raises:
         WarehouseError: If the driver is missing, or the login or network fails (the

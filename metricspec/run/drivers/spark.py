@@ -135,8 +135,10 @@ def _probe(session: Any, conf: dict[str, str]) -> None:
     client.set_retry_policies(policies)
 
 
-def open_connection(url: WarehouseURL) -> SparkConnection:
+def open_connection(url: WarehouseURL, *, create: bool = False) -> SparkConnection:
     """Start a local Spark session or connect to a Spark Connect server.
+
+    ``create`` is ignored: connecting never creates a server's database.
 
     Raises:
         WarehouseError: If pyspark is missing, Java cannot start, or the server is unreachable.
