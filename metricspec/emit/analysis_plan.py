@@ -65,15 +65,11 @@ class Baselines:
         big = 1_000_000
         for metric in plan.metrics:
             b = metric.metric.baseline
-            if b is None:
-                continue
-            sd = (
-                b.sd
-                if b.sd is not None
-                else ((b.mean * (1 - b.mean)) ** 0.5 if 0 < b.mean < 1 else None)
-            )
-            if sd is None:
-                continue
+            proportion = metric.kind == "proportion"
+            if b is None or (b.sd is None and not proportion):
+                continue  # a mean's spread cannot be guessed from its mean: declare its sd
+            # a proportion's variance is p(1 − p) whatever sd is declared (`_power_spec`)
+            sd = b.sd if b.sd is not None and not proportion else 0.0
             name = f"{metric.name}.x"
             moments[metric.name] = stats.Moments(
                 big,
@@ -86,10 +82,17 @@ class Baselines:
 
 
 def _power_spec(spec: stats.MetricSpec, baselines: Baselines) -> stats.MetricSpec:
-    """Declared baselines describe the metric's value per unit directly: a mean."""
-    if baselines.declared_only:
-        return stats.MetricSpec(spec.name, stats.MetricKind.MEAN, None, spec.role, spec.direction)
-    return spec
+    """The metric as power sees a declared baseline (the metric's per-unit mean and sd).
+
+    A proportion keeps its binomial variances, p(1 − p) in control and p_t(1 − p_t) in
+    treatment; a percentile is not sized (its sd says nothing of its estimate's variance);
+    any other kind is sized as a mean with the declared sd, without CUPED (no covariate).
+    """
+    if not baselines.declared_only or spec.kind is stats.MetricKind.QUANTILE:
+        return spec
+    proportion = spec.kind is stats.MetricKind.PROPORTION
+    kind = stats.MetricKind.PROPORTION if proportion else stats.MetricKind.MEAN
+    return stats.MetricSpec(spec.name, kind, None, spec.role, spec.direction)
 
 
 def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:

@@ -160,6 +160,8 @@ def _baseline(metric: MetricSpec, baseline: Moments) -> tuple[float, float, floa
         if var > 0 and var_g > 0:
             factor = 1.0 - min(cov * cov / (var * var_g), 1.0)
     if metric.kind is MetricKind.PROPORTION and isinstance(formula, Component):
+        if not 0.0 < value < 1.0:
+            return f"a proportion's baseline must be between 0 and 1 (exclusive), got {value:g}"
         var = value * (1.0 - value)
     if not (var > 0 and math.isfinite(var)):
         return "baseline variance is zero"
