@@ -26,15 +26,16 @@ class MetricRow:
     treatment_value: str
     absolute: str
     relative: str
-    interval: str
+    interval: str  # the interval of the test that decides: the absolute difference's
+    interval_level: str  # its confidence level (the correction's, e.g. 98.75% for 4 tests)
     p_value: str
     adjusted_p_value: str
     verdict: str
     significant: bool
     note: str
-    lift: float | None
-    ci_lower: float | None
-    ci_upper: float | None
+    lift: float | None  # relative lift Δ/|control|
+    ci_lower: float | None  # the absolute interval divided by |control| (the forest plot):
+    ci_upper: float | None  # it excludes 0 exactly when the verdict is significant
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class ExperimentReport:
     unit: str
     variants: str
     warehouse: str
-    srm_ok: bool
+    srm_ok: bool | None  # True passed, False failed, None not run (never True without data)
+    srm_status: str  # "passed", "failed" or "not_run"
     srm: str
     decision: str
     reasons: tuple[str, ...]
@@ -94,14 +96,6 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
     metrics = {m.name: m.metric for m in plan.metrics}
     rows = [_row(r, metrics[r.metric]) for r in result.metrics]
     srm = result.srm
-    observed = ", ".join(f"{v} {fmt.count(n)}" for v, n in srm.observed.items())
-    expected = "/".join(f"{share * 100:g}" for share in srm.expected_share.values())
-    srm_text = (f"{'MISMATCH' if srm.flagged else 'ok'}: {observed} (expected {expected}), "
-                f"χ² {fmt.p_equals(srm.p_value)}")
-    if srm.excluded_multiple:
-        srm_text += f"; {srm.excluded_multiple} units seen in more than one variant excluded"
-    if srm.reason:
-        srm_text += f" ({srm.reason})"
     guardrails = tuple(_guardrail(g, metrics[g.metric], result)
                        for g in result.guardrails if g.segment == stats.OVERALL)
     settings = result.settings
@@ -121,15 +115,51 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
     return ExperimentReport(
         name=exp.name, label=exp.label or exp.name, description=exp.description or "",
         window=window, unit=plan.unit, variants=variants, warehouse=warehouse,
-        srm_ok=not srm.flagged, srm=srm_text, decision=str(result.decision.outcome),
+        srm_ok={"passed": True, "failed": False}.get(srm.status.value),
+        srm_status=srm.status.value, srm=_srm_text(srm), decision=str(result.decision.outcome),
         reasons=tuple(result.decision.reasons),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
 
 
+def _srm_text(srm: stats.SrmResult) -> str:
+    """The sample-ratio line: passed, MISMATCH or not run, with the counts and the reason."""
+    observed = ", ".join(f"{v} {fmt.count(n)}" for v, n in srm.observed.items())
+    expected = "/".join(f"{share * 100:g}" for share in srm.expected_share.values())
+    if srm.status is stats.SrmStatus.NOT_RUN:
+        text = f"not run: {srm.reason}"
+        if observed:
+            text += f" ({observed}; expected {expected})"
+    else:
+        word = "MISMATCH" if srm.status is stats.SrmStatus.FAILED else "passed"
+        text = f"{word}: {observed} (expected {expected}), χ² {fmt.p_equals(srm.p_value)}"
+        if srm.reason:
+            text += f"; {srm.reason}"
+    if srm.excluded_multiple:
+        text += f"; {srm.excluded_multiple} units seen in more than one variant excluded"
+    return text
+
+
+def _interval(r: stats.MetricResult, metric: Any) -> tuple[str, str, float | None, float | None]:
+    """The deciding (absolute) interval as text, its level, and on the relative scale."""
+    ab = r.absolute
+    if ab is None or ab.ci_lower is None or ab.ci_upper is None:
+        return "–", "", None, None
+    text = (f"[{fmt.delta(ab.ci_lower, metric.format, metric.unit)}, "
+            f"{fmt.delta(ab.ci_upper, metric.format, metric.unit)}]")
+    level = f"{r.conventions.ci_level * 100:.4g}%" if r.conventions else ""
+    if level and level != "95%":  # a corrected (or non-default) level is said in the cell
+        text += f" at {level}"
+    base = r.control.unadjusted_value
+    if not base:
+        return text, level, None, None
+    return text, level, ab.ci_lower / abs(base), ab.ci_upper / abs(base)
+
+
 def _row(r: stats.MetricResult, metric: Any) -> MetricRow:
     rel, ab = r.relative, r.absolute
+    interval, level, lo, hi = _interval(r, metric)
     note = r.reason or ""
     if r.cuped and r.cuped.variance_reduction and r.cuped.variance_reduction >= 0.005:
         note = (note + "; " if note else "") + (
@@ -143,31 +173,36 @@ def _row(r: stats.MetricResult, metric: Any) -> MetricRow:
         treatment_value=fmt.value(r.treatment.value, metric.format, metric.unit),
         absolute=fmt.delta(ab.estimate if ab else None, metric.format, metric.unit),
         relative=fmt.lift(rel.estimate if rel else None),
-        interval=fmt.interval(rel.ci_lower if rel else None, rel.ci_upper if rel else None),
+        interval=interval, interval_level=level,
         p_value=fmt.p_value(r.p_value), adjusted_p_value=fmt.p_value(r.adjusted_p_value),
         verdict=str(r.verdict), significant=r.significant, note=note,
-        lift=rel.estimate if rel else None, ci_lower=rel.ci_lower if rel else None,
-        ci_upper=rel.ci_upper if rel else None)
+        lift=rel.estimate if rel else None, ci_lower=lo, ci_upper=hi)
 
 
 def _guardrail(g: stats.GuardrailResult, metric: Any,
                result: stats.AnalysisResult) -> GuardrailRow:
     margin_lift = None
     if g.margin is not None:
-        signed = g.margin if g.worse == "increase" else -g.margin
-        if g.margin_relative:
-            margin_lift = signed
-        else:
-            try:
-                control = result.metric(g.metric, g.treatment).control.value
-            except KeyError:
-                control = None
-            margin_lift = signed / control if control else None
+        try:
+            control = result.metric(g.metric, g.treatment).control.unadjusted_value
+        except KeyError:
+            control = None
+        margin_lift = _margin_lift(g.margin, relative=g.margin_relative, worse=g.worse,
+                                   control=control)
     return GuardrailRow(
         metric=g.metric, label=metric.label or g.metric, treatment=g.treatment,
         margin=_margin_text(g), estimate=_scaled(g.estimate, g.margin_relative),
         bound=_scaled(g.bound, g.margin_relative), status=str(g.status), reason=g.reason,
         margin_lift=margin_lift)
+
+
+def _margin_lift(margin: float, *, relative: bool, worse: str,
+                 control: float | None) -> float | None:
+    """A guardrail margin as a relative change (lifts divide by |control|), for the plot."""
+    signed = margin if worse == "increase" else -margin
+    if relative:
+        return signed
+    return signed / abs(control) if control else None
 
 
 def report_json(report: ExperimentReport, result: stats.AnalysisResult) -> dict[str, Any]:

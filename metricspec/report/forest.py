@@ -83,8 +83,8 @@ def forest_svg(report: ExperimentReport) -> str:
     out.append(f'<line class="zero" x1="{x(0):.1f}" y1="{TOP - 10}" x2="{x(0):.1f}" '
                f'y2="{bottom}"/>')
     out.append(f'<text x="{LABEL + plot / 2:.0f}" y="{height - 6}" text-anchor="middle" '
-               'class="sub">relative lift vs control (95% interval; dashed: guardrail margin)'
-               '</text>')
+               'class="sub">relative lift vs control (bars: interval of Δ / |control|; '
+               'dashed: guardrail margin)</text>')
     for i, row in enumerate(rows):
         cy = TOP + ROW * i + ROW / 2
         color = COLORS.get(row.verdict, "#475569")

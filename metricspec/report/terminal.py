@@ -16,7 +16,10 @@ _VERDICT_STYLE = {"win": "bold green", "loss": "bold red", "flat": "dim", "chang
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow",
                  "insufficient data": "yellow"}
 _DECISION_STYLE = {"ship": "bold white on green", "don't ship": "bold white on red",
-                   "inconclusive": "bold black on yellow"}
+                   "inconclusive": "bold black on yellow",
+                   "cannot analyse": "bold black on yellow"}
+_SRM_MARK = {"passed": ("✓ ", "green"), "failed": ("✗ ", "bold red"),
+             "not_run": ("– ", "yellow")}
 
 
 def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = False) -> Table:
@@ -28,7 +31,7 @@ def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = Fal
     if several:
         columns.append(("treatment", "left"))
     columns += [("control", "right"), ("treatment" if not several else "value", "right"),
-                ("Δ", "right"), ("lift", "right"), ("95% CI", "right"), ("p", "right"),
+                ("Δ", "right"), ("lift", "right"), ("CI of Δ", "right"), ("p", "right"),
                 ("adj. p", "right"), ("verdict", "left")]
     for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=name != "verdict")  # type: ignore[arg-type]
@@ -53,10 +56,11 @@ def render_experiment(report: ExperimentReport, console: Console,
     header.append(f"\nwindow {report.window} · unit {report.unit} · {report.variants}")
     header.append(f"\nwarehouse {report.warehouse}", style="dim")
     console.print(Panel(header, expand=False))
-    srm_style = "green" if report.srm_ok else "bold red"
-    console.print(Text.assemble(("Sample ratio ", "bold"), ("✓ " if report.srm_ok else "✗ ",
-                                                            srm_style), (report.srm, srm_style)))
-    if not report.srm_ok:
+    # passed ✓, failed ✗, not run – (a check that did not run is never shown as passed)
+    srm_mark, srm_style = _SRM_MARK.get(report.srm_status, ("– ", "yellow"))
+    console.print(Text.assemble(("Sample ratio ", "bold"), (srm_mark, srm_style),
+                                (report.srm, srm_style)))
+    if report.srm_ok is False:
         console.print(Text("The split differs from the design: the results below cannot be "
                            "trusted until the assignment is fixed.", style="bold red"))
     console.print()

@@ -9,11 +9,13 @@ Adjusted p-values equal statsmodels ``multipletests`` (reference section 7):
 Members without a p-value (insufficient data) count as p = 1: they stay in the declared
 family (m does not shrink when data are missing) and are never rejected.
 
-Confidence intervals of family members are widened to match (`interval_alpha`):
-Bonferroni and Holm use α/m, the simultaneous Bonferroni level (Holm has no compatible
-simultaneous intervals in general, so its intervals are Bonferroni's and may still contain
-zero for a hypothesis Holm rejects); BH uses the false-coverage-rate level R·α/m of
-Benjamini & Yekutieli (2005), with R the number of rejections (at least 1).
+Confidence intervals of family members are widened to match, so that an interval excludes
+zero exactly when the corrected test rejects (a report row never contradicts itself):
+Bonferroni uses α/m, the simultaneous Bonferroni level; BH the false-coverage-rate level
+R·α/m of Benjamini & Yekutieli (2005), R the number of rejections (at least 1); Holm, which
+has no simultaneous intervals compatible with its step-down in general, gives each member
+the level it was tested at, α·p/p̃ (α/(m − k + 1) at its step k, lower when an earlier step
+dominates; between α/m and α), see `holm_interval_alpha`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy.typing as npt
 
 from metricspec.stats.spec import Correction
 
-__all__ = ["adjust", "interval_alpha"]
+__all__ = ["adjust", "holm_interval_alpha", "interval_alpha"]
 
 Array = npt.NDArray[np.float64]
 
@@ -67,3 +69,19 @@ def interval_alpha(method: Correction, alpha: float, m: int, rejections: int) ->
     if method is Correction.BH:
         return alpha * max(rejections, 1) / m
     return alpha / m
+
+
+def holm_interval_alpha(p_values: Array, adjusted: Array, alpha: float) -> Array:
+    """Return each Holm member's interval alpha α·p/p̃, within [α/m, α].
+
+    At that level a member's interval excludes 0 exactly when its unadjusted p-value is
+    below α·p/p̃, i.e. when p̃ < α: when Holm rejects it. Members without a p-value get α/m.
+
+    >>> holm_interval_alpha(np.array([0.01, 0.04, 0.03]), np.array([0.03, 0.06, 0.06]), 0.05)
+    array([0.01666667, 0.03333333, 0.025     ])
+    """
+    m = max(p_values.size, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = alpha * p_values / adjusted
+    level = np.where(np.isfinite(level) & (adjusted > 0), level, alpha / m)
+    return np.asarray(np.clip(level, alpha / m, alpha), dtype=float)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from metricspec.stats.batch import batch_prepare
 from metricspec.stats.conventions import describe
-from metricspec.stats.corrections import adjust, interval_alpha
+from metricspec.stats.corrections import adjust, holm_interval_alpha, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData
 from metricspec.stats.decision import decide
 from metricspec.stats.guardrails import guardrail_test
@@ -36,7 +36,7 @@ from metricspec.stats.results import (
     finite,
 )
 from metricspec.stats.sequential import always_valid_p, cs_halfwidth, rho
-from metricspec.stats.spec import Direction, ExperimentConfig, MetricSpec, Role
+from metricspec.stats.spec import Correction, Direction, ExperimentConfig, MetricSpec, Role
 from metricspec.stats.srm import srm_check
 
 __all__ = ["analyze"]
@@ -233,7 +233,11 @@ def _tests(
         adjusted = adjust(p[members], config.correction)
         adj[members] = np.where(ok[members], adjusted, np.nan)
         rejected = int(np.sum(adjusted < alpha))
-        ci_alpha[members] = interval_alpha(config.correction, alpha, len(idx), rejected)
+        ci_alpha[members] = (
+            holm_interval_alpha(p[members], adjusted, alpha)
+            if config.correction is Correction.HOLM and len(idx) > 1
+            else interval_alpha(config.correction, alpha, len(idx), rejected)
+        )
     if config.sequential:
         half, lhalf = cs_halfwidth(se, ntot, ci_alpha, r), cs_halfwidth(lse, ntot, ci_alpha, r)
         lo, hi, llo, lhi = diff - half, diff + half, lift - lhalf, lift + lhalf
