@@ -90,6 +90,15 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
         err.print(f"wrote {html}")
 
 
+def exit_unless_analysed(result: Any) -> None:
+    """Exit 4 after the report when the analysis could not be done at all (no rows, no
+    exposed units, none of the declared variants): no data is not a verdict."""
+    from metricspec.stats import Outcome
+
+    if result.decision.outcome is Outcome.CANNOT_ANALYSE:
+        raise typer.Exit(4)
+
+
 @app.command()
 def run(
     experiment: Annotated[str, typer.Argument(help="The experiment to run.")],
@@ -121,6 +130,7 @@ def run(
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
                           timings=result_run.timings.steps)
     emit_experiment(report, result, fmt, html, segments)
+    exit_unless_analysed(result)
 
 
 @app.command()
@@ -147,11 +157,12 @@ def analyze(
         data = reader(stats_file, experiment=experiment)
     except LongFormatError as exc:
         err.print(f"[red]error[/]: {exc}", markup=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None  # a malformed or impossible statistics file
     plan = plan_experiment(ws.index, experiment)
     result = analyze_data(plan, data)
     report = build_report(plan, result, warehouse=f"statistics file {stats_file}")
     emit_experiment(report, result, fmt, html)
+    exit_unless_analysed(result)
 
 
 @app.command()
