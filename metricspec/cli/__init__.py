@@ -1,8 +1,9 @@
 """The `metricspec` command. A thin layer: parse options, call the library, print.
 
 Exit status: 0 when clean, 1 when specs (or, for `monitor`, alerts) need attention, 2 for
-usage errors (bad options, missing files, unknown names), 3 for warehouse errors. Nothing
-the user types produces a Python traceback.
+usage errors (bad options, missing files, unknown names), 3 for warehouse errors and for
+output files that cannot be written (MS910). Nothing the user types produces a Python
+traceback.
 """
 
 from __future__ import annotations

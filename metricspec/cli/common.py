@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -13,6 +15,7 @@ import typer
 from rich.console import Console
 
 from metricspec.backends import Backend, UnknownBackend, resolve_dialects
+from metricspec.safetext import printable
 from metricspec.workspace import NoSpecFiles, Workspace
 
 app = typer.Typer(
@@ -45,12 +48,32 @@ DialectOpt = Annotated[list[str] | None, typer.Option(
     "or all. Repeat or separate with commas.", show_default=False)]
 
 
+def error_line(message: str, code: str | None = None, label: str = "error") -> None:
+    """Print `error[CODE]: message` on stderr: the message is never read as rich markup, and
+    its control characters (from names, paths or data) are shown, not sent to the terminal;
+    line breaks stay (a warehouse's message spans lines)."""
+    head = f"{label}[{code}]" if code else label
+    err.print(f"[bold red]{head}[/]: ", markup=True, end="")
+    err.print(printable(message, keep="\n\t"), markup=False, highlight=False)
+
+
 def usage_error(message: str, code: str | None = None) -> NoReturn:
     """Print `error[CODE]: message` (codes from the MS9xx family) and exit 2."""
-    label = f"error[{code}]" if code else "error"
-    err.print(f"[bold red]{label}[/]: ", markup=True, end="")
-    err.print(message, markup=False, highlight=False)
+    error_line(message, code)
     raise typer.Exit(2)
+
+
+@contextmanager
+def output_errors() -> Iterator[None]:
+    """Turn a file that cannot be written into `error[MS910]: cannot write PATH: reason`
+    and exit status 3 (an I/O error, like a warehouse error), never a traceback."""
+    from metricspec.outputs import OutputError
+
+    try:
+        yield
+    except OutputError as exc:
+        error_line(str(exc), "MS910")
+        raise typer.Exit(3) from None
 
 
 def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> list[Backend]:

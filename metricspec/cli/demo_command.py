@@ -9,8 +9,18 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.rule import Rule
+from rich.text import Text
 
-from metricspec.cli.common import SpecDirOpt, app, err, load_ok_or_exit, out, usage_error
+from metricspec.cli.common import (
+    SpecDirOpt,
+    app,
+    err,
+    load_ok_or_exit,
+    out,
+    output_errors,
+    usage_error,
+)
+from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.resources import example_specs_dir
 
 MONITORING_DAY = ("2026-11-16", "2026-11-17")
@@ -49,6 +59,8 @@ def demo(
         usage_error("--scale must be positive")
     specs = _spec_paths(paths)
     ws = load_ok_or_exit(specs)
+    with output_errors():
+        check_writable(reports, folder=True)  # before building anything
     out.print(f"[bold]metricspec demo[/]: {ws.summary()} from {', '.join(map(str, specs))}")
     if rebuild or not database.exists():
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
@@ -65,7 +77,6 @@ def demo(
 
     url = f"duckdb:///{database}"
     index = ws.index
-    reports.mkdir(parents=True, exist_ok=True)
     since, until = (dt.datetime.fromisoformat(d) for d in MONITORING_DAY)
     with warehouse(url) as conn, progress(True) as step:
         for name in sorted(index.experiments):
@@ -74,9 +85,10 @@ def demo(
             report = build_report(run.plan, result, warehouse=url, timings=run.timings.steps)
             out.print(Rule(f"experiment {name}"))
             render_experiment(report, out, show_segments=False)
-            html = reports / f"{name}.html"
-            html.write_text(render_html(report), encoding="utf-8")
-            out.print(f"[dim]HTML report with a forest plot: {html}[/]")
+            with output_errors():
+                html = inside(reports, file_name(name, ".html"))
+                write_text(html, render_html(report))
+            out.print(Text(f"HTML report with a forest plot: {html}", style="dim"))
         out.print(Rule(f"monitors and guardrails, {MONITORING_DAY[0]}"))
         for name in [*sorted(index.monitors), *sorted(index.guardrails)]:
             monitored = run_monitor(index, name, conn, since=since, until=until, progress=step)

@@ -11,7 +11,15 @@ from typing import Annotated
 
 import typer
 
-from metricspec.cli.common import SpecDirOpt, app, err, load_ok_or_exit, name_or_exit, out
+from metricspec.cli.common import (
+    SpecDirOpt,
+    app,
+    err,
+    load_ok_or_exit,
+    name_or_exit,
+    out,
+    output_errors,
+)
 
 
 class PlanFormat(StrEnum):
@@ -40,6 +48,11 @@ def plan(
 
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
+    if output is not None:
+        from metricspec.outputs import check_writable
+
+        with output_errors():
+            check_writable(output)  # before asking the warehouse for baselines
     planned = plan_experiment(ws.index, experiment)
     if url is None:
         baselines = Baselines.declared(planned)
@@ -66,9 +79,11 @@ def plan(
     text = (json.dumps(document, indent=2, default=str) + "\n" if fmt is PlanFormat.json
             else render_markdown(document))
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        err.print(f"wrote {output}")
+        from metricspec.outputs import write_text
+
+        with output_errors():
+            write_text(output, text)
+        err.print(f"wrote {output}", markup=False)
     else:
         sys.stdout.write(text)
 
@@ -83,8 +98,13 @@ def docs(
     """Write a browsable offline catalog: metrics, KPI trees, experiments, monitors."""
     from metricspec.backends import all_backends
     from metricspec.emit.docs import build_site
+    from metricspec.outputs import check_writable
 
     ws = load_ok_or_exit(paths)
+    with output_errors():
+        check_writable(output, folder=True)  # before building the site, not after
     site = build_site(ws.index, ws.texts, list(all_backends().values()))
-    written = site.write(output)
-    out.print(f"wrote {len(written)} pages to {output}/ — open {output}/index.html")
+    with output_errors():
+        written = site.write(output)
+    out.print(f"wrote {len(written)} pages to {output}/ — open {output}/index.html",
+              markup=False)

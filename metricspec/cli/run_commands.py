@@ -22,12 +22,15 @@ from metricspec.cli.common import (
     WarehouseOpt,
     app,
     err,
+    error_line,
     load_ok_or_exit,
     name_or_exit,
     out,
+    output_errors,
     parse_time,
     usage_error,
 )
+from metricspec.outputs import check_writable, replacing, write_text
 from metricspec.run.connections import Connection, WarehouseError, connect, redact_url
 from metricspec.run.execute import RunError
 
@@ -44,8 +47,7 @@ HtmlOpt = Annotated[Path | None, typer.Option(
 
 
 def warehouse_error(message: str) -> typer.Exit:
-    err.print("[bold red]warehouse error[MS903][/]: ", markup=True, end="")
-    err.print(message, markup=False, highlight=False)
+    error_line(message, "MS903", label="warehouse error")
     return typer.Exit(3)
 
 
@@ -80,14 +82,25 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
     from metricspec.report.html import render_html
     from metricspec.report.terminal import render_experiment
 
+    # The HTML file is written before the report is printed: when it cannot be written, the
+    # command says so and exits 3 instead of printing a report and then failing.
+    if html is not None:
+        with output_errors():
+            write_text(html, render_html(report))
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
     else:
         render_experiment(report, out, show_segments=segments)
     if html is not None:
-        html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(render_html(report), encoding="utf-8")
-        err.print(f"wrote {html}")
+        err.print(f"wrote {html}", markup=False)
+
+
+def check_outputs(*paths: Path | None) -> None:
+    """Before any work: exit 3 with MS910 when an output file could not be created."""
+    with output_errors():
+        for path in paths:
+            if path is not None:
+                check_writable(path)
 
 
 def exit_unless_analysed(result: Any) -> None:
@@ -118,6 +131,7 @@ def run(
 
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
+    check_outputs(html, stats_out)
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         result_run = run_experiment(ws.index, experiment, conn, step)
         step("analysing")
@@ -126,7 +140,8 @@ def run(
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
 
-        write_csv(read_rows(result_run.rows), stats_out)
+        with output_errors(), replacing(stats_out) as temporary:
+            write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
                           timings=result_run.timings.steps)
     emit_experiment(report, result, fmt, html, segments)
@@ -152,11 +167,12 @@ def analyze(
     name_or_exit(ws, experiment, ("experiment",))
     if not stats_file.is_file():
         usage_error(f"no such file: {stats_file}")
+    check_outputs(html)
     reader = read_parquet if stats_file.suffix.lower() in (".parquet", ".pq") else read_csv
     try:
         data = reader(stats_file, experiment=experiment)
     except LongFormatError as exc:
-        err.print(f"[red]error[/]: {exc}", markup=True)
+        error_line(str(exc))
         raise typer.Exit(2) from None  # a malformed or impossible statistics file
     plan = plan_experiment(ws.index, experiment)
     result = analyze_data(plan, data)
@@ -236,12 +252,14 @@ def query(
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
+    from metricspec.report.terminal import plain
+
     table = Table(header_style="bold")
     columns = list(rows[0]) if rows else ["period", *(dimension or []), *metrics]
     for column in columns:
-        table.add_column(column, justify="right" if column in metrics else "left")
+        table.add_column(plain(column), justify="right" if column in metrics else "left")
     definitions = ws.index.metrics
     for row in rows:
-        table.add_row(*[number.value(v, definitions[c].format, definitions[c].unit)
-                        if c in definitions else str(v) for c, v in row.items()])
+        table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
+                              if c in definitions else str(v)) for c, v in row.items()])
     out.print(table)

@@ -21,10 +21,12 @@ from metricspec.cli.common import (
     app,
     dialects_or_exit,
     err,
+    error_line,
     load_ok_or_exit,
     load_or_exit,
     name_or_exit,
     out,
+    output_errors,
     parse_time,
     usage_error,
 )
@@ -72,8 +74,12 @@ def compile_(
         "--per-metric", help="Also write one query per metric (by default metrics are "
         "compiled per source group: one scan of each source for all its metrics).")] = False,
 ) -> None:
-    """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files."""
+    """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files.
+
+    Files are written atomically inside the output folder; `manifest.json` is written last,
+    and only when everything compiled (a failed compile removes the old one)."""
     from metricspec.emit.compile import compile_all, write_all
+    from metricspec.outputs import check_writable
 
     backends = dialects_or_exit(dialect, ("duckdb",))
     ws = load_or_exit(paths)
@@ -81,15 +87,21 @@ def compile_(
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
+    with output_errors():
+        check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
                                    workers=os.cpu_count() or 1)
-    written = write_all(compiled, out_dir)
+    with output_errors():
+        written = write_all(compiled, out_dir, complete=not failed)
     for failure in failed:
-        err.print(f"[red]error[/]: {failure}", markup=True)
-    per_backend = ", ".join(f"{b.name}: {sum(q.backend is b for q in compiled)}"
+        error_line(str(failure))
+    per_backend = ", ".join(f"{b.name}: {sum(q.backend.name == b.name for q in compiled)}"
                             for b in backends)
     out.print(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
-              f"{len(written)} file(s) changed")
+              f"{len(written)} file(s) changed", markup=False)
+    if failed:
+        err.print(f"[red]failed[/]: {len(failed)} object(s) could not be compiled; no "
+                  "manifest.json written", markup=True)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -121,6 +133,6 @@ def sql(
     except PlanError as exc:
         usage_error(str(exc))
     except CompileError as exc:
-        err.print(f"[red]error[/]: {exc}", markup=True)
+        error_line(str(exc))
         raise typer.Exit(1) from None
     sys.stdout.write(query.sql)

@@ -19,7 +19,7 @@ import multiprocessing
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +32,7 @@ from metricspec.emit.metric_sql import metric_query_sql
 from metricspec.emit.monitor_sql import monitor_sql
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.outputs import ensure_folder, file_name, inside, remove, write_text
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.kpi import plan_kpi
 from metricspec.plan.lower import PlanError
@@ -66,8 +67,13 @@ class CompiledQuery:
     sql: str
 
     @property
+    def parts(self) -> tuple[str, str, str]:
+        """The file's path under the output folder, one safe file name per part."""
+        return (file_name(self.backend.name), FOLDERS[self.kind], file_name(self.name, ".sql"))
+
+    @property
     def path(self) -> str:
-        return f"{self.backend.name}/{FOLDERS[self.kind]}/{self.name}.sql"
+        return "/".join(self.parts)
 
 
 def object_kind(index: Index, name: str) -> Kind | None:
@@ -254,35 +260,59 @@ def _run(index: Index, tasks: list[Task], workers: int) -> list[Outcome]:
         return [_compile_task(index, task) for task in tasks]
     finally:
         _FORKED_INDEX = None
+    # Workers send back copies of the backends: give each query the caller's own object,
+    # so `query.backend is backend` holds whichever way the project was compiled.
+    backends = {id(task[0]): task[0] for task in tasks}
     ordered: list[Outcome] = [([], [])] * len(tasks)
     for offset, chunk_results in enumerate(results):
-        for position, outcome in enumerate(chunk_results):
-            ordered[offset + position * workers] = outcome
+        for position, (done, errors) in enumerate(chunk_results):
+            index_ = offset + position * workers
+            own = backends[id(tasks[index_][0])]
+            ordered[index_] = ([replace(q, backend=own) for q in done], errors)
     return ordered
 
 
-def write_all(compiled: list[CompiledQuery], out: Path) -> list[Path]:
+def write_all(compiled: list[CompiledQuery], out: Path, *, complete: bool = True) -> list[Path]:
     """Write the files (only when their content changed), drop stale `.sql` files in the
-    folders metricspec owns, and write `manifest.json` with each file's hash."""
+    folders metricspec owns, and write `manifest.json` with each file's hash.
+
+    Every file is written atomically, inside `out` (see `metricspec.outputs`). The old
+    manifest is removed first and the new one written last, only when every write succeeded
+    and the compilation was `complete` (nothing failed to compile): every file a manifest
+    lists is there with that hash, and the folders of the backends compiled hold nothing
+    else (other backends' folders are left as they were). Raises `OutputError` when a file
+    cannot be written.
+    """
+    ensure_folder(out)
+    remove(out / "manifest.json")
     written: list[Path] = []
-    expected = {out / q.path for q in compiled}
+    paths = {query.path: inside(out, *query.parts) for query in compiled}
     for query in compiled:
-        path = out / query.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text(encoding="utf-8") != query.sql:
-            path.write_text(query.sql, encoding="utf-8")
+        path = paths[query.path]
+        if _content(path) != query.sql:
+            write_text(path, query.sql)
             written.append(path)
-    for backend in sorted({q.backend.name for q in compiled}):
-        for folder in FOLDERS.values():
+    expected = set(paths.values())
+    for backend in sorted({q.parts[0] for q in compiled}):
+        for folder in sorted(set(FOLDERS.values())):
             for stale in sorted((out / backend / folder).glob("*.sql")):
                 if stale not in expected:
-                    stale.unlink()
-    manifest = {
-        "generator": "metricspec",
-        "files": {
-            q.path: hashlib.sha256(q.sql.encode()).hexdigest()
-            for q in sorted(compiled, key=lambda q: q.path)
-        },
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+                    remove(stale)
+    if complete:
+        manifest = {
+            "generator": "metricspec",
+            "files": {
+                q.path: hashlib.sha256(q.sql.encode()).hexdigest()
+                for q in sorted(compiled, key=lambda q: q.path)
+            },
+        }
+        write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return written
+
+
+def _content(path: Path) -> str | None:
+    """The text of an existing output file, None when there is none to compare with."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -19,18 +18,16 @@ from metricspec.backends import Backend
 from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
 from metricspec.emit.compile import CompileError, compile_object
 from metricspec.emit.kpi_svg import kpi_svg
+from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.lower import PlanError
 from metricspec.plan.monitor import plan_monitor
 from metricspec.semantic import Index
+from metricspec.templating import environment
 
-_ENV = Environment(
-    loader=PackageLoader("metricspec.emit", "templates/docs"),
-    autoescape=select_autoescape(["html", "j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_ENV = environment("metricspec.emit", "templates/docs", "html")
+# The analysis plan's Markdown escapes spec text already; raw HTML is off all the same.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def metric_kind(expr: ir.Expr) -> str:
@@ -73,16 +70,23 @@ def source_text(texts: dict[str, str], span: ir.Span) -> str:
 
 @dataclass
 class Site:
+    """Pages by relative path (`metrics/<file name>.html`); every part is a safe file name."""
+
     pages: dict[str, str]
 
     def write(self, out: Path) -> list[Path]:
+        """Write every page atomically inside `out`; raises `OutputError`."""
+        check_writable(out, folder=True)
+        paths = {relative: inside(out, *relative.split("/")) for relative in self.pages}
         written = []
         for relative, html in sorted(self.pages.items()):
-            path = out / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(html, encoding="utf-8")
-            written.append(path)
+            write_text(paths[relative], html)
+            written.append(paths[relative])
         return written
+
+
+def _page(folder: str, name: str) -> str:
+    return f"{folder}/{file_name(name, '.html')}"
 
 
 def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend]) -> Site:
@@ -113,26 +117,25 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
             "sources": index.sources_of(metric.name),
         }
         metrics.append(info)
-        render("metric.html.j2", f"metrics/{metric.name}.html", **info)
+        render("metric.html.j2", _page("metrics", metric.name), **info)
     kpis = []
     for kpi in sorted(project.kpis, key=lambda k: k.name):
         svg = Markup(kpi_svg(kpi, labels, link="../metrics/{}.html"))
         kpis.append({"kpi": kpi, "svg": svg})
-        render("kpi.html.j2", f"kpis/{kpi.name}.html", kpi=kpi, svg=svg)
-    markdown = MarkdownIt("commonmark").enable("table")
+        render("kpi.html.j2", _page("kpis", kpi.name), kpi=kpi, svg=svg)
     experiments = []
     for exp in sorted(project.experiments, key=lambda e: e.name):
         try:
             planned = plan_experiment(index, exp.name)
             plan_html = Markup(
-                markdown.render(render_markdown(build_plan(planned, Baselines.declared(planned))))
+                _MARKDOWN.render(render_markdown(build_plan(planned, Baselines.declared(planned))))
             )
         except PlanError as exc:
-            plan_html = Markup(f"<p>Cannot plan: {exc}</p>")
+            plan_html = Markup("<p>Cannot plan: {}</p>").format(str(exc))
         experiments.append(exp)
         render(
             "experiment.html.j2",
-            f"experiments/{exp.name}.html",
+            _page("experiments", exp.name),
             experiment=exp,
             plan_html=plan_html,
         )

@@ -1,5 +1,19 @@
 """SQL for monitors and guardrails: the metric per window, a trailing baseline and the alert
-rule, returning only the windows in alert (see `plan.monitor` for the semantics)."""
+rule, returning only the windows in alert (see `plan.monitor` for the semantics).
+
+CTEs, in order:
+
+    series_out     the metric and its sample size per window (and dimension values)
+    evaluated      windows with n ≥ min_n and a value, numbered per series (`__row`)
+    with_baseline  each window's trailing baseline P: the evaluated windows in
+                   [period − baseline, period) (only with a baseline)
+    run_starts     windows that breach their own trailing baseline P (baseline rules)
+    runs           for each such start s, where its run ends: the first later window within
+                   one baseline length that does not breach P(s), the baseline frozen at s
+    anchors        for each window inside some run, the earliest start whose run covers it
+    flagged        every window, breached or not, with the baseline it is judged against
+    streaks        breaches in the last N windows (only with `for N windows`)
+"""
 
 from __future__ import annotations
 
@@ -10,6 +24,8 @@ from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
 ALERT_COLUMNS = ("period", "value", "sample_n", "baseline", "baseline_windows", "deviation")
+ROW, ROWS, RUN_END, ANCHOR = "__row", "__rows", "__run_end", "__anchor"
+_BASELINE = ("baseline", "baseline_sd", "baseline_windows")
 
 
 def hoist(select: exp.Select) -> tuple[list[tuple[str, exp.Expr]], exp.Select]:
@@ -27,31 +43,22 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     ctes.append(("series_out", body))
     dims = list(plan.series.dimensions)
     keys = [PERIOD, *dims]
-    value = sql.ref(plan.metric)
-    evaluated = exp.select(
-        *[sql.ref(k) for k in keys],
-        value.as_(sql.alias("value")),
-        sql.ref(N_COLUMN).as_(sql.alias("sample_n")),
-    ).from_(sql.cte("series_out"), copy=False)
-    evaluated = evaluated.where(
-        exp.and_(
-            exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
-            exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
-        ),
-        copy=False,
-    )
-    ctes.append(("evaluated", evaluated))
-    source = "evaluated"
+    ctes.append(("evaluated", _evaluated(plan, sql, keys, dims)))
     if plan.baseline_seconds:
         ctes.append(("with_baseline", _baseline(plan, sql, keys, dims)))
-        source = "with_baseline"
-    breached, deviation = _rule(plan, sql)
-    flagged = exp.select(
-        exp.Star(),
-        sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(sql.alias("breached")),
-        deviation.as_(sql.alias("deviation")),
-    ).from_(sql.cte(source), copy=False)
-    ctes.append(("flagged", flagged))
+    if plan.needs_baseline:
+        ctes.extend(_frozen_runs(plan, sql, keys, dims))
+    else:
+        source = "with_baseline" if plan.baseline_seconds else "evaluated"
+        breached, deviation = _rule(plan, sql, *_judged(sql, None))
+        flagged = exp.select(
+            exp.Star(),
+            sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(
+                sql.alias("breached")
+            ),
+            deviation.as_(sql.alias("deviation")),
+        ).from_(sql.cte(source), copy=False)
+        ctes.append(("flagged", flagged))
     source = "flagged"
     condition: exp.Expr = exp.EQ(this=sql.ref("breached"), expression=exp.Literal.number(1))
     if plan.consecutive > 1:
@@ -104,9 +111,39 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     return select
 
 
+def _evaluated(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]
+               ) -> exp.Select:
+    """The windows that are judged at all: n ≥ min_n and a value. Fewer events is
+    "insufficient data": such a window never alerts, is no part of any baseline, and a run
+    or streak steps over it. `__row` numbers the evaluated windows of each series."""
+    value = sql.ref(plan.metric)
+    by = [sql.ref(d) for d in dims] or None
+    evaluated = exp.select(
+        *[sql.ref(k) for k in keys],
+        value.as_(sql.alias("value")),
+        sql.ref(N_COLUMN).as_(sql.alias("sample_n")),
+        exp.Window(
+            this=exp.RowNumber(),
+            partition_by=by,
+            order=exp.Order(expressions=[sql.asc(sql.ref(PERIOD))]),
+        ).as_(sql.alias(ROW)),
+        exp.Window(
+            this=exp.Count(this=exp.Star()), partition_by=[d.copy() for d in by or []] or None
+        ).as_(sql.alias(ROWS)),
+    ).from_(sql.cte("series_out"), copy=False)
+    return evaluated.where(
+        exp.and_(
+            exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
+            exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())),
+        ),
+        copy=False,
+    )
+
+
 def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]) -> exp.Select:
+    """P(t): mean, sample sd and count of the evaluated windows in [t − baseline, t)."""
     assert plan.baseline_seconds
-    cur_keys = [sql.ref(k, "cur") for k in keys]
+    cur_keys = [sql.ref(k, "cur") for k in [*keys, ROW, ROWS]]
     select = exp.select(
         *[k.copy().as_(sql.alias(k.name)) for k in cur_keys],
         sql.ref("value", "cur").as_(sql.alias("value")),
@@ -115,9 +152,7 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
         exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd")),
         exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows")),
     )
-    on: list[exp.Expr] = [
-        exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
-    ]
+    on: list[exp.Expr] = _same_series(sql, dims, "prev", "cur")
     on += [
         exp.GTE(
             this=sql.ref(PERIOD, "prev"),
@@ -137,9 +172,140 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
     )
 
 
-def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expr, exp.Expr]:
-    """The breach condition and the deviation reported with it."""
-    value, baseline = sql.ref("value"), sql.ref("baseline")
+def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]
+                 ) -> list[tuple[str, exp.Expr]]:
+    """A baseline rule judges a window against the baseline frozen before its run began.
+
+    A *run* starts at a window s that breaches its own trailing baseline P(s) and lasts while
+    the following evaluated windows breach P(s) too, for at most one baseline length: it
+    ends at the first window that does not, or at s + baseline. A window is breached when
+    some run covers it, and is judged against the baseline of the earliest such run. So the
+    windows of an incident never lower (or raise) the baseline the rest of it is compared
+    with: a one-hour drop under a one-hour baseline alerts in every window of the hour, and
+    the first normal window ends the run. The length limit keeps a run from outliving its
+    frozen frame: a baseline taken during an earlier anomaly (the dip before a recovery)
+    cannot make every later window alert, and a lasting change becomes the new normal after
+    one baseline length, as with a plain trailing baseline.
+
+    This needs no recursion (which not every warehouse has): whether window u continues the
+    run from s depends only on u and on P(s), so each start finds its end with one join
+    (the smallest later `__row` within the length that does not breach P(s)), and each
+    window finds its earliest covering start with another. Both joins are range joins over
+    one baseline length from the starts, which are rare (windows that breach their own
+    trailing baseline). With a `start`, runs are followed back to `plan.anchor_from`.
+    """
+    candidate, _ = _rule(plan, sql, *_judged(sql, None))
+    starts = exp.select(
+        *[sql.ref(c) for c in (PERIOD, *dims, ROW, ROWS, *_BASELINE)]
+    ).from_(sql.cte("with_baseline"), copy=False)
+    if plan.anchor_from is not None:
+        candidate = exp.and_(
+            candidate, exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.anchor_from))
+        )
+    starts = starts.where(candidate, copy=False)
+
+    assert plan.baseline_seconds
+    length = plan.baseline_seconds
+    held, _ = _rule(plan, sql, sql.ref("value", "u"), *_judged(sql, "s")[1:])
+    on = [
+        *_same_series(sql, dims, "u", "s"),
+        exp.GT(this=sql.ref(ROW, "u"), expression=sql.ref(ROW, "s")),
+        exp.LT(this=sql.ref(PERIOD, "u"), expression=sql.ts_add(sql.ref(PERIOD, "s"), length)),
+        exp.Not(this=exp.Paren(this=held)),
+    ]
+    group = [sql.ref(c, "s") for c in (PERIOD, *dims, ROW, ROWS, *_BASELINE)]
+    end = exp.Coalesce(
+        this=exp.Min(this=sql.ref(ROW, "u")),
+        expressions=[exp.Add(this=sql.ref(ROWS, "s"), expression=exp.Literal.number(1))],
+    )
+    runs = (
+        exp.select(*[g.copy().as_(sql.alias(g.name)) for g in group], end.as_(sql.alias(RUN_END)))
+        .from_(exp.Table(this=exp.to_identifier("run_starts")).as_("s"), copy=False)
+        .join(
+            exp.Table(this=exp.to_identifier("evaluated")).as_("u"),
+            on=exp.and_(*on),
+            join_type="left",
+            copy=False,
+        )
+        .group_by(*group, copy=False)
+    )
+
+    covered = [
+        *_same_series(sql, dims, "r", "t"),
+        exp.LTE(this=sql.ref(ROW, "r"), expression=sql.ref(ROW, "t")),
+        exp.LT(this=sql.ref(ROW, "t"), expression=sql.ref(RUN_END, "r")),
+        exp.LT(this=sql.ref(PERIOD, "t"), expression=sql.ts_add(sql.ref(PERIOD, "r"), length)),
+    ]
+    anchor_keys = [sql.ref(c, "t") for c in (*dims, ROW)]
+    anchors = (
+        exp.select(
+            *[k.copy().as_(sql.alias(k.name)) for k in anchor_keys],
+            exp.Min(this=sql.ref(ROW, "r")).as_(sql.alias(ANCHOR)),
+        )
+        .from_(exp.Table(this=exp.to_identifier("evaluated")).as_("t"), copy=False)
+        .join(
+            exp.Table(this=exp.to_identifier("runs")).as_("r"),
+            on=exp.and_(*covered),
+            join_type="inner",
+            copy=False,
+        )
+        .group_by(*anchor_keys, copy=False)
+    )
+
+    _, deviation = _rule(plan, sql, sql.ref("value", "e"), *_judged(sql, "r")[1:])
+    flagged = exp.select(
+        *[sql.ref(c, "e").as_(sql.alias(c)) for c in (*keys, "value", "sample_n", ROW)],
+        *[sql.ref(c, "r").as_(sql.alias(c)) for c in _BASELINE],
+        sql.when(
+            exp.Not(this=exp.Is(this=sql.ref(ANCHOR, "a"), expression=exp.Null())),
+            exp.Literal.number(1),
+            exp.Literal.number(0),
+        ).as_(sql.alias("breached")),
+        deviation.as_(sql.alias("deviation")),
+    ).from_(exp.Table(this=exp.to_identifier("evaluated")).as_("e"), copy=False)
+    flagged = flagged.join(
+        exp.Table(this=exp.to_identifier("anchors")).as_("a"),
+        on=exp.and_(
+            *_same_series(sql, dims, "a", "e"),
+            exp.EQ(this=sql.ref(ROW, "a"), expression=sql.ref(ROW, "e")),
+        ),
+        join_type="left",
+        copy=False,
+    ).join(
+        exp.Table(this=exp.to_identifier("runs")).as_("r"),
+        on=exp.and_(
+            *_same_series(sql, dims, "r", "e"),
+            exp.EQ(this=sql.ref(ROW, "r"), expression=sql.ref(ANCHOR, "a")),
+        ),
+        join_type="left",
+        copy=False,
+    )
+    return [("run_starts", starts), ("runs", runs), ("anchors", anchors), ("flagged", flagged)]
+
+
+def _same_series(sql: SqlBuilder, dims: list[str], left: str, right: str) -> list[exp.Expr]:
+    return [exp.NullSafeEQ(this=sql.ref(d, left), expression=sql.ref(d, right)) for d in dims]
+
+
+def _judged(sql: SqlBuilder, table: str | None) -> tuple[exp.Expr, exp.Expr, exp.Expr, exp.Expr]:
+    """(value, baseline, baseline_sd, baseline_windows) of one table (or unqualified)."""
+    return (
+        sql.ref("value", table),
+        sql.ref("baseline", table),
+        sql.ref("baseline_sd", table),
+        sql.ref("baseline_windows", table),
+    )
+
+
+def _rule(
+    plan: MonitorPlan,
+    sql: SqlBuilder,
+    value: exp.Expr,
+    baseline: exp.Expr,
+    sd: exp.Expr,
+    windows: exp.Expr,
+) -> tuple[exp.Expr, exp.Expr]:
+    """The breach condition of `value` against a baseline, and the deviation reported."""
     threshold = sql.num(plan.threshold)
     if plan.rule in ("below_baseline", "above_baseline"):
         sign = -1 if plan.rule == "below_baseline" else 1
@@ -154,13 +320,12 @@ def _rule(plan: MonitorPlan, sql: SqlBuilder) -> tuple[exp.Expr, exp.Expr]:
         )
         return breached, deviation
     if plan.rule in ("zscore_below", "zscore_above"):
-        sd = sql.ref("baseline_sd")
         z = sql.div(
             exp.Paren(this=exp.Sub(this=value.copy(), expression=baseline.copy())), sd.copy()
         )
         compare = exp.LT if plan.rule == "zscore_below" else exp.GT
         breached = exp.and_(
-            exp.GTE(this=sql.ref("baseline_windows"), expression=exp.Literal.number(2)),
+            exp.GTE(this=windows.copy(), expression=exp.Literal.number(2)),
             exp.GT(this=sd.copy(), expression=exp.Literal.number(0)),
             compare(this=z.copy(), expression=threshold),
         )

@@ -3,12 +3,23 @@ a trailing baseline, and an alert rule.
 
 Semantics, stated once:
 - a window is *evaluated* when its sample size `n` (the count behind the metric's last
-  measure, e.g. the denominator of a ratio) is at least `min_n`;
-- the baseline is the mean of the evaluated windows in the trailing frame
+  measure, e.g. the denominator of a ratio) is at least `min_n` (`DEFAULT_MIN_N` when a
+  monitor declares none, and for every guardrail); other windows are "insufficient data":
+  they never alert, are no part of a baseline, and runs and streaks step over them;
+- the trailing baseline P(t) is the mean of the evaluated windows in
   [period − baseline, period); the z-score uses their sample standard deviation;
-- `for N windows` fires when the rule holds in N consecutive evaluated windows; from a
-  `start`, the query reads N − 1 windows (plus the baseline) earlier, so a streak that began
-  just before `start` still counts (one interrupted by windows below `min_n` there may not);
+- a baseline rule judges a window against the baseline *frozen before its run*: a run starts
+  at a window s that breaches P(s) and continues through the following evaluated windows
+  in [s, s + baseline) while each breaches P(s), ending at the first that does not; a
+  window is breached when a run covers it, against the baseline of the earliest such run
+  (the one reported). The windows of an incident therefore never become the baseline the
+  rest of it is judged by, for up to one baseline length;
+- `for N windows` fires when N consecutive evaluated windows are breached;
+- from a `start`, the query reads earlier data: for a baseline rule, runs are followed back
+  to `anchor_from` = start − baseline − (N − 1) windows and their baselines one more
+  baseline before that; for a threshold rule, N − 1 windows (plus a declared baseline, to
+  report it). Alerts from `start` on then equal those over the whole history, unless
+  windows below `min_n` before `start` break a streak;
 - a guardrail alerts when its condition fails: `m <= t` when m > t, `m < t` when m >= t
   (and likewise for `>=` and `>`).
 """
@@ -30,7 +41,13 @@ RuleKind = Literal["below_baseline", "above_baseline", "below", "above", "at_or_
 N_COLUMN = "sample_n"
 # columns of a monitor query besides the dimensions (see emit.monitor_sql)
 RESERVED = frozenset({"value", N_COLUMN, "baseline", "baseline_sd", "baseline_windows",
-                      "deviation", "breached", "streak"})
+                      "deviation", "breached", "streak", "__row", "__rows", "__run_end",
+                      "__anchor"})
+DEFAULT_MIN_N = 100
+"""The minimum sample of a window when a monitor declares no `min_n` (and of every
+guardrail): fewer events than this is insufficient data, never an alert."""
+
+BASELINE_RULES = frozenset({"below_baseline", "above_baseline", "zscore_below", "zscore_above"})
 # A guardrail `m <= 6000` alerts when the metric is above 6000; `m < 6000` already at 6000.
 BROKEN_WHEN: dict[str, RuleKind] = {"<=": "above", "<": "at_or_above", ">=": "below",
                                     ">": "at_or_below"}
@@ -51,14 +68,20 @@ class MonitorPlan:
     files: tuple[str, ...]
     description: str
     start: dt.datetime | None = None
+    anchor_from: dt.datetime | None = None
 
     @property
     def needs_baseline(self) -> bool:
-        return self.rule in ("below_baseline", "above_baseline", "zscore_below", "zscore_above")
+        return self.rule in BASELINE_RULES
 
 
-def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str | None) -> str:
-    """A rule in words, e.g. "below its trailing 1 hour baseline by more than 15%"."""
+def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str | None,
+                  min_n: int = DEFAULT_MIN_N) -> str:
+    """A rule in words.
+
+    >>> describe_rule("below_baseline", 0.15, 1, "1 hour", 200)
+    'more than 15% below its trailing 1 hour baseline, in windows of at least 200 events'
+    """
     text = {
         "below_baseline": f"more than {threshold:.0%} below its trailing {baseline} baseline",
         "above_baseline": f"more than {threshold:.0%} above its trailing {baseline} baseline",
@@ -69,7 +92,8 @@ def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str |
         "zscore_below": f"a z-score below {threshold:g} against the trailing {baseline}",
         "zscore_above": f"a z-score above {threshold:g} against the trailing {baseline}",
     }[rule]
-    return text + (f" for {consecutive} consecutive windows" if consecutive > 1 else "")
+    text += f" for {consecutive} consecutive windows" if consecutive > 1 else ""
+    return text + f", in windows of at least {min_n:,} events"
 
 
 def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
@@ -83,14 +107,16 @@ def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
         threshold = rule.threshold.fraction
         return _plan(index, name, "monitor", monitor.metric.name, Grain.of(monitor.every),
                      monitor.baseline, rule.kind, threshold, rule.consecutive,
-                     monitor.min_n or 1, tuple(d.name for d in monitor.dimensions), start, end,
+                     monitor.min_n or DEFAULT_MIN_N, tuple(d.name for d in monitor.dimensions),
+                     start, end,
                      monitor.span)
     if name in index.guardrails:
         guardrail = index.guardrails[name]
         kind = BROKEN_WHEN[guardrail.comparator]
         every = Grain.of(guardrail.every) if guardrail.every else Grain("day")
         return _plan(index, name, "guardrail", guardrail.metric.name, every, None, kind,
-                     guardrail.threshold.fraction, 1, 1, (), start, end, guardrail.span)
+                     guardrail.threshold.fraction, 1, DEFAULT_MIN_N, (), start, end,
+                     guardrail.span)
     raise PlanError(f"unknown monitor or guardrail `{name}`")
 
 
@@ -98,11 +124,19 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
           grain: Grain, baseline: ir.Duration | None, rule: RuleKind, threshold: float,
           consecutive: int, min_n: int, dimensions: tuple[str, ...], start: dt.datetime | None,
           end: dt.datetime | None, span: ir.Span) -> MonitorPlan:
-    # Reported windows need their baseline, and a streak its earlier windows: read back the
-    # baseline plus (N − 1) windows before `start`.
-    lookback = (baseline.seconds if baseline else 0) + (consecutive - 1) * (
-        grain.seconds or 31 * 86400)
-    scan_start = start - dt.timedelta(seconds=lookback) if start and lookback else start
+    # Reported windows need their baseline, a streak its earlier windows, and a run of a
+    # baseline rule its start and the baseline before that (see the module docstring).
+    streak = dt.timedelta(seconds=(consecutive - 1) * (grain.seconds or 31 * 86400))
+    frame = dt.timedelta(seconds=baseline.seconds if baseline else 0)
+    anchor_from = scan_start = start
+    if start is not None and rule in BASELINE_RULES:
+        anchor_from = start - frame - streak
+        scan_start = anchor_from - frame
+    elif start is not None:
+        scan_start = start - frame - streak
+    if scan_start is not None:
+        # whole windows only: a first window cut at `scan_start` would be a different value
+        scan_start = window_start(scan_start, grain)
     taken = [d for d in dimensions if d in RESERVED] + ([metric] if metric == N_COLUMN else [])
     if taken:
         raise PlanError(f"`{taken[0]}` is a column of the {kind} query "
@@ -116,7 +150,26 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
         baseline_seconds=baseline.seconds if baseline else None, rule=rule,
         threshold=threshold, consecutive=consecutive, min_n=min_n, files=files,
         description=describe_rule(rule, threshold, consecutive,
-                                  str(baseline) if baseline else None), start=start)
+                                  str(baseline) if baseline else None, min_n), start=start,
+        anchor_from=anchor_from if rule in BASELINE_RULES else None)
+
+
+def window_start(at: dt.datetime, grain: Grain) -> dt.datetime:
+    """The start of the window holding `at` (grains tile the hour, the day or the ISO week).
+
+    >>> window_start(dt.datetime(2026, 11, 16, 14, 37, 5), Grain("minute", 15))
+    datetime.datetime(2026, 11, 16, 14, 30)
+    >>> window_start(dt.datetime(2026, 11, 19, 9), Grain("week"))
+    datetime.datetime(2026, 11, 16, 0, 0)
+    """
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if grain.unit == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain.unit == "month":
+        return day.replace(day=1)
+    step = grain.seconds or 86400
+    into = (at - day).total_seconds()
+    return day + dt.timedelta(seconds=into - into % step)
 
 
 def _with_sample_size(series: MetricQueryPlan) -> MetricQueryPlan:

@@ -1,11 +1,20 @@
-"""The monitoring day: dense feedback in every 5-minute window and exactly one planted drop."""
+"""The monitoring day: dense feedback in every 5-minute window and exactly one planted drop,
+which the example `csat_drop` monitor catches in every one of its twelve windows."""
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from demo_warehouse import Warehouse
+
+from metricspec.backends import get_backend
+from metricspec.emit.compile import compile_object
+from metricspec.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
 
 INCIDENT = ("2026-11-16 14:00:00", "2026-11-16 15:00:00")
 
@@ -59,6 +68,29 @@ def test_only_the_incident_drops_15_percent_below_the_trailing_hour(
     # And not by a hair: every other window stays well above the alert line.
     worst = min(share / mean for s, _, share, mean, _ in windows if not in_incident(s))
     assert worst > 0.86
+
+
+def test_the_incident_stays_15_percent_below_the_hour_before_it(
+    windows: list[tuple[Any, ...]],
+) -> None:
+    """Against the hour before 14:00 (a baseline the incident's own windows are not part
+    of), every incident window is more than 15% down, and by a wide margin."""
+    before = [share for start, _, share, *_ in windows if "13:00" <= str(start)[11:16] < "14:00"]
+    assert len(before) == 12
+    baseline = sum(before) / len(before)
+    incident = [share for start, _, share, *_ in windows if in_incident(start)]
+    assert max(incident) < 0.75 * baseline
+
+
+def test_the_csat_drop_monitor_fires_in_all_twelve_windows_and_nowhere_else(
+    warehouse: Warehouse,
+) -> None:
+    with contextlib.chdir(REPO):
+        ws = Workspace.load(Path("specs"))
+    assert ws.ok, ws.render("text")
+    sql = compile_object(ws.index, "csat_drop", get_backend("duckdb")).sql
+    fired = [str(row[0]) for row in warehouse.rows(sql)]
+    assert fired == [f"2026-11-16 14:{m:02d}:00" for m in range(0, 60, 5)]
 
 
 def test_incident_is_a_faulty_model_that_hallucinates(warehouse: Warehouse) -> None:

@@ -2,11 +2,20 @@
 
 The rule, as `metricspec.plan.monitor` states it: a window is evaluated when its sample
 size (the count behind the metric's last measure, e.g. a ratio's denominator) is at least
-`min_n`; its baseline is the mean of the evaluated windows in [period − baseline, period),
-and a z-score divides by their sample standard deviation; `for N windows` fires when N
-consecutive evaluated windows breach. A guardrail `m <= t` alerts when m > t, `m < t` when
-m >= t (and the mirror images for `>=` and `>`). Windows are reported from `start` on; the
-data is read from `start` − baseline − (N − 1) windows.
+`min_n` (100 when a monitor declares none, and for every guardrail); its trailing baseline
+P(t) is the mean of the evaluated windows in [t − baseline, t) (a z-score divides by their
+sample standard deviation). A baseline rule judges a window against the baseline frozen
+before its run: a run starts at a window s that breaches P(s) and takes in the following
+evaluated windows in [s, s + baseline) while each breaches P(s); a window is breached when
+a run covers it, and reports the baseline of the earliest such run. `for N windows` fires
+when N consecutive evaluated windows are breached. A guardrail `m <= t` alerts when m > t,
+`m < t` when m >= t (and the mirror images for `>=` and `>`). Windows are reported from
+`start` on; a baseline rule follows runs that start at or after `start` − baseline − (N − 1)
+windows and reads one baseline before that; a threshold rule reads `start` − baseline −
+(N − 1) windows (in whole windows: the first is never cut).
+
+Runs are found here by walking forward from each start, window by window (the SQL finds
+each run's end with a join instead).
 """
 
 from __future__ import annotations
@@ -31,6 +40,9 @@ SAMPLES: dict[str, tuple[str, str, Callable[[pd.DataFrame], pd.Series]]] = {
     "latency_p95": ("messages", "ts", lambda m: (m.role == "assistant") & m.latency_ms.notna()),
     "task_completion": ("conversations", "started_ts", lambda c: pd.Series(True, c.index)),
 }
+# the minimum sample when none is declared
+DEFAULT_MIN_N = 100
+BASELINE_RULES = ("below_baseline", "above_baseline", "zscore_below", "zscore_above")
 # a guardrail's comparator → the rule that breaks it
 BROKEN = {"<=": "above", "<": "at_or_above", ">=": "below", ">": "at_or_below"}
 
@@ -41,7 +53,7 @@ class Rule:
     grain: str
     kind: str
     threshold: float
-    min_n: int = 1
+    min_n: int = DEFAULT_MIN_N
     baseline: pd.Timedelta | None = None
     consecutive: int = 1
     dims: tuple[str, ...] = ()
@@ -65,7 +77,7 @@ def rule_of(index: Index, name: str) -> Rule:
         m = index.monitors[name]
         assert m.metric and m.every and m.alert
         return Rule(m.metric.name, grain_text(m.every.value, m.every.unit), m.alert.kind,
-                    m.alert.threshold.fraction, m.min_n or 1,
+                    m.alert.threshold.fraction, m.min_n or DEFAULT_MIN_N,
                     pd.Timedelta(seconds=m.baseline.seconds) if m.baseline else None,
                     m.alert.consecutive, tuple(d.name for d in m.dimensions))
     g = index.guardrails[name]
@@ -85,13 +97,23 @@ def _series(t: Tables, rule: Rule, q: Query) -> pd.DataFrame:
 def alerts(t: Tables, rule: Rule, start: dt.datetime | None = None,
            end: dt.datetime | None = None) -> pd.DataFrame:
     """The windows in alert, with the columns a monitor query returns."""
-    # the baseline, and the N − 1 windows a streak may need, before `start`
-    lookback = (rule.baseline or ZERO) + (rule.consecutive - 1) * window_length(rule.grain)
-    q = Query(rule.grain, rule.dims, None if start is None else pd.Timestamp(start) - lookback,
-              end)
+    streak = (rule.consecutive - 1) * window_length(rule.grain)
+    frame_length = rule.baseline or ZERO
+    anchor_from = None
+    if start is None:
+        read_from = None
+    elif rule.kind in BASELINE_RULES:
+        anchor_from = pd.Timestamp(start) - frame_length - streak
+        read_from = anchor_from - frame_length
+    else:
+        read_from = pd.Timestamp(start) - frame_length - streak
+    if read_from is not None:  # whole windows: the first is not cut at `read_from`
+        read_from = read_from.floor(window_length(rule.grain)) if "week" not in rule.grain \
+            else (read_from - pd.Timedelta(days=read_from.weekday())).floor("D")
+    q = Query(rule.grain, rule.dims, read_from, end)
     frame = _series(t, rule, q)
     frame = frame[(frame.sample_n >= rule.min_n) & frame.value.notna()]
-    parts = [_evaluate(group, rule) for _, group in (
+    parts = [_evaluate(group, rule, anchor_from) for _, group in (
         frame.groupby(list(rule.dims), dropna=False) if rule.dims else [((), frame)])]
     out = pd.concat(parts) if parts else frame.iloc[:0]
     if start is not None:
@@ -101,39 +123,86 @@ def alerts(t: Tables, rule: Rule, start: dt.datetime | None = None,
     return out.loc[out.fired, columns].reset_index(drop=True)
 
 
-def _evaluate(frame: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+def _trailing(frame: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+    """P(t) of every window: mean, sample sd and count of the windows in [t − baseline, t)."""
+    periods = frame.period.to_numpy()
+    values = frame.value.to_numpy(dtype=float)
+    assert rule.baseline is not None
+    starts = np.searchsorted(periods, periods - rule.baseline.to_timedelta64(), "left")
+    stats = []
+    for i, lo in enumerate(starts):
+        prev = values[lo:i]
+        stats.append((prev.mean() if len(prev) else math.nan,
+                      prev.std(ddof=1) if len(prev) > 1 else math.nan, len(prev)))
+    return pd.DataFrame(stats, index=frame.index,
+                        columns=["baseline", "baseline_sd", "baseline_windows"])
+
+
+def _breaches(value: float, baseline: float, sd: float, windows: int, rule: Rule) -> bool:
+    t = rule.threshold
+    if rule.kind == "below_baseline":
+        return bool(baseline > 0 and value < baseline * (1 - t))
+    if rule.kind == "above_baseline":
+        return bool(baseline > 0 and value > baseline * (1 + t))
+    if windows < 2 or not sd > 0:
+        return False
+    z = (value - baseline) / sd
+    return bool(z < t if rule.kind == "zscore_below" else z > t)
+
+
+def _deviation(value: float, baseline: float, sd: float, rule: Rule) -> float:
+    if rule.kind in ("below_baseline", "above_baseline"):
+        return value / baseline - 1 if baseline != 0 else math.nan
+    return (value - baseline) / sd if sd != 0 else math.nan
+
+
+def _evaluate(frame: pd.DataFrame, rule: Rule, anchor_from: pd.Timestamp | None
+              ) -> pd.DataFrame:
     """One series (one combination of dimension values): baseline, breach, streak."""
     frame = frame.sort_values("period").reset_index(drop=True)
     if rule.baseline is not None:
-        periods = frame.period.to_numpy()
-        values = frame.value.to_numpy(dtype=float)
-        # the evaluated windows in [period − baseline, period): a slice of the sorted series
-        starts = np.searchsorted(periods, periods - rule.baseline.to_timedelta64(), "left")
-        stats = []
-        for i, lo in enumerate(starts):
-            prev = values[lo:i]
-            stats.append((prev.mean() if len(prev) else math.nan,
-                          prev.std(ddof=1) if len(prev) > 1 else math.nan, len(prev)))
-        frame[["baseline", "baseline_sd", "baseline_windows"]] = pd.DataFrame(
-            stats, index=frame.index, columns=["baseline", "baseline_sd", "baseline_windows"])
+        frame[["baseline", "baseline_sd", "baseline_windows"]] = _trailing(frame, rule)
     else:
         frame["baseline"], frame["baseline_sd"], frame["baseline_windows"] = (
             math.nan, math.nan, 0)
-    v, b, sd, t = frame.value, frame.baseline, frame.baseline_sd, rule.threshold
-    if rule.kind in ("below_baseline", "above_baseline"):
-        bound = b * (1 - t) if rule.kind == "below_baseline" else b * (1 + t)
-        breached = (b > 0) & ((v < bound) if rule.kind == "below_baseline" else (v > bound))
-        deviation = v / b.where(b != 0) - 1
-    elif rule.kind in ("zscore_below", "zscore_above"):
-        z = (v - b) / sd.where(sd != 0)
-        beyond = (z < t) if rule.kind == "zscore_below" else (z > t)
-        breached = (frame.baseline_windows >= 2) & (sd > 0) & beyond
-        deviation = z
+    v, t = frame.value, rule.threshold
+    if rule.kind in BASELINE_RULES:
+        breached, frozen = _frozen(frame, rule, anchor_from)
+        frame[["baseline", "baseline_sd", "baseline_windows"]] = frozen
+        frame["deviation"] = [
+            _deviation(x, b, sd, rule) if hit else math.nan
+            for x, b, sd, hit in zip(v, frame.baseline, frame.baseline_sd, breached,
+                                     strict=True)]
     else:
         breached = {"above": v > t, "at_or_above": v >= t, "below": v < t,
                     "at_or_below": v <= t}[rule.kind]
-        deviation = v - t
-    frame["deviation"] = deviation
-    streak = breached.astype(int).rolling(rule.consecutive, min_periods=1).sum()
-    frame["fired"] = streak >= rule.consecutive
+        frame["deviation"] = v - t
+    streak = pd.Series(breached).astype(int).rolling(rule.consecutive, min_periods=1).sum()
+    frame["fired"] = (streak >= rule.consecutive).to_numpy()
     return frame
+
+
+def _frozen(frame: pd.DataFrame, rule: Rule, anchor_from: pd.Timestamp | None
+            ) -> tuple[pd.Series, pd.DataFrame]:
+    """Walk each run forward from its start; every window covered by a run is breached and
+    takes the baseline of the earliest run covering it."""
+    n = len(frame)
+    rows = list(zip(frame.value, frame.baseline, frame.baseline_sd, frame.baseline_windows,
+                    strict=True))
+    anchor: list[int | None] = [None] * n
+    for s in range(n):
+        if anchor_from is not None and frame.period.iloc[s] < anchor_from:
+            continue
+        _, base, sd, windows = rows[s]
+        until = frame.period.iloc[s] + rule.baseline
+        u = s
+        while (u < n and frame.period.iloc[u] < until
+               and _breaches(rows[u][0], base, sd, windows, rule)):
+            if anchor[u] is None:
+                anchor[u] = s
+            u += 1
+    frozen = pd.DataFrame(
+        [(rows[a][1], rows[a][2], rows[a][3]) if a is not None else (math.nan, math.nan, 0)
+         for a in anchor],
+        index=frame.index, columns=["baseline", "baseline_sd", "baseline_windows"])
+    return pd.Series([a is not None for a in anchor], index=frame.index), frozen

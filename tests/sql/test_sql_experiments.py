@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sql_paths import REPO
 from experiment_reference import ExperimentDef, experiment_def, experiment_rows, exposures
+from sql_paths import REPO
 from sql_reference import Tables, assert_same_rows
 
 from metricspec.backends import get_backend

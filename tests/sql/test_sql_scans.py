@@ -17,8 +17,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from sql_paths import REPO
 from experiment_reference import experiment_def, experiment_rows
+from sql_paths import REPO
 from sql_reference import Tables, assert_same_rows
 
 from metricspec.backends import get_backend
