@@ -12,23 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader
-
 from metricspec import __version__, stats
 from metricspec.analyze import config_for, metric_specs
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.formula import show
 from metricspec.stats.conventions import describe
 from metricspec.stats.power import family_size
+from metricspec.templating import environment
 
 SCHEMA = "metricspec.analysis-plan/1"
-_ENV = Environment(
-    loader=PackageLoader("metricspec.emit", "templates"),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    autoescape=False,
-)
+# Markdown: every value printed is escaped as Markdown text (spec text never becomes HTML,
+# links or table cells); code spans and paragraphs go through the `md_*` filters.
+_ENV = environment("metricspec.emit", "templates", "markdown")
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from metricspec import __version__
 from metricspec.report.experiment import ExperimentReport
 from metricspec.report.forest import forest_svg
+from metricspec.templating import environment
 
-_ENV = Environment(loader=PackageLoader("metricspec.report", "templates"),
-                   autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
-                   lstrip_blocks=True, keep_trailing_newline=True)
+_ENV = environment("metricspec.report", "templates", "html")
 
 
 def render_html(report: ExperimentReport) -> str:

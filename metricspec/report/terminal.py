@@ -10,16 +10,24 @@ from rich.text import Text
 
 from metricspec.report.experiment import ExperimentReport, MetricRow
 from metricspec.report.monitor import MonitorReport
+from metricspec.safetext import printable
 
 _VERDICT_STYLE = {"win": "bold green", "loss": "bold red", "flat": "dim", "changed": "yellow",
                   "insufficient data": "yellow"}
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow",
                  "insufficient data": "yellow"}
+LABEL_WIDTH = 40  # columns of a label in a table
 _DECISION_STYLE = {"ship": "bold white on green", "don't ship": "bold white on red",
                    "inconclusive": "bold black on yellow",
                    "cannot analyse": "bold black on yellow"}
 _SRM_MARK = {"passed": ("✓ ", "green"), "failed": ("✗ ", "bold red"),
              "not_run": ("– ", "yellow")}
+
+
+def plain(text: object, style: str = "", *, multiline: bool = False) -> Text:
+    """Text from a spec or a warehouse as a terminal shows it: never rich markup, and with
+    control characters (ANSI escapes, carriage returns, bells) made visible."""
+    return Text(printable(str(text), keep="\n" if multiline else ""), style=style)
 
 
 def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = False) -> Table:
@@ -34,7 +42,10 @@ def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = Fal
                 ("Δ", "right"), ("lift", "right"), ("CI of Δ", "right"), ("p", "right"),
                 ("adj. p", "right"), ("verdict", "left")]
     for name, justify in columns:
-        table.add_column(name, justify=justify, no_wrap=name != "verdict")  # type: ignore[arg-type]
+        # A long label is cut (…), so it cannot squeeze the numbers out of the table.
+        table.add_column(name, justify=justify, no_wrap=name != "verdict",  # type: ignore[arg-type]
+                         max_width=LABEL_WIDTH if name in ("metric", "segment") else None,
+                         min_width=12 if name == "verdict" else None)
     for r in rows:
         cells: list[str | Text] = [r.label, r.role]
         if segments:
@@ -42,24 +53,27 @@ def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = Fal
         if several:
             cells.append(r.treatment)
         cells += [r.control, r.treatment_value, r.absolute, r.relative, r.interval, r.p_value,
-                  r.adjusted_p_value, Text(r.verdict + (f" ({r.note})" if r.note else ""),
-                                           style=_VERDICT_STYLE.get(r.verdict, ""))]
-        table.add_row(*cells)
+                  r.adjusted_p_value]
+        table.add_row(*[plain(cell) for cell in cells],
+                      plain(r.verdict + (f" ({r.note})" if r.note else ""),
+                            _VERDICT_STYLE.get(r.verdict, "")))
     return table
 
 
 def render_experiment(report: ExperimentReport, console: Console,
                       show_segments: bool = True) -> None:
-    header = Text.assemble((f"{report.label}\n", "bold"), (f"experiment {report.name}", "dim"))
+    header = Text.assemble(plain(report.label + "\n", "bold"),
+                           plain(f"experiment {report.name}", "dim"))
     if report.description:
-        header.append(f"\n{report.description}", style="italic")
-    header.append(f"\nwindow {report.window} · unit {report.unit} · {report.variants}")
-    header.append(f"\nwarehouse {report.warehouse}", style="dim")
+        header.append_text(plain(f"\n{report.description}", "italic", multiline=True))
+    header.append_text(plain(f"\nwindow {report.window} · unit {report.unit} · "
+                             f"{report.variants}", multiline=True))
+    header.append_text(plain(f"\nwarehouse {report.warehouse}", "dim", multiline=True))
     console.print(Panel(header, expand=False))
     # passed ✓, failed ✗, not run – (a check that did not run is never shown as passed)
     srm_mark, srm_style = _SRM_MARK.get(report.srm_status, ("– ", "yellow"))
     console.print(Text.assemble(("Sample ratio ", "bold"), (srm_mark, srm_style),
-                                (report.srm, srm_style)))
+                                plain(report.srm, srm_style)))
     if report.srm_ok is False:
         console.print(Text("The split differs from the design: the results below cannot be "
                            "trusted until the assignment is fixed.", style="bold red"))
@@ -68,31 +82,35 @@ def render_experiment(report: ExperimentReport, console: Console,
     if report.guardrails:
         table = Table(title="Guardrails", title_justify="left", header_style="bold")
         for name in ("metric", "treatment", "margin", "estimate", "one-sided bound", "status"):
-            table.add_column(name)
+            table.add_column(name, max_width=LABEL_WIDTH if name == "metric" else None,
+                             no_wrap=name == "metric")
         for g in report.guardrails:
-            table.add_row(g.label, g.treatment, g.margin, g.estimate, g.bound,
-                          Text(g.status, style=_STATUS_STYLE.get(g.status, "")))
+            table.add_row(*[plain(cell) for cell in (g.label, g.treatment, g.margin,
+                                                     g.estimate, g.bound)],
+                          plain(g.status, _STATUS_STYLE.get(g.status, "")))
         console.print(table)
     if show_segments and report.segments:
         console.print(_metrics_table(report.segments, "Segments (exploratory)", segments=True))
     decision = Text(f" {report.decision.upper()} ",
                     style=_DECISION_STYLE.get(report.decision, "bold white on red"))
-    reasons = Group(*[Text(f"• {reason}") for reason in report.reasons])
+    reasons = Group(*[plain(f"• {reason}") for reason in report.reasons])
     console.print(Panel(Group(Text.assemble(("Decision ", "bold"), decision), reasons),
                         expand=False))
-    console.print(Text("Conventions: " + "; ".join(report.conventions), style="dim"))
+    console.print(plain("Conventions: " + "; ".join(report.conventions), "dim"))
 
 
 def render_monitor(report: MonitorReport, console: Console) -> None:
     title = f"{report.kind} {report.name}: {report.metric} {report.rule}"
     if not report.alerts:
-        console.print(Text.assemble(("✓ ", "green"), (title, "bold"),
-                                    (f" — no window in alert {report.range}", "")))
+        console.print(Text.assemble(("✓ ", "green"), plain(title, "bold"),
+                                    plain(f" — no window in alert {report.range}")))
         return
-    table = Table(title=f"✗ {title} — {len(report.alerts)} window(s) in alert {report.range}",
+    table = Table(title=plain(f"✗ {title} — {len(report.alerts)} window(s) in alert "
+                              f"{report.range}"),
                   title_justify="left", title_style="bold red", header_style="bold")
     for column in report.columns:
-        table.add_column(column, justify="left" if column in report.text_columns else "right")
+        table.add_column(plain(column),
+                         justify="left" if column in report.text_columns else "right")
     for alert in report.alerts:
-        table.add_row(*alert)
+        table.add_row(*[plain(cell) for cell in alert])
     console.print(table)
