@@ -128,6 +128,7 @@ def run(
     from metricspec.analyze import analyze_rows
     from metricspec.report.experiment import build_report
     from metricspec.run.execute import run_experiment
+    from metricspec.stats import LongFormatError
 
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
@@ -135,7 +136,11 @@ def run(
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         result_run = run_experiment(ws.index, experiment, conn, step)
         step("analysing")
-        result = analyze_rows(result_run.plan, result_run.rows)
+        try:
+            result = analyze_rows(result_run.plan, result_run.rows)
+        except LongFormatError as exc:  # statistics no real data can give: not a verdict
+            raise warehouse_error(f"the experiment query returned unusable statistics: {exc}"
+                                  ) from None
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows

@@ -105,3 +105,24 @@ def test_run_with_data_exits_zero(warehouse: Path) -> None:
         "--no-segments",
     )
     assert code == 0, output
+
+
+def test_run_refuses_impossible_statistics_from_the_warehouse(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import metricspec.run.execute as execute
+
+    real = execute.run_experiment
+
+    def corrupt(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        for row in result.rows:
+            if row["metric"] == "csat" and row.get("metric_2") is None:
+                row["sum_x2"] = 0.5 * float(row["sum_x"] or 0) ** 2 / max(row["n"], 1)
+        return result
+
+    monkeypatch.setattr(execute, "run_experiment", corrupt)
+    code, output = invoke("run", "greeting_aa", "-s", SPECS, "-w", f"duckdb:///{warehouse}")
+    assert code == 3, output
+    flat = " ".join(output.split())
+    assert "unusable statistics" in flat and "negative variance" in flat
