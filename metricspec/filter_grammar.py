@@ -17,7 +17,8 @@ from sqlglot.tokenizer_core import Token as SqlToken
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-MAX_NAME = 255
+#: Longest column name (PostgreSQL truncates identifiers beyond 63 bytes; see MS207).
+MAX_NAME = 63
 MAX_PROBLEMS = 10
 
 #: Types a filter may CAST to: each renders as a real type in every backend.
@@ -157,6 +158,8 @@ class Rebuilder:
             start, end = node.start, node.end + 1
         else:
             start, end = node_offsets(node, self.sql)
+            if isinstance(node, exp.Func) and node.meta.get("start") is None:
+                start = self._name_before(node, start)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(FilterProblem(code, message, start, end, hint))
         return None
@@ -229,13 +232,10 @@ class Rebuilder:
                 self.refuse(node, f"{self._what(node)} is not a column name", HINT)
             return None
         name, quoted = node.this, bool(node.args.get("quoted"))
-        if quoted:
-            fits = 0 < len(name) <= MAX_NAME and "\x00" not in name
-        else:
-            fits = IDENTIFIER.fullmatch(name) is not None
-        if not fits:
-            self.refuse(node, f"`{_short(name)}` is not a column name",
-                        "a column is a name such as `status`, or any text in double quotes")
+        if len(name) > MAX_NAME or not IDENTIFIER.fullmatch(name):
+            self.refuse(node, f"`{_short(name)}` is not a column name", "a column is named "
+                        "by an identifier, such as `status`; text goes in single quotes",
+                        code="MS405")
             return None
         return exp.Identifier(this=name, quoted=quoted)
 
@@ -320,6 +320,16 @@ class Rebuilder:
             return earlier[-1] if earlier else candidates[0]
         later = [t for t in candidates if t.start >= anchor[1]]
         return later[0] if later else candidates[-1]
+
+    def _name_before(self, node: exp.Func, start: int) -> int:
+        """Where a call without positions starts: its name, a few tokens before its
+        first argument (`trim(BOTH 'x' FROM y)`, `ANY(ARRAY[…])`)."""
+        names = {node.sql_name().upper(), node.key.upper(), node.name.upper()}
+        before = [t for t in self.tokens if t.start < start][-4:]
+        for token in reversed(before):
+            if token.text.upper() in names:
+                return int(token.start)
+        return start
 
     def _text(self, where: exp.Expr | SqlToken, fallback: object) -> str:
         if isinstance(where, SqlToken):

@@ -4,8 +4,9 @@ sqlglot parses the text (neutral dialect), but no node it produced is ever rende
 tree is rebuilt, node by node, from a closed grammar, and whatever falls outside it is a
 problem at its span. The grammar:
 
-- columns (an identifier, optionally qualified with one more identifier), string and number
-  literals, TRUE, FALSE, NULL;
+- columns (an identifier, optionally qualified with one more identifier; double quotes are
+  allowed, but the name is still an identifier), string and number literals, TRUE, FALSE,
+  NULL;
 - comparisons, AND/OR/NOT, arithmetic, unary minus, parentheses, IN (a list), BETWEEN,
   [NOT] LIKE/ILIKE, IS [NOT] NULL/TRUE/FALSE, CASE (searched and simple);
 - the functions of `FUNCTIONS`; CAST and TRY_CAST to a type of `TYPES` (DECIMAL may take a

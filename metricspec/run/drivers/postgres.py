@@ -1,9 +1,11 @@
 """PostgreSQL through psycopg 3: ``postgresql://user:password@host:5432/database``.
 
-The URL goes to libpq unchanged, so its query parameters (``sslmode``, ``connect_timeout``,
-``options``) work as documented there. The session runs in autocommit mode, so one failed
+The URL goes to libpq as given (user name and password percent-encoded, see
+``WarehouseURL.raw``), so its query parameters (``sslmode``, ``connect_timeout``, ``options``)
+work as documented there. The session runs in autocommit mode, so one failed
 query does not leave the connection in an aborted transaction. Queries go through the
-extended query protocol, so the server itself refuses a string holding several statements.
+extended query protocol (pipeline mode), so the server itself refuses a string holding
+several statements.
 """
 
 from __future__ import annotations
@@ -15,14 +17,6 @@ from metricspec.run.drivers.base import DriverConnection, warehouse_error
 
 #: Seconds to wait for the server unless the URL says ``?connect_timeout=``.
 DEFAULT_CONNECT_TIMEOUT = 10
-#: Rows fetched per round trip when libpq supports chunked results (version 17).
-STREAM_CHUNK = 1000
-
-
-def _libpq_version() -> int:
-    psycopg = import_driver("psycopg", extra="postgres", what="PostgreSQL (psycopg)")
-    version: int = psycopg.pq.version()
-    return version
 
 
 class PostgresConnection(DriverConnection):
@@ -30,26 +24,35 @@ class PostgresConnection(DriverConnection):
 
     dialect = "postgres"
 
-    def __init__(self, url: WarehouseURL, native: Any, errors: type[BaseException]) -> None:
+    def __init__(self, url: WarehouseURL, native: Any, errors: type[BaseException],
+                 pipeline: bool = True) -> None:
         super().__init__(url)
         self.native = native
         self.query_errors = (errors,)
+        self._pipeline = pipeline
 
     def _execute(self, sql: str) -> QueryResult:
-        # `stream` sends the query with the extended protocol (PQsendQueryParams), which the
-        # server refuses if it holds more than one statement; `execute` without parameters
-        # would use the simple protocol, which runs every statement of the string.
-        with self.native.cursor() as cursor:
-            rows = [tuple(r) for r in cursor.stream(sql, size=self._chunk)]
+        # Without parameters psycopg's `execute` uses the simple query protocol, which runs
+        # every statement of a string. In pipeline mode it always uses the extended protocol
+        # (PQsendQueryParams), and the server refuses a string of several statements.
+        if not self._pipeline:
+            return self._stream(sql)
+        with self.native.pipeline() as pipeline, self.native.cursor() as cursor:
+            cursor.execute(sql)
+            pipeline.sync()
             if cursor.description is None:
                 return QueryResult(columns=())
             columns = tuple(d.name for d in cursor.description)
-            return QueryResult(columns=columns, rows=rows)
+            return QueryResult(columns=columns, rows=[tuple(r) for r in cursor.fetchall()])
 
-    @property
-    def _chunk(self) -> int:
-        """Rows per round trip: libpq 17 fetches in chunks, older versions row by row."""
-        return STREAM_CHUNK if _libpq_version() >= 170000 else 1
+    def _stream(self, sql: str) -> QueryResult:
+        """The same through `stream` (extended protocol too), for libpq before version 14:
+        only statements that return rows."""
+        with self.native.cursor() as cursor:
+            rows = [tuple(r) for r in cursor.stream(sql)]
+            if cursor.description is None:
+                return QueryResult(columns=())
+            return QueryResult(columns=tuple(d.name for d in cursor.description), rows=rows)
 
     def _close(self) -> None:
         self.native.close()
@@ -74,4 +77,4 @@ def open_connection(url: WarehouseURL, *, create: bool = False) -> PostgresConne
         where = f"{url.host or 'localhost'}:{url.port or 5432}"
         message = f"could not connect to PostgreSQL at {where}: {exc}"
         raise warehouse_error(url, message, exc) from exc
-    return PostgresConnection(url, native, psycopg.Error)
+    return PostgresConnection(url, native, psycopg.Error, psycopg.Pipeline.is_supported())
