@@ -26,9 +26,9 @@ class Method:
     matches: str
 
 
-_LIFT = "relative lift (treatment − control) / control, delta-method SE, same df"
+_LIFT = "relative lift (treatment − control) / |control|, delta-method SE, same df"
 _LIFT_CUPED = (
-    "relative lift (adjusted treatment − adjusted control) / unadjusted control, "
+    "relative lift (adjusted treatment − adjusted control) / |unadjusted control|, "
     "delta-method SE, same df"
 )
 METHODS: dict[str, Method] = {

@@ -26,7 +26,7 @@ class VariantSummary:
     """One variant's estimate, reduced to what a two-sample comparison needs.
 
     With CUPED the reported value h = f − θg differs from the unadjusted value f; the
-    relative lift divides by the control's f, so its delta method also needs Var f and
+    relative lift divides by the control's |f|, so its delta method also needs Var f and
     Cov(h, f). Without CUPED all three (co)variances coincide.
 
     Attributes:
