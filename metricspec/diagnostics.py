@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "MS108": "setting given twice",
     "MS109": "no spec files found",
     "MS110": "statement nested too deeply",
+    "MS111": "YAML aliases loop or expand too far",
     # names
     "MS201": "unknown metric",
     "MS202": "unknown source",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
 from metricspec import ir
+from metricspec.parse.yaml_nodes import INVALID, YMap, YSeq
 
 if TYPE_CHECKING:
     from metricspec.parse.yaml_spec import _Reader
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 _ASSIGNMENT_KEYS = ("source", "variant", "where")
 
 
-def read_experiment(r: _Reader, name: str, node: CommentedMap, span: ir.Span) -> ir.Experiment:
+def read_experiment(r: _Reader, name: str, node: YMap, span: ir.Span) -> ir.Experiment:
     """Build an `ir.Experiment` from its YAML mapping."""
     fields: dict[str, Any] = {
         "label": r.text(node, "label"), "description": r.text(node, "description"),
@@ -44,19 +43,19 @@ def read_experiment(r: _Reader, name: str, node: CommentedMap, span: ir.Span) ->
                          **{k: v for k, v in fields.items() if v is not None})
 
 
-def _assignment(r: _Reader, node: CommentedMap) -> ir.Assignment | None:
+def _assignment(r: _Reader, node: YMap) -> ir.Assignment | None:
     raw = node.get("assignment")
     if raw is None:
         return None
-    if not isinstance(raw, (CommentedMap, CommentedSeq)):
+    if not isinstance(raw, (YMap, YSeq)):
         # `assignment: assignments`, like the DSL's `assignment assignments`.
         source = r.ref(node, "assignment")
         return ir.Assignment(span=r.key_span(node, "assignment"), source=source) if source else None
-    if not isinstance(raw, CommentedMap):
+    if not isinstance(raw, YMap):
         r.error("MS106", "`assignment` must be a mapping with `source`, `variant` and `where`",
                 r.value_span(node, "assignment"))
         return None
-    r.unknown_keys(raw, _ASSIGNMENT_KEYS, "assignment")
+    raw = r.known(raw, _ASSIGNMENT_KEYS, "assignment")
     source = r.ref(raw, "source")
     if source is None:
         r.error("MS106", "`assignment` needs a `source`", r.key_span(node, "assignment"))
@@ -66,11 +65,11 @@ def _assignment(r: _Reader, node: CommentedMap) -> ir.Assignment | None:
                          variant_column=r.ref(raw, "variant"), filter=flt)
 
 
-def _variants(r: _Reader, node: CommentedMap) -> tuple[ir.Variant, ...]:
+def _variants(r: _Reader, node: YMap) -> tuple[ir.Variant, ...]:
     raw = node.get("variants")
     if raw is None:
         return ()
-    if not isinstance(raw, CommentedMap):
+    if not isinstance(raw, YMap):
         r.error("MS106", "`variants` must map each variant to its share, e.g. `control: 50%`",
                 r.value_span(node, "variants"))
         return ()
@@ -80,47 +79,54 @@ def _variants(r: _Reader, node: CommentedMap) -> tuple[ir.Variant, ...]:
         weight = _amount(r, raw, key)
         if weight is None:
             continue
-        variants.append(ir.Variant(span=r.key_span(raw, key), name=str(key), weight=weight,
-                                   is_control=str(key) == control))
+        variants.append(ir.Variant(span=r.key_span(raw, key), name=key, weight=weight,
+                                   is_control=key == control))
     return tuple(variants)
 
 
-def _amount(r: _Reader, node: CommentedMap, key: Any) -> ir.Amount | None:
+def _amount(r: _Reader, node: YMap, key: str) -> ir.Amount | None:
     value = node[key]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return ir.Amount(span=r.value_span(node, key), value=float(value), kind="number")
+        number = r.finite(node, key, value)
+        if number is None:
+            return None
+        return ir.Amount(span=r.value_span(node, key), value=number, kind="number")
     amount: ir.Amount | None = r.fragment(node, key, "amount_fragment")
     return amount
 
 
-def _guardrails(r: _Reader, node: CommentedMap) -> tuple[ir.ExperimentGuardrail, ...]:
+def _guardrails(r: _Reader, node: YMap) -> tuple[ir.ExperimentGuardrail, ...]:
     raw = node.get("guardrails")
     if raw is None:
         return ()
     out = []
-    if isinstance(raw, CommentedSeq):
+    if isinstance(raw, YSeq):
         # A bare list of metric names: margins missing, which the checker reports.
         for i, item in enumerate(raw):
-            ref = ir.Ref(span=r.item_span(raw, i), name=str(item))
+            if isinstance(item, (YMap, YSeq)) or item is None:
+                r.error("MS106", "`guardrails` must map each metric to its margin, "
+                        "e.g. `latency_p95: max_increase 10%`", r.item_span(raw, i))
+                continue
+            ref = ir.Ref(span=r.item_span(raw, i), name=r.scalar_text(raw, i))
             out.append(ir.ExperimentGuardrail(span=ref.span, metric=ref))
         return tuple(out)
-    if not isinstance(raw, CommentedMap):
+    if not isinstance(raw, YMap):
         r.error("MS106", "`guardrails` must map each metric to its margin, "
                 "e.g. `latency_p95: max_increase 10%`", r.value_span(node, "guardrails"))
         return ()
     for key in raw:
         span = r.key_span(raw, key)
         margin = r.fragment(raw, key, "margin_fragment") if raw[key] is not None else None
-        out.append(ir.ExperimentGuardrail(span=span, metric=ir.Ref(span=span, name=str(key)),
+        out.append(ir.ExperimentGuardrail(span=span, metric=ir.Ref(span=span, name=key),
                                           margin=margin))
     return tuple(out)
 
 
-def _winsorize(r: _Reader, node: CommentedMap) -> tuple[ir.Winsorize, ...]:
+def _winsorize(r: _Reader, node: YMap) -> tuple[ir.Winsorize, ...]:
     raw = node.get("winsorize")
     if raw is None:
         return ()
-    if not isinstance(raw, CommentedMap):
+    if not isinstance(raw, YMap):
         r.error("MS106", "`winsorize` must map metrics to a percentile, e.g. `cost: 99%`",
                 r.value_span(node, "winsorize"))
         return ()
@@ -130,25 +136,21 @@ def _winsorize(r: _Reader, node: CommentedMap) -> tuple[ir.Winsorize, ...]:
         if percentile is None:
             continue
         span = r.key_span(raw, key)
-        out.append(ir.Winsorize(span=span, metrics=(ir.Ref(span=span, name=str(key)),),
+        out.append(ir.Winsorize(span=span, metrics=(ir.Ref(span=span, name=key),),
                                 percentile=percentile))
     return tuple(out)
 
 
-def _sequential(r: _Reader, node: CommentedMap) -> ir.Sequential | None:
+def _sequential(r: _Reader, node: YMap) -> ir.Sequential | None:
     raw = node.get("sequential")
-    if raw is None or raw is False:
+    if raw is None or raw is False or raw is INVALID:
         return None
     span = r.key_span(node, "sequential")
     if raw is True:
         return ir.Sequential(span=span)
-    if isinstance(raw, CommentedMap):
-        r.unknown_keys(raw, ("looks",), "sequential")
-        looks = raw.get("looks")
-        if looks is not None and (isinstance(looks, bool) or not isinstance(looks, int)):
-            r.error("MS106", "`looks` must be a whole number", r.value_span(raw, "looks"))
-            looks = None
-        return ir.Sequential(span=span, looks=looks)
+    if isinstance(raw, YMap):
+        raw = r.known(raw, ("looks",), "sequential")
+        return ir.Sequential(span=span, looks=r.whole(raw, "looks"))
     r.error("MS106", "`sequential` must be true, false or `{looks: N}`",
             r.value_span(node, "sequential"))
     return None
