@@ -5,6 +5,8 @@ May import: `metricspec.ir`, `metricspec.diagnostics`, `metricspec.resources`.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,12 @@ from metricspec.parse.yaml_spec import parse_yaml
 
 DSL_SUFFIXES = (".mspec",)
 YAML_SUFFIXES = (".yaml", ".yml")
+# Ten times the largest spec file we know of; parsing one this size takes seconds. Larger
+# files (or `/dev/zero`) are refused before they are read.
+MAX_SPEC_BYTES = 1024 * 1024
+
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 _KINDS: dict[type, str] = {
     ir.Source: "sources", ir.Metric: "metrics", ir.Kpi: "kpis", ir.Guardrail: "guardrails",
@@ -64,26 +72,13 @@ def load(paths: Iterable[str | Path]) -> Loaded:
     loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
     for path in files:
         name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            loaded.diagnostics.append(error("MS100", f"no such file: {name}",
-                                            ir.Span.unknown(name)))
-            continue
-        except UnicodeDecodeError as exc:
-            line, column = _byte_position(exc.object, exc.start)
-            loaded.diagnostics.append(error(
-                "MS100", f"cannot read {name}: it is not UTF-8 text",
-                ir.Span.point(name, line, column), "save the file as UTF-8"))
-            continue
-        except OSError as exc:
-            loaded.diagnostics.append(error("MS100", f"cannot read {name}: {exc}",
-                                            ir.Span.unknown(name)))
-            continue
         if path.suffix not in DSL_SUFFIXES + YAML_SUFFIXES:
             loaded.diagnostics.append(error(
                 "MS100", f"{name} is not a spec file (expected .mspec, .yaml or .yml)",
                 ir.Span.unknown(name)))
+            continue
+        text = read_spec(path, loaded.diagnostics)
+        if text is None:
             continue
         loaded.texts[name] = text
         result = parse_source(text, name)
@@ -94,6 +89,85 @@ def load(paths: Iterable[str | Path]) -> Loaded:
     loaded.project = ir.Project(span=ir.Span.unknown(), files=tuple(loaded.texts),
                                 **{k: tuple(v) for k, v in buckets.items()})
     return loaded
+
+
+def read_spec(path: Path, diagnostics: list[Diagnostic]) -> str | None:
+    """The text of one spec file, or None with an MS100 diagnostic.
+
+    Only regular files are read, and at most `MAX_SPEC_BYTES` of them: a FIFO would block
+    forever and `/dev/zero` would never end. The file is opened without blocking and checked
+    again once open, in case it was swapped. A UTF-8 byte order mark is dropped.
+    """
+    name = str(path)
+
+    def refuse(message: str, span: ir.Span | None = None, hint: str | None = None) -> None:
+        diagnostics.append(error("MS100", message, span or ir.Span.unknown(name), hint))
+
+    try:
+        info = os.stat(path)
+        problem = _not_regular(info.st_mode) or _too_large(info.st_size)
+        if problem:
+            refuse(f"cannot read {name}: {problem}")
+            return None
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
+            problem = _not_regular(os.fstat(handle.fileno()).st_mode)
+            data = b"" if problem else handle.read(MAX_SPEC_BYTES + 1)
+    except FileNotFoundError:
+        refuse(f"no such file: {name}")
+        return None
+    except OSError as exc:
+        refuse(f"cannot read {name}: {(exc.strerror or str(exc)).lower()}")
+        return None
+    problem = problem or (_too_large(len(data)) if len(data) > MAX_SPEC_BYTES else None)
+    if problem:
+        refuse(f"cannot read {name}: {problem}")
+        return None
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            refuse(f"cannot read {name}: it is {encoding} text, not UTF-8",
+                   ir.Span.point(name, 1, 1), "save the file as UTF-8")
+            return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _byte_position(exc.object, exc.start)
+        refuse(f"cannot read {name}: it is not UTF-8 text", ir.Span.point(name, line, column),
+               "save the file as UTF-8")
+        return None
+    return text.removeprefix("\ufeff")
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode cannot be a spec file, if it cannot."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    kind = next((word for test, word in kinds if test(mode)), "a special file")
+    return f"it is {kind}, not a regular file"
+
+
+def _too_large(size: int) -> str | None:
+    """Why a file of `size` bytes is refused, if it is."""
+    if size <= MAX_SPEC_BYTES:
+        return None
+    return (f"it is {_size(size)} ({size:,} bytes); a spec file may be at most "
+            f"{_size(MAX_SPEC_BYTES)} (split it into several files)")
+
+
+def _size(size: int) -> str:
+    """`1.5 MiB`, `300 KiB`, `12 bytes`.
+
+    >>> _size(1024 * 1024), _size(1536 * 1024), _size(12)
+    ('1 MiB', '1.5 MiB', '12 bytes')
+    """
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.4g} {unit}"
+    return f"{size} bytes"
 
 
 def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
@@ -107,4 +181,5 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, column
 
 
-__all__ = ["Loaded", "ParseResult", "load", "parse_source", "spec_files"]
+__all__ = ["MAX_SPEC_BYTES", "Loaded", "ParseResult", "load", "parse_source", "read_spec",
+           "spec_files"]

@@ -64,7 +64,7 @@ class ParseResult:
 def parse_text(text: str, file: str) -> ParseResult:
     """Parse a whole `.mspec` file, recovering after syntax errors."""
     result = ParseResult()
-    lines = text.split("\n")
+    lines = text.removeprefix("\ufeff").split("\n")
     boundaries = [i for i, line in enumerate(lines) if _starts_statement(line)]
     # Regions still to parse, last first: a failed region splits into the part before the
     # broken statement and the part after it (a loop, not recursion: a file may hold
