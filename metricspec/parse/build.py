@@ -361,14 +361,48 @@ class Builder(Transformer[Token, Any]):
         func_token, (source, column) = children[0], children[1]
         flt = children[2] if len(children) > 2 else None
         func, quantile = _agg_func(str(func_token))
+        if quantile is not None:
+            quantile = self._quantile(quantile, str(func_token), func_token)
         return ir.Aggregate(span=self.span_of(meta), func=func,
                             source=source, column=column, quantile=quantile, filter=flt)
 
     def quantile(self, meta: Meta, children: list[Any]) -> ir.Aggregate:
         source, column = children[0]
         flt = children[1] if len(children) > 2 else None
+        value, written, at = children[-1]
         return ir.Aggregate(span=self.span_of(meta), func="quantile", source=source,
-                            column=column, quantile=children[-1], filter=flt)
+                            column=column, quantile=self._quantile(value, written, at),
+                            filter=flt)
+
+    def _quantile(self, value: float, written: str, at: Meta | Token) -> float | None:
+        """A quantile in (0, 1); otherwise MS402 at the argument (`1.5`, `95%`, the `p100`
+        of `p100(x)`) and None, so the checker does not report it again."""
+        if written.endswith("%"):
+            self._error("MS402", f"quantile {written} is outside (0, 1): a quantile is a "
+                        "fraction, not a percentage", at, _fraction_hint(value))
+            return None
+        if 0 < value < 1:
+            return value
+        hint = ("use max(…) for the largest value" if value == 1 else
+                "use min(…) for the smallest value" if value == 0 else
+                "write a quantile as a fraction: 0.95, or use p95(…)")
+        shown = f"`{written}` asks for quantile {value:g}, which" if written.startswith("p") \
+            else f"quantile {written}"
+        self._error("MS402", f"{shown} is outside (0, 1)", at, hint)
+        return None
+
+    def quantile_number(self, meta: Meta, children: list[Token]) -> tuple[float, str, Meta]:
+        return self._number(children[0]), str(children[0]), meta
+
+    def quantile_negative(self, meta: Meta, children: list[Token]) -> tuple[float, str, Meta]:
+        return -self._number(children[0]), f"-{children[0]}", meta
+
+    def quantile_percent(self, meta: Meta, children: list[Token]) -> tuple[float, str, Meta]:
+        return self._number(children[0]) / 100.0, f"{children[0]}%", meta
+
+    def quantile_negative_percent(self, meta: Meta, children: list[Token]
+                                  ) -> tuple[float, str, Meta]:
+        return -self._number(children[0]) / 100.0, f"-{children[0]}%", meta
 
     def column_ref(self, meta: Meta, children: list[Token]) -> tuple[ir.Ref, ir.Ref | None]:
         source = self._ref(children[0])
@@ -729,6 +763,21 @@ def _fraction(amount: ir.Amount) -> float:
     return amount.fraction
 
 
+def _fraction_hint(value: float) -> str:
+    """How to write a quantile given as a percentage.
+
+    >>> _fraction_hint(0.95)
+    'write 0.95, or use p95(…)'
+    >>> _fraction_hint(0.999), _fraction_hint(1.5)
+    ('write 0.999', 'write a fraction between 0 and 1, e.g. 0.95')
+    """
+    if not 0 < value < 1:
+        return "write a fraction between 0 and 1, e.g. 0.95"
+    whole = round(value * 100)
+    short = f", or use p{whole}(…)" if abs(whole - value * 100) < 1e-9 else ""
+    return f"write {value:.6g}{short}"
+
+
 def _agg_func(name: str) -> tuple[str, float | None]:
     """Map an aggregate's spelling to the IR function and quantile.
 
@@ -736,7 +785,7 @@ def _agg_func(name: str) -> tuple[str, float | None]:
     (('quantile', 0.95), ('quantile', 0.5), ('avg', None))
     """
     if name.startswith("p") and name[1:].isdigit():
-        return "quantile", int(name[1:]) / 100.0
+        return "quantile", float(name[1:]) / 100.0
     if name == "median":
         return "quantile", 0.5
     if name == "mean":

@@ -27,7 +27,7 @@ metric labelled = revenue { format pct; direction upward; baseline mean 10 sd 0 
 # expect: MS401 @ 11:32
 # expect: MS401 @ 12:30
 # expect: MS401 @ 13:23
-# expect: MS402 @ 14:15
+# expect: MS402 @ 14:39
 # expect: MS402 @ 15:13
 # expect: MS409 @ 16:21
 # expect: MS411 @ 17:33
