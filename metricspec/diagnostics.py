@@ -174,13 +174,70 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     >>> did_you_mean("zzz", ["csat"]) is None
     True
     """
-    pool = sorted(set(candidates))
-    matches = difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
-    if not matches:
-        lowered = {c.lower(): c for c in pool}
-        if name.lower() in lowered:
-            matches = [lowered[name.lower()]]
+    pool = _pool(candidates)
+    if len(pool.names) > _SCAN_ALL:
+        # Comparing with every name is O(names) per unknown name, and a file with
+        # thousands of unknown names made reporting quadratic: compare only with the
+        # names one or two edits away (and those sharing a long prefix).
+        near = pool.near(name)
+        matches = difflib.get_close_matches(name, near, n=1, cutoff=0.6)
+    else:
+        matches = difflib.get_close_matches(name, pool.names, n=1, cutoff=0.6)
+    if not matches and name.lower() in pool.lowered:
+        matches = [pool.lowered[name.lower()]]
     return f"did you mean `{matches[0]}`?" if matches else None
+
+
+_SCAN_ALL = 200
+
+
+class _Pool:
+    """Candidate names, indexed once for the did-you-means of one checking pass."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(set(names))
+        self.lowered = {c.lower(): c for c in reversed(self.names)}
+        self._index: dict[str, list[str]] | None = None
+
+    def near(self, name: str) -> list[str]:
+        if self._index is None:
+            self._index = {}
+            for candidate in self.names:
+                for key in _keys(candidate):
+                    self._index.setdefault(key, []).append(candidate)
+        found: dict[str, None] = {}
+        for key in _keys(name):
+            for candidate in self._index.get(key, ())[:50]:
+                found.setdefault(candidate)
+        return sorted(found)
+
+
+def _keys(word: str) -> set[str]:
+    """The word with each one character deleted, the word itself, and its first six
+    characters: two names share a key when they are one edit apart (two for a
+    substitution or transposition) or start alike."""
+    short = word[:40]
+    keys = {short, "^" + short[:6]} | {short[:i] + short[i + 1:] for i in range(len(short))}
+    return keys
+
+
+_POOLS: list[tuple[object, int, _Pool]] = []
+
+
+def _pool(candidates: Iterable[str]) -> _Pool:
+    """The indexed pool for `candidates`. The checker passes the same mapping for every
+    unknown name of a kind, so the last few pools are kept (with their objects, so an id
+    is never reused while cached)."""
+    if isinstance(candidates, (dict, list, tuple, set, frozenset)):
+        for obj, size, pool in _POOLS:
+            if obj is candidates and size == len(candidates):
+                return pool
+        pool = _Pool(candidates)
+        if len(pool.names) > _SCAN_ALL:
+            _POOLS.insert(0, (candidates, len(candidates), pool))
+            del _POOLS[4:]
+        return pool
+    return _Pool(candidates)
 
 
 # ---------------------------------------------------------------- rendering
@@ -190,24 +247,74 @@ class SourceCache:
     """Reads spec files once, to show the offending line under a diagnostic."""
 
     def __init__(self, texts: Mapping[str, str] | None = None) -> None:
-        self._lines: dict[str, list[str]] = {}
-        for name, text in (texts or {}).items():
-            self._lines[name] = text.splitlines()
+        self._texts: dict[str, str] = dict(texts or {})
+        self._starts: dict[str, list[int]] = {}
 
     def line(self, file: str, number: int) -> str | None:
-        if file not in self._lines:
-            try:
-                self._lines[file] = Path(file).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
-                self._lines[file] = []
-        lines = self._lines[file]
-        return lines[number - 1] if 1 <= number <= len(lines) else None
+        """Line `number` (1-based) of `file`; lines end at `\\n` only, as the parsers count."""
+        if file not in self._texts:
+            self._texts[file] = _read_small(file)
+        text = self._texts[file]
+        starts = self._starts.get(file)
+        if starts is None:
+            starts = self._starts[file] = _line_starts(text)
+        if not 1 <= number <= len(starts):
+            return None
+        end = starts[number] - 1 if number < len(starts) else len(text)
+        return text[starts[number - 1]:end].removesuffix("\n").removesuffix("\r")
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    at = text.find("\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    if starts[-1] == len(text) and len(starts) > 1:
+        starts.pop()  # a final newline does not start a line
+    return starts
+
+
+def _read_small(file: str) -> str:
+    """A file's text if it is a regular file of at most 1 MiB in UTF-8, else nothing."""
+    import stat
+
+    try:
+        info = Path(file).stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_READ:
+            return ""
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ""
+
+
+_MAX_READ = 1024 * 1024
+# A line longer than this is shown as a window around the column, so a 10 MB line costs
+# kilobytes; messages and hints are cut at `_MAX_TEXT` characters.
+_MAX_LINE = 120
+_MAX_TEXT = 300
+# Diagnostics of one code in one file shown before the rest are summed up in one line.
+MAX_PER_CODE = 50
 
 
 def _printable(text: str) -> str:
     """Replace control characters (C0, DEL, C1, direction overrides) one for one, so a
     hostile spec cannot rewrite the terminal and carets stay under their column."""
     return printable(text, keep="\t", replacement="\ufffd")
+
+
+def _clip(text: str, limit: int = _MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _window(line: str, column: int) -> tuple[str, int]:
+    """At most `_MAX_LINE` characters of `line` around `column`, and the column in them."""
+    if len(line) <= _MAX_LINE:
+        return line, column
+    start = max(0, min(column - 1 - _MAX_LINE // 3, len(line) - _MAX_LINE))
+    end = start + _MAX_LINE
+    shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+    return shown, column - start + (1 if start else 0)
 
 
 def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
@@ -220,16 +327,42 @@ def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
     if line is not None:
         gutter = str(s.line)
         pad = " " * len(gutter)
-        shown = _printable(line.replace("\t", " "))
         width = (s.end_column - s.column) if s.end_line == s.line else len(line) - s.column + 1
-        width = max(1, min(width, max(1, len(shown) - s.column + 1)))
-        caret = " " * (s.column - 1) + "^" * width
+        line, column = _window(line, s.column)
+        shown = _printable(line.replace("\t", " "))
+        width = max(1, min(width, max(1, len(shown) - column + 1)))
+        caret = " " * (column - 1) + "^" * width
         out.append(f"   {gutter} | {shown}")
         out.append(f"   {pad} | {caret}" + (f" {_printable(d.hint)}" if d.hint else ""))
     elif d.hint:
         out.append(f"   = hint: {_printable(d.hint)}")
     out.extend(f"   = note: {_printable(n)}" for n in d.notes)
     return "\n".join(out)
+
+
+def capped(diagnostics: Sequence[Diagnostic], limit: int = MAX_PER_CODE) -> list[Diagnostic]:
+    """The first `limit` diagnostics of each code in each file (in order), then one that
+    counts the rest: output stays bounded however many times one mistake is repeated."""
+    seen: dict[tuple[str, str, Severity], int] = {}
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        key = (d.span.file, d.code, d.severity)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= limit:
+            out.append(d)
+    for (file, code, severity), count in seen.items():
+        if count > limit:
+            more = count - limit
+            kind = severity.value + ("s" if more > 1 else "")
+            out.append(Diagnostic(code, f"… and {more} more {code} {kind} in this file",
+                                  Span.unknown(file), severity))
+    return out
+
+
+def _shortened(d: Diagnostic) -> Diagnostic:
+    """The diagnostic with its message, hint and notes cut to a readable length."""
+    return Diagnostic(d.code, _clip(d.message), d.span, d.severity,
+                      _clip(d.hint) if d.hint else None, tuple(_clip(n) for n in d.notes[:10]))
 
 
 def _github_escape(text: str) -> str:
@@ -250,13 +383,14 @@ def render_github(diagnostic: Diagnostic) -> str:
 
 def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache) -> str:
     """Render all diagnostics in one of the formats `text`, `json` or `github`."""
-    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    everything = sorted(diagnostics, key=Diagnostic.sort_key)
+    ordered = [_shortened(d) for d in capped(everything)]
     if fmt == "json":
-        errors = sum(d.is_error for d in ordered)
+        errors = sum(d.is_error for d in everything)
         payload = {
             "version": 1,
             "errors": errors,
-            "warnings": sum(d.severity is Severity.WARNING for d in ordered),
+            "warnings": sum(d.severity is Severity.WARNING for d in everything),
             "diagnostics": [d.to_dict() for d in ordered],
         }
         return json.dumps(payload, indent=2, ensure_ascii=False)

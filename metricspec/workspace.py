@@ -20,13 +20,16 @@ from metricspec.check import check
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
 from metricspec.emit.compile import compile_all
 from metricspec.parse import load, spec_files
+from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
 
 DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 
 
 class NoSpecFiles(ValueError):
-    """Raised when the given paths hold no `.mspec`/`.yaml` files."""
+    """Raised when the given paths hold no `.mspec`/`.yaml` files (MS109)."""
+
+    code = "MS109"
 
 
 @dataclass
@@ -52,7 +55,7 @@ class Workspace:
         diagnostics = loaded.diagnostics + found
         if backends and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends)
-        diagnostics.sort(key=Diagnostic.sort_key)
+        diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts)
 
     @property

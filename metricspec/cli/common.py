@@ -87,7 +87,7 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
     try:
         return Workspace.load(*(paths or [Path("specs")]), backends=backends or [])
     except NoSpecFiles as exc:
-        usage_error(str(exc))
+        usage_error(str(exc), exc.code)
 
 
 GrainOpt = Annotated[str, typer.Option("--grain", "-g",
