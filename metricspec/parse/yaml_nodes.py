@@ -24,7 +24,6 @@ other line breaks YAML recognises.
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +45,15 @@ from ruamel.yaml.events import (
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.positions import line_starts
+from metricspec.parse.yaml_values import (
+    CORE,
+    INVALID,
+    Place,
+    YMap,
+    YSeq,
+    resolve,
+    short,
+)
 
 # No spec nests more than five levels; a hundred leaves room and stays far from any stack.
 MAX_DEPTH = 100
@@ -56,87 +64,6 @@ MAX_ALIAS_VALUES = 100_000
 # reads about 30,000 a second, so this bounds the time a file can take; the largest real
 # spec files hold a few thousand.
 MAX_VALUES = 50_000
-# Python refuses to turn longer digit strings into ints; such a number stays text.
-_MAX_INT_DIGITS = 4000
-
-CORE = "tag:yaml.org,2002:"
-_NULL = re.compile(r"~|null|Null|NULL|")
-_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False,
-         "FALSE": False}
-_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
-                    r"|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a key, value or item was written.
-
-    `line`/`column` (1-based) point at its first character (inside the quotes of a quoted
-    scalar, at the `|`/`>` of a block scalar); `index` is that character's offset in the
-    text; `width` is how far it runs on that line; `text` is a scalar as written (after
-    quotes and escapes), None for lists and mappings.
-    """
-
-    line: int
-    column: int
-    width: int
-    index: int
-    style: str | None = None
-    text: str | None = None
-
-
-class YMap(dict[str, Any]):
-    """A YAML mapping: keys are the text they were written as; each key and value has a
-    `Place`. Shown as `<mapping>`: printing never expands what aliases share."""
-
-    def __init__(self, place: Place) -> None:
-        super().__init__()
-        self.place = place
-        self.key_places: dict[str, Place] = {}
-        self.value_places: dict[str, Place] = {}
-
-    def __repr__(self) -> str:
-        return f"<mapping at line {self.place.line}>"
-
-    __str__ = __repr__
-
-    def copy_with(self, key: str, new_key: str) -> YMap:
-        """A copy in which `key` is also readable as `new_key` (at the same places)."""
-        out = YMap(self.place)
-        out.update(self)
-        out.key_places.update(self.key_places)
-        out.value_places.update(self.value_places)
-        out[new_key] = self[key]
-        out.key_places[new_key] = self.key_places[key]
-        out.value_places[new_key] = self.value_places[key]
-        return out
-
-
-class YSeq(list[Any]):
-    """A YAML sequence; `item_places[i]` says where item `i` was written."""
-
-    def __init__(self, place: Place) -> None:
-        super().__init__()
-        self.place = place
-        self.item_places: list[Place] = []
-
-    def __repr__(self) -> str:
-        return f"<list at line {self.place.line}>"
-
-    __str__ = __repr__
-
-
-class Invalid:
-    """A value already reported as wrong (`!!int abc`): readers skip it without a second
-    diagnostic."""
-
-    def __repr__(self) -> str:
-        return "<invalid>"
-
-
-INVALID = Invalid()
-
 
 class _Stop(Exception):
     """A problem after which the rest of the document is not read."""
@@ -297,7 +224,7 @@ class _Composer:
         tag = self.check_tag(event, "scalar")
         value: Any = value_text
         if tag is None and event.style is None:
-            value = _resolve(value_text)
+            value = resolve(value_text)
         elif tag in ("int", "float", "bool", "null"):
             value = self.explicit(tag, value_text, place)
         node = _Node(value, place, plain_merge=value_text == "<<" and event.style is None
@@ -308,12 +235,12 @@ class _Composer:
         return node
 
     def explicit(self, tag: str, text: str, place: Place) -> Any:
-        value = _resolve(text)
+        value = resolve(text)
         kinds = {"int": (int,), "float": (float, int), "bool": (bool,), "null": (type(None),)}
         ok = isinstance(value, kinds[tag]) and not (tag != "bool" and isinstance(value, bool))
         if not ok:
             self.diagnostics.append(error(
-                "MS106", f"`{_short(text)}` is not a valid !!{tag}",
+                "MS106", f"`{short(text)}` is not a valid !!{tag}",
                 ir.Span.point(self.file, place.line, place.column, place.width)))
             return INVALID
         if tag == "float" and isinstance(value, int):
@@ -327,11 +254,11 @@ class _Composer:
         name = str(getattr(event, "anchor", ""))
         span = self.span(event.start_mark.index, len(name) + 1)
         if name not in self.anchors:
-            raise _Stop(error("MS104", f"unknown alias `*{_short(name)}`", span,
-                              f"define the anchor `&{_short(name)}` before this alias"))
+            raise _Stop(error("MS104", f"unknown alias `*{short(name)}`", span,
+                              f"define the anchor `&{short(name)}` before this alias"))
         node = self.anchors[name]
         if node is None:
-            raise _Stop(error("MS111", f"the alias `*{_short(name)}` refers to a list or "
+            raise _Stop(error("MS111", f"the alias `*{short(name)}` refers to a list or "
                               "mapping that contains it", span,
                               "an anchor can only be used after it is complete"))
         if len(self.stack) + node.height > MAX_DEPTH:
@@ -354,13 +281,13 @@ class _Composer:
             return "str" if kind == "scalar" else None
         allowed = {"scalar": ("str", "int", "float", "bool", "null", "timestamp"),
                    "map": ("map",), "seq": ("seq",)}[kind]
-        short = tag[len(CORE):] if tag.startswith(CORE) else None
-        if short in allowed:
-            return None if short in ("map", "seq", "timestamp") else short
+        name = tag[len(CORE):] if tag.startswith(CORE) else None
+        if name in allowed:
+            return None if name in ("map", "seq", "timestamp") else name
         shown = "!!" + tag[len(CORE):] if tag.startswith(CORE) else tag
         what = {"scalar": "a value", "map": "a mapping", "seq": "a list"}[kind]
         self.diagnostics.append(error(
-            "MS106", f"unsupported YAML tag `{_short(shown)}` on {what}",
+            "MS106", f"unsupported YAML tag `{short(shown)}` on {what}",
             self.span(event.start_mark.index, len(shown)),
             "remove the tag: a spec holds plain values, lists and mappings"))
         return None
@@ -400,7 +327,7 @@ class _Composer:
         if name in mapping:
             first = mapping.key_places[name]
             self.diagnostics.append(error(
-                "MS108", f"`{_short(name)}` is given twice in this mapping",
+                "MS108", f"`{short(name)}` is given twice in this mapping",
                 ir.Span.point(self.file, key.place.line, key.place.column, len(name)),
                 f"the first is at line {first.line}; keep one"))
             return
@@ -442,7 +369,7 @@ class _Composer:
                 exc.context_mark.index != exc.problem_mark.index):
             where = self.position(exc.context_mark.index)
             hint = f"{exc.context}, which starts at line {where[0]}, column {where[1]}"
-        return error("MS104", f"invalid YAML: {_short(problem)}",
+        return error("MS104", f"invalid YAML: {short(problem)}",
                      ir.Span.point(self.file, line, column), hint)
 
     def reader_error(self, exc: Exception) -> Diagnostic:
@@ -450,33 +377,5 @@ class _Composer:
         index = position if isinstance(position, int) else 0
         line, column = self.position(min(max(index, 0), len(self.text)))
         detail = str(exc).strip().split("\n")[0] or type(exc).__name__
-        return error("MS104", f"invalid YAML: {_short(detail)}",
+        return error("MS104", f"invalid YAML: {short(detail)}",
                      ir.Span.point(self.file, line, column))
-
-
-def _resolve(text: str) -> Any:
-    """A plain scalar's value under the YAML 1.2 core schema; dates stay text."""
-    if _NULL.fullmatch(text):
-        return None
-    if text in _BOOL:
-        return _BOOL[text]
-    if _INT.fullmatch(text):
-        if len(text) > _MAX_INT_DIGITS:
-            return text
-        if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        lowered = text.lower()
-        if lowered.endswith((".inf", ".nan")):
-            return float(lowered.replace(".", ""))
-        return float(text)
-    return text
-
-
-def _short(text: str, limit: int = 60) -> str:
-    """Text for a message: one line, at most `limit` characters."""
-    one = text.replace("\n", " ")
-    return one if len(one) <= limit else one[:limit - 1] + "…"

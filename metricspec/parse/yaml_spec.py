@@ -19,8 +19,9 @@ from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.build import MAX_WHOLE
 from metricspec.parse.dsl import ParseResult, parse_fragment
 from metricspec.parse.positions import ScalarMap, line_starts
-from metricspec.parse.yaml_nodes import INVALID, Place, YMap, YSeq, read_yaml
+from metricspec.parse.yaml_nodes import read_yaml
 from metricspec.parse.yaml_spec_experiment import read_experiment
+from metricspec.parse.yaml_values import INVALID, Place, YMap, YSeq
 
 SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors")
 

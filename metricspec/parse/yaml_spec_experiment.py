@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
-from metricspec.parse.yaml_nodes import INVALID, YMap, YSeq
+from metricspec.parse.yaml_values import INVALID, YMap, YSeq
 
 if TYPE_CHECKING:
     from metricspec.parse.yaml_spec import _Reader
