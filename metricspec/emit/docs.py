@@ -121,7 +121,9 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
     kpis = []
     for kpi in sorted(project.kpis, key=lambda k: k.name):
         svg = Markup(kpi_svg(kpi, labels, link="../metrics/{}.html"))
-        kpis.append({"kpi": kpi, "svg": svg})
+        # the index page sits one folder up: its own drawing, with links from there
+        index_svg = Markup(kpi_svg(kpi, labels, link="metrics/{}.html"))
+        kpis.append({"kpi": kpi, "svg": svg, "index_svg": index_svg})
         render("kpi.html.j2", _page("kpis", kpi.name), kpi=kpi, svg=svg)
     experiments = []
     for exp in sorted(project.experiments, key=lambda e: e.name):

@@ -7,6 +7,7 @@ that skip `check` (0 files outside the output folder, whatever the name)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from metricspec.emit.compile import CompiledQuery, write_all
 from metricspec.emit.docs import Site, build_site
 from metricspec.outputs import MAX_STEM, OutputError, file_name, inside
 from metricspec.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[2]
 
 NAMES = [
     "../../../x", "../x", "..", ".", "", "a/b", "a\\b", "/etc/passwd", "C:\\x", "x" * 300,
@@ -199,3 +202,16 @@ def test_check_output_shows_a_hostile_name_without_control_characters(
     assert status == 1
     assert "\x1b" not in stdout and "\x07" not in stdout
     assert os.linesep not in stdout.split("error[MS207]: metric name `")[1].split("`")[0]
+
+
+def test_every_link_of_the_docs_site_leads_to_a_page(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert cli("docs", "--spec-dir", REPO / "specs", "--out", site)[0] == 0
+    links = 0
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"href=(?!\")", text), f"{page.name}: a mangled link"
+        for href in re.findall(r'href="([^"#]+)"', text):
+            assert (page.parent / href).resolve().is_file(), f"{page.name}: {href}"
+            links += 1
+    assert links > 100
