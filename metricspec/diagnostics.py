@@ -366,7 +366,8 @@ def _shortened(d: Diagnostic) -> Diagnostic:
 
 
 def _github_escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    escaped = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(escaped, replacement="\ufffd")  # CI logs render ANSI escapes
 
 
 def render_github(diagnostic: Diagnostic) -> str:

@@ -61,7 +61,8 @@ def demo(
     ws = load_ok_or_exit(specs)
     with output_errors():
         check_writable(reports, folder=True)  # before building anything
-    out.print(f"[bold]metricspec demo[/]: {ws.summary()} from {', '.join(map(str, specs))}")
+    out.print(Text.assemble(("metricspec demo", "bold"),
+                            f": {ws.summary()} from {', '.join(map(str, specs))}"))
     if rebuild or not database.exists():
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
                 "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err,
@@ -70,7 +71,7 @@ def demo(
             summary = generate(database, scale=scale, progress=lambda stage, done: bar.update(
                 task, completed=done, description=f"building: {stage}"))
         rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
-        out.print(f"built {database} in {summary.seconds:.1f} s: {rows}")
+        out.print(f"built {database} in {summary.seconds:.1f} s: {rows}", markup=False)
     import datetime as dt
 
     from metricspec.cli.run_commands import progress, warehouse
@@ -96,4 +97,4 @@ def demo(
             render_monitor(build_monitor_report(monitored.plan, monitored.alerts, metric.format,
                                                 metric.unit, since, until), out)
     out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile specs --dialect all`"
-              ", or point `--warehouse` at your own warehouse.")
+              ", or point `--warehouse` at your own warehouse.", markup=False)

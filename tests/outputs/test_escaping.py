@@ -226,3 +226,16 @@ def test_printable_makes_every_control_visible(char: str) -> None:
     shown = printable(f"a{char}b")
     assert char not in shown and shown.startswith("a\\") and shown.endswith("b")
     assert printable(f"a{char}b", replacement="?") == "a?b"
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json"])
+def test_check_prints_no_control_character_in_any_format(tmp_path: Path, fmt: str) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text('sources:\n  events: {table: a.b, entities: [u], time: ts}\n'
+                    'metrics:\n  m:\n    expr: count(events)\n'
+                    'monitors:\n  w:\n    metric: "\\e]0;pwned\\a\\e[2Jx\\r"\n'
+                    '    every: 1 day\n    alert: above 0\n', encoding="utf-8")
+    status, stdout, stderr = cli("check", spec, "--format", fmt)
+    assert status == 1
+    assert_no_control(stdout + stderr, f"check --format {fmt}")
+    assert "MS201" in stdout
