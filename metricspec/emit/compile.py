@@ -311,8 +311,9 @@ def write_all(compiled: list[CompiledQuery], out: Path, *, complete: bool = True
 
 
 def _content(path: Path) -> str | None:
-    """The text of an existing output file, None when there is none to compare with."""
+    """The text of an existing output file, None when there is none to compare with (or
+    something else is there: a folder, a FIFO that would block the read)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8") if path.is_file() else None
     except (OSError, UnicodeDecodeError):
         return None

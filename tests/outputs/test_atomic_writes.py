@@ -317,3 +317,16 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path: Path) -> None:
     assert cli("compile", SPECS, "--out", tmp_path / "build", "--dialect", "duckdb,spark")[0] == 0
     assert cli("docs", "--spec-dir", SPECS, "--out", tmp_path / "site")[0] == 0
     assert all(p.split(os.sep)[0] in ("build", "site") for p in tree(tmp_path) - before)
+
+
+def test_a_fifo_or_folder_in_place_of_an_output_file_does_not_hang(tmp_path: Path) -> None:
+    query = CompiledQuery("metric", "m", get_backend("duckdb"), "SELECT 1\n")
+    target = tmp_path / "duckdb" / "metrics" / "m.sql"
+    target.parent.mkdir(parents=True)
+    os.mkfifo(target)
+    write_all([query], tmp_path)  # replaced, not read
+    assert target.read_text(encoding="utf-8") == "SELECT 1\n"
+    target.unlink()
+    target.mkdir()
+    with pytest.raises(OutputError, match="it is a folder"):
+        write_all([query], tmp_path)
