@@ -45,7 +45,8 @@ def rule_monitors(ctx: Context) -> Iterator[Diagnostic]:
         yield from _alert(monitor)
         if monitor.min_n is not None and monitor.min_n < 1:
             yield error("MS603", "min_n must be at least 1", monitor.setting_span("min_n"),
-                        "e.g. `min_n 200`: windows with fewer units do not alert")
+                        "e.g. `min_n 200`: windows with fewer events are insufficient data "
+                        "and never alert; without `min_n` the minimum is 100")
         if monitor.metric is not None:
             yield from _time_columns(ctx, monitor.metric)
             yield from _watchable(ctx, monitor.metric)
