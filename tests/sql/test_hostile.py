@@ -1,14 +1,14 @@
 """Nothing a spec says can inject SQL.
 
 Hostile text — quotes, backticks, `;`, `--`, `/*`, unicode and control characters — in
-names, labels, descriptions, table and column names, variant names and filter literals
-either gets a diagnostic (the code is asserted) or compiles, in every dialect, to SQL in
-which the text stays inside a quoted identifier or a string literal. That is proved by
-parsing the SQL back with sqlglot in its own dialect: it is exactly one SELECT, with no
-statement or clause that writes, and — compared with the SQL of the same spec with plain
-names — the same tree, identifier for identifier and literal for literal, so no part of
-the hostile text became SQL. The DuckDB SQL is also executed on tables whose names contain
-those characters, and gives the right numbers.
+labels, descriptions, table paths and filter literals, and SQL keywords as names (names are
+identifiers, MS207), either gets a diagnostic (the code is asserted) or compiles, in every
+dialect, to SQL in which the text stays inside a quoted identifier or a string literal.
+That is proved by parsing the SQL back with sqlglot in its own dialect: it is exactly one
+SELECT, with no statement or clause that writes, and — compared with the SQL of the same
+spec with plain names — the same tree, identifier for identifier and literal for literal, so
+no part of the hostile text became SQL. The DuckDB SQL is also executed on tables whose
+names contain those characters, and gives the right numbers.
 """
 
 from __future__ import annotations
@@ -106,14 +106,13 @@ def test_hostile_assignment_filter_is_a_diagnostic(tmp_path: Path, condition: st
     "SELECT * INTO stolen FROM support.feedback",
     "WITH d AS (DELETE FROM support.feedback RETURNING *) SELECT * FROM d",
 ])
-def test_source_query_that_writes_does_not_compile(tmp_path: Path, query: str) -> None:
-    """A source's query is one SELECT that writes nothing, or the object does not compile
-    (MS702 from `metricspec check --dialect …`)."""
+def test_source_query_that_writes_is_refused(tmp_path: Path, query: str) -> None:
+    """A source's query is one SELECT that writes nothing (MS415 from `check`)."""
     spec = (f"source q = query {json.dumps(query)} {{ entity user_id: string; "
             "time ts: timestamp }\nmetric n = count(q)\n")
     (tmp_path / "s.mspec").write_text(spec, encoding="utf-8")
     ws = Workspace.load(tmp_path, backends=[get_backend("duckdb"), get_backend("postgres")])
-    assert {d.code for d in ws.errors} == {"MS702"}
+    assert {d.code for d in ws.errors} == {"MS415"}
 
 
 @pytest.mark.parametrize("table", ["evil.support.feedback.x", "support..feedback"])
@@ -124,7 +123,7 @@ def test_table_name_must_have_one_to_three_parts(tmp_path: Path, table: str) -> 
             "metrics:\n  n: {expr: count(q)}\n")
     (tmp_path / "s.yaml").write_text(spec, encoding="utf-8")
     ws = Workspace.load(tmp_path, backends=list(all_backends().values()))
-    assert {d.code for d in ws.errors} == {"MS702"}
+    assert {d.code for d in ws.errors} == {"MS416"}
 
 
 NAME_CLASHES = """
@@ -153,7 +152,7 @@ def test_names_that_clash_with_generated_ones(tmp_path: Path) -> None:
     (tmp_path / "s.mspec").write_text(NAME_CLASHES, encoding="utf-8")
     ws = Workspace.load(tmp_path, backends=list(all_backends().values()))
     failed = {(d.code, d.message.split("`")[1]) for d in ws.errors}
-    assert failed == {("MS702", "period"), ("MS702", "by_value")}, ws.render("text")
+    assert failed == {("MS417", "period"), ("MS417", "value")}, ws.render("text")
     with pytest.raises(CompileError, match="dimension `period`"):
         compile_object(ws.index, "exposed", get_backend("duckdb"), dimensions=("period",))
     con = duckdb.connect()
@@ -165,31 +164,33 @@ def test_names_that_clash_with_generated_ones(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- hostile but valid
 
+# Names are identifiers (MS207), so hostile names are SQL keywords that must be quoted;
+# free text (labels, table paths, filter literals) carries the hostile characters.
 HOSTILE = {
-    "METRIC": "m'; DROP TABLE z; --",
-    "RATIO": 'r"; DROP TABLE y; /* ☃ */',
-    "ROLLING": "roll`ing\n-- DROP TABLE w",
-    "CUMULATIVE": "cum\u2028ulative\x07\"'",
-    "P90": "p90 ); DELETE FROM t; --",
-    "CONVERSION": "conv'); DROP TABLE c; --",
-    "EXPERIMENT": "ex`p'); DELETE FROM t; --",
-    "MONITOR": 'mon"itor\r\n/* x */',
-    "GUARDRAIL": "g*/ DROP TABLE g /*",
-    "KPI": "k'pi -- \t",
-    "PARENT": "par\"ent'; --",
+    "METRIC": "drop",
+    "RATIO": "select",
+    "ROLLING": "union",
+    "CUMULATIVE": "where",
+    "P90": "grant",
+    "CONVERSION": "delete",
+    "EXPERIMENT": "insert",
+    "MONITOR": "truncate",
+    "GUARDRAIL": "create",
+    "KPI": "alter",
+    "PARENT": "group",
     "SCHEMA": 'we`ird"sch',
     "TABLE": "ta\"ble; DROP TABLE y --",
     "ASSIGNED": "as'gn\"; --",
-    "UNIT": "us'er id",
-    "TIME": "t s/*",
-    "ASSIGNED_AT": "at; ts",
-    "DIM": "dim -- x",
-    "FLAG": "fl;ag`",
-    "VARIANT_COLUMN": "var'iant",
-    "SEGMENT": 'plat"form',
-    "EXPERIMENT_ID": "exp id",
-    "CONTROL": "con'trol",
-    "TREATMENT": 'treat"ment; DROP TABLE v',
+    "UNIT": "user",
+    "TIME": "timestamp",
+    "ASSIGNED_AT": "asof",
+    "DIM": "order",
+    "FLAG": "limit",
+    "VARIANT_COLUMN": "having",
+    "SEGMENT": "offset",
+    "EXPERIMENT_ID": "null",
+    "CONTROL": "true",
+    "TREATMENT": "false",
     "LITERAL": "it's; DROP TABLE q; -- /* */ é\x01",
     "ASSIGNMENT_LITERAL": "e'x; DROP TABLE t --",
     "LABEL": "label '; DROP TABLE l; -- \"\u202e",
@@ -327,8 +328,14 @@ WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, e
 
 
 def _unmap(text: str) -> str:
+    """Hostile spec text replaced by its plain twin; a name also when a warehouse folded
+    its case (Snowflake upper-cases simple names)."""
     for key in sorted(HOSTILE, key=lambda k: -len(HOSTILE[k])):
-        text = text.replace(HOSTILE[key], BENIGN[key])
+        value = HOSTILE[key]
+        if re.fullmatch(r"[a-z_]+", value):
+            text = re.sub(rf"(?i)(?<![A-Za-z0-9]){value}(?![A-Za-z0-9])", BENIGN[key], text)
+        else:
+            text = text.replace(value, BENIGN[key])
     return text
 
 
