@@ -1,5 +1,5 @@
 """Emitting: plans → SQL text per backend (sqlglot), analysis plans and docs (jinja2).
 
 May import: `metricspec.plan`, `metricspec.ir`, `metricspec.semantic`, `metricspec.backends`,
-`metricspec.check.filters` (to re-parse checked filters).
+`metricspec.filters` (checked filters, rebuilt from the closed filter grammar).
 """
