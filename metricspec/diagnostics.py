@@ -84,6 +84,9 @@ CODES: dict[str, str] = {
     "MS412": "unknown column type",
     "MS413": "invalid metric metadata",
     "MS414": "KPI composition has the wrong number of drivers",
+    "MS415": "source query is not one read-only SELECT",
+    "MS416": "invalid table path",
+    "MS417": "name clashes with a generated SQL name",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",
@@ -100,6 +103,7 @@ CODES: dict[str, str] = {
     "MS513": "missing experiment setting",
     "MS514": "invalid experiment setting",
     "MS515": "margin direction disagrees with the metric",
+    "MS516": "assignment source has no time column",
     # monitors and guardrails
     "MS601": "baseline does not fit the grain",
     "MS602": "invalid alert threshold",

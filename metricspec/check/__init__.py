@@ -16,6 +16,7 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import (
     backend,
+    compilable,
     cycles,
     experiments,
     filters,
@@ -23,6 +24,7 @@ from metricspec.check import (
     kpis,
     monitors,
     names,
+    sources,
     types,
 )
 from metricspec.check.context import Context
@@ -52,6 +54,12 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_monitors,
     monitors.rule_guardrails,
     backend.rule_backends,
+    # what the planner and the emitter would otherwise refuse after `check` passed
+    sources.rule_sources,
+    sources.rule_assignment_time,
+    compilable.rule_time_columns,
+    compilable.rule_window_lengths,
+    compilable.rule_generated_names,
 )
 
 

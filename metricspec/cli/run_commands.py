@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -64,6 +64,18 @@ def warehouse(url: str) -> Iterator[Connection]:
         raise warehouse_error(str(exc)) from None
     finally:
         conn.close()
+
+
+def refuse_unplannable(plan: Callable[[], object]) -> None:
+    """Plan a request before any connection is opened: a request the specs cannot answer
+    (a dimension the metric's sources lack, a grain a window does not fit, an empty time
+    range) is a usage error, exit 2, not a warehouse error."""
+    from metricspec.plan.lower import PlanError
+
+    try:
+        plan()
+    except PlanError as exc:
+        usage_error(str(exc))
 
 
 @contextmanager
@@ -197,6 +209,7 @@ def monitor(
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
+    from metricspec.plan.monitor import plan_monitor
     from metricspec.report.monitor import build_monitor_report
     from metricspec.report.terminal import render_monitor
     from metricspec.run.execute import run_monitor
@@ -207,6 +220,7 @@ def monitor(
     for name in chosen:
         name_or_exit(ws, name, ("monitor", "guardrail"))
     start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    refuse_unplannable(lambda: [plan_monitor(index, n, start=start, end=end) for n in chosen])
     reports = []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
@@ -239,21 +253,24 @@ def query(
     from rich.table import Table
 
     from metricspec.plan.lower import PlanError
-    from metricspec.plan.metric_query import Grain
+    from metricspec.plan.metric_query import Grain, plan_metric_query
     from metricspec.report import fmt as number
     from metricspec.run.execute import run_metrics
 
     ws = load_ok_or_exit(paths)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
     try:
         parsed_grain = Grain.parse(grain)
     except PlanError as exc:
         usage_error(str(exc))
+    dimensions = tuple(dimension or ())
+    refuse_unplannable(lambda: plan_metric_query(ws.index, metrics, grain=parsed_grain,
+                                                 dimensions=dimensions, start=start, end=end))
     with warehouse(url) as conn:
-        rows = run_metrics(ws.index, metrics, conn, grain=parsed_grain,
-                           dimensions=tuple(dimension or ()), since=parse_time(since, "--since"),
-                           until=parse_time(until, "--until"))
+        rows = run_metrics(ws.index, metrics, conn, grain=parsed_grain, dimensions=dimensions,
+                           since=start, until=end)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return

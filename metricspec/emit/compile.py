@@ -16,10 +16,11 @@ import datetime as dt
 import hashlib
 import json
 import multiprocessing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -57,6 +58,10 @@ class CompileError(ValueError):
     def __init__(self, kind: str, name: str, backend: str, reason: str) -> None:
         super().__init__(f"cannot compile {kind} `{name}` for {backend}: {reason}")
         self.kind, self.name, self.backend, self.reason = kind, name, backend, reason
+
+    def __reduce__(self) -> tuple[type[CompileError], tuple[str, str, str, str]]:
+        # forked compile workers send failures back pickled
+        return (CompileError, (self.kind, self.name, self.backend, self.reason))
 
 
 @dataclass(frozen=True)
@@ -183,22 +188,32 @@ PARALLEL_MIN_TASKS = 48
 
 
 def _compile_task(index: Index, task: Task) -> Outcome:
+    """One task's queries or failures; one object's failure, even a crash, never aborts the
+    others (a crash is reported as an internal error of that object)."""
     backend, name, members = task
     if not members:
-        try:
-            return [compile_object(index, name, backend)], []
-        except CompileError as exc:
-            return [], [exc]
+        return _guarded("object", name, backend, lambda: compile_object(index, name, backend))
+    done, failed = _guarded("metric query", name, backend,
+                            lambda: compile_metric_group(index, name, members, backend))
+    if done:
+        return done, []
+    culprits = []
+    for member in members:  # name the metric at fault
+        culprits += _guarded("metric", member, backend,
+                             partial(compile_object, index, member, backend))[1]
+    return [], culprits or failed
+
+
+def _guarded(kind: str, name: str, backend: Backend,
+             build: Callable[[], CompiledQuery]) -> Outcome:
     try:
-        return [compile_metric_group(index, name, members, backend)], []
+        return [build()], []
     except CompileError as exc:
-        culprits = []
-        for member in members:  # name the metric at fault
-            try:
-                compile_object(index, member, backend)
-            except CompileError as alone:
-                culprits.append(alone)
-        return [], culprits or [exc]
+        return [], [exc]
+    except Exception as exc:  # a bug: reported for this object, the others still compile
+        return [], [CompileError(kind, name, backend.name,
+                                 f"internal error (a bug in metricspec): "
+                                 f"{type(exc).__name__}: {exc}")]
 
 
 def _compile_chunk(tasks: list[Task]) -> list[Outcome]:

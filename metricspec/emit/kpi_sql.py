@@ -10,6 +10,7 @@ from metricspec.emit.monitor_sql import hoist
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import fold
 from metricspec.plan.kpi import KpiPlan
+from metricspec.plan.lower import InternalError
 
 RECONCILE_COLUMNS = (
     "parent",
@@ -23,6 +24,8 @@ RECONCILE_COLUMNS = (
 
 
 def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
+    if plan.series is None:
+        return _nothing_to_reconcile(sql)
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("tree_metrics", body))
     union: exp.Expr | None = None
@@ -42,7 +45,8 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
             sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual")),
         ).from_(sql.cte("tree_metrics"), copy=False)
         union = select if union is None else exp.union(union, select, distinct=False, copy=False)
-    assert union is not None
+    if union is None:  # the plan has a series only when it has edges
+        raise InternalError(f"KPI tree `{plan.name}` has a series but no edge")
     select = (
         exp.select(*[sql.ref(c) for c in RECONCILE_COLUMNS])
         .from_(
@@ -53,6 +57,16 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
     )
     with_ctes(select, ctes)
     return select
+
+
+def _nothing_to_reconcile(sql: SqlBuilder) -> exp.Select:
+    """The reconciliation columns, typed, and no rows: a tree of `drivers(…)` edges only."""
+    types = ("VARCHAR", "VARCHAR", sql.caps.timestamp_type, "DOUBLE", "DOUBLE", "DOUBLE",
+             "DOUBLE")
+    return exp.select(
+        *[sql.typed_null(kind).as_(sql.alias(column))
+          for column, kind in zip(RECONCILE_COLUMNS, types, strict=True)]
+    ).limit(0, copy=False)
 
 
 def _binary(sql: SqlBuilder):  # type: ignore[no-untyped-def]

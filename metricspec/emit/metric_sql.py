@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
-from metricspec.plan.lower import Conversion, Measure
+from metricspec.plan.lower import Conversion, InternalError, Measure
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
 
 PERIOD = "period"
@@ -45,6 +45,8 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
             ctes.append((cte_name, cte))
         blocks.append(_Block(f"{conv.name}_agg", [conv.starts, conv.converted]))
     keys = [PERIOD, *plan.dimensions]
+    if not blocks:
+        return _constants(plan, sql)
     if len(blocks) == 1:  # one source: its block is the series
         source = blocks[0].name
     else:
@@ -66,6 +68,18 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         select = select.where(period_filter, copy=False)
     select = select.order_by(*[sql.ref(k) for k in keys], copy=False)
     with_ctes(select, ctes)
+    return select
+
+
+def _constants(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
+    """Metrics that aggregate nothing (`metric target = 5%`): one row, with no period."""
+    if plan.dimensions or any(m.window for m in plan.metrics):
+        raise InternalError("constant metrics have no dimensions and no windows "
+                            "(`check` reports a window over a constant as MS410)", "MS410")
+    select = exp.select(sql.typed_null(sql.caps.timestamp_type).as_(sql.alias(PERIOD)))
+    for metric in plan.metrics:
+        select = select.select(_formula(metric.formula, sql, "").as_(sql.alias(metric.name)),
+                               copy=False)
     return select
 
 
@@ -99,7 +113,8 @@ def _period_range(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Expr | None:
 
 def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> exp.Select:
     source = scan.source
-    assert source.time is not None
+    if source.time is None:
+        raise InternalError(f"source `{source.name}` has no time column", "MS605")
     period = sql.bucket(sql.col(source.time.name, "s"), plan.grain)
     keys: list[exp.Expr] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
     select = exp.select(period.copy().as_(sql.alias(PERIOD)))
@@ -135,7 +150,9 @@ def _conversion(
     plan: MetricQueryPlan, conv: Conversion, sql: SqlBuilder, lookback: int
 ) -> list[tuple[str, exp.Expr]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
-    assert start.time is not None and end.time is not None
+    if start.time is None or end.time is None:
+        raise InternalError(f"conversion `{conv.name}` reads a source without a time column",
+                            "MS605")
     time = sql.col(start.time.name, "s")
     period = sql.bucket(time.copy(), plan.grain)
     dims = [sql.col(d, "s") for d in plan.dimensions]
@@ -212,7 +229,7 @@ def _series(
     for block in blocks:
         part = exp.select(*[sql.ref(k) for k in keys]).from_(sql.cte(block.name), copy=False)
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
-    assert union is not None
+    assert union is not None, "metric_query_sql builds a series from two blocks or more"
     ctes.append(("spine", union))
     select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k)) for k in keys]).from_(
         "spine", copy=False

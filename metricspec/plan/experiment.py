@@ -20,7 +20,7 @@ from typing import Literal
 
 from metricspec import ir
 from metricspec.plan.formula import Bin, Const, Formula, Neg, Part, parts
-from metricspec.plan.lower import PlanError
+from metricspec.plan.lower import InternalError, PlanError
 from metricspec.semantic import Index, experiment_metric_refs
 
 BaseKind = Literal["mean", "proportion", "ratio", "quantile"]
@@ -142,7 +142,7 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
     if exp is None:
         raise PlanError(f"unknown experiment `{name}`")
     if exp.unit is None or exp.assignment is None or exp.window is None or not exp.variants:
-        raise PlanError(f"experiment `{name}` is incomplete; run `metricspec check`")
+        raise InternalError(f"experiment `{name}` is incomplete", "MS509/MS513")
     control = _control(exp)
     assignment = index.sources[exp.assignment.source.name]
     variant_column = exp.assignment.variant_column.name if exp.assignment.variant_column else (
@@ -184,7 +184,7 @@ def _control(exp: ir.Experiment) -> str:
         return marked[0]
     if not marked and any(v.name == "control" for v in exp.variants):
         return "control"
-    raise PlanError(f"experiment `{exp.name}` has no single control variant")
+    raise InternalError(f"experiment `{exp.name}` has no single control variant", "MS502")
 
 
 def _used_sources(bases: tuple[BaseMetric, ...]) -> list[str]:
@@ -262,7 +262,7 @@ class _Bases:
             return total
         base = self._as_base(expr, f"{owner}__b{next(counter)}")  # type: ignore[call-overload]
         if base is None:
-            raise PlanError(f"`{owner}` cannot be analysed in an experiment")
+            raise InternalError(f"`{owner}` cannot be analysed in an experiment", "MS510")
         return Part(base.name)
 
     def _as_base(self, expr: ir.Expr, name: str) -> BaseMetric | None:

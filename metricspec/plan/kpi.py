@@ -1,7 +1,8 @@
 """The plan of a KPI-tree reconciliation: do the drivers, combined as declared, give the
 parent? One metric query computes every metric of the tree per period; each edge with a
 composition (sum, product, ratio, weighted) becomes a parent value, a composed value and
-their residual. `drivers(…)` edges only record influence and are not reconciled."""
+their residual. `drivers(…)` edges only record influence and are not reconciled: a tree with
+nothing but those has nothing to reconcile, and its query returns no rows."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class KpiPlan:
     name: str
     north_star: str | None
     edges: tuple[ReconciledEdge, ...]
-    series: MetricQueryPlan
+    series: MetricQueryPlan | None  # None when no edge has a composition to reconcile
     files: tuple[str, ...]
 
 
@@ -57,11 +58,8 @@ def plan_kpi(index: Index, name: str, *, grain: Grain | None = None,
         metrics.setdefault(edge.parent.name)
         for n in names:
             metrics.setdefault(n)
-    if not edges:
-        raise PlanError(f"KPI tree `{name}` has no sum, product, ratio or weighted edge to "
-                        "reconcile")
     series = plan_metric_query(index, list(metrics), grain=grain, start=start, end=end,
-                               title=name)
+                               title=name) if edges else None
     return KpiPlan(name=name, north_star=kpi.north_star.name if kpi.north_star else None,
                    edges=tuple(edges), series=series,
-                   files=tuple(sorted({kpi.span.file, *series.files})))
+                   files=tuple(sorted({kpi.span.file, *(series.files if series else ())})))

@@ -18,7 +18,18 @@ MeasureFunc = Literal["count", "count_distinct", "sum", "min", "max", "quantile"
 
 
 class PlanError(ValueError):
-    """A request the plan cannot satisfy (e.g. a dimension a source lacks)."""
+    """A request the plan cannot satisfy: an unknown name, a grain, a dimension a source
+    lacks, an empty time range. Never a judgment of the spec: `check` makes those."""
+
+
+class InternalError(AssertionError):
+    """A state `metricspec check` rules out (named by its code): reaching it is a bug in
+    metricspec, or a project that was planned without being checked."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        ruled_out = f" (`metricspec check` reports this as {code})" if code else ""
+        super().__init__(f"internal error: {message}{ruled_out}")
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -112,8 +123,8 @@ class Lowering:
         if isinstance(expr, ir.Conversion):
             conversion = self._conversion(expr, owner)
             return Bin("/", Part(conversion.converted), Part(conversion.starts))
-        raise PlanError(f"metric `{owner}` cannot be computed here "
-                        f"(unresolved `{getattr(expr, 'name', expr.kind)}`)")
+        raise InternalError(f"metric `{owner}` cannot be lowered: unresolved "
+                            f"`{getattr(expr, 'name', expr.kind)}`", "MS201/MS301/MS410")
 
     def _aggregate(self, node: ir.Aggregate, owner: str, counter: object) -> Formula:
         column = node.column.name if node.column else None
@@ -153,8 +164,8 @@ class Lowering:
         for entity in start.entities:
             if entity.name in end_names:
                 return entity.name
-        raise PlanError(f"conversion from `{start.name}` to `{end.name}` needs a shared entity; "
-                        "name one with `by <entity>`")
+        raise InternalError(f"conversion from `{start.name}` to `{end.name}` has no shared "
+                            "entity", "MS409")
 
     def _fresh(self, name: str) -> str:
         base, n = name, 2

@@ -14,7 +14,14 @@ from typing import Literal
 
 from metricspec import ir
 from metricspec.plan.formula import parts
-from metricspec.plan.lower import Conversion, LoweredMetric, Lowering, Measure, PlanError
+from metricspec.plan.lower import (
+    Conversion,
+    InternalError,
+    LoweredMetric,
+    Lowering,
+    Measure,
+    PlanError,
+)
 from metricspec.semantic import Index
 
 GrainUnit = Literal["minute", "hour", "day", "week", "month"]
@@ -95,6 +102,9 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     unknown = [m for m in metrics if m not in index.metrics]
     if unknown:
         raise PlanError(f"unknown metric `{unknown[0]}`")
+    if start is not None and end is not None and start >= end:
+        raise PlanError(f"the time range is empty: {start:%Y-%m-%d %H:%M} is not before "
+                        f"{end:%Y-%m-%d %H:%M}")
     lowering = Lowering(index)
     lowered = tuple(lowering.metric(name) for name in metrics)
     for metric in lowered:
@@ -110,8 +120,8 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         source_names.setdefault(conv.start_source)
         source_names.setdefault(conv.end_source)
     sources = {name: index.sources[name] for name in source_names}
-    _check_sources(sources, dimensions, conversions)
-    _check_names(metrics, dimensions)
+    _check_sources(sources, dimensions, conversions, metrics)
+    _check_names(metrics, dimensions, bool(conversions))
     scans = tuple(Scan(sources[name], tuple(m for m in measures if m.source == name))
                   for name in source_names if any(m.source == name for m in measures))
     files = tuple(sorted({index.metrics[m].span.file for m in metrics}))
@@ -126,36 +136,73 @@ def _check_window(metric: LoweredMetric, grain: Grain) -> None:
     if window is None or window.mode == "cumulative" or window.seconds is None:
         return
     if grain.seconds is None or window.seconds % grain.seconds:
-        raise PlanError(f"`{metric.name}` rolls over {window.seconds // 3600} hours, which is not "
+        raise PlanError(f"`{metric.name}` rolls over {_duration(window.seconds)}, which is not "
                         f"a whole number of {grain} periods; pick a finer grain")
+
+
+def _duration(seconds: int) -> str:
+    """>>> _duration(86400 * 7), _duration(5400)
+    ('7 days', '90 minutes')
+    """
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"  # pragma: no cover - the loop ends at seconds
 
 
 PERIOD_COLUMN = "period"
 
 
-def _check_names(metrics: list[str], dimensions: tuple[str, ...]) -> None:
+# Columns a conversion's blocks carry beside the dimensions (emit.metric_sql); names with
+# `__` are those metricspec builds for measures. check.compilable mirrors both (MS417).
+CONVERSION_COLUMNS = ("entity", "first_at", "converted")
+
+
+def _check_names(metrics: list[str], dimensions: tuple[str, ...], conversions: bool) -> None:
     """Output columns are `period`, the dimensions and the metrics: no two may share a name
-    (a dimension called `period` would silently vanish behind the period column)."""
+    (a dimension called `period` would silently vanish behind the period column), compared
+    as warehouses fold names; a dimension may not take a name metricspec builds."""
+    for name in dimensions:
+        if "__" in name:
+            raise PlanError(f"dimension `{name}` has `__` in its name, which metricspec "
+                            "reserves for the columns it builds")
+        if conversions and name.casefold() in CONVERSION_COLUMNS:
+            raise PlanError(f"dimension `{name}` would share its name with a column of the "
+                            f"conversion's query ({', '.join(CONVERSION_COLUMNS)})")
     seen = {PERIOD_COLUMN: "the period column"}
     for kind, names in (("dimension", dimensions), ("metric", tuple(metrics))):
         for name in names:
-            if name in seen:
+            if name.casefold() in seen:
                 raise PlanError(f"{kind} `{name}` would share its output column with "
-                                f"{seen[name]}; rename it")
-            seen[name] = f"{kind} `{name}`"
+                                f"{seen[name.casefold()]}")
+            seen[name.casefold()] = f"{kind} `{name}`"
+
+
+def available_dimensions(sources: dict[str, ir.Source],
+                         conversions: tuple[Conversion, ...]) -> list[str]:
+    """What a query of these sources can group by: the dimensions and entities of every
+    source it groups (a conversion's end source is joined to its start, not grouped)."""
+    grouped = dict(sources)
+    for conv in conversions:
+        if conv.end_source != conv.start_source:
+            grouped.pop(conv.end_source, None)
+    found: dict[str, None] | None = None
+    for source in grouped.values():
+        names = {c.name: None for c in source.dimensions + source.entities}
+        found = names if found is None else {n: None for n in found if n in names}
+    return list(found or {})
 
 
 def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
-                   conversions: tuple[Conversion, ...]) -> None:
+                   conversions: tuple[Conversion, ...], metrics: list[str]) -> None:
     for source in sources.values():
         if source.time is None:
-            raise PlanError(f"source `{source.name}` has no time column, so it has no series; "
-                            f"declare `time <column>` in it")
-    grouped = {s.name: s for s in sources.values()}
-    for conv in conversions:
-        grouped.pop(conv.end_source, None) if conv.end_source != conv.start_source else None
+            raise InternalError(f"source `{source.name}` has no time column", "MS605")
+    available = available_dimensions(sources, conversions)
     for dimension in dimensions:
-        for source in grouped.values():
-            names = {c.name for c in source.dimensions + source.entities}
-            if dimension not in names:
-                raise PlanError(f"source `{source.name}` has no dimension `{dimension}`")
+        if dimension not in available:
+            subject = ", ".join(f"`{m}`" for m in metrics)
+            raise PlanError(f"`{dimension}` is not a dimension of {subject}: "
+                            + (f"group by one of {', '.join(available)}" if available else
+                               "its sources share no dimension to group by"))

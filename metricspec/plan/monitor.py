@@ -32,7 +32,7 @@ from typing import Literal
 
 from metricspec import ir
 from metricspec.plan.formula import Part, parts
-from metricspec.plan.lower import LoweredMetric, Measure, PlanError
+from metricspec.plan.lower import InternalError, LoweredMetric, Measure, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, Scan, plan_metric_query
 from metricspec.semantic import Index
 
@@ -102,7 +102,7 @@ def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
     if name in index.monitors:
         monitor = index.monitors[name]
         if monitor.metric is None or monitor.every is None or monitor.alert is None:
-            raise PlanError(f"monitor `{name}` is incomplete; run `metricspec check`")
+            raise InternalError(f"monitor `{name}` is incomplete", "MS604")
         rule = monitor.alert
         threshold = rule.threshold.fraction
         return _plan(index, name, "monitor", monitor.metric.name, Grain.of(monitor.every),
@@ -139,8 +139,8 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
         scan_start = window_start(scan_start, grain)
     taken = [d for d in dimensions if d in RESERVED] + ([metric] if metric == N_COLUMN else [])
     if taken:
-        raise PlanError(f"`{taken[0]}` is a column of the {kind} query "
-                        f"({', '.join(sorted(RESERVED))}); rename the dimension or metric")
+        raise InternalError(f"`{taken[0]}` is a column of the {kind} query "
+                            f"({', '.join(sorted(RESERVED))})", "MS417")
     series = plan_metric_query(index, [metric], grain=grain, dimensions=dimensions,
                                start=scan_start, end=end, title=name)
     series = _with_sample_size(series)
@@ -177,12 +177,12 @@ def _with_sample_size(series: MetricQueryPlan) -> MetricQueryPlan:
     measure (for a ratio, its denominator)."""
     metric = series.metrics[0]
     if metric.window is not None:
-        raise PlanError(f"`{metric.name}` is a rolling or cumulative metric; monitor the "
-                        "underlying metric instead")
+        raise InternalError(f"`{metric.name}` is a rolling or cumulative metric", "MS607")
     measures = {m.name: m for scan in series.scans for m in scan.measures}
     names = [p for p in parts(metric.formula) if p in measures]
     if not names:
-        raise PlanError(f"`{metric.name}` has no measure to count a sample size from")
+        raise InternalError(f"`{metric.name}` has no measure to count a sample size from",
+                            "MS607")
     last = measures[names[-1]]
     sample = Measure(N_COLUMN, last.source, "count", last.column, None, last.filter)
     scans = tuple(Scan(s.source, (*s.measures, sample) if s.source.name == last.source

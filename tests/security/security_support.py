@@ -95,9 +95,10 @@ def postgres_counts(url: str) -> dict[str, int | None]:
 
 
 def postgres_reset(url: str, statements: list[str]) -> None:
-    """Recreate schema `public` of the server with the canaries and `statements`."""
+    """Recreate schemas `public` (with the canaries) and drop `app`, then run `statements`."""
     with connect(url) as conn:
-        for sql in ["DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public",
+        for sql in ["DROP SCHEMA IF EXISTS app CASCADE", "DROP SCHEMA IF EXISTS public CASCADE",
+                    "CREATE SCHEMA public",
                     *CANARY_SQL, *statements]:
             conn.execute(sql)
 

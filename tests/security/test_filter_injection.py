@@ -299,3 +299,85 @@ def test_query_command_with_hostile_literals(tmp_path: Path, duckdb_warehouse: P
     rows = json.loads(output)
     assert [_count(rows, n) for n in ("compare", "like", "case_simple")] == [1, 1, 1]
     assert duckdb_counts(duckdb_warehouse) == CANARIES
+
+
+# ---------------------------------------------------------------- an experiment, as a user
+
+EXPERIMENT_YAML = """sources:
+  assignments:
+    table: app.assignments
+    entities: {{user_id: string}}
+    time: {{assigned_ts: timestamp}}
+    columns: {{experiment_id: string, variant: string}}
+experiments:
+  e:
+    unit: user_id
+    assignment:
+      source: assignments
+      variant: variant
+      where: {assignment}
+    variants: {{control: 50%, treatment: 50%}}
+    control: control
+    window: 2026-03-01 .. 2026-03-14
+    primary: compare
+    secondary: [case_simple, like]
+"""
+
+
+def _experiment_specs(folder: Path, payload: str) -> Path:
+    files = spec_files(payload)
+    assignment = yaml_string(f"experiment_id = {sql_string(payload)}")
+    files["experiment.yaml"] = EXPERIMENT_YAML.format(assignment=assignment)
+    return write_specs(folder, files)
+
+
+def _assignments(run: Callable[[str], object], payload: str) -> None:
+    run("CREATE TABLE app.assignments (user_id VARCHAR(20), assigned_ts TIMESTAMP, "
+        "experiment_id VARCHAR(200), variant VARCHAR(20))")
+    for i, (user, *_rest) in enumerate(EVENTS):
+        experiment = payload if i % 3 else "another"
+        run(f"INSERT INTO app.assignments VALUES ('{user}', TIMESTAMP '2026-03-01 09:00:00', "
+            f"{sql_string(experiment)}, '{('control', 'treatment')[i % 2]}')")
+
+
+def _assert_units(output: str) -> None:
+    """The assignment filter's literal selected exactly the units assigned with it."""
+    chosen = [i for i in range(len(EVENTS)) if i % 3]
+    control = sum(1 for i in chosen if i % 2 == 0)
+    srm = json.loads(output)["report"]["srm"]
+    assert f"control {control}, treatment {len(chosen) - control}" in srm, srm
+
+
+PAYLOAD = "'; DROP TABLE canary; --"
+
+
+def test_run_command_on_duckdb(tmp_path: Path) -> None:
+    database = tmp_path / "w.duckdb"
+    duckdb_canaries(database)
+    with duckdb.connect(str(database)) as con:
+        con.execute("CREATE SCHEMA app")
+        con.execute(CREATE_EVENTS)
+        _insert_events(con.execute)
+        _assignments(con.execute, PAYLOAD)
+    folder = _experiment_specs(tmp_path / "specs", PAYLOAD)
+    code, output = cli("run", "e", "-s", str(folder), "-w", f"duckdb:///{database}",
+                       "--format", "json")
+    assert code in (0, 1), output  # 1: the decision may be "keep running"
+    _assert_units(output)
+    assert duckdb_counts(database) == CANARIES
+
+
+def test_run_command_on_postgres(tmp_path: Path, postgres: Postgres) -> None:
+    postgres_reset(postgres.url, ["CREATE SCHEMA app", CREATE_EVENTS])
+    with connect(postgres.url) as conn:
+        _insert_events(conn.execute)
+        _assignments(conn.execute, PAYLOAD)
+    folder = _experiment_specs(tmp_path / "specs", PAYLOAD)
+    mark = postgres.mark()
+    code, output = cli("run", "e", "-s", str(folder), "-w", postgres.url, "--format", "json")
+    assert code in (0, 1), output
+    _assert_units(output)
+    ran = postgres.statements_since(mark)
+    assert ran and all(isinstance(sqlglot.parse_one(sql, read="postgres"), exp.Query)
+                       for sql in ran), ran
+    assert postgres_counts(postgres.url) == CANARIES

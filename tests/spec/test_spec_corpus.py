@@ -37,8 +37,6 @@ PACKAGE = HERE.parents[1] / "metricspec"
 NOT_FROM_SPEC: dict[str, str] = {
     "MS109": "no spec files under the given paths: the CLI stops with a usage error "
              "(exit 2) before any file is read; tested in test_spec_cli.py",
-    "MS702": "reserved: no backend definition lacks a construct the checker knows about "
-             "(the only gap, BigQuery's approximate percentile, is the warning MS701)",
 }
 
 _EXPECT = re.compile(r"#\s*expect:\s*(MS\d{3})\s*@\s*(\d+):(\d+)(.*)$")

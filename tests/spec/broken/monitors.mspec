@@ -41,3 +41,4 @@ guardrail ghost = revenu <= 5
 # expect: MS606 @ 23:37
 # expect: MS605 @ 24:21
 # expect: MS201 @ 25:19 hint=revenue
+# expect: MS605 @ 6:22
