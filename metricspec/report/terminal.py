@@ -62,13 +62,16 @@ def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = Fal
 
 def render_experiment(report: ExperimentReport, console: Console,
                       show_segments: bool = True) -> None:
-    header = Text.assemble(plain(report.label + "\n", "bold"),
+    header = Text.assemble(plain(report.label, "bold"), "\n",
                            plain(f"experiment {report.name}", "dim"))
     if report.description:
-        header.append_text(plain(f"\n{report.description}", "italic", multiline=True))
-    header.append_text(plain(f"\nwindow {report.window} · unit {report.unit} · "
-                             f"{report.variants}", multiline=True))
-    header.append_text(plain(f"\nwarehouse {report.warehouse}", "dim", multiline=True))
+        header.append("\n")
+        header.append_text(plain(report.description, "italic", multiline=True))
+    header.append("\n")
+    header.append_text(plain(f"window {report.window} · unit {report.unit} · "
+                             f"{report.variants}"))
+    header.append("\n")
+    header.append_text(plain(f"warehouse {report.warehouse}", "dim"))
     console.print(Panel(header, expand=False))
     # passed ✓, failed ✗, not run – (a check that did not run is never shown as passed)
     srm_mark, srm_style = _SRM_MARK.get(report.srm_status, ("– ", "yellow"))

@@ -182,6 +182,15 @@ def test_terminal_report_shows_each_label_as_text(hostile: Project, text: str) -
     assert printable(text) in shown
 
 
+def test_terminal_header_puts_label_and_name_on_their_own_lines(hostile: Project) -> None:
+    status, stdout, _ = cli("run", "hostile_exp", "--spec-dir", hostile.specs,
+                            "--warehouse", hostile.url)
+    assert status == 0
+    assert "\\n" not in stdout  # line breaks of the layout are not shown escaped
+    assert any(line.strip(" │").startswith("experiment hostile_exp")
+               for line in stdout.splitlines())
+
+
 def test_json_report_is_json(hostile: Project) -> None:
     status, stdout, _ = cli("run", "hostile_exp", "--spec-dir", hostile.specs, "--warehouse",
                             hostile.url, "--format", "json")
