@@ -60,6 +60,7 @@ RULES: tuple[Rule, ...] = (
     compilable.rule_time_columns,
     compilable.rule_window_lengths,
     compilable.rule_generated_names,
+    compilable.rule_winsorize,
 )
 
 

@@ -3,6 +3,9 @@ would otherwise refuse (or trip over) after `check` passed, decided here, at the
 
 - MS605: every source a metric aggregates has a time column: metrics are computed per period
   (and experiments bound events by the window), so a source without one has no series.
+- MS514: a winsorised metric is one of the experiment's metrics whose unit-level value is a
+  count or sum (a mean, or a ratio whose numerator is capped): a conversion, a percentile or
+  a composite of several metrics has no such value to cap.
 - MS410: a rolling window is a whole number of days (metrics are compiled by day), and a
   window rolls something up (a constant has nothing to roll).
 - MS417: the names metricspec builds for the parts of a query (`<source>_agg`,
@@ -152,3 +155,40 @@ def _experiment_parts(ctx: Context, experiment: ir.Experiment) -> Iterator[Diagn
             yield error("MS417", f"conversion metric `{ref.name}` has the name of a source this "
                         f"experiment reads: both would build the part `{ref.name}_units`",
                         ref.span, "rename the metric or the source")
+
+
+def rule_winsorize(ctx: Context) -> Iterator[Diagnostic]:
+    """MS514: `winsorize m at 99%` caps each unit's count or sum behind `m`."""
+    for experiment in ctx.project.experiments:
+        analysed = {ref.name for _, ref in experiment_metric_refs(experiment)}
+        for winsorize in experiment.winsorize:
+            for ref in winsorize.metrics:
+                metric = ctx.index.metrics.get(ref.name)
+                if metric is None or ref.name in ctx.too_deep:
+                    continue  # MS201 / MS304 say why
+                if ref.name not in analysed:
+                    yield error("MS514", f"`{ref.name}` is winsorised but not a metric of this "
+                                "experiment", ref.span, "list it as primary, secondary or "
+                                "guardrail, or remove it from `winsorize`")
+                    continue
+                problem = _uncappable(ctx.index.expand(metric.expr))
+                if problem:
+                    yield error("MS514", f"`{ref.name}` cannot be winsorised: {problem}",
+                                ref.span, "winsorise a count, sum, average or ratio of them")
+
+
+def _uncappable(expr: ir.Expr) -> str | None:
+    """Why a metric has no unit-level count or sum to cap (plan.experiment's base shapes)."""
+    plain = ("count", "sum", "count_distinct")
+    if isinstance(expr, ir.Aggregate):
+        if expr.func in (*plain, "avg"):
+            return None
+        return "a percentile is not a per-unit value" if expr.func == "quantile" else (
+            f"`{expr.func}` has no per-unit value")
+    if isinstance(expr, ir.BinaryOp) and expr.op == "/" and all(
+            isinstance(side, ir.Aggregate) and side.func in plain
+            for side in (expr.left, expr.right)):
+        return None
+    if isinstance(expr, ir.Conversion):
+        return "a conversion is a yes or no per unit"
+    return "it combines several metrics; winsorise the ones it is made of"

@@ -232,7 +232,9 @@ def small_projects(draw: st.DrawFn) -> str:
         out.append(f"kpi tree {{ north_star {a}; {a} <- {composition}({drivers}) }}")
     if "experiment" in kinds:
         segment = draw(DIMENSIONS)
-        extras = draw(st.sampled_from(["", "cuped 7 days", "sequential", "correction bh"]))
+        extras = "; ".join(draw(st.lists(st.sampled_from(
+            ["cuped 7 days", "sequential", "correction bh", f"winsorize {metrics[0]} at 99%",
+             "mde 2% relative", "traffic 1000 per day"]), max_size=3, unique=True)))
         assignment = draw(st.sampled_from([*sources, "asg"]))
         if assignment == "asg":  # a source of its own, sometimes without its time column
             time = "time ts; " if draw(st.booleans()) else ""
@@ -242,6 +244,7 @@ def small_projects(draw: st.DrawFn) -> str:
             f"experiment exp {{ unit user_id; assignment {assignment} "
             "variant variant; variants control 50% control, treatment 50%; "
             f"window 2026-10-01 .. 2026-10-14; primary {metrics[0]}; "
+            + (f"secondary {', '.join(metrics[1:-1])}; " if len(metrics) > 2 else "")
             + (f"guardrail {metrics[-1]} max_increase 10%; " if len(metrics) > 1 else "")
             + (f"segments {segment}; " if draw(st.booleans()) else "") + f"{extras} }}")
     if "monitor" in kinds:
