@@ -301,7 +301,11 @@ class _Composer:
         frame = self.stack[-1]
         parent = frame.node
         parent.size += node.size
-        parent.height = max(parent.height, node.height + 1)
+        merged = frame.have_key and frame.key is not None and frame.key.plain_merge
+        # Merged keys become the mapping's own: a merged mapping adds no level, and a list
+        # of merged mappings takes one away.
+        lift = (0 if isinstance(node.value, YMap) else -1) if merged else 1
+        parent.height = max(parent.height, node.height + lift)
         if isinstance(parent.value, YSeq):
             parent.value.append(node.value)
             parent.value.item_places.append(node.place)

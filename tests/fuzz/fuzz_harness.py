@@ -121,7 +121,8 @@ def crash_class(exc: BaseException) -> str:
     where = ""
     if frame is not None:
         name = frame.filename.replace("\\", "/")
-        where = "@" + name[name.rfind("metricspec/"):] + ":" + frame.name
+        start = name.rfind("metricspec/") if ours else name.rfind("/") + 1
+        where = "@" + name[start:] + ":" + frame.name
     return f"crash:{type(exc).__name__}{where}"
 
 

@@ -188,3 +188,13 @@ def test_hints_in_yaml_files_are_yaml(tmp_path: Path) -> None:
                     "metric clicks = count(events)\n")
     dsl_hints = " ".join(d.hint or "" for d in Workspace.load(same).diagnostics)
     assert "`time <column>`" in dsl_hints                # the DSL keeps DSL hints
+
+
+def test_merge_chains_add_no_depth() -> None:
+    # Each mapping merges the one before: the merged keys are the mapping's own, so a chain
+    # of 150 merges is 150 flat mappings, not 150 levels of nesting.
+    lines = ["a0: &a0 {k0: 0}"] + [f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: {i}}}"
+                                    for i in range(1, 150)]
+    document = read_yaml("\n".join(lines) + "\n", "chain.yaml")
+    assert document.diagnostics == []
+    assert sorted(document.root["a149"]) == sorted(f"k{i}" for i in range(150))
