@@ -4,8 +4,9 @@
 
 Inputs come from the generators of the CI fuzz test (`tests/fuzz/fuzz_inputs.py`: mutated
 DSL, mutated YAML with anchors, merge keys, alias bombs, tags and deep nesting, mutated
-bytes). Each runs in a child process with a hard timeout (5 s) and a memory limit, so hangs
-and memory blow-ups are caught as well as exceptions; inputs that `check` accepts are
+bytes, and new metrics generated from a project's own sources). Each runs in a child process
+with a limit of 5 s of CPU (30 s of wall time, for inputs that block) and of 3 GiB of memory,
+so hangs and memory blow-ups are caught as well as exceptions; inputs that `check` accepts are
 compiled for every backend. Failing inputs are saved under `--out/<class>/` with a `.txt`
 holding the failure, and a summary (inputs tried, accepted, failures by class) is printed
 every `--every` seconds and at the end, and written to `--out/summary.json`.
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the input generator")
     parser.add_argument("--out", type=Path, default=Path("fuzz-failures"),
                         help="folder for failing inputs and summary.json")
-    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per input")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help="CPU seconds per input (waiting is limited to six times that)")
     parser.add_argument("--every", type=float, default=60.0, help="seconds between reports")
     parser.add_argument("--max-inputs", type=int, default=0, help="stop after N inputs")
     parser.add_argument("--no-compile", action="store_true",

@@ -1,9 +1,12 @@
 """Run one fuzz input through `check` and, when check accepts it, through compile for every
 backend; classify anything that is not a diagnostic.
 
+An input may use at most `TIMEOUT` seconds of CPU: CPU time rather than wall time, so a
+machine busy with other work does not turn a slow input into a "hang". Blocking (a FIFO)
+uses no CPU, so a wall-clock limit of `WALL_FACTOR` times as long catches that.
 `check_input` runs in the calling process (with an alarm against pure-Python hangs);
-`Worker` runs inputs in a child process with a hard timeout and a memory limit, so a hang in
-C code (a regular expression, a parser) or a memory blow-up is caught too.
+`Worker` runs inputs in a child process with that wall-clock limit and a memory limit, so a
+hang in C code (a regular expression, a parser) or a memory blow-up is caught too.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 TIMEOUT = 5.0
+WALL_FACTOR = 6
 MEMORY_LIMIT = 3 * 1024**3
 # Rendered diagnostics may not exceed this plus twice the input: a 10 MB line once printed
 # 30 MB.
@@ -39,6 +44,7 @@ class Result:
     compiled: int = 0
     failure: str | None = None
     detail: str = ""
+    cpu_seconds: float = 0.0
 
 
 class Hang(Exception):
@@ -69,11 +75,17 @@ def check_input(suffix: str, data: bytes, compile_all_backends: bool = True,
                 timeout: float = TIMEOUT) -> Result:
     """Check one file (and compile it if accepted); never raises."""
     folder = Path(tempfile.mkdtemp(prefix="metricspec-fuzz-"))
+    started = time.process_time()
     try:
         path = folder / f"fuzz{suffix}"
         path.write_bytes(data)
-        with deadline(timeout):
-            return _check(path, len(data), compile_all_backends)
+        with deadline(timeout * WALL_FACTOR):
+            result = _check(path, len(data), compile_all_backends)
+        cpu = time.process_time() - started
+        if cpu > timeout and result.failure is None:
+            return replace(result, failure="slow", cpu_seconds=cpu,
+                           detail=f"{cpu:.1f} s of CPU (the limit is {timeout:g} s)")
+        return replace(result, cpu_seconds=cpu)
     except Hang as exc:
         return Result(failure="hang", detail=str(exc))
     except BaseException as exc:  # everything that is not a diagnostic is a finding
@@ -150,9 +162,7 @@ def _serve(conn: Connection, compile_all_backends: bool) -> None:
         if job is None:
             return
         suffix, data = job
-        # The parent enforces the hard timeout; the alarm here only catches slow Python.
-        result = check_input(suffix, data, compile_all_backends, timeout=TIMEOUT * 4)
-        conn.send(result)
+        conn.send(check_input(suffix, data, compile_all_backends))
 
 
 class Worker:
@@ -180,7 +190,7 @@ class Worker:
             self._start()
         assert self.conn is not None
         self.conn.send((suffix, data))
-        limit = self.timeout if timeout is None else timeout
+        limit = self.timeout * WALL_FACTOR if timeout is None else timeout
         if not self.conn.poll(limit):
             self.stop()
             return Result(failure="hang", detail=f"no result after {limit:g} s")

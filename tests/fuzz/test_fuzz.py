@@ -2,7 +2,8 @@
 
 Every input goes through `check`; every input check accepts is compiled for every backend.
 Anything other than diagnostics — an exception, a diagnostic with an unknown code, output
-out of proportion to the input, a compile failure of an accepted spec, more than 5 s — fails
+out of proportion to the input, a compile failure of an accepted spec, more than 5 s of CPU
+(or 30 s of waiting) — fails
 the test with the input's seed, so it can be replayed:
 
     python -c "import random, sys; sys.path.insert(0, 'tests/fuzz'); \\
@@ -104,7 +105,7 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_hostile_inputs_finish_in_a_child_process(name: str, worker: Worker) -> None:
     suffix, data = HOSTILE[name]
-    result = worker.run(suffix, data, timeout=5 * max(1, SCALE))
+    result = worker.run(suffix, data)
     assert result.failure is None, f"{name}: {result.failure}\n{result.detail}"
     assert not result.accepted or name == "tagged empty" or result.diagnostics
 
