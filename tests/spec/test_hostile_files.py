@@ -168,3 +168,16 @@ def test_no_spec_files_prints_its_code(tmp_path: Path) -> None:
     assert "error[MS109]" in result.output
     result = CliRunner().invoke(app, ["check", str(tmp_path / "missing")])
     assert result.exit_code == 2 and "error[MS109]" in result.output
+
+
+def test_an_unreadable_file_is_a_diagnostic(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "locked.mspec"
+    spec.write_text(VALID)
+    spec.chmod(0)
+
+    def denied(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied", str(spec))
+
+    monkeypatch.setattr("metricspec.parse.os.open", denied)   # root may read anything
+    _only([spec], "MS100", "permission denied")
