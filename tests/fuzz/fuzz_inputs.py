@@ -160,7 +160,7 @@ def grammar_input(rng: random.Random) -> tuple[str, bytes]:
     new = [(f"g{i}", _expr(rng, sources, metrics, rng.randrange(0, 4)))
            for i in range(rng.randrange(1, 6))]
     watched = rng.choice(new)[0]
-    every = rng.choice(["5 minutes", "1 hour", "15 minutes", "7 minutes"])
+    every = rng.choice(["5 minutes", "1 hour", "15 minutes", "2 hours"])
     alert = rng.choice(["below baseline by 10%", "above 5", "zscore below -3 for 2 windows",
                         "above baseline by 0pp"])
     if suffix == ".mspec":
@@ -169,8 +169,17 @@ def grammar_input(rng: random.Random) -> tuple[str, bytes]:
             text += (f"\nmonitor gm {{ metric {watched} every {every} baseline trailing 1 day "
                      f"alert when {alert} min_n {rng.choice([0, 1, 200])} }}\n")
     else:
-        lines = "".join(f"  {n}:\n    expr: \"{e}\"\n" for n, e in new)
+        # Shared defaults: the first new metric is the anchor, others merge it.
+        lines = (f"  {new[0][0]}: &gdef\n    expr: \"{new[0][1]}\"\n    owner: \"fuzz\"\n"
+                 f"    direction: {rng.choice(['up', 'down'])}\n    format: number\n")
+        lines += "".join(f"  {n}:\n" + ("    <<: *gdef\n" if rng.random() < 0.6 else "")
+                         + f"    expr: \"{e}\"\n" for n, e in new[1:])
         text = text.replace("\nmetrics:\n", "\nmetrics:\n" + lines, 1)
+        exp = re.search(r"(?m)^experiments:\n  (\w+):$", text)
+        if exp and rng.random() < 0.5:  # a second experiment sharing the first's settings
+            text = text[:exp.end()] + " &gexp" + text[exp.end():]
+            text = text.replace("\nmonitors:\n", f"\n  gexp2:\n    <<: *gexp\n    primary: "
+                                f"{new[0][0]}\nmonitors:\n", 1)
         monitor = (f"  gm:\n    metric: {watched}\n    every: {every}\n    baseline: 1 day\n"
                    f"    alert: {alert}\n")
         if rng.random() < 0.3:
