@@ -41,6 +41,33 @@ _NEVER: tuple[type[exp.Expr], ...] = (exp.Into, exp.Lock, exp.Returning, exp.Com
 # column `TABLE` aliased `t` in some): not a statement, so not a query of that dialect.
 _EXPRESSIONS: tuple[type[exp.Expr], ...] = (exp.Condition, exp.Alias, exp.Func)
 MAX_TABLE_PARTS = 3  # catalog.schema.table
+# Functions a read-only SELECT can still call to act outside the rows it reads: run SQL
+# text (`query`, `query_to_xml`), read files or other systems (`read_csv`, `pg_read_file`,
+# `EXTERNAL_QUERY`), call into the JVM (`reflect`), change server or session state
+# (`pg_terminate_backend`, `set_config`, `nextval`) or stall the warehouse (`pg_sleep`).
+# Lower-case names as written; `system$…` (Snowflake's administrative functions) by prefix.
+UNSAFE_FUNCTIONS: frozenset[str] = frozenset({
+    # SQL text executed by a function
+    "query", "query_table", "query_to_xml", "query_to_xml_and_xmlschema", "query_to_json",
+    "cursor_to_xml", "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
+    "external_query", "execute_immediate",
+    # files, URLs and the environment
+    "read_csv", "read_csv_auto", "read_json", "read_json_auto", "read_ndjson",
+    "read_ndjson_auto", "read_json_objects", "read_text", "read_blob", "read_parquet",
+    "parquet_scan", "read_xlsx", "sniff_csv", "glob", "getenv", "pg_read_file",
+    "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir",
+    "lo_import", "lo_export", "lo_get", "lo_open", "input_file_name",
+    # server and session state
+    "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
+    "pg_switch_wal", "pg_promote", "pg_create_restore_point", "pg_logical_emit_message",
+    "set_config", "nextval", "setval", "lo_create", "lo_unlink", "lo_put", "lo_from_bytea",
+    "pg_advisory_lock", "pg_advisory_xact_lock", "pg_try_advisory_lock",
+    # the JVM (Spark)
+    "reflect", "java_method", "try_reflect",
+    # stalls
+    "pg_sleep", "pg_sleep_for", "pg_sleep_until", "sleep", "benchmark",
+})
+UNSAFE_PREFIXES: tuple[str, ...] = ("system$",)
 
 
 def rule_sources(ctx: Context) -> Iterator[Diagnostic]:
@@ -88,6 +115,8 @@ def _query(name: str, query: str, span: ir.Span, chosen: set[str]) -> Iterator[D
         else:
             yield error("MS415", f"the query of source `{name}` {problem}",
                         span,
+                        "make a view of it in the warehouse and read that with `table`"
+                        if problem.startswith("calls") else
                         "a source query is one SELECT (optionally with WITH) that reads")
             return
     if not parsed:
@@ -126,6 +155,8 @@ def source_query_problem(query: str, dialect: str) -> str | None:
     'is 2 statements, not one'
     >>> source_query_problem("DELETE FROM t", "postgres")
     'is a DELETE, not a SELECT'
+    >>> source_query_problem("SELECT * FROM read_csv('/etc/passwd')", "duckdb")[:16]
+    'calls `read_csv`'
     """
     sqlglot_log = logging.getLogger("sqlglot")
     level = sqlglot_log.level
@@ -146,11 +177,25 @@ def source_query_problem(query: str, dialect: str) -> str | None:
     if not _allowed(top, READ_ONLY_QUERIES):
         return f"is {_article(_kind(top))}, not a SELECT"
     for node in top.walk():
+        called = _called(node)
+        if called is not None:
+            return (f"calls `{called}`, which acts beyond reading the warehouse's tables "
+                    "(files, SQL text, server state)")
         if isinstance(node, _NEVER):
             return f"contains {_article(_kind(node))}, which is not a read"
         body = node.this if isinstance(node, (exp.CTE, exp.Subquery)) else None
         if isinstance(body, exp.Expr) and not _allowed(body, ROW_SOURCES):
             return f"contains {_article(_kind(body))}, which is not a read"
+    return None
+
+
+def _called(node: exp.Expr) -> str | None:
+    """The name of an unsafe function `node` calls, as written, or None."""
+    if not isinstance(node, exp.Func):
+        return None
+    name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+    if name in UNSAFE_FUNCTIONS or name.startswith(UNSAFE_PREFIXES):
+        return name
     return None
 
 

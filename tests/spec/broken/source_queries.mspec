@@ -18,6 +18,11 @@ source empty = query "  -- nothing" { entity user_id; time ts }
 source nonsense = query "CHECKPOINT" { entity user_id; time ts }
 source values_only = query "VALUES (1, 2)" { entity user_id; time ts }
 source deep = table a.b.c.d { entity user_id; time ts }
+source reads_file = query "SELECT * FROM read_csv('/etc/passwd')" { entity user_id; time ts }
+source runs_text = query "SELECT * FROM shop.orders WHERE 1 = (SELECT count(*) FROM query('DROP TABLE t'))" { entity user_id; time ts }
+source kills = query "SELECT pg_terminate_backend(pid) AS user_id, now() AS ts FROM pg_stat_activity" { entity user_id; time ts }
+source jvm = query "SELECT reflect('java.lang.Runtime', 'getRuntime') AS user_id, ts FROM a.x" { entity user_id; time ts }
+source admin = query "SELECT SYSTEM$CANCEL_ALL_QUERIES(1) AS user_id, ts FROM a.x" { entity user_id; time ts }
 
 # expect: MS415 @ 5:8
 # expect: MS415 @ 6:8
@@ -35,3 +40,9 @@ source deep = table a.b.c.d { entity user_id; time ts }
 # expect: MS415 @ 18:8
 # expect: MS415 @ 19:8
 # expect: MS416 @ 20:8
+
+# expect: MS415 @ 21:8
+# expect: MS415 @ 22:8
+# expect: MS415 @ 23:8
+# expect: MS415 @ 24:8
+# expect: MS415 @ 25:8
