@@ -69,6 +69,7 @@ class Shape:
     dropped: tuple[str, ...] = ()
 
 
+ROUND_DECIMALS = 9
 _BINARY = Shape(("this", "expression"))
 _UNARY = Shape()
 SHAPES: dict[type[exp.Expr], Shape] = {
@@ -148,6 +149,8 @@ class Rebuilder:
             return self._extract(node)
         if kind is exp.Case:
             return self._case(node)
+        if kind is exp.Round and node.args.get("decimals") is not None:
+            return self._round(node, shape)
         return self._generic(node, shape)
 
     def refuse(self, node: exp.Expr | SqlToken, message: str, hint: str | None = None,
@@ -188,6 +191,22 @@ class Rebuilder:
         if type(node) is exp.In and not args.get("expressions"):
             return self.refuse(node, "IN needs a list of values in a filter", HINT)
         return type(node)(**args) if ok else None
+
+    def _round(self, node: exp.Expr, shape: Shape) -> exp.Expr | None:
+        """`round(x, n)`: n a whole number 0…9, and x rounded as a decimal — PostgreSQL has
+        no `round(double precision, integer)`, and decimal rounding is the same everywhere
+        (BigQuery's NUMERIC holds 9 decimal places, hence the bound)."""
+        decimals = node.args["decimals"]
+        if type(decimals) is not exp.Literal or decimals.is_string or not (
+                decimals.this.isdigit() and int(decimals.this) <= ROUND_DECIMALS):
+            return self.refuse(decimals, f"round to a whole number of places from 0 to "
+                               f"{ROUND_DECIMALS} in a filter", "such as round(score, 2)")
+        built = self._generic(node, shape)
+        if built is None:
+            return None
+        built.set("this", exp.Cast(this=built.this, to=exp.DataType.build(
+            f"DECIMAL(38, {ROUND_DECIMALS})")))
+        return built
 
     def _case(self, node: exp.Expr) -> exp.Expr | None:
         whens = node.args.get("ifs") or []

@@ -85,6 +85,8 @@ CLASSES: dict[str, str] = {
     "modulo": "score % 2 IN (0, 1) AND status = {s}",
     "literals": "TRUE AND NOT FALSE AND 1.5e0 > 0.5 AND status = {s} AND NULL IS NULL",
     "decimal": "CAST(amount AS DECIMAL(10, 2)) >= 0 AND status = {s}",
+    "round": "round(amount, 2) >= round(amount) - 1 AND round(score * 1.0, 0) >= -100 "
+             "AND status = {s}",
     "qualified": "events.status = {s} AND \"score\" >= 0",
 }
 

@@ -69,6 +69,8 @@ UNQUOTED: list[tuple[str, str, str]] = [  # (filter, code, caret text)
     ("CAST(amount AS decimal(99, 2)) > 0", "MS403", "decimal"),
     ("EXTRACT(dow FROM ts) = 1", "MS403", "dow"),
     ("EXTRACT(epoch FROM ts) > 1", "MS403", "epoch"),
+    ("round(amount, 12) > 1", "MS403", "12"),
+    ("round(amount, score) > 1", "MS403", "score"),
     ("app.events.status = 'x'", "MS405", "app.events.status"),
     ("status = $1", "MS405", "$1"),
     ("status = x'41'", "MS404", "'"),
