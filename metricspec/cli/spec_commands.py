@@ -133,6 +133,8 @@ def sql(
     except PlanError as exc:
         usage_error(str(exc))
     except CompileError as exc:
+        if exc.request:  # the grain, dimensions or range asked for, not the spec
+            usage_error(exc.reason)
         error_line(str(exc))
         raise typer.Exit(1) from None
     sys.stdout.write(query.sql)

@@ -53,15 +53,21 @@ FOLDERS: dict[str, str] = {
 
 
 class CompileError(ValueError):
-    """An object that cannot be compiled for a backend, with the reason."""
+    """An object that cannot be compiled for a backend, with the reason.
 
-    def __init__(self, kind: str, name: str, backend: str, reason: str) -> None:
+    `request` is True when the request (grain, dimensions, time range) is what cannot be
+    answered, rather than the object: the command line exits 2 for those.
+    """
+
+    def __init__(self, kind: str, name: str, backend: str, reason: str,
+                 request: bool = False) -> None:
         super().__init__(f"cannot compile {kind} `{name}` for {backend}: {reason}")
         self.kind, self.name, self.backend, self.reason = kind, name, backend, reason
+        self.request = request
 
-    def __reduce__(self) -> tuple[type[CompileError], tuple[str, str, str, str]]:
+    def __reduce__(self) -> tuple[type[CompileError], tuple[str, str, str, str, bool]]:
         # forked compile workers send failures back pickled
-        return (CompileError, (self.kind, self.name, self.backend, self.reason))
+        return (CompileError, (self.kind, self.name, self.backend, self.reason, self.request))
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,8 @@ def compile_object(
             tree, files = kpi_sql(kpi_plan, sql), kpi_plan.files
         text = render_sql(tree, backend, kind=kind, name=name, files=files, notes=notes)
     except (PlanError, SqlglotError, KeyError) as exc:
-        raise CompileError(kind, name, backend.name, str(exc).split("\n")[0]) from exc
+        raise CompileError(kind, name, backend.name, str(exc).split("\n")[0],
+                           request=isinstance(exc, PlanError)) from exc
     return CompiledQuery(kind, name, backend, text)
 
 

@@ -91,3 +91,17 @@ def test_a_valid_request_does_reach_the_warehouse(project: tuple[Path, Path]) ->
     result = runner.invoke(app, ["query", "per_event", "--by", "country", "--spec-dir",
                                  str(specs), "--warehouse", f"duckdb:///{database}"])
     assert result.exit_code == 3, result.output
+
+
+@pytest.mark.parametrize("args,expected", [
+    (("sql", "revenue", "--by", "region"), "not a dimension"),
+    (("sql", "revenue", "--grain", "fortnight"), "unknown grain"),
+    (("sql", "revenue", "--since", "2026-02-01", "--until", "2026-01-01"), "range"),
+])
+def test_sql_request_errors_are_usage_errors(project: tuple[Path, Path],
+                                             args: tuple[str, ...], expected: str) -> None:
+    specs, _ = project
+    result = runner.invoke(app, [*args, "--spec-dir", str(specs)])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
