@@ -95,6 +95,7 @@ def demo(
             monitored = run_monitor(index, name, conn, since=since, until=until, progress=step)
             metric = index.metrics[monitored.plan.metric]
             render_monitor(build_monitor_report(monitored.plan, monitored.alerts, metric.format,
-                                                metric.unit, since, until), out)
+                                                metric.unit, since, until,
+                                                monitored.coverage), out)
     out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile specs --dialect all`"
               ", or point `--warehouse` at your own warehouse.", markup=False)

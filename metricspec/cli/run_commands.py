@@ -227,7 +227,7 @@ def monitor(
             result = run_monitor(index, name, conn, since=start, until=end, progress=step)
             metric = index.metrics[result.plan.metric]
             reports.append(build_monitor_report(result.plan, result.alerts, metric.format,
-                                                metric.unit, start, end))
+                                                metric.unit, start, end, result.coverage))
     if fmt is OutputFormat.json:
         payload = {"version": 1, "firing": any(r.firing for r in reports),
                    "monitors": [r.to_dict() for r in reports]}
@@ -235,7 +235,9 @@ def monitor(
     else:
         for report in reports:
             render_monitor(report, out)
-    raise typer.Exit(1 if any(r.firing for r in reports) else 0)
+    # 1: an alert fires; 4: no alert, but some monitor had no window with enough data to judge
+    raise typer.Exit(1 if any(r.firing for r in reports) else
+                     4 if any(r.status == "insufficient_data" for r in reports) else 0)
 
 
 @app.command()

@@ -111,6 +111,27 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     return select
 
 
+def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
+    """How many windows of the monitor's range exist and how many could be judged (n ≥ min_n
+    and a value): one row, `windows` and `judged`. Run when no window is in alert, so that a
+    range without enough data reads "insufficient data", never "no alert"."""
+    ctes, body = hoist(metric_query_sql(plan.series, sql))
+    ctes.append(("series_out", body))
+    judged = exp.and_(
+        exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
+        exp.Not(this=exp.Is(this=sql.ref(plan.metric), expression=exp.Null())),
+    )
+    select = exp.select(
+        exp.Count(this=exp.Star()).as_(sql.alias("windows")),
+        exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(sql.alias("judged")),
+    ).from_(sql.cte("series_out"), copy=False)
+    if plan.start is not None:
+        select = select.where(exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start)),
+                              copy=False)
+    with_ctes(select, ctes)
+    return select
+
+
 def _evaluated(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]
                ) -> exp.Select:
     """The windows that are judged at all: n ≥ min_n and a value. Fewer events is

@@ -21,22 +21,39 @@ class MonitorReport:
     text_columns: tuple[str, ...]
     alerts: tuple[tuple[str, ...], ...]
     raw: tuple[dict[str, Any], ...]
+    # (windows in the range, windows with at least min_n events and a value), when known
+    coverage: tuple[int, int] | None = None
+    min_n: int = 0
 
     @property
     def firing(self) -> bool:
         return bool(self.alerts)
+
+    @property
+    def status(self) -> str:
+        """`firing`, `ok`, or `insufficient_data` when no window of the range could be
+        judged: no alert over no data is not a verdict."""
+        if self.alerts:
+            return "firing"
+        if self.coverage is not None and self.coverage[1] == 0:
+            return "insufficient_data"
+        return "ok"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["raw"] = [{k: (v.isoformat() if isinstance(v, dt.datetime) else v)
                         for k, v in row.items()} for row in self.raw]
         data["firing"] = self.firing
+        data["status"] = self.status
+        data["coverage"] = (None if self.coverage is None else
+                            {"windows": self.coverage[0], "judged": self.coverage[1]})
         return data
 
 
 def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric_format: str |
                          None, unit: str | None, since: dt.datetime | None,
-                         until: dt.datetime | None) -> MonitorReport:
+                         until: dt.datetime | None,
+                         coverage: tuple[int, int] | None = None) -> MonitorReport:
     dims = list(plan.series.dimensions)
     relative = plan.rule.endswith("baseline")
     zscore = plan.rule.startswith("zscore")
@@ -63,4 +80,4 @@ def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric
     return MonitorReport(name=plan.name, kind=plan.kind, metric=plan.metric,
                          rule=f"is {plan.description}", range=span, columns=columns,
                          text_columns=("window", *dims), alerts=tuple(rows),
-                         raw=tuple(alerts))
+                         raw=tuple(alerts), coverage=coverage, min_n=plan.min_n)

@@ -104,9 +104,19 @@ def render_experiment(report: ExperimentReport, console: Console,
 
 def render_monitor(report: MonitorReport, console: Console) -> None:
     title = f"{report.kind} {report.name}: {report.metric} {report.rule}"
+    if report.status == "insufficient_data":
+        windows = report.coverage[0] if report.coverage else 0
+        console.print(Text.assemble(("– ", "yellow"), plain(title, "bold"), plain(
+            f" — insufficient data {report.range}: none of {windows} window(s) had "
+            f"{report.min_n} or more events")))
+        return
     if not report.alerts:
+        judged = ""
+        if report.coverage is not None and report.coverage[1] < report.coverage[0]:
+            judged = (f" ({report.coverage[1]} of {report.coverage[0]} window(s) had enough "
+                      f"data)")
         console.print(Text.assemble(("✓ ", "green"), plain(title, "bold"),
-                                    plain(f" — no window in alert {report.range}")))
+                                    plain(f" — no window in alert {report.range}{judged}")))
         return
     table = Table(title=plain(f"✗ {title} — {len(report.alerts)} window(s) in alert "
                               f"{report.range}"),

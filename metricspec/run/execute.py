@@ -55,6 +55,9 @@ class MonitorRun:
     sql: str
     alerts: list[dict[str, Any]]
     timings: Timings
+    # windows in the range and windows with enough data to be judged; counted only when no
+    # window is in alert (an alert proves there was data), else None
+    coverage: tuple[int, int] | None = None
 
 
 def _noop(_: str) -> None:
@@ -207,9 +210,20 @@ def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime
     preflight(conn, backend, what, series_columns(plan.series))
     progress(f"evaluating {kind} `{name}`")
     started = time.perf_counter()
-    result = execute(conn, query.sql, what, (_table_name(s) for s in plan.series.sources.values()))
+    tables = [_table_name(s) for s in plan.series.sources.values()]
+    alerts = rows_of(execute(conn, query.sql, what, tables))
+    coverage = None
+    if not alerts:  # no alert: was there anything to judge?
+        from metricspec.emit.monitor_sql import monitor_coverage_sql
+        from metricspec.emit.render import render_sql
+        from metricspec.emit.sqlbuild import SqlBuilder
+
+        text = render_sql(monitor_coverage_sql(plan, SqlBuilder(backend)), backend,
+                          kind=f"{kind} coverage", name=name, files=plan.files)
+        [row] = rows_of(execute(conn, text, what, tables))
+        coverage = (int(row["windows"] or 0), int(row["judged"] or 0))
     timings.add("query", time.perf_counter() - started)
-    return MonitorRun(plan, backend, query.sql, rows_of(result), timings)
+    return MonitorRun(plan, backend, query.sql, alerts, timings, coverage)
 
 
 def run_metrics(index: Index, names: list[str], conn: Connection, *, grain: Grain | None = None,

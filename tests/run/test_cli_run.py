@@ -70,6 +70,30 @@ def test_monitor_exits_1_when_an_alert_fires(demo_database: Path) -> None:
     assert json.loads(output)["firing"] is False
 
 
+def test_monitor_over_a_range_without_data_is_insufficient_data_not_ok(
+        demo_database: Path) -> None:
+    url = f"duckdb:///{demo_database}"
+    code, output = invoke("monitor", "csat_drop", "-s", SPECS, "-w", url, "--since",
+                          "2030-01-01", "--until", "2030-01-02")
+    assert code == 4, output
+    assert "insufficient data" in output and "✓" not in output
+    code, output = invoke("monitor", "csat_drop", "-s", SPECS, "-w", url, "--since",
+                          "2030-01-01", "--until", "2030-01-02", "--format", "json")
+    assert code == 4
+    [report] = json.loads(output)["monitors"]
+    assert report["status"] == "insufficient_data" and report["firing"] is False
+    assert report["coverage"]["judged"] == 0
+    code, output = invoke("monitor", "csat_drop", "-s", SPECS, "-w", url, "--since",
+                          "2026-11-15", "--until", "2026-11-16", "--format", "json")
+    [report] = json.loads(output)["monitors"]
+    assert code == 0 and report["status"] == "ok"
+    assert 0 < report["coverage"]["judged"] <= report["coverage"]["windows"] <= 24 * 12
+    code, output = invoke("monitor", "csat_drop", "-s", SPECS, "-w", url, "--since",
+                          "2026-11-15", "--until", "2026-11-16")
+    judged, windows = report["coverage"]["judged"], report["coverage"]["windows"]
+    assert f"{judged} of {windows} window(s) had enough data" in output
+
+
 def test_query_metrics_by_dimension(demo_database: Path) -> None:
     code, output = invoke("query", "csat", "latency_p95", "--by", "channel", "--since",
                           "2026-11-01", "--until", "2026-11-02", "-s", SPECS, "-w",
