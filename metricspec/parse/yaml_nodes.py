@@ -150,6 +150,10 @@ class _Composer:
                     event = next(events)
                 except StopIteration:
                     break
+                except MarkedYAMLError as exc:
+                    return Document(None, [*self.diagnostics, self.syntax_error(exc)])
+                except Exception as exc:  # whatever else ruamel's parser raises on bad text
+                    return Document(None, [*self.diagnostics, self.reader_error(exc)])
                 if isinstance(event, DocumentStartEvent):
                     documents += 1
                     if documents > 1:
@@ -159,20 +163,15 @@ class _Composer:
                             "split the documents into files of their own"))
                         break
                     self.version(event)
-                else:
-                    values += isinstance(event, (ScalarEvent, AliasEvent, CollectionStartEvent))
-                    if values > MAX_VALUES:
-                        raise _Stop(error(
-                            "MS100", f"this YAML file holds more than {MAX_VALUES:,} values",
-                            self.span(event.start_mark.index),
-                            "split it into several files"))
-                    self.event(event)
+                    continue
+                values += isinstance(event, (ScalarEvent, AliasEvent, CollectionStartEvent))
+                if values > MAX_VALUES:
+                    raise _Stop(error(
+                        "MS100", f"this YAML file holds more than {MAX_VALUES:,} values",
+                        self.span(event.start_mark.index), "split it into several files"))
+                self.event(event)
         except _Stop as stop:
             return Document(None, [*self.diagnostics, stop.diagnostic])
-        except MarkedYAMLError as exc:
-            return Document(None, [*self.diagnostics, self.syntax_error(exc)])
-        except Exception as exc:  # anything ruamel's parser raises on bad text
-            return Document(None, [*self.diagnostics, self.reader_error(exc)])
         return Document(self.root.value if self.root else None, self.diagnostics)
 
     def version(self, event: DocumentStartEvent) -> None:
