@@ -25,6 +25,20 @@ class Index:
         self.guardrails: dict[str, ir.Guardrail] = _first_by_name(project.guardrails)
         self.experiments: dict[str, ir.Experiment] = _first_by_name(project.experiments)
         self.monitors: dict[str, ir.Monitor] = _first_by_name(project.monitors)
+        # The objects a name can refer to (one namespace; see check.names), by kind.
+        self.objects: dict[str, dict[str, ir.SpecObject]] = {
+            "metric": self.metrics, "experiment": self.experiments,  # type: ignore[dict-item]
+            "monitor": self.monitors, "guardrail": self.guardrails,  # type: ignore[dict-item]
+            "kpi": self.kpis,  # type: ignore[dict-item]
+        }
+
+    def find(self, name: str) -> tuple[str, ir.SpecObject] | None:
+        """The kind and object a name refers to among metrics, experiments, monitors,
+        guardrails and KPI trees, or None."""
+        for kind, table in self.objects.items():
+            if name in table:
+                return kind, table[name]
+        return None
 
     # ------------------------------------------------------------ dependencies
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ class Workspace:
     def ok(self) -> bool:
         return not self.errors
 
-    @property
+    @cached_property
     def index(self) -> Index:
         return Index(self.project)
 
@@ -136,10 +137,8 @@ def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> li
     _, failed = compile_all(index, backends)
     out = []
     for failure in failed:
-        obj = (index.metrics.get(failure.name) or index.experiments.get(failure.name)
-               or index.monitors.get(failure.name) or index.guardrails.get(failure.name)
-               or index.kpis.get(failure.name))
-        span = obj.span if obj is not None else ir.Span.unknown()
+        found = index.find(failure.name)
+        span = found[1].span if found else ir.Span.unknown()
         out.append(error("MS702", f"{failure.kind} `{failure.name}` cannot be compiled for "
                          f"{failure.backend}: {failure.reason}", span))
     return out

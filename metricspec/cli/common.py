@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -132,10 +132,7 @@ def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
     """Exit 2 with a did-you-mean when `name` is not one of the given kinds of object."""
     from metricspec.diagnostics import did_you_mean
 
-    index = ws.index
-    tables: dict[str, dict[str, Any]] = {"metric": index.metrics, "experiment": index.experiments,
-              "monitor": index.monitors, "guardrail": index.guardrails, "kpi": index.kpis}
-    names = [n for kind in kinds for n in tables[kind]]
+    names = [n for kind in kinds for n in ws.index.objects[kind]]
     if name in names:
         return
     hint = did_you_mean(name, names)

@@ -89,16 +89,8 @@ class CompiledQuery:
 
 def object_kind(index: Index, name: str) -> Kind | None:
     """What a name refers to among compilable objects."""
-    for kind, table in (
-        ("metric", index.metrics),
-        ("experiment", index.experiments),
-        ("monitor", index.monitors),
-        ("guardrail", index.guardrails),
-        ("kpi", index.kpis),
-    ):
-        if name in table:
-            return kind  # type: ignore[return-value]
-    return None
+    found = index.find(name)
+    return found[0] if found else None  # type: ignore[return-value]
 
 
 def compile_object(

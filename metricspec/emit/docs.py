@@ -143,7 +143,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
         )
     watchers = []
     for name in sorted([*index.monitors, *index.guardrails]):
-        obj: ir.Monitor | ir.Guardrail = index.monitors.get(name) or index.guardrails[name]
+        kind, obj = index.find(name) or ("monitor", None)
         try:
             description = plan_monitor(index, name).description
         except PlanError as exc:
@@ -151,7 +151,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
         watchers.append(
             {
                 "object": obj,
-                "kind": "monitor" if name in index.monitors else "guardrail",
+                "kind": kind,
                 "description": description,
             }
         )
