@@ -29,7 +29,6 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions,
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
-from metricspec.filters import parse_filter
 from metricspec.plan.experiment import BaseMetric, ConversionPart, ExperimentPlan
 
 
@@ -96,7 +95,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
     ]
-    flt = sql.filter(plan.assignment_filter, "a")
+    flt = sql.filter(plan.assignment_where, "a")
     if flt is not None:
         conditions.insert(0, flt)
     events = events.where(exp.and_(*conditions), copy=False)
@@ -156,33 +155,6 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str,
     return [("exposure_log", events), ("exposures", exposures)]
 
 
-def _needed_columns(plan: ExperimentPlan, source: str) -> list[str]:
-    """Every column of `source` the experiment reads, in a stable order."""
-    names: dict[str, None] = {}
-    src = plan.sources[source]
-    assert src.time is not None
-    names.setdefault(src.time.name)
-    for base in plan.bases:
-        for comp in (base.x, base.y):
-            if comp is None or comp.source != source:
-                continue
-            if comp.column:
-                names.setdefault(comp.column)
-            _filter_names(comp.filter, names)
-        if base.quantile and base.quantile.source == source:
-            names.setdefault(base.quantile.column)
-            _filter_names(base.quantile.filter, names)
-    return list(names)
-
-
-def _filter_names(flt: str | None, names: dict[str, None]) -> None:
-    if flt is None:
-        return
-    checked, _ = parse_filter(flt)
-    for column in checked.columns if checked is not None else ():
-        names.setdefault(column)
-
-
 def _source_scan(
     plan: ExperimentPlan, source: str, sql: SqlBuilder
 ) -> tuple[list[tuple[str, exp.Expr]], list[tuple[str, list[str]]]]:
@@ -208,7 +180,7 @@ def _source_scan(
         sql.ref(VARIANT, "e").as_(sql.alias(VARIANT)),
         sql.ref(EXPOSED, "e").as_(sql.alias(EXPOSED)),
         *[sql.ref(seg(s), "e").as_(sql.alias(seg(s))) for s in plan.segments],
-        *[sql.col(c, "s").as_(sql.alias(c)) for c in _needed_columns(plan, source)],
+        *[sql.col(c, "s").as_(sql.alias(c)) for c in plan.scan_columns(source)],
     )
     for base in quantiles:
         assert base.quantile is not None

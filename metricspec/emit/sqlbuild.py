@@ -18,8 +18,8 @@ from sqlglot.dialects.dialect import Dialect
 from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check.sources import source_query_problem
-from metricspec.filters import parse_filter
-from metricspec.plan.lower import InternalError, PlanError
+from metricspec.filters import CheckedFilter
+from metricspec.plan.lower import InternalError
 from metricspec.plan.metric_query import Grain
 
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -218,13 +218,10 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ filters
 
-    def filter(self, sql: str | None, table: str | None) -> exp.Expr | None:
-        """A checked filter with its columns quoted and qualified by `table`."""
-        if sql is None:
-            return None
-        checked, problems = parse_filter(sql)
+    def filter(self, checked: CheckedFilter | None, table: str | None) -> exp.Expr | None:
+        """A plan's checked filter with its columns quoted and qualified by `table`."""
         if checked is None:
-            raise PlanError(f"filter `{sql}` is not valid: {problems[0].message}")
+            return None
         tree = checked.tree.copy()  # rebuilt by metricspec from the closed filter grammar
         for column in list(tree.find_all(exp.Column)):
             column.replace(self.col(column.name, table))

@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from metricspec import ir
+from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import Bin, Const, Formula, Neg, Part, parts
-from metricspec.plan.lower import InternalError, PlanError
+from metricspec.plan.lower import InternalError, PlanError, checked_filter, filter_columns
 from metricspec.semantic import Index, experiment_metric_refs
 
 BaseKind = Literal["mean", "proportion", "ratio", "quantile"]
@@ -36,7 +37,12 @@ class Component:
     source: str
     func: Literal["count", "count_distinct", "sum"]
     column: str | None
-    filter: str | None
+    filter: CheckedFilter | None
+
+    @property
+    def columns_read(self) -> tuple[str, ...]:
+        """The columns of its source it reads per event: the aggregated one, its filter's."""
+        return (*([self.column] if self.column else []), *filter_columns(self.filter))
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,9 @@ class ConversionPart:
 
     name: str
     start_source: str
-    start_filter: str | None
+    start_filter: CheckedFilter | None
     end_source: str
-    end_filter: str | None
+    end_filter: CheckedFilter | None
     within_seconds: int
 
 
@@ -58,7 +64,12 @@ class QuantilePart:
     source: str
     column: str
     quantile: float
-    filter: str | None
+    filter: CheckedFilter | None
+
+    @property
+    def columns_read(self) -> tuple[str, ...]:
+        """The columns of its source it reads per event: the measured one, its filter's."""
+        return (self.column, *filter_columns(self.filter))
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,7 @@ class ExperimentPlan:
     unit: str
     assignment: ir.Source
     variant_column: str
-    assignment_filter: str | None
+    assignment_where: CheckedFilter | None
     variants: tuple[str, ...]
     control: str
     weights: tuple[float, ...]
@@ -124,6 +135,47 @@ class ExperimentPlan:
     def metric_sources(self) -> list[str]:
         """Every source the metrics read (conversions included), in first-use order."""
         return _used_sources(self.bases)
+
+    @property
+    def assignment_filter(self) -> str | None:
+        """The assignment's `where` as written (for documents)."""
+        return self.assignment_where.text if self.assignment_where else None
+
+    def scan_columns(self, source: str) -> tuple[str, ...]:
+        """The columns of `source` its event scan carries, in a stable order: the time
+        column, then what components and percentiles read (values and filters)."""
+        names: dict[str, None] = {}
+        time = self.sources[source].time
+        if time is not None:
+            names.setdefault(time.name)
+        for base in self.bases:
+            parts_read = [c for c in (base.x, base.y, base.quantile) if c is not None]
+            for part in parts_read:
+                if part.source == source:
+                    names.update(dict.fromkeys(part.columns_read))
+        return tuple(names)
+
+    def columns_read(self) -> dict[str, tuple[str, ...]]:
+        """Every column the experiment reads, by source name, in first-use order: the
+        assignment's unit, variant, segments and filter columns; each source's unit, time
+        column and what its components, percentiles and conversions read."""
+        needed: dict[str, dict[str, None]] = {name: {} for name in self.sources}
+        needed[self.assignment.name].update(dict.fromkeys((
+            self.unit, self.variant_column, *self.segments,
+            *filter_columns(self.assignment_where))))
+        for base in self.bases:
+            for part in (base.x, base.y, base.quantile):
+                if part is not None:
+                    needed[part.source].update(dict.fromkeys((self.unit, *part.columns_read)))
+            if base.conversion:
+                conv = base.conversion
+                for source, flt in ((conv.start_source, conv.start_filter),
+                                    (conv.end_source, conv.end_filter)):
+                    needed[source].update(dict.fromkeys((self.unit, *filter_columns(flt))))
+        for name, read in self.sources.items():
+            if read.time:
+                needed[name].setdefault(read.time.name)
+        return {name: tuple(columns) for name, columns in needed.items()}
 
 
 def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> ExperimentPlan:
@@ -170,7 +222,7 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
     return ExperimentPlan(
         experiment=exp, unit=exp.unit.name, assignment=assignment,
         variant_column=variant_column,
-        assignment_filter=exp.assignment.filter.sql if exp.assignment.filter else None,
+        assignment_where=checked_filter(exp.assignment.filter),
         variants=tuple(v.name for v in exp.variants), control=control,
         weights=tuple(v.weight.fraction for v in exp.variants),
         start=exp.window.start, end=exp.window.end_exclusive, pre_start=pre_start,
@@ -278,7 +330,8 @@ class _Bases:
             if expr.func == "quantile":
                 assert expr.column is not None and expr.quantile is not None
                 return BaseMetric(name, "quantile", quantile=QuantilePart(
-                    name, expr.source.name, expr.column.name, expr.quantile, _sql(expr.filter)))
+                    name, expr.source.name, expr.column.name, expr.quantile,
+                    checked_filter(expr.filter)))
             if expr.func == "avg":
                 return BaseMetric(name, "ratio", x=self._component(expr, name, "x", "sum"),
                                   y=self._component(expr, name, "y", "count"))
@@ -298,8 +351,8 @@ class _Bases:
             return None
         if isinstance(expr, ir.Conversion):
             return BaseMetric(name, "ratio", conversion=ConversionPart(
-                name, expr.start.source.name, _sql(expr.start.filter), expr.end.source.name,
-                _sql(expr.end.filter), expr.within.seconds))
+                name, expr.start.source.name, checked_filter(expr.start.filter),
+                expr.end.source.name, checked_filter(expr.end.filter), expr.within.seconds))
         return None
 
     @staticmethod
@@ -307,12 +360,8 @@ class _Bases:
         return Component(name=f"{name}__{role}", source=node.source.name,
                          func=func,  # type: ignore[arg-type]
                          column=node.column.name if node.column else None,
-                         filter=_sql(node.filter))
+                         filter=checked_filter(node.filter))
 
 
 def _plain(expr: ir.Expr) -> bool:
     return isinstance(expr, ir.Aggregate) and expr.func in ("count", "sum", "count_distinct")
-
-
-def _sql(flt: ir.Filter | None) -> str | None:
-    return flt.sql if flt else None

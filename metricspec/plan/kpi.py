@@ -30,6 +30,10 @@ class KpiPlan:
     series: MetricQueryPlan | None  # None when no edge has a composition to reconcile
     files: tuple[str, ...]
 
+    def columns_read(self) -> dict[str, tuple[str, ...]]:
+        """Every column the reconciliation reads, by source name (none without a series)."""
+        return self.series.columns_read() if self.series else {}
+
 
 def plan_kpi(index: Index, name: str, *, grain: Grain | None = None,
              start: dt.datetime | None = None, end: dt.datetime | None = None) -> KpiPlan:

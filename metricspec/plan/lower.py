@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from metricspec import ir
+from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.formula import Bin, Const, Formula, Neg, Part
 from metricspec.semantic import Index
 
@@ -32,6 +33,23 @@ class InternalError(AssertionError):
         self.code = code
 
 
+def checked_filter(flt: ir.Filter | None) -> CheckedFilter | None:
+    """A spec's `where` as the value plans carry: parsed once, its tree rebuilt by
+    metricspec, with the columns it reads (None for no filter)."""
+    if flt is None:
+        return None
+    checked, problems = parse_filter(flt.sql)
+    if checked is None:
+        raise InternalError(f"filter `{flt.sql}` is not valid: {problems[0].message}",
+                            problems[0].code)
+    return checked
+
+
+def filter_columns(flt: CheckedFilter | None) -> tuple[str, ...]:
+    """The columns a filter reads, in the order first written (none for no filter)."""
+    return flt.columns if flt is not None else ()
+
+
 @dataclass(frozen=True)
 class Measure:
     """One aggregate of one source: what a `GROUP BY` computes in a single scan."""
@@ -41,11 +59,16 @@ class Measure:
     func: MeasureFunc
     column: str | None = None
     quantile: float | None = None
-    filter: str | None = None
+    filter: CheckedFilter | None = None
 
     @property
     def identity(self) -> tuple[object, ...]:
         return (self.source, self.func, self.column, self.quantile, self.filter)
+
+    @property
+    def columns_read(self) -> tuple[str, ...]:
+        """The columns of its source it reads: the aggregated one, then its filter's."""
+        return (*([self.column] if self.column else []), *filter_columns(self.filter))
 
 
 @dataclass(frozen=True)
@@ -56,9 +79,9 @@ class Conversion:
     name: str
     entity: str
     start_source: str
-    start_filter: str | None
+    start_filter: CheckedFilter | None
     end_source: str
-    end_filter: str | None
+    end_filter: CheckedFilter | None
     within_seconds: int
 
     @property
@@ -128,7 +151,7 @@ class Lowering:
 
     def _aggregate(self, node: ir.Aggregate, owner: str, counter: object) -> Formula:
         column = node.column.name if node.column else None
-        flt = node.filter.sql if node.filter else None
+        flt = checked_filter(node.filter)
         if node.func == "avg":
             total = self._measure(owner, counter, node.source.name, "sum", column, None, flt)
             count = self._measure(owner, counter, node.source.name, "count", column, None, flt)
@@ -138,7 +161,7 @@ class Lowering:
                                   node.quantile, flt))
 
     def _measure(self, owner: str, counter: object, source: str, func: MeasureFunc,
-                 column: str | None, quantile: float | None, flt: str | None) -> str:
+                 column: str | None, quantile: float | None, flt: CheckedFilter | None) -> str:
         key = (source, func, column, quantile, flt)
         if key not in self.measures:
             name = self._fresh(f"{owner}__{next(counter)}")  # type: ignore[call-overload]
@@ -147,13 +170,15 @@ class Lowering:
 
     def _conversion(self, node: ir.Conversion, owner: str) -> Conversion:
         entity = node.entity.name if node.entity else self._shared_entity(node)
-        key = (entity, node.start.source.name, _sql(node.start.filter), node.end.source.name,
-               _sql(node.end.filter), node.within.seconds)
+        start_filter, end_filter = checked_filter(node.start.filter), checked_filter(
+            node.end.filter)
+        key = (entity, node.start.source.name, start_filter, node.end.source.name, end_filter,
+               node.within.seconds)
         if key not in self.conversions:
             self.conversions[key] = Conversion(
                 name=self._fresh(f"{owner}__conv"), entity=entity,
-                start_source=node.start.source.name, start_filter=_sql(node.start.filter),
-                end_source=node.end.source.name, end_filter=_sql(node.end.filter),
+                start_source=node.start.source.name, start_filter=start_filter,
+                end_source=node.end.source.name, end_filter=end_filter,
                 within_seconds=node.within.seconds)
         return self.conversions[key]
 
@@ -173,7 +198,3 @@ class Lowering:
             name, n = f"{base}_{n}", n + 1
         self._names.add(name)
         return name
-
-
-def _sql(flt: ir.Filter | None) -> str | None:
-    return flt.sql if flt else None

@@ -21,6 +21,7 @@ from metricspec.plan.lower import (
     Lowering,
     Measure,
     PlanError,
+    filter_columns,
 )
 from metricspec.semantic import Index
 
@@ -91,6 +92,30 @@ class MetricQueryPlan:
     @property
     def cumulative(self) -> bool:
         return any(m.window and m.window.mode == "cumulative" for m in self.metrics)
+
+    def columns_read(self) -> dict[str, tuple[str, ...]]:
+        """Every column the query reads, by source name, in first-use order: the
+        dimensions it groups by, each measure's column and filter columns, a conversion's
+        entity and filter columns, the time column. A conversion's end source is joined to
+        its start, not grouped: it reads only the dimensions it declares."""
+        needed: dict[str, dict[str, None]] = {
+            name: dict.fromkeys(self.dimensions) for name in self.sources}
+        for scan in self.scans:
+            for measure in scan.measures:
+                needed[measure.source].update(dict.fromkeys(measure.columns_read))
+        for conv in self.conversions:
+            needed[conv.start_source].update(
+                dict.fromkeys((conv.entity, *filter_columns(conv.start_filter))))
+            end = needed[conv.end_source]
+            end.update(dict.fromkeys((conv.entity, *filter_columns(conv.end_filter))))
+            declared = {c.name for c in self.sources[conv.end_source].dimensions}
+            for dimension in self.dimensions:
+                if dimension not in declared:
+                    end.pop(dimension, None)
+        for name, source in self.sources.items():
+            if source.time:
+                needed[name].setdefault(source.time.name)
+        return {name: tuple(columns) for name, columns in needed.items()}
 
 
 def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None = None,

@@ -74,6 +74,11 @@ class MonitorPlan:
     def needs_baseline(self) -> bool:
         return self.rule in BASELINE_RULES
 
+    def columns_read(self) -> dict[str, tuple[str, ...]]:
+        """Every column the monitor's series reads, by source name (see
+        `MetricQueryPlan.columns_read`)."""
+        return self.series.columns_read()
+
 
 def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str | None,
                   min_n: int = DEFAULT_MIN_N) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 from metricspec import ir
 from metricspec.backends import Backend, get_backend
 from metricspec.emit.compile import CompileError, compile_object
-from metricspec.filters import parse_filter
 from metricspec.plan.experiment import ExperimentPlan, plan_experiment
 from metricspec.plan.lower import PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, plan_metric_query
@@ -114,53 +113,14 @@ def preflight(conn: Connection, backend: Backend, what: str,
                            f"column {listed}; the table has: {', '.join(sorted(present))}")
 
 
-def _filter_names(sql_text: str | None) -> set[str]:
-    if not sql_text:
-        return set()
-    checked, _ = parse_filter(sql_text)
-    return set(checked.columns) if checked is not None else set()
-
-
 def experiment_columns(plan: ExperimentPlan) -> dict[ir.Source, set[str]]:
-    needed: dict[str, set[str]] = {name: set() for name in plan.sources}
-    assignment = plan.assignment
-    needed[assignment.name] |= {plan.unit, plan.variant_column, *plan.segments,
-                                *_filter_names(plan.assignment_filter)}
-    if assignment.time:
-        needed[assignment.name].add(assignment.time.name)
-    for base in plan.bases:
-        for comp in (base.x, base.y):
-            if comp is not None:
-                needed[comp.source] |= {plan.unit, *(
-                    [comp.column] if comp.column else []), *_filter_names(comp.filter)}
-        if base.quantile:
-            q = base.quantile
-            needed[q.source] |= {plan.unit, q.column, *_filter_names(q.filter)}
-        if base.conversion:
-            c = base.conversion
-            needed[c.start_source] |= {plan.unit, *_filter_names(c.start_filter)}
-            needed[c.end_source] |= {plan.unit, *_filter_names(c.end_filter)}
-    for name in needed:
-        time_column = plan.sources[name].time
-        if time_column:
-            needed[name].add(time_column.name)
-    return {plan.sources[name]: cols for name, cols in needed.items()}
+    """What the preflight checks for an experiment (see `ExperimentPlan.columns_read`)."""
+    return {plan.sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
 def series_columns(plan: MetricQueryPlan) -> dict[ir.Source, set[str]]:
-    needed: dict[str, set[str]] = {name: set(plan.dimensions) for name in plan.sources}
-    for scan in plan.scans:
-        for m in scan.measures:
-            needed[m.source] |= {*([m.column] if m.column else []), *_filter_names(m.filter)}
-    for conv in plan.conversions:
-        needed[conv.start_source] |= {conv.entity, *_filter_names(conv.start_filter)}
-        needed[conv.end_source] |= {conv.entity, *_filter_names(conv.end_filter)}
-        needed[conv.end_source] -= set(plan.dimensions) - {
-            c.name for c in plan.sources[conv.end_source].dimensions}
-    for name, source in plan.sources.items():
-        if source.time:
-            needed[name].add(source.time.name)
-    return {plan.sources[name]: cols for name, cols in needed.items()}
+    """What the preflight checks for a series (see `MetricQueryPlan.columns_read`)."""
+    return {plan.sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
 # ------------------------------------------------------------ runs

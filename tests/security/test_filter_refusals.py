@@ -198,7 +198,7 @@ def test_deepest_accepted_filters_compile_everywhere(tmp_path: Path) -> None:
     for backend in all_backends().values():
         for i in range(2):
             assert "SELECT" in compile_object(ws.index, f"m{i}", backend).sql
-        condition = SqlBuilder(backend).filter(nested, "s")
+        condition = SqlBuilder(backend).filter(parse_filter(nested)[0], "s")
         assert condition is not None
         query = exp.select("*").from_("t").where(condition)
         sql = render_sql(query, backend, kind="test", name="nested", files=())
