@@ -47,12 +47,14 @@ def _run(kind: str, seed: int) -> None:
                                     f"{result.detail}\ninput: {data[:500]!r}")
 
 
+@pytest.mark.slow
 @given(st.integers(0, 2**32 - 1))
 @_settings("dsl")
 def test_mutated_dsl_specs_give_only_diagnostics(seed: int) -> None:
     _run("dsl", seed)
 
 
+@pytest.mark.slow
 @given(st.integers(0, 2**32 - 1))
 @_settings("yaml")
 def test_mutated_yaml_specs_give_only_diagnostics(seed: int) -> None:
@@ -65,6 +67,7 @@ def test_mutated_bytes_give_only_diagnostics(seed: int) -> None:
     _run("bytes", seed)
 
 
+@pytest.mark.slow
 @given(st.integers(0, 2**32 - 1))
 @_settings("grammar")
 def test_generated_metrics_check_and_compile(seed: int) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from metricspec.cli import app
@@ -58,6 +59,7 @@ def test_docs_site_links_resolve(tmp_path: Path) -> None:
     assert "BigQuery" in csat and "summarizer_v2" in csat and "<svg" not in csat
 
 
+@pytest.mark.slow
 def test_demo_command_runs_the_readme_job(tmp_path: Path) -> None:
     """The README's main job, as a new user runs it (a subprocess, in an empty folder)."""
     completed = subprocess.run(

@@ -50,6 +50,7 @@ def test_the_example_specs_are_clean() -> None:
     assert "0 error(s), 0 warning(s)" in output
 
 
+@pytest.mark.slow
 def test_the_example_specs_are_clean_as_a_process() -> None:
     done = run_cli("check", "specs/")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -69,6 +70,7 @@ def test_errors_exit_1() -> None:
     assert check(str(NAMES))[0] == 1
 
 
+@pytest.mark.slow
 def test_broken_specs_exit_1_as_a_process() -> None:
     done = run_cli("check", str(BROKEN))
     assert done.returncode == 1
@@ -87,6 +89,7 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     assert status == 2, output
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2_as_a_process(tmp_path: Path) -> None:
     for args in (["check", "nope/"], ["check", "specs", "--bogus"]):
         done = run_cli(*args)

@@ -208,6 +208,7 @@ def test_every_spec_file_has_boundaries_to_test() -> None:
         len(p.read_text(encoding="utf-8").split("\n")) for p in DSL_FILES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("garbage", GARBAGE)
 def test_a_garbage_line_anywhere_is_reported_on_that_line(garbage: str) -> None:
     """Exhaustive over every line boundary of every specs/*.mspec file. The file is parsed on

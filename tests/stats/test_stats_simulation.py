@@ -18,6 +18,7 @@ from stats_simulate import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "n"), [("mean", 300), ("proportion", 1000), ("ratio", 300), ("cuped", 300)]
 )
