@@ -22,12 +22,9 @@ from metricspec.ir.expr import (
     Weighted,
     WeightedTerm,
     Window,
-    children,
     metric_refs,
-    replace,
     walk,
 )
-from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, shape
 from metricspec.ir.spec import (
     AlertRule,
     AnalysisWindow,
@@ -54,12 +51,11 @@ from metricspec.ir.spec import (
 )
 
 __all__ = [
-    "BASE_SHAPES", "PLAIN", "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow",
-    "Assignment", "Baseline",
+    "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow", "Assignment", "Baseline",
     "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
     "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
     "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
-    "Shape", "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm",
-    "Window", "Winsorize", "children", "metric_refs", "replace", "shape", "strip_spans", "walk",
+    "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm", "Window",
+    "Winsorize", "metric_refs", "strip_spans", "walk",
 ]
