@@ -115,6 +115,7 @@ CODES: dict[str, str] = {
     # backends
     "MS701": "backend computes this approximately",
     "MS702": "backend cannot express this",
+    "MS703": "backend lacks what this needs",
     # command line / warehouse
     "MS901": "unknown object",
     "MS902": "unknown dialect",

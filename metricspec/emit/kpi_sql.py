@@ -61,7 +61,7 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
 
 def _nothing_to_reconcile(sql: SqlBuilder) -> exp.Select:
     """The reconciliation columns, typed, and no rows: a tree of `drivers(…)` edges only."""
-    types = ("VARCHAR", "VARCHAR", sql.caps.timestamp_type, "DOUBLE", "DOUBLE", "DOUBLE",
+    types = ("VARCHAR", "VARCHAR", sql.timestamp_type, "DOUBLE", "DOUBLE", "DOUBLE",
              "DOUBLE")
     return exp.select(
         *[sql.typed_null(kind).as_(sql.alias(column))

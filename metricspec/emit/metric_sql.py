@@ -76,7 +76,7 @@ def _constants(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     if plan.dimensions or any(m.window for m in plan.metrics):
         raise InternalError("constant metrics have no dimensions and no windows "
                             "(`check` reports a window over a constant as MS410)", "MS410")
-    select = exp.select(sql.typed_null(sql.caps.timestamp_type).as_(sql.alias(PERIOD)))
+    select = exp.select(sql.null_timestamp().as_(sql.alias(PERIOD)))
     for metric in plan.metrics:
         select = select.select(_formula(metric.formula, sql, "").as_(sql.alias(metric.name)),
                                copy=False)
@@ -132,9 +132,7 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
 
 
 def _group(select: exp.Select, keys: list[exp.Expr], sql: SqlBuilder) -> exp.Select:
-    if sql.caps.group_by_all:
-        return select.group_by(exp.var("ALL"), copy=False)
-    return select.group_by(*[k.copy() for k in keys], copy=False)
+    return sql.group(select, keys)
 
 
 def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expr:

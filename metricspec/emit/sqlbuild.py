@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from metricspec import ir
-from metricspec.backends import Backend
+from metricspec.backends import Backend, fill
 from metricspec.check.sources import source_query_problem
 from metricspec.filters import CheckedFilter
 from metricspec.plan.lower import InternalError
@@ -81,7 +81,7 @@ class SqlBuilder:
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.caps = backend.capabilities
+        self._caps = backend.capabilities
         self.dialect = backend.sqlglot_dialect
         ordering = Dialect.get_or_raise(self.dialect).NULL_ORDERING
         self._nulls_first = ordering == "nulls_are_small"
@@ -90,9 +90,9 @@ class SqlBuilder:
 
     def ident(self, name: str) -> exp.Identifier:
         if _SIMPLE.match(name):
-            if self.caps.identifier_case == "upper":
+            if self._caps.identifier_case == "upper":
                 name = name.upper()
-            elif self.caps.identifier_case == "lower":
+            elif self._caps.identifier_case == "lower":
                 name = name.lower()
         return exp.Identifier(this=name, quoted=True)
 
@@ -170,7 +170,7 @@ class SqlBuilder:
         (a percentile's rank position `1 + (n - 1) * 0.95`): a decimal literal, cast to
         DECIMAL where the warehouse reads `0.95` as a float."""
         literal = self.num(value)
-        return literal if self.caps.decimal_literals == "exact" else cast(literal, "DECIMAL")
+        return literal if self._caps.decimal_literals == "exact" else cast(literal, "DECIMAL")
 
     @staticmethod
     def text(value: str) -> exp.Literal:
@@ -178,16 +178,16 @@ class SqlBuilder:
 
     def ts(self, value: dt.datetime) -> exp.Expr:
         text = value.strftime("%Y-%m-%d %H:%M:%S")
-        return cast(exp.Literal.string(text), self.caps.timestamp_type)
+        return cast(exp.Literal.string(text), self._caps.timestamp_type)
 
     def ts_add(self, value: exp.Expr, seconds: int) -> exp.Expr:
         if seconds >= 0:
             return exp.TimestampAdd(
                 this=value, expression=exp.Literal.number(seconds), unit=exp.var("SECOND")
             )
-        return exp.TimestampSub(
-            this=value, expression=exp.Literal.number(-seconds), unit=exp.var("SECOND")
-        )
+        amount = exp.Literal.number(-seconds)
+        node = exp.TimestampSub(this=value, expression=amount, unit=exp.var("SECOND"))
+        return self._spelled("timestamp_sub", node, x=value, seconds=amount)
 
     def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
@@ -196,7 +196,7 @@ class SqlBuilder:
         ):
             return exp.TimestampTrunc(this=ts, unit=exp.var(grain.unit.upper()))
         if grain.unit == "week":
-            return exp.TimestampTrunc(this=ts, unit=exp.var(self.caps.week_unit))
+            return exp.TimestampTrunc(this=ts, unit=exp.var(self._caps.week_unit))
         larger = "HOUR" if grain.unit == "minute" else "DAY"
         step = exp.Cast(
             this=exp.Mul(
@@ -235,13 +235,13 @@ class SqlBuilder:
         if func in ("count", "count_distinct") and value is None:
             if condition is None:
                 return exp.Count(this=exp.Star())
-            if self.caps.filter_clause:
+            if self._caps.filter_clause:
                 return exp.Filter(
                     this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)
                 )
             return exp.Count(this=self.when(condition, exp.Literal.number(1)))
         assert value is not None
-        if condition is not None and self.caps.filter_clause:
+        if condition is not None and self._caps.filter_clause:
             inner = exp.Distinct(expressions=[value]) if distinct else value
             return exp.Filter(
                 this=self._agg_node(func, inner), expression=exp.Where(this=condition)
@@ -269,47 +269,36 @@ class SqlBuilder:
         return case
 
     def percentile(self, value: exp.Expr, q: float, condition: exp.Expr | None) -> exp.Expr:
-        """An aggregate percentile, spelled the way this warehouse computes it."""
+        """An aggregate percentile: sqlglot's exact or approximate node, or the backend's
+        own spelling of it (`[spellings]` in its file)."""
         if condition is not None:
             value = self.when(condition, value)
-        shape = self.caps.percentile_shape
-        p = exp.Literal.number(repr(q))
-        if shape == "quantile_cont":
-            return exp.Anonymous(this="QUANTILE_CONT", expressions=[value, p])
-        if shape == "percentile":
-            return exp.Anonymous(this="PERCENTILE", expressions=[value, p])
-        if shape == "within_group":
-            return exp.WithinGroup(
-                this=exp.Anonymous(this="PERCENTILE_CONT", expressions=[p]),
-                expression=exp.Order(expressions=[self.asc(value)]),
-            )
-        if shape == "approx_quantiles":
-            buckets = self.caps.approx_quantile_buckets
-            return exp.Bracket(
-                this=exp.Anonymous(
-                    this="APPROX_QUANTILES", expressions=[value, exp.Literal.number(buckets)]
-                ),
-                expressions=[exp.Literal.number(round(q * buckets))],
-                offset=0,
-                safe=False,
-            )
-        raise InternalError(f"backend `{self.backend.name}` names an unknown percentile shape "
-                            f"`{shape}`")
+        fraction = exp.Literal.number(repr(q))
+        if self._caps.percentile == "exact":
+            return self._spelled("percentile", exp.PercentileCont(this=value, expression=fraction),
+                                 x=value, q=fraction)
+        if self._caps.percentile == "approximate":
+            return self._spelled("approx_percentile",
+                                 exp.ApproxQuantile(this=value, quantile=fraction), x=value,
+                                 q=fraction, q_permille=exp.Literal.number(round(q * 1000)))
+        raise InternalError(f"{self.backend.title} has no aggregate percentile (`check "
+                            "--dialect` reports the metric as MS703)", "MS703")
+
+    def _spelled(self, construct: str, node: exp.Expr, **values: exp.Expr) -> exp.Expr:
+        """`node`, unless the backend spells `construct` itself: then its template, with the
+        placeholders replaced by `values` (nodes, never text)."""
+        template = self.backend.spelling(construct)
+        return node if template is None else fill(template, values)
 
     # ------------------------------------------------------------ arithmetic
 
     def div(self, numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
         """Division that yields NULL, not an error, on a zero denominator, and never
-        truncates integers."""
+        truncates integers: sqlglot's `Div(safe, untyped)` knows which warehouses need
+        `NULLIF` and which need a cast; a backend may spell it itself."""
         numerator, denominator = paren(numerator), paren(denominator)
-        if self.caps.integer_division == "truncate":
-            numerator = self.to_float(numerator)
-        if self.caps.safe_divide:
-            return exp.Anonymous(this=self.caps.safe_divide, expressions=[numerator, denominator])
-        return exp.Div(
-            this=numerator,
-            expression=exp.Nullif(this=denominator, expression=exp.Literal.number(0)),
-        )
+        node = exp.Div(this=numerator, expression=denominator, safe=True, typed=False)
+        return self._spelled("safe_divide", node, x=numerator, y=denominator)
 
     @staticmethod
     def to_float(value: exp.Expr) -> exp.Expr:
@@ -318,3 +307,17 @@ class SqlBuilder:
     @staticmethod
     def typed_null(kind: str) -> exp.Expr:
         return cast(exp.Null(), kind)
+
+    def null_timestamp(self) -> exp.Expr:
+        """A NULL of the type event times have in this warehouse."""
+        return self.typed_null(self._caps.timestamp_type)
+
+    @property
+    def timestamp_type(self) -> str:
+        return self._caps.timestamp_type
+
+    def group(self, select: exp.Select, keys: list[exp.Expr]) -> exp.Select:
+        """`GROUP BY` the keys: `GROUP BY ALL` where the warehouse accepts it."""
+        if self._caps.group_by_all:
+            return select.group_by(exp.var("ALL"), copy=False)
+        return select.group_by(*[k.copy() for k in keys], copy=False)

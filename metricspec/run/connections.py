@@ -51,21 +51,19 @@ def _schemes() -> dict[str, str]:
     from metricspec.backends import all_backends
 
     return {scheme: backend.driver for backend in all_backends().values()
-            for scheme in backend.url_schemes}
+            if backend.driver is not None for scheme in backend.url_schemes}
 
 
 #: URL scheme -> module under ``metricspec.run.drivers`` that opens it.
 SUPPORTED_SCHEMES: Mapping[str, str] = _schemes()
 
-_EXAMPLES = (
-    "duckdb:///:memory:",
-    "duckdb:///path/to/file.duckdb",
-    "postgresql://user:password@host:5432/database",
-    "spark://local[2]",
-    "spark://host:15002",
-    "bigquery://project/dataset",
-    "snowflake://user:password@account/database/schema?warehouse=WH",
-)
+def _examples() -> tuple[str, ...]:
+    from metricspec.backends import url_examples
+
+    return tuple(url_examples())
+
+
+_EXAMPLES = _examples()
 
 # scheme://user: — the password starts after the first `:` following the user name and
 # runs to the LAST `@` of the URL, so `@`, `:`, `/` and `%XX` inside it stay hidden.
@@ -239,6 +237,18 @@ def _supported_hint() -> str:
     return f"supported schemes: {schemes}; for example {', '.join(_EXAMPLES)}"
 
 
+def _unsupported(scheme: str) -> str:
+    """Why a scheme is refused: a warehouse metricspec only compiles for says so."""
+    from metricspec.backends import all_backends
+
+    backend = all_backends().get(scheme)
+    if backend is not None and backend.compile_only:
+        return (f"names {backend.title}, which metricspec compiles for but cannot connect to "
+                f"(compile-only: `metricspec compile --dialect {backend.name}` writes its SQL; "
+                "run it with the warehouse's own client)")
+    return f"has an unsupported scheme {scheme!r}"
+
+
 def parse_url(url: str) -> WarehouseURL:
     """Split a connection URL into its parts, rejecting unknown schemes.
 
@@ -249,7 +259,7 @@ def parse_url(url: str) -> WarehouseURL:
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in SUPPORTED_SCHEMES:
-        reason = "has no scheme" if not sep else f"has an unsupported scheme {scheme!r}"
+        reason = "has no scheme" if not sep else _unsupported(scheme)
         raise WarehouseError(f"connection URL {reason}", url=redacted, hint=_supported_hint())
     if scheme == "spark" and _SPARK_LOCAL.match(rest):
         # ``local[2]`` is not a valid URL host (brackets mean IPv6), so parse it by hand.
