@@ -82,18 +82,7 @@ class Index:
             if metric is None or expr.name in _active:
                 return expr
             return self.expand(metric.expr, _active | {expr.name})
-        if isinstance(expr, ir.BinaryOp):
-            return expr.model_copy(update={"left": self.expand(expr.left, _active),
-                                           "right": self.expand(expr.right, _active)})
-        if isinstance(expr, ir.Negate):
-            return expr.model_copy(update={"operand": self.expand(expr.operand, _active)})
-        if isinstance(expr, ir.Weighted):
-            terms = tuple(t.model_copy(update={"expr": self.expand(t.expr, _active)})
-                          for t in expr.terms)
-            return expr.model_copy(update={"terms": terms})
-        if isinstance(expr, ir.Window):
-            return expr.model_copy(update={"expr": self.expand(expr.expr, _active)})
-        return expr
+        return ir.replace(expr, lambda child: self.expand(child, _active))
 
     def aggregates(self, metric: str) -> list[ir.Aggregate]:
         """Every aggregation a metric needs, through the metrics it uses."""

@@ -178,17 +178,16 @@ def rule_winsorize(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _uncappable(expr: ir.Expr) -> str | None:
-    """Why a metric has no unit-level count or sum to cap (plan.experiment's base shapes)."""
-    plain = ("count", "sum", "count_distinct")
-    if isinstance(expr, ir.Aggregate):
-        if expr.func in (*plain, "avg"):
-            return None
-        return "a percentile is not a per-unit value" if expr.func == "quantile" else (
-            f"`{expr.func}` has no per-unit value")
-    if isinstance(expr, ir.BinaryOp) and expr.op == "/" and all(
-            isinstance(side, ir.Aggregate) and side.func in plain
-            for side in (expr.left, expr.right)):
+    """Why a metric has no unit-level count or sum to cap (by its shape, as the experiment
+    plan sees it)."""
+    kind = ir.shape(expr)
+    if kind in ("simple", "average", "ratio"):
         return None
-    if isinstance(expr, ir.Conversion):
+    if kind == "percentile":
+        return "a percentile is not a per-unit value"
+    if kind == "extreme":
+        assert isinstance(expr, ir.Aggregate)
+        return f"`{expr.func}` has no per-unit value"
+    if kind == "conversion":
         return "a conversion is a yes or no per unit"
     return "it combines several metrics; winsorise the ones it is made of"

@@ -110,16 +110,7 @@ def _shape(expr: ir.Expr) -> tuple[int, list[tuple[str, int]]]:
         deepest = max(deepest, depth)
         if isinstance(node, ir.MetricRef):
             refs.append((node.name, depth))
-        children: list[ir.Expr] = []
-        if isinstance(node, ir.BinaryOp):
-            children = [node.left, node.right]
-        elif isinstance(node, ir.Negate):
-            children = [node.operand]
-        elif isinstance(node, ir.Weighted):
-            children = [t.expr for t in node.terms]
-        elif isinstance(node, ir.Window):
-            children = [node.expr]
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in ir.children(node))
     return deepest, refs
 
 

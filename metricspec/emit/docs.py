@@ -30,29 +30,15 @@ _ENV = environment("metricspec.emit", "templates/docs", "html")
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
+# The catalog's word for a shape, where it is not the shape's own name.
+_KIND_WORDS = {"weighted": "composite", "extreme": "simple"}
+
+
 def metric_kind(expr: ir.Expr) -> str:
-    """A one-word description of how a metric is defined (for the catalog)."""
-    if isinstance(expr, ir.Window):
-        return expr.mode
-    if isinstance(expr, ir.Weighted):
-        return "composite"
-    if isinstance(expr, ir.Conversion):
-        return "conversion"
-    if isinstance(expr, ir.Aggregate):
-        return (
-            "percentile"
-            if expr.func == "quantile"
-            else "average"
-            if expr.func == "avg"
-            else "simple"
-        )
-    if (
-        isinstance(expr, ir.BinaryOp)
-        and expr.op == "/"
-        and all(isinstance(side, ir.Aggregate) for side in (expr.left, expr.right))
-    ):
-        return "ratio"
-    return "derived"
+    """A one-word description of how a metric is defined (for the catalog): its `ir.shape`,
+    the classification check and plan use too."""
+    shape = ir.shape(expr)
+    return _KIND_WORDS.get(shape, shape)
 
 
 def source_text(texts: dict[str, str], span: ir.Span) -> str:

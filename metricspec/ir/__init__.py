@@ -22,9 +22,12 @@ from metricspec.ir.expr import (
     Weighted,
     WeightedTerm,
     Window,
+    children,
     metric_refs,
+    replace,
     walk,
 )
+from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, shape
 from metricspec.ir.spec import (
     AlertRule,
     AnalysisWindow,
@@ -51,11 +54,12 @@ from metricspec.ir.spec import (
 )
 
 __all__ = [
-    "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow", "Assignment", "Baseline",
+    "BASE_SHAPES", "PLAIN", "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow",
+    "Assignment", "Baseline",
     "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
     "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
     "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
-    "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm", "Window",
-    "Winsorize", "metric_refs", "strip_spans", "walk",
+    "Shape", "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm",
+    "Window", "Winsorize", "children", "metric_refs", "replace", "shape", "strip_spans", "walk",
 ]

@@ -3,6 +3,7 @@ special forms (weighted composites, conversions, rolling and cumulative windows)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -142,6 +143,46 @@ for _model in (BinaryOp, Negate, WeightedTerm, Weighted, Window):
     _model.model_rebuild()
 
 
+# The fields of each form that hold sub-expressions; `Weighted` holds them in its terms.
+# A new form with sub-expressions adds one entry here (and `children`/`replace` follow).
+_EXPR_FIELDS: dict[type, tuple[str, ...]] = {
+    BinaryOp: ("left", "right"), Negate: ("operand",), Window: ("expr",),
+}
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions directly inside `expr`, in order (none for a leaf).
+
+    >>> from metricspec.ir.base import Span
+    >>> s = Span.unknown()
+    >>> [c.kind for c in children(Negate(span=s, operand=Number(span=s, value=1)))]
+    ['number']
+    """
+    if isinstance(expr, Weighted):
+        return tuple(term.expr for term in expr.terms)
+    return tuple(getattr(expr, name) for name in _EXPR_FIELDS.get(type(expr), ()))
+
+
+def replace(expr: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """`expr` with each direct sub-expression `c` replaced by `fn(c)` (a leaf as it is).
+
+    >>> from metricspec.ir.base import Span
+    >>> s = Span.unknown()
+    >>> e = BinaryOp(span=s, op="+", left=MetricRef(span=s, name="a"),
+    ...              right=Number(span=s, value=2))
+    >>> one = Number(span=s, value=1)
+    >>> [c.kind for c in children(replace(e, lambda c: one))]
+    ['number', 'number']
+    """
+    if isinstance(expr, Weighted):
+        terms = tuple(t.model_copy(update={"expr": fn(t.expr)}) for t in expr.terms)
+        return expr.model_copy(update={"terms": terms})
+    names = _EXPR_FIELDS.get(type(expr), ())
+    if not names:
+        return expr
+    return expr.model_copy(update={name: fn(getattr(expr, name)) for name in names})
+
+
 def walk(expr: Expr) -> list[Expr]:
     """Every node of an expression, parents before children.
 
@@ -157,16 +198,7 @@ def walk(expr: Expr) -> list[Expr]:
     while stack:
         node = stack.pop()
         out.append(node)
-        children: list[Expr] = []
-        if isinstance(node, BinaryOp):
-            children = [node.left, node.right]
-        elif isinstance(node, Negate):
-            children = [node.operand]
-        elif isinstance(node, Weighted):
-            children = [t.expr for t in node.terms]
-        elif isinstance(node, Window):
-            children = [node.expr]
-        stack.extend(reversed(children))
+        stack.extend(reversed(children(node)))
     return out
 
 

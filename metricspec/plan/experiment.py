@@ -326,30 +326,33 @@ class _Bases:
         return self.bases.setdefault(found.name, found)
 
     def _shape(self, expr: ir.Expr, name: str) -> BaseMetric | None:
-        if isinstance(expr, ir.Aggregate):
-            if expr.func == "quantile":
-                assert expr.column is not None and expr.quantile is not None
-                return BaseMetric(name, "quantile", quantile=QuantilePart(
-                    name, expr.source.name, expr.column.name, expr.quantile,
-                    checked_filter(expr.filter)))
-            if expr.func == "avg":
-                return BaseMetric(name, "ratio", x=self._component(expr, name, "x", "sum"),
-                                  y=self._component(expr, name, "y", "count"))
-            if expr.func in ("count", "sum", "count_distinct"):
-                kind: BaseKind = "proportion" if (
-                    expr.func == "count_distinct" and expr.column is not None
-                    and expr.column.name == self.exp.unit.name  # type: ignore[union-attr]
-                ) else "mean"
-                return BaseMetric(name, kind, x=self._component(expr, name, "x", expr.func))
-            return None
-        if isinstance(expr, ir.BinaryOp) and expr.op == "/":
+        """The base metric of an expression whose shape is one (`ir.BASE_SHAPES`)."""
+        shape = ir.shape(expr)
+        if shape == "percentile":
+            assert isinstance(expr, ir.Aggregate)
+            assert expr.column is not None and expr.quantile is not None
+            return BaseMetric(name, "quantile", quantile=QuantilePart(
+                name, expr.source.name, expr.column.name, expr.quantile,
+                checked_filter(expr.filter)))
+        if shape == "average":
+            assert isinstance(expr, ir.Aggregate)
+            return BaseMetric(name, "ratio", x=self._component(expr, name, "x", "sum"),
+                              y=self._component(expr, name, "y", "count"))
+        if shape == "simple":
+            assert isinstance(expr, ir.Aggregate)
+            kind: BaseKind = "proportion" if (
+                expr.func == "count_distinct" and expr.column is not None
+                and expr.column.name == self.exp.unit.name  # type: ignore[union-attr]
+            ) else "mean"
+            return BaseMetric(name, kind, x=self._component(expr, name, "x", expr.func))
+        if shape == "ratio":
+            assert isinstance(expr, ir.BinaryOp)
             left, right = expr.left, expr.right
-            if _plain(left) and _plain(right):
-                assert isinstance(left, ir.Aggregate) and isinstance(right, ir.Aggregate)
-                return BaseMetric(name, "ratio", x=self._component(left, name, "x", left.func),
-                                  y=self._component(right, name, "y", right.func))
-            return None
-        if isinstance(expr, ir.Conversion):
+            assert isinstance(left, ir.Aggregate) and isinstance(right, ir.Aggregate)
+            return BaseMetric(name, "ratio", x=self._component(left, name, "x", left.func),
+                              y=self._component(right, name, "y", right.func))
+        if shape == "conversion":
+            assert isinstance(expr, ir.Conversion)
             return BaseMetric(name, "ratio", conversion=ConversionPart(
                 name, expr.start.source.name, checked_filter(expr.start.filter),
                 expr.end.source.name, checked_filter(expr.end.filter), expr.within.seconds))
@@ -361,7 +364,3 @@ class _Bases:
                          func=func,  # type: ignore[arg-type]
                          column=node.column.name if node.column else None,
                          filter=checked_filter(node.filter))
-
-
-def _plain(expr: ir.Expr) -> bool:
-    return isinstance(expr, ir.Aggregate) and expr.func in ("count", "sum", "count_distinct")
