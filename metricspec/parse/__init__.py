@@ -181,5 +181,5 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, column
 
 
-__all__ = ["MAX_SPEC_BYTES", "Loaded", "ParseResult", "load", "parse_source", "read_spec",
-           "spec_files"]
+__all__ = ["MAX_SPEC_BYTES", "Loaded", "ParseResult", "load", "parse_source", "parse_text",
+           "parse_yaml", "read_spec", "spec_files"]

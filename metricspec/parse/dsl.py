@@ -15,25 +15,23 @@ from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Tree, UnexpectedInput
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+from lark.exceptions import UnexpectedEOF, UnexpectedToken
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.parse.build import Builder
 from metricspec.parse.positions import ScalarMap
-from metricspec.parse.syntax_errors import EXAMPLES, describe_expected
+from metricspec.parse.syntax_errors import TOP_LEVEL
+from metricspec.parse.syntax_errors import syntax_diagnostic as describe_syntax_error
 from metricspec.resources import grammar_path
 
 FRAGMENTS = ("expr_fragment", "margin_fragment", "amount_fragment", "duration_fragment",
              "alert_fragment", "filter_fragment", "mde_fragment", "window_fragment",
              "traffic_fragment", "condition_fragment", "composition_fragment", "unit_fragment")
-TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
 # Parse trees deeper than this are reported (MS110) rather than built: building and checking
 # recurse over expressions, and no real metric comes close.
 MAX_NESTING = 200
 _STATEMENT = re.compile(r"^({})\b".format("|".join(TOP_LEVEL)))
-# Characters the grammar uses as (part of) tokens; any other is an unexpected character.
-_PUNCTUATION = set("=(){},.:;<>-+*/%\"")
 _FIRST_WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]+[A-Za-z_]")
 _HEAD = re.compile(r"^({})\s+([A-Za-z_][A-Za-z0-9_]*)".format("|".join(TOP_LEVEL)))
 
@@ -221,176 +219,6 @@ def _fragment_wording(diagnostic: Diagnostic) -> Diagnostic:
 
 def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str,
                       builder: Builder | None = None) -> Diagnostic:
-    """Turn a Lark exception into a diagnostic a person can act on."""
-    builder = builder or Builder(file)
-    line = exc.line if isinstance(exc.line, int) and exc.line > 0 else max(1, text.count("\n"))
-    column = exc.column if isinstance(exc.column, int) and exc.column > 0 else 1
-    width = 1
-    hint: str | None = None
-    friendly = _match_example(exc)
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0
-        char = text[pos] if pos < len(text) else ""
-        code, message = "MS102", f"unexpected character `{_visible(char)}`"
-        hint = describe_expected(parser(), exc.allowed)
-        if char in "'\"":
-            rest = text[pos + 1:].split("\n", 1)[0]
-            hint = ("this quote is not closed on its line" if char not in rest else
-                    "labels use double quotes" if char == "'" else hint)
-    elif isinstance(exc, UnexpectedEOF):
-        code, message = "MS103", "the file ends in the middle of a statement"
-        hint = describe_expected(parser(), exc.expected)
-        line, column = _last_position(text)
-    else:
-        assert isinstance(exc, UnexpectedToken)
-        token: Token = _first_word(exc.token)
-        if token.type == "CHAR":
-            code, message = "MS102", f"unexpected character `{_visible(str(token))}`"
-        elif token.type == "$END":
-            code, message = "MS103", "the file ends in the middle of a statement"
-            # Lark places the end marker on the last token: point just after it, not after
-            # any comments that follow.
-            if token.end_line and token.end_column:
-                line, column = token.end_line, token.end_column
-            else:
-                line, column = _last_position(text)
-        elif "RBRACE" in exc.expected and str(token) in TOP_LEVEL and exc.column == 1:
-            code, message = "MS101", f"a block is still open when `{token}` starts"
-            width = len(str(token))
-        elif str(token) in TOP_LEVEL and exc.column == 1 and _previous_end(exc):
-            # `metric m` and then a new statement: the statement above stops short; point
-            # where its missing part belongs, not at the healthy statement below.
-            code, message = "MS101", "this statement is incomplete"
-            line, column = _previous_end(exc) or (line, column)
-        else:
-            code = "MS101"
-            message = f"unexpected {_token_words(token)}"
-            width = max(1, len(str(token)))
-        expected = _accepts(exc)
-        hint = _keyword_hint(token, expected) or describe_expected(parser(), expected)
-        if message.startswith("a block is still open"):
-            hint = "add `}` on the line before to close it"
-    if friendly:
-        message = friendly
-    pos_line, pos_column = builder._pos(line, column)
-    span = ir.Span(file=file, line=pos_line, column=pos_column, end_line=pos_line,
-                   end_column=pos_column + width)
-    return error(code, message, span, hint)
-
-
-@cache
-def _example_errors() -> tuple[tuple[str, UnexpectedInput], ...]:
-    """The syntax error each of `EXAMPLES` raises, computed once."""
-    found: list[tuple[str, UnexpectedInput]] = []
-    for label, examples in EXAMPLES.items():
-        for example in examples:
-            try:
-                parser().parse(example, start="start")
-            except UnexpectedInput as exc:
-                found.append((label, exc))
-    return tuple(found)
-
-
-def _parser_state(exc: UnexpectedInput) -> object:
-    """The LALR state the parser was in: the top of its stack, not the whole stack.
-
-    Lark's own `match_examples` compares whole stacks, so an example written as a file's
-    first statement would never match the same mistake further down the file.
-    """
-    state = getattr(exc, "state", None)
-    return getattr(state, "position", state)
-
-
-def _match_example(exc: UnexpectedInput) -> str | None:
-    """The friendly message of the example that fails the same way, if any."""
-    try:
-        state = _parser_state(exc)
-        fallback: str | None = None
-        for label, example in _example_errors():
-            if type(example) is not type(exc) or _parser_state(example) != state:
-                continue
-            if isinstance(exc, UnexpectedToken) and isinstance(example, UnexpectedToken):
-                if set(example.accepts) != set(exc.accepts):
-                    continue
-                if example.token == exc.token:
-                    return label
-                if example.token.type == exc.token.type and fallback is None:
-                    fallback = label
-            elif fallback is None:
-                fallback = label
-        return fallback
-    except Exception:
-        return None
-
-
-def _accepts(exc: UnexpectedToken) -> set[str]:
-    """The terminals really acceptable here (LALR's `expected` over-approximates)."""
-    try:
-        accepts: set[str] = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
-        return set(accepts)
-    except Exception:
-        return set(exc.expected)
-
-
-def _first_word(token: Token) -> Token:
-    """When no expected terminal matched, Lark's fallback lexer may swallow a long run of text
-    as one filter-like token; report only its first word or character."""
-    if token.type not in ("FILTER", "LINE_FILTER"):
-        return token
-    text = str(token)
-    match = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?|\S", text)
-    word = match.group(0) if match else text[:1]
-    kind = ("NAME" if re.match(r"[A-Za-z_]", word) else "NUMBER" if word[0].isdigit()
-            else "PUNCTUATION" if word in _PUNCTUATION else "CHAR")
-    return Token.new_borrow_pos(kind, word, token)
-
-
-def _previous_end(exc: UnexpectedToken) -> tuple[int, int] | None:
-    """Where the last token the parser accepted ends."""
-    try:
-        value = exc.interactive_parser.parser_state.value_stack[-1]
-    except (AttributeError, IndexError):
-        return None
-    if isinstance(value, Token) and value.end_line and value.end_column:
-        return value.end_line, value.end_column
-    if isinstance(value, Tree) and not value.meta.empty:
-        return value.meta.end_line, value.meta.end_column
-    return None
-
-
-def _keyword_hint(token: Token, expected: set[str]) -> str | None:
-    """`metrc` where a keyword was expected: suggest the keyword."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(token)):
-        return None
-    keywords = []
-    for name in expected:
-        try:
-            pattern = parser().get_terminal(name).pattern
-        except KeyError:
-            continue
-        if pattern.type == "str" and re.fullmatch(r"[a-z_]+", pattern.value):
-            keywords.append(pattern.value)
-    return did_you_mean(str(token), keywords) if keywords else None
-
-
-def _token_words(token: Token) -> str:
-    value = _visible(str(token))
-    if token.type == "NAME":
-        return f"name `{value}`"
-    if token.type == "NUMBER":
-        return f"number `{value}`"
-    if token.type == "STRING":
-        return "string"
-    return f"`{value}`"
-
-
-def _visible(text: str) -> str:
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
-
-
-def _last_position(text: str) -> tuple[int, int]:
-    """The position just after the last text that is not whitespace or a trailing comment."""
-    lines = text.rstrip().split("\n")
-    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
-        lines.pop()
-    return len(lines), len(lines[-1].rstrip()) + 1
+    """Turn a Lark exception into a diagnostic (worded by `syntax_errors`), placed in the
+    file as `builder` places its nodes."""
+    return describe_syntax_error(exc, text, file, parser(), (builder or Builder(file))._pos)

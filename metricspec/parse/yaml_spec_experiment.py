@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from metricspec import ir
+from metricspec.parse.yaml_reader import YamlReader
 from metricspec.parse.yaml_values import INVALID, YMap, YSeq
-
-if TYPE_CHECKING:
-    from metricspec.parse.yaml_spec import _Reader
 
 _ASSIGNMENT_KEYS = ("source", "variant", "where")
 
 
-def read_experiment(r: _Reader, name: str, node: YMap, span: ir.Span) -> ir.Experiment:
+def read_experiment(r: YamlReader, name: str, node: YMap, span: ir.Span) -> ir.Experiment:
     """Build an `ir.Experiment` from its YAML mapping."""
     fields: dict[str, Any] = {
         "label": r.text(node, "label"), "description": r.text(node, "description"),
@@ -43,7 +41,7 @@ def read_experiment(r: _Reader, name: str, node: YMap, span: ir.Span) -> ir.Expe
                          **{k: v for k, v in fields.items() if v is not None})
 
 
-def _assignment(r: _Reader, node: YMap) -> ir.Assignment | None:
+def _assignment(r: YamlReader, node: YMap) -> ir.Assignment | None:
     raw = node.get("assignment")
     if raw is None:
         return None
@@ -65,7 +63,7 @@ def _assignment(r: _Reader, node: YMap) -> ir.Assignment | None:
                          variant_column=r.ref(raw, "variant"), filter=flt)
 
 
-def _variants(r: _Reader, node: YMap) -> tuple[ir.Variant, ...]:
+def _variants(r: YamlReader, node: YMap) -> tuple[ir.Variant, ...]:
     raw = node.get("variants")
     if raw is None:
         return ()
@@ -84,7 +82,7 @@ def _variants(r: _Reader, node: YMap) -> tuple[ir.Variant, ...]:
     return tuple(variants)
 
 
-def _amount(r: _Reader, node: YMap, key: str) -> ir.Amount | None:
+def _amount(r: YamlReader, node: YMap, key: str) -> ir.Amount | None:
     value = node[key]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = r.finite(node, key, value)
@@ -95,7 +93,7 @@ def _amount(r: _Reader, node: YMap, key: str) -> ir.Amount | None:
     return amount
 
 
-def _guardrails(r: _Reader, node: YMap) -> tuple[ir.ExperimentGuardrail, ...]:
+def _guardrails(r: YamlReader, node: YMap) -> tuple[ir.ExperimentGuardrail, ...]:
     raw = node.get("guardrails")
     if raw is None:
         return ()
@@ -122,7 +120,7 @@ def _guardrails(r: _Reader, node: YMap) -> tuple[ir.ExperimentGuardrail, ...]:
     return tuple(out)
 
 
-def _winsorize(r: _Reader, node: YMap) -> tuple[ir.Winsorize, ...]:
+def _winsorize(r: YamlReader, node: YMap) -> tuple[ir.Winsorize, ...]:
     raw = node.get("winsorize")
     if raw is None:
         return ()
@@ -141,7 +139,7 @@ def _winsorize(r: _Reader, node: YMap) -> tuple[ir.Winsorize, ...]:
     return tuple(out)
 
 
-def _sequential(r: _Reader, node: YMap) -> ir.Sequential | None:
+def _sequential(r: YamlReader, node: YMap) -> ir.Sequential | None:
     raw = node.get("sequential")
     if raw is None or raw is False or raw is INVALID:
         return None

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from metricspec import ir
+from metricspec.parse import parse_yaml
 from metricspec.parse.yaml_nodes import MAX_ALIAS_VALUES, MAX_DEPTH, read_yaml
-from metricspec.parse.yaml_spec import parse_yaml
 from metricspec.workspace import Workspace
 
 SHARED = """\

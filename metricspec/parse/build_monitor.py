@@ -1,0 +1,49 @@
+"""Monitor blocks and their alert rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark.tree import Meta
+
+from metricspec import ir
+from metricspec.parse.build_base import BuilderBase, Item, flat
+
+
+class MonitorRules(BuilderBase):
+    """The rules of these blocks that the `SETTINGS` table does not read."""
+
+    def monitor(self, meta: Meta, children: list[Any]) -> ir.Monitor:
+        name = children[0]
+        s = self._settings([c for c in children[1:] if isinstance(c, Item)], "monitor")
+        return ir.Monitor(
+            span=self.span_of(name), name=str(name), label=s.get("label"),
+            description=s.get("description"), owner=s.get("owner"), metric=s.get("metric"),
+            every=s.get("every"), baseline=s.get("baseline"), alert=s.get("alert"),
+            min_n=s.get("min_n"),
+            dimensions=flat(s.get("dimensions", [])),
+            setting_spans=self._setting_spans([c for c in children[1:] if isinstance(c, Item)]))
+
+    def monitor_item(self, meta: Meta, children: list[Any]) -> None:
+        return None
+
+    def alert_rule(self, meta: Meta, children: list[Any]) -> ir.AlertRule:
+        kind, threshold = children[0]
+        consecutive = 1
+        if len(children) > 1:
+            count, unit = children[1], children[2]
+            consecutive = self._whole(count, "the number of windows")
+            if str(unit).lower() not in ("window", "windows"):
+                self._error("MS107", f"expected `windows` after `for {count}`, not `{unit}`",
+                            unit, f"write `for {count} windows`")
+        return ir.AlertRule(span=self.span_of(meta), kind=kind, threshold=threshold,
+                            consecutive=consecutive)
+
+    def relative_alert(self, meta: Meta, children: list[Any]) -> tuple[str, ir.Amount]:
+        return f"{children[0]}_baseline", children[1]
+
+    def threshold_alert(self, meta: Meta, children: list[Any]) -> tuple[str, ir.Amount]:
+        return str(children[0]), children[1]
+
+    def zscore_alert(self, meta: Meta, children: list[Any]) -> tuple[str, ir.Amount]:
+        return f"zscore_{children[0]}", children[1]

@@ -1,0 +1,52 @@
+"""Source blocks: table or query, entities, time, dimensions, columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token
+from lark.tree import Meta
+
+from metricspec import ir
+from metricspec.parse.build_base import BuilderBase, Item, flat, string_value
+
+
+class SourceRules(BuilderBase):
+    """The rules of these blocks that the `SETTINGS` table does not read."""
+
+    def source(self, meta: Meta, children: list[Any]) -> ir.Source:
+        name = children[0]
+        items = [c for c in children[1:] if c is not None]
+        settings = self._settings([i for i in items if isinstance(i, Item)], "source")
+        origin = next(c for c in items if isinstance(c, tuple))
+        return ir.Source(
+            span=self.span_of(name), name=str(name),
+            label=settings.get("label"), description=settings.get("description"),
+            owner=settings.get("owner"),
+            table=origin[1] if origin[0] == "table" else None,
+            query=origin[1] if origin[0] == "query" else None,
+            entities=flat(settings.get("entities", [])), time=settings.get("time"),
+            dimensions=flat(settings.get("dimensions", [])),
+            columns=flat(settings.get("columns", [])),
+        )
+
+    def table_origin(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[str, ...]]:
+        return ("table", children[0])
+
+    def query_origin(self, meta: Meta, children: list[Token]) -> tuple[str, str]:
+        return ("query", string_value(children[0]))
+
+    def qualified_name(self, meta: Meta, children: list[Token]) -> tuple[str, ...]:
+        return tuple(str(t) for t in children)
+
+    def source_item(self, meta: Meta, children: list[Any]) -> None:
+        return None
+
+    def column_list(self, meta: Meta, children: list[ir.Column]) -> tuple[ir.Column, ...]:
+        return tuple(children)
+
+    def column_decl(self, meta: Meta, children: list[Token]) -> ir.Column:
+        type_ = str(children[1]).lower() if len(children) > 1 else None
+        type_span = self.span_of(children[1]) if len(children) > 1 else None
+        return ir.Column(span=self.span_of(children[0]), name=str(children[0]), type=type_,
+                         type_span=type_span)
