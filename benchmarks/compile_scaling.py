@@ -59,8 +59,8 @@ def child(repo: str) -> dict[str, float]:
     started = time.perf_counter()
     from metricspec.backends import resolve_dialects
     from metricspec.check import check
-    from metricspec.emit.compile import compile_all
     from metricspec.parse import load
+    from metricspec.pipeline import compile_all
     from metricspec.semantic import Index
 
     out: dict[str, float] = {"import": time.perf_counter() - started, "rss_imports": _rss_kib()}
@@ -111,8 +111,8 @@ def profile(n_metrics: int, top: int) -> None:
         write_repo(tmp, n_metrics)
         from metricspec.backends import resolve_dialects
         from metricspec.check import check
-        from metricspec.emit.compile import compile_all
         from metricspec.parse import load
+        from metricspec.pipeline import compile_all
         from metricspec.semantic import Index
 
         backends = resolve_dialects(list(DIALECTS))

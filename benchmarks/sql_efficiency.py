@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from metricspec.backends import get_backend  # noqa: E402
-from metricspec.emit.compile import compile_object  # noqa: E402
+from metricspec.pipeline import compile_object  # noqa: E402
 from metricspec.workspace import Workspace  # noqa: E402
 
 SPECS = HERE / "efficiency_specs"

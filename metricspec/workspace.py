@@ -1,5 +1,8 @@
 """A loaded and checked spec folder: the entry point for the CLI and for notebooks.
 
+Both call the same functions: `pipeline` to compile, `run.execute` to run, `analyze` to
+analyse (imported when used, so loading and checking specs imports none of them).
+
     >>> ws = Workspace.load("specs")                              # doctest: +SKIP
     >>> ws.ok, len(ws.project.metrics)                            # doctest: +SKIP
     (True, 27)
@@ -19,7 +22,6 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import check
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
-from metricspec.emit.compile import compile_all
 from metricspec.parse import load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
@@ -97,9 +99,10 @@ class Workspace:
         return self.index
 
     def sql(self, name: str, dialect: str = "duckdb", **options: Any) -> str:
-        """The SQL of one object, as `metricspec sql` prints it."""
+        """The SQL of one object, as `metricspec sql` prints it (`options`: the request's
+        `grain`, `dimensions`, `start`, `end`)."""
         from metricspec.backends import get_backend
-        from metricspec.emit.compile import compile_object
+        from metricspec.pipeline import compile_object
 
         return compile_object(self.checked_index(), name, get_backend(dialect), **options).sql
 
@@ -133,6 +136,8 @@ class Workspace:
 
 def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:
     """Compile everything for the chosen backends; what fails becomes MS702 at the object."""
+    from metricspec.pipeline import compile_all
+
     index = Index(project)
     _, failed = compile_all(index, backends)
     out = []

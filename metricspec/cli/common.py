@@ -1,5 +1,10 @@
 """What every command shares: the Typer app, the consoles, common options, and the
-helpers that turn bad input into a message and exit status 2 instead of a traceback."""
+helpers that turn bad input into a message and exit status 2 instead of a traceback.
+
+Only what every command needs is imported here (Typer, rich's console); the library is
+imported inside the functions that use it, so `--version` and `check` start without the
+SQL emitter, the statistics engine or a warehouse driver (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
-from metricspec.backends import Backend, UnknownBackend, resolve_dialects
 from metricspec.safetext import printable
-from metricspec.workspace import NoSpecFiles, Workspace
+
+if TYPE_CHECKING:
+    from metricspec.backends import Backend
+    from metricspec.workspace import Workspace
 
 app = typer.Typer(
     name="metricspec",
@@ -77,6 +84,10 @@ def output_errors() -> Iterator[None]:
 
 
 def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> list[Backend]:
+    if not (names or default):
+        return []
+    from metricspec.backends import UnknownBackend, resolve_dialects
+
     try:
         return resolve_dialects(list(names or default))
     except UnknownBackend as exc:
@@ -84,6 +95,8 @@ def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> 
 
 
 def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None) -> Workspace:
+    from metricspec.workspace import NoSpecFiles, Workspace
+
     try:
         return Workspace.load(*(paths or [Path("specs")]), backends=backends or [])
     except NoSpecFiles as exc:

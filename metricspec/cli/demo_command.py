@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.rule import Rule
-from rich.text import Text
 
 from metricspec.cli.common import (
     SpecDirOpt,
@@ -47,6 +44,10 @@ def demo(
         True),
 ) -> None:
     """Build the example warehouse and run the example experiments and monitors."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.rule import Rule
+    from rich.text import Text
+
     from metricspec.analyze import analyze_rows
     from metricspec.demo import generate
     from metricspec.report.experiment import build_report

@@ -57,10 +57,8 @@ def plan(
     if url is None:
         baselines = Baselines.declared(planned)
     else:
+        from metricspec import pipeline
         from metricspec.cli.run_commands import warehouse
-        from metricspec.emit.experiment_sql import experiment_sql
-        from metricspec.emit.render import render_sql
-        from metricspec.emit.sqlbuild import SqlBuilder
         from metricspec.run.connections import redact_url
         from metricspec.run.execute import backend_of, execute, rows_of
 
@@ -69,10 +67,9 @@ def plan(
         start = planned.start - dt.timedelta(days=days)
         history = history_plan(planned, start, planned.start)
         with warehouse(url) as conn:
-            backend = backend_of(conn)
-            sql = render_sql(experiment_sql(history, SqlBuilder(backend)), backend,
-                             kind="baseline query", name=experiment, files=planned.files)
-            rows = rows_of(execute(conn, sql, f"baselines for `{experiment}`"))
+            query = pipeline.emit_plan("experiment", experiment, history, backend_of(conn),
+                                       label="baseline query")
+            rows = rows_of(execute(conn, query.sql, f"baselines for `{experiment}`"))
         baselines = Baselines.from_rows(rows, days, f"{days} days of history before "
                                         f"{planned.start:%Y-%m-%d} in {redact_url(url)}")
     document = build_plan(planned, baselines)

@@ -1,4 +1,8 @@
-"""Commands that talk to a warehouse or to analysis results: run, analyze, monitor, query."""
+"""Commands that talk to a warehouse or to analysis results: run, analyze, monitor, query.
+
+The library (connections, the pipeline, the statistics engine, reports) is imported inside
+each command, so loading the command line for another command costs none of it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,8 +35,9 @@ from metricspec.cli.common import (
     usage_error,
 )
 from metricspec.outputs import check_writable, replacing, write_text
-from metricspec.run.connections import Connection, WarehouseError, connect, redact_url
-from metricspec.run.execute import RunError
+
+if TYPE_CHECKING:
+    from metricspec.run.connections import Connection
 
 
 class OutputFormat(StrEnum):
@@ -54,6 +59,9 @@ def warehouse_error(message: str) -> typer.Exit:
 @contextmanager
 def warehouse(url: str) -> Iterator[Connection]:
     """Open the warehouse, turning every connection or run failure into exit status 3."""
+    from metricspec.run.connections import WarehouseError, connect
+    from metricspec.run.execute import RunError
+
     try:
         conn = connect(url)
     except WarehouseError as exc:
@@ -139,6 +147,7 @@ def run(
     """Compile, run and analyse an experiment; print its report."""
     from metricspec.analyze import analyze_rows
     from metricspec.report.experiment import build_report
+    from metricspec.run.connections import redact_url
     from metricspec.run.execute import run_experiment
     from metricspec.stats import LongFormatError
 

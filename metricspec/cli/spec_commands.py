@@ -78,8 +78,8 @@ def compile_(
 
     Files are written atomically inside the output folder; `manifest.json` is written last,
     and only when everything compiled (a failed compile removes the old one)."""
-    from metricspec.emit.compile import compile_all, write_all
     from metricspec.outputs import check_writable
+    from metricspec.pipeline import compile_all, write_all
 
     backends = dialects_or_exit(dialect, ("duckdb",))
     ws = load_or_exit(paths)
@@ -118,7 +118,7 @@ def sql(
     until: UntilOpt = None,
 ) -> None:
     """Print the SQL of one object."""
-    from metricspec.emit.compile import CompileError, compile_object
+    from metricspec import pipeline
     from metricspec.plan.lower import PlanError
     from metricspec.plan.metric_query import Grain
 
@@ -126,13 +126,12 @@ def sql(
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     try:
-        query = compile_object(ws.index, name, backend, grain=Grain.parse(grain),
-                               dimensions=tuple(dimension or ()),
-                               start=parse_time(since, "--since"),
-                               end=parse_time(until, "--until"))
+        request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),
+                                   parse_time(since, "--since"), parse_time(until, "--until"))
+        query = pipeline.compile(ws.index, name, backend, request)
     except PlanError as exc:
         usage_error(str(exc))
-    except CompileError as exc:
+    except pipeline.CompileError as exc:
         if exc.request:  # the grain, dimensions or range asked for, not the spec
             usage_error(exc.reason)
         error_line(str(exc))

@@ -13,10 +13,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from metricspec import __version__, ir
+from metricspec import __version__, ir, pipeline
 from metricspec.backends import Backend
 from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
-from metricspec.emit.compile import CompileError, compile_object
 from metricspec.emit.kpi_svg import kpi_svg
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.plan.experiment import plan_experiment
@@ -90,8 +89,8 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
         sql = {}
         for backend in backends:
             try:
-                sql[backend.title] = compile_object(index, metric.name, backend).sql
-            except CompileError as exc:
+                sql[backend.title] = pipeline.compile(index, metric.name, backend).sql
+            except pipeline.CompileError as exc:
                 sql[backend.title] = f"-- cannot compile: {exc.reason}"
         info = {
             "metric": metric,

@@ -1,6 +1,10 @@
 """Run compiled queries on a warehouse connection, with a preflight that names what is
 missing (a table, a column) in terms of the spec, before the real query runs.
 
+`execute_*` take a `pipeline.Compiled` (its plan for the preflight, its SQL to execute) and
+never plan; `run_*` compile an object for the connection's warehouse first, through the
+pipeline, and then execute it.
+
 Every failure is a `RunError` naming the spec object, the source and table involved, and the
 warehouse's own message; callers show it without a traceback.
 """
@@ -11,19 +15,19 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from metricspec import ir
+from metricspec import ir, pipeline
 from metricspec.backends import Backend, get_backend
-from metricspec.emit.compile import CompileError, compile_object
-from metricspec.plan.experiment import ExperimentPlan, plan_experiment
-from metricspec.plan.lower import PlanError
-from metricspec.plan.metric_query import Grain, MetricQueryPlan, plan_metric_query
-from metricspec.plan.monitor import MonitorPlan, plan_monitor
+from metricspec.pipeline import Compiled, CompileError, Request
+from metricspec.plan.experiment import ExperimentPlan
+from metricspec.plan.metric_query import Grain, MetricQueryPlan
+from metricspec.plan.monitor import MonitorPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
 from metricspec.semantic import Index
 
 Progress = Callable[[str], None]
+P = TypeVar("P", ExperimentPlan, MonitorPlan, MetricQueryPlan)
 
 
 class RunError(Exception):
@@ -126,82 +130,101 @@ def series_columns(plan: MetricQueryPlan) -> dict[ir.Source, set[str]]:
 # ------------------------------------------------------------ runs
 
 
+def _compiled(what: str, timings: Timings, progress: Progress,
+              build: Callable[[], Compiled]) -> Compiled:
+    """Compile through the pipeline, timed; what cannot be compiled is a `RunError`."""
+    progress("planning")
+    started = time.perf_counter()
+    try:
+        compiled = build()
+    except CompileError as exc:
+        raise RunError(f"{what}: {exc.reason if exc.request else exc}") from exc
+    timings.add("compile", time.perf_counter() - started)
+    return compiled
+
+
+def _plan_of(compiled: Compiled, kind: type[P]) -> P:
+    if not isinstance(compiled.plan, kind):
+        raise TypeError(f"{compiled.kind} `{compiled.name}` has no {kind.__name__}")
+    return compiled.plan
+
+
 def run_experiment(index: Index, name: str, conn: Connection,
                    progress: Progress = _noop) -> ExperimentRun:
     """Compile, preflight and execute an experiment's sufficient-statistics query."""
-    backend = backend_of(conn)
     timings = Timings()
-    what = f"experiment `{name}`"
-    try:
-        progress("planning")
-        started = time.perf_counter()
-        plan = plan_experiment(index, name)
-        query = compile_object(index, name, backend)
-        timings.add("compile", time.perf_counter() - started)
-    except (PlanError, CompileError) as exc:
-        raise RunError(f"{what}: {exc}") from exc
+    backend = backend_of(conn)
+    compiled = _compiled(f"experiment `{name}`", timings, progress,
+                         lambda: pipeline.compile(index, name, backend))
+    return execute_experiment(compiled, conn, progress, timings)
+
+
+def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress = _noop,
+                       timings: Timings | None = None) -> ExperimentRun:
+    """Preflight and execute a compiled experiment."""
+    plan = _plan_of(compiled, ExperimentPlan)
+    timings = timings or Timings()
+    what = f"experiment `{compiled.name}`"
     progress("checking tables")
     started = time.perf_counter()
-    preflight(conn, backend, what, experiment_columns(plan))
+    preflight(conn, compiled.backend, what, experiment_columns(plan))
     timings.add("preflight", time.perf_counter() - started)
     progress("running the experiment query")
     started = time.perf_counter()
-    result = execute(conn, query.sql, what, (_table_name(s) for s in plan.sources.values()))
+    result = execute(conn, compiled.sql, what,
+                     (_table_name(s) for s in plan.sources.values()))
     timings.add("query", time.perf_counter() - started)
-    return ExperimentRun(plan, backend, query.sql, rows_of(result), timings)
+    return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings)
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,
                 until: dt.datetime | None = None, progress: Progress = _noop) -> MonitorRun:
     """Evaluate a monitor or guardrail over [since, until) and return the windows in alert."""
-    backend = backend_of(conn)
     timings = Timings()
+    backend = backend_of(conn)
     kind = "guardrail" if name in index.guardrails else "monitor"
-    what = f"{kind} `{name}`"
-    try:
-        progress("planning")
-        started = time.perf_counter()
-        plan = plan_monitor(index, name, start=since, end=until)
-        query = compile_object(index, name, backend, start=since, end=until)
-        timings.add("compile", time.perf_counter() - started)
-    except (PlanError, CompileError) as exc:
-        raise RunError(f"{what}: {exc}") from exc
+    compiled = _compiled(f"{kind} `{name}`", timings, progress, lambda: pipeline.compile(
+        index, name, backend, Request(start=since, end=until)))
+    return execute_monitor(compiled, conn, progress, timings)
+
+
+def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _noop,
+                    timings: Timings | None = None) -> MonitorRun:
+    """Preflight and execute a compiled monitor or guardrail; when nothing alerts, count the
+    windows of its range and those with enough data to be judged."""
+    plan = _plan_of(compiled, MonitorPlan)
+    timings = timings or Timings()
+    what = f"{compiled.kind} `{compiled.name}`"
     progress("checking tables")
-    preflight(conn, backend, what, series_columns(plan.series))
-    progress(f"evaluating {kind} `{name}`")
+    preflight(conn, compiled.backend, what, series_columns(plan.series))
+    progress(f"evaluating {what}")
     started = time.perf_counter()
     tables = [_table_name(s) for s in plan.series.sources.values()]
-    alerts = rows_of(execute(conn, query.sql, what, tables))
+    alerts = rows_of(execute(conn, compiled.sql, what, tables))
     coverage = None
     if not alerts:  # no alert: was there anything to judge?
-        from metricspec.emit.monitor_sql import monitor_coverage_sql
-        from metricspec.emit.render import render_sql
-        from metricspec.emit.sqlbuild import SqlBuilder
-
-        text = render_sql(monitor_coverage_sql(plan, SqlBuilder(backend)), backend,
-                          kind=f"{kind} coverage", name=name, files=plan.files)
-        [row] = rows_of(execute(conn, text, what, tables))
+        [row] = rows_of(execute(conn, pipeline.coverage_sql(compiled), what, tables))
         coverage = (int(row["windows"] or 0), int(row["judged"] or 0))
     timings.add("query", time.perf_counter() - started)
-    return MonitorRun(plan, backend, query.sql, alerts, timings, coverage)
+    return MonitorRun(plan, compiled.backend, compiled.sql, alerts, timings, coverage)
 
 
 def run_metrics(index: Index, names: list[str], conn: Connection, *, grain: Grain | None = None,
                 dimensions: tuple[str, ...] = (), since: dt.datetime | None = None,
                 until: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Metrics by period (and dimensions) as rows."""
-    from metricspec.emit.metric_sql import metric_query_sql
-    from metricspec.emit.render import render_sql
-    from metricspec.emit.sqlbuild import SqlBuilder
-
     backend = backend_of(conn)
     what = f"metric{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)}"
-    try:
-        plan = plan_metric_query(index, names, grain=grain, dimensions=dimensions, start=since,
-                                 end=until)
-    except PlanError as exc:
-        raise RunError(f"{what}: {exc}") from exc
-    preflight(conn, backend, what, series_columns(plan))
-    sql = render_sql(metric_query_sql(plan, SqlBuilder(backend)), backend, kind="metric query",
-                     name=plan.title, files=plan.files)
-    return rows_of(execute(conn, sql, what, (_table_name(s) for s in plan.sources.values())))
+    compiled = _compiled(what, Timings(), _noop, lambda: pipeline.compile_metrics(
+        index, names, backend, Request(grain, dimensions, since, until)))
+    return execute_metrics(compiled, conn, what)
+
+
+def execute_metrics(compiled: Compiled, conn: Connection, what: str | None = None,
+                    ) -> list[dict[str, Any]]:
+    """Preflight and execute a compiled metric query; its rows."""
+    plan = _plan_of(compiled, MetricQueryPlan)
+    what = what or f"metric query `{compiled.name}`"
+    preflight(conn, compiled.backend, what, series_columns(plan))
+    return rows_of(execute(conn, compiled.sql, what,
+                           (_table_name(s) for s in plan.sources.values())))

@@ -11,7 +11,7 @@ import pytest
 from demo_warehouse import Warehouse
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import compile_object
+from metricspec.pipeline import compile_object
 from metricspec.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]

@@ -56,8 +56,8 @@ from typer.testing import CliRunner
 from metricspec.analyze import analyze_rows
 from metricspec.backends import get_backend
 from metricspec.cli import app
-from metricspec.emit.compile import CompiledQuery, compile_all, compile_object, metric_groups
 from metricspec.emit.experiment_stats import TEXT_COLUMNS
+from metricspec.pipeline import Compiled, compile_all, compile_object, metric_groups
 from metricspec.plan.experiment import BaseMetric, Component, ExperimentPlan, plan_experiment
 from metricspec.plan.metric_query import Grain
 from metricspec.run.connections import connect
@@ -197,7 +197,7 @@ class Queries:
         self._loaded: set[int] = set()
         self._sql: dict[tuple[Any, ...], str] = {}
         self._answers: dict[str, Answer] = {}
-        self._everything: list[CompiledQuery] | None = None
+        self._everything: list[Compiled] | None = None
         self.reference: Engine | None = None
 
     def load(self, engine: Engine) -> Engine:
@@ -243,7 +243,7 @@ class Queries:
             return background.result(sql, run_on, engine, sql)
         return run_on(engine, sql)
 
-    def everything(self) -> list[CompiledQuery]:
+    def everything(self) -> list[Compiled]:
         """Every object of specs/ (and the variants) compiled for every backend, metrics also
         one by one."""
         if self._everything is None:

@@ -99,7 +99,7 @@ def check_input(suffix: str, data: bytes, compile_all_backends: bool = True,
 def _check(path: Path, size: int, compile_all_backends: bool) -> Result:
     from metricspec.backends import all_backends
     from metricspec.diagnostics import CODES
-    from metricspec.emit.compile import compile_all
+    from metricspec.pipeline import compile_all
     from metricspec.workspace import Workspace
 
     ws = Workspace.load(path)

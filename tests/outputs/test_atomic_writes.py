@@ -19,8 +19,8 @@ from outputs_helpers import Project, cli, tree
 
 from metricspec import outputs
 from metricspec.backends import get_backend
-from metricspec.emit.compile import CompiledQuery, CompileError, compile_all, write_all
 from metricspec.outputs import OutputError, write_text
+from metricspec.pipeline import Compiled, CompileError, compile_all, write_all
 from metricspec.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -258,7 +258,7 @@ def test_a_compile_with_failures_writes_no_manifest(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "build"
     assert cli("compile", SPECS, "--out", out)[0] == 0
-    from metricspec.emit import compile as compile_module
+    import metricspec.pipeline as compile_module
 
     real = compile_module.compile_all
 
@@ -274,7 +274,7 @@ def test_a_compile_with_failures_writes_no_manifest(tmp_path: Path,
 
 def test_write_all_refuses_nothing_but_writes_no_manifest_when_incomplete(
         tmp_path: Path) -> None:
-    query = CompiledQuery("metric", "m", get_backend("duckdb"), "SELECT 1\n")
+    query = Compiled("metric", "m", get_backend("duckdb"), None, "SELECT 1\n")
     write_all([query], tmp_path)
     assert (tmp_path / "manifest.json").exists()
     write_all([query], tmp_path, complete=False)
@@ -320,7 +320,7 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path: Path) -> None:
 
 
 def test_a_fifo_or_folder_in_place_of_an_output_file_does_not_hang(tmp_path: Path) -> None:
-    query = CompiledQuery("metric", "m", get_backend("duckdb"), "SELECT 1\n")
+    query = Compiled("metric", "m", get_backend("duckdb"), None, "SELECT 1\n")
     target = tmp_path / "duckdb" / "metrics" / "m.sql"
     target.parent.mkdir(parents=True)
     os.mkfifo(target)

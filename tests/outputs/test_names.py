@@ -14,9 +14,9 @@ import pytest
 from outputs_helpers import cli, tree
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import CompiledQuery, write_all
 from metricspec.emit.docs import Site, build_site
 from metricspec.outputs import MAX_STEM, OutputError, file_name, inside
+from metricspec.pipeline import Compiled, write_all
 from metricspec.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,9 +74,9 @@ def test_inside_refuses_a_symlink_out_of_the_folder(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- writers, without check
 
 
-def _queries(names: list[str]) -> list[CompiledQuery]:
+def _queries(names: list[str]) -> list[Compiled]:
     duckdb = get_backend("duckdb")
-    return [CompiledQuery(kind, name, duckdb, f"-- {i}\nSELECT 1\n")
+    return [Compiled(kind, name, duckdb, None, f"-- {i}\nSELECT 1\n")
             for i, name in enumerate(names)
             for kind in ("metric", "experiment", "kpi")]
 

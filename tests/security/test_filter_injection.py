@@ -38,9 +38,9 @@ from sqlglot import exp
 
 from metricspec import filters as filters_module
 from metricspec.backends import all_backends, get_backend
-from metricspec.emit.compile import compile_all
 from metricspec.filter_grammar import DATE_PARTS, IDENTIFIER, SHAPES, TYPES
 from metricspec.filters import parse_filter
+from metricspec.pipeline import compile_all
 from metricspec.run.connections import connect
 from metricspec.run.drivers.duckdb import DuckDBConnection
 from metricspec.workspace import Workspace

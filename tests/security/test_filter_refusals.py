@@ -28,11 +28,11 @@ from security_support import (
 from sqlglot import exp
 
 from metricspec.backends import all_backends
-from metricspec.emit.compile import compile_object
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.filter_grammar import MAX_PROBLEMS
 from metricspec.filters import MAX_DEPTH, MAX_LENGTH, MAX_NESTING, parse_filter
+from metricspec.pipeline import compile_object
 from metricspec.workspace import Workspace
 
 PAYLOADS = ["UINTEGER))); DROP TABLE t; --", "text/*", "int); DROP TABLE canary; --", "x'y",

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 
 from metricspec.backends import Backend, all_backends
 from metricspec.check.sources import UNPARSED, source_query_problem
-from metricspec.emit.compile import compile_all
+from metricspec.pipeline import compile_all
 from metricspec.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]

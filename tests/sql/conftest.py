@@ -42,7 +42,7 @@ from sql_reference import Tables
 
 from metricspec.backends import get_backend
 from metricspec.demo import generate
-from metricspec.emit.compile import compile_object
+from metricspec.pipeline import compile_object
 from metricspec.semantic import Index
 from metricspec.workspace import Workspace
 

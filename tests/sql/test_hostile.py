@@ -25,7 +25,7 @@ import sqlglot
 from sqlglot import exp
 
 from metricspec.backends import all_backends, get_backend
-from metricspec.emit.compile import CompiledQuery, CompileError, compile_all, compile_object
+from metricspec.pipeline import Compiled, CompileError, compile_all, compile_object
 from metricspec.workspace import Workspace
 
 # ---------------------------------------------------------------- diagnostics
@@ -290,7 +290,7 @@ def spec_text(values: dict[str, str]) -> str:
 
 
 def _compile(tmp: Path, values: dict[str, str], file_name: str = "spec.yaml"
-             ) -> tuple[Workspace, list[CompiledQuery]]:
+             ) -> tuple[Workspace, list[Compiled]]:
     tmp.mkdir()
     (tmp / file_name).write_text(spec_text(values), encoding="utf-8")
     with contextlib.chdir(tmp):
@@ -303,16 +303,16 @@ def _compile(tmp: Path, values: dict[str, str], file_name: str = "spec.yaml"
 
 @pytest.fixture(scope="module")
 def hostile_spec(tmp_path_factory: pytest.TempPathFactory
-                 ) -> tuple[Workspace, list[CompiledQuery]]:
+                 ) -> tuple[Workspace, list[Compiled]]:
     return _compile(tmp_path_factory.mktemp("hostile") / "spec", HOSTILE)
 
 
 @pytest.fixture(scope="module")
 def twins(hostile_spec, tmp_path_factory: pytest.TempPathFactory
-          ) -> tuple[list[CompiledQuery], list[CompiledQuery]]:
+          ) -> tuple[list[Compiled], list[Compiled]]:
     _, hostile = hostile_spec
     _, benign = _compile(tmp_path_factory.mktemp("benign") / "spec", BENIGN)
-    assert len(hostile) == len(benign) == 5 * 15  # 13 objects and 2 source groups
+    assert len(hostile) == len(benign) == len(all_backends()) * 15  # 13 objects, 2 groups
     return hostile, benign
 
 
@@ -340,7 +340,7 @@ def _unmap(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def parsed(twins) -> list[tuple[CompiledQuery, list[exp.Expr], exp.Expr]]:
+def parsed(twins) -> list[tuple[Compiled, list[exp.Expr], exp.Expr]]:
     """Each hostile query, its statements parsed back in its dialect, and its plain twin's
     tree."""
     hostile, benign = twins

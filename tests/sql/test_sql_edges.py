@@ -27,7 +27,7 @@ from experiment_reference import (
 from sql_reference import COUNT_METRICS, Query, Tables, assert_same_rows, metric_frame
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import compile_object
+from metricspec.pipeline import compile_object
 from metricspec.plan.metric_query import Grain
 from metricspec.semantic import Index
 

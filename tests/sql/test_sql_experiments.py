@@ -21,7 +21,7 @@ from sql_paths import REPO
 from sql_reference import Tables, assert_same_rows
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import compile_object
+from metricspec.pipeline import compile_object
 from metricspec.semantic import Index
 from metricspec.workspace import Workspace
 

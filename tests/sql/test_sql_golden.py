@@ -27,7 +27,7 @@ from sql_paths import UPDATE_ENV
 from sqlglot import exp
 
 from metricspec.backends import all_backends
-from metricspec.emit.compile import CompiledQuery, compile_all, compile_object
+from metricspec.pipeline import Compiled, compile_all, compile_object
 from metricspec.semantic import Index
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -47,7 +47,7 @@ REPRESENTATIVE = {
 DEFAULT_REPRESENTATIVE = "experiments/summarizer_v2.sql"
 
 
-def has_golden(query: CompiledQuery) -> bool:
+def has_golden(query: Compiled) -> bool:
     """Whether a compiled query is compared with a golden file."""
     dialect = query.backend.name
     if dialect == REFERENCE:
@@ -56,7 +56,7 @@ def has_golden(query: CompiledQuery) -> bool:
 
 
 @pytest.fixture(scope="module")
-def compiled(index: Index) -> list[CompiledQuery]:
+def compiled(index: Index) -> list[Compiled]:
     """Every object for every dialect, compiled in this process in the reverse of the CLI's
     order, so state leaking from one compilation into the next shows up as a difference."""
     backends = list(all_backends().values())[::-1]
@@ -71,7 +71,7 @@ def _golden_files(dialect: str) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_golden_sql(compiled: list[CompiledQuery], update_golden: bool, dialect: str) -> None:
+def test_golden_sql(compiled: list[Compiled], update_golden: bool, dialect: str) -> None:
     expected = {q.path: q.sql.encode("utf-8") for q in compiled
                 if q.backend.name == dialect and has_golden(q)}
     if update_golden:
@@ -132,7 +132,7 @@ def test_compiling_again_in_process_gives_identical_sql(index: Index, compiled) 
             assert again.sql == first[again.path], again.path
 
 
-def test_every_query_parses_back_as_one_select(compiled: list[CompiledQuery]) -> None:
+def test_every_query_parses_back_as_one_select(compiled: list[Compiled]) -> None:
     for query in compiled:
         statements = sqlglot.parse(query.sql, read=query.backend.sqlglot_dialect)
         assert len(statements) == 1, query.path

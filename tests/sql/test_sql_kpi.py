@@ -15,7 +15,7 @@ import pytest
 from sql_reference import METRICS, Query, Tables, assert_same_rows
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import compile_object
+from metricspec.pipeline import compile_object
 from metricspec.plan.metric_query import Grain
 from metricspec.semantic import Index
 

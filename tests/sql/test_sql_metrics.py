@@ -17,7 +17,7 @@ import pytest
 from sql_reference import COUNT_METRICS, METRICS, Query, Tables, assert_same_rows, metric_frame
 
 from metricspec.backends import get_backend
-from metricspec.emit.compile import CompileError, compile_object
+from metricspec.pipeline import CompileError, compile_object
 from metricspec.plan.metric_query import Grain
 from metricspec.semantic import Index
 

@@ -1,0 +1,48 @@
+"""The pipeline: one driver from a checked project to compiled SQL, above `plan` and `emit`.
+
+`compile(index, name, backend, request)` plans one object through its kind's planner, emits
+its sqlglot tree and renders it, returning a `Compiled` (kind, name, backend, plan, sql,
+notes); `compile_all` does every object for several backends (in worker processes for large
+projects) and `write_all` writes the files and their manifest. The kinds of object and how
+each is planned, emitted and annotated are one registry (`kinds.KINDS`). The command line,
+the notebook API (`Workspace`), `run` (which executes a `Compiled` and never plans) and the
+docs site all come through here.
+
+May import: `metricspec.plan`, `metricspec.emit`, `metricspec.ir`, `metricspec.semantic`,
+`metricspec.backends`, `metricspec.outputs`.
+"""
+
+from metricspec.pipeline.batch import compile_all
+from metricspec.pipeline.driver import (
+    Compiled,
+    CompileError,
+    compile,
+    compile_kind,
+    compile_metrics,
+    compile_object,
+    coverage_sql,
+    emit_plan,
+    object_kind,
+)
+from metricspec.pipeline.kinds import KINDS, Kind, ObjectKind, Plan, Request, metric_groups
+from metricspec.pipeline.write import write_all
+
+__all__ = [
+    "KINDS",
+    "CompileError",
+    "Compiled",
+    "Kind",
+    "ObjectKind",
+    "Plan",
+    "Request",
+    "compile",
+    "compile_all",
+    "compile_kind",
+    "compile_metrics",
+    "compile_object",
+    "coverage_sql",
+    "emit_plan",
+    "metric_groups",
+    "object_kind",
+    "write_all",
+]

@@ -1,0 +1,112 @@
+"""Compile every object of a project for several backends, in worker processes when the
+project is large; one object's failure never stops the others."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
+from functools import partial
+
+from metricspec.backends import Backend
+from metricspec.pipeline.driver import Compiled, CompileError, compile_kind
+from metricspec.pipeline.kinds import KINDS, Kind, metric_groups
+from metricspec.semantic import Index
+
+Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
+Outcome = tuple[list[Compiled], list[CompileError]]
+_FORKED_INDEX: Index | None = None  # what forked workers compile from
+PARALLEL_MIN_TASKS = 48
+
+
+def compile_all(
+    index: Index,
+    backends: Iterable[Backend],
+    *,
+    per_metric: bool = False,
+    workers: int = 1,
+) -> tuple[list[Compiled], list[CompileError]]:
+    """Every object for every backend, in a stable order; failures are returned, not raised.
+
+    Metrics are compiled in groups (one query per set of sources, so each source is scanned
+    once for all its metrics); `per_metric` adds one query per metric. When a group fails,
+    its metrics are compiled one by one so the failure names the metric at fault. With
+    `workers` > 1, large projects are compiled by forked worker processes (the command line
+    does this; a library caller with threads of its own, such as an open DuckDB connection,
+    should keep the default of 1, since forking a threaded process is unsafe). The output is
+    the same, in the same order.
+    """
+    objects: list[tuple[Kind, str]] = [("metric", name) for name in sorted(index.metrics)
+                                       if per_metric]
+    for kind in ("experiment", "monitor", "guardrail", "kpi"):
+        objects += [(kind, name) for name in sorted(index.objects[kind])]
+    groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
+    tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
+    outcomes = _run(index, tasks, workers)
+    compiled = [query for done, _ in outcomes for query in done]
+    failed = [error for _, errors in outcomes for error in errors]
+    return compiled, failed
+
+
+def _compile_task(index: Index, task: Task) -> Outcome:
+    """One task's query or failures; one object's failure, even a crash, never aborts the
+    others (a crash is reported as an internal error of that object)."""
+    backend, kind, name = task
+    done, failed = _guarded(kind, name, backend,
+                            lambda: compile_kind(kind, index, name, backend))
+    if done or kind != "metrics":
+        return done, failed
+    culprits = []
+    for member in metric_groups(index)[name]:  # name the metric at fault
+        culprits += _guarded("metric", member, backend,
+                             partial(compile_kind, "metric", index, member, backend))[1]
+    return [], culprits or failed
+
+
+def _guarded(kind: Kind, name: str, backend: Backend, build: Callable[[], Compiled]) -> Outcome:
+    try:
+        return [build()], []
+    except CompileError as exc:
+        return [], [exc]
+    except Exception as exc:  # a bug: reported for this object, the others still compile
+        return [], [CompileError(KINDS[kind].label, name, backend.name,
+                                 f"internal error (a bug in metricspec): "
+                                 f"{type(exc).__name__}: {exc}")]
+
+
+def _compile_chunk(tasks: list[Task]) -> list[Outcome]:
+    assert _FORKED_INDEX is not None
+    return [_compile_task(_FORKED_INDEX, task) for task in tasks]
+
+
+def _run(index: Index, tasks: list[Task], workers: int) -> list[Outcome]:
+    if (
+        workers < 2
+        or len(tasks) < PARALLEL_MIN_TASKS
+        or "fork" not in (multiprocessing.get_all_start_methods())
+    ):
+        return [_compile_task(index, task) for task in tasks]
+    global _FORKED_INDEX
+    _FORKED_INDEX = index
+    # Interleaved chunks balance the big experiment queries across the workers.
+    chunks = [tasks[i::workers] for i in range(workers)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            results = list(pool.map(_compile_chunk, chunks))
+    except BrokenProcessPool:  # a worker died: compile here instead
+        return [_compile_task(index, task) for task in tasks]
+    finally:
+        _FORKED_INDEX = None
+    # Workers send back copies of the backends: give each query the caller's own object,
+    # so `query.backend is backend` holds whichever way the project was compiled.
+    backends = {id(task[0]): task[0] for task in tasks}
+    ordered: list[Outcome] = [([], [])] * len(tasks)
+    for offset, chunk_results in enumerate(results):
+        for position, (done, errors) in enumerate(chunk_results):
+            index_ = offset + position * workers
+            own = backends[id(tasks[index_][0])]
+            ordered[index_] = ([replace(q, backend=own) for q in done], errors)
+    return ordered
