@@ -17,7 +17,7 @@ def quantile_ctes(
 ) -> tuple[list[tuple[str, exp.Expr]], list[str]]:
     """An exact, clustered percentile from ranks: the metric's values (narrow rows only),
     their count and the three positions per variant (and segment), then each row's rank."""
-    assert base.quantile is not None
+    assert base.quantile is not None and base.quantile.quantile is not None
     nu = base.quantile.quantile
     value = sql.ref(f"{base.name}__v")
     keep = [UNIT, VARIANT, *[seg(s) for s in plan.segments]]

@@ -29,7 +29,8 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions,
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
-from metricspec.plan.experiment import BaseMetric, ConversionPart, ExperimentPlan
+from metricspec.plan.experiment import BaseMetric, ExperimentPlan
+from metricspec.plan.lower import Conversion
 
 
 def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
@@ -183,8 +184,8 @@ def _source_scan(
         *[sql.col(c, "s").as_(sql.alias(c)) for c in plan.scan_columns(source)],
     )
     for base in quantiles:
-        assert base.quantile is not None
         q = base.quantile
+        assert q is not None and q.column is not None
         condition = exp.and_(
             *[
                 c
@@ -258,7 +259,7 @@ def _and(*conditions: exp.Expr | None) -> exp.Expr | None:
 
 
 def _conversion(
-    plan: ExperimentPlan, conv: ConversionPart, sql: SqlBuilder
+    plan: ExperimentPlan, conv: Conversion, sql: SqlBuilder
 ) -> list[tuple[str, exp.Expr]]:
     start, end = plan.sources[conv.start_source], plan.sources[conv.end_source]
     assert start.time is not None and end.time is not None

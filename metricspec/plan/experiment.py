@@ -21,7 +21,14 @@ from typing import Literal
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import Bin, Const, Formula, Neg, Part, parts
-from metricspec.plan.lower import InternalError, PlanError, checked_filter, filter_columns
+from metricspec.plan.lower import (
+    Conversion,
+    InternalError,
+    Measure,
+    PlanError,
+    checked_filter,
+    filter_columns,
+)
 from metricspec.semantic import Index, experiment_metric_refs
 
 BaseKind = Literal["mean", "proportion", "ratio", "quantile"]
@@ -29,57 +36,21 @@ MetricKind = Literal["mean", "proportion", "ratio", "quantile", "derived"]
 Role = Literal["primary", "secondary", "guardrail"]
 
 
-@dataclass(frozen=True)
-class Component:
-    """A unit-level value: one aggregate of one source over each unit's events."""
-
-    name: str
-    source: str
-    func: Literal["count", "count_distinct", "sum"]
-    column: str | None
-    filter: CheckedFilter | None
-
-    @property
-    def columns_read(self) -> tuple[str, ...]:
-        """The columns of its source it reads per event: the aggregated one, its filter's."""
-        return (*([self.column] if self.column else []), *filter_columns(self.filter))
-
-
-@dataclass(frozen=True)
-class ConversionPart:
-    """Per unit: started (had a start event after exposure) and converted (an end event
-    followed within `within_seconds`)."""
-
-    name: str
-    start_source: str
-    start_filter: CheckedFilter | None
-    end_source: str
-    end_filter: CheckedFilter | None
-    within_seconds: int
-
-
-@dataclass(frozen=True)
-class QuantilePart:
-    name: str
-    source: str
-    column: str
-    quantile: float
-    filter: CheckedFilter | None
-
-    @property
-    def columns_read(self) -> tuple[str, ...]:
-        """The columns of its source it reads per event: the measured one, its filter's."""
-        return (self.column, *filter_columns(self.filter))
+# The parts of a base metric are the types a metric query uses: a unit-level component
+# (count, count_distinct or sum of one source over each unit's events) and an event-level
+# percentile are each a `Measure`; a conversion is a `Conversion` whose entity is the unit
+# (per unit: started after exposure, and converted within `within_seconds`).
+Component = Measure
 
 
 @dataclass(frozen=True)
 class BaseMetric:
     name: str
     kind: BaseKind
-    x: Component | None = None
-    y: Component | None = None
-    conversion: ConversionPart | None = None
-    quantile: QuantilePart | None = None
+    x: Measure | None = None
+    y: Measure | None = None
+    conversion: Conversion | None = None
+    quantile: Measure | None = None
     cuped: bool = False
     winsorize: float | None = None
 
@@ -259,6 +230,7 @@ class _Bases:
     def __init__(self, index: Index, exp: ir.Experiment) -> None:
         self.index = index
         self.exp = exp
+        self.unit = exp.unit.name if exp.unit else ""  # plan_experiment requires one
         self.bases: dict[str, BaseMetric] = {}
         self.winsorized = {m.name: w.fraction for w in exp.winsorize for m in w.metrics}
 
@@ -331,8 +303,8 @@ class _Bases:
         if shape == "percentile":
             assert isinstance(expr, ir.Aggregate)
             assert expr.column is not None and expr.quantile is not None
-            return BaseMetric(name, "quantile", quantile=QuantilePart(
-                name, expr.source.name, expr.column.name, expr.quantile,
+            return BaseMetric(name, "quantile", quantile=Measure(
+                name, expr.source.name, "quantile", expr.column.name, expr.quantile,
                 checked_filter(expr.filter)))
         if shape == "average":
             assert isinstance(expr, ir.Aggregate)
@@ -342,7 +314,7 @@ class _Bases:
             assert isinstance(expr, ir.Aggregate)
             kind: BaseKind = "proportion" if (
                 expr.func == "count_distinct" and expr.column is not None
-                and expr.column.name == self.exp.unit.name  # type: ignore[union-attr]
+                and expr.column.name == self.unit
             ) else "mean"
             return BaseMetric(name, kind, x=self._component(expr, name, "x", expr.func))
         if shape == "ratio":
@@ -353,14 +325,14 @@ class _Bases:
                               y=self._component(right, name, "y", right.func))
         if shape == "conversion":
             assert isinstance(expr, ir.Conversion)
-            return BaseMetric(name, "ratio", conversion=ConversionPart(
-                name, expr.start.source.name, checked_filter(expr.start.filter),
+            return BaseMetric(name, "ratio", conversion=Conversion(
+                name, self.unit, expr.start.source.name, checked_filter(expr.start.filter),
                 expr.end.source.name, checked_filter(expr.end.filter), expr.within.seconds))
         return None
 
     @staticmethod
-    def _component(node: ir.Aggregate, name: str, role: str, func: str) -> Component:
-        return Component(name=f"{name}__{role}", source=node.source.name,
-                         func=func,  # type: ignore[arg-type]
-                         column=node.column.name if node.column else None,
-                         filter=checked_filter(node.filter))
+    def _component(node: ir.Aggregate, name: str, role: str, func: str) -> Measure:
+        return Measure(name=f"{name}__{role}", source=node.source.name,
+                       func=func,  # type: ignore[arg-type]
+                       column=node.column.name if node.column else None,
+                       filter=checked_filter(node.filter))

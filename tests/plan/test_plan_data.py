@@ -4,15 +4,21 @@ list of columns the preflight checks and the experiment's scans select."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from metricspec.check import check
 from metricspec.filters import CheckedFilter, parse_filter
+from metricspec.parse import load
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.kpi import plan_kpi
-from metricspec.plan.lower import InternalError, Measure, checked_filter
+from metricspec.plan.lower import Conversion, InternalError, Measure, checked_filter
 from metricspec.plan.metric_query import plan_metric_query
 from metricspec.plan.monitor import N_COLUMN, plan_monitor
 from metricspec.semantic import Index
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 
 def test_a_ratio_of_filtered_counts_is_one_scan_with_two_measures(index: Index) -> None:
@@ -73,7 +79,9 @@ def test_an_experiment_plan_as_data(index: Index) -> None:
     assert (csat.x.source, csat.x.func, csat.x.filter) == (
         "feedback", "count", parse_filter("thumbs = 'up'")[0])
     latency = plan.bases[4].quantile
-    assert latency is not None
+    # one `Measure` type: a query's column, a per-unit component, an event-level percentile
+    assert isinstance(csat.x, Measure) and isinstance(latency, Measure)
+    assert latency.func == "quantile"
     assert (latency.source, latency.column, latency.quantile) == ("messages", "latency_ms", 0.95)
     assert latency.columns_read == ("latency_ms", "role")
     assert plan.scan_sources() == ["feedback", "conversations", "messages"]
@@ -85,6 +93,25 @@ def test_an_experiment_plan_as_data(index: Index) -> None:
         "messages": ("user_id", "cost_usd", "role", "latency_ms", "hallucinated", "ts"),
         "assignments": ("user_id", "variant", "platform", "experiment_id", "assigned_ts"),
     }
+
+
+def test_an_experiment_conversion_is_counted_per_unit(tmp_path: Path) -> None:
+    """An experiment's conversion is the metric query's `Conversion`, its entity the
+    experiment's unit; the columns it reads are the unit and its filters'."""
+    text = (SPECS / "experiments" / "summarizer_v2.mspec").read_text(encoding="utf-8")
+    (tmp_path / "conv.mspec").write_text(
+        text.replace("summarizer_v2", "conv_v2").replace(
+            "secondary task_completion", "secondary thumbs_up_within_a_day, task_completion"),
+        encoding="utf-8")
+    loaded = load([SPECS, tmp_path])
+    assert not [d for d in check(loaded.project) if d.severity == "error"]
+    plan = plan_experiment(Index(loaded.project), "conv_v2")
+    [base] = [b for b in plan.bases if b.conversion is not None]
+    assert isinstance(base.conversion, Conversion)
+    assert (base.conversion.entity, base.conversion.start_source,
+            base.conversion.end_source) == ("user_id", "conversations", "feedback")
+    assert base.conversion.end_filter == parse_filter("thumbs = 'up'")[0]
+    assert plan.columns_read()["feedback"][:2] == ("user_id", "thumbs")
 
 
 def test_every_column_a_plan_reads_is_declared_by_its_source(index: Index) -> None:
