@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from metricspec.backend_help import dialect_help, warehouse_help
 from metricspec.safetext import printable
 
 if TYPE_CHECKING:
@@ -51,8 +52,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 PathsArg = Annotated[list[Path] | None, typer.Argument(
     help="Spec files or folders (default: specs/).", show_default=False)]
 DialectOpt = Annotated[list[str] | None, typer.Option(
-    "--dialect", "-d", help="Warehouse dialect(s): duckdb, bigquery, snowflake, spark, postgres "
-    "or all. Repeat or separate with commas.", show_default=False)]
+    "--dialect", "-d", help=dialect_help(), show_default=False)]
 
 
 def error_line(message: str, code: str | None = None, label: str = "error") -> None:
@@ -124,8 +124,7 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
 
 DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 WarehouseOpt = Annotated[str, typer.Option(
-    "--warehouse", "-w", help="Warehouse URL: duckdb:///file.duckdb, postgresql://…, "
-    "bigquery://project/dataset, snowflake://…, spark://local.", envvar="METRICSPEC_WAREHOUSE")]
+    "--warehouse", "-w", help=warehouse_help(), envvar="METRICSPEC_WAREHOUSE")]
 SpecDirOpt = Annotated[list[Path] | None, typer.Option(
     "--spec-dir", "-s", help="Spec files or folders (default: specs/).", show_default=False)]
 
