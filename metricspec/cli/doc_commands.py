@@ -43,7 +43,7 @@ def plan(
                                                 show_default=False)] = None,
 ) -> None:
     """Emit the pre-registered analysis plan: hypotheses, tests, power, decision rules."""
-    from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
+    from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
     from metricspec.plan.experiment import history_plan, plan_experiment
 
     ws = load_ok_or_exit(paths)
@@ -94,7 +94,7 @@ def docs(
 ) -> None:
     """Write a browsable offline catalog: metrics, KPI trees, experiments, monitors."""
     from metricspec.backends import all_backends
-    from metricspec.emit.docs import build_site
+    from metricspec.document.docs import build_site
     from metricspec.outputs import check_writable
 
     ws = load_ok_or_exit(paths)

@@ -15,10 +15,17 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import VARIANT, partitions
 from metricspec.emit.sqlbuild import SqlBuilder, cast
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
-from metricspec.stats.longformat import COLUMNS
 
-# The documented long format, defined once, by its reader (docs/sufficient-statistics.md).
-LONG_COLUMNS: tuple[str, ...] = COLUMNS
+# The documented long format (docs/sufficient-statistics.md), written out here so that
+# compiling SQL imports no statistics engine; tests/test_startup.py checks it is the list
+# `metricspec.stats.longformat.COLUMNS` reads.
+LONG_COLUMNS: tuple[str, ...] = (
+    "experiment", "segment", "segment_value", "variant", "metric", "metric_2", "n",
+    "sum_x", "sum_x2", "sum_y", "sum_y2", "sum_xy", "sum_c", "sum_c2", "sum_xc",
+    "sum_d", "sum_d2", "sum_cd", "sum_xd", "sum_yc", "sum_yd",
+    "cross_xx", "cross_xy", "cross_yx", "cross_yy",
+    "q", "q_lower", "q_upper", "q_n_star",
+)
 TEXT_COLUMNS = LONG_COLUMNS[:6]
 UNITS_METRIC, MULTIPLE_VARIANT = "__units__", "__multiple__"
 

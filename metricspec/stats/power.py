@@ -40,7 +40,10 @@ from metricspec.stats.spec import (
 from metricspec.stats.summary import linearise, quadratic
 
 __all__ = [
+    "DECLARED_UNITS",
     "PowerPlan",
+    "declared_moments",
+    "declared_power_spec",
     "expected_duration_days",
     "family_size",
     "minimum_detectable_effect",
@@ -265,3 +268,36 @@ def plan_power(
         mde_absolute=mde_abs,
         mde_relative=mde_rel,
     )
+
+
+# ------------------------------------------------------------ declared baselines
+
+#: Units of the population a declared baseline stands for: large enough that the sample
+#: variance (n − 1 in the denominator) is the declared sd² to many digits.
+DECLARED_UNITS = 1_000_000
+
+
+def declared_moments(component: str, mean: float, sd: float) -> Moments:
+    """Return the moments of a population with a declared per-unit mean and sd.
+
+    >>> m = declared_moments("m.x", 0.25, 2.0)
+    >>> round(m.mean("m.x"), 6), round(m.covariance("m.x", "m.x") or 0.0, 6)
+    (0.25, 4.0)
+    """
+    n = DECLARED_UNITS
+    return Moments(n, {component: mean * n},
+                   {(component, component): (n - 1) * sd * sd + n * mean * mean})
+
+
+def declared_power_spec(metric: MetricSpec) -> MetricSpec:
+    """Return the metric as power sizes it from a declared baseline (mean and sd).
+
+    A proportion keeps its binomial variances, p(1 − p) in control and p_t(1 − p_t) in
+    treatment; a percentile is returned unchanged (power does not size it: a declared sd
+    says nothing of a quantile estimate's variance); any other kind is sized as a mean of
+    one component with the declared sd, without CUPED (no covariate was declared).
+    """
+    if metric.kind is MetricKind.QUANTILE:
+        return metric
+    kind = MetricKind.PROPORTION if metric.kind is MetricKind.PROPORTION else MetricKind.MEAN
+    return MetricSpec(metric.name, kind, None, metric.role, metric.direction)

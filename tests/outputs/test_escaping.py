@@ -73,7 +73,7 @@ def test_html_report_escapes_every_label(hostile: Project, tmp_path: Path) -> No
 
 
 def test_one_environment_escapes_every_template() -> None:
-    package_templates = [("metricspec.emit", "templates/docs"),
+    package_templates = [("metricspec.document", "templates/docs"),
                          ("metricspec.report", "templates")]
     for package, folder in package_templates:
         env = environment(package, folder, "html")

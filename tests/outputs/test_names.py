@@ -14,7 +14,7 @@ import pytest
 from outputs_helpers import cli, tree
 
 from metricspec.backends import get_backend
-from metricspec.emit.docs import Site, build_site
+from metricspec.document.docs import Site, build_site
 from metricspec.outputs import MAX_STEM, OutputError, file_name, inside
 from metricspec.pipeline import Compiled, write_all
 from metricspec.workspace import Workspace

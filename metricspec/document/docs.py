@@ -15,16 +15,15 @@ from markupsafe import Markup
 
 from metricspec import __version__, ir, pipeline
 from metricspec.backends import Backend
-from metricspec.emit.analysis_plan import Baselines, build_plan, render_markdown
-from metricspec.emit.kpi_svg import kpi_svg
+from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
+from metricspec.document.environments import html_templates
+from metricspec.document.kpi_svg import kpi_svg
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.lower import PlanError
 from metricspec.plan.monitor import plan_monitor
 from metricspec.semantic import Index
-from metricspec.templating import environment
 
-_ENV = environment("metricspec.emit", "templates/docs", "html")
 # The analysis plan's Markdown escapes spec text already; raw HTML is off all the same.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
@@ -79,10 +78,11 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
     labels = {m.name: m.label or m.name for m in project.metrics}
     common: dict[str, Any] = {"version": __version__, "project": project, "labels": labels}
     pages: dict[str, str] = {}
+    env = html_templates()
 
     def render(template: str, path: str, **values: Any) -> None:
         depth = path.count("/")
-        pages[path] = _ENV.get_template(template).render(root="../" * depth, **common, **values)
+        pages[path] = env.get_template(template).render(root="../" * depth, **common, **values)
 
     metrics = []
     for metric in sorted(project.metrics, key=lambda m: m.name):

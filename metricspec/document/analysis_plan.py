@@ -14,16 +14,13 @@ from typing import Any
 
 from metricspec import __version__, stats
 from metricspec.analyze import config_for, metric_specs
+from metricspec.document.environments import markdown_templates
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.formula import show
 from metricspec.stats.conventions import describe
-from metricspec.stats.power import family_size
-from metricspec.templating import environment
+from metricspec.stats.power import declared_moments, declared_power_spec, family_size
 
 SCHEMA = "metricspec.analysis-plan/1"
-# Markdown: every value printed is escaped as Markdown text (spec text never becomes HTML,
-# links or table cells); code spans and paragraphs go through the `md_*` filters.
-_ENV = environment("metricspec.emit", "templates", "markdown")
 
 
 @dataclass(frozen=True)
@@ -57,37 +54,23 @@ class Baselines:
     def declared(cls, plan: ExperimentPlan) -> Baselines:
         """Baselines written in the spec: `baseline mean … sd …` on metrics."""
         moments: dict[str, stats.Moments] = {}
-        big = 1_000_000
         for metric in plan.metrics:
             b = metric.metric.baseline
             proportion = metric.kind == "proportion"
             if b is None or (b.sd is None and not proportion):
                 continue  # a mean's spread cannot be guessed from its mean: declare its sd
-            # a proportion's variance is p(1 − p) whatever sd is declared (`_power_spec`)
+            # a proportion's variance is p(1 − p) whatever sd is declared (power sizes it so)
             sd = b.sd if b.sd is not None and not proportion else 0.0
-            name = f"{metric.name}.x"
-            moments[metric.name] = stats.Moments(
-                big,
-                {name: b.mean * big},
-                {(name, name): (big - 1) * sd * sd + big * b.mean * b.mean},
-            )
+            moments[metric.name] = declared_moments(f"{metric.name}.x", b.mean, sd)
         traffic = plan.experiment.traffic
         daily = (traffic.units / (7.0 if traffic.per == "week" else 1.0)) if traffic else None
         return cls(moments, daily, None, "baselines declared in the spec", declared_only=True)
 
 
 def _power_spec(spec: stats.MetricSpec, baselines: Baselines) -> stats.MetricSpec:
-    """The metric as power sees a declared baseline (the metric's per-unit mean and sd).
-
-    A proportion keeps its binomial variances, p(1 − p) in control and p_t(1 − p_t) in
-    treatment; a percentile is not sized (its sd says nothing of its estimate's variance);
-    any other kind is sized as a mean with the declared sd, without CUPED (no covariate).
-    """
-    if not baselines.declared_only or spec.kind is stats.MetricKind.QUANTILE:
-        return spec
-    proportion = spec.kind is stats.MetricKind.PROPORTION
-    kind = stats.MetricKind.PROPORTION if proportion else stats.MetricKind.MEAN
-    return stats.MetricSpec(spec.name, kind, None, spec.role, spec.direction)
+    """The metric as power sees the baselines: as declared (`declared_power_spec`) or as
+    measured."""
+    return declared_power_spec(spec) if baselines.declared_only else spec
 
 
 def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
@@ -237,4 +220,4 @@ def _moments_for(spec: stats.MetricSpec, baselines: Baselines) -> stats.Moments 
 
 def render_markdown(document: dict[str, Any]) -> str:
     """The plan as Markdown, for review in a pull request."""
-    return _ENV.get_template("analysis_plan.md.j2").render(plan=document)
+    return markdown_templates().get_template("analysis_plan.md.j2").render(plan=document)
