@@ -15,12 +15,13 @@ cross moments the SQL also returns.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from metricspec import ir
 from metricspec.filters import CheckedFilter
-from metricspec.plan.formula import Bin, Const, Formula, Neg, Part, parts
+from metricspec.plan.formula import Formula, Part, parts
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -28,6 +29,7 @@ from metricspec.plan.lower import (
     PlanError,
     checked_filter,
     filter_columns,
+    to_formula,
 )
 from metricspec.semantic import Index, experiment_metric_refs
 
@@ -262,32 +264,25 @@ class _Bases:
                                   base.quantile, cuped, winsorize))
         return tuple(out)
 
-    def _derive(self, expr: ir.Expr, owner: str, counter: object) -> Formula:
-        if isinstance(expr, ir.Number):
-            return Const(expr.value)
-        if isinstance(expr, ir.MetricRef):
-            metric = self.index.metrics[expr.name]
-            base = self._as_base(metric.expr, expr.name)
-            return Part(base.name) if base else self._derive(metric.expr, expr.name, counter)
-        if isinstance(expr, ir.BinaryOp):
-            base = self._as_base(expr, f"{owner}__b{next(counter)}")  # type: ignore[call-overload]
+    def _derive(self, expr: ir.Expr, owner: str, counter: Iterator[int]) -> Formula:
+        """A formula over base metrics: each referenced metric, division and aggregate that
+        is a base metric is one part; the arithmetic between them is the formula's."""
+        def leaf(node: ir.Expr) -> Formula | None:
+            if isinstance(node, (ir.Number, ir.Negate, ir.Weighted)):
+                return None
+            if isinstance(node, ir.MetricRef):
+                metric = self.index.metrics[node.name]
+                base = self._as_base(metric.expr, node.name)
+                return Part(base.name) if base else self._derive(metric.expr, node.name,
+                                                                 counter)
+            base = self._as_base(node, f"{owner}__b{next(counter)}")
             if base is not None:
                 return Part(base.name)
-            return Bin(expr.op, self._derive(expr.left, owner, counter),
-                       self._derive(expr.right, owner, counter))
-        if isinstance(expr, ir.Negate):
-            return Neg(self._derive(expr.operand, owner, counter))
-        if isinstance(expr, ir.Weighted):
-            total: Formula | None = None
-            for term in expr.terms:
-                part = Bin("*", Const(term.weight), self._derive(term.expr, owner, counter))
-                total = part if total is None else Bin("+", total, part)
-            assert total is not None
-            return total
-        base = self._as_base(expr, f"{owner}__b{next(counter)}")  # type: ignore[call-overload]
-        if base is None:
+            if isinstance(node, ir.BinaryOp):
+                return None
             raise InternalError(f"`{owner}` cannot be analysed in an experiment", "MS510")
-        return Part(base.name)
+
+        return to_formula(expr, leaf)
 
     def _as_base(self, expr: ir.Expr, name: str) -> BaseMetric | None:
         """The base metric `expr` is, if it is one (registering it), else None."""

@@ -7,6 +7,7 @@ become one measure, so a source is scanned once for all of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -93,6 +94,31 @@ class Conversion:
         return f"{self.name}__converted"
 
 
+def to_formula(expr: ir.Expr, leaf: Callable[[ir.Expr], Formula | None]) -> Formula:
+    """The formula of an expression: `leaf` turns a node into a formula over named parts
+    (or returns None), and the arithmetic around those — numbers, `+ - * /`, negation and
+    weighted sums — becomes the formula's own. Both lowerings use it: a metric query's
+    leaves are measures, an experiment's base metrics. A node neither handles is a bug
+    (`leaf` raises for the nodes its stage rules out)."""
+    found = leaf(expr)
+    if found is not None:
+        return found
+    if isinstance(expr, ir.Number):
+        return Const(expr.value)
+    if isinstance(expr, ir.BinaryOp):
+        return Bin(expr.op, to_formula(expr.left, leaf), to_formula(expr.right, leaf))
+    if isinstance(expr, ir.Negate):
+        return Neg(to_formula(expr.operand, leaf))
+    if isinstance(expr, ir.Weighted):
+        total: Formula | None = None
+        for term in expr.terms:
+            part = Bin("*", Const(term.weight), to_formula(term.expr, leaf))
+            total = part if total is None else Bin("+", total, part)
+        if total is not None:
+            return total
+    raise InternalError(f"`{expr.kind}` cannot be part of a formula")
+
+
 @dataclass(frozen=True)
 class WindowSpec:
     mode: Literal["rolling", "cumulative"]
@@ -126,30 +152,21 @@ class Lowering:
         formula = self._lower(expr, name, counter)
         return LoweredMetric(name=name, formula=formula, window=window)
 
-    def _lower(self, expr: ir.Expr, owner: str, counter: object) -> Formula:
-        if isinstance(expr, ir.Number):
-            return Const(expr.value)
-        if isinstance(expr, ir.BinaryOp):
-            return Bin(expr.op, self._lower(expr.left, owner, counter),
-                       self._lower(expr.right, owner, counter))
-        if isinstance(expr, ir.Negate):
-            return Neg(self._lower(expr.operand, owner, counter))
-        if isinstance(expr, ir.Weighted):
-            total: Formula | None = None
-            for term in expr.terms:
-                part = Bin("*", Const(term.weight), self._lower(term.expr, owner, counter))
-                total = part if total is None else Bin("+", total, part)
-            assert total is not None
-            return total
-        if isinstance(expr, ir.Aggregate):
-            return self._aggregate(expr, owner, counter)
-        if isinstance(expr, ir.Conversion):
-            conversion = self._conversion(expr, owner)
-            return Bin("/", Part(conversion.converted), Part(conversion.starts))
-        raise InternalError(f"metric `{owner}` cannot be lowered: unresolved "
-                            f"`{getattr(expr, 'name', expr.kind)}`", "MS201/MS301/MS410")
+    def _lower(self, expr: ir.Expr, owner: str, counter: Iterator[int]) -> Formula:
+        def leaf(node: ir.Expr) -> Formula | None:
+            if isinstance(node, ir.Aggregate):
+                return self._aggregate(node, owner, counter)
+            if isinstance(node, ir.Conversion):
+                conversion = self._conversion(node, owner)
+                return Bin("/", Part(conversion.converted), Part(conversion.starts))
+            if isinstance(node, (ir.MetricRef, ir.Window)):
+                raise InternalError(f"metric `{owner}` cannot be lowered: unresolved "
+                                    f"`{getattr(node, 'name', node.kind)}`", "MS201/MS301/MS410")
+            return None
 
-    def _aggregate(self, node: ir.Aggregate, owner: str, counter: object) -> Formula:
+        return to_formula(expr, leaf)
+
+    def _aggregate(self, node: ir.Aggregate, owner: str, counter: Iterator[int]) -> Formula:
         column = node.column.name if node.column else None
         flt = checked_filter(node.filter)
         if node.func == "avg":
@@ -160,11 +177,11 @@ class Lowering:
         return Part(self._measure(owner, counter, node.source.name, func, column,
                                   node.quantile, flt))
 
-    def _measure(self, owner: str, counter: object, source: str, func: MeasureFunc,
+    def _measure(self, owner: str, counter: Iterator[int], source: str, func: MeasureFunc,
                  column: str | None, quantile: float | None, flt: CheckedFilter | None) -> str:
         key = (source, func, column, quantile, flt)
         if key not in self.measures:
-            name = self._fresh(f"{owner}__{next(counter)}")  # type: ignore[call-overload]
+            name = self._fresh(f"{owner}__{next(counter)}")
             self.measures[key] = Measure(name, source, func, column, quantile, flt)
         return self.measures[key].name
 
