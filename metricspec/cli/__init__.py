@@ -4,51 +4,36 @@ Exit status: 0 when clean, 1 when specs (or, for `monitor`, alerts) need attenti
 usage errors (bad options, missing files, unknown names), 3 for warehouse errors and for
 output files that cannot be written (MS910). Nothing the user types produces a Python
 traceback.
+
+This module is what the `metricspec` script imports, so it stays light: `main` answers
+`metricspec --version` before Typer and the commands are imported (editors and hooks ask it
+often), and `app`, the Typer application of `commands.py`, is imported on first use.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
-import typer
+from importlib import import_module
+from typing import Any
 
 from metricspec import __version__
-from metricspec.cli import (  # noqa: F401 - importing registers the commands
-    demo_command,
-    doc_commands,
-    run_commands,
-    spec_commands,
-)
-from metricspec.cli.common import app, err, out
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        out.print(f"metricspec {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback,
-                                          is_eager=True, help="Show the version.")] = False,
-) -> None:
-    """metricspec: metric specs → checked, compiled, run."""
 
 
 def main() -> None:
-    """Entry point: run the app; turn any escaped exception into a message, not a traceback."""
-    try:
-        app()  # standalone mode: usage errors print their message and exit 2
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:
-        err.print(f"metricspec: internal error: {type(exc).__name__}: {exc}", markup=False)
-        err.print("this is a bug in metricspec; please report it with the command you ran",
-                  markup=False)
-        sys.exit(70)
+    """Entry point of the `metricspec` script and of `python -m metricspec`."""
+    if sys.argv[1:] == ["--version"]:
+        sys.stdout.write(f"metricspec {__version__}\n")
+        return
+    from metricspec.cli.commands import run
+
+    run()
 
 
-if __name__ == "__main__":
-    main()
+def __getattr__(name: str) -> Any:
+    """`metricspec.cli.app`: the Typer application, with every command registered."""
+    if name == "app":
+        import_module("metricspec.cli.commands")  # registers every command on the app
+        from metricspec.cli.common import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedEOF, UnexpectedToken
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.parse.build import Builder
+from metricspec.parse.grammar_cache import cached_lark
 from metricspec.parse.positions import ScalarMap
 from metricspec.parse.syntax_errors import TOP_LEVEL
 from metricspec.parse.syntax_errors import syntax_diagnostic as describe_syntax_error
@@ -38,8 +39,9 @@ _HEAD = re.compile(r"^({})\s+([A-Za-z_][A-Za-z0-9_]*)".format("|".join(TOP_LEVEL
 
 @cache
 def parser() -> Lark:
-    """The LALR parser for `grammar/metricspec.lark`, built once per process."""
-    return Lark(
+    """The LALR parser for `grammar/metricspec.lark`, loaded once per process (and built
+    once per machine: see `grammar_cache`)."""
+    return cached_lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",

@@ -1,0 +1,45 @@
+"""The Typer application with every command registered, and how it is run: any exception
+that escapes a command becomes a message and exit status 70, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from metricspec import __version__
+from metricspec.cli import (  # noqa: F401 - importing registers the commands
+    demo_command,
+    doc_commands,
+    run_commands,
+    spec_commands,
+)
+from metricspec.cli.common import app, err, out
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"metricspec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback,
+                                          is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """metricspec: metric specs → checked, compiled, run."""
+
+
+def run() -> None:
+    """Run the app; turn any escaped exception into a message, not a traceback."""
+    try:
+        app()  # standalone mode: usage errors print their message and exit 2
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        err.print(f"metricspec: internal error: {type(exc).__name__}: {exc}", markup=False)
+        err.print("this is a bug in metricspec; please report it with the command you ran",
+                  markup=False)
+        sys.exit(70)
