@@ -67,8 +67,8 @@ def plan(
         start = planned.start - dt.timedelta(days=days)
         history = history_plan(planned, start, planned.start)
         with warehouse(url) as conn:
-            query = pipeline.emit_plan("experiment", experiment, history, backend_of(conn),
-                                       label="baseline query")
+            query = pipeline.compile_plan("experiment", experiment, history, backend_of(conn),
+                                          label="baseline query")
             rows = rows_of(execute(conn, query.sql, f"baselines for `{experiment}`"))
         baselines = Baselines.from_rows(rows, days, f"{days} days of history before "
                                         f"{planned.start:%Y-%m-%d} in {redact_url(url)}")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -38,6 +38,9 @@ from metricspec.outputs import check_writable, replacing, write_text
 
 if TYPE_CHECKING:
     from metricspec.run.connections import Connection
+
+
+T = TypeVar("T")
 
 
 class OutputFormat(StrEnum):
@@ -74,14 +77,14 @@ def warehouse(url: str) -> Iterator[Connection]:
         conn.close()
 
 
-def refuse_unplannable(plan: Callable[[], object]) -> None:
+def refuse_unplannable(plan: Callable[[], T]) -> T:
     """Plan a request before any connection is opened: a request the specs cannot answer
     (a dimension the metric's sources lack, a grain a window does not fit, an empty time
     range) is a usage error, exit 2, not a warehouse error."""
     from metricspec.plan.lower import PlanError
 
     try:
-        plan()
+        return plan()
     except PlanError as exc:
         usage_error(str(exc))
 
@@ -229,11 +232,14 @@ def monitor(
     for name in chosen:
         name_or_exit(ws, name, ("monitor", "guardrail"))
     start, end = parse_time(since, "--since"), parse_time(until, "--until")
-    refuse_unplannable(lambda: [plan_monitor(index, n, start=start, end=end) for n in chosen])
+    # planned once, here, before any connection (plans are the same for every warehouse)
+    plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
+                                        for n in chosen})
     reports = []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
-            result = run_monitor(index, name, conn, since=start, until=end, progress=step)
+            result = run_monitor(index, name, conn, since=start, until=end, progress=step,
+                                 plan=plans[name])
             metric = index.metrics[result.plan.metric]
             reports.append(build_monitor_report(result.plan, result.alerts, metric.format,
                                                 metric.unit, start, end, result.coverage))
@@ -277,11 +283,11 @@ def query(
     except PlanError as exc:
         usage_error(str(exc))
     dimensions = tuple(dimension or ())
-    refuse_unplannable(lambda: plan_metric_query(ws.index, metrics, grain=parsed_grain,
-                                                 dimensions=dimensions, start=start, end=end))
+    # planned once, here, before any connection (plans are the same for every warehouse)
+    plan = refuse_unplannable(lambda: plan_metric_query(
+        ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end))
     with warehouse(url) as conn:
-        rows = run_metrics(ws.index, metrics, conn, grain=parsed_grain, dimensions=dimensions,
-                           since=start, until=end)
+        rows = run_metrics(ws.index, metrics, conn, plan=plan)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return

@@ -2,11 +2,12 @@
 
 `compile(index, name, backend, request)` plans one object through its kind's planner, emits
 its sqlglot tree and renders it, returning a `Compiled` (kind, name, backend, plan, sql,
-notes); `compile_all` does every object for several backends (in worker processes for large
-projects) and `write_all` writes the files and their manifest. The kinds of object and how
-each is planned, emitted and annotated are one registry (`kinds.KINDS`). The command line,
-the notebook API (`Workspace`), `run` (which executes a `Compiled` and never plans) and the
-docs site all come through here.
+notes); `plan_kind` then `compile_plan` do the same in two steps, for a caller that checks a
+request before it knows the warehouse. `compile_all` does every object for several backends
+(in worker processes for large projects) and `write_all` writes the files and their
+manifest. The kinds of object and how each is planned, emitted and annotated are one
+registry (`kinds.KINDS`). The command line, the notebook API (`Workspace`), `run` (which
+executes a `Compiled` and never plans) and the docs site all come through here.
 
 May import: `metricspec.plan`, `metricspec.emit`, `metricspec.ir`, `metricspec.semantic`,
 `metricspec.backends`, `metricspec.outputs`.
@@ -20,11 +21,20 @@ from metricspec.pipeline.driver import (
     compile_kind,
     compile_metrics,
     compile_object,
+    compile_plan,
     coverage_sql,
-    emit_plan,
     object_kind,
+    plan_kind,
 )
-from metricspec.pipeline.kinds import KINDS, Kind, ObjectKind, Plan, Request, metric_groups
+from metricspec.pipeline.kinds import (
+    KINDS,
+    Kind,
+    ObjectKind,
+    Plan,
+    Request,
+    metric_groups,
+    plan_metrics,
+)
 from metricspec.pipeline.write import write_all
 
 __all__ = [
@@ -40,9 +50,11 @@ __all__ = [
     "compile_kind",
     "compile_metrics",
     "compile_object",
+    "compile_plan",
     "coverage_sql",
-    "emit_plan",
     "metric_groups",
     "object_kind",
+    "plan_kind",
+    "plan_metrics",
     "write_all",
 ]

@@ -82,8 +82,7 @@ def compile(index: Index, name: str, backend: Backend,
 def compile_kind(kind: Kind, index: Index, name: str, backend: Backend,
                  request: Request | None = None) -> Compiled:
     """Compile an object of a known kind (`metrics`: a source group of `metric_groups`)."""
-    entry = KINDS[kind]
-    return _guard(kind, name, backend, lambda: entry.plan(index, name, request or Request()))
+    return _guard(kind, name, backend, lambda: plan_kind(kind, index, name, request))
 
 
 def compile_object(index: Index, name: str, backend: Backend, *, grain: Grain | None = None,
@@ -101,10 +100,22 @@ def compile_metrics(index: Index, names: list[str], backend: Backend,
                   lambda: plan_metrics(index, names, asked, title))
 
 
-def emit_plan(kind: Kind, name: str, plan: Plan, backend: Backend,
-              label: str | None = None) -> Compiled:
-    """Emit and render a plan made elsewhere (e.g. an experiment over a history window);
-    `label` renames the object's kind in the SQL header."""
+def plan_kind(kind: Kind, index: Index, name: str, request: Request | None = None) -> Plan:
+    """Plan an object of a known kind, for no backend in particular (plans are dialect-free):
+    a caller may plan a request before it knows the warehouse, then `compile_plan` it.
+    Raises `PlanError` when the specs cannot answer the request."""
+    planned: Plan = KINDS[kind].plan(index, name, request or Request())
+    return planned
+
+
+def compile_plan(kind: Kind, name: str, plan: Plan, backend: Backend,
+                 label: str | None = None) -> Compiled:
+    """Emit and render a plan made elsewhere (by `plan_kind`, or an experiment over a history
+    window); `label` renames the object's kind in the SQL header. Raises `CompileError`."""
+    return _guard(kind, name, backend, lambda: plan, label)
+
+
+def _emit(kind: Kind, name: str, plan: Plan, backend: Backend, label: str | None) -> Compiled:
     entry = KINDS[kind]
     notes = tuple(entry.notes(plan, backend))
     tree = entry.emit(plan, SqlBuilder(backend))
@@ -124,10 +135,11 @@ def coverage_sql(compiled: Compiled) -> str:
                       files=plan.files)
 
 
-def _guard(kind: Kind, name: str, backend: Backend, plan: Callable[[], Plan]) -> Compiled:
+def _guard(kind: Kind, name: str, backend: Backend, plan: Callable[[], Plan],
+           label: str | None = None) -> Compiled:
     """Plan and emit; what fails becomes a `CompileError` naming the object."""
     try:
-        return emit_plan(kind, name, plan(), backend)
+        return _emit(kind, name, plan(), backend, label)
     except (PlanError, SqlglotError, KeyError) as exc:
-        raise CompileError(KINDS[kind].label, name, backend.name, str(exc).split("\n")[0],
+        raise CompileError(label or KINDS[kind].label, name, backend.name, str(exc).split("\n")[0],
                            request=isinstance(exc, PlanError)) from exc

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from metricspec import ir, pipeline
 from metricspec.backends import Backend, get_backend
-from metricspec.pipeline import Compiled, CompileError, Request
+from metricspec.pipeline import Compiled, CompileError, Kind, Request
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.metric_query import Grain, MetricQueryPlan
 from metricspec.plan.monitor import MonitorPlan
@@ -178,13 +178,16 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, progress: Progress = _noop) -> MonitorRun:
-    """Evaluate a monitor or guardrail over [since, until) and return the windows in alert."""
+                until: dt.datetime | None = None, progress: Progress = _noop,
+                plan: MonitorPlan | None = None) -> MonitorRun:
+    """Evaluate a monitor or guardrail over [since, until) and return the windows in alert;
+    `plan`: its plan for that range when the caller made it already (it is not made again)."""
     timings = Timings()
     backend = backend_of(conn)
-    kind = "guardrail" if name in index.guardrails else "monitor"
-    compiled = _compiled(f"{kind} `{name}`", timings, progress, lambda: pipeline.compile(
-        index, name, backend, Request(start=since, end=until)))
+    kind: Kind = "guardrail" if name in index.guardrails else "monitor"
+    compiled = _compiled(f"{kind} `{name}`", timings, progress, lambda: (
+        pipeline.compile(index, name, backend, Request(start=since, end=until)) if plan is None
+        else pipeline.compile_plan(kind, name, plan, backend)))
     return execute_monitor(compiled, conn, progress, timings)
 
 
@@ -211,12 +214,15 @@ def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _
 
 def run_metrics(index: Index, names: list[str], conn: Connection, *, grain: Grain | None = None,
                 dimensions: tuple[str, ...] = (), since: dt.datetime | None = None,
-                until: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Metrics by period (and dimensions) as rows."""
+                until: dt.datetime | None = None,
+                plan: MetricQueryPlan | None = None) -> list[dict[str, Any]]:
+    """Metrics by period (and dimensions) as rows; `plan`: the query's plan when the caller
+    made it already (it is not made again)."""
     backend = backend_of(conn)
     what = f"metric{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)}"
-    compiled = _compiled(what, Timings(), _noop, lambda: pipeline.compile_metrics(
-        index, names, backend, Request(grain, dimensions, since, until)))
+    compiled = _compiled(what, Timings(), _noop, lambda: (
+        pipeline.compile_metrics(index, names, backend, Request(grain, dimensions, since, until))
+        if plan is None else pipeline.compile_plan("metrics", plan.title, plan, backend)))
     return execute_metrics(compiled, conn, what)
 
 
