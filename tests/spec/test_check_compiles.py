@@ -144,6 +144,7 @@ def mutate(text: str, edits: list[Edit]) -> str:
     return text
 
 
+@pytest.mark.slow
 @examples(8)
 @given(case=spec_edits())
 def test_mutated_example_specs_that_check_accepts_compile(
@@ -259,6 +260,7 @@ def small_projects(draw: st.DrawFn) -> str:
     return "\n".join(out) + "\n"
 
 
+@pytest.mark.slow
 @examples(250)
 @given(text=small_projects())
 def test_generated_projects_that_check_accepts_compile(scratch: Path, text: str) -> None:
