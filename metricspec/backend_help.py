@@ -1,8 +1,11 @@
-"""What the command line says about warehouses, read from `backends/*.toml`.
+"""What the command line and the connector need to know about warehouses, read from
+`backends/*.toml` with the standard library alone.
 
-Kept apart from `metricspec.backends` so that building the command line's options costs a
-TOML read, not pydantic and the validated models: help is text, and any command that uses
-a backend loads and validates its file through `metricspec.backends` first.
+Kept apart from `metricspec.backends` so that building the command line's options, and
+parsing a connection URL, cost a TOML read, not pydantic and the validated models: any
+command that compiles for a backend loads and validates its file through
+`metricspec.backends` first. (The Snowflake test worker imports the connector in a virtual
+environment that has nothing but the Snowflake client.)
 """
 
 from __future__ import annotations
@@ -38,3 +41,31 @@ def warehouse_help() -> str:
     """
     examples = [str(raw["url_examples"][0]) for raw in _files() if raw.get("url_examples")]
     return f"Warehouse URL: {', '.join(examples)}."
+
+
+def connectable() -> dict[str, str]:
+    """URL scheme -> driver module, for every warehouse metricspec can connect to."""
+    return {str(scheme): str(raw["driver"]) for raw in _files() if raw.get("driver")
+            for scheme in raw.get("url_schemes", ())}
+
+
+def url_examples() -> list[str]:
+    """One example connection URL per warehouse metricspec can connect to, then the others."""
+    examples = [[str(u) for u in raw.get("url_examples", ())] for raw in _files()]
+    return [e[0] for e in examples if e] + [u for e in examples for u in e[1:]]
+
+
+def compile_only(name: str) -> tuple[str, str] | None:
+    """(title, name) of a warehouse metricspec compiles for but cannot connect to."""
+    for raw in _files():
+        if raw.get("name") == name and not raw.get("driver"):
+            return str(raw.get("title", name)), name
+    return None
+
+
+def sqlglot_dialect(name: str) -> str:
+    """The sqlglot dialect a warehouse's SQL is read in (the driver counts statements in it)."""
+    for raw in _files():
+        if raw.get("name") == name:
+            return str(raw["sqlglot_dialect"])
+    raise ValueError(f"no backend file defines `{name}`")

@@ -48,17 +48,16 @@ __all__ = [
 
 def _schemes() -> dict[str, str]:
     """URL scheme -> driver module, from the backend definitions in `backends/*.toml`."""
-    from metricspec.backends import all_backends
+    from metricspec.backend_help import connectable
 
-    return {scheme: backend.driver for backend in all_backends().values()
-            if backend.driver is not None for scheme in backend.url_schemes}
+    return connectable()
 
 
 #: URL scheme -> module under ``metricspec.run.drivers`` that opens it.
 SUPPORTED_SCHEMES: Mapping[str, str] = _schemes()
 
 def _examples() -> tuple[str, ...]:
-    from metricspec.backends import url_examples
+    from metricspec.backend_help import url_examples
 
     return tuple(url_examples())
 
@@ -239,12 +238,13 @@ def _supported_hint() -> str:
 
 def _unsupported(scheme: str) -> str:
     """Why a scheme is refused: a warehouse metricspec only compiles for says so."""
-    from metricspec.backends import all_backends
+    from metricspec.backend_help import compile_only
 
-    backend = all_backends().get(scheme)
-    if backend is not None and backend.compile_only:
-        return (f"names {backend.title}, which metricspec compiles for but cannot connect to "
-                f"(compile-only: `metricspec compile --dialect {backend.name}` writes its SQL; "
+    found = compile_only(scheme)
+    if found is not None:
+        title, name = found
+        return (f"names {title}, which metricspec compiles for but cannot connect to "
+                f"(compile-only: `metricspec compile --dialect {name}` writes its SQL; "
                 "run it with the warehouse's own client)")
     return f"has an unsupported scheme {scheme!r}"
 

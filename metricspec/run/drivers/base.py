@@ -107,10 +107,10 @@ class DriverConnection(abc.ABC):
         Raises:
             WarehouseError: For no statement, several, or text that cannot be tokenized.
         """
-        from metricspec.backends import get_backend
+        from metricspec.backend_help import sqlglot_dialect
 
         try:
-            count = count_statements(sql, get_backend(self.dialect).sqlglot_dialect)
+            count = count_statements(sql, sqlglot_dialect(self.dialect))
         except ValueError as exc:
             raise WarehouseError(f"refused to run SQL that cannot be read as one "
                                  f"{self.dialect} statement: {exc}",
