@@ -11,6 +11,7 @@ import typer
 from metricspec import __version__
 from metricspec.cli import (  # noqa: F401 - importing registers the commands
     demo_command,
+    diff_command,
     doc_commands,
     run_commands,
     spec_commands,

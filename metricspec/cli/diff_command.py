@@ -1,0 +1,95 @@
+"""`metricspec diff [BASE] [HEAD]`: what a change to the specs means, for review and CI.
+
+Exit status: 0 nothing breaking, 1 breaking (an object removed, or a meaning change that
+reaches a running experiment), 2 usage (an unknown revision, a missing folder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from metricspec.cli.common import (
+    DEFAULT_WAREHOUSE,
+    app,
+    dialects_or_exit,
+    error_line,
+    load_or_exit,
+    usage_error,
+)
+
+if TYPE_CHECKING:
+    from metricspec.workspace import Workspace
+
+
+# the SQL diff's default dialect is the default warehouse's
+DEFAULT_DIALECT = DEFAULT_WAREHOUSE.split(":", 1)[0]
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+    github = "github"
+
+
+def _load(folder: Path, side: str) -> Workspace:
+    ws = load_or_exit([folder])
+    if not ws.ok:
+        error_line(f"{side} has {len(ws.errors)} spec error(s); comparing what could be read",
+                   label="warning")
+    return ws
+
+
+@app.command()
+def diff(
+    base: Annotated[str | None, typer.Argument(
+        help="A folder or git revision (default: the merge base with the main branch).",
+        show_default=False)] = None,
+    head: Annotated[str | None, typer.Argument(
+        help="A folder or git revision (default: the working tree).", show_default=False)] = None,
+    spec_dir: Annotated[Path, typer.Option(
+        "--spec-dir", "-s", help="The spec folder compared at each git revision.")] = Path(
+        "specs"),
+    fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        DiffFormat.text),
+    dialect: Annotated[str, typer.Option("--dialect", "-d",
+                                         help="Dialect of the SQL diff.")] = DEFAULT_DIALECT,
+    today: Annotated[str | None, typer.Option(
+        "--today", help="The date experiments are judged running against (default: today).",
+        show_default=False)] = None,
+    sql: Annotated[bool, typer.Option(help="Show the SQL diff of affected objects.")] = True,
+) -> None:
+    """Compare the specs of two revisions or folders: objects added, removed and changed
+    (meaning or metadata only), the downstream impact, and the SQL diff."""
+    from metricspec.diff import compare
+    from metricspec.diff.render import render
+    from metricspec.diff.revisions import RevisionError, materialize, merge_base, repository_root
+    from metricspec.diff.sqldiff import sql_changes
+
+    [backend] = dialects_or_exit([dialect])
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        usage_error(f"--today `{today}` is not a date (use YYYY-MM-DD)")
+    folders = [Path(s) for s in (base, head) if s is not None and Path(s).is_dir()]
+    with tempfile.TemporaryDirectory(prefix="metricspec-diff-") as tmp:
+        try:
+            repo = None if len(folders) == 2 else repository_root(spec_dir.resolve())
+            relative = spec_dir.resolve().relative_to(repo).as_posix() if repo else "."
+            base_side = base if base is not None else merge_base(repo) if repo else ""
+            base_dir = materialize(base_side, repo, relative, Path(tmp) / "base")
+            head_dir = (materialize(head, repo, relative, Path(tmp) / "head")
+                        if head is not None else spec_dir)
+        except (RevisionError, ValueError, OSError) as exc:
+            usage_error(str(exc))
+        before, after = _load(base_dir, "BASE"), _load(head_dir, "HEAD")
+        result = compare(before.index, after.index, day)
+        changes = sql_changes(result, before.index, after.index, backend) if sql else []
+    sys.stdout.write(render(result, changes, fmt.value))
+    raise typer.Exit(1 if result.breaking else 0)

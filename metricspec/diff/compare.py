@@ -1,0 +1,172 @@
+"""Compare two projects: objects added, removed and changed, each change classified as a
+change of meaning (naming the IR fields that differ) or of metadata only, and the downstream
+impact — every object whose resolved meaning changed through what it depends on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from metricspec import ir
+from metricspec.diff.hashing import Hasher, ObjectHash, definition, metadata, objects
+from metricspec.semantic import Index
+
+Status = Literal["running", "planned", "finished", "unscheduled"]
+ChangeKind = Literal["meaning", "dependency", "metadata"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object present on both sides whose hashes differ.
+
+    `kind` is `meaning` when its own definition changed (`fields` names the IR fields),
+    `dependency` when only something it depends on did (`through` names those), `metadata`
+    when only its label, description, owner, tags, format or unit did (`fields` again)."""
+
+    kind: str
+    name: str
+    change: ChangeKind
+    fields: tuple[str, ...] = ()
+    through: tuple[str, ...] = ()
+    base_hash: str = ""
+    head_hash: str = ""
+    span: ir.Span | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An object added or removed (`renamed` names its counterpart with the same meaning)."""
+
+    kind: str
+    name: str
+    hash: str
+    renamed: str | None = None
+    span: ir.Span | None = None
+
+
+@dataclass(frozen=True)
+class Impact:
+    """A downstream object whose meaning changes (directly or through a dependency)."""
+
+    kind: str
+    name: str
+    status: Status | None = None  # experiments only
+
+
+@dataclass
+class SpecDiff:
+    added: list[Entry] = field(default_factory=list)
+    removed: list[Entry] = field(default_factory=list)
+    changed: list[Change] = field(default_factory=list)
+    impact: list[Impact] = field(default_factory=list)
+
+    @property
+    def meaning_changed(self) -> bool:
+        return bool(self.added or self.removed or any(
+            c.change != "metadata" for c in self.changed))
+
+    @property
+    def breaking(self) -> list[str]:
+        """Why the change is breaking: a removal, or a meaning change reaching a running
+        experiment."""
+        reasons = [f"{e.kind} `{e.name}` removed" for e in self.removed]
+        reasons += [f"running experiment `{i.name}` changes meaning" for i in self.impact
+                    if i.status == "running"]
+        return reasons
+
+
+def experiment_status(exp: ir.Experiment, today: dt.date) -> Status:
+    """Running, planned or finished by the experiment's window against `today`."""
+    if exp.window is None:
+        return "unscheduled"
+    if today < exp.window.start.date():
+        return "planned"
+    if dt.datetime.combine(today, dt.time()) >= exp.window.end_exclusive:
+        return "finished"
+    return "running"
+
+
+def field_paths(left: Any, right: Any, prefix: str = "", depth: int = 4) -> list[str]:
+    """The dotted paths (at most `depth` fields deep) where two plain-data values differ;
+    lists of the same length are compared item by item.
+
+    >>> field_paths({"a": 1, "b": {"c": 2, "d": 3}}, {"a": 1, "b": {"c": 2, "d": 4}})
+    ['b.d']
+    >>> field_paths({"g": [{"m": 1}, {"m": 2}]}, {"g": [{"m": 1}, {"m": 3}]})
+    ['g[1].m']
+    """
+    if left == right:
+        return []
+    if (depth > 0 and isinstance(left, list) and isinstance(right, list)
+            and len(left) == len(right)):
+        return [p for i, (a, b) in enumerate(zip(left, right, strict=True))
+                for p in field_paths(a, b, f"{prefix}[{i}]", depth)]
+    if depth == 0 or not (isinstance(left, dict) and isinstance(right, dict)):
+        return [prefix or "definition"]
+    found: list[str] = []
+    for key in sorted(set(left) | set(right)):
+        if key == "kind" and prefix:  # an expression's form is its own field below
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        found += field_paths(left.get(key), right.get(key), path, depth - 1)
+    return found or [prefix or "definition"]
+
+
+def _rename_key(obj_hash: ObjectHash, obj: ir.SpecObject) -> str:
+    own = definition(obj)
+    own.pop("name", None)
+    return f"{obj_hash.kind}:{own!r}"
+
+
+def compare(base: Index, head: Index, today: dt.date) -> SpecDiff:
+    """The semantic diff from `base` to `head`."""
+    before, after = Hasher(base).all(), Hasher(head).all()
+    base_objects, head_objects = objects(base), objects(head)
+    result = SpecDiff()
+    removed = [key for key in before if key not in after]
+    added = [key for key in after if key not in before]
+    rename_from = {_rename_key(before[k], base_objects[k[0]][k[1]]): k[1] for k in removed}
+    rename_to = {_rename_key(after[k], head_objects[k[0]][k[1]]): k[1] for k in added}
+    for kind, name in removed:
+        same = _rename_key(before[(kind, name)], base_objects[kind][name])
+        result.removed.append(Entry(kind, name, before[(kind, name)].meaning,
+                                    rename_to.get(same), base_objects[kind][name].span))
+    for kind, name in added:
+        same = _rename_key(after[(kind, name)], head_objects[kind][name])
+        result.added.append(Entry(kind, name, after[(kind, name)].meaning,
+                                  rename_from.get(same), head_objects[kind][name].span))
+    meaning_changed: set[str] = {f"{k}:{n}" for k, n in removed}
+    for key in (k for k in after if k in before):
+        old, new = before[key], after[key]
+        if old.meaning == new.meaning and old.metadata == new.metadata:
+            continue
+        kind, name = key
+        old_obj, new_obj = base_objects[kind][name], head_objects[kind][name]
+        if old.own != new.own:
+            change = Change(kind, name, "meaning",
+                            tuple(field_paths(definition(old_obj), definition(new_obj))))
+        elif old.meaning != new.meaning:
+            change = Change(kind, name, "dependency")
+        else:
+            change = Change(kind, name, "metadata",
+                            tuple(field_paths(metadata(old_obj), metadata(new_obj))))
+        if change.change != "metadata":
+            meaning_changed.add(f"{kind}:{name}")
+        result.changed.append(Change(
+            change.kind, change.name, change.change, change.fields, change.through,
+            old.meaning, new.meaning, new_obj.span))
+    # what each dependency change came through: its direct dependencies that changed
+    result.changed = [
+        c if c.change != "dependency" else Change(
+            c.kind, c.name, c.change, c.fields,
+            tuple(d for d in after[(c.kind, c.name)].depends_on if d in meaning_changed),
+            c.base_hash, c.head_hash, c.span)
+        for c in result.changed]
+    for c in result.changed:
+        if c.change == "metadata" or c.kind == "source":
+            continue
+        exp = head.experiments.get(c.name) if c.kind == "experiment" else None
+        result.impact.append(Impact(c.kind, c.name,
+                                    experiment_status(exp, today) if exp else None))
+    return result

@@ -1,0 +1,207 @@
+"""Content hashes of spec objects: one of the fully resolved meaning, one of the metadata.
+
+The meaning hash of an object covers its definition with spans and pure metadata removed,
+and the definitions it depends on: a metric's covers the parts of its sources it reads
+(table or query, entities, time column, the columns its aggregations and filters name) and
+the meaning hashes of the metrics it refers to, transitively; a KPI tree's, guardrail's and
+monitor's cover their metrics; an experiment's covers its metrics and its assignment source.
+Nothing about where an object was written counts (file, order, whitespace, comments, DSL or
+YAML), so a hash is the same on every machine and in every layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from metricspec import ir
+from metricspec.semantic import Index, experiment_metric_names
+
+# Fields that describe an object without changing what it computes.
+METADATA_FIELDS = frozenset({"label", "description", "owner", "tags", "format", "unit"})
+# Free SQL text fields whose whitespace (outside string literals) does not matter.
+_SQL_FIELDS = frozenset({"sql", "query"})
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQL_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\s+|[^\s'\"]+")
+
+KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
+
+
+def normalize_sql(text: str) -> str:
+    """SQL text with whitespace runs outside quotes collapsed to one space.
+
+    >>> normalize_sql("  a =  'x  y'\\n AND b ")
+    "a = 'x  y' AND b"
+    """
+    parts = [" " if token.isspace() else token for token in _SQL_TOKEN.findall(text)]
+    return "".join(parts).strip()
+
+
+def _clean(value: Any, top: bool) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v, False) if k not in _SQL_FIELDS or not isinstance(v, str)
+                else normalize_sql(v)
+                for k, v in value.items() if not (top and k in METADATA_FIELDS)}
+    if isinstance(value, list):
+        return [_clean(v, False) for v in value]
+    return value
+
+
+def definition(obj: ir.SpecObject) -> dict[str, Any]:
+    """An object's own definition: spans and metadata removed, SQL whitespace normalised."""
+    data: dict[str, Any] = _clean(ir.strip_spans(obj.model_dump(mode="json")), True)
+    return data
+
+
+def metadata(obj: ir.SpecObject) -> dict[str, Any]:
+    """An object's metadata fields (label, description, owner, tags, format, unit)."""
+    data = ir.strip_spans(obj.model_dump(mode="json"))
+    return {k: v for k, v in data.items() if k in METADATA_FIELDS}
+
+
+def digest(data: Any) -> str:
+    """The SHA-256 of `data` as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ObjectHash:
+    """One object's hashes and what its meaning hash was made of."""
+
+    kind: str
+    name: str
+    meaning: str
+    metadata: str
+    own: str  # the object's own definition alone (no dependencies)
+    depends_on: tuple[str, ...]  # "kind:name" of what the meaning hash covers
+
+
+class Hasher:
+    """The hashes of every object of one project (memoised; cycle-safe)."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._metric: dict[str, str] = {}
+        self._active: set[str] = set()
+
+    # ------------------------------------------------------------ sources
+
+    def source_part(self, name: str, columns: set[str] | None = None) -> dict[str, Any]:
+        """What of a source a dependent reads: all of it, or only the named columns (plus
+        its table or query, entities and time column)."""
+        source = self.index.sources.get(name)
+        if source is None:
+            return {"unknown": name}
+        data = definition(source)
+        if columns is not None:
+            data["dimensions"] = [c for c in data["dimensions"] if c["name"] in columns]
+            data["columns"] = [c for c in data["columns"] if c["name"] in columns]
+        return data
+
+    def _metric_sources(self, metric: ir.Metric) -> dict[str, set[str]]:
+        used: dict[str, set[str]] = {}
+        for node in ir.walk(metric.expr):
+            if isinstance(node, ir.Aggregate):
+                cols = used.setdefault(node.source.name, set())
+                if node.column:
+                    cols.add(node.column.name)
+                if node.filter:
+                    cols.update(_WORD.findall(node.filter.sql))
+            elif isinstance(node, ir.Conversion):
+                for events in (node.start, node.end):
+                    cols = used.setdefault(events.source.name, set())
+                    if events.filter:
+                        cols.update(_WORD.findall(events.filter.sql))
+                    if node.entity:
+                        cols.add(node.entity.name)
+        return used
+
+    # ------------------------------------------------------------ metrics
+
+    def metric(self, name: str) -> str:
+        """The meaning hash of a metric, through its sources and the metrics it uses."""
+        if name in self._metric:
+            return self._metric[name]
+        metric = self.index.metrics.get(name)
+        if metric is None or name in self._active:
+            return digest({"unresolved": name})
+        self._active.add(name)
+        try:
+            data = {
+                "kind": "metric", "definition": definition(metric),
+                "metrics": {dep: self.metric(dep) for dep in self.index.metric_deps[name]},
+                "sources": {src: self.source_part(src, cols)
+                            for src, cols in sorted(self._metric_sources(metric).items())},
+            }
+        finally:
+            self._active.discard(name)
+        self._metric[name] = found = digest(data)
+        return found
+
+    def _metrics(self, names: list[str]) -> dict[str, str]:
+        return {n: self.metric(n) for n in sorted(set(names))}
+
+    # ------------------------------------------------------------ every kind
+
+    def dependencies(self, kind: str, obj: ir.SpecObject) -> list[str]:
+        """The "kind:name" of every object `obj` depends on directly."""
+        if isinstance(obj, ir.Metric):
+            deps = [f"metric:{d}" for d in self.index.metric_deps.get(obj.name, ())]
+            return deps + [f"source:{s}" for s in sorted(self._metric_sources(obj))]
+        return [f"metric:{n}" for n in self._referenced_metrics(obj)] + [
+            f"source:{s}" for s in self._referenced_sources(obj)]
+
+    def _referenced_metrics(self, obj: ir.SpecObject) -> list[str]:
+        if isinstance(obj, ir.Kpi):
+            names = [e.parent.name for e in obj.edges] + [
+                d.metric.name for e in obj.edges for d in e.drivers]
+            return sorted(set(names + ([obj.north_star.name] if obj.north_star else [])))
+        if isinstance(obj, (ir.Guardrail, ir.Monitor)):
+            return [obj.metric.name] if obj.metric else []
+        if isinstance(obj, ir.Experiment):
+            names = experiment_metric_names(obj) + [r.name for w in obj.winsorize
+                                                     for r in w.metrics]
+            return sorted(set(names))
+        return []
+
+    def _referenced_sources(self, obj: ir.SpecObject) -> list[str]:
+        if isinstance(obj, ir.Experiment) and obj.assignment:
+            return [obj.assignment.source.name]
+        return []
+
+    def object(self, kind: str, obj: ir.SpecObject) -> ObjectHash:
+        own = definition(obj)
+        if isinstance(obj, ir.Metric):
+            meaning = self.metric(obj.name)
+        elif isinstance(obj, ir.Source):
+            meaning = digest({"kind": kind, "definition": own})
+        else:
+            meaning = digest({
+                "kind": kind, "definition": own,
+                "metrics": self._metrics(self._referenced_metrics(obj)),
+                "sources": {s: self.source_part(s) for s in self._referenced_sources(obj)},
+            })
+        return ObjectHash(kind, obj.name, meaning, digest(metadata(obj)), digest(own),
+                          tuple(self.dependencies(kind, obj)))
+
+    def all(self) -> dict[tuple[str, str], ObjectHash]:
+        """Every object's hashes, by (kind, name)."""
+        found: dict[tuple[str, str], ObjectHash] = {}
+        for kind, table in objects(self.index).items():
+            for name, obj in sorted(table.items()):
+                found[(kind, name)] = self.object(kind, obj)
+        return found
+
+
+def objects(index: Index) -> dict[str, dict[str, ir.SpecObject]]:
+    """The project's objects by kind, in the order of `KINDS`."""
+    return {"source": dict(index.sources), **{k: index.objects[k] for k in KINDS[1:]}}
+
+
+def project_hashes(project: ir.Project) -> dict[tuple[str, str], ObjectHash]:
+    """The hashes of every object of a project."""
+    return Hasher(Index(project)).all()

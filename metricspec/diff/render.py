@@ -1,0 +1,149 @@
+"""A spec diff as text, Markdown (a pull-request comment), JSON or GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from metricspec.diff.compare import Change, Entry, Impact, SpecDiff
+from metricspec.diff.sqldiff import SqlChange
+from metricspec.safetext import markdown_code, markdown_text, printable
+
+FORMATS = ("text", "markdown", "json", "github")
+
+
+def _what(change: Change) -> str:
+    if change.change == "meaning":
+        return f"meaning: {', '.join(change.fields)}"
+    if change.change == "dependency":
+        return f"through {', '.join(change.through) or 'a dependency'}"
+    return f"metadata only: {', '.join(change.fields)}"
+
+
+def _entry(entry: Entry, verb: str) -> str:
+    renamed = f" ({verb} `{entry.renamed}`)" if entry.renamed else ""
+    return f"{entry.kind} `{entry.name}`{renamed}"
+
+
+def _impact(item: Impact) -> str:
+    return f"{item.kind} `{item.name}`" + (f" ({item.status})" if item.status else "")
+
+
+def _verdict(diff: SpecDiff) -> str:
+    if diff.breaking:
+        return "breaking: " + "; ".join(diff.breaking)
+    if diff.meaning_changed:
+        return "meaning changed; nothing breaking"
+    return "no change of meaning"
+
+
+def text(diff: SpecDiff, sql: list[SqlChange]) -> str:
+    lines: list[str] = []
+    for title, entries, verb in (("added", diff.added, "renamed from"),
+                                 ("removed", diff.removed, "renamed to")):
+        lines += [f"{title}:"] + [f"  {_entry(e, verb)}" for e in entries] if entries else []
+    if diff.changed:
+        lines.append("changed:")
+        lines += [f"  {c.kind} `{c.name}`: {_what(c)}" for c in diff.changed]
+    if diff.impact:
+        lines.append("impact:")
+        lines += [f"  {_impact(i)}" for i in diff.impact]
+    for change in sql:
+        if change.diff:
+            lines += [f"sql ({change.dialect}) {change.kind} `{change.name}`:",
+                      change.diff.rstrip("\n")]
+    lines.append(_verdict(diff))
+    return printable("\n".join(lines), keep="\n") + "\n"
+
+
+def _md_name(kind: str, name: str) -> str:
+    return f"{kind} {markdown_code(name, in_table=True)}"
+
+
+def markdown(diff: SpecDiff, sql: list[SqlChange]) -> str:
+    mark = "❌" if diff.breaking else ("⚠️" if diff.meaning_changed else "✅")
+    lines = ["## metricspec diff", "", f"{mark} {markdown_text(_verdict(diff))}", ""]
+    rows: list[str] = []
+    for entry in diff.added:
+        extra = f"renamed from {markdown_code(entry.renamed)}" if entry.renamed else ""
+        rows.append(f"| added | {_md_name(entry.kind, entry.name)} | {extra} |")
+    for entry in diff.removed:
+        extra = f"renamed to {markdown_code(entry.renamed)}" if entry.renamed else ""
+        rows.append(f"| removed | {_md_name(entry.kind, entry.name)} | {extra} |")
+    for change in diff.changed:
+        what = {"meaning": "meaning", "dependency": "meaning (upstream)",
+                "metadata": "metadata only"}[change.change]
+        names = change.fields or change.through
+        detail = ", ".join(markdown_code(n, in_table=True) for n in names)
+        rows.append(f"| {what} | {_md_name(change.kind, change.name)} | {detail} |")
+    if rows:
+        lines += ["| change | object | what |", "|---|---|---|", *rows, ""]
+    if diff.impact:
+        lines += ["### Downstream impact", ""]
+        lines += [f"- {_md_name(i.kind, i.name)}" + (f" — **{i.status}**" if i.status else "")
+                  for i in diff.impact]
+        lines.append("")
+    shown = [c for c in sql if c.diff]
+    if shown:
+        lines += [f"### SQL ({shown[0].dialect})", ""]
+        for sql_change in shown:
+            body = sql_change.diff.replace("```", "` ` `")
+            lines += ["<details>", f"<summary>{sql_change.kind} {markdown_code(sql_change.name)}"
+                      "</summary>", "", "```diff", body.rstrip("\n"), "```", "", "</details>",
+                      ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def as_json(diff: SpecDiff, sql: list[SqlChange]) -> str:
+    def entry(e: Entry) -> dict[str, Any]:
+        return {"kind": e.kind, "name": e.name, "hash": e.hash, "renamed": e.renamed}
+
+    data = {
+        "breaking": diff.breaking,
+        "meaning_changed": diff.meaning_changed,
+        "added": [entry(e) for e in diff.added],
+        "removed": [entry(e) for e in diff.removed],
+        "changed": [{"kind": c.kind, "name": c.name, "change": c.change,
+                     "fields": list(c.fields), "through": list(c.through),
+                     "base_hash": c.base_hash, "head_hash": c.head_hash}
+                    for c in diff.changed],
+        "impact": [{"kind": i.kind, "name": i.name, "status": i.status} for i in diff.impact],
+        "sql": [{"kind": c.kind, "name": c.name, "dialect": c.dialect, "diff": c.diff}
+                for c in sql if c.diff],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(value: str) -> str:
+    return _escape(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(diff: SpecDiff, sql: list[SqlChange]) -> str:
+    lines: list[str] = []
+    running = {i.name for i in diff.impact if i.status == "running"}
+    for change in diff.changed:
+        level = "notice" if change.change == "metadata" else "warning"
+        if change.kind == "experiment" and change.name in running:
+            level = "error"
+        where = ""
+        if change.span is not None and change.span.line > 0:
+            where = f" file={_property(change.span.file)},line={change.span.line},"
+            where += f"col={change.span.column},"
+        head = f"::{level}{where or ' '}title={_property('metricspec diff')}::"
+        lines.append(head + _escape(printable(f"{change.kind} `{change.name}`: "
+                                              f"{_what(change)}")))
+    for entry in diff.removed:
+        lines.append("::error title=metricspec diff::" + _escape(printable(
+            f"{_entry(entry, 'renamed to')} removed")))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+RENDERERS = {"text": text, "markdown": markdown, "json": as_json, "github": github}
+
+
+def render(diff: SpecDiff, sql: list[SqlChange], fmt: str) -> str:
+    return RENDERERS[fmt](diff, sql)

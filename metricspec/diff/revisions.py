@@ -1,0 +1,61 @@
+"""Bring a side of a diff onto disk: a folder as it is, or a git revision's spec path
+extracted (`git archive`) into a temporary folder."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from pathlib import Path
+
+MAIN_BRANCHES = ("main", "origin/main", "master", "origin/master")
+
+
+class RevisionError(ValueError):
+    """A side that is neither a folder nor a git revision holding the spec path."""
+
+
+def _git(repo: Path, *args: str) -> bytes:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RevisionError(message[-1] if message else f"git {args[0]} failed")
+    return done.stdout
+
+
+def repository_root(path: Path) -> Path:
+    folder = path if path.is_dir() else path.parent
+    return Path(_git(folder, "rev-parse", "--show-toplevel").decode().strip())
+
+
+def merge_base(repo: Path) -> str:
+    """The merge base of HEAD with the main branch (main, then master, local or remote)."""
+    for branch in MAIN_BRANCHES:
+        try:
+            return _git(repo, "merge-base", branch, "HEAD").decode().strip()
+        except RevisionError:
+            continue
+    raise RevisionError("no main branch to take the merge base with; give BASE explicitly")
+
+
+def extract(repo: Path, revision: str, spec_path: str, into: Path) -> Path:
+    """Write `spec_path` as it is at `revision` under `into`; return its folder there."""
+    _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    listed = _git(repo, "ls-tree", "--name-only", revision, "--", spec_path)
+    if not listed.strip():
+        raise RevisionError(f"`{spec_path}` does not exist at revision {revision}")
+    data = _git(repo, "archive", "--format=tar", revision, "--", spec_path)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(into, filter="data")
+    return into / spec_path
+
+
+def materialize(side: str, repo: Path | None, spec_path: str, into: Path) -> Path:
+    """A folder given as a side, or the revision's spec path extracted under `into`."""
+    folder = Path(side)
+    if folder.is_dir():
+        return folder
+    if repo is None:
+        raise RevisionError(f"`{side}` is not a folder, and the spec path is in no git "
+                            "repository")
+    return extract(repo, side, spec_path, into)
