@@ -24,6 +24,8 @@ class MetricRow:
     segment_value: str | None
     control: str
     treatment_value: str
+    control_n: str  # units in each arm
+    treatment_n: str
     absolute: str
     relative: str
     interval: str  # the interval of the test that decides: the absolute difference's
@@ -75,18 +77,68 @@ class ExperimentReport:
         return asdict(self)
 
 
-def _margin_text(g: stats.GuardrailResult) -> str:
+NOT_JUDGED = "not judged"  # the verdict of every row when the sample-ratio check failed
+
+
+def _margin_amount(margin: float, relative: bool, metric: Any) -> str:
+    """A margin in the unit of its estimate: % of control, pp, or the metric's unit."""
+    if relative:
+        return f"{margin * 100:g}%"
+    if metric.format == "percent":
+        return f"{margin * 100:g}pp"
+    return fmt.value(margin, metric.format, metric.unit)
+
+
+def _margin_text(g: stats.GuardrailResult, metric: Any) -> str:
     if g.margin is None:
         return "–"
     sign = "+" if g.worse == "increase" else "−"
-    amount = f"{g.margin * 100:g}%" if g.margin_relative else f"{g.margin * 100:g}pp"
-    return f"at most {sign}{amount}"
+    return f"at most {sign}{_margin_amount(g.margin, g.margin_relative, metric)}"
 
 
-def _scaled(x: float | None, relative: bool) -> str:
+def _scaled(x: float | None, relative: bool, metric: Any) -> str:
     if x is None:
         return "–"
-    return fmt.lift(x) if relative else f"{x * 100:+.2f}pp"
+    return fmt.lift(x) if relative else fmt.delta(x, metric.format, metric.unit)
+
+
+def guardrail_reason(g: stats.GuardrailResult, metric: Any) -> str:
+    """The guardrail's reason with its numbers in the metric's own units (the analysis
+    words it in raw decimals: "relative increase 0.2895 is beyond the margin 0.1")."""
+    if g.margin is None or g.estimate is None or g.bound is None:
+        return g.reason
+    sign = 1.0 if g.worse == "increase" else -1.0
+    e, upper = sign * g.estimate, sign * g.bound
+
+    def amount(x: float) -> str:
+        return _scaled(x, g.margin_relative, metric)
+
+    scale = "relative" if g.margin_relative else "absolute"
+    margin = _margin_amount(g.margin, g.margin_relative, metric)
+    if g.status is stats.GuardrailStatus.PASS:
+        return (f"{scale} {g.worse} is at most {amount(upper)} (one-sided), within the margin "
+                f"{margin}")
+    if g.status is stats.GuardrailStatus.FAIL:
+        return f"estimated {scale} {g.worse} {amount(e)} is beyond the margin {margin}"
+    if g.status is stats.GuardrailStatus.INCONCLUSIVE:
+        return (f"estimated {scale} {g.worse} {amount(e)} is within the margin {margin} but "
+                f"its one-sided bound {amount(upper)} is not")
+    return g.reason
+
+
+def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str, ...]:
+    """The decision's reasons, each guardrail's part reworded in the metric's units."""
+    human = {(g.treatment, g.metric): (g.reason, guardrail_reason(g, metrics[g.metric]))
+             for g in result.guardrails if g.segment == stats.OVERALL and g.metric in metrics}
+    reasons = []
+    for reason in result.decision.reasons:
+        for (treatment, metric), (raw, text) in human.items():
+            if (reason.startswith(f"{treatment}: guardrail {metric} ") and raw
+                    and reason.endswith(raw)):
+                reason = reason[: len(reason) - len(raw)] + text
+                break
+        reasons.append(reason)
+    return tuple(reasons)
 
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
@@ -94,9 +146,10 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
     """Combine the plan (labels, formats) with the analysis into one report."""
     exp = plan.experiment
     metrics = {m.name: m.metric for m in plan.metrics}
-    rows = [_row(r, metrics[r.metric]) for r in result.metrics]
     srm = result.srm
-    guardrails = tuple(_guardrail(g, metrics[g.metric], result)
+    judged = srm.status is not stats.SrmStatus.FAILED
+    rows = [_row(r, metrics[r.metric], judged) for r in result.metrics]
+    guardrails = tuple(_guardrail(g, metrics[g.metric], result, judged)
                        for g in result.guardrails if g.segment == stats.OVERALL)
     settings = result.settings
     conventions = (
@@ -117,7 +170,7 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         window=window, unit=plan.unit, variants=variants, warehouse=warehouse,
         srm_ok={"passed": True, "failed": False}.get(srm.status.value),
         srm_status=srm.status.value, srm=_srm_text(srm), decision=str(result.decision.outcome),
-        reasons=tuple(result.decision.reasons),
+        reasons=_reasons(result, metrics),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
@@ -157,7 +210,8 @@ def _interval(r: stats.MetricResult, metric: Any) -> tuple[str, str, float | Non
     return text, level, ab.ci_lower / abs(base), ab.ci_upper / abs(base)
 
 
-def _row(r: stats.MetricResult, metric: Any) -> MetricRow:
+def _row(r: stats.MetricResult, metric: Any, judged: bool = True) -> MetricRow:
+    """One metric's row; with ``judged`` False (the split is broken) it carries no verdict."""
     rel, ab = r.relative, r.absolute
     interval, level, lo, hi = _interval(r, metric)
     note = r.reason or ""
@@ -171,16 +225,19 @@ def _row(r: stats.MetricResult, metric: Any) -> MetricRow:
         treatment=r.treatment.variant, segment=r.segment, segment_value=r.segment_value,
         control=fmt.value(r.control.value, metric.format, metric.unit),
         treatment_value=fmt.value(r.treatment.value, metric.format, metric.unit),
+        control_n=fmt.count(r.control.n), treatment_n=fmt.count(r.treatment.n),
         absolute=fmt.delta(ab.estimate if ab else None, metric.format, metric.unit),
         relative=fmt.lift(rel.estimate if rel else None),
         interval=interval, interval_level=level,
         p_value=fmt.p_value(r.p_value), adjusted_p_value=fmt.p_value(r.adjusted_p_value),
-        verdict=str(r.verdict), significant=r.significant, note=note,
+        verdict=str(r.verdict) if judged else NOT_JUDGED,
+        significant=r.significant and judged,
+        note=note if judged else "sample-ratio mismatch",
         lift=rel.estimate if rel else None, ci_lower=lo, ci_upper=hi)
 
 
-def _guardrail(g: stats.GuardrailResult, metric: Any,
-               result: stats.AnalysisResult) -> GuardrailRow:
+def _guardrail(g: stats.GuardrailResult, metric: Any, result: stats.AnalysisResult,
+               judged: bool = True) -> GuardrailRow:
     margin_lift = None
     if g.margin is not None:
         try:
@@ -191,8 +248,10 @@ def _guardrail(g: stats.GuardrailResult, metric: Any,
                                    control=control)
     return GuardrailRow(
         metric=g.metric, label=metric.label or g.metric, treatment=g.treatment,
-        margin=_margin_text(g), estimate=_scaled(g.estimate, g.margin_relative),
-        bound=_scaled(g.bound, g.margin_relative), status=str(g.status), reason=g.reason,
+        margin=_margin_text(g, metric), estimate=_scaled(g.estimate, g.margin_relative, metric),
+        bound=_scaled(g.bound, g.margin_relative, metric),
+        status=str(g.status) if judged else NOT_JUDGED,
+        reason=guardrail_reason(g, metric) if judged else "sample-ratio mismatch",
         margin_lift=margin_lift)
 
 

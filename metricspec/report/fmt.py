@@ -56,7 +56,7 @@ def p_equals(p: float | None) -> str:
     ('p = 0.112', 'p < 0.0001')
     """
     text = p_value(p)
-    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def interval(lo: float | None, hi: float | None) -> str:
@@ -66,12 +66,16 @@ def interval(lo: float | None, hi: float | None) -> str:
 
 
 def p_value(p: float | None) -> str:
-    """>>> p_value(3.1e-08), p_value(0.0462), p_value(1.0)
-    ('<0.0001', '0.046', '1.000')
+    """Three decimals, four below 0.001 (never a bare 0.000), `< 0.0001` below that.
+
+    >>> p_value(3.1e-08), p_value(0.00031), p_value(0.0462), p_value(1.0)
+    ('< 0.0001', '0.0003', '0.046', '1.000')
     """
     if p is None or not math.isfinite(p):
         return "–"
-    return "<0.0001" if p < 1e-4 else f"{p:.3f}"
+    if p < 1e-4:
+        return "< 0.0001"
+    return f"{p:.4f}" if p < 1e-3 else f"{p:.3f}"
 
 
 def count(n: float | None) -> str:

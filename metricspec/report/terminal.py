@@ -3,7 +3,9 @@ decision with its reasons."""
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +18,6 @@ _VERDICT_STYLE = {"win": "bold green", "loss": "bold red", "flat": "dim", "chang
                   "insufficient data": "yellow"}
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow",
                  "insufficient data": "yellow"}
-LABEL_WIDTH = 40  # columns of a label in a table
 _DECISION_STYLE = {"ship": "bold white on green", "don't ship": "bold white on red",
                    "inconclusive": "bold black on yellow",
                    "cannot analyse": "bold black on yellow"}
@@ -30,34 +31,107 @@ def plain(text: object, style: str = "", *, multiline: bool = False) -> Text:
     return Text(printable(str(text), keep="\n" if multiline else ""), style=style)
 
 
-def _metrics_table(rows: tuple[MetricRow, ...], title: str, segments: bool = False) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+def _needed_width(columns: list[tuple[str, list[str], bool]]) -> int:
+    """Columns a table needs to show every cell in full: a column that may wrap needs its
+    longest word, one that may not its longest cell (each plus two of padding and a rule)."""
+    total = 1
+    for header, cells, wraps in columns:
+        texts = [header, *cells]
+        if wraps:
+            total += max(cell_len(word) for text in texts for word in text.split() or [""])
+        else:
+            total += max(cell_len(text) for text in texts)
+        total += 3
+    return total
+
+
+def _verdict(r: MetricRow) -> str:
+    return r.verdict + (f" ({r.note})" if r.note else "")
+
+
+def _metrics_columns(rows: tuple[MetricRow, ...],
+                     segments: bool) -> list[tuple[str, str, list[str], bool]]:
+    """(header, justify, cells, may wrap) of the metrics table."""
     several = len({r.treatment for r in rows}) > 1
-    columns = [("metric", "left"), ("role", "left")]
+    columns: list[tuple[str, str, list[str], bool]] = []
     if segments:
-        columns.insert(0, ("segment", "left"))
+        columns.append(("segment", "left", [f"{r.segment}={r.segment_value}" for r in rows],
+                        True))
+    columns += [("metric", "left", [r.label for r in rows], True),
+                ("role", "left", [r.role for r in rows], False)]
     if several:
-        columns.append(("treatment", "left"))
-    columns += [("control", "right"), ("treatment" if not several else "value", "right"),
-                ("Δ", "right"), ("lift", "right"), ("CI of Δ", "right"), ("p", "right"),
-                ("adj. p", "right"), ("verdict", "left")]
-    for name, justify in columns:
-        # A long label is cut (…), so it cannot squeeze the numbers out of the table.
-        table.add_column(name, justify=justify, no_wrap=name != "verdict",  # type: ignore[arg-type]
-                         max_width=LABEL_WIDTH if name in ("metric", "segment") else None,
-                         min_width=12 if name == "verdict" else None)
-    for r in rows:
-        cells: list[str | Text] = [r.label, r.role]
-        if segments:
-            cells.insert(0, f"{r.segment}={r.segment_value}")
-        if several:
-            cells.append(r.treatment)
-        cells += [r.control, r.treatment_value, r.absolute, r.relative, r.interval, r.p_value,
-                  r.adjusted_p_value]
-        table.add_row(*[plain(cell) for cell in cells],
-                      plain(r.verdict + (f" ({r.note})" if r.note else ""),
-                            _VERDICT_STYLE.get(r.verdict, "")))
+        columns.append(("treatment", "left", [r.treatment for r in rows], False))
+    columns += [
+        ("control", "right", [r.control for r in rows], False),
+        ("value" if several else "treatment", "right", [r.treatment_value for r in rows],
+         False),
+        ("Δ", "right", [r.absolute for r in rows], False),
+        ("lift", "right", [r.relative for r in rows], False),
+        ("CI of Δ", "right", [r.interval for r in rows], False),
+        ("p", "right", [r.p_value for r in rows], False),
+        ("adj. p", "right", [r.adjusted_p_value for r in rows], False),
+        ("verdict", "left", [_verdict(r) for r in rows], True)]
+    return columns
+
+
+def _table(title: str, columns: list[tuple[str, str, list[str], bool]],
+           styles: list[str]) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold", expand=False)
+    for header, justify, _, wraps in columns:
+        table.add_column(header, justify=justify, no_wrap=not wraps,  # type: ignore[arg-type]
+                         overflow="fold")
+    for i, style in enumerate(styles):  # the style is the verdict's or the status's
+        row = [plain(cells[i]) for _, _, cells, _ in columns]
+        verdict = next(j for j, (h, *_) in enumerate(columns) if h in ("verdict", "status"))
+        row[verdict].stylize(style)
+        table.add_row(*row)
     return table
+
+
+def _metrics_section(rows: tuple[MetricRow, ...], title: str, width: int,
+                     segments: bool = False) -> RenderableType:
+    """The metrics as a table when it fits ``width`` in full, else one block per metric."""
+    columns = _metrics_columns(rows, segments)
+    styles = [_VERDICT_STYLE.get(r.verdict, "") for r in rows]
+    if _needed_width([(h, c, w) for h, _, c, w in columns]) <= width:
+        return _table(title, columns, styles)
+    blocks: list[RenderableType] = [Text(title, style="italic")]
+    for r, style in zip(rows, styles, strict=True):
+        head = Text.assemble(plain(r.label, "bold"), plain(f" · {r.role} · {r.treatment}"))
+        if segments:
+            head = Text.assemble(plain(f"{r.segment}={r.segment_value} · ", "bold"), head)
+        lines = [f"control {r.control} (n {r.control_n}) · treatment {r.treatment_value} "
+                 f"(n {r.treatment_n})",
+                 f"Δ {r.absolute} · lift {r.relative} · CI {r.interval}",
+                 f"p {r.p_value} · adj. p {r.adjusted_p_value}"]
+        body = [plain(line) for line in lines]
+        body.append(Text.assemble("verdict ", plain(_verdict(r), style)))
+        blocks.append(Group(head, Padding(Group(*body), (0, 0, 0, 2))))
+    return Group(*blocks)
+
+
+def _guardrail_section(report: ExperimentReport, width: int) -> RenderableType:
+    rows = report.guardrails
+    columns: list[tuple[str, str, list[str], bool]] = [
+        ("metric", "left", [g.label for g in rows], True),
+        ("treatment", "left", [g.treatment for g in rows], False),
+        ("margin", "right", [g.margin for g in rows], False),
+        ("estimate", "right", [g.estimate for g in rows], False),
+        ("one-sided bound", "right", [g.bound for g in rows], False),
+        ("status", "left", [g.status for g in rows], False),
+        ("why", "left", [g.reason for g in rows], True)]
+    styles = [_STATUS_STYLE.get(g.status, "") for g in rows]
+    # the reason wraps: it needs room for a few words a line, not just its longest one
+    needed = _needed_width([(h, c, w) for h, _, c, w in columns]) + 20
+    if needed <= width:
+        return _table("Guardrails", columns, styles)
+    blocks: list[RenderableType] = [Text("Guardrails", style="italic")]
+    for g, style in zip(rows, styles, strict=True):
+        body = [plain(f"margin {g.margin} · estimate {g.estimate} · one-sided bound {g.bound}"),
+                Text.assemble("status ", plain(g.status, style)), plain(g.reason, "dim")]
+        blocks.append(Group(Text.assemble(plain(g.label, "bold"), plain(f" · {g.treatment}")),
+                            Padding(Group(*body), (0, 0, 0, 2))))
+    return Group(*blocks)
 
 
 def render_experiment(report: ExperimentReport, console: Console,
@@ -81,19 +155,12 @@ def render_experiment(report: ExperimentReport, console: Console,
         console.print(Text("The split differs from the design: the results below cannot be "
                            "trusted until the assignment is fixed.", style="bold red"))
     console.print()
-    console.print(_metrics_table(report.metrics, "Metrics"))
+    console.print(_metrics_section(report.metrics, "Metrics", console.width))
     if report.guardrails:
-        table = Table(title="Guardrails", title_justify="left", header_style="bold")
-        for name in ("metric", "treatment", "margin", "estimate", "one-sided bound", "status"):
-            table.add_column(name, max_width=LABEL_WIDTH if name == "metric" else None,
-                             no_wrap=name == "metric")
-        for g in report.guardrails:
-            table.add_row(*[plain(cell) for cell in (g.label, g.treatment, g.margin,
-                                                     g.estimate, g.bound)],
-                          plain(g.status, _STATUS_STYLE.get(g.status, "")))
-        console.print(table)
+        console.print(_guardrail_section(report, console.width))
     if show_segments and report.segments:
-        console.print(_metrics_table(report.segments, "Segments (exploratory)", segments=True))
+        console.print(_metrics_section(report.segments, "Segments (exploratory)",
+                                       console.width, segments=True))
     decision = Text(f" {report.decision.upper()} ",
                     style=_DECISION_STYLE.get(report.decision, "bold white on red"))
     reasons = Group(*[plain(f"• {reason}") for reason in report.reasons])

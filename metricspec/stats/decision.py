@@ -35,7 +35,10 @@ __all__ = ["decide"]
 
 
 def _p(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3g}"
+    """``= 0.0123`` or ``< 0.0001`` (never a raw exponent): the p-value as a reader writes it."""
+    if x is None:
+        return "= n/a"
+    return "< 0.0001" if x < 1e-4 else f"= {x:.3g}"
 
 
 def _treatment(
@@ -47,9 +50,9 @@ def _treatment(
 ) -> TreatmentDecision:
     if srm.flagged:
         why = (
-            f"sample-ratio mismatch: {srm.reason} (χ² p = {_p(srm.p_value)})"
+            f"sample-ratio mismatch: {srm.reason} (χ² p {_p(srm.p_value)})"
             if srm.reason
-            else f"sample-ratio mismatch (χ² p = {_p(srm.p_value)} < {srm.srm_alpha:g})"
+            else f"sample-ratio mismatch (χ² p {_p(srm.p_value)}, threshold {srm.srm_alpha:g})"
         )
         return TreatmentDecision(treatment, Outcome.INVALID, (why,))
     blockers: list[str] = []
@@ -63,15 +66,15 @@ def _treatment(
     for m in primaries:
         p = m.adjusted_p_value
         if m.verdict is Verdict.LOSS:
-            blockers.append(f"primary {m.metric} is significantly worse (adjusted p = {_p(p)})")
+            blockers.append(f"primary {m.metric} is significantly worse (adjusted p {_p(p)})")
         elif m.verdict is Verdict.WIN:
-            wins.append(f"primary {m.metric} improved (adjusted p = {_p(p)})")
+            wins.append(f"primary {m.metric} improved (adjusted p {_p(p)})")
         elif m.verdict is Verdict.INSUFFICIENT:
             doubts.append(f"primary {m.metric}: insufficient data ({m.reason})")
         elif m.verdict is Verdict.CHANGED:
             doubts.append(f"primary {m.metric} changed but has no desired direction")
         else:
-            doubts.append(f"primary {m.metric} is not significant (adjusted p = {_p(p)})")
+            doubts.append(f"primary {m.metric} is not significant (adjusted p {_p(p)})")
     if not primaries:
         doubts.append(
             "no overall (segment 'all') result for the primary metrics"
