@@ -91,5 +91,12 @@ def diff(
         before, after = _load(base_dir, "BASE"), _load(head_dir, "HEAD")
         result = compare(before.index, after.index, day)
         changes = sql_changes(result, before.index, after.index, backend) if sql else []
-    sys.stdout.write(render(result, changes, fmt.value))
+        extracted = Path(tmp) / "head"
+
+        def file_name(path: str) -> str:  # a revision's files, named as in the repository
+            return (Path(path).relative_to(extracted).as_posix()
+                    if Path(path).is_relative_to(extracted) else path)
+
+        text = render(result, changes, fmt.value, file_name)
+    sys.stdout.write(text)
     raise typer.Exit(1 if result.breaking else 0)

@@ -32,6 +32,7 @@ class Change:
     base_hash: str = ""
     head_hash: str = ""
     span: ir.Span | None = None
+    metadata_fields: tuple[str, ...] = ()  # metadata that changed too, with the meaning
 
 
 @dataclass(frozen=True)
@@ -153,15 +154,17 @@ def compare(base: Index, head: Index, today: dt.date) -> SpecDiff:
                             tuple(field_paths(metadata(old_obj), metadata(new_obj))))
         if change.change != "metadata":
             meaning_changed.add(f"{kind}:{name}")
+        also = (() if change.change == "metadata" or old.metadata == new.metadata
+                else tuple(field_paths(metadata(old_obj), metadata(new_obj))))
         result.changed.append(Change(
             change.kind, change.name, change.change, change.fields, change.through,
-            old.meaning, new.meaning, new_obj.span))
+            old.meaning, new.meaning, new_obj.span, also))
     # what each dependency change came through: its direct dependencies that changed
     result.changed = [
         c if c.change != "dependency" else Change(
             c.kind, c.name, c.change, c.fields,
             tuple(d for d in after[(c.kind, c.name)].depends_on if d in meaning_changed),
-            c.base_hash, c.head_hash, c.span)
+            c.base_hash, c.head_hash, c.span, c.metadata_fields)
         for c in result.changed]
     for c in result.changed:
         if c.change == "metadata" or c.kind == "source":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from metricspec.diff.compare import Change, Entry, Impact, SpecDiff
@@ -13,10 +14,11 @@ FORMATS = ("text", "markdown", "json", "github")
 
 
 def _what(change: Change) -> str:
+    also = f"; metadata: {', '.join(change.metadata_fields)}" if change.metadata_fields else ""
     if change.change == "meaning":
-        return f"meaning: {', '.join(change.fields)}"
+        return f"meaning: {', '.join(change.fields)}{also}"
     if change.change == "dependency":
-        return f"through {', '.join(change.through) or 'a dependency'}"
+        return f"through {', '.join(change.through) or 'a dependency'}{also}"
     return f"metadata only: {', '.join(change.fields)}"
 
 
@@ -60,9 +62,18 @@ def _md_name(kind: str, name: str) -> str:
     return f"{kind} {markdown_code(name, in_table=True)}"
 
 
+def _md_verdict(diff: SpecDiff) -> str:
+    if not diff.breaking:
+        return markdown_text(_verdict(diff))
+    reasons = [f"{_md_name(e.kind, e.name)} removed" for e in diff.removed]
+    reasons += [f"running experiment {markdown_code(i.name)} changes meaning"
+                for i in diff.impact if i.status == "running"]
+    return "**breaking**: " + "; ".join(reasons)
+
+
 def markdown(diff: SpecDiff, sql: list[SqlChange]) -> str:
     mark = "❌" if diff.breaking else ("⚠️" if diff.meaning_changed else "✅")
-    lines = ["## metricspec diff", "", f"{mark} {markdown_text(_verdict(diff))}", ""]
+    lines = ["## metricspec diff", "", f"{mark} {_md_verdict(diff)}", ""]
     rows: list[str] = []
     for entry in diff.added:
         extra = f"renamed from {markdown_code(entry.renamed)}" if entry.renamed else ""
@@ -75,6 +86,9 @@ def markdown(diff: SpecDiff, sql: list[SqlChange]) -> str:
                 "metadata": "metadata only"}[change.change]
         names = change.fields or change.through
         detail = ", ".join(markdown_code(n, in_table=True) for n in names)
+        if change.metadata_fields:
+            detail += "; metadata: " + ", ".join(markdown_code(n, in_table=True)
+                                                 for n in change.metadata_fields)
         rows.append(f"| {what} | {_md_name(change.kind, change.name)} | {detail} |")
     if rows:
         lines += ["| change | object | what |", "|---|---|---|", *rows, ""]
@@ -105,6 +119,7 @@ def as_json(diff: SpecDiff, sql: list[SqlChange]) -> str:
         "removed": [entry(e) for e in diff.removed],
         "changed": [{"kind": c.kind, "name": c.name, "change": c.change,
                      "fields": list(c.fields), "through": list(c.through),
+                     "metadata_fields": list(c.metadata_fields),
                      "base_hash": c.base_hash, "head_hash": c.head_hash}
                     for c in diff.changed],
         "impact": [{"kind": i.kind, "name": i.name, "status": i.status} for i in diff.impact],
@@ -122,7 +137,10 @@ def _property(value: str) -> str:
     return _escape(value).replace(":", "%3A").replace(",", "%2C")
 
 
-def github(diff: SpecDiff, sql: list[SqlChange]) -> str:
+def github(diff: SpecDiff, sql: list[SqlChange],
+           file_name: Callable[[str], str] = str) -> str:
+    """One annotation per change, at the object in HEAD (`file_name` maps a span's file to
+    the path GitHub knows, relative to the repository); one error per removal."""
     lines: list[str] = []
     running = {i.name for i in diff.impact if i.status == "running"}
     for change in diff.changed:
@@ -131,7 +149,8 @@ def github(diff: SpecDiff, sql: list[SqlChange]) -> str:
             level = "error"
         where = ""
         if change.span is not None and change.span.line > 0:
-            where = f" file={_property(change.span.file)},line={change.span.line},"
+            where = f" file={_property(file_name(change.span.file))},"
+            where += f"line={change.span.line},"
             where += f"col={change.span.column},"
         head = f"::{level}{where or ' '}title={_property('metricspec diff')}::"
         lines.append(head + _escape(printable(f"{change.kind} `{change.name}`: "
@@ -142,8 +161,12 @@ def github(diff: SpecDiff, sql: list[SqlChange]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-RENDERERS = {"text": text, "markdown": markdown, "json": as_json, "github": github}
+RENDERERS = {"text": text, "markdown": markdown, "json": as_json}
 
 
-def render(diff: SpecDiff, sql: list[SqlChange], fmt: str) -> str:
+def render(diff: SpecDiff, sql: list[SqlChange], fmt: str,
+           file_name: Callable[[str], str] = str) -> str:
+    """The diff in format `fmt` (one of `FORMATS`)."""
+    if fmt == "github":
+        return github(diff, sql, file_name)
     return RENDERERS[fmt](diff, sql)
