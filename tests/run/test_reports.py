@@ -1,9 +1,11 @@
 """Reports: the HTML report rendered in headless Chromium shows the forest plot, verdicts
-and the sample-ratio check; JSON and terminal reports agree with the analysis."""
+and the sample-ratio check, fits a 1280-pixel window and shows no verdict when the split is
+broken; JSON and terminal reports agree with the analysis."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -18,6 +20,17 @@ from metricspec.report.html import render_html
 from metricspec.report.terminal import render_experiment
 from metricspec.run.execute import run_experiment
 
+EXPERIMENTS = ("greeting_aa", "prompt_template_v3", "summarizer_v2", "tone_tuning")
+VERDICT_WORDS = {"win", "loss", "flat", "changed", "pass", "fail", "inconclusive"}
+# Added to a copy of the page in the test only (the report itself has no scripts): writes the
+# page's widths, and every element that overflows its box or the window, into the DOM.
+_PROBE = """<script>
+const d = document.documentElement;
+const wide = [...document.querySelectorAll("body *")].filter(e =>
+  (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== "visible")
+  || e.getBoundingClientRect().right > d.clientWidth + 1).map(e => e.tagName);
+document.body.setAttribute("data-widths", d.scrollWidth + " " + d.clientWidth + " " + wide.length);
+</script></body>"""
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -29,7 +42,7 @@ def reports(demo_database, workspace):
 
     built = {}
     with connect(f"duckdb:///{demo_database}") as conn:
-        for name in ("summarizer_v2", "tone_tuning"):
+        for name in EXPERIMENTS:
             run = run_experiment(workspace.index, name, conn)
             result = analyze_rows(run.plan, run.rows)
             built[name] = (build_report(run.plan, result, warehouse="test"), result)
@@ -116,3 +129,32 @@ def test_terminal_report_orders_srm_metrics_guardrails_decision(reports) -> None
     text = console.export_text()
     positions = [text.index(s) for s in ("Sample ratio", "Metrics", "Guardrails", "Decision")]
     assert positions == sorted(positions)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_html_report_fits_a_1280_pixel_window(reports, name: str, tmp_path: Path) -> None:
+    report, _ = reports[name]
+    page = tmp_path / f"{name}.html"
+    page.write_text(render_html(report).replace("</body>", _PROBE), encoding="utf-8")
+    dom = chromium(["--window-size=1280,1000", "--dump-dom", page.as_uri()], tmp_path).stdout
+    found = re.search(r'data-widths="(\d+) (\d+) (\d+)"', dom)
+    assert found, "the probe did not run"
+    scroll_width, client_width, overflowing = map(int, found.groups())
+    assert scroll_width <= client_width
+    assert overflowing == 0, f"{overflowing} element(s) wider than their box or the window"
+    for m in report.metrics:  # n per arm is shown
+        assert f"n {m.control_n}" in dom and f"n {m.treatment_n}" in dom
+
+
+@pytest.mark.browser
+def test_invalid_experiment_page_holds_no_verdict(reports, tmp_path: Path) -> None:
+    report, _ = reports["tone_tuning"]
+    page = tmp_path / "invalid.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dom = chromium(["--dump-dom", page.as_uri()], tmp_path).stdout
+    assert 'role="alert"' in dom
+    text = re.sub(r"<[^>]*>", " ", dom.split("<body", 1)[1]).lower()
+    words = set(re.findall(r"[a-z]+", text))
+    assert not words & VERDICT_WORDS, words & VERDICT_WORDS
+    assert "not judged" in text
