@@ -39,6 +39,16 @@ class DiffFormat(StrEnum):
 
 
 def _load(folder: Path, side: str) -> Workspace:
+    """A side's specs; a folder without spec files is an empty project (every object of
+    the other side added or removed), said in a warning."""
+    from metricspec import ir
+    from metricspec.parse import spec_files
+    from metricspec.workspace import Workspace
+
+    if folder.is_dir() and not spec_files([folder]):
+        error_line(f"{side} has no spec files; comparing with an empty project",
+                   label="warning")
+        return Workspace(project=ir.Project(span=ir.Span.unknown()), diagnostics=[])
     ws = load_or_exit([folder])
     if not ws.ok:
         error_line(f"{side} has {len(ws.errors)} spec error(s); comparing what could be read",

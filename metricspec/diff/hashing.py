@@ -173,6 +173,20 @@ class Hasher:
             return [obj.assignment.source.name]
         return []
 
+    @staticmethod
+    def _assignment_columns(obj: ir.SpecObject) -> set[str]:
+        """The columns of its assignment source an experiment reads (besides entities and
+        time): the variant column, the filter's words and its segments."""
+        if not isinstance(obj, ir.Experiment) or obj.assignment is None:
+            return set()
+        assignment = obj.assignment
+        used = {r.name for r in obj.segments}
+        if assignment.variant_column:
+            used.add(assignment.variant_column.name)
+        if assignment.filter:
+            used.update(_WORD.findall(assignment.filter.sql))
+        return used
+
     def object(self, kind: str, obj: ir.SpecObject) -> ObjectHash:
         own = definition(obj)
         if isinstance(obj, ir.Metric):
@@ -183,7 +197,8 @@ class Hasher:
             meaning = digest({
                 "kind": kind, "definition": own,
                 "metrics": self._metrics(self._referenced_metrics(obj)),
-                "sources": {s: self.source_part(s) for s in self._referenced_sources(obj)},
+                "sources": {s: self.source_part(s, self._assignment_columns(obj))
+                            for s in self._referenced_sources(obj)},
             })
         return ObjectHash(kind, obj.name, meaning, digest(metadata(obj)), digest(own),
                           tuple(self.dependencies(kind, obj)))

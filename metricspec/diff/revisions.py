@@ -39,11 +39,13 @@ def merge_base(repo: Path) -> str:
 
 
 def extract(repo: Path, revision: str, spec_path: str, into: Path) -> Path:
-    """Write `spec_path` as it is at `revision` under `into`; return its folder there."""
+    """Write `spec_path` as it is at `revision` under `into`; return its folder there (an
+    empty one when the revision has no such path)."""
     _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     listed = _git(repo, "ls-tree", "--name-only", revision, "--", spec_path)
-    if not listed.strip():
-        raise RevisionError(f"`{spec_path}` does not exist at revision {revision}")
+    if not listed.strip():  # no specs yet at that revision: an empty folder
+        (into / spec_path).mkdir(parents=True, exist_ok=True)
+        return into / spec_path
     data = _git(repo, "archive", "--format=tar", revision, "--", spec_path)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         tar.extractall(into, filter="data")

@@ -75,3 +75,15 @@ def test_a_changed_table_reaches_metrics_guardrails_and_experiments(tmp_path: Pa
     assert diff.breaking == ["running experiment `e` changes meaning"]
     later = compare(base.index, head.index, dt.date(2026, 11, 1))
     assert later.meaning_changed and not later.breaking
+
+
+def test_an_unused_assignment_column_changes_only_the_source(tmp_path: Path) -> None:
+    base = load(tmp_path / "base", "app.assignments")
+    (tmp_path / "head").mkdir()
+    text = SPEC.format(table="app.assignments").replace("amount: number",
+                                                        "amount: number, note: string")
+    (tmp_path / "head" / "specs.mspec").write_text(text, encoding="utf-8")
+    head = Workspace.load(tmp_path / "head")
+    diff = compare(base.index, head.index, dt.date(2026, 10, 10))
+    assert [(c.kind, c.name) for c in diff.changed] == [("source", "assignments")]
+    assert not diff.breaking

@@ -38,7 +38,7 @@ def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 def diff(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, ["diff", *args, "--today", TODAY])
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout
 
 
 def step_json(tag: str) -> tuple[int, dict[str, Any]]:
@@ -99,7 +99,7 @@ def test_the_same_margin_change_breaks_while_the_experiment_runs(in_repo: Path) 
     result = runner.invoke(app, ["diff", "margin-relaxed~1", "margin-relaxed", "--today",
                                  "2026-09-05", "--format", "json"])
     assert result.exit_code == 1
-    assert json.loads(result.output)["impact"] == [
+    assert json.loads(result.stdout)["impact"] == [
         {"kind": "experiment", "name": "greeting", "status": "running"}]
 
 
@@ -154,7 +154,7 @@ def test_defaults_are_the_merge_base_with_main_and_the_working_tree(in_repo: Pat
         path.write_text(text.replace("rolling(csat, 7 days)", "rolling(csat, 14 days)"),
                         encoding="utf-8")
         result = runner.invoke(app, ["diff", "HEAD", "--format", "json", "--today", TODAY])
-        data_wt = json.loads(result.output)
+        data_wt = json.loads(result.stdout)
         assert changes(data_wt) == {"metric:csat_7d": ("meaning", ["expr.length.value"])}
         assert result.exit_code == 0
     finally:
@@ -182,6 +182,25 @@ def test_github_annotations_of_a_revision_name_files_in_the_repository(in_repo: 
     assert status == 0
     assert output == ("::notice file=specs/metrics.mspec,line=6,col=8,title=metricspec diff::"
                       "metric `survey_score`: metadata only: label\n")
+
+
+def test_specs_new_at_head_are_all_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-q",
+        "--allow-empty", "-m", "empty")
+    shutil.copytree(HERE / "golden", repo / "docs")  # something else in the repository
+    (repo / "specs").mkdir()
+    (repo / "specs" / "s.mspec").write_text(
+        "source t = table a.t {\n  entity id\n  time ts\n}\nmetric n = count(t)\n",
+        encoding="utf-8")
+    monkeypatch.chdir(repo)
+    result = runner.invoke(app, ["diff", "--format", "json", "--no-sql"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(e["kind"], e["name"]) for e in data["added"]] == [("source", "t"), ("metric", "n")]
+    assert "BASE has no spec files" in result.stderr
 
 
 def test_usage_errors_exit_2(in_repo: Path) -> None:
