@@ -50,6 +50,21 @@ class MonitorReport:
         return data
 
 
+_THRESHOLD_WORDS = {"below": "below", "above": "above", "at_or_below": "at or below",
+                    "at_or_above": "at or above"}
+
+
+def rule_text(plan: MonitorPlan, metric_format: str | None, unit: str | None) -> str:
+    """The rule in words, a fixed threshold in the metric's own format ("above 6,000 ms",
+    not "above 6000")."""
+    words = _THRESHOLD_WORDS.get(plan.rule)
+    raw = f"{words} {plan.threshold:g}"
+    if words is None or not plan.description.startswith(raw):
+        return f"is {plan.description}"
+    shown = fmt.value(plan.threshold, metric_format, unit)
+    return f"is {words} {shown}{plan.description[len(raw):]}"
+
+
 def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric_format: str |
                          None, unit: str | None, since: dt.datetime | None,
                          until: dt.datetime | None,
@@ -78,6 +93,6 @@ def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric
     span = (f"from {since:%Y-%m-%d %H:%M}" if since else "over all data") + (
         f" to {until:%Y-%m-%d %H:%M}" if until else "")
     return MonitorReport(name=plan.name, kind=plan.kind, metric=plan.metric,
-                         rule=f"is {plan.description}", range=span, columns=columns,
+                         rule=rule_text(plan, metric_format, unit), range=span, columns=columns,
                          text_columns=("window", *dims), alerts=tuple(rows),
                          raw=tuple(alerts), coverage=coverage, min_n=plan.min_n)

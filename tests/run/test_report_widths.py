@@ -1,9 +1,11 @@
 """Terminal reports fit the console: at 80, 100, 120 and 160 columns every value and reason
 of each demo experiment's report appears in full (no "…", no word cut), no line is wider
-than the console, and an experiment whose sample-ratio check failed shows no verdict."""
+than the console, and an experiment whose sample-ratio check failed shows no verdict.
+Monitor titles wrap at words and their thresholds carry the metric's unit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 
@@ -13,9 +15,10 @@ from rich.console import Console
 
 from metricspec.analyze import analyze_rows
 from metricspec.report.experiment import NOT_JUDGED, ExperimentReport, build_report
-from metricspec.report.terminal import render_experiment
+from metricspec.report.monitor import MonitorReport, build_monitor_report
+from metricspec.report.terminal import render_experiment, render_monitor
 from metricspec.run.connections import connect
-from metricspec.run.execute import run_experiment
+from metricspec.run.execute import run_experiment, run_monitor
 
 EXPERIMENTS = ("greeting_aa", "prompt_template_v3", "summarizer_v2", "tone_tuning")
 WIDTHS = (80, 100, 120, 160)
@@ -110,3 +113,42 @@ def test_an_invalid_experiment_shows_no_verdict(reports, width: int) -> None:
     assert {r.verdict for r in report.metrics} == {NOT_JUDGED}
     words = set(_flat(_render(report, width)).lower().split())
     assert not words & {"win", "loss", "flat", "pass", "fail", "changed"}
+
+
+@pytest.fixture(scope="module")
+def monitor_reports(demo_database, workspace) -> list[MonitorReport]:
+    """Every monitor and guardrail over a range of the demo with alerts and without."""
+    index = workspace.index
+    since, until = dt.datetime(2026, 11, 10), dt.datetime(2026, 11, 20)
+    built = []
+    with connect(f"duckdb:///{demo_database}") as conn:
+        for name in (*sorted(index.monitors), *sorted(index.guardrails)):
+            result = run_monitor(index, name, conn, since=since, until=until)
+            metric = index.metrics[result.plan.metric]
+            built.append(build_monitor_report(result.plan, result.alerts, metric.format,
+                                              metric.unit, since, until, result.coverage))
+    return built
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_monitor_reports_wrap_at_words(monitor_reports, width: int) -> None:
+    assert any(r.firing for r in monitor_reports) and not all(r.firing for r in monitor_reports)
+    console = Console(width=width, record=True, color_system=None, file=io.StringIO())
+    for report in monitor_reports:
+        render_monitor(report, console)
+    text = console.export_text()
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    flat = _flat(text)
+    words = {_word(w) for w in flat.split()}
+    for report in monitor_reports:
+        for word in map(_word, f"{report.kind} {report.name} {report.rule}".split()):
+            assert word in words, f"word {word!r} of the title cut at {width} columns"
+        for row in report.alerts:
+            for cell in row:
+                assert _flat(cell) in flat
+
+
+def test_monitor_thresholds_carry_the_metric_unit(monitor_reports) -> None:
+    rules = {r.name: r.rule for r in monitor_reports}
+    assert rules["slow_answers"].startswith("is above 6,000 ms")
