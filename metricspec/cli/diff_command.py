@@ -68,8 +68,9 @@ def diff(
         "specs"),
     fmt: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = (
         DiffFormat.text),
-    dialect: Annotated[str, typer.Option("--dialect", "-d",
-                                         help="Dialect of the SQL diff.")] = DEFAULT_DIALECT,
+    dialect: Annotated[list[str] | None, typer.Option(
+        "--dialect", "-d", help="Dialect(s) of the SQL diff (default: duckdb).",
+        show_default=False)] = None,
     today: Annotated[str | None, typer.Option(
         "--today", help="The date experiments are judged running against (default: today).",
         show_default=False)] = None,
@@ -82,7 +83,7 @@ def diff(
     from metricspec.diff.revisions import RevisionError, materialize, merge_base, repository_root
     from metricspec.diff.sqldiff import sql_changes
 
-    [backend] = dialects_or_exit([dialect])
+    backends = dialects_or_exit(dialect, (DEFAULT_DIALECT,))
     try:
         day = dt.date.fromisoformat(today) if today else dt.date.today()
     except ValueError:
@@ -100,7 +101,8 @@ def diff(
             usage_error(str(exc))
         before, after = _load(base_dir, "BASE"), _load(head_dir, "HEAD")
         result = compare(before.index, after.index, day)
-        changes = sql_changes(result, before.index, after.index, backend) if sql else []
+        changes = [change for backend in (backends if sql else [])
+                   for change in sql_changes(result, before.index, after.index, backend)]
         extracted = Path(tmp) / "head"
 
         def file_name(path: str) -> str:  # a revision's files, named as in the repository

@@ -97,10 +97,9 @@ def markdown(diff: SpecDiff, sql: list[SqlChange]) -> str:
         lines += [f"- {_md_name(i.kind, i.name)}" + (f" — **{i.status}**" if i.status else "")
                   for i in diff.impact]
         lines.append("")
-    shown = [c for c in sql if c.diff]
-    if shown:
-        lines += [f"### SQL ({shown[0].dialect})", ""]
-        for sql_change in shown:
+    for dialect in dict.fromkeys(c.dialect for c in sql if c.diff):
+        lines += [f"### SQL ({dialect})", ""]
+        for sql_change in (c for c in sql if c.diff and c.dialect == dialect):
             body = sql_change.diff.replace("```", "` ` `")
             lines += ["<details>", f"<summary>{sql_change.kind} {markdown_code(sql_change.name)}"
                       "</summary>", "", "```diff", body.rstrip("\n"), "```", "", "</details>",

@@ -141,6 +141,10 @@ def test_markdown_with_sql_holds_a_diff_block_per_affected_object(in_repo: Path)
                          "<summary>experiment `tone`</summary>",
                          "<summary>monitor `csat_drop`</summary>"]  # the KPI's SQL is the same
     assert output.count("```diff") == 4
+    both = diff("filter-tightened~1", "filter-tightened", "--format", "markdown",
+                "--dialect", "duckdb", "--dialect", "postgres")[1]
+    assert both.count("```diff") == 8
+    assert "### SQL (duckdb)" in both and "### SQL (postgres)" in both
 
 
 def test_defaults_are_the_merge_base_with_main_and_the_working_tree(in_repo: Path) -> None:
