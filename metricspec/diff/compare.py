@@ -114,6 +114,20 @@ def field_paths(left: Any, right: Any, prefix: str = "", depth: int = 4) -> list
     return found or [prefix or "definition"]
 
 
+def _with_names(value: Any, renamed: dict[str, str]) -> Any:
+    """Plain IR data with references to renamed metrics (`{"name": old}` references and
+    metric references in expressions) naming the new metric: a dependent that differs only
+    by following a rename changes through it, not in its own definition."""
+    if isinstance(value, list):
+        return [_with_names(v, renamed) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if (set(value) <= {"kind", "name"} and value.get("kind", "metric_ref") == "metric_ref"
+            and value.get("name") in renamed):
+        return {**value, "name": renamed[value["name"]]}
+    return {k: _with_names(v, renamed) for k, v in value.items()}
+
+
 def _rename_key(obj_hash: ObjectHash, obj: ir.SpecObject) -> str:
     own = definition(obj)
     own.pop("name", None)
@@ -137,16 +151,19 @@ def compare(base: Index, head: Index, today: dt.date) -> SpecDiff:
         same = _rename_key(after[(kind, name)], head_objects[kind][name])
         result.added.append(Entry(kind, name, after[(kind, name)].meaning,
                                   rename_from.get(same), head_objects[kind][name].span))
-    meaning_changed: set[str] = {f"{k}:{n}" for k, n in removed}
+    renamed = {e.name: e.renamed for e in result.removed if e.kind == "metric" and e.renamed}
+    meaning_changed: set[str] = {f"{k}:{n}" for k, n in removed + added}
     for key in (k for k in after if k in before):
         old, new = before[key], after[key]
         if old.meaning == new.meaning and old.metadata == new.metadata:
             continue
         kind, name = key
         old_obj, new_obj = base_objects[kind][name], head_objects[kind][name]
-        if old.own != new.own:
+        if old.own != new.own and _with_names(definition(old_obj), renamed) != definition(
+                new_obj):
             change = Change(kind, name, "meaning",
-                            tuple(field_paths(definition(old_obj), definition(new_obj))))
+                            tuple(field_paths(_with_names(definition(old_obj), renamed),
+                                              definition(new_obj))))
         elif old.meaning != new.meaning:
             change = Change(kind, name, "dependency")
         else:

@@ -81,7 +81,10 @@ def test_a_renamed_metric_is_a_removal_and_an_addition_paired(in_repo: Path) -> 
     assert [(e["name"], e["renamed"]) for e in data["removed"]] == [
         ("latency_p95", "p95_latency")]
     assert data["added"][0]["hash"] != data["removed"][0]["hash"]  # the name is meaning
-    assert changes(data)["experiment:greeting"] == ("meaning", ["guardrails[0].metric.name"])
+    # what follows the rename changes through it, not in its own definition
+    assert changes(data) == {f"{kind}:{name}": ("dependency", ["metric:p95_latency"])
+                             for kind, name in (("kpi", "quality"), ("experiment", "greeting"),
+                                                ("experiment", "tone"))}
     assert status == 1  # a removal breaks whatever still names it
 
 
