@@ -38,6 +38,15 @@ def merge_base(repo: Path) -> str:
     raise RevisionError("no main branch to take the merge base with; give BASE explicitly")
 
 
+def _inside(name: str, spec_path: str) -> bool:
+    """Whether an archive entry is the spec path, under it, or a folder leading to it."""
+    path = Path(name)
+    if path.is_absolute() or ".." in path.parts:
+        return False
+    spec = Path(spec_path)
+    return spec_path in (".", "") or path == spec or spec in path.parents or path in spec.parents
+
+
 def extract(repo: Path, revision: str, spec_path: str, into: Path) -> Path:
     """Write `spec_path` as it is at `revision` under `into`; return its folder there (an
     empty one when the revision has no such path)."""
@@ -48,7 +57,10 @@ def extract(repo: Path, revision: str, spec_path: str, into: Path) -> Path:
         return into / spec_path
     data = _git(repo, "archive", "--format=tar", revision, "--", spec_path)
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(into, filter="data")
+        for member in tar.getmembers():  # git writes plain files and folders under the path
+            if not (member.isfile() or member.isdir()) or not _inside(member.name, spec_path):
+                raise RevisionError(f"unexpected entry `{member.name}` in revision {revision}")
+        tar.extractall(into)
     return into / spec_path
 
 

@@ -210,6 +210,25 @@ def test_specs_new_at_head_are_all_added(tmp_path: Path, monkeypatch: pytest.Mon
     assert "BASE has no spec files" in result.stderr
 
 
+def test_a_nested_spec_folder_from_a_subfolder(tmp_path: Path, repo: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    nested = tmp_path / "nested"
+    shutil.copytree(repo / "specs", nested / "analytics" / "metrics" / "specs")
+    git(nested, "init", "-q", "-b", "main")
+    git(nested, "add", ".")
+    git(nested, "-c", "user.email=t@example.com", "-c", "user.name=T", "commit", "-q",
+        "-m", "specs")
+    path = nested / "analytics" / "metrics" / "specs" / "metrics.mspec"
+    path.write_text(path.read_text(encoding="utf-8").replace("7 days", "28 days"),
+                    encoding="utf-8")
+    monkeypatch.chdir(nested / "analytics")
+    result = runner.invoke(app, ["diff", "HEAD", "-s", "metrics/specs", "--format", "json",
+                                 "--no-sql", "--today", TODAY])
+    assert result.exit_code == 0, result.output
+    assert changes(json.loads(result.stdout)) == {
+        "metric:csat_7d": ("meaning", ["expr.length.value"])}
+
+
 def test_usage_errors_exit_2(in_repo: Path) -> None:
     assert diff("no-such-revision", "HEAD")[0] == 2
     assert diff("base", "HEAD", "--dialect", "nosuchdb")[0] == 2
