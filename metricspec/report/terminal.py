@@ -49,8 +49,8 @@ def _verdict(r: MetricRow) -> str:
     return r.verdict + (f" ({r.note})" if r.note else "")
 
 
-def _metrics_columns(rows: tuple[MetricRow, ...],
-                     segments: bool) -> list[tuple[str, str, list[str], bool]]:
+def _metrics_columns(rows: tuple[MetricRow, ...], segments: bool,
+                     with_n: bool) -> list[tuple[str, str, list[str], bool]]:
     """(header, justify, cells, may wrap) of the metrics table."""
     several = len({r.treatment for r in rows}) > 1
     columns: list[tuple[str, str, list[str], bool]] = []
@@ -61,6 +61,9 @@ def _metrics_columns(rows: tuple[MetricRow, ...],
                 ("role", "left", [r.role for r in rows], False)]
     if several:
         columns.append(("treatment", "left", [r.treatment for r in rows], False))
+    if with_n:
+        columns.append(("n", "right", [f"{r.control_n} / {r.treatment_n}" for r in rows],
+                        False))
     columns += [
         ("control", "right", [r.control for r in rows], False),
         ("value" if several else "treatment", "right", [r.treatment_value for r in rows],
@@ -90,11 +93,13 @@ def _table(title: str, columns: list[tuple[str, str, list[str], bool]],
 
 def _metrics_section(rows: tuple[MetricRow, ...], title: str, width: int,
                      segments: bool = False) -> RenderableType:
-    """The metrics as a table when it fits ``width`` in full, else one block per metric."""
-    columns = _metrics_columns(rows, segments)
+    """The metrics as a table when it fits ``width`` in full (with n per arm if there is
+    room), else one block per metric."""
     styles = [_VERDICT_STYLE.get(r.verdict, "") for r in rows]
-    if _needed_width([(h, c, w) for h, _, c, w in columns]) <= width:
-        return _table(title, columns, styles)
+    for with_n in (True, False):
+        columns = _metrics_columns(rows, segments, with_n)
+        if _needed_width([(h, c, w) for h, _, c, w in columns]) <= width:
+            return _table(title, columns, styles)
     blocks: list[RenderableType] = [Text(title, style="italic")]
     for r, style in zip(rows, styles, strict=True):
         head = Text.assemble(plain(r.label, "bold"), plain(f" · {r.role} · {r.treatment}"))

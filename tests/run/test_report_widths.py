@@ -94,6 +94,9 @@ def test_every_value_and_reason_is_shown_in_full(reports, name: str, width: int)
 def test_the_widest_console_shows_a_table_the_narrowest_blocks(reports) -> None:
     report = reports["summarizer_v2"]
     assert re.search(r"┃\s+adj\. p ┃", _render(report, 160))
+    wide = _render(report, 200)  # with room to spare, n per arm joins the table
+    assert re.search(r"┃\s+n ┃", wide)
+    assert all(f"{r.control_n} / {r.treatment_n}" in wide for r in report.metrics)
     narrow = _render(report, 80)
     assert "┃" not in narrow.split("Guardrails")[0]  # one block per metric, no table
     assert re.search(r"Δ \S+ · lift \S+ · CI \[", narrow)
