@@ -80,9 +80,12 @@ def _metrics_columns(rows: tuple[MetricRow, ...], segments: bool,
 def _table(title: str, columns: list[tuple[str, str, list[str], bool]],
            styles: list[str]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold", expand=False)
-    for header, justify, _, wraps in columns:
+    for header, justify, cells, wraps in columns:
+        # a column that wraps keeps room for its longest word: rich would otherwise fold it
+        longest = max(cell_len(word) for text in (header, *cells) for word in text.split()
+                      or [""])
         table.add_column(header, justify=justify, no_wrap=not wraps,  # type: ignore[arg-type]
-                         overflow="fold")
+                         overflow="fold", min_width=longest if wraps else None)
     for i, style in enumerate(styles):  # the style is the verdict's or the status's
         row = [plain(cells[i]) for _, _, cells, _ in columns]
         verdict = next(j for j, (h, *_) in enumerate(columns) if h in ("verdict", "status"))

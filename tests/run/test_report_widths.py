@@ -75,7 +75,17 @@ def _prose(report: ExperimentReport) -> list[str]:
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_value_and_reason_is_shown_in_full(reports, name: str, width: int) -> None:
-    report = reports[name]
+    _check_in_full(reports[name], width)
+
+
+def test_no_width_between_80_and_200_cuts_anything(reports) -> None:
+    """Every width, so the switch between table and blocks is checked where it is tight."""
+    for report in reports.values():
+        for width in range(80, 201):
+            _check_in_full(report, width)
+
+
+def _check_in_full(report: ExperimentReport, width: int) -> None:
     text = _render(report, width)
     widest = max(cell_len(line) for line in text.splitlines())
     assert widest <= width, f"a line of {widest} columns at width {width}"
