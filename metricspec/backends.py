@@ -1,8 +1,9 @@
 """Warehouse backends, read and validated from the TOML files in `backends/`.
 
 A `Backend` is data: its sqlglot dialect, how to connect (if metricspec can), capability
-flags, and `[spellings]`: SQL templates for the few constructs sqlglot spells wrongly for
-that warehouse. The emitter reads them through `emit/sqlbuild.py`; nothing outside this
+flags, `[aggregates]`: how each filtered aggregate form is spelled (FILTER or CASE, chosen
+by measurement), and `[spellings]`: SQL templates for the few constructs sqlglot spells
+wrongly for that warehouse. The emitter reads them through `emit/sqlbuild.py`; nothing outside this
 module and `backends/` compares a backend's name. A file with an unknown key or a bad value
 is a `BackendFileError` naming the file and the field.
 """
@@ -57,6 +58,20 @@ class Capabilities(_Strict):
     decimal_literals: Literal["exact", "float"]
 
 
+#: Filtered aggregate forms a backend spells as `FILTER (WHERE c)` or as `CASE WHEN c THEN x
+#: END` (`[aggregates]`), each chosen by measurement (benchmarks/aggregate_spellings.py).
+AggregateSpelling = Literal["filter", "case"]
+
+
+class Aggregates(_Strict):
+    """How each filtered aggregate form is spelled; both give the same result, not the same
+    speed (DuckDB runs each `COUNT(DISTINCT x) FILTER (WHERE c)` as a pass of its own)."""
+
+    filtered_count: AggregateSpelling = "case"  # COUNT(*), COUNT(x)
+    filtered_distinct: AggregateSpelling = "case"  # COUNT(DISTINCT x)
+    filtered_sum: AggregateSpelling = "case"  # SUM, MIN, MAX
+
+
 class Spellings(_Strict):
     """SQL templates, in the backend's own dialect, that replace sqlglot's spelling."""
 
@@ -91,6 +106,7 @@ class Backend(_Strict):
     url_schemes: tuple[str, ...] = ()
     url_examples: tuple[str, ...] = ()
     capabilities: Capabilities
+    aggregates: Aggregates = Aggregates()
     spellings: Spellings = Spellings()
     file: str = Field(default="", exclude=True)  # set by the loader, for messages
 
@@ -108,6 +124,12 @@ class Backend(_Strict):
         for example in self.url_examples:
             if example.partition("://")[0] not in self.url_schemes:
                 raise ValueError(f"url example `{example}` has none of the url_schemes")
+        if not self.capabilities.filter_clause:
+            chosen = self.aggregates.model_dump()
+            refused = sorted(form for form, spelling in chosen.items() if spelling == "filter")
+            if refused:
+                raise ValueError(f"aggregates.{refused[0]} = \"filter\" needs "
+                                 "capabilities.filter_clause = true")
         return self
 
     def __str__(self) -> str:

@@ -230,18 +230,19 @@ class SqlBuilder:
     # ------------------------------------------------------------ aggregates
 
     def agg(self, func: str, value: exp.Expr | None, condition: exp.Expr | None) -> exp.Expr:
-        """`func(value)` over the rows where `condition` holds (count: rows, or non-null value)."""
+        """`func(value)` over the rows where `condition` holds (count: rows, or non-null value),
+        spelled `FILTER (WHERE …)` or `CASE WHEN … END` as the backend's `[aggregates]` says."""
         distinct = func == "count_distinct"
         if func in ("count", "count_distinct") and value is None:
             if condition is None:
                 return exp.Count(this=exp.Star())
-            if self._caps.filter_clause:
+            if self._filtered_by_clause("count"):
                 return exp.Filter(
                     this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition)
                 )
             return exp.Count(this=self.when(condition, exp.Literal.number(1)))
         assert value is not None
-        if condition is not None and self._caps.filter_clause:
+        if condition is not None and self._filtered_by_clause(func):
             inner = exp.Distinct(expressions=[value]) if distinct else value
             return exp.Filter(
                 this=self._agg_node(func, inner), expression=exp.Where(this=condition)
@@ -249,6 +250,14 @@ class SqlBuilder:
         if condition is not None:
             value = self.when(condition, value)
         return self._agg_node(func, exp.Distinct(expressions=[value]) if distinct else value)
+
+    def _filtered_by_clause(self, func: str) -> bool:
+        """Whether the backend spells a filtered `func` with `FILTER (WHERE …)` (else CASE)."""
+        chosen = self.backend.aggregates
+        spelling = {"count": chosen.filtered_count, "count_distinct": chosen.filtered_distinct,
+                    "sum": chosen.filtered_sum, "min": chosen.filtered_sum,
+                    "max": chosen.filtered_sum}[func]
+        return spelling == "filter"
 
     @staticmethod
     def _agg_node(func: str, value: exp.Expr) -> exp.Expr:

@@ -67,6 +67,8 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     (('sqlglot_dialect = "trino"', 'sqlglot_dialect = "trino"\ndriver = "trino"'), "file"),
     (('name = "{name}"', 'name = "other"'), "name"),
     (("", '[spellings]\nmedian = "MEDIAN({x})"'), "spellings.median"),
+    (("", '[aggregates]\nfiltered_distinct = "maybe"'), "aggregates.filtered_distinct"),
+    (("", '[aggregates]\nfiltered_median = "case"'), "aggregates.filtered_median"),
     (("", '[spellings]\npercentile = "PERCENTILE({x}, {p})"'), "spellings"),
     (("", '[spellings]\nsafe_divide = "{y} / 2"'), "spellings"),
 ])
@@ -79,6 +81,14 @@ def test_a_bad_file_names_the_file_and_the_field(
     message = str(caught.value)
     assert message.startswith(str(tmp_path / "example.toml") + ": "), message
     assert field in message, message
+
+
+def test_a_filter_spelling_needs_the_filter_clause(tmp_path: Path) -> None:
+    text = GOOD.replace("filter_clause = true", "filter_clause = false")
+    assert load_backend(_write(tmp_path, text)).aggregates.filtered_sum == "case"  # default
+    with pytest.raises(BackendFileError, match=r"example\.toml: .*aggregates\.filtered_sum = "
+                                               r"\"filter\" needs capabilities\.filter_clause"):
+        load_backend(_write(tmp_path, text + '\n[aggregates]\nfiltered_sum = "filter"\n'))
 
 
 def test_a_file_that_is_not_toml_is_named(tmp_path: Path) -> None:

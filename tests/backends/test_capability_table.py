@@ -23,7 +23,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from metricspec.backends import Backend, all_backends
+from metricspec.backends import Aggregates, Backend, all_backends
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder, cast
 from metricspec.plan.metric_query import Grain
@@ -207,3 +207,44 @@ def test_names_are_quoted_and_folded(backend: Backend) -> None:
     text = _render(exp.select(sql.col("Mixed_Case", "s")).from_(_table(sql)), backend, "names")
     folded = {"upper": "MIXED_CASE", "lower": "mixed_case", "as_is": "Mixed_Case"}
     assert folded[backend.capabilities.identifier_case] in text
+
+
+#: filtered aggregate constructs of the table above, by the `[aggregates]` key that spells them
+FILTERED: dict[str, str] = {
+    "count rows where": "filtered_count", "count values where": "filtered_count",
+    "count distinct where": "filtered_distinct", "sum where": "filtered_sum",
+    "min where": "filtered_sum", "max where": "filtered_sum",
+}
+
+
+def _spelled_as(backend: Backend, key: str, spelling: str) -> Backend:
+    aggregates = backend.aggregates.model_copy(update={key: spelling})
+    return backend.model_copy(update={"aggregates": aggregates})
+
+
+def test_every_aggregate_key_is_in_the_table() -> None:
+    assert set(FILTERED.values()) == set(Aggregates.model_fields)
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=str)
+@pytest.mark.parametrize("construct", FILTERED)
+def test_filtered_aggregates_are_spelled_as_the_backend_chose(
+        backend: Backend, construct: str) -> None:
+    chosen = getattr(backend.aggregates, FILTERED[construct])
+    text = _aggregate(backend, construct)
+    assert ("FILTER(WHERE" in text.replace(" ", "")) == (chosen == "filter"), text
+    assert ("CASE WHEN" in text) == (chosen == "case"), text
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=str)
+@pytest.mark.parametrize("construct", FILTERED)
+@pytest.mark.parametrize("spelling", ["filter", "case"])
+def test_both_spellings_of_a_filtered_aggregate_parse_and_agree(
+        backend: Backend, construct: str, spelling: str, warehouse) -> None:
+    """Either spelling a backend may choose renders for it, and gives the same value."""
+    if spelling == "filter" and not backend.capabilities.filter_clause:
+        pytest.skip(f"{backend.title} has no FILTER clause")
+    text = _aggregate(_spelled_as(backend, FILTERED[construct], spelling), construct)
+    if backend.name == "duckdb":
+        [(value,)] = warehouse.execute(text).fetchall()
+        assert value == pytest.approx(AGGREGATES[construct][1]), (construct, text)
