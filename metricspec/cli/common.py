@@ -45,7 +45,8 @@ def _width() -> int | None:
         return 140
 
 
-out = Console(highlight=False, soft_wrap=True, width=_width())
+# Reports wrap at words inside their boxes (soft wrap would let rich crop them at the edge).
+out = Console(highlight=False, soft_wrap=False, width=_width())
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
