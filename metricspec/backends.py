@@ -70,6 +70,7 @@ class Aggregates(_Strict):
     filtered_count: AggregateSpelling = "case"  # COUNT(*), COUNT(x)
     filtered_distinct: AggregateSpelling = "case"  # COUNT(DISTINCT x)
     filtered_sum: AggregateSpelling = "case"  # SUM, MIN, MAX
+    filtered_percentile: AggregateSpelling = "case"  # exact or approximate percentile
 
 
 class Spellings(_Strict):

@@ -279,7 +279,11 @@ class SqlBuilder:
 
     def percentile(self, value: exp.Expr, q: float, condition: exp.Expr | None) -> exp.Expr:
         """An aggregate percentile: sqlglot's exact or approximate node, or the backend's
-        own spelling of it (`[spellings]` in its file)."""
+        own spelling of it (`[spellings]` in its file); under a filter, FILTER or CASE as
+        `[aggregates] filtered_percentile` says."""
+        if condition is not None and self.backend.aggregates.filtered_percentile == "filter":
+            return exp.Filter(this=self.percentile(value, q, None),
+                              expression=exp.Where(this=condition))
         if condition is not None:
             value = self.when(condition, value)
         fraction = exp.Literal.number(repr(q))

@@ -5,9 +5,10 @@
 WITH messages_agg AS (
   SELECT
     DATE_TRUNC('HOUR', s."ts") AS "period",
-    QUANTILE_CONT(CASE WHEN (
-      s."role" = 'assistant'
-    ) THEN s."latency_ms" END, 0.95) AS "latency_p95__1",
+    QUANTILE_CONT(s."latency_ms", 0.95) FILTER(WHERE
+      (
+        s."role" = 'assistant'
+      )) AS "latency_p95__1",
     COUNT(s."latency_ms") FILTER(WHERE
       (
         s."role" = 'assistant'

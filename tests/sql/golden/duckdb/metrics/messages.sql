@@ -24,15 +24,18 @@ WITH messages_agg AS (
       (
         s."role" = 'assistant'
       )) AS "hallucination_rate__2",
-    QUANTILE_CONT(CASE WHEN (
-      s."role" = 'assistant'
-    ) THEN s."latency_ms" END, 0.5) AS "latency_p50__1",
-    QUANTILE_CONT(CASE WHEN (
-      s."role" = 'assistant'
-    ) THEN s."latency_ms" END, 0.95) AS "latency_p95__1",
-    QUANTILE_CONT(CASE WHEN (
-      s."role" = 'assistant'
-    ) THEN s."latency_ms" END, 0.99) AS "latency_p99__1",
+    QUANTILE_CONT(s."latency_ms", 0.5) FILTER(WHERE
+      (
+        s."role" = 'assistant'
+      )) AS "latency_p50__1",
+    QUANTILE_CONT(s."latency_ms", 0.95) FILTER(WHERE
+      (
+        s."role" = 'assistant'
+      )) AS "latency_p95__1",
+    QUANTILE_CONT(s."latency_ms", 0.99) FILTER(WHERE
+      (
+        s."role" = 'assistant'
+      )) AS "latency_p99__1",
     SUM(s."prompt_cost_usd") AS "prompt_cost_per_query__1",
     COUNT(*) FILTER(WHERE
       (
