@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/aggregate_spellings.py        # 10^6 rows, DuckDB + PostgreSQL
     .venv/bin/python benchmarks/aggregate_spellings.py --rows 10000000 --engines duckdb
+    .venv/bin/python benchmarks/aggregate_spellings.py --engines spark      # local Spark
 
 The spelling of each filtered aggregate form is backend data (`[aggregates]` in
 `backends/<name>.toml`); this script is how it is chosen. For each engine it builds one
@@ -50,6 +51,8 @@ def aggregate(engine: str, form: str, cond: str, spelling: str) -> str:
         call = f"SUM({x})"
     elif engine == "duckdb":
         call = f"QUANTILE_CONT({x}, 0.5)"
+    elif engine == "spark":
+        call = f"PERCENTILE({x}, 0.5)"  # exact, as backends/spark.toml spells it
     else:
         call = f"PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY {x})"
     return f"{call} FILTER (WHERE {cond})" if spelling == "filter" else call
@@ -123,7 +126,30 @@ def postgres_engine(rows: int) -> Iterator[Run]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-ENGINES = {"duckdb": duckdb_engine, "postgres": postgres_engine}
+@contextmanager
+def spark_engine(rows: int) -> Iterator[Run]:
+    """Local Spark (both cores), the table cached in memory before anything is timed."""
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("aggregate_spellings")
+             .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+             .config("spark.driver.bindAddress", "127.0.0.1")
+             .config("spark.sql.shuffle.partitions", "4").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        select = _generate(rows).replace("/ 1000003.0", "/ CAST(1000003 AS DOUBLE)")
+        spark.sql(f"SELECT id AS i FROM range({rows})").createOrReplaceTempView("r")
+        spark.sql(f"CACHE TABLE events AS {select} r")
+
+        def run(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(row) for row in spark.sql(sql).collect()]
+
+        yield run
+    finally:
+        spark.stop()
+
+
+ENGINES = {"duckdb": duckdb_engine, "postgres": postgres_engine, "spark": spark_engine}
 
 
 def _same(a: Sequence[tuple[Any, ...]], b: Sequence[tuple[Any, ...]]) -> bool:

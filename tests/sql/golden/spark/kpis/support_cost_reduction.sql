@@ -5,10 +5,9 @@ WITH messages_agg AS (
   SELECT
     DATE_TRUNC('DAY', s.`ts`) AS `period`,
     SUM(s.`cost_usd`) AS `cost_per_resolution__1`,
-    COUNT(*) FILTER(WHERE
-      (
-        s.`role` = 'user'
-      )) AS `cost_per_conversation__1`,
+    COUNT(CASE WHEN (
+      s.`role` = 'user'
+    ) THEN 1 END) AS `cost_per_conversation__1`,
     SUM(s.`prompt_cost_usd`) AS `prompt_cost_per_query__1`,
     SUM(s.`completion_cost_usd`) AS `completion_cost_per_query__1`
   FROM `support`.`messages` AS s
@@ -17,12 +16,16 @@ WITH messages_agg AS (
 ), conversations_agg AS (
   SELECT
     DATE_TRUNC('DAY', s.`started_ts`) AS `period`,
-    COUNT(*) FILTER(WHERE
-      (
-        s.`resolved` AND (
-          s.`escalation_turn` IS NULL OR s.`escalation_turn` > 2
+    COUNT(
+      CASE
+        WHEN (
+          s.`resolved` AND (
+            s.`escalation_turn` IS NULL OR s.`escalation_turn` > 2
+          )
         )
-      )) AS `cost_per_resolution__2`,
+        THEN 1
+      END
+    ) AS `cost_per_resolution__2`,
     COUNT(*) AS `cost_per_conversation__2`
   FROM `support`.`conversations` AS s
   GROUP BY
