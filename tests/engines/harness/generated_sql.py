@@ -146,8 +146,12 @@ def rank_bounds_sql(duckdb_sql: str, shift: float) -> str:
         bound = sqlglot.parse_one(
             _RANK_AT.format(rounding=rounding, level=repr(level)), read="duckdb"
         )
+        value, target = node.this, node
+        if isinstance(node.parent, exp.Filter):  # QUANTILE_CONT(x, q) FILTER (WHERE c)
+            target = node.parent
+            value = exp.Case(ifs=[exp.If(this=target.expression.this.copy(), true=value.copy())])
         for placeholder in list(bound.find_all(exp.Column)):
             if placeholder.name == "__value":
-                placeholder.replace(node.this.copy())
-        node.replace(bound)
+                placeholder.replace(value.copy())
+        target.replace(bound)
     return tree.sql(dialect="duckdb")
