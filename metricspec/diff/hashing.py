@@ -2,7 +2,7 @@
 
 The meaning hash of an object covers its definition with spans and pure metadata removed,
 and the definitions it depends on: a metric's covers the parts of its sources it reads
-(table or query, entities, time column, the columns its aggregations and filters name) and
+(table or query, entities, time column, the columns its aggregations and filters read) and
 the meaning hashes of the metrics it refers to, transitively; a KPI tree's, guardrail's and
 monitor's cover their metrics; an experiment's covers its metrics and its assignment source.
 Nothing about where an object was written counts (file, order, whitespace, comments, DSL or
@@ -18,16 +18,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from metricspec import ir
+from metricspec.filters import parse_filter
 from metricspec.semantic import Index, experiment_metric_names
 
 # Fields that describe an object without changing what it computes.
 METADATA_FIELDS = frozenset({"label", "description", "owner", "tags", "format", "unit"})
 # Free SQL text fields whose whitespace (outside string literals) does not matter.
 _SQL_FIELDS = frozenset({"sql", "query"})
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQL_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\s+|[^\s'\"]+")
 
 KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
+
+
+def filter_columns(flt: ir.Filter) -> tuple[str, ...]:
+    """The columns a filter reads, as the filter module finds them (none when it does not
+    parse: the spec has errors then, and the diff only warns)."""
+    checked, _ = parse_filter(flt.sql)
+    return checked.columns if checked is not None else ()
 
 
 def normalize_sql(text: str) -> str:
@@ -110,12 +117,12 @@ class Hasher:
                 if node.column:
                     cols.add(node.column.name)
                 if node.filter:
-                    cols.update(_WORD.findall(node.filter.sql))
+                    cols.update(filter_columns(node.filter))
             elif isinstance(node, ir.Conversion):
                 for events in (node.start, node.end):
                     cols = used.setdefault(events.source.name, set())
                     if events.filter:
-                        cols.update(_WORD.findall(events.filter.sql))
+                        cols.update(filter_columns(events.filter))
                     if node.entity:
                         cols.add(node.entity.name)
         return used
@@ -176,7 +183,7 @@ class Hasher:
     @staticmethod
     def _assignment_columns(obj: ir.SpecObject) -> set[str]:
         """The columns of its assignment source an experiment reads (besides entities and
-        time): the variant column, the filter's words and its segments."""
+        time): the variant column, the columns its filter reads and its segments."""
         if not isinstance(obj, ir.Experiment) or obj.assignment is None:
             return set()
         assignment = obj.assignment
@@ -184,7 +191,7 @@ class Hasher:
         if assignment.variant_column:
             used.add(assignment.variant_column.name)
         if assignment.filter:
-            used.update(_WORD.findall(assignment.filter.sql))
+            used.update(filter_columns(assignment.filter))
         return used
 
     def object(self, kind: str, obj: ir.SpecObject) -> ObjectHash:
