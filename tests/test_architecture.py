@@ -51,9 +51,6 @@ DIALECT_NAME_EXCEPTIONS: dict[tuple[str, str], str] = {
     ("metricspec.cli.spec_commands", "duckdb"):
         "the default of `compile --dialect` and `sql --dialect`: a request, not a comparison",
     ("metricspec.workspace", "duckdb"): "the default dialect of `Workspace.sql`, as the CLI's",
-    ("metricspec.run.connections", "spark"):
-        "a real comparison, to be moved into the Spark driver: `spark://local[2]` is not a "
-        "valid URL host, so the URL parser special-cases the scheme",
 }
 
 #: Where backend names belong: the backend loader and the one-driver-per-backend modules.

@@ -67,7 +67,8 @@ _EXAMPLES = _examples()
 # scheme://user: — the password starts after the first `:` following the user name and
 # runs to the LAST `@` of the URL, so `@`, `:`, `/` and `%XX` inside it stay hidden.
 _USER_IN_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/:@?#]*:")
-_SPARK_LOCAL = re.compile(r"local(\[[^\]]*\])?(?=$|[/?])", re.IGNORECASE)
+# An in-process engine master such as `local` or `local[2]` (Spark's) in place of a host.
+_LOCAL_MASTER = re.compile(r"local\[[^\]]*\](?=$|[/?])", re.IGNORECASE)
 #: Query parameters that hold credentials; their values are redacted like passwords.
 SECRET_PARAMETERS = ("password", "token")
 _SECRET_IN_QUERY = re.compile(rf"(?P<head>[?&;](?:{'|'.join(SECRET_PARAMETERS)})=)[^&;#]*")
@@ -261,8 +262,9 @@ def parse_url(url: str) -> WarehouseURL:
     if not sep or scheme not in SUPPORTED_SCHEMES:
         reason = "has no scheme" if not sep else _unsupported(scheme)
         raise WarehouseError(f"connection URL {reason}", url=redacted, hint=_supported_hint())
-    if scheme == "spark" and _SPARK_LOCAL.match(rest):
-        # ``local[2]`` is not a valid URL host (brackets mean IPv6), so parse it by hand.
+    if _LOCAL_MASTER.match(rest):
+        # ``local[2]`` is not a valid URL host (brackets mean IPv6), so parse it by hand; the
+        # driver of the scheme decides what a local master means (only Spark has one).
         host, _, query = rest.partition("?")
         return WarehouseURL(
             scheme, None, None, host.rstrip("/"), None, (), dict(parse_qsl(query)), url, redacted

@@ -285,3 +285,15 @@ def test_snowflake_login_failure_never_shows_the_password(monkeypatch: pytest.Mo
     ) as caught:
         connect("snowflake://ana:hunter2@acct/db/schema")
     assert "hunter2" not in str(caught.value) and "Incorrect username" in str(caught.value)
+
+
+@pytest.mark.parametrize("url, host, path", [
+    ("spark://local[2]", "local[2]", ()),
+    ("spark://local[*]/", "local[*]", ()),
+    ("spark://local", "local", ()),
+    ("postgresql://local/db", "local", ("db",)),  # a host named `local` is just a host
+])
+def test_local_master_hosts_parse_for_any_scheme(url: str, host: str,
+                                                 path: tuple[str, ...]) -> None:
+    parsed = parse_url(url)
+    assert (parsed.host, parsed.path) == (host, path)
