@@ -36,11 +36,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 def _width() -> int | None:
-    """Piped output (CI logs, files) gets a wide page instead of rich's 80 columns."""
+    """Piped output (CI logs, files) gets a wide page instead of rich's 80 columns, unless
+    COLUMNS asks for a width (as `COLUMNS=80 metricspec demo | less` does)."""
     if sys.stdout.isatty():
         return None
     try:
-        return max(100, int(os.environ.get("COLUMNS", "140")))
+        return max(40, int(os.environ.get("COLUMNS", "140")))
     except ValueError:
         return 140
 

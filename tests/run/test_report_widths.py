@@ -165,3 +165,22 @@ def test_monitor_reports_wrap_at_words(monitor_reports, width: int) -> None:
 def test_monitor_thresholds_carry_the_metric_unit(monitor_reports) -> None:
     rules = {r.name: r.rule for r in monitor_reports}
     assert rules["slow_answers"].startswith("is above 6,000 ms")
+
+
+@pytest.mark.slow
+def test_piped_output_honours_columns(demo_database) -> None:
+    """`COLUMNS=80 metricspec run … | less`: a piped report keeps to the width asked for."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    specs = Path(__file__).resolve().parents[2] / "specs"
+    done = subprocess.run(
+        [sys.executable, "-m", "metricspec", "run", "summarizer_v2", "-s", str(specs),
+         "-w", f"duckdb:///{demo_database}", "--no-segments"],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    widest = max(cell_len(line) for line in done.stdout.splitlines())
+    assert widest <= 80, widest
+    assert "DON'T SHIP" in done.stdout
