@@ -11,16 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from metricspec import ir
 from metricspec.backends import Backend, fill
-from metricspec.check.sources import source_query_problem
 from metricspec.filters import CheckedFilter
 from metricspec.plan.lower import InternalError
 from metricspec.plan.metric_query import Grain
+from metricspec.source_queries import read_source_query
 
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Z_975 = 1.959963984540054
@@ -134,16 +133,14 @@ class SqlBuilder:
         )
 
     def _source_query(self, source: ir.Source) -> exp.Query:
-        """A source's query, if it is exactly one read-only query (judged by
-        `check.sources`, MS415, and judged again here), without its comments."""
+        """A source's query, without its comments: parsed and judged once by
+        `source_queries` (which `check` reports as MS415/MS702)."""
         assert source.query is not None
-        problem = source_query_problem(source.query, self.dialect)
-        if problem is not None:
+        parsed, problem = read_source_query(source.query, self.dialect)
+        if parsed is None:
             raise InternalError(f"the query of source `{source.name}` {problem} "
                                 f"({self.backend.title})", "MS415/MS702")
-        query = sqlglot.parse_one(source.query, read=self.dialect)
-        if not isinstance(query, exp.Query):
-            raise InternalError(f"the query of source `{source.name}` is no query", "MS415")
+        query = parsed.copy()
         for node in query.walk():
             node.comments = None  # nothing the spec wrote travels into the SQL as text
         return query

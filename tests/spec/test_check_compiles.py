@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from metricspec.backends import Backend, all_backends
-from metricspec.check.sources import UNPARSED, source_query_problem
 from metricspec.pipeline import compile_all
+from metricspec.source_queries import UNPARSED, source_query_problem
 from metricspec.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
