@@ -42,7 +42,6 @@ Role = Literal["primary", "secondary", "guardrail"]
 # (count, count_distinct or sum of one source over each unit's events) and an event-level
 # percentile are each a `Measure`; a conversion is a `Conversion` whose entity is the unit
 # (per unit: started after exposure, and converted within `within_seconds`).
-Component = Measure
 
 
 @dataclass(frozen=True)

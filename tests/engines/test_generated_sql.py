@@ -58,7 +58,8 @@ from metricspec.backends import get_backend
 from metricspec.cli import app
 from metricspec.emit.experiment_stats import TEXT_COLUMNS
 from metricspec.pipeline import Compiled, compile_all, compile_object, metric_groups
-from metricspec.plan.experiment import BaseMetric, Component, ExperimentPlan, plan_experiment
+from metricspec.plan.experiment import BaseMetric, ExperimentPlan, plan_experiment
+from metricspec.plan.lower import Measure
 from metricspec.plan.metric_query import Grain
 from metricspec.run.connections import connect
 from metricspec.run.execute import run_experiment
@@ -358,7 +359,7 @@ def loaded(request: pytest.FixtureRequest, queries: Queries, reference: Engine) 
 LONG_KEY = ("segment", "segment_value", "variant", "metric", "metric_2")
 
 
-def _integral(component: Component | None, plan: ExperimentPlan) -> bool:
+def _integral(component: Measure | None, plan: ExperimentPlan) -> bool:
     """Whether a component's unit values are whole numbers (counts, sums of integers)."""
     if component is None:
         return False
