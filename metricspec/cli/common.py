@@ -24,6 +24,7 @@ from metricspec.safetext import printable
 
 if TYPE_CHECKING:
     from metricspec.backends import Backend
+    from metricspec.run.cost import Budget
     from metricspec.workspace import Workspace
 
 app = typer.Typer(
@@ -127,6 +128,24 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
 DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 WarehouseOpt = Annotated[str, typer.Option(
     "--warehouse", "-w", help=warehouse_help(), envvar="METRICSPEC_WAREHOUSE")]
+MaxScanOpt = Annotated[str | None, typer.Option(
+    "--max-scan", envvar="METRICSPEC_MAX_SCAN", show_default=False,
+    help="Refuse a query that would read more than this (`10GB`, `500MB`, `5M rows`), "
+    "asking the warehouse before it runs.")]
+
+
+def parse_max_scan(value: str | None) -> Budget | None:
+    """The `--max-scan` budget, or a usage error (exit 2) saying how to write one."""
+    if value is None:
+        return None
+    from metricspec.run.cost import parse_budget
+
+    try:
+        return parse_budget(value)
+    except ValueError as exc:
+        usage_error(f"--max-scan: {exc}")
+
+
 SpecDirOpt = Annotated[list[Path] | None, typer.Option(
     "--spec-dir", "-s", help="Spec files or folders (default: specs/).", show_default=False)]
 

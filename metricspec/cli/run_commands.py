@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -20,6 +21,7 @@ from metricspec.cli.common import (
     DEFAULT_WAREHOUSE,
     DimensionOpt,
     GrainOpt,
+    MaxScanOpt,
     SinceOpt,
     SpecDirOpt,
     UntilOpt,
@@ -31,6 +33,7 @@ from metricspec.cli.common import (
     name_or_exit,
     out,
     output_errors,
+    parse_max_scan,
     parse_time,
     usage_error,
 )
@@ -146,6 +149,7 @@ def run(
     stats_out: Annotated[Path | None, typer.Option(
         "--save-stats", help="Also save the sufficient statistics (CSV) here.",
         show_default=False)] = None,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
     from metricspec.analyze import analyze_rows
@@ -154,11 +158,12 @@ def run(
     from metricspec.run.execute import run_experiment
     from metricspec.stats import LongFormatError
 
+    budget = parse_max_scan(max_scan)
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
     check_outputs(html, stats_out)
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
-        result_run = run_experiment(ws.index, experiment, conn, step)
+        result_run = run_experiment(ws.index, experiment, conn, step, budget)
         step("analysing")
         try:
             result = analyze_rows(result_run.plan, result_run.rows)
@@ -172,7 +177,7 @@ def run(
         with output_errors(), replacing(stats_out) as temporary:
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
-                          timings=result_run.timings.steps)
+                          timings=result_run.timings.steps, scan=result_run.cost)
     emit_experiment(report, result, fmt, html, segments)
     exit_unless_analysed(result)
 
@@ -219,6 +224,7 @@ def monitor(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: FormatOpt = OutputFormat.text,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
     from metricspec.plan.monitor import plan_monitor
@@ -226,6 +232,7 @@ def monitor(
     from metricspec.report.terminal import render_monitor
     from metricspec.run.execute import run_monitor
 
+    budget = parse_max_scan(max_scan)
     ws = load_ok_or_exit(paths)
     index = ws.index
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
@@ -239,10 +246,14 @@ def monitor(
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
             result = run_monitor(index, name, conn, since=start, until=end, progress=step,
-                                 plan=plans[name])
+                                 plan=plans[name], budget=budget)
             metric = index.metrics[result.plan.metric]
-            reports.append(build_monitor_report(result.plan, result.alerts, metric.format,
-                                                metric.unit, start, end, result.coverage))
+            report = build_monitor_report(result.plan, result.alerts, metric.format,
+                                          metric.unit, start, end, result.coverage)
+            if result.cost is not None:
+                report = replace(report, scan=result.cost.to_json(),
+                                 scan_summary=result.cost.summary())
+            reports.append(report)
     if fmt is OutputFormat.json:
         payload = {"version": 1, "firing": any(r.firing for r in reports),
                    "monitors": [r.to_dict() for r in reports]}
@@ -265,6 +276,7 @@ def query(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: FormatOpt = OutputFormat.text,
+    max_scan: MaxScanOpt = None,
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
     from rich.table import Table
@@ -272,8 +284,9 @@ def query(
     from metricspec.plan.lower import PlanError
     from metricspec.plan.metric_query import Grain, plan_metric_query
     from metricspec.report import fmt as number
-    from metricspec.run.execute import run_metrics
+    from metricspec.run.execute import run_metrics_costed
 
+    budget = parse_max_scan(max_scan)
     ws = load_ok_or_exit(paths)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
@@ -287,11 +300,13 @@ def query(
     plan = refuse_unplannable(lambda: plan_metric_query(
         ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end))
     with warehouse(url) as conn:
-        rows = run_metrics(ws.index, metrics, conn, plan=plan)
+        result = run_metrics_costed(ws.index, metrics, conn, plan=plan, budget=budget)
+    rows = result.rows
+    from metricspec.report.terminal import plain
+
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
         return
-    from metricspec.report.terminal import plain
 
     table = Table(header_style="bold")
     columns = list(rows[0]) if rows else ["period", *(dimension or []), *metrics]
@@ -302,3 +317,5 @@ def query(
         table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
                               if c in definitions else str(v)) for c, v in row.items()])
     out.print(table)
+    if result.cost is not None:
+        out.print(plain(f"scanned: {result.cost.summary()}", "dim"))

@@ -72,6 +72,10 @@ class ExperimentReport:
     guardrails: tuple[GuardrailRow, ...]
     conventions: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    #: what the query read (`run.cost.ScanCost.to_json`) and its one-line summary; None and
+    #: "" when the statistics did not come from a query (a file) or the engine does not say
+    scan: dict[str, Any] | None = None
+    scan_summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,8 +146,10 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
-                 timings: dict[str, float] | None = None) -> ExperimentReport:
-    """Combine the plan (labels, formats) with the analysis into one report."""
+                 timings: dict[str, float] | None = None, scan: Any = None,
+                 ) -> ExperimentReport:
+    """Combine the plan (labels, formats) with the analysis into one report; ``scan``: what
+    the query read (a `run.cost.ScanCost`), when known."""
     exp = plan.experiment
     metrics = {m.name: m.metric for m in plan.metrics}
     srm = result.srm
@@ -173,7 +179,9 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         reasons=_reasons(result, metrics),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
-        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
+        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
+        scan=scan.to_json() if scan is not None else None,
+        scan_summary=scan.summary() if scan is not None else "")
 
 
 def _srm_text(srm: stats.SrmResult) -> str:

@@ -24,6 +24,9 @@ class MonitorReport:
     # (windows in the range, windows with at least min_n events and a value), when known
     coverage: tuple[int, int] | None = None
     min_n: int = 0
+    #: what its queries read (`run.cost.ScanCost.to_json`), when the engine says
+    scan: dict[str, Any] | None = None
+    scan_summary: str = ""
 
     @property
     def firing(self) -> bool:

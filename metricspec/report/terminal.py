@@ -154,6 +154,9 @@ def render_experiment(report: ExperimentReport, console: Console,
                              f"{report.variants}"))
     header.append("\n")
     header.append_text(plain(f"warehouse {report.warehouse}", "dim"))
+    if report.scan_summary:
+        header.append("\n")
+        header.append_text(plain(report.scan_summary, "dim"))
     console.print(Panel(header, expand=False))
     # passed ✓, failed ✗, not run – (a check that did not run is never shown as passed)
     srm_mark, srm_style = _SRM_MARK.get(report.srm_status, ("– ", "yellow"))
@@ -178,6 +181,12 @@ def render_experiment(report: ExperimentReport, console: Console,
 
 
 def render_monitor(report: MonitorReport, console: Console) -> None:
+    _render_monitor(report, console)
+    if report.scan_summary:
+        console.print(plain(f"  scanned: {report.scan_summary}", "dim"))
+
+
+def _render_monitor(report: MonitorReport, console: Console) -> None:
     title = f"{report.kind} {report.name}: {report.metric} {report.rule}"
     if report.status == "insufficient_data":
         windows = report.coverage[0] if report.coverage else 0

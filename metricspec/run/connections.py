@@ -32,8 +32,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from metricspec.run.cost import ScanCost
 
 __all__ = [
     "SUPPORTED_SCHEMES",
@@ -147,6 +150,15 @@ class Connection(Protocol):
 
     def close(self) -> None:
         """Release the connection; closing twice is harmless."""
+        ...
+
+    @property
+    def last_cost(self) -> ScanCost | None:
+        """What the last query read, where the engine says (see `run.cost`)."""
+        ...
+
+    def estimate(self, sql: str) -> ScanCost | None:
+        """What ``sql`` would read, before running it, where the engine can say."""
         ...
 
     def __enter__(self) -> Self: ...

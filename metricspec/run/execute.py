@@ -24,6 +24,7 @@ from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.metric_query import Grain, MetricQueryPlan
 from metricspec.plan.monitor import MonitorPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
+from metricspec.run.cost import Budget, ScanCost, budget_problem, combine
 from metricspec.semantic import Index
 
 Progress = Callable[[str], None]
@@ -49,6 +50,14 @@ class ExperimentRun:
     sql: str
     rows: list[dict[str, Any]]
     timings: Timings
+    #: what the query read, where the engine says (`run.cost`)
+    cost: ScanCost | None = None
+
+
+@dataclass
+class MetricsRun:
+    rows: list[dict[str, Any]]
+    cost: ScanCost | None = None
 
 
 @dataclass
@@ -58,6 +67,7 @@ class MonitorRun:
     sql: str
     alerts: list[dict[str, Any]]
     timings: Timings
+    cost: ScanCost | None = None
     # windows in the range and windows with enough data to be judged; counted only when no
     # window is in alert (an alert proves there was data), else None
     coverage: tuple[int, int] | None = None
@@ -77,13 +87,31 @@ def rows_of(result: QueryResult) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.rows]
 
 
-def execute(conn: Connection, sql: str, what: str, tables: Iterable[str] = ()) -> QueryResult:
+def execute(conn: Connection, sql: str, what: str, tables: Iterable[str] = (),
+            budget: Budget | None = None) -> QueryResult:
+    """Run one query; with a scan ``budget``, first ask the engine what it would read and
+    refuse (a `RunError` with the estimate) when that is more or cannot be known."""
+    read = ", ".join(sorted(set(tables)))
     try:
+        if budget is not None:
+            problem = budget_problem(budget, conn.estimate(sql), conn.dialect)
+            if problem is not None:
+                raise RunError(f"{what}: {problem}")
         return conn.execute(sql)
     except WarehouseError as exc:
-        read = ", ".join(sorted(set(tables)))
         raise RunError(f"{what}: the warehouse rejected the query"
                        + (f" (it reads {read})" if read else "") + f": {exc.message}") from exc
+
+
+def scan_cost(conn: Connection, sql: str) -> ScanCost | None:
+    """What the query just run read: the engine's own figures, else its estimate, else
+    ``None`` (not reported). Never fails a run that succeeded."""
+    if conn.last_cost is not None:
+        return conn.last_cost
+    try:
+        return conn.estimate(sql)
+    except WarehouseError:
+        return None
 
 
 # ------------------------------------------------------------ preflight
@@ -150,17 +178,18 @@ def _plan_of(compiled: Compiled, kind: type[P]) -> P:
 
 
 def run_experiment(index: Index, name: str, conn: Connection,
-                   progress: Progress = _noop) -> ExperimentRun:
+                   progress: Progress = _noop, budget: Budget | None = None) -> ExperimentRun:
     """Compile, preflight and execute an experiment's sufficient-statistics query."""
     timings = Timings()
     backend = backend_of(conn)
     compiled = _compiled(f"experiment `{name}`", timings, progress,
                          lambda: pipeline.compile(index, name, backend))
-    return execute_experiment(compiled, conn, progress, timings)
+    return execute_experiment(compiled, conn, progress, timings, budget)
 
 
 def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress = _noop,
-                       timings: Timings | None = None) -> ExperimentRun:
+                       timings: Timings | None = None,
+                       budget: Budget | None = None) -> ExperimentRun:
     """Preflight and execute a compiled experiment."""
     plan = _plan_of(compiled, ExperimentPlan)
     timings = timings or Timings()
@@ -172,14 +201,15 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
     progress("running the experiment query")
     started = time.perf_counter()
     result = execute(conn, compiled.sql, what,
-                     (_table_name(s) for s in plan.sources.values()))
+                     (_table_name(s) for s in plan.sources.values()), budget)
     timings.add("query", time.perf_counter() - started)
-    return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings)
+    return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings,
+                         scan_cost(conn, compiled.sql))
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,
                 until: dt.datetime | None = None, progress: Progress = _noop,
-                plan: MonitorPlan | None = None) -> MonitorRun:
+                plan: MonitorPlan | None = None, budget: Budget | None = None) -> MonitorRun:
     """Evaluate a monitor or guardrail over [since, until) and return the windows in alert;
     `plan`: its plan for that range when the caller made it already (it is not made again)."""
     timings = Timings()
@@ -188,11 +218,12 @@ def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime
     compiled = _compiled(f"{kind} `{name}`", timings, progress, lambda: (
         pipeline.compile(index, name, backend, Request(start=since, end=until)) if plan is None
         else pipeline.compile_plan(kind, name, plan, backend)))
-    return execute_monitor(compiled, conn, progress, timings)
+    return execute_monitor(compiled, conn, progress, timings, budget)
 
 
 def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _noop,
-                    timings: Timings | None = None) -> MonitorRun:
+                    timings: Timings | None = None,
+                    budget: Budget | None = None) -> MonitorRun:
     """Preflight and execute a compiled monitor or guardrail; when nothing alerts, count the
     windows of its range and those with enough data to be judged."""
     plan = _plan_of(compiled, MonitorPlan)
@@ -203,34 +234,55 @@ def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _
     progress(f"evaluating {what}")
     started = time.perf_counter()
     tables = [_table_name(s) for s in plan.series.sources.values()]
-    alerts = rows_of(execute(conn, compiled.sql, what, tables))
+    alerts = rows_of(execute(conn, compiled.sql, what, tables, budget))
+    costs = [scan_cost(conn, compiled.sql)]
     coverage = None
     if not alerts:  # no alert: was there anything to judge?
-        [row] = rows_of(execute(conn, pipeline.coverage_sql(compiled), what, tables))
+        coverage_sql = pipeline.coverage_sql(compiled)
+        [row] = rows_of(execute(conn, coverage_sql, what, tables, budget))
+        costs.append(scan_cost(conn, coverage_sql))
         coverage = (int(row["windows"] or 0), int(row["judged"] or 0))
     timings.add("query", time.perf_counter() - started)
-    return MonitorRun(plan, compiled.backend, compiled.sql, alerts, timings, coverage)
+    return MonitorRun(plan, compiled.backend, compiled.sql, alerts, timings, combine(costs),
+                      coverage)
 
 
 def run_metrics(index: Index, names: list[str], conn: Connection, *, grain: Grain | None = None,
                 dimensions: tuple[str, ...] = (), since: dt.datetime | None = None,
-                until: dt.datetime | None = None,
-                plan: MetricQueryPlan | None = None) -> list[dict[str, Any]]:
+                until: dt.datetime | None = None, plan: MetricQueryPlan | None = None,
+                budget: Budget | None = None) -> list[dict[str, Any]]:
     """Metrics by period (and dimensions) as rows; `plan`: the query's plan when the caller
     made it already (it is not made again)."""
+    return run_metrics_costed(index, names, conn, grain=grain, dimensions=dimensions,
+                              since=since, until=until, plan=plan, budget=budget).rows
+
+
+def run_metrics_costed(index: Index, names: list[str], conn: Connection, *,
+                       grain: Grain | None = None, dimensions: tuple[str, ...] = (),
+                       since: dt.datetime | None = None, until: dt.datetime | None = None,
+                       plan: MetricQueryPlan | None = None,
+                       budget: Budget | None = None) -> MetricsRun:
+    """`run_metrics`, with what the query read."""
     backend = backend_of(conn)
     what = f"metric{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)}"
     compiled = _compiled(what, Timings(), _noop, lambda: (
         pipeline.compile_metrics(index, names, backend, Request(grain, dimensions, since, until))
         if plan is None else pipeline.compile_plan("metrics", plan.title, plan, backend)))
-    return execute_metrics(compiled, conn, what)
+    return execute_metrics_costed(compiled, conn, what, budget)
 
 
 def execute_metrics(compiled: Compiled, conn: Connection, what: str | None = None,
                     ) -> list[dict[str, Any]]:
     """Preflight and execute a compiled metric query; its rows."""
+    return execute_metrics_costed(compiled, conn, what).rows
+
+
+def execute_metrics_costed(compiled: Compiled, conn: Connection, what: str | None = None,
+                           budget: Budget | None = None) -> MetricsRun:
+    """Preflight and execute a compiled metric query; its rows and what it read."""
     plan = _plan_of(compiled, MetricQueryPlan)
     what = what or f"metric query `{compiled.name}`"
     preflight(conn, compiled.backend, what, series_columns(plan))
-    return rows_of(execute(conn, compiled.sql, what,
-                           (_table_name(s) for s in plan.sources.values())))
+    rows = rows_of(execute(conn, compiled.sql, what,
+                           (_table_name(s) for s in plan.sources.values()), budget))
+    return MetricsRun(rows, scan_cost(conn, compiled.sql))

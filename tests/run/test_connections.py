@@ -214,8 +214,18 @@ def test_bigquery_url_maps_to_client_project_and_default_dataset(
         def query(self, sql: str, job_config: Any, location: str | None) -> Any:
             if "SELEC " in sql:
                 raise _APIError("400 Syntax error: Unexpected identifier SELEC")
-            calls.update(sql=sql, dataset=job_config.default_dataset, location=location)
-            return types.SimpleNamespace(result=lambda: Rows([Row()]))
+            dry = getattr(job_config, "dry_run", False)
+            if not dry:
+                calls.update(sql=sql, dataset=job_config.default_dataset, location=location)
+            # the job resource as the REST API returns it (jobs.get), trimmed
+            resource = {"configuration": {"dryRun": dry}, "statistics": {
+                "totalBytesProcessed": "10485760", "query": {
+                    "totalBytesProcessed": "10485760",
+                    **({} if dry else {"totalBytesBilled": "10485760"}),
+                    "referencedTables": [{"projectId": "my-project", "datasetId": "analytics",
+                                          "tableId": "messages"}]}}}
+            return types.SimpleNamespace(result=lambda: Rows([Row()]),
+                                         to_api_repr=lambda: resource)
 
         def close(self) -> None:
             calls["closed"] = True
@@ -225,9 +235,7 @@ def test_bigquery_url_maps_to_client_project_and_default_dataset(
         {
             "google.cloud.bigquery": {
                 "Client": Client,
-                "QueryJobConfig": lambda default_dataset: types.SimpleNamespace(
-                    default_dataset=default_dataset
-                ),
+                "QueryJobConfig": lambda **settings: types.SimpleNamespace(**settings),
             },
             "google.api_core.exceptions": {"GoogleAPIError": _APIError},
             "google.auth.exceptions": {"GoogleAuthError": _AuthError},
@@ -236,6 +244,13 @@ def test_bigquery_url_maps_to_client_project_and_default_dataset(
     with connect("bigquery://my-project/analytics?location=EU") as conn:
         assert conn.dialect == "bigquery"
         assert conn.execute("SELECT 2 AS n, 'x' AS s") == QueryResult(("n", "s"), [(2, "x")])
+        cost = conn.last_cost
+        assert cost is not None and cost.measured
+        assert (cost.bytes, cost.bytes_billed) == (10485760, 10485760)
+        assert [s.table for s in cost.scans] == ["my-project.analytics.messages"]
+        estimate = conn.estimate("SELECT 2 AS n, 'x' AS s")
+        assert estimate is not None and not estimate.measured and estimate.bytes == 10485760
+        assert estimate.method == "BigQuery dry run"
         with pytest.raises(WarehouseError, match="bigquery query failed: 400 Syntax error"):
             conn.execute("SELEC 1")
     assert calls == {

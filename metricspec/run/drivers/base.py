@@ -20,6 +20,7 @@ import sqlglot
 from sqlglot.errors import SqlglotError
 
 from metricspec.run.connections import QueryResult, WarehouseError, WarehouseURL
+from metricspec.run.cost import ScanCost
 
 __all__ = ["DriverConnection", "count_statements", "scrub", "warehouse_error"]
 
@@ -85,6 +86,22 @@ class DriverConnection(abc.ABC):
     def __init__(self, url: WarehouseURL) -> None:
         self.url = url
         self._closed = False
+        self._last_cost: ScanCost | None = None
+
+    @property
+    def last_cost(self) -> ScanCost | None:
+        """What the last query read, as the engine reported it (``None``: not reported)."""
+        return self._last_cost
+
+    def estimate(self, sql: str) -> ScanCost | None:
+        """What ``sql`` would read, asked of the engine before running it (``None``: the
+        engine cannot say). Drivers whose engine can, override this."""
+        return None
+
+    def _measure(self, sql: str) -> ScanCost | None:
+        """What the query just run read; drivers whose engine says override this. A failure
+        to read the figures is "not reported", never a failed query."""
+        return None
 
     def execute(self, sql: str) -> QueryResult:
         """Run one SQL statement and return its rows.
@@ -96,10 +113,16 @@ class DriverConnection(abc.ABC):
         if self._closed:
             raise WarehouseError(f"{self.dialect} connection is closed", url=self.url.redacted)
         self.check_one_statement(sql)
+        self._last_cost = None
         try:
-            return self._execute(sql)
+            result = self._execute(sql)
         except self.query_errors as exc:
             raise self.error(f"{self.dialect} query failed: {self.describe(exc)}", exc) from exc
+        try:
+            self._last_cost = self._measure(sql)
+        except Exception:
+            self._last_cost = None
+        return result
 
     def check_one_statement(self, sql: str) -> None:
         """Refuse ``sql`` unless it is exactly one statement (a trailing ``;`` is fine).

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from metricspec.run import cost
 from metricspec.run.connections import QueryResult, WarehouseURL, import_driver
+from metricspec.run.cost import ScanCost
 from metricspec.run.drivers.base import DriverConnection, warehouse_error
 
 #: Seconds to wait for the server unless the URL says ``?connect_timeout=``.
@@ -53,6 +55,26 @@ class PostgresConnection(DriverConnection):
             if cursor.description is None:
                 return QueryResult(columns=())
             return QueryResult(columns=tuple(d.name for d in cursor.description), rows=rows)
+
+    def estimate(self, sql: str) -> ScanCost | None:
+        """The tables the planner would scan (``EXPLAIN (FORMAT JSON, VERBOSE)``: it runs
+        nothing, and names schemas) and their sizes from ``pg_class``: rows (``reltuples``,
+        the last ANALYZE's count) and bytes (pages × block size)."""
+        self.check_one_statement(sql)
+        plan = self._execute(f"EXPLAIN (FORMAT JSON, VERBOSE) {sql}").rows[0][0]
+        scans = []
+        for schema, table in cost.postgres_plan_tables(plan):
+            with self.native.cursor() as cursor:
+                cursor.execute(
+                    "SELECT c.reltuples, c.relpages::bigint * current_setting('block_size')::int"
+                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = %s AND c.relname = %s", (schema, table))
+                found = cursor.fetchone()
+            rows = int(found[0]) if found and found[0] is not None and found[0] >= 0 else None
+            size = int(found[1]) if found and found[1] is not None else None
+            scans.append(cost.TableScan(f"{schema}.{table}", rows, size))
+        return cost.ScanCost(tuple(scans), "PostgreSQL EXPLAIN and table sizes",
+                             measured=False)
 
     def _close(self) -> None:
         self.native.close()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from metricspec.run import cost
 from metricspec.run.connections import QueryResult, WarehouseError, WarehouseURL, import_driver
+from metricspec.run.cost import ScanCost
 from metricspec.run.drivers.base import DriverConnection, warehouse_error
 
 _HINT = "use snowflake://USER:PASSWORD@ACCOUNT/DATABASE/SCHEMA?warehouse=WH"
@@ -29,12 +31,43 @@ class SnowflakeConnection(DriverConnection):
         cursor = self.native.cursor()
         try:
             cursor.execute(sql)
+            self._query_id = getattr(cursor, "sfqid", None)
             if not cursor.description:
                 return QueryResult(columns=())
             columns = tuple(d[0] for d in cursor.description)
             return QueryResult(columns=columns, rows=[tuple(r) for r in cursor.fetchall()])
         finally:
             cursor.close()
+
+    def _measure(self, sql: str) -> ScanCost | None:
+        """``BYTES_SCANNED`` of the query just run, from the session's query history."""
+        query_id, self._query_id = getattr(self, "_query_id", None), None
+        if not query_id:
+            return None
+        cursor = self.native.cursor()
+        try:
+            cursor.execute("SELECT bytes_scanned, rows_produced FROM TABLE("
+                           "information_schema.query_history_by_session()) "
+                           "WHERE query_id = %s", (query_id,))
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description or ()]
+        finally:
+            cursor.close()
+        return cost.snowflake_history(dict(zip(names, row, strict=True))) if row else None
+
+    def estimate(self, sql: str) -> ScanCost | None:
+        """``EXPLAIN USING JSON``: the bytes the compiled plan assigns to its table scans."""
+        self.check_one_statement(sql)
+        cursor = self.native.cursor()
+        try:
+            cursor.execute(f"EXPLAIN USING JSON {sql}")
+            row = cursor.fetchone()
+        except self.query_errors as exc:
+            raise self.error(f"snowflake could not plan the query: {self.describe(exc)}",
+                             exc) from exc
+        finally:
+            cursor.close()
+        return cost.snowflake_explain(str(row[0])) if row else None
 
     def _close(self) -> None:
         self.native.close()
