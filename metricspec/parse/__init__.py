@@ -41,8 +41,11 @@ class Loaded:
     broken: set[tuple[str, str]] = field(default_factory=set)
 
 
-def spec_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every spec file under the given files and folders, in a stable order."""
+def spec_files(paths: Iterable[str | Path] | str | Path) -> list[Path]:
+    """Every spec file under the given files and folders, in a stable order. One path may
+    be given alone (a string is a path, not an iterable of one-letter paths)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -65,7 +68,7 @@ def parse_source(text: str, file: str) -> ParseResult:
     return parse_text(text, file)
 
 
-def load(paths: Iterable[str | Path]) -> Loaded:
+def load(paths: Iterable[str | Path] | str | Path) -> Loaded:
     """Read and parse every spec file under `paths` into one `Project`."""
     files = spec_files(paths)
     buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}

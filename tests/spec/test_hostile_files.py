@@ -181,3 +181,12 @@ def test_an_unreadable_file_is_a_diagnostic(tmp_path: Path,
 
     monkeypatch.setattr("metricspec.parse.os.open", denied)   # root may read anything
     _only([spec], "MS100", "permission denied")
+
+
+def test_one_folder_given_as_a_string_is_one_path(tmp_path: Path) -> None:
+    # `load("specs")` once iterated the string's letters: "/" made it walk the whole disk
+    (tmp_path / "a.mspec").write_text("source s = table t {\n  entity user_id: string\n"
+                                      "  time ts: timestamp\n}\n")
+    for given in (str(tmp_path), tmp_path, [str(tmp_path)]):
+        loaded = load(given)
+        assert [s.name for s in loaded.project.sources] == ["s"], loaded.diagnostics
