@@ -60,6 +60,8 @@ def _clean(value: Any, top: bool) -> Any:
 def definition(obj: ir.SpecObject) -> dict[str, Any]:
     """An object's own definition: spans and metadata removed, SQL whitespace normalised."""
     data: dict[str, Any] = _clean(ir.strip_spans(obj.model_dump(mode="json")), True)
+    if data.get("version") == 1 and isinstance(obj, ir.Metric):
+        del data["version"]  # the default: hashes stay those of specs written before versions
     return data
 
 
