@@ -12,6 +12,7 @@ analyse (imported when used, so loading and checking specs imports none of them)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,7 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import check
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
+from metricspec.lockfile import Lock
 from metricspec.parse import load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
@@ -43,9 +45,13 @@ class Workspace:
     diagnostics: list[Diagnostic]
     texts: dict[str, str] = field(default_factory=dict)
 
+    lock: Lock | None = None  # the project's metricspec.lock, when it has one
+
     @classmethod
-    def load(cls, *paths: str | Path, backends: Iterable[Backend] = ()) -> Workspace:
-        """Parse and check every spec file under `paths` (files or folders)."""
+    def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
+             today: dt.date | None = None) -> Workspace:
+        """Parse and check every spec file under `paths` (files or folders); a
+        `metricspec.lock` beside the spec folder is checked against `today`."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
@@ -54,12 +60,15 @@ class Workspace:
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
         loaded = load(paths)
         backends = tuple(backends)
-        found = check(loaded.project, broken=loaded.broken, backends=backends)
+        lock, lock_error = _lock_of(paths)
+        found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
+                      lock_error=lock_error, today=today)
         diagnostics = loaded.diagnostics + found
         if backends and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends)
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
-        return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts)
+        return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,
+                   lock=lock)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -132,6 +141,19 @@ class Workspace:
                                since=since, until=until)
         return pa.Table.from_pylist(rows)
 
+
+
+def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] | None]:
+    """The lock file beside the spec folder, or why it cannot be read."""
+    from metricspec.lockfile import LockError, find_lock, read
+
+    path = find_lock(paths)
+    if path is None:
+        return None, None
+    try:
+        return read(path), None
+    except LockError as exc:
+        return None, (str(path), str(exc))
 
 
 def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:

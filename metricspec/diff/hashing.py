@@ -212,6 +212,18 @@ class Hasher:
         return ObjectHash(kind, obj.name, meaning, digest(metadata(obj)), digest(own),
                           tuple(self.dependencies(kind, obj)))
 
+    def metric_parts(self, name: str) -> dict[str, str]:
+        """What a metric's meaning hash is made of, by part: `definition` (its own), and
+        `metric:NAME` / `source:NAME` (what it reads of each dependency), each as a hash; a
+        pinned metric whose hash changed can then say through which part it changed."""
+        metric = self.index.metrics[name]
+        parts = {"definition": digest(definition(metric))}
+        parts.update({f"metric:{dep}": self.metric(dep)
+                      for dep in sorted(self.index.metric_deps[name])})
+        parts.update({f"source:{src}": digest(self.source_part(src, cols))
+                      for src, cols in sorted(self._metric_sources(metric).items())})
+        return parts
+
     def all(self) -> dict[tuple[str, str], ObjectHash]:
         """Every object's hashes, by (kind, name)."""
         found: dict[tuple[str, str], ObjectHash] = {}
