@@ -46,6 +46,7 @@ class Workspace:
     texts: dict[str, str] = field(default_factory=dict)
 
     lock: Lock | None = None  # the project's metricspec.lock, when it has one
+    paths: tuple[str, ...] = ()  # the spec paths it was loaded from
 
     @classmethod
     def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
@@ -68,7 +69,7 @@ class Workspace:
             diagnostics += _compile_diagnostics(loaded.project, backends)
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,
-                   lock=lock)
+                   lock=lock, paths=tuple(map(str, paths)))
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -116,14 +117,20 @@ class Workspace:
         return compile_object(self.checked_index(), name, get_backend(dialect), **options).sql
 
     def run(self, experiment: str, warehouse: str = DEFAULT_WAREHOUSE) -> ExperimentOutcome:
-        """Compile, run and analyse an experiment, as `metricspec run` does."""
+        """Compile, run and analyse an experiment, as `metricspec run` does: with the
+        definitions `metricspec.lock` pinned it to (`pinning.PinnedError` when they cannot
+        be recovered)."""
         from metricspec.analyze import analyze_rows
+        from metricspec.pinning import pinned_index
         from metricspec.run.connections import connect
         from metricspec.run.execute import run_experiment
 
+        pinned = pinned_index(self.checked_index(), self.lock, experiment,
+                              Path(self.paths[0] if self.paths else "specs"))
         with connect(warehouse) as conn:
-            run = run_experiment(self.checked_index(), experiment, conn)
-        return ExperimentOutcome(run.plan, run.rows, analyze_rows(run.plan, run.rows))
+            run = run_experiment(pinned.index, experiment, conn)
+        return ExperimentOutcome(run.plan, run.rows, analyze_rows(run.plan, run.rows),
+                                 pinned.line)
 
     def query(self, metrics: Sequence[str], warehouse: str = DEFAULT_WAREHOUSE, *,
               grain: str = "day", dimensions: Sequence[str] = (), since: Any = None,
@@ -178,6 +185,7 @@ class ExperimentOutcome:
     plan: Any
     rows: list[dict[str, Any]]
     result: Any  # metricspec.stats.AnalysisResult
+    pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
 
     def statistics(self) -> Any:
         """The sufficient statistics as a pyarrow Table (requires pyarrow)."""

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from metricspec.cli.common import app, error_line, load_or_exit, out, output_errors, usage_error
+
+if TYPE_CHECKING:
+    from metricspec.pinning import Pinned
+    from metricspec.workspace import Workspace
 
 
 @app.command()
@@ -65,3 +69,15 @@ def lock(
     with output_errors():
         outputs.write_text(path, current.dumps())
     out.print(f"{message} ({path.name})", markup=False)
+
+
+def pinned_or_exit(ws: Workspace, experiment: str, paths: list[Path] | None) -> Pinned:
+    """The definitions to analyse `experiment` with: those pinned in metricspec.lock
+    (recovered from git when the specs moved on); exit 1 when they cannot be found."""
+    from metricspec.pinning import PinnedError, pinned_index
+
+    try:
+        return pinned_index(ws.index, ws.lock, experiment, (paths or [Path("specs")])[0])
+    except PinnedError as exc:
+        error_line(str(exc))
+        raise typer.Exit(1) from None

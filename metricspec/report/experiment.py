@@ -72,6 +72,7 @@ class ExperimentReport:
     guardrails: tuple[GuardrailRow, ...]
     conventions: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,7 +143,7 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
-                 timings: dict[str, float] | None = None) -> ExperimentReport:
+                 timings: dict[str, float] | None = None, pinned: str = "") -> ExperimentReport:
     """Combine the plan (labels, formats) with the analysis into one report."""
     exp = plan.experiment
     metrics = {m.name: m.metric for m in plan.metrics}
@@ -173,7 +174,8 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         reasons=_reasons(result, metrics),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
-        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
+        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
+        pinned=pinned)
 
 
 def _srm_text(srm: stats.SrmResult) -> str:
