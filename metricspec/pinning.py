@@ -69,7 +69,7 @@ def _index_at(repo: Path, commit: str, spec_path: str, into: Path) -> Index | No
         return None
     loaded = load([folder])
     found = check(loaded.project, broken=loaded.broken)
-    if loaded.diagnostics or any(d.is_error for d in found):
+    if any(d.is_error for d in [*loaded.diagnostics, *found]):
         return None
     return Index(loaded.project)
 

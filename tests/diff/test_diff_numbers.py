@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from metricspec.backends import all_backends, get_backend
 from metricspec.cli import app
 from metricspec.demo import generate
 from metricspec.diff import compare
@@ -143,3 +144,30 @@ def test_warehouse_needs_since(setup: tuple[Path, Path, str]) -> None:
     base, head, url = setup
     result = runner.invoke(app, ["diff", str(base), str(head), "--warehouse", url])
     assert result.exit_code == 2 and "--since" in result.output
+
+
+@pytest.mark.parametrize("dialect", sorted(all_backends()))
+def test_the_range_query_renders_for_every_backend(tmp_path: Path, dialect: str) -> None:
+    """The single-scan aggregate is built from the metric query's measures and the
+    backend's spellings (filtered aggregates, percentiles, safe division) for each backend;
+    DuckDB and PostgreSQL run it above."""
+    from metricspec.diff.numbers import _plan, changed_pairs, combined
+    from metricspec.emit.range_sql import range_sql
+    from metricspec.emit.render import render_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+
+    base, head = sides(tmp_path)
+    head_q = head / "operations.yaml"  # a percentile too: p95 of assistant latency
+    head_q.write_text(head_q.read_text(encoding="utf-8").replace(
+        "p95(messages.latency_ms where role = 'assistant')",
+        "p95(messages.latency_ms where role = 'assistant' and turn > 1)"), encoding="utf-8")
+    before, after = Workspace.load(base), Workspace.load(head)
+    diff = compare(before.index, after.index, dt.date(2026, 11, 20))
+    index, old, new = combined(before.index, after.index)
+    names = [n for b, h in changed_pairs(diff) for n in (old + b, new + h)]
+    assert len(names) == 6
+    plan = _plan(index, names, SINCE, UNTIL)
+    backend = get_backend(dialect)
+    text = render_sql(range_sql(plan, SqlBuilder(backend)), backend, kind="metric numbers",
+                      name="x", files=())
+    assert text.count("_agg") >= 4 and "GROUP BY" not in text
