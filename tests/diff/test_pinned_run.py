@@ -19,6 +19,7 @@ import pytest
 from diff_history import build, git
 from typer.testing import CliRunner
 
+from metricspec import lockfile
 from metricspec.cli import app
 from metricspec.diff.revisions import extract
 from metricspec.workspace import Workspace
@@ -117,12 +118,16 @@ def test_a_finished_experiment_is_analysed_with_its_pinned_definitions(
         m.treatment.value for m in old_outcome.result.metrics]
 
 
-def test_the_terminal_report_shows_the_hash(setup: tuple[Path, str]) -> None:
+def test_the_terminal_and_html_reports_show_the_hash(setup: tuple[Path, str],
+                                                     tmp_path: Path) -> None:
     repo, url = setup
+    html = tmp_path / "report.html"
     result = runner.invoke(app, ["run", "greeting", "-s", str(repo / "specs"), "--warehouse",
-                                 url], env=ENV)
+                                 url, "--html", str(html)], env=ENV)
     assert result.exit_code == 0, result.output
     assert "definitions pinned: " in result.output and "(metricspec.lock" in result.output
+    short = lockfile.read(repo / "metricspec.lock").experiments["greeting"].short
+    assert f"definitions pinned: {short} (metricspec.lock" in html.read_text(encoding="utf-8")
 
 
 def test_pinned_definitions_no_commit_gives_are_an_error(tmp_path: Path) -> None:
@@ -142,3 +147,21 @@ def test_pinned_definitions_no_commit_gives_are_an_error(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "pinned to definitions" in result.output
     assert "no commit of specs/ gives them" in result.output
+
+
+def test_analyze_uses_the_pinned_definitions_too(setup: tuple[Path, str],
+                                                 tmp_path: Path) -> None:
+    """`analyze` plans the experiment from the pinned definitions: the statistics a pinned
+    run saved give the same analysis, under the names the metrics had when pinned."""
+    repo, url = setup
+    stats = tmp_path / "stats.csv"
+    ran = runner.invoke(app, ["run", "greeting", "-s", str(repo / "specs"), "--warehouse", url,
+                              "--format", "json", "--save-stats", str(stats)], env=ENV)
+    assert ran.exit_code == 0, ran.output
+    analysed = runner.invoke(app, ["analyze", "greeting", "-s", str(repo / "specs"), "--stats",
+                                   str(stats), "--format", "json"], env=ENV)
+    assert analysed.exit_code == 0, analysed.output
+    first, second = json.loads(ran.output), json.loads(analysed.output)
+    assert second["report"]["pinned"] == first["report"]["pinned"]
+    assert _values(second, "survey_score") == _values(first, "survey_score")
+    assert {g["metric"] for g in second["analysis"]["guardrails"]} == {"latency_p95"}
