@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from metricspec.diff.compare import experiment_status
-from metricspec.diff.hashing import Hasher, digest
+from metricspec.diff.hashing import Hasher, definition, digest
 from metricspec.semantic import Index, experiment_metric_names
 
 LOCK_NAME = "metricspec.lock"
@@ -36,10 +36,16 @@ class PinnedMetric:
     hash: str
     version: int
     parts: dict[str, str]  # "definition", "metric:NAME", "source:NAME" -> hash
+    # its own definition as plain data (`diff.hashing.definition`), so a change to it can be
+    # named field by field as `diff` names it
+    definition: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"hash": self.hash, "version": self.version, "parts": dict(sorted(
+        data = {"hash": self.hash, "version": self.version, "parts": dict(sorted(
             self.parts.items()))}
+        if self.definition is not None:
+            data["definition"] = self.definition
+        return data
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,9 @@ def _metric(data: Any, where: str) -> PinnedMetric:
     if not (isinstance(data, dict) and isinstance(data.get("hash"), str)
             and isinstance(data.get("version"), int) and isinstance(data.get("parts"), dict)):
         raise LockError(f"{where}: expected `hash`, `version` and `parts`")
+    own = data.get("definition")
     return PinnedMetric(data["hash"], data["version"], {
-        str(k): str(v) for k, v in data["parts"].items()})
+        str(k): str(v) for k, v in data["parts"].items()}, own if isinstance(own, dict) else None)
 
 
 def loads(text: str, path: Path | None = None) -> Lock:
@@ -152,7 +159,7 @@ def current(index: Index, experiment: str) -> dict[str, PinnedMetric]:
     hasher = Hasher(index)
     exp = index.experiments[experiment]
     return {name: PinnedMetric(hasher.metric(name), index.metrics[name].version,
-                               hasher.metric_parts(name))
+                               hasher.metric_parts(name), definition(index.metrics[name]))
             for name in sorted(experiment_metric_names(exp)) if name in index.metrics}
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, error
-from metricspec.diff.compare import experiment_status
+from metricspec.diff.compare import experiment_status, field_paths
 from metricspec.lockfile import LOCK_NAME, PinnedMetric, current
 
 
@@ -32,6 +32,9 @@ def _what_changed(pinned: PinnedMetric, now: PinnedMetric) -> str:
     """How a metric changed since it was pinned, as `diff` says it: in its own definition,
     or through what it reads."""
     if pinned.parts.get("definition") != now.parts.get("definition"):
+        if pinned.definition is not None and now.definition is not None:
+            fields = field_paths(pinned.definition, now.definition)
+            return f"its own definition changed ({', '.join(fields)})"
         return "its own definition changed"
     through = sorted(p for p in set(pinned.parts) | set(now.parts)
                      if p != "definition" and pinned.parts.get(p) != now.parts.get(p))

@@ -80,7 +80,7 @@ def test_changing_a_pinned_metric_fails_check_at_the_experiment(repo: Path) -> N
     d = found[0]
     assert (Path(d.span.file).name, d.span.line, d.span.column) == ("experiments.mspec", 1, 12)
     assert "`tone`" in d.message and "`csat`" in d.message
-    assert "its own definition changed" in d.message
+    assert "its own definition changed (expr.left.filter.sql)" in d.message
     assert d.notes and "metrics.mspec:1:8: metric `csat`" in d.notes[0]
     # the finished experiment's metrics may change: only running experiments are held
     assert errors(repo, dt.date(2026, 11, 30)) == []
