@@ -104,6 +104,9 @@ CODES: dict[str, str] = {
     "MS514": "invalid experiment setting",
     "MS515": "margin direction disagrees with the metric",
     "MS516": "assignment source has no time column",
+    "MS517": "pinned metric changed without a new version",
+    "MS518": "invalid metric version",
+    "MS519": "lock file cannot be read",
     # monitors and guardrails
     "MS601": "baseline does not fit the grain",
     "MS602": "invalid alert threshold",

@@ -12,6 +12,7 @@ analyse (imported when used, so loading and checking specs imports none of them)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,6 +23,7 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import check
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
+from metricspec.lockfile import Lock
 from metricspec.parse import load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
@@ -43,9 +45,14 @@ class Workspace:
     diagnostics: list[Diagnostic]
     texts: dict[str, str] = field(default_factory=dict)
 
+    lock: Lock | None = None  # the project's metricspec.lock, when it has one
+    paths: tuple[str, ...] = ()  # the spec paths it was loaded from
+
     @classmethod
-    def load(cls, *paths: str | Path, backends: Iterable[Backend] = ()) -> Workspace:
-        """Parse and check every spec file under `paths` (files or folders)."""
+    def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
+             today: dt.date | None = None) -> Workspace:
+        """Parse and check every spec file under `paths` (files or folders); a
+        `metricspec.lock` beside the spec folder is checked against `today`."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
@@ -54,12 +61,15 @@ class Workspace:
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
         loaded = load(paths)
         backends = tuple(backends)
-        found = check(loaded.project, broken=loaded.broken, backends=backends)
+        lock, lock_error = _lock_of(paths)
+        found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
+                      lock_error=lock_error, today=today)
         diagnostics = loaded.diagnostics + found
         if backends and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends)
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
-        return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts)
+        return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,
+                   lock=lock, paths=tuple(map(str, paths)))
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -107,14 +117,20 @@ class Workspace:
         return compile_object(self.checked_index(), name, get_backend(dialect), **options).sql
 
     def run(self, experiment: str, warehouse: str = DEFAULT_WAREHOUSE) -> ExperimentOutcome:
-        """Compile, run and analyse an experiment, as `metricspec run` does."""
+        """Compile, run and analyse an experiment, as `metricspec run` does: with the
+        definitions `metricspec.lock` pinned it to (`pinning.PinnedError` when they cannot
+        be recovered)."""
         from metricspec.analyze import analyze_rows
+        from metricspec.pinning import pinned_index
         from metricspec.run.connections import connect
         from metricspec.run.execute import run_experiment
 
+        pinned = pinned_index(self.checked_index(), self.lock, experiment,
+                              Path(self.paths[0] if self.paths else "specs"))
         with connect(warehouse) as conn:
-            run = run_experiment(self.checked_index(), experiment, conn)
-        return ExperimentOutcome(run.plan, run.rows, analyze_rows(run.plan, run.rows))
+            run = run_experiment(pinned.index, experiment, conn)
+        return ExperimentOutcome(run.plan, run.rows, analyze_rows(run.plan, run.rows),
+                                 pinned.line)
 
     def query(self, metrics: Sequence[str], warehouse: str = DEFAULT_WAREHOUSE, *,
               grain: str = "day", dimensions: Sequence[str] = (), since: Any = None,
@@ -132,6 +148,19 @@ class Workspace:
                                since=since, until=until)
         return pa.Table.from_pylist(rows)
 
+
+
+def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] | None]:
+    """The lock file beside the spec folder, or why it cannot be read."""
+    from metricspec.lockfile import LockError, find_lock, read
+
+    path = find_lock(paths)
+    if path is None:
+        return None, None
+    try:
+        return read(path), None
+    except LockError as exc:
+        return None, (str(path), str(exc))
 
 
 def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:
@@ -156,6 +185,7 @@ class ExperimentOutcome:
     plan: Any
     rows: list[dict[str, Any]]
     result: Any  # metricspec.stats.AnalysisResult
+    pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
 
     def statistics(self) -> Any:
         """The sufficient statistics as a pyarrow Table (requires pyarrow)."""

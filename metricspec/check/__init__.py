@@ -10,6 +10,7 @@ May import: `metricspec.ir`, `metricspec.semantic`, `metricspec.diagnostics`,
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 
 from metricspec import ir
@@ -24,11 +25,13 @@ from metricspec.check import (
     kpis,
     monitors,
     names,
+    pinned,
     sources,
     types,
 )
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic
+from metricspec.lockfile import Lock
 from metricspec.semantic import Index
 
 Rule = Callable[[Context], Iterator[Diagnostic]]
@@ -61,15 +64,23 @@ RULES: tuple[Rule, ...] = (
     compilable.rule_window_lengths,
     compilable.rule_generated_names,
     compilable.rule_winsorize,
+    # definitions pinned by running experiments (metricspec.lock)
+    pinned.rule_metric_versions,
+    pinned.rule_pinned_definitions,
+    pinned.rule_lock_file,
 )
 
 
 def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
-          backends: Iterable[Backend] = ()) -> list[Diagnostic]:
-    """Run every rule; return all diagnostics, sorted by place, without repeats."""
+          backends: Iterable[Backend] = (), lock: Lock | None = None,
+          lock_error: tuple[str, str] | None = None,
+          today: dt.date | None = None) -> list[Diagnostic]:
+    """Run every rule; return all diagnostics, sorted by place, without repeats (`lock`:
+    the project's pinned definitions, judged against `today`)."""
     index = Index(project)
     ctx = Context(project=project, index=index, broken=set(broken), backends=tuple(backends),
-                  too_deep=cycles.too_deep(index))
+                  too_deep=cycles.too_deep(index), lock=lock, lock_error=lock_error,
+                  today=today)
     found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
     for rule in RULES:
         for diagnostic in rule(ctx):

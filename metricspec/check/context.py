@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from metricspec import ir
 from metricspec.backends import Backend
+from metricspec.lockfile import Lock
 from metricspec.semantic import Index
 
 
@@ -17,3 +19,8 @@ class Context:
     backends: tuple[Backend, ...] = ()
     # Metrics too deep to inline (MS304): rules that expand metrics skip them.
     too_deep: frozenset[str] = frozenset()
+    # The project's metricspec.lock (None without one), or why it could not be read (file,
+    # message), and the day experiments are judged running against (default: today).
+    lock: Lock | None = None
+    lock_error: tuple[str, str] | None = None
+    today: dt.date | None = None

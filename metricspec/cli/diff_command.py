@@ -20,10 +20,13 @@ from metricspec.cli.common import (
     dialects_or_exit,
     error_line,
     load_or_exit,
+    parse_time,
     usage_error,
 )
 
 if TYPE_CHECKING:
+    from metricspec.diff import SpecDiff
+    from metricspec.diff.numbers import Numbers
     from metricspec.workspace import Workspace
 
 
@@ -56,6 +59,22 @@ def _load(folder: Path, side: str) -> Workspace:
     return ws
 
 
+def _numbers(result: SpecDiff, before: Workspace, after: Workspace, url: str,
+             since: str | None, until: str | None, day: dt.date) -> Numbers:
+    """The changed metrics' numbers under both definitions; a warehouse that cannot run
+    them exits 3, as `run` does."""
+    from metricspec.cli.run_commands import warehouse
+    from metricspec.diff.numbers import warehouse_numbers
+
+    start = parse_time(since, "--since")
+    end = parse_time(until, "--until") or dt.datetime.combine(day + dt.timedelta(days=1),
+                                                              dt.time())
+    if start is None or start >= end:
+        usage_error(f"the range {since} .. {end:%Y-%m-%d %H:%M} is empty")
+    with warehouse(url) as conn:
+        return warehouse_numbers(result, before.index, after.index, conn, start, end)
+
+
 @app.command()
 def diff(
     base: Annotated[str | None, typer.Argument(
@@ -75,6 +94,15 @@ def diff(
         "--today", help="The date experiments are judged running against (default: today).",
         show_default=False)] = None,
     sql: Annotated[bool, typer.Option(help="Show the SQL diff of affected objects.")] = True,
+    url: Annotated[str | None, typer.Option(
+        "--warehouse", "-w", help="Also run the old and the new definition of each changed "
+        "metric on this warehouse (needs --since).", show_default=False)] = None,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="Start of the range the numbers cover (YYYY-MM-DD[THH:MM]).",
+        show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="End of that range, exclusive (default: the day after --today).",
+        show_default=False)] = None,
 ) -> None:
     """Compare the specs of two revisions or folders: objects added, removed and changed
     (meaning or metadata only), the downstream impact, and the SQL diff."""
@@ -84,6 +112,8 @@ def diff(
     from metricspec.diff.sqldiff import sql_changes
 
     backends = dialects_or_exit(dialect, (DEFAULT_DIALECT,))
+    if url is not None and since is None:
+        usage_error("--warehouse needs --since: the numbers cover [--since, --until)")
     try:
         day = dt.date.fromisoformat(today) if today else dt.date.today()
     except ValueError:
@@ -109,6 +139,8 @@ def diff(
             return (Path(path).relative_to(extracted).as_posix()
                     if Path(path).is_relative_to(extracted) else path)
 
-        text = render(result, changes, fmt.value, file_name)
+        numbers = (None if url is None else
+                   _numbers(result, before, after, url, since, until, day))
+        text = render(result, changes, fmt.value, file_name, numbers)
     sys.stdout.write(text)
     raise typer.Exit(1 if result.breaking else 0)

@@ -37,6 +37,7 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
+from metricspec.cli.lock_command import pinned_or_exit
 from metricspec.outputs import check_writable, replacing, write_text
 
 if TYPE_CHECKING:
@@ -162,8 +163,9 @@ def run(
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
     check_outputs(html, stats_out)
+    pinned = pinned_or_exit(ws, experiment, paths)
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
-        result_run = run_experiment(ws.index, experiment, conn, step, budget)
+        result_run = run_experiment(pinned.index, experiment, conn, step, budget)
         step("analysing")
         try:
             result = analyze_rows(result_run.plan, result_run.rows)
@@ -177,7 +179,8 @@ def run(
         with output_errors(), replacing(stats_out) as temporary:
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
-                          timings=result_run.timings.steps, scan=result_run.cost)
+                          timings=result_run.timings.steps, scan=result_run.cost,
+                          pinned=pinned.line)
     emit_experiment(report, result, fmt, html, segments)
     exit_unless_analysed(result)
 
@@ -208,9 +211,11 @@ def analyze(
     except LongFormatError as exc:
         error_line(str(exc))
         raise typer.Exit(2) from None  # a malformed or impossible statistics file
-    plan = plan_experiment(ws.index, experiment)
+    pinned = pinned_or_exit(ws, experiment, paths)
+    plan = plan_experiment(pinned.index, experiment)
     result = analyze_data(plan, data)
-    report = build_report(plan, result, warehouse=f"statistics file {stats_file}")
+    report = build_report(plan, result, warehouse=f"statistics file {stats_file}",
+                          pinned=pinned.line)
     emit_experiment(report, result, fmt, html)
     exit_unless_analysed(result)
 

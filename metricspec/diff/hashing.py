@@ -60,6 +60,8 @@ def _clean(value: Any, top: bool) -> Any:
 def definition(obj: ir.SpecObject) -> dict[str, Any]:
     """An object's own definition: spans and metadata removed, SQL whitespace normalised."""
     data: dict[str, Any] = _clean(ir.strip_spans(obj.model_dump(mode="json")), True)
+    if data.get("version") == 1 and isinstance(obj, ir.Metric):
+        del data["version"]  # the default: hashes stay those of specs written before versions
     return data
 
 
@@ -209,6 +211,18 @@ class Hasher:
             })
         return ObjectHash(kind, obj.name, meaning, digest(metadata(obj)), digest(own),
                           tuple(self.dependencies(kind, obj)))
+
+    def metric_parts(self, name: str) -> dict[str, str]:
+        """What a metric's meaning hash is made of, by part: `definition` (its own), and
+        `metric:NAME` / `source:NAME` (what it reads of each dependency), each as a hash; a
+        pinned metric whose hash changed can then say through which part it changed."""
+        metric = self.index.metrics[name]
+        parts = {"definition": digest(definition(metric))}
+        parts.update({f"metric:{dep}": self.metric(dep)
+                      for dep in sorted(self.index.metric_deps[name])})
+        parts.update({f"source:{src}": digest(self.source_part(src, cols))
+                      for src, cols in sorted(self._metric_sources(metric).items())})
+        return parts
 
     def all(self) -> dict[tuple[str, str], ObjectHash]:
         """Every object's hashes, by (kind, name)."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metricspec.diff.compare import Change, Entry, Impact, SpecDiff
 from metricspec.diff.sqldiff import SqlChange
 from metricspec.safetext import markdown_code, markdown_text, printable
+
+if TYPE_CHECKING:
+    from metricspec.diff.numbers import MetricNumbers, Numbers
 
 FORMATS = ("text", "markdown", "json", "github")
 
@@ -163,9 +166,59 @@ def github(diff: SpecDiff, sql: list[SqlChange],
 RENDERERS = {"text": text, "markdown": markdown, "json": as_json}
 
 
+def _shown(item: MetricNumbers) -> str:
+    if item.note:
+        return f"not computed: {item.note}"
+    return f"{item.base_text} → {item.head_text} ({item.change})"
+
+
+def _named(item: MetricNumbers) -> str:
+    renamed = f", was `{item.base_name}`" if item.base_name != item.name else ""
+    return f"{item.label} (`{item.name}`{renamed})"
+
+
+def numbers_text(numbers: Numbers) -> str:
+    count = len(numbers.statements)
+    lines = [f"numbers, {numbers.range}, {count} {'query' if count == 1 else 'queries'}:"]
+    lines += [f"  {_named(m)}: {_shown(m)}" for m in numbers.metrics]
+    return printable("\n".join(lines), keep="\n") + "\n"
+
+
+def numbers_markdown(numbers: Numbers) -> str:
+    lines = [f"### Numbers, {markdown_text(numbers.range)}", "",
+             "| metric | base | head | change |", "|---|---|---|---|"]
+    for m in numbers.metrics:
+        name = markdown_text(m.label) + " " + markdown_code(m.name, in_table=True)
+        if m.note:
+            lines.append(f"| {name} | | | not computed: {markdown_text(m.note)} |")
+        else:
+            lines.append(f"| {name} | {markdown_text(m.base_text)} | "
+                         f"{markdown_text(m.head_text)} | {markdown_text(m.change)} |")
+    return "\n".join(lines) + "\n"
+
+
+def numbers_json(numbers: Numbers) -> dict[str, Any]:
+    return {"since": numbers.since.isoformat(), "until": numbers.until.isoformat(),
+            "statements": len(numbers.statements),
+            "metrics": [{"name": m.name, "base_name": m.base_name, "label": m.label,
+                         "base": m.base, "head": m.head, "base_text": m.base_text,
+                         "head_text": m.head_text, "change": m.change, "note": m.note or None}
+                        for m in numbers.metrics]}
+
+
 def render(diff: SpecDiff, sql: list[SqlChange], fmt: str,
-           file_name: Callable[[str], str] = str) -> str:
-    """The diff in format `fmt` (one of `FORMATS`)."""
+           file_name: Callable[[str], str] = str, numbers: Numbers | None = None) -> str:
+    """The diff in format `fmt` (one of `FORMATS`), with the warehouse numbers of the
+    changed metrics when they were computed."""
     if fmt == "github":
         return github(diff, sql, file_name)
-    return RENDERERS[fmt](diff, sql)
+    rendered = RENDERERS[fmt](diff, sql)
+    if numbers is None:
+        return rendered
+    if fmt == "json":
+        data = json.loads(rendered)
+        data["numbers"] = numbers_json(numbers)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        return rendered + "\n" + numbers_markdown(numbers)
+    return rendered + numbers_text(numbers)

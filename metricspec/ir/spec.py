@@ -75,6 +75,7 @@ class Metric(HasSettings):
     direction: str | None = None
     tags: tuple[str, ...] = ()
     baseline: Baseline | None = None
+    version: int = 1  # part of its identity: bumped when a pinned definition changes
 
 
 class Driver(Node):

@@ -54,7 +54,7 @@ SETTINGS: dict[str, tuple[str, Read]] = {
     "columns": ("columns", "value"), "time_column": ("time", "value"),
     # metrics
     "unit": ("unit", "value"), "format": ("format", "word"),
-    "direction": ("direction", "word"),
+    "direction": ("direction", "word"), "metric_version": ("version", "whole"),
     # KPI trees
     "north_star": ("north_star", "name"),
     # experiments

@@ -32,6 +32,7 @@ class MetricRules(BuilderBase):
             owner=settings.get("owner"), unit=settings.get("unit"),
             format=settings.get("format"), direction=settings.get("direction"),
             tags=settings.get("tags", ()), baseline=settings.get("baseline"),
+            version=settings.get("version", 1),
             setting_spans=self._setting_spans(items),
         )
 

@@ -26,7 +26,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "source": ("table", "query", "label", "description", "owner", "entities", "time",
                "dimensions", "columns"),
     "metric": ("expr", "label", "description", "owner", "unit", "format", "direction", "tags",
-               "baseline"),
+               "baseline", "version"),
     "baseline": ("mean", "sd"),
     "kpi": ("north_star", "label", "description", "owner", "edges"),
     "guardrail": ("condition", "every", "label", "description", "owner"),
@@ -163,6 +163,7 @@ class _Reader(YamlReader):
             description=self.text(node, "description"), owner=self.text(node, "owner"),
             unit=unit, format=self.text(node, "format"), direction=self.text(node, "direction"),
             tags=tuple(r.name for r in self.names(node, "tags")), baseline=baseline,
+            version=_version(self.whole(node, "version")),
             setting_spans=self.setting_spans(node, _KEYS["metric"][1:]))
 
     def kpi(self, name: str, node: YMap, span: ir.Span) -> ir.Kpi:
@@ -218,3 +219,8 @@ class _Reader(YamlReader):
             alert=self.optional(node, "alert", "alert_fragment"), min_n=self.whole(node, "min_n"),
             dimensions=self.names(node, "dimensions"),
             setting_spans=self.setting_spans(node, ("min_n", "label", "description", "owner")))
+
+
+def _version(value: int | None) -> int:
+    """A metric's `version` (1 when not given)."""
+    return 1 if value is None else value

@@ -76,6 +76,7 @@ class ExperimentReport:
     #: "" when the statistics did not come from a query (a file) or the engine does not say
     scan: dict[str, Any] | None = None
     scan_summary: str = ""
+    pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,7 +148,7 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
                  timings: dict[str, float] | None = None, scan: Any = None,
-                 ) -> ExperimentReport:
+                 pinned: str = "") -> ExperimentReport:
     """Combine the plan (labels, formats) with the analysis into one report; ``scan``: what
     the query read (a `run.cost.ScanCost`), when known."""
     exp = plan.experiment
@@ -181,7 +182,7 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
         scan=scan.to_json() if scan is not None else None,
-        scan_summary=scan.summary() if scan is not None else "")
+        scan_summary=scan.summary() if scan is not None else "", pinned=pinned)
 
 
 def _srm_text(srm: stats.SrmResult) -> str:

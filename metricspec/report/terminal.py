@@ -157,6 +157,9 @@ def render_experiment(report: ExperimentReport, console: Console,
     if report.scan_summary:
         header.append("\n")
         header.append_text(plain(report.scan_summary, "dim"))
+    if report.pinned:
+        header.append("\n")
+        header.append_text(plain(report.pinned, "dim"))
     console.print(Panel(header, expand=False))
     # passed ✓, failed ✗, not run – (a check that did not run is never shown as passed)
     srm_mark, srm_style = _SRM_MARK.get(report.srm_status, ("– ", "yellow"))

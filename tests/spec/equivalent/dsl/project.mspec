@@ -29,7 +29,7 @@ metric n_events "Events" = count(events) {
 metric n_users = count_distinct(events.user_id) { unit user; direction up }
 metric paid_share = count(events where kind = 'paid' and ok) / count(events) { format percent; direction up }
 metric revenue = sum(events.amount where amount > 0) { unit usd; direction up; baseline mean 120.5 sd 30 }
-metric aov = avg(events.amount) { unit usd; format currency }
+metric aov = avg(events.amount) { unit usd; format currency; version 2 }
 metric aov_mean = mean(events.amount)
 metric smallest = min(events.amount)
 metric largest = max(events.rank)
