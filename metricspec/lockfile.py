@@ -2,7 +2,7 @@
 
 The lock is committed with the specs, at the project root (the spec folder's parent). For
 each experiment whose window has started it records, when it was pinned, the meaning hash
-(`diff.hashing`) and the version of each of its metrics, with what each hash was made of
+(`metricspec.hashing`) and the version of each of its metrics, with what each hash was made of
 (its own definition and each dependency, hashed apart) so a change can be named. It is
 JSON with sorted keys and a fixed indentation: the same pins give the same bytes.
 
@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metricspec.diff.compare import experiment_status
-from metricspec.diff.hashing import Hasher, definition, digest
-from metricspec.semantic import Index, experiment_metric_names
+from metricspec.hashing import Hasher, definition, digest
+from metricspec.semantic import Index, experiment_metric_names, experiment_status
 
 LOCK_NAME = "metricspec.lock"
 FORMAT = 1
@@ -36,7 +35,7 @@ class PinnedMetric:
     hash: str
     version: int
     parts: dict[str, str]  # "definition", "metric:NAME", "source:NAME" -> hash
-    # its own definition as plain data (`diff.hashing.definition`), so a change to it can be
+    # its own definition as plain data (`hashing.definition`), so a change to it can be
     # named field by field as `diff` names it
     definition: dict[str, Any] | None = None
 

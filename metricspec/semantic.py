@@ -7,9 +7,10 @@ leaves the judging to `metricspec.check`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from functools import cached_property
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from metricspec import ir
 
@@ -154,3 +155,17 @@ def _first_by_name(objects: tuple[T, ...]) -> dict[str, T]:
     for obj in objects:
         out.setdefault(obj.name, obj)
     return out
+
+
+Status = Literal["running", "planned", "finished", "unscheduled"]
+
+
+def experiment_status(exp: ir.Experiment, today: dt.date) -> Status:
+    """Running, planned or finished by the experiment's window against `today`."""
+    if exp.window is None:
+        return "unscheduled"
+    if today < exp.window.start.date():
+        return "planned"
+    if dt.datetime.combine(today, dt.time()) >= exp.window.end_exclusive:
+        return "finished"
+    return "running"

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, error
-from metricspec.diff.compare import experiment_status, field_paths
+from metricspec.hashing import field_paths
 from metricspec.lockfile import LOCK_NAME, PinnedMetric, current
+from metricspec.semantic import experiment_status
 
 
 def rule_metric_versions(ctx: Context) -> Iterator[Diagnostic]:

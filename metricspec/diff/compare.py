@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from metricspec import ir
-from metricspec.diff.hashing import Hasher, ObjectHash, definition, metadata, objects
-from metricspec.semantic import Index
+from metricspec.hashing import Hasher, ObjectHash, definition, field_paths, metadata, objects
+from metricspec.semantic import Index, Status, experiment_status
 
-Status = Literal["running", "planned", "finished", "unscheduled"]
+__all__ = ["Change", "Entry", "Impact", "SpecDiff", "compare", "experiment_status", "field_paths"]
 ChangeKind = Literal["meaning", "dependency", "metadata"]
 
 
@@ -75,43 +75,6 @@ class SpecDiff:
         reasons += [f"running experiment `{i.name}` changes meaning" for i in self.impact
                     if i.status == "running"]
         return reasons
-
-
-def experiment_status(exp: ir.Experiment, today: dt.date) -> Status:
-    """Running, planned or finished by the experiment's window against `today`."""
-    if exp.window is None:
-        return "unscheduled"
-    if today < exp.window.start.date():
-        return "planned"
-    if dt.datetime.combine(today, dt.time()) >= exp.window.end_exclusive:
-        return "finished"
-    return "running"
-
-
-def field_paths(left: Any, right: Any, prefix: str = "", depth: int = 4) -> list[str]:
-    """The dotted paths (at most `depth` fields deep) where two plain-data values differ;
-    lists of the same length are compared item by item.
-
-    >>> field_paths({"a": 1, "b": {"c": 2, "d": 3}}, {"a": 1, "b": {"c": 2, "d": 4}})
-    ['b.d']
-    >>> field_paths({"g": [{"m": 1}, {"m": 2}]}, {"g": [{"m": 1}, {"m": 3}]})
-    ['g[1].m']
-    """
-    if left == right:
-        return []
-    if (depth > 0 and isinstance(left, list) and isinstance(right, list)
-            and len(left) == len(right)):
-        return [p for i, (a, b) in enumerate(zip(left, right, strict=True))
-                for p in field_paths(a, b, f"{prefix}[{i}]", depth)]
-    if depth == 0 or not (isinstance(left, dict) and isinstance(right, dict)):
-        return [prefix or "definition"]
-    found: list[str] = []
-    for key in sorted(set(left) | set(right)):
-        if key == "kind" and prefix:  # an expression's form is its own field below
-            continue
-        path = f"{prefix}.{key}" if prefix else key
-        found += field_paths(left.get(key), right.get(key), path, depth - 1)
-    return found or [prefix or "definition"]
 
 
 def _with_names(value: Any, renamed: dict[str, str]) -> Any:

@@ -22,10 +22,10 @@ from typing import Any
 
 from metricspec import ir
 from metricspec.diff.compare import SpecDiff
-from metricspec.diff.hashing import definition
 from metricspec.emit.range_sql import range_sql
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.hashing import definition
 from metricspec.plan.lower import InternalError, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, plan_metric_query
 from metricspec.report import fmt

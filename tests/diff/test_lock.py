@@ -50,7 +50,7 @@ def test_lock_pins_started_experiments_deterministically(repo: Path) -> None:
     assert tone.window_start == "2026-10-15T00:00:00"
     assert sorted(tone.metrics) == ["csat", "latency_p95"]
     ws = Workspace.load(repo / "specs")
-    from metricspec.diff.hashing import Hasher
+    from metricspec.hashing import Hasher
 
     assert tone.metrics["csat"].hash == Hasher(ws.index).metric("csat")
     assert lock.dumps() == text  # read and written back: the same bytes
@@ -129,7 +129,7 @@ def test_the_version_is_read_in_both_front_ends(tmp_path: Path) -> None:
     assert ws.ok, ws.render()
     versions = {m.name: m.version for m in ws.project.metrics}
     assert versions == {"rev": 3, "plain": 1, "rev_y": 3}
-    from metricspec.diff.hashing import Hasher
+    from metricspec.hashing import Hasher
 
     (tmp_path / "b.yaml").unlink()  # the version is part of the identity
     text = (tmp_path / "a.mspec").read_text(encoding="utf-8")

@@ -241,3 +241,29 @@ def objects(index: Index) -> dict[str, dict[str, ir.SpecObject]]:
 def project_hashes(project: ir.Project) -> dict[tuple[str, str], ObjectHash]:
     """The hashes of every object of a project."""
     return Hasher(Index(project)).all()
+
+
+def field_paths(left: Any, right: Any, prefix: str = "", depth: int = 4) -> list[str]:
+    """The dotted paths (at most `depth` fields deep) where two plain-data values differ;
+    lists of the same length are compared item by item.
+
+    >>> field_paths({"a": 1, "b": {"c": 2, "d": 3}}, {"a": 1, "b": {"c": 2, "d": 4}})
+    ['b.d']
+    >>> field_paths({"g": [{"m": 1}, {"m": 2}]}, {"g": [{"m": 1}, {"m": 3}]})
+    ['g[1].m']
+    """
+    if left == right:
+        return []
+    if (depth > 0 and isinstance(left, list) and isinstance(right, list)
+            and len(left) == len(right)):
+        return [p for i, (a, b) in enumerate(zip(left, right, strict=True))
+                for p in field_paths(a, b, f"{prefix}[{i}]", depth)]
+    if depth == 0 or not (isinstance(left, dict) and isinstance(right, dict)):
+        return [prefix or "definition"]
+    found: list[str] = []
+    for key in sorted(set(left) | set(right)):
+        if key == "kind" and prefix:  # an expression's form is its own field below
+            continue
+        path = f"{prefix}.{key}" if prefix else key
+        found += field_paths(left.get(key), right.get(key), path, depth - 1)
+    return found or [prefix or "definition"]
