@@ -4,7 +4,8 @@
 every object a hash of its fully resolved meaning (its definition with spans and metadata
 removed, and the definitions it depends on) and one of its metadata; `compare` classifies
 what changed between two projects and walks the downstream impact; `sqldiff` compiles the
-affected objects on both sides through the pipeline; `render` writes text, Markdown, JSON or GitHub annotations; `revisions` extracts a git revision's specs.
+affected objects on both sides through the pipeline; `render` writes text, Markdown, JSON
+or GitHub annotations; `revisions` extracts a git revision's specs.
 
 May import: `metricspec.ir`, `metricspec.semantic`, `metricspec.pipeline` (when SQL is
 diffed), `metricspec.backends`, `metricspec.safetext`.
