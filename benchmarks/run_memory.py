@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/run_memory.py           # scales 0.9 and 15; 3 runs each
     .venv/bin/python benchmarks/run_memory.py --quick   # scales 0.25 and 0.9
+    .venv/bin/python benchmarks/run_memory.py --scales 150 --runs 1 --memory-limit 2GB
+                                                        # ~10^8 messages, DuckDB spilling
 
 For each warehouse (the demo generator's, built once into `$TMPDIR/metricspec-bench/`):
 
@@ -78,12 +80,15 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", help="demo scales to measure")
     parser.add_argument("--runs", type=int, default=3, help="runs per scale")
     parser.add_argument("--no-stats-speed", action="store_true", help="skip stats_speed.py")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit in the warehouse URL (e.g. "
+                        "2GB); what does not fit spills to a temporary folder")
     args = parser.parse_args()
     scales = args.scales or ((0.25, 0.9) if args.quick else (0.9, 15.0))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
-    print(f"`metricspec run {EXPERIMENT}` (medians of {args.runs} runs)")
+    limit = f", DuckDB memory_limit={args.memory_limit}" if args.memory_limit else ""
+    print(f"`metricspec run {EXPERIMENT}` (medians of {args.runs} runs{limit})")
     print(f"{'scale':>6} {'messages':>11} {'CLI wall s':>10} {'CLI peak RSS MB':>15} "
           f"{'rows to Python':>14} {'Python peak MB':>14} {'probe RSS MB':>12}")
     for scale in scales:
@@ -93,6 +98,9 @@ def main() -> None:
         with duckdb.connect(str(path), read_only=True) as con:
             messages = con.execute("SELECT count(*) FROM support.messages").fetchall()[0][0]
         url = f"duckdb:///{path}"
+        if args.memory_limit:  # URL query parameters are DuckDB settings
+            spill = path.with_suffix(".spill")
+            url += f"?memory_limit={args.memory_limit}&temp_directory={spill}"
         cli = [sys.executable, "-m", "metricspec", "run", EXPERIMENT, "-s", str(ROOT / "specs"),
                "-w", url, "--format", "json"]
         cli_runs = []
