@@ -12,6 +12,7 @@ and nothing else from metricspec. Conventions and the reference each number matc
 docs/statistics.md; the input format is in docs/sufficient-statistics.md.
 """
 
+from metricspec.stats.bayesian import BayesianPrior, BayesianResult, BayesianSettings, Posterior
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData, VariantData
@@ -73,6 +74,9 @@ __all__ = [
     "Add",
     "AnalysisResult",
     "ArmValue",
+    "BayesianPrior",
+    "BayesianResult",
+    "BayesianSettings",
     "Component",
     "Const",
     "Conventions",
@@ -97,6 +101,7 @@ __all__ = [
     "Mul",
     "Neg",
     "Outcome",
+    "Posterior",
     "PowerPlan",
     "QuantileMoments",
     "Role",

@@ -41,6 +41,15 @@ def _p(x: float | None) -> str:
     return "< 0.0001" if x < 1e-4 else f"= {x:.3g}"
 
 
+def _bayes(m: MetricResult) -> str:
+    r = m.bayesian.relative
+    return (
+        f"chance to win {r.chance_to_win:.1%}, risk {r.risk_treatment:.3%} of control"
+        if r.chance_to_win is not None and r.risk_treatment is not None
+        else "no posterior"
+    )
+
+
 def _treatment(
     treatment: str,
     srm: SrmResult,
@@ -65,6 +74,17 @@ def _treatment(
             doubts.append(f"guardrail {g.metric} {g.status.value}: {g.reason}")
     for m in primaries:
         p = m.adjusted_p_value
+        if m.bayesian is not None:
+            why = _bayes(m)
+            if m.verdict is Verdict.LOSS:
+                blockers.append(f"primary {m.metric} is probably worse ({why})")
+            elif m.verdict is Verdict.WIN:
+                wins.append(f"primary {m.metric} improved ({why})")
+            elif m.verdict is Verdict.CHANGED:
+                doubts.append(f"primary {m.metric} changed but has no desired direction")
+            else:
+                doubts.append(f"primary {m.metric} does not meet the Bayesian rule ({why})")
+            continue
         if m.verdict is Verdict.LOSS:
             blockers.append(f"primary {m.metric} is significantly worse (adjusted p {_p(p)})")
         elif m.verdict is Verdict.WIN:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricspec.stats.batch import batch_prepare
+from metricspec.stats.bayesian import bayes_verdict, readout
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, holm_interval_alpha, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData
@@ -161,6 +162,13 @@ def analyze(
         "srm_alpha": config.srm_alpha,
         "segments_exploratory": True,
     }
+    if config.bayesian is not None:
+        settings["bayesian"] = {
+            "prior": config.bayesian.prior.describe(),
+            "chance_to_win": config.bayesian.chance_to_win,
+            "max_risk": config.bayesian.max_risk,
+            "rule": config.bayesian.rule(),
+        }
     name = config.name or data.experiment or ""
     return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
 
@@ -299,6 +307,21 @@ def _metric_result(
         conventions = describe(
             row.spec, config, df=s["df"][i], ci_alpha=s["ci_alpha"][i], method=row.method
         )
+    bayes = None
+    if ok and config.bayesian is not None and pair is not None:
+        bayes = readout(
+            s["diff"][i],
+            s["se"][i],
+            s["lift"][i],
+            s["lift_se"][i],
+            pair[0].base,
+            spec.prior or config.bayesian.prior,
+            config.alpha,
+            spec.direction is Direction.DECREASE,
+        )
+        if spec.in_family:
+            directed = spec.direction is not Direction.NONE
+            verdict = Verdict(bayes_verdict(bayes, config.bayesian, directed))
     return MetricResult(
         metric=spec.name,
         kind=spec.kind,  # StrEnum members are str (serialised as their value)
@@ -318,6 +341,7 @@ def _metric_result(
         conventions=conventions,
         cuped=cuped,
         reason=reason,
+        bayesian=bayes,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from metricspec.stats.bayesian import BayesianPrior, BayesianSettings
 from metricspec.stats.formula import Formula, mean_of, ratio_of
 
 __all__ = [
@@ -109,6 +110,7 @@ class MetricSpec:
         quantile_level: ``nu`` for quantile metrics, e.g. 0.9.
         source: For quantile metrics, the metric name the quantile statistics are stored
             under (defaults to ``name``; other kinds name their data through the formula).
+        prior: This metric's Bayesian prior, overriding the experiment's (`bayesian.py`).
     """
 
     name: str
@@ -120,6 +122,7 @@ class MetricSpec:
     margin: Margin | None = None
     quantile_level: float | None = None
     source: str | None = None
+    prior: BayesianPrior | None = None
     components: frozenset[str] = field(init=False, repr=False, compare=False)
     """Every component the analysis reads (post-period and, with CUPED, pre-period)."""
     memo: dict[str, object] = field(
@@ -204,6 +207,8 @@ class ExperimentConfig:
         sequential_tuning: N*, the total sample size (all compared arms) at which the
             confidence sequence is tightest.
         name: Experiment name, for reports.
+        bayesian: Bayesian readouts beside the frequentist ones, and their decision rule
+            deciding the verdicts of primary and secondary metrics (None: frequentist only).
     """
 
     control: str
@@ -216,6 +221,7 @@ class ExperimentConfig:
     sequential: bool = False
     sequential_tuning: float = 5000.0
     name: str = ""
+    bayesian: BayesianSettings | None = None
     split: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
