@@ -98,6 +98,15 @@ class BayesianSettings:
         if not (math.isfinite(self.max_risk) and self.max_risk > 0):
             raise ValueError(f"max risk must be positive, got {self.max_risk}")
 
+    def summary(self) -> dict[str, object]:
+        """Return the settings for the analysis' settings record."""
+        return {
+            "prior": self.prior.describe(),
+            "chance_to_win": self.chance_to_win,
+            "max_risk": self.max_risk,
+            "rule": self.rule(),
+        }
+
     def rule(self) -> str:
         """Return the decision rule in words."""
         return (
@@ -177,10 +186,7 @@ def _one(
 
 
 def readout(
-    diff: float,
-    se: float,
-    lift: float,
-    lift_se: float,
+    estimates: tuple[float, float, float, float],
     control: float,
     prior: BayesianPrior,
     alpha: float,
@@ -189,8 +195,10 @@ def readout(
     """Return the Bayesian readout of one comparison from its frequentist estimates.
 
     ``control`` is the control arm's unadjusted value, which rescales the relative prior to
-    the absolute scale (gbstats: mean × |μ_c|, variance × μ_c²).
+    the absolute scale (gbstats: mean × |μ_c|, variance × μ_c²). ``estimates`` are the
+    difference, its SE, the relative lift and its SE.
     """
+    diff, se, lift, lift_se = estimates
     var = prior.sd**2 if prior.sd is not None else 1.0
     absolute = _one(
         diff, se, prior.mean * abs(control), var * control**2, prior.proper, alpha, decrease

@@ -123,10 +123,12 @@ def decide(
     guardrails: Sequence[GuardrailResult],
     *,
     cannot_analyse: str | None = None,
+    interim: str | None = None,
 ) -> Decision:
     """Return the decision from overall-population results (segments are ignored).
 
-    ``cannot_analyse`` is the reason there is no usable data at all, if so.
+    ``cannot_analyse`` is the reason there is no usable data at all, if so; ``interim``
+    says the analysis is an interim look of a group-sequential design.
     """
     if cannot_analyse is not None:
         why = (f"cannot analyse: {cannot_analyse}",)
@@ -144,7 +146,11 @@ def decide(
         guards = [g for g in guardrails if g.treatment == t and not g.exploratory]
         per.append(_treatment(t, srm, prim, guards, declared))
         scores[t] = _score(prim)
-    notes = () if srm.p_value is not None else (f"sample-ratio check not run: {srm.reason}",)
+    notes: tuple[str, ...] = ()
+    if srm.p_value is None:
+        notes += (f"sample-ratio check not run: {srm.reason}",)
+    if interim:
+        notes += (interim,)
     if any(d.outcome is Outcome.INVALID for d in per):
         return Decision(Outcome.INVALID, None, per[0].reasons, tuple(per))
     shipping = [d.treatment for d in per if d.outcome is Outcome.SHIP]

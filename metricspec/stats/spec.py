@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from metricspec.stats.bayesian import BayesianPrior, BayesianSettings
 from metricspec.stats.formula import Formula, mean_of, ratio_of
+from metricspec.stats.group_sequential import GroupSequentialDesign
 
 __all__ = [
     "Correction",
@@ -209,6 +210,9 @@ class ExperimentConfig:
         name: Experiment name, for reports.
         bayesian: Bayesian readouts beside the frequentist ones, and their decision rule
             deciding the verdicts of primary and secondary metrics (None: frequentist only).
+        group_sequential: Planned looks with alpha spending (instead of ``sequential``).
+        look: The look being analysed (1-based); else inferred from ``planned_units``.
+        planned_units: Planned total units (all arms) at the last look.
     """
 
     control: str
@@ -222,6 +226,9 @@ class ExperimentConfig:
     sequential_tuning: float = 5000.0
     name: str = ""
     bayesian: BayesianSettings | None = None
+    group_sequential: GroupSequentialDesign | None = None
+    look: int | None = None
+    planned_units: float | None = None
     split: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -243,6 +250,11 @@ class ExperimentConfig:
             raise ValueError(f"srm_alpha must be in (0, 1), got {self.srm_alpha}")
         if not (math.isfinite(self.sequential_tuning) and self.sequential_tuning > 0):
             raise ValueError("sequential_tuning (N*) must be positive")
+        gs = self.group_sequential
+        if gs is not None and self.sequential:
+            raise ValueError("choose confidence sequences or a group-sequential design, not both")
+        if self.look is not None and (gs is None or not 1 <= self.look <= gs.looks):
+            raise ValueError(f"look {self.look} is not a planned look of the design")
 
     @property
     def treatments(self) -> tuple[str, ...]:
