@@ -32,7 +32,7 @@ class MetricRules(BuilderBase):
             owner=settings.get("owner"), unit=settings.get("unit"),
             format=settings.get("format"), direction=settings.get("direction"),
             tags=settings.get("tags", ()), baseline=settings.get("baseline"),
-            setting_spans=self._setting_spans(items),
+            prior=settings.get("prior"), setting_spans=self._setting_spans(items),
         )
 
     def meta_block(self, meta: Meta, children: list[Any]) -> list[Any]:
@@ -57,3 +57,9 @@ class MetricRules(BuilderBase):
         sd = self._number(children[1]) if len(children) > 1 else None
         value = ir.Baseline(span=self.span_of(meta), mean=children[0], sd=sd)
         return Item("baseline", value, self.span_of(meta))
+
+    def prior(self, meta: Meta, children: list[Any]) -> Item:
+        """`prior mean M sd S`, in a metric or an experiment (a prior on the relative lift)."""
+        value = ir.Prior(span=self.span_of(meta), mean=children[0],
+                         sd=self._number(children[1]))
+        return Item("prior", value, self.span_of(meta))

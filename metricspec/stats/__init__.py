@@ -29,6 +29,7 @@ from metricspec.stats.formula import (
     mean_of,
     ratio_of,
 )
+from metricspec.stats.group_sequential import GroupSequentialDesign, Spending
 from metricspec.stats.longformat import COLUMNS, LongFormatError, read_csv, read_parquet, read_rows
 from metricspec.stats.longformat_writer import to_rows, write_csv, write_parquet
 from metricspec.stats.moments import Moments, QuantileMoments
@@ -89,6 +90,7 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentData",
     "Formula",
+    "GroupSequentialDesign",
     "GuardrailResult",
     "GuardrailStatus",
     "LongFormatError",
@@ -106,6 +108,7 @@ __all__ = [
     "QuantileMoments",
     "Role",
     "SegmentData",
+    "Spending",
     "SrmResult",
     "SrmStatus",
     "Sub",
