@@ -30,7 +30,7 @@ def config_for(plan: ExperimentPlan, look: int | None = None) -> stats.Experimen
         srm_alpha=exp.srm_alpha, sequential=exp.sequential is not None and design is None,
         sequential_tuning=sequential_tuning(plan), name=exp.name, bayesian=bayesian(exp),
         group_sequential=design, look=look if design is not None else None,
-        planned_units=planned)
+        planned_units=planned, strata=exp.stratify.name if exp.stratify else None)
 
 
 def bayesian(exp: ir.Experiment) -> stats.BayesianSettings | None:

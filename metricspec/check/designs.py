@@ -1,4 +1,5 @@
-"""Analysis designs of experiments (MS514): Bayesian readouts and group-sequential looks.
+"""Analysis designs of experiments (MS514, MS206): Bayesian readouts, group-sequential looks
+and post-stratification.
 
 `analysis bayesian` with its prior, `chance_to_win` and `max_risk`; a metric's own `prior`;
 `sequential looks K spending obrien_fleming|pocock`. The statistics engine refuses the same
@@ -35,6 +36,22 @@ def rule_designs(ctx: Context) -> Iterator[Diagnostic]:
     for exp in ctx.project.experiments:
         yield from _bayesian(exp)
         yield from _group_sequential(exp)
+        yield from _stratify(ctx, exp)
+
+
+def _stratify(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic]:
+    """Strata are a dimension of the assignment source: known before exposure (MS206)."""
+    if exp.stratify is None or exp.assignment is None:
+        return
+    source = ctx.index.sources.get(exp.assignment.source.name)
+    if source is None:
+        return
+    dimensions = [d.name for d in source.dimensions]
+    if exp.stratify.name not in dimensions:
+        yield error("MS206", f"`{exp.stratify.name}` is not a dimension of the assignment "
+                    f"source `{source.name}`", exp.stratify.span,
+                    did_you_mean(exp.stratify.name, dimensions)
+                    or f"declare it with `dimension {exp.stratify.name}` in `{source.name}`")
 
 
 def _bayesian(exp: ir.Experiment) -> Iterator[Diagnostic]:

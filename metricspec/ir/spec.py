@@ -223,6 +223,7 @@ class Experiment(HasSettings):
     prior: Prior | None = None
     chance_to_win: float = 0.95
     max_risk: float = 0.01
+    stratify: Ref | None = None
 
 
 class AlertRule(Node):

@@ -23,7 +23,7 @@ class ExperimentRules(BuilderBase):
             key: s[key] for key in (
                 "label", "description", "owner", "unit", "assignment", "window", "alpha",
                 "power", "mde", "correction", "cuped", "sequential", "traffic", "srm_alpha",
-                "analysis", "prior", "chance_to_win", "max_risk")
+                "analysis", "prior", "chance_to_win", "max_risk", "stratify")
             if key in s
         }
         fields["variants"] = s.get("variants", ())

@@ -28,6 +28,7 @@ def read_experiment(r: YamlReader, name: str, node: YMap, span: ir.Span) -> ir.E
         "winsorize": _winsorize(r, node),
         "sequential": _sequential(r, node),
         "prior": read_prior(r, node),
+        "stratify": r.ref(node, "stratify"),
     }
     for key in ("alpha", "power", "srm_alpha", "chance_to_win", "max_risk"):
         value = r.number(node, key)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from metricspec.stats import poststrat
 from metricspec.stats.batch import batch_prepare
 from metricspec.stats.bayesian import bayes_verdict, readout
 from metricspec.stats.conventions import describe
@@ -145,7 +146,8 @@ def analyze(
         rows = [dataclasses.replace(r, reason=missing) if r.segment.is_overall else r for r in rows]
     family = sum(s.in_family for s in specs) * len(config.treatments)
     look = _look(config, data, family) if missing is None else None
-    stats = {k: v.tolist() for k, v in _infer(config, rows, look).items()}
+    strata, notes = poststrat.overrides(config.strata, rows, data)
+    stats = {k: v.tolist() for k, v in _infer(config, rows, look, strata).items()}
     results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
     guards = [
         _guardrail(config, row, stats, i)
@@ -174,6 +176,8 @@ def analyze(
         settings["group_sequential"] = look.summary(config.group_sequential.describe())
     if config.bayesian is not None:
         settings["bayesian"] = config.bayesian.summary()
+    if config.strata is not None:
+        settings["poststratification"] = {"dimension": config.strata, "metrics": notes}
     name = config.name or data.experiment or ""
     return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
 
@@ -189,7 +193,10 @@ def _look(config: ExperimentConfig, data: ExperimentData, family: int) -> LookRe
 
 
 def _infer(
-    config: ExperimentConfig, rows: Sequence[Prepared], look: LookResult | None = None
+    config: ExperimentConfig,
+    rows: Sequence[Prepared],
+    look: LookResult | None = None,
+    strata: dict[int, poststrat.PostStratified] | None = None,
 ) -> dict[str, Array]:
     """Compute effects, p-values, corrections and intervals for all rows at once."""
     n = len(rows)
@@ -211,6 +218,7 @@ def _infer(
         full = np.full(n, np.nan)
         full[valid] = arr
         out[key] = full
+    poststrat.apply(out, strata or {})
     ok = valid & np.isfinite(out["diff"]) & np.isfinite(out["lift"])
     ok &= np.isfinite(out["se"]) & (out["se"] > 0) & np.isfinite(out["lift_se"])
     ok &= (out["lift_se"] > 0) & (out["df"] > 0)  # NaN df fails too

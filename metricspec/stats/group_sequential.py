@@ -287,6 +287,13 @@ def current_look(
     return design.at_look(look, alpha, frac)
 
 
+def _look_adjusted(p: Array, alpha: float, nominal: float) -> Array:
+    """p·α/α_k capped at 1; 1 when the look spends no α (nothing can be rejected there)."""
+    if nominal <= 0:
+        return np.ones_like(p)
+    return np.minimum(1.0, p * (alpha / nominal))
+
+
 def look_tests(
     diff: Array, se: Array, lift: Array, lift_se: Array, look: LookResult, alpha: float
 ) -> dict[str, Array]:
@@ -303,7 +310,7 @@ def look_tests(
     return {
         "p": p,
         "p_rel": p_rel,
-        "adj": np.minimum(1.0, p * alpha / look.nominal_alpha),
+        "adj": _look_adjusted(p, alpha, look.nominal_alpha),
         "ci_alpha": np.full(p.shape, look.nominal_alpha),
         "lo": diff - b * se,
         "hi": diff + b * se,

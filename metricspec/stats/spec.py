@@ -213,6 +213,8 @@ class ExperimentConfig:
         group_sequential: Planned looks with alpha spending (instead of ``sequential``).
         look: The look being analysed (1-based); else inferred from ``planned_units``.
         planned_units: Planned total units (all arms) at the last look.
+        strata: The segment (a pre-exposure dimension) whose rows post-stratify the overall
+            comparisons of means and proportions (`poststrat.py`).
     """
 
     control: str
@@ -229,6 +231,7 @@ class ExperimentConfig:
     group_sequential: GroupSequentialDesign | None = None
     look: int | None = None
     planned_units: float | None = None
+    strata: str | None = None
     split: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -103,3 +103,50 @@ def test_look_is_refused_without_a_design_or_beyond_the_last(project: tuple[Path
     code, out = invoke("run", "summarizer_v2", "-s", str(specs), "-w", f"duckdb:///{wh}",
                        "--look", "1")  # fmt: skip
     assert code == 2 and "no group-sequential design" in out
+
+
+STRATIFIED = """experiment tone_tuning "Warmer tone in answers" {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'tone_tuning'
+  variants control 50% control, treatment 50%
+  window 2026-10-15 .. 2026-10-28
+  primary csat
+  secondary conversation_count, total_cost
+  correction holm
+  stratify platform
+}
+"""
+
+
+def test_run_post_stratified_by_a_pre_exposure_dimension(
+    project: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The strata are the dimension's segment rows the SQL computes on DuckDB; the overall
+    comparison of each mean equals the post-stratified estimator on those rows."""
+    from metricspec.stats import read_csv
+    from metricspec.stats.poststrat import PostStratified, poststratify
+
+    specs = tmp_path / "specs"
+    shutil.copytree(project[0], specs)
+    (specs / "experiments" / "tone_tuning.mspec").write_text(STRATIFIED)
+    saved = tmp_path / "stats.csv"
+    code, out = invoke(
+        "run", "tone_tuning", "-s", str(specs), "-w", f"duckdb:///{project[1]}",
+        "--format", "json", "--save-stats", str(saved),
+    )  # fmt: skip
+    assert code == 0, out
+    analysis = json.loads(out)["analysis"]
+    notes = analysis["settings"]["poststratification"]
+    assert notes["dimension"] == "platform"
+    assert notes["metrics"]["csat (treatment)"].startswith("not post-stratified")  # a ratio
+    data = read_csv(saved, experiment="tone_tuning")
+    from metricspec.stats import MetricSpec
+
+    for name in ("conversation_count", "total_cost"):
+        assert notes["metrics"][f"{name} (treatment)"].startswith("post-stratified over")
+        row = next(m for m in analysis["metrics"] if m["metric"] == name and m["segment"] == "all")
+        want = poststratify(MetricSpec(name), data, "platform", "control", "treatment")
+        assert isinstance(want, PostStratified)
+        assert row["absolute"]["estimate"] == pytest.approx(want.diff, rel=1e-9)
+        assert row["absolute"]["se"] == pytest.approx(want.se, rel=1e-9)
+        assert row["relative"]["se"] == pytest.approx(want.lift_se, rel=1e-9)

@@ -83,6 +83,7 @@ experiment checkout_v2 "Checkout v2" {
   correction bh
   cuped 14 days
   sequential looks 5 spending obrien_fleming
+  stratify platform
   segments platform
   winsorize revenue at 99%
   winsorize aov at 0.995

@@ -1,0 +1,187 @@
+"""Post-stratification against gbstats' own post-stratification tests.
+
+The cases and expected numbers are those of growthbook/growthbook
+``packages/stats/tests/frequentist/test_post_strat.py`` (at 8f1db44; gbstats 0.8.0 on PyPI
+predates post-stratification, so the published expectations are the reference): five
+strata of per-arm (n, Σ, Σ²), the post-stratified effect and standard error on both scales,
+the negative-baseline, zero-variance, zero-baseline and missing-variation cases, and the
+interval of ``test_post_strat_count_gbstats``: estimate ± t(Welch df of the pooled arms)·SE.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from metricspec.stats import (
+    ExperimentConfig,
+    ExperimentData,
+    MetricKind,
+    MetricSpec,
+    Moments,
+    SegmentData,
+    VariantData,
+    analyze,
+)
+from metricspec.stats.poststrat import Arm, PostStratified, stratified_effect
+
+REL = 1e-8
+# growthbook test_post_strat.py, TestPostStratification.setUp: stats_count_strata
+STRATA = [
+    ((21, 330.0696210595999, 5377.811252605509), (42, 708.1220000911836, 12249.255519049513)),
+    ((65, 1391.96628040659, 30546.63404187155), (75, 1807.4703052657744, 45000.287664918586)),
+    ((102, 2916.824124651419, 86396.06886690554), (101, 3104.5399914554023, 98365.40553530994)),
+    ((151, 5172.587929941052, 182453.04528037464), (121, 4613.696610070716, 180520.64781229294)),
+    ((160, 6539.348445231273, 274981.98909352464), (162, 7431.953259880505, 349244.6690736718)),
+]
+POINT_REL, POINT_ABS = 0.10994584851937336, 3.548094377986586
+SE_REL, SE_ABS = 0.012225394656480164, 0.37634374823059685
+
+
+def cells(strata=STRATA) -> list[tuple[Arm, Arm]]:
+    return [(Arm(*a), Arm(*b)) for a, b in strata]
+
+
+def test_count_effect_moments() -> None:
+    r = stratified_effect(cells())
+    assert isinstance(r, PostStratified) and r.strata == 5
+    assert r.lift == pytest.approx(POINT_REL, rel=REL)
+    assert r.diff == pytest.approx(POINT_ABS, rel=REL)
+    assert r.lift_se == pytest.approx(SE_REL, rel=REL)
+    assert r.se == pytest.approx(SE_ABS, rel=REL)
+
+
+@pytest.mark.parametrize(("treatment", "lift"), [(-5, 0.5), (-15, -0.5), (5, 1.5)])
+def test_relative_lift_uses_the_negative_baseline_magnitude(treatment: float, lift: float) -> None:
+    def arm(mean: float, n: int = 1000) -> Arm:
+        return Arm(n, mean * n, (mean**2 + 4) * n)
+
+    r = stratified_effect([(arm(-10), arm(treatment)) for _ in range(2)])
+    assert isinstance(r, PostStratified)
+    assert r.lift == pytest.approx(lift, rel=1e-12)
+
+
+def test_zero_variance_and_zero_baseline_are_reasons() -> None:
+    zero = [((21, 0, 0), (42, 0, 0)), ((65, 0, 0), (75, 0, 0))]
+    assert isinstance(stratified_effect(cells(zero)), str)
+    baseline = [((21, 0, 10), (42, 0, 10)), ((65, 0, 10), (75, 0, 10))]
+    assert "zero" in str(stratified_effect(cells(baseline)))
+
+
+def test_missing_variation_data_is_merged_into_the_largest_stratum() -> None:
+    """gbstats test_missing_variation_data: one control unit moved to a new stratum without
+    treatment units changes nothing (it is merged back into the largest stratum)."""
+    last_a, last_b = STRATA[-1]
+    moved = [
+        *STRATA[:-1],
+        ((last_a[0] - 1, last_a[1] - 1, last_a[2] - 1), last_b),
+        ((1, 1, 1), (0, 0, 0)),
+    ]
+    want, got = stratified_effect(cells()), stratified_effect(cells(moved))
+    assert isinstance(want, PostStratified) and isinstance(got, PostStratified)
+    for field in ("diff", "se", "lift", "lift_se"):
+        assert getattr(got, field) == pytest.approx(getattr(want, field), rel=1e-12)
+
+
+def test_one_stratum_is_the_unstratified_comparison() -> None:
+    r = stratified_effect(cells(STRATA[:1]))
+    (na, sa, qa), (nb, sb, qb) = STRATA[0]
+    va, vb = (qa - sa**2 / na) / (na - 1), (qb - sb**2 / nb) / (nb - 1)
+    assert isinstance(r, PostStratified)
+    assert r.se == pytest.approx(np.sqrt(va / na + vb / nb), rel=1e-12)
+
+
+def _moments(n: float, s: float, q: float) -> Moments:
+    return Moments(int(n), {"m.x": s}, {("m.x", "m.x"): q})
+
+
+def _experiment(strata=STRATA) -> ExperimentData:
+    pooled = [tuple(map(sum, zip(*(c[i] for c in strata), strict=True))) for i in (0, 1)]
+    overall = SegmentData(
+        "all",
+        None,
+        {
+            v: VariantData({"m": _moments(*p)}, units=int(p[0]))
+            for v, p in zip(("control", "treatment"), pooled, strict=True)
+        },
+    )
+    segs = [
+        SegmentData(
+            "browser",
+            f"b{k}",
+            {
+                "control": VariantData({"m": _moments(*a)}, units=a[0]),
+                "treatment": VariantData({"m": _moments(*b)}, units=b[0]),
+            },
+        )
+        for k, (a, b) in enumerate(strata)
+    ]
+    return ExperimentData((overall, *segs))
+
+
+def test_engine_interval_matches_gbstats_post_strat_count_gbstats() -> None:
+    cfg = ExperimentConfig("control", {"control": 1, "treatment": 1}, strata="browser")
+    res = analyze(cfg, [MetricSpec("m")], _experiment())
+    r = res.metric("m")
+    assert r.absolute.estimate == pytest.approx(POINT_ABS, rel=REL)
+    assert r.absolute.se == pytest.approx(SE_ABS, rel=REL)
+    assert r.relative.estimate == pytest.approx(POINT_REL, rel=REL)
+    assert r.relative.se == pytest.approx(SE_REL, rel=REL)
+    # gbstats: half-width t(1 − α/2, Welch df of the pooled statistics) × SE
+    (na, sa, qa), (nb, sb, qb) = (
+        tuple(map(sum, zip(*(c[i] for c in STRATA), strict=True))) for i in (0, 1)
+    )
+    va, vb = (qa - sa**2 / na) / (na - 1), (qb - sb**2 / nb) / (nb - 1)
+    dof = (va / na + vb / nb) ** 2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
+    half = stats.t.ppf(0.975, dof) * SE_ABS
+    assert r.absolute.ci_lower == pytest.approx(POINT_ABS - half, rel=REL)
+    assert r.absolute.ci_upper == pytest.approx(POINT_ABS + half, rel=REL)
+    assert r.relative.ci_upper == pytest.approx(POINT_REL + stats.t.ppf(0.975, dof) * SE_REL)
+    assert res.settings["poststratification"]["metrics"] == {
+        "m (treatment)": "post-stratified over 5 strata"
+    }
+    # segment rows themselves stay unstratified comparisons
+    seg = res.metric("m", segment="browser", segment_value="b0")
+    assert seg.absolute.estimate == pytest.approx(STRATA[0][1][1] / 42 - STRATA[0][0][1] / 21)
+
+
+def test_engine_leaves_other_kinds_unstratified_and_says_so() -> None:
+    cfg = ExperimentConfig("control", {"control": 1, "treatment": 1}, strata="browser")
+    spec = MetricSpec("m", kind=MetricKind.DERIVED, formula=MetricSpec("m").formula * 2.0)
+    res = analyze(cfg, [spec], _experiment())
+    note = res.settings["poststratification"]["metrics"]["m (treatment)"]
+    assert note.startswith("not post-stratified")
+    assert res.metric("m").absolute.estimate == pytest.approx(2 * _pooled_diff(), rel=1e-12)
+
+
+def _pooled_diff() -> float:
+    (na, sa, _), (nb, sb, _) = (
+        tuple(map(sum, zip(*(c[i] for c in STRATA), strict=True))) for i in (0, 1)
+    )
+    return sb / nb - sa / na
+
+
+@pytest.mark.parametrize("proportion", [False, True])
+def test_aa_false_positive_rate(proportion: bool) -> None:
+    """A/A with strata of different means and sizes: |z| > 1.96 in 4–6 % of experiments, and
+    the post-stratified SE is below the unstratified one (the strata explain variance)."""
+    rng = np.random.default_rng(31 + proportion)
+    share, level = np.array([0.5, 0.3, 0.2]), np.array([0.1, 0.4, 0.7])
+    sims, n, rejections, ratio = 3000, 600, 0, []
+    for _ in range(sims):
+        arms = []
+        for _arm in range(2):
+            k = rng.multinomial(n // 2, share)
+            parts = []
+            for kk, mu in zip(k, level, strict=True):
+                x = (rng.random(kk) < mu) * 1.0 if proportion else rng.normal(10 * mu, 1.0, kk)
+                parts.append(Arm(kk, x.sum(), x @ x, proportion))
+            arms.append(parts)
+        r = stratified_effect(list(zip(arms[0], arms[1], strict=True)))
+        assert isinstance(r, PostStratified)
+        rejections += abs(r.diff / r.se) > stats.norm.ppf(0.975)
+        pooled = [sum(a[1:], a[0]) for a in arms]
+        ratio.append(r.se / np.sqrt(pooled[0].var / pooled[0].n + pooled[1].var / pooled[1].n))
+    assert 0.04 <= rejections / sims <= 0.06, rejections / sims
+    assert np.median(ratio) < 0.95
