@@ -150,3 +150,23 @@ def test_run_post_stratified_by_a_pre_exposure_dimension(
         assert row["absolute"]["estimate"] == pytest.approx(want.diff, rel=1e-9)
         assert row["absolute"]["se"] == pytest.approx(want.se, rel=1e-9)
         assert row["relative"]["se"] == pytest.approx(want.lift_se, rel=1e-9)
+
+
+def test_reports_show_the_design_section(project: tuple[Path, Path], tmp_path: Path) -> None:
+    specs, wh = project
+    html = tmp_path / "report.html"
+    code, out = invoke(
+        "run", "tone_tuning", "-s", str(specs), "-w", f"duckdb:///{wh}", "--look", "3",
+        "--html", str(html), "--no-segments",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "Design" in out and "chance to win" in out and "Look 3" in out
+    assert "final look" in out and "group-sequential, 3 looks" in out
+    page = html.read_text()
+    assert 'id="designs"' in page and "chance to win" in page
+    code, out = invoke(
+        "run", "tone_tuning", "-s", str(specs), "-w", f"duckdb:///{wh}", "--format", "json"
+    )
+    designs = json.loads(out)["report"]["designs"]
+    assert any(line.startswith("Bayesian rule") for line in designs)
+    assert not any("latency" in line.lower() for line in designs)  # guardrails: frequentist
