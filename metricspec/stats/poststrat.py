@@ -38,11 +38,13 @@ Array = npt.NDArray[np.float64]
 __all__ = [
     "Arm",
     "PostStratified",
+    "RatioArm",
     "apply",
     "eligible",
     "overrides",
     "poststratify",
     "stratified_effect",
+    "stratified_ratio_effect",
 ]
 
 
@@ -133,6 +135,110 @@ def stratified_effect(cells: Sequence[tuple[Arm, Arm]]) -> PostStratified | str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RatioArm:
+    """One arm in one stratum of a ratio Σx/Σy: n, Σx, Σx², Σy, Σy², Σxy."""
+
+    n: float
+    x: float
+    xx: float
+    y: float
+    yy: float
+    xy: float
+
+    def __add__(self, o: RatioArm) -> RatioArm:
+        return RatioArm(
+            self.n + o.n, self.x + o.x, self.xx + o.xx, self.y + o.y, self.yy + o.yy, self.xy + o.xy
+        )
+
+    @property
+    def means(self) -> np.ndarray:
+        return np.array([self.x, self.y]) / self.n
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Sample covariance (n − 1) of (x, y)."""
+        n = self.n
+        c = (
+            np.array([[self.xx, self.xy], [self.xy, self.yy]])
+            - np.outer([self.x, self.y], [self.x, self.y]) / n
+        )
+        return c / (n - 1)
+
+    def viable(self) -> bool:
+        """gbstats: the ratio's delta-method variance is positive (n ≥ 2, ȳ ≠ 0)."""
+        if self.n < 2 or self.y == 0:
+            return False
+        r, cov = self.x / self.y, self.cov
+        return bool(cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1] > 0)
+
+
+def stratified_ratio_effect(cells: Sequence[tuple[RatioArm, RatioArm]]) -> PostStratified | str:
+    """Return the post-stratified ratio comparison (gbstats ``CreateStrataResultRatio`` and
+    ``PostStratificationSummaryRatio``), or a reason.
+
+    Per stratum α_k = (x̄_c, x̄_t − x̄_c, ȳ_c, ȳ_t − ȳ_c) with the contrast of the per-arm
+    covariances; the ratio of the weighted means is compared, R_t/R_c − 1 relative.
+    """
+    live = [ct for ct in cells if ct[0].n + ct[1].n > 0]
+    if not live:
+        return "no units"
+    ordered = sorted(live, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
+    kept = [ordered[0]]
+    for c, t in ordered[1:]:
+        if c.viable() and t.viable():
+            kept.append((c, t))
+        else:
+            kept[0] = (kept[0][0] + c, kept[0][1] + t)
+    if not (kept[0][0].viable() and kept[0][1].viable()):
+        return "zero variance or fewer than 2 units in an arm"
+    n = np.array([c.n + t.n for c, t in kept])
+    total = float(n.sum())
+    nu = n / total
+    contrast = np.array([[0, 0, 1, 0], [1, 0, -1, 0], [0, 0, 0, 1], [0, 1, 0, -1]], float)
+    alpha = np.empty((4, len(kept)))
+    cov_cells = np.zeros((4, 4))
+    for k, (c, t) in enumerate(kept):
+        alpha[:, k] = contrast @ np.concatenate([t.means, c.means])
+        v = np.zeros((4, 4))
+        v[:2, :2], v[2:, 2:] = t.cov * n[k] / t.n, c.cov * n[k] / c.n
+        cov_cells += nu[k] * contrast @ v @ contrast.T
+    cov = (alpha @ (np.diag(nu) - np.outer(nu, nu)) @ alpha.T + cov_cells) / total
+    m0, m1, m2, m3 = alpha @ nu  # x̄_c, Δx̄, ȳ_c, Δȳ (weighted)
+    if m2 == 0 or m2 + m3 == 0 or m0 == 0:
+        return "control value is zero; relative lift undefined"
+    r_t, r_c = (m0 + m1) / (m2 + m3), m0 / m2
+    g_t = np.array([1 / (m2 + m3), 1 / (m2 + m3), -r_t / (m2 + m3), -r_t / (m2 + m3)])
+    g_c = np.array([1 / m2, 0.0, -r_c / m2, 0.0])
+    g_abs = g_t - g_c
+    g_rel = (g_t * r_c - r_t * g_c) / r_c**2
+    var_abs, var_rel = float(g_abs @ cov @ g_abs), float(g_rel @ cov @ g_rel)
+    if var_abs <= 0 or var_rel <= 0:
+        return "zero variance in both arms"
+    return PostStratified(
+        float(r_t - r_c),
+        float(np.sqrt(var_abs)),
+        float((r_t - r_c) / abs(r_c)),
+        float(np.sqrt(var_rel)),
+        len(kept),
+    )
+
+
+def _ratio_arm(spec: MetricSpec, moments: Moments | None) -> RatioArm:
+    if moments is None or moments.n == 0:
+        return RatioArm(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    x, y = f"{spec.name}.x", f"{spec.name}.y"
+    s, p = moments.sums, moments.products
+    return RatioArm(
+        float(moments.n),
+        s.get(x, 0.0),
+        p.get((x, x), 0.0),
+        s.get(y, 0.0),
+        p.get((y, y), 0.0),
+        p.get((x, y), 0.0),
+    )
+
+
 def _arm(spec: MetricSpec, moments: Moments | None) -> Arm:
     proportion = spec.kind is MetricKind.PROPORTION
     if moments is None or moments.n == 0:
@@ -143,11 +249,14 @@ def _arm(spec: MetricSpec, moments: Moments | None) -> Arm:
 
 
 def eligible(spec: MetricSpec) -> bool:
-    """Whether post-stratification applies: a mean or proportion of one component, no CUPED."""
-    return (
-        spec.kind in (MetricKind.MEAN, MetricKind.PROPORTION)
-        and not spec.cuped
-        and spec.components == frozenset({f"{spec.name}.x"})
+    """Whether post-stratification applies: a mean or proportion of one component, or a
+    ratio Σx/Σy of its own two, without CUPED."""
+    if spec.cuped:
+        return False
+    if spec.kind is MetricKind.RATIO:
+        return spec.components == frozenset({f"{spec.name}.x", f"{spec.name}.y"})
+    return spec.kind in (MetricKind.MEAN, MetricKind.PROPORTION) and spec.components == frozenset(
+        {f"{spec.name}.x"}
     )
 
 
@@ -160,16 +269,19 @@ def poststratify(
     """
     if not eligible(spec):
         return None
-    cells = []
+    pairs = []
     for seg in data.segments:
         if seg.segment != strata:
             continue
         arms = [seg.variants.get(v) for v in (control, treatment)]
-        moms = [a.moments.get(spec.name) if a is not None else None for a in arms]
-        cells.append((_arm(spec, moms[0]), _arm(spec, moms[1])))
-    if not cells:
+        pairs.append([a.moments.get(spec.name) if a is not None else None for a in arms])
+    if not pairs:
         return f"no statistics for the strata of '{strata}'"
-    return stratified_effect(cells)
+    if spec.kind is MetricKind.RATIO:
+        return stratified_ratio_effect(
+            [(_ratio_arm(spec, c), _ratio_arm(spec, t)) for c, t in pairs]
+        )
+    return stratified_effect([(_arm(spec, c), _arm(spec, t)) for c, t in pairs])
 
 
 def overrides(
@@ -189,7 +301,7 @@ def overrides(
         got = poststratify(row.spec, data, strata, row.control, row.treatment)
         key = f"{row.spec.name} ({row.treatment})"
         if got is None:
-            notes[key] = "not post-stratified: only means and proportions without CUPED are"
+            notes[key] = "not post-stratified: only means, proportions and ratios without CUPED are"
         elif isinstance(got, str):
             notes[key] = f"not post-stratified: {got}"
         else:

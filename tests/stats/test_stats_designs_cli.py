@@ -138,14 +138,16 @@ def test_run_post_stratified_by_a_pre_exposure_dimension(
     analysis = json.loads(out)["analysis"]
     notes = analysis["settings"]["poststratification"]
     assert notes["dimension"] == "platform"
-    assert notes["metrics"]["csat (treatment)"].startswith("not post-stratified")  # a ratio
+    assert notes["metrics"]["csat (treatment)"].startswith("post-stratified over")  # a ratio
     data = read_csv(saved, experiment="tone_tuning")
-    from metricspec.stats import MetricSpec
+    from metricspec.stats import MetricKind, MetricSpec
 
-    for name in ("conversation_count", "total_cost"):
+    for name in ("conversation_count", "total_cost", "csat"):
         assert notes["metrics"][f"{name} (treatment)"].startswith("post-stratified over")
         row = next(m for m in analysis["metrics"] if m["metric"] == name and m["segment"] == "all")
-        want = poststratify(MetricSpec(name), data, "platform", "control", "treatment")
+        kind = MetricKind.RATIO if name == "csat" else MetricKind.MEAN
+        spec = MetricSpec(name, kind=kind)
+        want = poststratify(spec, data, "platform", "control", "treatment")
         assert isinstance(want, PostStratified)
         assert row["absolute"]["estimate"] == pytest.approx(want.diff, rel=1e-9)
         assert row["absolute"]["se"] == pytest.approx(want.se, rel=1e-9)

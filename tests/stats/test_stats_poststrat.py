@@ -24,7 +24,13 @@ from metricspec.stats import (
     VariantData,
     analyze,
 )
-from metricspec.stats.poststrat import Arm, PostStratified, stratified_effect
+from metricspec.stats.poststrat import (
+    Arm,
+    PostStratified,
+    RatioArm,
+    stratified_effect,
+    stratified_ratio_effect,
+)
 
 REL = 1e-8
 # growthbook test_post_strat.py, TestPostStratification.setUp: stats_count_strata
@@ -37,6 +43,101 @@ STRATA = [
 ]
 POINT_REL, POINT_ABS = 0.10994584851937336, 3.548094377986586
 SE_REL, SE_ABS = 0.012225394656480164, 0.37634374823059685
+# stats_ratio_strata: per arm (n, Σx, Σx², Σy, Σy², Σxy)
+RATIO_STRATA = [
+    (
+        (
+            21,
+            330.0696210595999,
+            5377.811252605509,
+            890.9766550739607,
+            38220.95223835553,
+            14263.937571840695,
+        ),
+        (
+            42,
+            708.1220000911836,
+            12249.255519049513,
+            1745.9858250014954,
+            73194.53424221886,
+            29826.620793423102,
+        ),
+    ),
+    (
+        (
+            65,
+            1391.96628040659,
+            30546.63404187155,
+            2769.8126179473184,
+            118719.96077578884,
+            59924.702385890436,
+        ),
+        (
+            75,
+            1807.4703052657744,
+            45000.287664918586,
+            3184.8395612061063,
+            136710.92474497214,
+            78119.14871556411,
+        ),
+    ),
+    (
+        (
+            102,
+            2916.824124651419,
+            86396.06886690554,
+            4445.780384331884,
+            195387.7733842407,
+            129041.55268673625,
+        ),
+        (
+            101,
+            3104.5399914554023,
+            98365.40553530994,
+            4235.277718489282,
+            179690.4720421368,
+            132444.36911739354,
+        ),
+    ),
+    (
+        (
+            151,
+            5172.587929941052,
+            182453.04528037464,
+            6510.170220892494,
+            283094.7243365024,
+            226127.20135744457,
+        ),
+        (
+            121,
+            4613.696610070716,
+            180520.64781229294,
+            5079.943060454901,
+            215529.32009367683,
+            196562.8269130501,
+        ),
+    ),
+    (
+        (
+            160,
+            6539.348445231273,
+            274981.98909352464,
+            6906.305872710853,
+            300900.3106781779,
+            286483.9732935189,
+        ),
+        (
+            162,
+            7431.953259880505,
+            349244.6690736718,
+            6899.004661928157,
+            296839.44355002965,
+            321057.8410309036,
+        ),
+    ),
+]
+RATIO_POINT_REL, RATIO_POINT_ABS = 0.13371299783026003, 0.10008903417216031
+RATIO_SE_REL, RATIO_SE_ABS = 0.007131233706378072, 0.005071004003792392
 
 
 def cells(strata=STRATA) -> list[tuple[Arm, Arm]]:
@@ -50,6 +151,44 @@ def test_count_effect_moments() -> None:
     assert r.diff == pytest.approx(POINT_ABS, rel=REL)
     assert r.lift_se == pytest.approx(SE_REL, rel=REL)
     assert r.se == pytest.approx(SE_ABS, rel=REL)
+
+
+def test_ratio_effect_moments() -> None:
+    r = stratified_ratio_effect([(RatioArm(*a), RatioArm(*b)) for a, b in RATIO_STRATA])
+    assert isinstance(r, PostStratified) and r.strata == 5
+    assert r.lift == pytest.approx(RATIO_POINT_REL, rel=REL)
+    assert r.diff == pytest.approx(RATIO_POINT_ABS, rel=REL)
+    assert r.lift_se == pytest.approx(RATIO_SE_REL, rel=REL)
+    assert r.se == pytest.approx(RATIO_SE_ABS, rel=REL)
+
+
+@pytest.mark.parametrize(("treatment", "lift"), [(-5, 0.5), (-15, -0.5), (5, 1.5)])
+def test_ratio_lift_uses_the_negative_baseline_magnitude(treatment: float, lift: float) -> None:
+    def arm(mean: float, n: int = 1000) -> RatioArm:
+        return RatioArm(n, mean * n, (mean**2 + 4) * n, n, n, mean * n)
+
+    r = stratified_ratio_effect([(arm(-10), arm(treatment)) for _ in range(2)])
+    assert isinstance(r, PostStratified)
+    assert r.lift == pytest.approx(lift, rel=1e-12)
+
+
+def test_ratio_single_stratum_is_the_delta_method() -> None:
+    (a, b) = RATIO_STRATA[0]
+    r = stratified_ratio_effect([(RatioArm(*a), RatioArm(*b))])
+    assert isinstance(r, PostStratified)
+
+    def var(n, x, xx, y, yy, xy):  # delta-method variance of Σx/Σy (independent check)
+        mx, my = x / n, y / n
+        vx, vy, cxy = (
+            (xx - x * x / n) / (n - 1),
+            (yy - y * y / n) / (n - 1),
+            (xy - x * y / n) / (n - 1),
+        )
+        ratio = mx / my
+        return (vx - 2 * ratio * cxy + ratio**2 * vy) / my**2 / n
+
+    assert r.diff == pytest.approx(b[1] / b[3] - a[1] / a[3], rel=1e-12)
+    assert r.se == pytest.approx(np.sqrt(var(*a) + var(*b)), rel=1e-10)
 
 
 @pytest.mark.parametrize(("treatment", "lift"), [(-5, 0.5), (-15, -0.5), (5, 1.5)])
