@@ -168,6 +168,15 @@ def extend(
     alpha = config.alpha / family if split else config.alpha
     doc["analysis"]["group_sequential"] = _group_sequential(config, alpha)
     doc["analysis"]["bayesian"] = _bayesian(config, specs)
+    doc["design"]["strata"] = (
+        {
+            "dimension": config.strata,
+            "rule": "means, proportions and ratios without CUPED are post-stratified over the "
+            "dimension's values (weights: the observed shares); other metrics are not",
+        }
+        if config.strata
+        else None
+    )
     _sequential_power(doc, config)
     if config.bayesian is not None:
         doc["decision_rules"].insert(

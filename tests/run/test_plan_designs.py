@@ -67,7 +67,10 @@ def codes(doc: dict) -> set[str]:
 
 
 def test_window_too_short_and_mde_too_small(small: Path, tmp_path: Path) -> None:
-    extra = "mde 2% relative; analysis bayesian; sequential looks 3 spending obrien_fleming"
+    extra = (
+        "mde 2% relative; analysis bayesian; sequential looks 3 spending obrien_fleming; "
+        "stratify platform"
+    )
     specs = specs_with(tmp_path, "2026-10-15 .. 2026-10-28", extra + "; traffic 900 per day")
     doc, md = plan(specs, "-w", f"duckdb:///{small}")
     assert {"sample_exceeds_window", "mde_below_detectable"} <= codes(doc)
@@ -91,6 +94,8 @@ def test_window_too_short_and_mde_too_small(small: Path, tmp_path: Path) -> None
     assert any("Bayesian readouts decide" in rule for rule in doc["decision_rules"])
     assert any("Group-sequential looks" in rule for rule in doc["decision_rules"])
     assert doc["analysis"]["sequential"] is False  # a group-sequential design, not a sequence
+    assert doc["design"]["strata"]["dimension"] == "platform"
+    assert "| Post-stratification | by `platform`" in md
 
 
 def test_history_missing_with_a_warehouse(small: Path, tmp_path: Path) -> None:
@@ -135,4 +140,5 @@ def test_plans_without_designs_have_no_design_sections() -> None:
     result = runner.invoke(app, ["plan", "summarizer_v2", "-s", str(REPO / "specs"), "-f", "json"])
     doc = json.loads(result.output)
     assert doc["analysis"]["group_sequential"] is None and doc["analysis"]["bayesian"] is None
+    assert doc["design"]["strata"] is None
     assert isinstance(doc["warnings"], list)
