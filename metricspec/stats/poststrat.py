@@ -40,6 +40,7 @@ __all__ = [
     "PostStratified",
     "RatioArm",
     "apply",
+    "count_summary",
     "eligible",
     "overrides",
     "poststratify",
@@ -110,13 +111,22 @@ def stratified_effect(cells: Sequence[tuple[Arm, Arm]]) -> PostStratified | str:
     if not cells or not _viable(*cells[0]):
         return "zero variance or fewer than 2 units in an arm"
     n = np.array([c.n + t.n for c, t in cells])
-    total = float(n.sum())
-    nu = n / total
     alpha = np.array([[c.mean for c, _ in cells], [t.mean - c.mean for c, t in cells]])
-    cov_cells = np.zeros((2, 2))
+    covs = []
     for k, (c, t) in enumerate(cells):
         vc, vt = c.var * n[k] / c.n, t.var * n[k] / t.n
-        cov_cells += nu[k] * np.array([[vc, -vc], [-vc, vt + vc]])
+        covs.append(np.array([[vc, -vc], [-vc, vt + vc]]))
+    return count_summary(n, alpha, covs)
+
+
+def count_summary(
+    n: npt.NDArray[np.float64], alpha: npt.NDArray[np.float64], covs: Sequence[Array]
+) -> PostStratified | str:
+    """Combine strata: ``alpha`` is 2 × K (control mean, effect), ``covs`` their covariances
+    scaled by the stratum sizes ``n`` (gbstats ``PostStratificationSummary``)."""
+    total = float(n.sum())
+    nu = n / total
+    cov_cells = sum((nu[k] * covs[k] for k in range(len(covs))), np.zeros((2, 2)))
     multinomial = np.diag(nu) - np.outer(nu, nu)
     cov = (alpha @ multinomial @ alpha.T + cov_cells) / total
     control, effect = alpha @ nu
@@ -131,7 +141,7 @@ def stratified_effect(cells: Sequence[tuple[Arm, Arm]]) -> PostStratified | str:
         float(np.sqrt(cov[1, 1])),
         float(effect / abs(control)),
         float(np.sqrt(var_rel)),
-        len(cells),
+        len(covs),
     )
 
 
@@ -291,6 +301,8 @@ def overrides(
 
     A row whose strata cannot be used keeps its unstratified comparison; the note says why.
     """
+    from metricspec.stats.poststrat_cuped import cuped_eligible, poststratify_cuped  # a cycle
+
     found: dict[int, PostStratified] = {}
     notes: dict[str, str] = {}
     if strata is None:
@@ -299,6 +311,8 @@ def overrides(
         if not row.segment.is_overall or row.pair is None:
             continue
         got = poststratify(row.spec, data, strata, row.control, row.treatment)
+        if got is None and cuped_eligible(row.spec):
+            got = poststratify_cuped(row.spec, data, strata, row.control, row.treatment)
         key = f"{row.spec.name} ({row.treatment})"
         if got is None:
             notes[key] = "not post-stratified: only means, proportions and ratios without CUPED are"

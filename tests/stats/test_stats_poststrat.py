@@ -31,6 +31,7 @@ from metricspec.stats.poststrat import (
     stratified_effect,
     stratified_ratio_effect,
 )
+from metricspec.stats.poststrat_cuped import CupedArm, stratified_cuped_effect
 
 REL = 1e-8
 # growthbook test_post_strat.py, TestPostStratification.setUp: stats_count_strata
@@ -136,6 +137,101 @@ RATIO_STRATA = [
         ),
     ),
 ]
+# stats_count_reg_strata: per arm (n, Σy, Σy², Σx, Σx², Σxy), x the pre-period covariate
+REG_STRATA = [
+    (
+        (
+            21,
+            330.0696210595999,
+            5377.811252605509,
+            104.90748970535698,
+            544.8528083123211,
+            1709.8485612477339,
+        ),
+        (
+            42,
+            708.1220000911836,
+            12249.255519049513,
+            205.17072061676208,
+            1040.6742753852225,
+            3561.161673449451,
+        ),
+    ),
+    (
+        (
+            65,
+            1391.96628040659,
+            30546.63404187155,
+            315.83926510817054,
+            1578.8689285910423,
+            6938.770455871619,
+        ),
+        (
+            75,
+            1807.4703052657744,
+            45000.287664918586,
+            377.29540367369503,
+            1981.0803020754106,
+            9428.146405105292,
+        ),
+    ),
+    (
+        (
+            102,
+            2916.824124651419,
+            86396.06886690554,
+            523.2717238353379,
+            2797.158898626946,
+            15535.162216800189,
+        ),
+        (
+            101,
+            3104.5399914554023,
+            98365.40553530994,
+            501.0447878972627,
+            2596.899156698453,
+            15962.754636573465,
+        ),
+    ),
+    (
+        (
+            151,
+            5172.587929941052,
+            182453.04528037464,
+            758.3911049329452,
+            3955.922281372593,
+            26846.415701194885,
+        ),
+        (
+            121,
+            4613.696610070716,
+            180520.64781229294,
+            603.9456523430367,
+            3144.0820997706583,
+            23789.82730157116,
+        ),
+    ),
+    (
+        (
+            160,
+            6539.348445231273,
+            274981.98909352464,
+            823.2824168385916,
+            4389.893995072177,
+            34727.84795433773,
+        ),
+        (
+            162,
+            7431.953259880505,
+            349244.6690736718,
+            832.356528363269,
+            4439.253146704266,
+            39332.667494781235,
+        ),
+    ),
+]
+REG_POINT_REL, REG_POINT_ABS = 0.11529547657147865, 3.7116918650826394
+REG_SE_REL, REG_SE_ABS = 0.002206093195330933, 0.07390409644392272
 RATIO_POINT_REL, RATIO_POINT_ABS = 0.13371299783026003, 0.10008903417216031
 RATIO_SE_REL, RATIO_SE_ABS = 0.007131233706378072, 0.005071004003792392
 
@@ -151,6 +247,28 @@ def test_count_effect_moments() -> None:
     assert r.diff == pytest.approx(POINT_ABS, rel=REL)
     assert r.lift_se == pytest.approx(SE_REL, rel=REL)
     assert r.se == pytest.approx(SE_ABS, rel=REL)
+
+
+def test_cuped_effect_moments() -> None:
+    """gbstats test_post_strat_count_reg_effect_moments (the regression per stratum)."""
+    r = stratified_cuped_effect([(CupedArm(*a), CupedArm(*b)) for a, b in REG_STRATA])
+    assert isinstance(r, PostStratified) and r.strata == 5
+    assert r.lift == pytest.approx(REG_POINT_REL, rel=REL)
+    assert r.diff == pytest.approx(REG_POINT_ABS, rel=REL)
+    assert r.lift_se == pytest.approx(REG_SE_REL, rel=REL)
+    assert r.se == pytest.approx(REG_SE_ABS, rel=REL)
+
+
+def test_cuped_without_covariate_variance_is_the_unadjusted_estimator() -> None:
+    flat = [
+        ((a[0], a[1], a[2], 0.0, 0.0, 0.0), (b[0], b[1], b[2], 0.0, 0.0, 0.0))
+        for a, b in REG_STRATA
+    ]
+    got = stratified_cuped_effect([(CupedArm(*a), CupedArm(*b)) for a, b in flat])
+    want = stratified_effect([(Arm(*a[:3]), Arm(*b[:3])) for a, b in flat])
+    assert isinstance(got, PostStratified) and isinstance(want, PostStratified)
+    assert got.se == pytest.approx(want.se, rel=1e-12)
+    assert got.diff == pytest.approx(POINT_ABS, rel=REL)  # the same units as STRATA
 
 
 def test_ratio_effect_moments() -> None:
@@ -324,3 +442,39 @@ def test_aa_false_positive_rate(proportion: bool) -> None:
         ratio.append(r.se / np.sqrt(pooled[0].var / pooled[0].n + pooled[1].var / pooled[1].n))
     assert 0.04 <= rejections / sims <= 0.06, rejections / sims
     assert np.median(ratio) < 0.95
+
+
+def test_engine_post_stratifies_cuped_means() -> None:
+    def mom(a) -> Moments:
+        n, y, yy, x, xx, xy = a
+        return Moments(
+            n, {"m.x": y, "m.c": x}, {("m.x", "m.x"): yy, ("m.c", "m.c"): xx, ("m.c", "m.x"): xy}
+        )
+
+    pooled = [tuple(map(sum, zip(*(c[i] for c in REG_STRATA), strict=True))) for i in (0, 1)]
+    overall = SegmentData(
+        "all",
+        None,
+        {
+            v: VariantData({"m": mom(p)}, units=p[0])
+            for v, p in zip(("control", "treatment"), pooled, strict=True)
+        },
+    )
+    segs = [
+        SegmentData(
+            "browser",
+            f"b{k}",
+            {
+                "control": VariantData({"m": mom(a)}, units=a[0]),
+                "treatment": VariantData({"m": mom(b)}, units=b[0]),
+            },
+        )
+        for k, (a, b) in enumerate(REG_STRATA)
+    ]
+    cfg = ExperimentConfig("control", {"control": 1, "treatment": 1}, strata="browser")
+    res = analyze(cfg, [MetricSpec("m", cuped={"m.x": "m.c"})], ExperimentData((overall, *segs)))
+    r = res.metric("m")
+    assert r.absolute.estimate == pytest.approx(REG_POINT_ABS, rel=REL)
+    assert r.absolute.se == pytest.approx(REG_SE_ABS, rel=REL)
+    assert r.relative.se == pytest.approx(REG_SE_REL, rel=REL)
+    assert res.settings["poststratification"]["metrics"]["m (treatment)"].endswith("5 strata")
