@@ -1,8 +1,8 @@
-"""Post-stratification of mean and proportion metrics by a pre-exposure dimension.
+"""Post-stratification by a pre-exposure dimension: means, proportions and ratios.
 
 The estimator and its variance are gbstats' (``EffectMomentsPostStratification`` with
-``CreateStrataResult`` and ``PostStratificationSummary``, growthbook/growthbook 8f1db44),
-for count-type metrics (means and proportions, without CUPED):
+``CreateStrataResult`` and ``PostStratificationSummary``, growthbook/growthbook 8f1db44).
+For means and proportions:
 
 * per stratum k, with n_k units (both arms), control mean c_k and effect e_k = t_k − c_k;
   the covariance of (c_k, e_k) scaled by n_k is [[V_c, −V_c], [−V_c, V_t + V_c]] with
@@ -12,6 +12,10 @@ for count-type metrics (means and proportions, without CUPED):
   and effect are Σ ν̂_k (c_k, e_k), and their covariance treats the strata counts as
   multinomial: A(diag ν̂ − ν̂ν̂ᵀ)Aᵀ/N + Σ ν̂_k Cov_k/N (A the 2 × K matrix of (c_k, e_k));
 * absolute effect Σν̂e; relative effect Σν̂e/|Σν̂c| with the delta-method gradient.
+
+Ratios carry four moments per stratum (`stratified_ratio_effect`); CUPED means fit a
+regression per stratum (`poststrat_cuped.py`); other metrics keep their unstratified
+comparison.
 
 A stratum with an arm of fewer than two units or zero variance in either arm is merged into
 the largest stratum before anything is computed (gbstats ``combine_cells_for_analysis``);
