@@ -48,6 +48,7 @@ __all__ = [
     "eligible",
     "overrides",
     "poststratify",
+    "ratio_summary",
     "stratified_effect",
     "stratified_ratio_effect",
 ]
@@ -207,16 +208,25 @@ def stratified_ratio_effect(cells: Sequence[tuple[RatioArm, RatioArm]]) -> PostS
     if not (kept[0][0].viable() and kept[0][1].viable()):
         return "zero variance or fewer than 2 units in an arm"
     n = np.array([c.n + t.n for c, t in kept])
-    total = float(n.sum())
-    nu = n / total
-    contrast = np.array([[0, 0, 1, 0], [1, 0, -1, 0], [0, 0, 0, 1], [0, 1, 0, -1]], float)
     alpha = np.empty((4, len(kept)))
-    cov_cells = np.zeros((4, 4))
+    covs = []
     for k, (c, t) in enumerate(kept):
-        alpha[:, k] = contrast @ np.concatenate([t.means, c.means])
+        alpha[:, k] = RATIO_CONTRAST @ np.concatenate([t.means, c.means])
         v = np.zeros((4, 4))
         v[:2, :2], v[2:, 2:] = t.cov * n[k] / t.n, c.cov * n[k] / c.n
-        cov_cells += nu[k] * contrast @ v @ contrast.T
+        covs.append(RATIO_CONTRAST @ v @ RATIO_CONTRAST.T)
+    return ratio_summary(n, alpha, covs)
+
+
+RATIO_CONTRAST = np.array([[0, 0, 1, 0], [1, 0, -1, 0], [0, 0, 0, 1], [0, 1, 0, -1]], float)
+
+
+def ratio_summary(n: Array, alpha: Array, covs: Sequence[Array]) -> PostStratified | str:
+    """Combine ratio strata: ``alpha`` is 4 × K (x̄_c, Δx̄, ȳ_c, Δȳ), ``covs`` their
+    covariances scaled by the stratum sizes (gbstats ``PostStratificationSummaryRatio``)."""
+    total = float(n.sum())
+    nu = n / total
+    cov_cells = sum((nu[k] * covs[k] for k in range(len(covs))), np.zeros((4, 4)))
     cov = (alpha @ (np.diag(nu) - np.outer(nu, nu)) @ alpha.T + cov_cells) / total
     m0, m1, m2, m3 = alpha @ nu  # x̄_c, Δx̄, ȳ_c, Δȳ (weighted)
     if m2 == 0 or m2 + m3 == 0 or m0 == 0:
@@ -234,7 +244,7 @@ def stratified_ratio_effect(cells: Sequence[tuple[RatioArm, RatioArm]]) -> PostS
         float(np.sqrt(var_abs)),
         float((r_t - r_c) / abs(r_c)),
         float(np.sqrt(var_rel)),
-        len(kept),
+        len(covs),
     )
 
 
@@ -305,7 +315,11 @@ def overrides(
 
     A row whose strata cannot be used keeps its unstratified comparison; the note says why.
     """
-    from metricspec.stats.poststrat_cuped import cuped_eligible, poststratify_cuped  # a cycle
+    from metricspec.stats.poststrat_cuped import (  # imported here: it imports this module
+        cuped_eligible,
+        cuped_ratio_eligible,
+        poststratify_cuped,
+    )
 
     found: dict[int, PostStratified] = {}
     notes: dict[str, str] = {}
@@ -315,11 +329,11 @@ def overrides(
         if not row.segment.is_overall or row.pair is None:
             continue
         got = poststratify(row.spec, data, strata, row.control, row.treatment)
-        if got is None and cuped_eligible(row.spec):
+        if got is None and (cuped_eligible(row.spec) or cuped_ratio_eligible(row.spec)):
             got = poststratify_cuped(row.spec, data, strata, row.control, row.treatment)
         key = f"{row.spec.name} ({row.treatment})"
         if got is None:
-            notes[key] = "not post-stratified: only means, proportions and ratios without CUPED are"
+            notes[key] = "not post-stratified: only means, proportions and ratios are"
         elif isinstance(got, str):
             notes[key] = f"not post-stratified: {got}"
         else:
