@@ -6,6 +6,7 @@ margins) into `metricspec.stats` inputs; the engine itself never sees the IR.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,15 +17,37 @@ from metricspec.plan.experiment import AnalysisMetric, BaseMetric, ExperimentPla
 DEFAULT_TUNING = 10_000.0
 
 
-def config_for(plan: ExperimentPlan) -> stats.ExperimentConfig:
-    """The engine's settings for an experiment."""
+def config_for(plan: ExperimentPlan, look: int | None = None) -> stats.ExperimentConfig:
+    """The engine's settings for an experiment (``look``: the group-sequential look analysed;
+    by default the one the units reached, else the last)."""
     exp = plan.experiment
     mde = stats.Mde(exp.mde.amount.fraction, exp.mde.relative) if exp.mde else None
+    design = group_sequential(exp)
+    planned = sequential_tuning(plan) if design is not None and exp.traffic else None
     return stats.ExperimentConfig(
         control=plan.control, variants=dict(zip(plan.variants, plan.weights, strict=True)),
         alpha=exp.alpha, power=exp.power, mde=mde, correction=stats.Correction(exp.correction),
-        srm_alpha=exp.srm_alpha, sequential=exp.sequential is not None,
-        sequential_tuning=sequential_tuning(plan), name=exp.name)
+        srm_alpha=exp.srm_alpha, sequential=exp.sequential is not None and design is None,
+        sequential_tuning=sequential_tuning(plan), name=exp.name, bayesian=bayesian(exp),
+        group_sequential=design, look=look if design is not None else None,
+        planned_units=planned, strata=exp.stratify.name if exp.stratify else None)
+
+
+def bayesian(exp: ir.Experiment) -> stats.BayesianSettings | None:
+    """The Bayesian analysis of an experiment with `analysis bayesian`."""
+    if exp.analysis != "bayesian":
+        return None
+    prior = stats.BayesianPrior(exp.prior.mean, exp.prior.sd) if exp.prior else None
+    return stats.BayesianSettings(prior or stats.BayesianPrior(), exp.chance_to_win,
+                                  exp.max_risk)
+
+
+def group_sequential(exp: ir.Experiment) -> stats.GroupSequentialDesign | None:
+    """The group-sequential design of `sequential looks K spending …`, if declared."""
+    seq = exp.sequential
+    if seq is None or seq.spending is None or seq.looks is None:
+        return None
+    return stats.GroupSequentialDesign(seq.looks, stats.Spending(seq.spending))
 
 
 def sequential_tuning(plan: ExperimentPlan) -> float:
@@ -91,14 +114,22 @@ def metric_spec(metric: AnalysisMetric, bases: Mapping[str, BaseMetric]) -> stat
 
 def metric_specs(plan: ExperimentPlan) -> list[stats.MetricSpec]:
     bases = {b.name: b for b in plan.bases}
-    return [metric_spec(m, bases) for m in plan.metrics]
+    specs = []
+    for m in plan.metrics:
+        spec, prior = metric_spec(m, bases), m.metric.prior
+        if prior is not None:  # the metric's own prior for Bayesian readouts
+            spec = dataclasses.replace(spec, prior=stats.BayesianPrior(prior.mean, prior.sd))
+        specs.append(spec)
+    return specs
 
 
-def analyze_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]]) -> stats.AnalysisResult:
+def analyze_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]],
+                 look: int | None = None) -> stats.AnalysisResult:
     """Analyse long-format rows (from the warehouse, or a file) for a planned experiment."""
     data = stats.read_rows(rows, experiment=plan.experiment.name)
-    return stats.analyze(config_for(plan), metric_specs(plan), data)
+    return stats.analyze(config_for(plan, look), metric_specs(plan), data)
 
 
-def analyze_data(plan: ExperimentPlan, data: stats.ExperimentData) -> stats.AnalysisResult:
-    return stats.analyze(config_for(plan), metric_specs(plan), data)
+def analyze_data(plan: ExperimentPlan, data: stats.ExperimentData,
+                 look: int | None = None) -> stats.AnalysisResult:
+    return stats.analyze(config_for(plan, look), metric_specs(plan), data)

@@ -139,6 +139,24 @@ def exit_unless_analysed(result: Any) -> None:
         raise typer.Exit(4)
 
 
+LookOpt = Annotated[int | None, typer.Option(
+    "--look", min=1, show_default=False,
+    help="Group-sequential designs: the planned look being analysed (default: the look the "
+         "exposed units have reached, from the planned traffic; else the last).")]
+
+
+def check_look(index: Any, experiment: str, look: int | None) -> None:
+    """Refuse `--look` for an experiment without planned looks, or beyond the last one."""
+    if look is None:
+        return
+    seq = index.experiments[experiment].sequential
+    if seq is None or seq.spending is None or seq.looks is None:
+        usage_error(f"--look: experiment `{experiment}` has no group-sequential design "
+                    "(`sequential looks K spending obrien_fleming`)")
+    elif look > seq.looks:
+        usage_error(f"--look {look}: experiment `{experiment}` plans {seq.looks} looks")
+
+
 @app.command()
 def run(
     experiment: Annotated[str, typer.Argument(help="The experiment to run.")],
@@ -151,6 +169,7 @@ def run(
         "--save-stats", help="Also save the sufficient statistics (CSV) here.",
         show_default=False)] = None,
     max_scan: MaxScanOpt = None,
+    look: LookOpt = None,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
     from metricspec.analyze import analyze_rows
@@ -162,13 +181,14 @@ def run(
     budget = parse_max_scan(max_scan)
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
+    check_look(ws.index, experiment, look)
     check_outputs(html, stats_out)
     pinned = pinned_or_exit(ws, experiment, paths)
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         result_run = run_experiment(pinned.index, experiment, conn, step, budget)
         step("analysing")
         try:
-            result = analyze_rows(result_run.plan, result_run.rows)
+            result = analyze_rows(result_run.plan, result_run.rows, look)
         except LongFormatError as exc:  # statistics no real data can give: not a verdict
             raise warehouse_error(f"the experiment query returned unusable statistics: {exc}"
                                   ) from None
@@ -193,6 +213,7 @@ def analyze(
     paths: SpecDirOpt = None,
     fmt: FormatOpt = OutputFormat.text,
     html: HtmlOpt = None,
+    look: LookOpt = None,
 ) -> None:
     """Analyse a sufficient-statistics file exported from any warehouse."""
     from metricspec.analyze import analyze_data
@@ -202,6 +223,7 @@ def analyze(
 
     ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
+    check_look(ws.index, experiment, look)
     if not stats_file.is_file():
         usage_error(f"no such file: {stats_file}")
     check_outputs(html)
@@ -213,7 +235,7 @@ def analyze(
         raise typer.Exit(2) from None  # a malformed or impossible statistics file
     pinned = pinned_or_exit(ws, experiment, paths)
     plan = plan_experiment(pinned.index, experiment)
-    result = analyze_data(plan, data)
+    result = analyze_data(plan, data, look)
     report = build_report(plan, result, warehouse=f"statistics file {stats_file}",
                           pinned=pinned.line)
     emit_experiment(report, result, fmt, html)

@@ -15,6 +15,7 @@ from typing import Any
 from metricspec import __version__, stats
 from metricspec.analyze import config_for, metric_specs
 from metricspec.document.environments import markdown_templates
+from metricspec.document.plan_designs import extend
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.formula import show
 from metricspec.stats.conventions import describe
@@ -128,7 +129,7 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
                 "definition_file": metric.metric.span.file,
             }
         )
-    return {
+    doc = {
         "schema": SCHEMA,
         "generator": f"metricspec {__version__}",
         "experiment": {
@@ -177,8 +178,8 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
             ),
             "correction": exp.correction,
             "family_size": tests,
-            "sequential": exp.sequential is not None,
-            "sequential_tuning": config.sequential_tuning if exp.sequential else None,
+            "sequential": config.sequential,
+            "sequential_tuning": config.sequential_tuning if config.sequential else None,
             "srm_alpha": exp.srm_alpha,
         },
         "baselines": {
@@ -199,6 +200,7 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
             "Segment results are exploratory: not corrected and never used for the decision.",
         ],
     }
+    return extend(doc, config, list(specs.values()), history=not baselines.declared_only)
 
 
 def _no_baseline(spec: stats.MetricSpec, baselines: Baselines) -> str:

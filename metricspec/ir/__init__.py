@@ -44,6 +44,7 @@ from metricspec.ir.spec import (
     Mde,
     Metric,
     Monitor,
+    Prior,
     Project,
     Sequential,
     Source,
@@ -59,7 +60,8 @@ __all__ = [
     "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
     "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
     "Margin", "Mde",
-    "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
+    "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Prior", "Project", "Ref",
+    "Sequential",
     "Shape", "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm",
     "Window", "Winsorize", "children", "metric_refs", "replace", "shape", "strip_spans", "walk",
 ]

@@ -64,6 +64,13 @@ class Baseline(Node):
     sd: float | None = None
 
 
+class Prior(Node):
+    """A Gaussian prior on the relative lift (0.1 = +10 %) for Bayesian readouts."""
+
+    mean: float
+    sd: float
+
+
 class Metric(HasSettings):
     name: str
     expr: Expr
@@ -76,6 +83,7 @@ class Metric(HasSettings):
     tags: tuple[str, ...] = ()
     baseline: Baseline | None = None
     version: int = 1  # part of its identity: bumped when a pinned definition changes
+    prior: Prior | None = None
 
 
 class Driver(Node):
@@ -161,7 +169,10 @@ class Mde(Node):
 
 
 class Sequential(Node):
+    """Always-valid confidence sequences; with `spending`, a group-sequential design."""
+
     looks: int | None = None
+    spending: str | None = None
 
 
 class Traffic(Node):
@@ -209,6 +220,11 @@ class Experiment(HasSettings):
     winsorize: tuple[Winsorize, ...] = ()
     traffic: Traffic | None = None
     srm_alpha: float = 0.001
+    analysis: str = "frequentist"
+    prior: Prior | None = None
+    chance_to_win: float = 0.95
+    max_risk: float = 0.01
+    stratify: Ref | None = None
 
 
 class AlertRule(Node):

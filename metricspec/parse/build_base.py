@@ -63,6 +63,8 @@ SETTINGS: dict[str, tuple[str, Read]] = {
     "segments": ("segments", "value"), "alpha": ("alpha", "fraction"),
     "power": ("power", "fraction"), "srm_alpha": ("srm_alpha", "fraction"),
     "correction": ("correction", "lowercase"), "cuped": ("cuped", "value"),
+    "analysis": ("analysis", "lowercase"), "chance_to_win": ("chance_to_win", "fraction"),
+    "max_risk": ("max_risk", "fraction"), "stratify": ("stratify", "name"),
     # monitors
     "monitor_metric": ("metric", "name"), "every": ("every", "value"),
     "baseline_window": ("baseline", "value"), "alert": ("alert", "value"),

@@ -22,7 +22,8 @@ class ExperimentRules(BuilderBase):
         fields: dict[str, Any] = {
             key: s[key] for key in (
                 "label", "description", "owner", "unit", "assignment", "window", "alpha",
-                "power", "mde", "correction", "cuped", "sequential", "traffic", "srm_alpha")
+                "power", "mde", "correction", "cuped", "sequential", "traffic", "srm_alpha",
+                "analysis", "prior", "chance_to_win", "max_risk", "stratify")
             if key in s
         }
         fields["variants"] = s.get("variants", ())
@@ -86,8 +87,9 @@ class ExperimentRules(BuilderBase):
 
     def sequential(self, meta: Meta, children: list[Token]) -> Item:
         looks = self._whole(children[0], "the number of looks") if children else None
-        return Item("sequential", ir.Sequential(span=self.span_of(meta), looks=looks),
-                     self.span_of(meta))
+        spending = str(children[1]).lower() if len(children) > 1 else None
+        value = ir.Sequential(span=self.span_of(meta), looks=looks, spending=spending)
+        return Item("sequential", value, self.span_of(meta))
 
     def winsorize(self, meta: Meta, children: list[Any]) -> Item:
         value = ir.Winsorize(span=self.span_of(meta), metrics=children[0],

@@ -32,7 +32,7 @@ class MetricRules(BuilderBase):
             owner=settings.get("owner"), unit=settings.get("unit"),
             format=settings.get("format"), direction=settings.get("direction"),
             tags=settings.get("tags", ()), baseline=settings.get("baseline"),
-            version=settings.get("version", 1),
+            version=settings.get("version", 1), prior=settings.get("prior"),
             setting_spans=self._setting_spans(items),
         )
 
@@ -58,3 +58,9 @@ class MetricRules(BuilderBase):
         sd = self._number(children[1]) if len(children) > 1 else None
         value = ir.Baseline(span=self.span_of(meta), mean=children[0], sd=sd)
         return Item("baseline", value, self.span_of(meta))
+
+    def prior(self, meta: Meta, children: list[Any]) -> Item:
+        """`prior mean M sd S`, in a metric or an experiment (a prior on the relative lift)."""
+        value = ir.Prior(span=self.span_of(meta), mean=children[0],
+                         sd=self._number(children[1]))
+        return Item("prior", value, self.span_of(meta))

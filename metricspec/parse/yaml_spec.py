@@ -17,7 +17,7 @@ from metricspec.diagnostics import Diagnostic
 from metricspec.parse.dsl import ParseResult
 from metricspec.parse.yaml_nodes import read_yaml
 from metricspec.parse.yaml_reader import YamlReader, shown
-from metricspec.parse.yaml_spec_experiment import read_experiment
+from metricspec.parse.yaml_spec_experiment import read_experiment, read_prior
 from metricspec.parse.yaml_values import INVALID, YMap, YSeq
 
 SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors")
@@ -26,14 +26,16 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "source": ("table", "query", "label", "description", "owner", "entities", "time",
                "dimensions", "columns"),
     "metric": ("expr", "label", "description", "owner", "unit", "format", "direction", "tags",
-               "baseline", "version"),
+               "baseline", "version", "prior"),
     "baseline": ("mean", "sd"),
+    "prior": ("mean", "sd"),
     "kpi": ("north_star", "label", "description", "owner", "edges"),
     "guardrail": ("condition", "every", "label", "description", "owner"),
     "experiment": ("label", "description", "owner", "unit", "assignment", "variants",
                    "control", "window", "primary", "secondary", "guardrails", "alpha", "power",
                    "mde", "correction", "cuped", "sequential", "segments", "winsorize",
-                   "traffic", "srm_alpha"),
+                   "traffic", "srm_alpha", "analysis", "prior", "chance_to_win", "max_risk",
+                   "stratify"),
     "assignment": ("source", "variant", "where"),
     "monitor": ("metric", "every", "baseline", "alert", "min_n", "dimensions", "label",
                 "description", "owner"),
@@ -164,6 +166,7 @@ class _Reader(YamlReader):
             unit=unit, format=self.text(node, "format"), direction=self.text(node, "direction"),
             tags=tuple(r.name for r in self.names(node, "tags")), baseline=baseline,
             version=_version(self.whole(node, "version")),
+            prior=read_prior(self, node),
             setting_spans=self.setting_spans(node, _KEYS["metric"][1:]))
 
     def kpi(self, name: str, node: YMap, span: ir.Span) -> ir.Kpi:

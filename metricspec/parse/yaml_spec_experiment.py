@@ -27,16 +27,20 @@ def read_experiment(r: YamlReader, name: str, node: YMap, span: ir.Span) -> ir.E
         "guardrails": _guardrails(r, node),
         "winsorize": _winsorize(r, node),
         "sequential": _sequential(r, node),
+        "prior": read_prior(r, node),
+        "stratify": r.ref(node, "stratify"),
     }
-    for key in ("alpha", "power", "srm_alpha"):
+    for key in ("alpha", "power", "srm_alpha", "chance_to_win", "max_risk"):
         value = r.number(node, key)
         if value is not None:
             fields[key] = value
-    correction = r.text(node, "correction")
-    if correction is not None:
-        fields["correction"] = correction.lower()
+    for key in ("correction", "analysis"):
+        word = r.text(node, key)
+        if word is not None:
+            fields[key] = word.lower()
     spans = r.setting_spans(node, ("label", "description", "owner", "alpha", "power",
-                                   "srm_alpha", "correction"))
+                                   "srm_alpha", "correction", "analysis", "chance_to_win",
+                                   "max_risk"))
     return ir.Experiment(span=span, name=name, setting_spans=spans,
                          **{k: v for k, v in fields.items() if v is not None})
 
@@ -147,8 +151,28 @@ def _sequential(r: YamlReader, node: YMap) -> ir.Sequential | None:
     if raw is True:
         return ir.Sequential(span=span)
     if isinstance(raw, YMap):
-        raw = r.known(raw, ("looks",), "sequential")
-        return ir.Sequential(span=span, looks=r.whole(raw, "looks"))
+        raw = r.known(raw, ("looks", "spending"), "sequential")
+        spending = r.text(raw, "spending")
+        return ir.Sequential(span=span, looks=r.whole(raw, "looks"),
+                             spending=spending.lower() if spending is not None else None)
     r.error("MS106", "`sequential` must be true, false or `{looks: N}`",
             r.value_span(node, "sequential"))
     return None
+
+
+def read_prior(r: YamlReader, node: YMap) -> ir.Prior | None:
+    """`prior: {mean: 0, sd: 0.3}` of a metric or an experiment."""
+    raw = node.get("prior")
+    if raw is None or raw is INVALID:
+        return None
+    if not isinstance(raw, YMap):
+        r.error("MS106", "`prior` must be a mapping with `mean` and `sd`",
+                r.value_span(node, "prior"), "e.g. `prior: {mean: 0, sd: 0.3}`")
+        return None
+    raw = r.known(raw, ("mean", "sd"), "prior")
+    mean, sd = r.number(raw, "mean"), r.number(raw, "sd")
+    if mean is None or sd is None:
+        r.error("MS106", "`prior` needs a `mean` and an `sd`", r.key_span(node, "prior"),
+                "e.g. `prior: {mean: 0, sd: 0.3}`")
+        return None
+    return ir.Prior(span=r.key_span(node, "prior"), mean=mean, sd=sd)

@@ -198,8 +198,16 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         variants=tuple(v.name for v in exp.variants), control=control,
         weights=tuple(v.weight.fraction for v in exp.variants),
         start=exp.window.start, end=exp.window.end_exclusive, pre_start=pre_start,
-        segments=tuple(s.name for s in exp.segments), bases=bases, metrics=tuple(metrics),
+        segments=_segments(exp), bases=bases, metrics=tuple(metrics),
         cross=tuple(cross), sources=sources)
+
+
+def _segments(exp: ir.Experiment) -> tuple[str, ...]:
+    """The declared segments, and the post-stratification dimension (its rows are the strata)."""
+    names = tuple(s.name for s in exp.segments)
+    if exp.stratify is not None and exp.stratify.name not in names:
+        names += (exp.stratify.name,)
+    return names
 
 
 def _control(exp: ir.Experiment) -> str:

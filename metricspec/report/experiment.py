@@ -77,6 +77,7 @@ class ExperimentReport:
     scan: dict[str, Any] | None = None
     scan_summary: str = ""
     pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
+    designs: tuple[str, ...] = ()  # Bayesian readouts, the group-sequential look, strata
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +165,7 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         f"{settings.get('family_size')} primary and secondary test(s)",
         "always-valid confidence sequences (peeking allowed), N* = "
         f"{settings.get('sequential_tuning'):,.0f}" if settings.get("sequential")
+        else settings["group_sequential"]["design"] if settings.get("group_sequential")
         else "fixed-horizon intervals (analyse once, at the end)",
         f"CUPED with a {exp.cuped} pre-period" if exp.cuped else "no variance reduction",
         "guardrails: one-sided non-inferiority tests against their margins",
@@ -182,7 +184,38 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
         scan=scan.to_json() if scan is not None else None,
-        scan_summary=scan.summary() if scan is not None else "", pinned=pinned)
+        scan_summary=scan.summary() if scan is not None else "", pinned=pinned,
+        designs=design_lines(result, metrics))
+
+
+def design_lines(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str, ...]:
+    """One line per Bayesian readout of an overall metric, the look, and the strata."""
+    settings, lines = result.settings, []
+    look = settings.get("group_sequential")
+    if look:
+        state = "final look" if look["final"] else "interim look: continue unless rejected"
+        lines.append(f"Look {look['look']} ({look['fraction']:.0%} of the planned units): "
+                     f"reject when |z| ≥ {look['boundary']:.3f}; {state}")
+    for r in result.metrics:
+        shown = r.bayesian is not None and not r.exploratory and r.role != "guardrail"
+        post = r.bayesian.relative if shown else None
+        if post is None or post.chance_to_win is None:
+            continue
+        label = metrics[r.metric].label or r.metric
+        lines.append(
+            f"{label} ({r.treatment.variant}): chance to win {post.chance_to_win:.1%}, "
+            f"risk {post.risk_treatment:.2%}, lift {fmt.lift(post.mean)} "
+            f"[{fmt.lift(post.ci_lower)}, {fmt.lift(post.ci_upper)}] "
+            f"({r.bayesian.ci_level:.0%} credible)")
+    if settings.get("bayesian"):
+        lines.append(f"Bayesian rule ({settings['bayesian']['prior']}): "
+                     f"{settings['bayesian']['rule']}")
+    strata = settings.get("poststratification")
+    if strata:
+        done = [k for k, v in strata["metrics"].items() if v.startswith("post-stratified")]
+        lines.append(f"Post-stratified by {strata['dimension']}: "
+                     f"{', '.join(done) if done else 'no metric (means and proportions only)'}")
+    return tuple(lines)
 
 
 def _srm_text(srm: stats.SrmResult) -> str:

@@ -180,6 +180,9 @@ def render_experiment(report: ExperimentReport, console: Console,
     reasons = Group(*[plain(f"• {reason}") for reason in report.reasons])
     console.print(Panel(Group(Text.assemble(("Decision ", "bold"), decision), reasons),
                         expand=False))
+    if report.designs:
+        console.print(Panel(Group(*[plain(f"• {line}") for line in report.designs]),
+                            title="Design", title_align="left", expand=False))
     console.print(plain("Conventions: " + "; ".join(report.conventions), "dim"))
 
 

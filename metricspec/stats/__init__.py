@@ -12,6 +12,7 @@ and nothing else from metricspec. Conventions and the reference each number matc
 docs/statistics.md; the input format is in docs/sufficient-statistics.md.
 """
 
+from metricspec.stats.bayesian import BayesianPrior, BayesianResult, BayesianSettings, Posterior
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData, VariantData
@@ -28,6 +29,7 @@ from metricspec.stats.formula import (
     mean_of,
     ratio_of,
 )
+from metricspec.stats.group_sequential import GroupSequentialDesign, Spending
 from metricspec.stats.longformat import COLUMNS, LongFormatError, read_csv, read_parquet, read_rows
 from metricspec.stats.longformat_writer import to_rows, write_csv, write_parquet
 from metricspec.stats.moments import Moments, QuantileMoments
@@ -73,6 +75,9 @@ __all__ = [
     "Add",
     "AnalysisResult",
     "ArmValue",
+    "BayesianPrior",
+    "BayesianResult",
+    "BayesianSettings",
     "Component",
     "Const",
     "Conventions",
@@ -85,6 +90,7 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentData",
     "Formula",
+    "GroupSequentialDesign",
     "GuardrailResult",
     "GuardrailStatus",
     "LongFormatError",
@@ -97,10 +103,12 @@ __all__ = [
     "Mul",
     "Neg",
     "Outcome",
+    "Posterior",
     "PowerPlan",
     "QuantileMoments",
     "Role",
     "SegmentData",
+    "Spending",
     "SrmResult",
     "SrmStatus",
     "Sub",

@@ -41,6 +41,15 @@ def _p(x: float | None) -> str:
     return "< 0.0001" if x < 1e-4 else f"= {x:.3g}"
 
 
+def _bayes(m: MetricResult) -> str:
+    r = m.bayesian.relative
+    return (
+        f"chance to win {r.chance_to_win:.1%}, risk {r.risk_treatment:.3%} of control"
+        if r.chance_to_win is not None and r.risk_treatment is not None
+        else "no posterior"
+    )
+
+
 def _treatment(
     treatment: str,
     srm: SrmResult,
@@ -65,6 +74,17 @@ def _treatment(
             doubts.append(f"guardrail {g.metric} {g.status.value}: {g.reason}")
     for m in primaries:
         p = m.adjusted_p_value
+        if m.bayesian is not None:
+            why = _bayes(m)
+            if m.verdict is Verdict.LOSS:
+                blockers.append(f"primary {m.metric} is probably worse ({why})")
+            elif m.verdict is Verdict.WIN:
+                wins.append(f"primary {m.metric} improved ({why})")
+            elif m.verdict is Verdict.CHANGED:
+                doubts.append(f"primary {m.metric} changed but has no desired direction")
+            else:
+                doubts.append(f"primary {m.metric} does not meet the Bayesian rule ({why})")
+            continue
         if m.verdict is Verdict.LOSS:
             blockers.append(f"primary {m.metric} is significantly worse (adjusted p {_p(p)})")
         elif m.verdict is Verdict.WIN:
@@ -103,10 +123,12 @@ def decide(
     guardrails: Sequence[GuardrailResult],
     *,
     cannot_analyse: str | None = None,
+    interim: str | None = None,
 ) -> Decision:
     """Return the decision from overall-population results (segments are ignored).
 
-    ``cannot_analyse`` is the reason there is no usable data at all, if so.
+    ``cannot_analyse`` is the reason there is no usable data at all, if so; ``interim``
+    says the analysis is an interim look of a group-sequential design.
     """
     if cannot_analyse is not None:
         why = (f"cannot analyse: {cannot_analyse}",)
@@ -124,7 +146,11 @@ def decide(
         guards = [g for g in guardrails if g.treatment == t and not g.exploratory]
         per.append(_treatment(t, srm, prim, guards, declared))
         scores[t] = _score(prim)
-    notes = () if srm.p_value is not None else (f"sample-ratio check not run: {srm.reason}",)
+    notes: tuple[str, ...] = ()
+    if srm.p_value is None:
+        notes += (f"sample-ratio check not run: {srm.reason}",)
+    if interim:
+        notes += (interim,)
     if any(d.outcome is Outcome.INVALID for d in per):
         return Decision(Outcome.INVALID, None, per[0].reasons, tuple(per))
     shipping = [d.treatment for d in per if d.outcome is Outcome.SHIP]

@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from metricspec.stats import poststrat
 from metricspec.stats.batch import batch_prepare
+from metricspec.stats.bayesian import bayes_verdict, readout
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, holm_interval_alpha, interval_alpha
 from metricspec.stats.data import OVERALL, ExperimentData, SegmentData
 from metricspec.stats.decision import decide
+from metricspec.stats.group_sequential import LookResult, current_look, look_tests
 from metricspec.stats.guardrails import guardrail_test
 from metricspec.stats.inference import Comparisons, effects, interval, two_sided_p
 from metricspec.stats.prepare import Prepared, prepare
@@ -141,31 +144,60 @@ def analyze(
             )
     if missing is not None:
         rows = [dataclasses.replace(r, reason=missing) if r.segment.is_overall else r for r in rows]
-    stats = {k: v.tolist() for k, v in _infer(config, rows).items()}
+    family = sum(s.in_family for s in specs) * len(config.treatments)
+    look = _look(config, data, family) if missing is None else None
+    strata, notes = poststrat.overrides(config.strata, rows, data)
+    stats = {k: v.tolist() for k, v in _infer(config, rows, look, strata).items()}
     results = [_metric_result(config, row, stats, i) for i, row in enumerate(rows)]
     guards = [
         _guardrail(config, row, stats, i)
         for i, row in enumerate(rows)
         if row.spec.role is Role.GUARDRAIL
     ]
-    decision = decide(srm, config.treatments, results, guards, cannot_analyse=missing)
+    interim = None
+    if look is not None and not look.final:
+        interim = f"interim look {look.look}: continue where no primary crossed its boundary"
+    decision = decide(
+        srm, config.treatments, results, guards, cannot_analyse=missing, interim=interim
+    )
     settings: dict[str, Any] = {
         "control": config.control,
         "treatments": list(config.treatments),
         "split": dict(config.split),
         "alpha": config.alpha,
         "correction": config.correction.value,
-        "family_size": sum(s.in_family for s in specs) * len(config.treatments),
+        "family_size": family,
         "sequential": config.sequential,
         "sequential_tuning": config.sequential_tuning if config.sequential else None,
         "srm_alpha": config.srm_alpha,
         "segments_exploratory": True,
     }
+    if look is not None and config.group_sequential is not None:
+        settings["group_sequential"] = look.summary(config.group_sequential.describe())
+    if config.bayesian is not None:
+        settings["bayesian"] = config.bayesian.summary()
+    if config.strata is not None:
+        settings["poststratification"] = {"dimension": config.strata, "metrics": notes}
     name = config.name or data.experiment or ""
     return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
 
 
-def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Array]:
+def _look(config: ExperimentConfig, data: ExperimentData, family: int) -> LookResult | None:
+    """The group-sequential look analysed (boundaries at α/m under a correction)."""
+    if config.group_sequential is None:
+        return None
+    units = sum(n for n in _units(config, data).values() if n is not None)
+    split = config.correction is not Correction.NONE and family > 1
+    alpha = config.alpha / family if split else config.alpha
+    return current_look(config.group_sequential, alpha, config.look, config.planned_units, units)
+
+
+def _infer(
+    config: ExperimentConfig,
+    rows: Sequence[Prepared],
+    look: LookResult | None = None,
+    strata: dict[int, poststrat.PostStratified] | None = None,
+) -> dict[str, Array]:
     """Compute effects, p-values, corrections and intervals for all rows at once."""
     n = len(rows)
     valid = np.array([r.pair is not None for r in rows], dtype=bool)
@@ -186,11 +218,12 @@ def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Arra
         full = np.full(n, np.nan)
         full[valid] = arr
         out[key] = full
+    poststrat.apply(out, strata or {})
     ok = valid & np.isfinite(out["diff"]) & np.isfinite(out["lift"])
     ok &= np.isfinite(out["se"]) & (out["se"] > 0) & np.isfinite(out["lift_se"])
     ok &= (out["lift_se"] > 0) & (out["df"] > 0)  # NaN df fails too
     while True:  # a row whose outputs overflow leaves the family, then the rest is recomputed
-        tests = _tests(config, rows, out, ok)
+        tests = _tests(config, rows, out, ok, look)
         finite_out = np.logical_and.reduce([np.isfinite(tests[k]) for k in _OUTPUTS])
         bad = ok & ~finite_out
         if not bad.any():
@@ -210,11 +243,15 @@ def _tests(
     rows: Sequence[Prepared],
     out: dict[str, Array],
     ok: npt.NDArray[np.bool_],
+    look: LookResult | None = None,
 ) -> dict[str, Array]:
     """Return p-values, corrected p-values and intervals for the rows marked ``ok``."""
     n = len(rows)
     se, lse = np.where(ok, out["se"], 1.0), np.where(ok, out["lift_se"], 1.0)
     diff, lift = np.where(ok, out["diff"], 0.0), np.where(ok, out["lift"], 0.0)
+    if look is not None:  # group-sequential: the look's boundary replaces the correction
+        res = look_tests(diff, se, lift, lse, look, config.alpha)
+        return {k: np.where(ok, v, np.nan) if k != "ci_alpha" else v for k, v in res.items()}
     df, ntot = np.where(ok, out["df"], np.inf), np.where(ok, out["n_total"], 2.0)
     alpha = config.alpha
     r = rho(alpha, config.sequential_tuning)
@@ -299,6 +336,15 @@ def _metric_result(
         conventions = describe(
             row.spec, config, df=s["df"][i], ci_alpha=s["ci_alpha"][i], method=row.method
         )
+    bayes = None
+    if ok and config.bayesian is not None and pair is not None:
+        prior = spec.prior or config.bayesian.prior
+        est = (s["diff"][i], s["se"][i], s["lift"][i], s["lift_se"][i])
+        decrease = spec.direction is Direction.DECREASE
+        bayes = readout(est, pair[0].base, prior, config.alpha, decrease)
+        if spec.in_family:
+            directed = spec.direction is not Direction.NONE
+            verdict = Verdict(bayes_verdict(bayes, config.bayesian, directed))
     return MetricResult(
         metric=spec.name,
         kind=spec.kind,  # StrEnum members are str (serialised as their value)
@@ -318,6 +364,7 @@ def _metric_result(
         conventions=conventions,
         cuped=cuped,
         reason=reason,
+        bayesian=bayes,
     )
 
 

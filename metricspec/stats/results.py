@@ -179,6 +179,8 @@ class MetricResult(Serialisable):
     conventions: Conventions | None
     cuped: CupedInfo | None
     reason: str | None
+    bayesian: Any = None
+    """The Bayesian readout (`bayesian.BayesianResult`) when the experiment asks for one."""
 
 
 @dataclass(frozen=True, slots=True)

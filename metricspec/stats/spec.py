@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from metricspec.stats.bayesian import BayesianPrior, BayesianSettings
 from metricspec.stats.formula import Formula, mean_of, ratio_of
+from metricspec.stats.group_sequential import GroupSequentialDesign
 
 __all__ = [
     "Correction",
@@ -109,6 +111,7 @@ class MetricSpec:
         quantile_level: ``nu`` for quantile metrics, e.g. 0.9.
         source: For quantile metrics, the metric name the quantile statistics are stored
             under (defaults to ``name``; other kinds name their data through the formula).
+        prior: This metric's Bayesian prior, overriding the experiment's (`bayesian.py`).
     """
 
     name: str
@@ -120,6 +123,7 @@ class MetricSpec:
     margin: Margin | None = None
     quantile_level: float | None = None
     source: str | None = None
+    prior: BayesianPrior | None = None
     components: frozenset[str] = field(init=False, repr=False, compare=False)
     """Every component the analysis reads (post-period and, with CUPED, pre-period)."""
     memo: dict[str, object] = field(
@@ -204,6 +208,13 @@ class ExperimentConfig:
         sequential_tuning: N*, the total sample size (all compared arms) at which the
             confidence sequence is tightest.
         name: Experiment name, for reports.
+        bayesian: Bayesian readouts beside the frequentist ones, and their decision rule
+            deciding the verdicts of primary and secondary metrics (None: frequentist only).
+        group_sequential: Planned looks with alpha spending (instead of ``sequential``).
+        look: The look being analysed (1-based); else inferred from ``planned_units``.
+        planned_units: Planned total units (all arms) at the last look.
+        strata: The segment (a pre-exposure dimension) whose rows post-stratify the overall
+            comparisons of means and proportions (`poststrat.py`).
     """
 
     control: str
@@ -216,6 +227,11 @@ class ExperimentConfig:
     sequential: bool = False
     sequential_tuning: float = 5000.0
     name: str = ""
+    bayesian: BayesianSettings | None = None
+    group_sequential: GroupSequentialDesign | None = None
+    look: int | None = None
+    planned_units: float | None = None
+    strata: str | None = None
     split: Mapping[str, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -237,6 +253,11 @@ class ExperimentConfig:
             raise ValueError(f"srm_alpha must be in (0, 1), got {self.srm_alpha}")
         if not (math.isfinite(self.sequential_tuning) and self.sequential_tuning > 0):
             raise ValueError("sequential_tuning (N*) must be positive")
+        gs = self.group_sequential
+        if gs is not None and self.sequential:
+            raise ValueError("choose confidence sequences or a group-sequential design, not both")
+        if self.look is not None and (gs is None or not 1 <= self.look <= gs.looks):
+            raise ValueError(f"look {self.look} is not a planned look of the design")
 
     @property
     def treatments(self) -> tuple[str, ...]:

@@ -693,3 +693,42 @@ def test_metricspec_run_on_postgres_prints_duckdbs_json(postgres_url: str, duckd
 def test_long_format_text_columns_are_the_key() -> None:
     """The row key used above is the documented one (docs/sufficient-statistics.md)."""
     assert TEXT_COLUMNS[1:] == LONG_KEY
+
+
+DESIGNS = """experiment tone_tuning "Warmer tone in answers" {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'tone_tuning'
+  variants control 50% control, treatment 50%
+  window 2026-10-15 .. 2026-10-28
+  primary csat
+  secondary ces, conversation_count
+  guardrail latency_p95 max_increase 10%
+  correction holm
+  analysis bayesian; prior mean 0 sd 0.2
+  sequential looks 3 spending obrien_fleming
+  traffic 900 per day
+  stratify platform
+}
+"""
+
+
+def test_analysis_designs_on_postgres_give_duckdbs_analysis(
+    postgres_url: str, duckdb_url: str, tmp_path: Path
+) -> None:
+    """Bayesian readouts, a group-sequential look and post-stratification (whose strata are the
+    dimension's segment rows) from PostgreSQL's SQL equal DuckDB's."""
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    (specs / "experiments" / "tone_tuning.mspec").write_text(DESIGNS)
+    index = Workspace.load(specs).index
+    results = {}
+    for url in (postgres_url, duckdb_url):
+        with connect(url) as conn:
+            run = run_experiment(index, "tone_tuning", conn)
+        results[run.backend.name] = analyze_rows(run.plan, run.rows, 2)
+    got, want = results["postgres"].to_dict(), results["duckdb"].to_dict()
+    assert assert_same_tree(got, want) > 100
+    notes = want["settings"]["poststratification"]["metrics"]
+    assert notes["csat (treatment)"].startswith("post-stratified over")
+    assert want["settings"]["group_sequential"]["look"] == 2
+    assert all(m["bayesian"] for m in want["metrics"] if m["verdict"] != "insufficient data")

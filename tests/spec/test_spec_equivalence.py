@@ -109,6 +109,12 @@ def test_the_pair_uses_every_construct(dsl: Workspace) -> None:
         "max_increase", "max_decrease", "margin"}
     assert {e.mde.relative for e in p.experiments if e.mde} == {True, False}
     assert {e.sequential.looks is None for e in p.experiments if e.sequential} == {True, False}
+    assert {e.sequential.spending for e in p.experiments if e.sequential} == {
+        None, "obrien_fleming"}
+    assert {e.analysis for e in p.experiments} == {"frequentist", "bayesian"}
+    assert {e.prior is None for e in p.experiments} == {True, False}
+    assert {m.prior is None for m in p.metrics} == {True, False}
+    assert {e.stratify is None for e in p.experiments} == {True, False}
     assert {e.window.end_is_date for e in p.experiments if e.window} == {True, False}
     assert {m.alert.kind for m in p.monitors if m.alert} == _literal_values(
         ir.AlertRule.model_fields["kind"].annotation)

@@ -28,7 +28,7 @@ metric n_events "Events" = count(events) {
 }
 metric n_users = count_distinct(events.user_id) { unit user; direction up }
 metric paid_share = count(events where kind = 'paid' and ok) / count(events) { format percent; direction up }
-metric revenue = sum(events.amount where amount > 0) { unit usd; direction up; baseline mean 120.5 sd 30 }
+metric revenue = sum(events.amount where amount > 0) { unit usd; direction up; baseline mean 120.5 sd 30; prior mean 0 sd 0.1 }
 metric aov = avg(events.amount) { unit usd; format currency; version 2 }
 metric aov_mean = mean(events.amount)
 metric smallest = min(events.amount)
@@ -82,7 +82,8 @@ experiment checkout_v2 "Checkout v2" {
   mde 2% relative
   correction bh
   cuped 14 days
-  sequential looks 5
+  sequential looks 5 spending obrien_fleming
+  stratify platform
   segments platform
   winsorize revenue at 99%
   winsorize aov at 0.995
@@ -98,6 +99,7 @@ experiment pricing {
   mde 5 absolute
   correction none
   sequential
+  analysis bayesian; prior mean -0.01 sd 0.3; chance_to_win 97%; max_risk 0.5%
   traffic 6000 per week
 }
 
