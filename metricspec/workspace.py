@@ -44,15 +44,17 @@ class Workspace:
     texts: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, *paths: str | Path, backends: Iterable[Backend] = ()) -> Workspace:
-        """Parse and check every spec file under `paths` (files or folders)."""
+    def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
+             root: Path | None = None) -> Workspace:
+        """Parse and check every spec file under `paths` (files or folders); with `root`,
+        files are named relative to it (see `metricspec.parse.load`)."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
         if not spec_files(paths):
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
-        loaded = load(paths)
+        loaded = load(paths, root)
         backends = tuple(backends)
         found = check(loaded.project, broken=loaded.broken, backends=backends)
         diagnostics = loaded.diagnostics + found

@@ -30,6 +30,7 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
+from metricspec.cli.settings import VERBOSITY, note
 
 
 class CheckFormat(StrEnum):
@@ -41,6 +42,7 @@ class CheckFormat(StrEnum):
 @app.command()
 def check(
     paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = (
         CheckFormat.text),
     dialect: DialectOpt = None,
@@ -48,15 +50,17 @@ def check(
 ) -> None:
     """Check specs without a warehouse and report every problem precisely."""
     backends = dialects_or_exit(dialect)
-    ws = load_or_exit(paths, backends)
+    ws = load_or_exit(paths or spec_dir, backends)
     if fmt is CheckFormat.text:
-        if ws.diagnostics:
-            out.print(ws.render("text"), markup=False)
+        shown = ws.errors if VERBOSITY.quiet and not strict else ws.diagnostics
+        if shown:
+            out.print(ws.render("text", shown), markup=False)
             out.print()
         verdict = ("[green]ok[/]" if ws.ok and not (strict and ws.warnings)
                    else "[red]failed[/]")
-        out.print(f"{verdict}: {ws.summary()}; {len(ws.errors)} error(s), "
-                  f"{len(ws.warnings)} warning(s)", markup=True)
+        if not VERBOSITY.quiet:
+            out.print(f"{verdict}: {ws.summary()}; {len(ws.errors)} error(s), "
+                      f"{len(ws.warnings)} warning(s)", markup=True)
     else:
         text = ws.render(fmt.value)
         if text:
@@ -68,6 +72,7 @@ def check(
 @app.command("compile")
 def compile_(
     paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     dialect: DialectOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
     per_metric: Annotated[bool, typer.Option(
@@ -82,7 +87,9 @@ def compile_(
     from metricspec.pipeline import compile_all, write_all
 
     backends = dialects_or_exit(dialect, ("duckdb",))
-    ws = load_or_exit(paths)
+    # spec files are named relative to the project root in the SQL headers, so a build is
+    # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
+    ws = load_or_exit(paths or spec_dir, relative=True)
     if not ws.ok:
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
@@ -97,8 +104,8 @@ def compile_(
         error_line(str(failure))
     per_backend = ", ".join(f"{b.name}: {sum(q.backend.name == b.name for q in compiled)}"
                             for b in backends)
-    out.print(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
-              f"{len(written)} file(s) changed", markup=False)
+    note(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
+         f"{len(written)} file(s) changed")
     if failed:
         err.print(f"[red]failed[/]: {len(failed)} object(s) could not be compiled; no "
                   "manifest.json written", markup=True)
@@ -123,7 +130,7 @@ def sql(
     from metricspec.plan.metric_query import Grain
 
     [backend] = dialects_or_exit([dialect])
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, relative=True)
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),

@@ -12,6 +12,7 @@ warehouse's own message; callers show it without a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from metricspec.plan.metric_query import Grain, MetricQueryPlan
 from metricspec.plan.monitor import MonitorPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
 from metricspec.semantic import Index
+
+_log = logging.getLogger("metricspec.run")
 
 Progress = Callable[[str], None]
 P = TypeVar("P", ExperimentPlan, MonitorPlan, MetricQueryPlan)
@@ -78,8 +81,13 @@ def rows_of(result: QueryResult) -> list[dict[str, Any]]:
 
 
 def execute(conn: Connection, sql: str, what: str, tables: Iterable[str] = ()) -> QueryResult:
+    # `metricspec --verbose` shows every query and how long it took (logger `metricspec`)
+    _log.debug("%s: running\n%s", what, sql)
+    started = time.perf_counter()
     try:
-        return conn.execute(sql)
+        result = conn.execute(sql)
+        _log.debug("%s: %.2f s", what, time.perf_counter() - started)
+        return result
     except WarehouseError as exc:
         read = ", ".join(sorted(set(tables)))
         raise RunError(f"{what}: the warehouse rejected the query"
