@@ -117,17 +117,23 @@ GrainOpt = Annotated[str, typer.Option("--grain", "-g",
                                        "month.")]
 DimensionOpt = Annotated[list[str] | None, typer.Option(
     "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Start (YYYY-MM-DD[THH:MM]).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="End, exclusive.")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Start: YYYY-MM-DD[THH:MM], an offset (-7d, -12h, -3mo) or a period "
+    "(today, yesterday, this/last week, month, quarter, year: its start).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="End, exclusive: as --since (a period: its end).")]
 
 
 def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py."""
+    from metricspec.cli.ranges import RangeError, resolve
+
     if value is None:
         return None
     try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        usage_error(f"{option} `{value}` is not a date or time (use YYYY-MM-DD[THH:MM])")
+        return resolve(value, "until" if option == "--until" else "since")
+    except RangeError as exc:
+        usage_error(f"{option} {exc}")
 
 
 

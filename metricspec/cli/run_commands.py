@@ -34,6 +34,7 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
+from metricspec.cli.query_output import QueryFormat, emit_rows, with_where
 from metricspec.outputs import check_writable, replacing, write_text
 
 if TYPE_CHECKING:
@@ -264,14 +265,15 @@ def query(
     dimension: DimensionOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    fmt: FormatOpt = OutputFormat.text,
+    where: Annotated[str | None, typer.Option(
+        "--where", help="Filter on the metrics' dimensions, as a spec's `where`: "
+        "\"channel = 'chat'\".", show_default=False)] = None,
+    fmt: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = (
+        QueryFormat.table),
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
-    from rich.table import Table
-
     from metricspec.plan.lower import PlanError
     from metricspec.plan.metric_query import Grain, plan_metric_query
-    from metricspec.report import fmt as number
     from metricspec.run.execute import run_metrics
 
     ws = load_ok_or_exit(paths)
@@ -284,21 +286,10 @@ def query(
         usage_error(str(exc))
     dimensions = tuple(dimension or ())
     # planned once, here, before any connection (plans are the same for every warehouse)
-    plan = refuse_unplannable(lambda: plan_metric_query(
-        ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end))
+    plan = with_where(refuse_unplannable(lambda: plan_metric_query(
+        ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end)),
+        where)
     with warehouse(url) as conn:
         rows = run_metrics(ws.index, metrics, conn, plan=plan)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-    from metricspec.report.terminal import plain
-
-    table = Table(header_style="bold")
-    columns = list(rows[0]) if rows else ["period", *(dimension or []), *metrics]
-    for column in columns:
-        table.add_column(plain(column), justify="right" if column in metrics else "left")
-    definitions = ws.index.metrics
-    for row in rows:
-        table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
-                              if c in definitions else str(v)) for c, v in row.items()])
-    out.print(table)
+    columns = list(rows[0]) if rows else ["period", *dimensions, *metrics]
+    emit_rows(rows, columns, fmt, ws.index, metrics)
