@@ -15,6 +15,7 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     diff_command,
     doc_commands,
     run_commands,
+    schema_command,
     spec_commands,
 )
 from metricspec.cli.common import app, err, out
