@@ -14,6 +14,7 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     demo_command,
     diff_command,
     doc_commands,
+    init_command,
     run_commands,
     schema_command,
     spec_commands,
