@@ -40,7 +40,7 @@ CONFIG: list[Any] = []
 class Group(TyperGroup):
     """The `metricspec` group: global options are accepted anywhere before `--`."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist(args))
 
 
@@ -166,5 +166,5 @@ class Stopwatch:
 
     def step(self, name: str) -> None:
         now = time.perf_counter()
-        verbose_note(f"[{now - self.started:7.2f} s] {name}")
+        verbose_note(f"[{now - self.started:6.2f} s] {name} ({now - self.last:.2f} s)")
         self.last = now

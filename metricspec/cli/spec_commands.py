@@ -30,7 +30,7 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
-from metricspec.cli.settings import VERBOSITY, note
+from metricspec.cli.settings import VERBOSITY, Stopwatch, note
 
 
 class CheckFormat(StrEnum):
@@ -87,6 +87,7 @@ def compile_(
     from metricspec.pipeline import compile_all, write_all
 
     backends = dialects_or_exit(dialect, ("duckdb",))
+    clock = Stopwatch()  # --verbose: each step's time on stderr
     # spec files are named relative to the project root in the SQL headers, so a build is
     # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
     ws = load_or_exit(paths or spec_dir, relative=True)
@@ -94,12 +95,15 @@ def compile_(
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
+    clock.step(f"loaded and checked {ws.summary()}")
     with output_errors():
         check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
                                    workers=os.cpu_count() or 1)
+    clock.step(f"compiled {len(compiled)} queries")
     with output_errors():
         written = write_all(compiled, out_dir, complete=not failed)
+    clock.step(f"wrote {len(written)} changed file(s)")
     for failure in failed:
         error_line(str(failure))
     per_backend = ", ".join(f"{b.name}: {sum(q.backend.name == b.name for q in compiled)}"

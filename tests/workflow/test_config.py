@@ -5,6 +5,7 @@ shell completion."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -154,6 +155,9 @@ def test_verbose_shows_the_configuration_and_the_queries(project: Path,
     assert code == 0, err
     assert "configuration: " in err and "metricspec.toml" in err
     assert "SELECT" in err and "metricspec.run:" in err
+    code, out, err = cli("compile", "-v", "-o", str(project / "b"))
+    assert code == 0 and "compiled" in out
+    assert re.search(r"\[ *\d+\.\d\d s\] compiled \d+ queries \(\d+\.\d\d s\)", err), err
     code, _, err = cli("-q", "-v", "check")
     assert code == 2 and "exclude each other" in err
 
