@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from metricspec.cli.common import (
+    PathsArg,
     SpecDirOpt,
     app,
     err,
@@ -89,7 +90,8 @@ def plan(
 
 @app.command()
 def docs(
-    paths: SpecDirOpt = None,
+    paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     output: Annotated[Path, typer.Option("--out", "-o", help="Folder for the site.")] = Path(
         "site"),
 ) -> None:
@@ -98,7 +100,7 @@ def docs(
     from metricspec.document.docs import build_site
     from metricspec.outputs import check_writable
 
-    ws = load_ok_or_exit(paths, relative=True)
+    ws = load_ok_or_exit(paths or spec_dir, relative=True)
     with output_errors():
         check_writable(output, folder=True)  # before building the site, not after
     site = build_site(ws.index, ws.texts, list(all_backends().values()))

@@ -118,7 +118,8 @@ def test_spec_paths_the_same_way_on_every_command(project: Path) -> None:
     (project / "metricspec.toml").write_text('specs = ["nowhere"]\n')
     defs = str(project / "defs")
     for args in (["check", defs], ["check", "--spec-dir", defs], ["compile", "-s", defs],
-                 ["compile", defs], ["sql", "csat", "-s", defs], ["docs", "-s", defs]):
+                 ["compile", defs], ["sql", "csat", "-s", defs], ["docs", "-s", defs],
+                 ["docs", defs, "-o", str(project / "site2")]):
         code, out, err = cli(*args)
         assert code == 0, (args, out, err)
     code, _, err = cli("check")  # the file's (missing) folder is the default
