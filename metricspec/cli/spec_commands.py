@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -78,6 +78,9 @@ def compile_(
     per_metric: Annotated[bool, typer.Option(
         "--per-metric", help="Also write one query per metric (by default metrics are "
         "compiled per source group: one scan of each source for all its metrics).")] = False,
+    up_to_date: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 when the output folder is not what compiling "
+        "would write (for builds committed to the repository).")] = False,
 ) -> None:
     """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files.
 
@@ -96,11 +99,14 @@ def compile_(
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
     clock.step(f"loaded and checked {ws.summary()}")
-    with output_errors():
-        check_writable(out_dir, folder=True)  # before the work, not after it
+    if not up_to_date:
+        with output_errors():
+            check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
                                    workers=os.cpu_count() or 1)
     clock.step(f"compiled {len(compiled)} queries")
+    if up_to_date:
+        _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():
         written = write_all(compiled, out_dir, complete=not failed)
     clock.step(f"wrote {len(written)} changed file(s)")
@@ -114,6 +120,22 @@ def compile_(
         err.print(f"[red]failed[/]: {len(failed)} object(s) could not be compiled; no "
                   "manifest.json written", markup=True)
     raise typer.Exit(1 if failed else 0)
+
+
+def _exit_unless_up_to_date(compiled: list[Any], failed: list[Any], out_dir: Path) -> None:
+    from metricspec.pipeline.write import stale
+
+    for failure in failed:
+        error_line(str(failure))
+    changed = stale(compiled, out_dir)
+    for path in changed:
+        error_line(f"{out_dir}/{path} is not up to date", label="stale")
+    if not (changed or failed):
+        note(f"{out_dir}/ is up to date: {len(compiled)} queries")
+    elif changed:
+        err.print(f"[red]failed[/]: {len(changed)} file(s) in {out_dir}/ differ from what "
+                  f"`metricspec compile` writes; run it and commit the result", markup=True)
+    raise typer.Exit(1 if changed or failed else 0)
 
 
 @app.command()

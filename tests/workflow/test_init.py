@@ -153,7 +153,8 @@ def test_the_repositorys_hook_definitions_run(git_project: Path) -> None:
     """`.pre-commit-hooks.yaml` as pre-commit reads it, run as local hooks (`language:
     system`, the environment's metricspec) so that no network is needed."""
     hooks = YAML(typ="safe").load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert [h["id"] for h in hooks] == ["metricspec-check", "metricspec-compile"]
+    assert [h["id"] for h in hooks] == ["metricspec-check", "metricspec-compile",
+                                        "metricspec-compile-check"]
     local = [{**hook, "language": "system"} for hook in hooks]
     config = git_project / ".pre-commit-config.yaml"
     yaml = YAML()
@@ -161,6 +162,7 @@ def test_the_repositorys_hook_definitions_run(git_project: Path) -> None:
         yaml.dump({"repos": [{"repo": "local", "hooks": local}]}, handle)
     output = pre_commit(git_project)
     assert re.search(r"metricspec check\.+Passed", output), output
+    assert re.search(r"metricspec compile --check\.+Passed", output), output  # after compile
     (git_project / "metricspec.toml").write_text('specs = ["specs"]\ndialect = "duckdb"\n')
     output = pre_commit(git_project, ok=(1,))
     assert "metricspec.toml:2:11: error[MS920]: unknown key `dialect`" in output

@@ -61,3 +61,34 @@ def test_plans_docs_and_sql_are_the_same_from_any_folder(checkout: Path, tmp_pat
     cli("docs", "-s", specs, "-o", str(tmp_path / "site2"))
     assert tree(checkout / "site") == tree(tmp_path / "site2")
     assert "specs/quality.mspec" in sql
+
+
+def test_compile_check_says_whether_the_build_is_up_to_date(checkout: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.chdir(checkout)
+
+    def check() -> tuple[int, str]:
+        result = runner.invoke(app, ["compile", "specs", "-d", "duckdb", "-d", "postgres",
+                                     "--check"])
+        return result.exit_code, result.stderr
+
+    code, err = check()
+    assert code == 1 and "stale" in err and "manifest.json" in err
+    assert not (checkout / "build").exists()  # --check writes nothing
+    cli("compile", "specs", "-d", "duckdb", "-d", "postgres")
+    before = tree(checkout / "build")
+    assert check() == (0, "")
+    edited = checkout / "build" / "duckdb" / "experiments" / "summarizer_v2.sql"
+    edited.write_text(edited.read_text() + "-- edited\n")
+    (checkout / "build" / "postgres" / "metrics" / "old_metric.sql").write_text("SELECT 1\n")
+    code, err = check()
+    assert code == 1
+    assert "build/duckdb/experiments/summarizer_v2.sql is not up to date" in err
+    assert "build/postgres/metrics/old_metric.sql is not up to date" in err
+    spec = checkout / "specs" / "quality.mspec"
+    cli("compile", "specs", "-d", "duckdb", "-d", "postgres")
+    assert tree(checkout / "build") == before
+    spec.write_text(spec.read_text().replace("thumbs = 'up'", "thumbs = 'UP'", 1))
+    code, err = check()
+    assert code == 1 and "build/duckdb/metrics/feedback.sql is not up to date" in err
