@@ -35,6 +35,7 @@ from metricspec.cli.common import (
     usage_error,
 )
 from metricspec.cli.query_output import QueryFormat, emit_rows, with_where
+from metricspec.cli.settings import VERBOSITY
 from metricspec.outputs import check_writable, replacing, write_text
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
         sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
     else:
         render_experiment(report, out, show_segments=segments)
-    if html is not None:
+    if html is not None and not VERBOSITY.quiet:
         err.print(f"wrote {html}", markup=False)
 
 

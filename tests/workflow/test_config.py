@@ -126,6 +126,20 @@ def test_spec_paths_the_same_way_on_every_command(project: Path) -> None:
     assert code == 2 and "nowhere" in err
 
 
+def test_site_strict_and_dialects_from_the_file(project: Path) -> None:
+    (project / "metricspec.toml").write_text('specs = ["defs"]\nsite = "catalog"\n'
+                                             'strict = true\ndialects = ["bigquery"]\n')
+    code, out, _ = cli("docs")
+    assert code == 0 and (project / "catalog" / "index.html").is_file(), out
+    # BigQuery computes percentiles approximately: a warning (MS701), which strict fails on
+    code, out, _ = cli("check")
+    assert code == 1 and "warning[MS701]" in out and "failed" in out
+    code, out, _ = cli("check", "--no-strict")
+    assert code == 0 and "warning[MS701]" in out
+    code, out, _ = cli("check", "-d", "duckdb")  # the flag replaces the file's dialects
+    assert code == 0 and "MS701" not in out
+
+
 def test_explicit_config_option(project: Path, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere.toml"
     other.write_text(f'specs = ["{(project / "defs").as_posix()}"]\ndialects = ["postgres"]\n')
