@@ -29,16 +29,25 @@ class QueryFormat(StrEnum):
     json = "json"
 
 
-def with_where(plan: MetricQueryPlan, text: str | None) -> MetricQueryPlan:
+def with_where(plan: MetricQueryPlan, text: str | None,
+               subject: str | None = None) -> MetricQueryPlan:
     """The plan restricted by `--where`; exit 2 with each problem under the option's text."""
     from metricspec.plan.where import WhereError, restrict
 
     if text is None:
         return plan
     try:
-        return restrict(plan, text)
+        return restrict(plan, text, subject)
     except WhereError as exc:
         where_errors(exc)
+
+
+def monitor_with_where(plan: Any, text: str | None) -> Any:
+    """A monitor's (or guardrail's) plan with its series restricted by `--where`."""
+    import dataclasses
+
+    return plan if text is None else dataclasses.replace(
+        plan, series=with_where(plan.series, text, f"`{plan.metric}`"))
 
 
 def where_errors(exc: Any) -> NoReturn:

@@ -34,7 +34,12 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
-from metricspec.cli.query_output import QueryFormat, emit_rows, with_where
+from metricspec.cli.query_output import (
+    QueryFormat,
+    emit_rows,
+    monitor_with_where,
+    with_where,
+)
 from metricspec.cli.settings import VERBOSITY
 from metricspec.outputs import check_writable, replacing, write_text
 
@@ -50,6 +55,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+WhereOpt = Annotated[str | None, typer.Option(
+    "--where", help="Filter on the metrics' dimensions, as a spec's `where`: "
+    "\"channel = 'chat'\".", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 HtmlOpt = Annotated[Path | None, typer.Option(
     "--html", help="Also write a self-contained HTML report with a forest plot here.",
@@ -220,6 +228,7 @@ def monitor(
     url: WarehouseOpt = DEFAULT_WAREHOUSE,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    where: WhereOpt = None,
     fmt: FormatOpt = OutputFormat.text,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
@@ -237,6 +246,7 @@ def monitor(
     # planned once, here, before any connection (plans are the same for every warehouse)
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})
+    plans = {n: monitor_with_where(p, where) for n, p in plans.items()}
     reports = []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
@@ -266,9 +276,7 @@ def query(
     dimension: DimensionOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    where: Annotated[str | None, typer.Option(
-        "--where", help="Filter on the metrics' dimensions, as a spec's `where`: "
-        "\"channel = 'chat'\".", show_default=False)] = None,
+    where: WhereOpt = None,
     fmt: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = (
         QueryFormat.table),
 ) -> None:

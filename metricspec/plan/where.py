@@ -28,8 +28,9 @@ class WhereError(PlanError):
         self.problems = problems
 
 
-def restrict(plan: MetricQueryPlan, text: str) -> MetricQueryPlan:
-    """The plan with `text` as its query-time filter.
+def restrict(plan: MetricQueryPlan, text: str, subject: str | None = None) -> MetricQueryPlan:
+    """The plan with `text` as its query-time filter (`subject` names what is filtered in
+    messages; default: the plan's metrics).
 
     Raises:
         WhereError: the text is outside the filter grammar or reads a column that is not a
@@ -39,7 +40,7 @@ def restrict(plan: MetricQueryPlan, text: str) -> MetricQueryPlan:
     if checked is None or problems:
         raise WhereError(text, problems)
     available = available_dimensions(plan.sources, plan.conversions)
-    metrics = ", ".join(f"`{m.name}`" for m in plan.metrics)
+    metrics = subject or ", ".join(f"`{m.name}`" for m in plan.metrics)
     wrong = []
     for ref in checked.references:
         if ref.name in available and ref.table is None:

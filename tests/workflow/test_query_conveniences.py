@@ -167,3 +167,35 @@ def test_relative_ranges_on_the_command_line(small_warehouse: Path) -> None:
     assert (today - dt.timedelta(days=7)).strftime("%Y-%m-%d") in result.stdout
     code, _, err = query(small_warehouse, "csat", "--since", "a while ago")
     assert code == 2 and "--since `a while ago` is not a date, time, offset or period" in err
+
+
+def hourly_samples(warehouse: Path, channel: str | None) -> tuple[int, int]:
+    """Hours of 16 November with assistant latencies (for `channel`), and those with at
+    least 100 of them (the guardrail's minimum sample), by pandas."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        frame = con.execute("SELECT ts, channel, role, latency_ms FROM support.messages").df()
+    frame = frame[(frame.ts >= "2026-11-16") & (frame.ts < "2026-11-17")
+                  & frame.role.eq("assistant") & frame.latency_ms.notna()]
+    if channel is not None:
+        frame = frame[frame.channel.eq(channel)]
+    counts = frame.groupby(frame.ts.dt.floor("h")).size()
+    return len(counts), int((counts >= 100).sum())
+
+
+@pytest.mark.parametrize("channel", [None, "chat", "email"])
+def test_monitor_where(small_warehouse: Path, channel: str | None) -> None:
+    where = ["--where", f"channel = '{channel}'"] if channel else []
+    result = runner.invoke(app, ["monitor", "latency_budget", "-s", SPECS, "-w",
+                                 f"duckdb:///{small_warehouse}", "--since", "2026-11-16",
+                                 "--until", "2026-11-17", "-f", "json", *where])
+    assert result.exit_code in (0, 1, 4), result.output
+    [report] = json.loads(result.stdout)["monitors"]
+    coverage = report["coverage"]
+    assert (coverage["windows"], coverage["judged"]) == hourly_samples(small_warehouse, channel)
+
+
+def test_monitor_where_errors_name_the_monitors_metric(small_warehouse: Path) -> None:
+    result = runner.invoke(app, ["monitor", "latency_budget", "-s", SPECS, "-w",
+                                 f"duckdb:///{small_warehouse}", "--where", "cost_usd > 1"])
+    assert result.exit_code == 2
+    assert "`cost_usd` is not a dimension of `latency_p95`" in result.stderr
