@@ -122,6 +122,23 @@ def compile_(
     raise typer.Exit(1 if failed else 0)
 
 
+def _compile_where(index: Any, name: str, backend: Any, request: Any, where: str) -> Any:
+    """`sql NAME --where …`: the object planned, restricted as `query`/`monitor` are."""
+    from metricspec import pipeline
+    from metricspec.cli.query_output import monitor_with_where, with_where
+
+    kind = pipeline.object_kind(index, name)
+    if kind not in ("metric", "monitor", "guardrail"):
+        usage_error(f"--where applies to metrics, monitors and guardrails, not to the {kind} "
+                    f"`{name}`")
+    from metricspec.plan.metric_query import MetricQueryPlan
+
+    plan = pipeline.plan_kind(kind, index, name, request)
+    plan = (with_where(plan, where) if isinstance(plan, MetricQueryPlan)
+            else monitor_with_where(plan, where))
+    return pipeline.compile_plan(kind, name, plan, backend)
+
+
 def _exit_unless_up_to_date(compiled: list[Any], failed: list[Any], out_dir: Path) -> None:
     from metricspec.pipeline.write import stale
 
@@ -149,6 +166,9 @@ def sql(
     dimension: DimensionOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", help="Filter on the dimensions of a metric, monitor or guardrail, as "
+        "`query --where`.", show_default=False)] = None,
 ) -> None:
     """Print the SQL of one object."""
     from metricspec import pipeline
@@ -161,7 +181,8 @@ def sql(
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),
                                    parse_time(since, "--since"), parse_time(until, "--until"))
-        query = pipeline.compile(ws.index, name, backend, request)
+        query = (pipeline.compile(ws.index, name, backend, request) if where is None
+                 else _compile_where(ws.index, name, backend, request, where))
     except PlanError as exc:
         usage_error(str(exc))
     except pipeline.CompileError as exc:

@@ -199,3 +199,18 @@ def test_monitor_where_errors_name_the_monitors_metric(small_warehouse: Path) ->
                                  f"duckdb:///{small_warehouse}", "--where", "cost_usd > 1"])
     assert result.exit_code == 2
     assert "`cost_usd` is not a dimension of `latency_p95`" in result.stderr
+
+
+def test_sql_where_runs_and_gives_the_filtered_numbers(small_warehouse: Path) -> None:
+    result = runner.invoke(app, ["sql", "csat", "-s", SPECS, "--since", "2026-11-01",
+                                 "--until", "2026-11-05", "--where", "channel <> 'email'"])
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(small_warehouse), read_only=True) as con:
+        frame = con.execute(result.stdout).df()
+    got = {str(p)[:10]: v for p, v in zip(frame.period, frame.csat, strict=True)
+           if not pd.isna(v)}
+    want = {d.strftime("%Y-%m-%d"): v for d, v in expected_csat(
+        small_warehouse, {"chat", "voice"}, "2026-11-01", "2026-11-05").dropna().items()}
+    assert got == pytest.approx(want, rel=1e-12) and len(want) == 4
+    result = runner.invoke(app, ["sql", "summarizer_v2", "-s", SPECS, "--where", "x = 1"])
+    assert result.exit_code == 2 and "--where applies to metrics" in result.stderr
