@@ -124,6 +124,9 @@ CODES: dict[str, str] = {
     "MS902": "unknown dialect",
     "MS903": "warehouse error",
     "MS910": "cannot write an output file",
+    "MS911": "file already exists",
+    "MS920": "invalid configuration file",
+    "MS921": "unset environment variable in the configuration",
 }
 
 

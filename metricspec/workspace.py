@@ -50,16 +50,17 @@ class Workspace:
 
     @classmethod
     def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
-             today: dt.date | None = None) -> Workspace:
+             today: dt.date | None = None, root: Path | None = None) -> Workspace:
         """Parse and check every spec file under `paths` (files or folders); a
-        `metricspec.lock` beside the spec folder is checked against `today`."""
+        `metricspec.lock` beside the spec folder is checked against `today`; with `root`,
+        files are named relative to it (see `metricspec.parse.load`)."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
         if not spec_files(paths):
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
-        loaded = load(paths)
+        loaded = load(paths, root)
         backends = tuple(backends)
         lock, lock_error = _lock_of(paths)
         found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,

@@ -4,6 +4,7 @@ that escapes a command becomes a message and exit status 70, never a traceback."
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,11 +14,14 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     demo_command,
     diff_command,
     doc_commands,
+    init_command,
     lock_command,
     run_commands,
+    schema_command,
     spec_commands,
 )
 from metricspec.cli.common import app, err, out
+from metricspec.cli.settings import configure
 
 
 def version_callback(value: bool) -> None:
@@ -28,16 +32,26 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=version_callback,
                                           is_eager=True, help="Show the version.")] = False,
+    config: Annotated[Path | None, typer.Option(
+        "--config", envvar="METRICSPEC_CONFIG", show_default=False,
+        help="Configuration file (default: the nearest metricspec.toml, or pyproject.toml "
+        "with \\[tool.metricspec], in this folder or above).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors and the "
+                                        "results asked for only.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print timings and "
+                                          "the queries run (on stderr).")] = False,
 ) -> None:
     """metricspec: metric specs → checked, compiled, run."""
+    configure(ctx, config, quiet, verbose)
 
 
 def run() -> None:
     """Run the app; turn any escaped exception into a message, not a traceback."""
     try:
-        app()  # standalone mode: usage errors print their message and exit 2
+        app(prog_name="metricspec")  # standalone mode: usage errors print their message and exit 2
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from metricspec.backend_help import dialect_help, warehouse_help
+from metricspec.cli.settings import Group
 from metricspec.safetext import printable
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ app = typer.Typer(
     help="Declarative metric specs: check them, compile them to warehouse SQL, run experiments "
     "and monitors.",
     no_args_is_help=True,
-    add_completion=False,
+    cls=Group,  # --quiet, --verbose and --config anywhere (cli/settings.py)
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -97,11 +98,17 @@ def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> 
         usage_error(str(exc), "MS902")
 
 
-def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None) -> Workspace:
+def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None,
+                 *, relative: bool = False) -> Workspace:
+    """Load specs; with `relative`, files are named relative to the project root (for
+    outputs that must be the same from any folder: SQL headers, plans, docs)."""
+    from metricspec.cli.settings import root_for
     from metricspec.workspace import NoSpecFiles, Workspace
 
+    paths = paths or [Path("specs")]
     try:
-        return Workspace.load(*(paths or [Path("specs")]), backends=backends or [])
+        return Workspace.load(*paths, backends=backends or [],
+                              root=root_for(paths) if relative else None)
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
 
@@ -111,17 +118,23 @@ GrainOpt = Annotated[str, typer.Option("--grain", "-g",
                                        "month.")]
 DimensionOpt = Annotated[list[str] | None, typer.Option(
     "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Start (YYYY-MM-DD[THH:MM]).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="End, exclusive.")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Start: YYYY-MM-DD[THH:MM], an offset (-7d, -12h, -3mo) or a period "
+    "(today, yesterday, this/last week, month, quarter, year: its start).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="End, exclusive: as --since (a period: its end).")]
 
 
 def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py."""
+    from metricspec.cli.ranges import RangeError, resolve
+
     if value is None:
         return None
     try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        usage_error(f"{option} `{value}` is not a date or time (use YYYY-MM-DD[THH:MM])")
+        return resolve(value, "until" if option == "--until" else "since")
+    except RangeError as exc:
+        usage_error(f"{option} {exc}")
 
 
 
@@ -147,12 +160,13 @@ def parse_max_scan(value: str | None) -> Budget | None:
 
 
 SpecDirOpt = Annotated[list[Path] | None, typer.Option(
-    "--spec-dir", "-s", help="Spec files or folders (default: specs/).", show_default=False)]
+    "--spec-dir", "-s", help="Spec files or folders (default: the configuration's `specs`, "
+    "else specs/).", show_default=False)]
 
 
-def load_ok_or_exit(paths: list[Path] | None) -> Workspace:
+def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False) -> Workspace:
     """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
-    ws = load_or_exit(paths)
+    ws = load_or_exit(paths, relative=relative)
     if not ws.ok:
         out.print(ws.render("text", ws.errors), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",

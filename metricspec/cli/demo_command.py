@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from metricspec.cli.common import (
+    PathsArg,
     SpecDirOpt,
     app,
     err,
@@ -32,7 +33,8 @@ def _spec_paths(paths: list[Path] | None) -> list[Path]:
 
 @app.command()
 def demo(
-    paths: SpecDirOpt = None,
+    paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     database: Annotated[Path, typer.Option(
         "--database", help="DuckDB file to build the example warehouse in.")] = Path(
         "metricspec.duckdb"),
@@ -58,7 +60,7 @@ def demo(
 
     if scale <= 0:
         usage_error("--scale must be positive")
-    specs = _spec_paths(paths)
+    specs = _spec_paths(paths or spec_dir)
     ws = load_ok_or_exit(specs)
     with output_errors():
         check_writable(reports, folder=True)  # before building anything

@@ -12,14 +12,15 @@ from typing import Annotated
 import typer
 
 from metricspec.cli.common import (
+    PathsArg,
     SpecDirOpt,
     app,
     err,
     load_ok_or_exit,
     name_or_exit,
-    out,
     output_errors,
 )
+from metricspec.cli.settings import VERBOSITY, note
 
 
 class PlanFormat(StrEnum):
@@ -46,7 +47,7 @@ def plan(
     from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
     from metricspec.plan.experiment import history_plan, plan_experiment
 
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, relative=True)
     name_or_exit(ws, experiment, ("experiment",))
     if output is not None:
         from metricspec.outputs import check_writable
@@ -80,7 +81,8 @@ def plan(
 
         with output_errors():
             write_text(output, text)
-        err.print(f"wrote {output}", markup=False)
+        if not VERBOSITY.quiet:
+            err.print(f"wrote {output}", markup=False)
     else:
         sys.stdout.write(text)
 
@@ -88,7 +90,8 @@ def plan(
 
 @app.command()
 def docs(
-    paths: SpecDirOpt = None,
+    paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     output: Annotated[Path, typer.Option("--out", "-o", help="Folder for the site.")] = Path(
         "site"),
 ) -> None:
@@ -97,11 +100,10 @@ def docs(
     from metricspec.document.docs import build_site
     from metricspec.outputs import check_writable
 
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths or spec_dir, relative=True)
     with output_errors():
         check_writable(output, folder=True)  # before building the site, not after
     site = build_site(ws.index, ws.texts, list(all_backends().values()))
     with output_errors():
         written = site.write(output)
-    out.print(f"wrote {len(written)} pages to {output}/ — open {output}/index.html",
-              markup=False)
+    note(f"wrote {len(written)} pages to {output}/ — open {output}/index.html")

@@ -38,6 +38,13 @@ from metricspec.cli.common import (
     usage_error,
 )
 from metricspec.cli.lock_command import pinned_or_exit
+from metricspec.cli.query_output import (
+    QueryFormat,
+    emit_rows,
+    monitor_with_where,
+    with_where,
+)
+from metricspec.cli.settings import VERBOSITY
 from metricspec.outputs import check_writable, replacing, write_text
 
 if TYPE_CHECKING:
@@ -52,6 +59,9 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+WhereOpt = Annotated[str | None, typer.Option(
+    "--where", help="Filter on the metrics' dimensions, as a spec's `where`: "
+    "\"channel = 'chat'\".", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 HtmlOpt = Annotated[Path | None, typer.Option(
     "--html", help="Also write a self-contained HTML report with a forest plot here.",
@@ -118,7 +128,7 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
         sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
     else:
         render_experiment(report, out, show_segments=segments)
-    if html is not None:
+    if html is not None and not VERBOSITY.quiet:
         err.print(f"wrote {html}", markup=False)
 
 
@@ -250,6 +260,7 @@ def monitor(
     url: WarehouseOpt = DEFAULT_WAREHOUSE,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    where: WhereOpt = None,
     fmt: FormatOpt = OutputFormat.text,
     max_scan: MaxScanOpt = None,
 ) -> None:
@@ -269,6 +280,7 @@ def monitor(
     # planned once, here, before any connection (plans are the same for every warehouse)
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})
+    plans = {n: monitor_with_where(p, where) for n, p in plans.items()}
     reports = []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
@@ -302,15 +314,14 @@ def query(
     dimension: DimensionOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    fmt: FormatOpt = OutputFormat.text,
+    where: WhereOpt = None,
+    fmt: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = (
+        QueryFormat.table),
     max_scan: MaxScanOpt = None,
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
-    from rich.table import Table
-
     from metricspec.plan.lower import PlanError
     from metricspec.plan.metric_query import Grain, plan_metric_query
-    from metricspec.report import fmt as number
     from metricspec.run.execute import run_metrics_costed
 
     budget = parse_max_scan(max_scan)
@@ -324,25 +335,15 @@ def query(
         usage_error(str(exc))
     dimensions = tuple(dimension or ())
     # planned once, here, before any connection (plans are the same for every warehouse)
-    plan = refuse_unplannable(lambda: plan_metric_query(
-        ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end))
+    plan = with_where(refuse_unplannable(lambda: plan_metric_query(
+        ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end)),
+        where)
     with warehouse(url) as conn:
         result = run_metrics_costed(ws.index, metrics, conn, plan=plan, budget=budget)
     rows = result.rows
-    from metricspec.report.terminal import plain
+    columns = list(rows[0]) if rows else ["period", *dimensions, *metrics]
+    emit_rows(rows, columns, fmt, ws.index, metrics)
+    if result.cost is not None and fmt is QueryFormat.table:
+        from metricspec.report.terminal import plain
 
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
-        return
-
-    table = Table(header_style="bold")
-    columns = list(rows[0]) if rows else ["period", *(dimension or []), *metrics]
-    for column in columns:
-        table.add_column(plain(column), justify="right" if column in metrics else "left")
-    definitions = ws.index.metrics
-    for row in rows:
-        table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
-                              if c in definitions else str(v)) for c, v in row.items()])
-    out.print(table)
-    if result.cost is not None:
         out.print(plain(f"scanned: {result.cost.summary()}", "dim"))

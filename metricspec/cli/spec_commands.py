@@ -6,7 +6,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,6 +30,7 @@ from metricspec.cli.common import (
     parse_time,
     usage_error,
 )
+from metricspec.cli.settings import VERBOSITY, Stopwatch, note
 
 
 class CheckFormat(StrEnum):
@@ -41,6 +42,7 @@ class CheckFormat(StrEnum):
 @app.command()
 def check(
     paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = (
         CheckFormat.text),
     dialect: DialectOpt = None,
@@ -48,15 +50,17 @@ def check(
 ) -> None:
     """Check specs without a warehouse and report every problem precisely."""
     backends = dialects_or_exit(dialect)
-    ws = load_or_exit(paths, backends)
+    ws = load_or_exit(paths or spec_dir, backends)
     if fmt is CheckFormat.text:
-        if ws.diagnostics:
-            out.print(ws.render("text"), markup=False)
+        shown = ws.errors if VERBOSITY.quiet and not strict else ws.diagnostics
+        if shown:
+            out.print(ws.render("text", shown), markup=False)
             out.print()
         verdict = ("[green]ok[/]" if ws.ok and not (strict and ws.warnings)
                    else "[red]failed[/]")
-        out.print(f"{verdict}: {ws.summary()}; {len(ws.errors)} error(s), "
-                  f"{len(ws.warnings)} warning(s)", markup=True)
+        if not VERBOSITY.quiet:
+            out.print(f"{verdict}: {ws.summary()}; {len(ws.errors)} error(s), "
+                      f"{len(ws.warnings)} warning(s)", markup=True)
     else:
         text = ws.render(fmt.value)
         if text:
@@ -68,11 +72,15 @@ def check(
 @app.command("compile")
 def compile_(
     paths: PathsArg = None,
+    spec_dir: SpecDirOpt = None,
     dialect: DialectOpt = None,
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("build"),
     per_metric: Annotated[bool, typer.Option(
         "--per-metric", help="Also write one query per metric (by default metrics are "
         "compiled per source group: one scan of each source for all its metrics).")] = False,
+    up_to_date: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 when the output folder is not what compiling "
+        "would write (for builds committed to the repository).")] = False,
 ) -> None:
     """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files.
 
@@ -82,27 +90,69 @@ def compile_(
     from metricspec.pipeline import compile_all, write_all
 
     backends = dialects_or_exit(dialect, ("duckdb",))
-    ws = load_or_exit(paths)
+    clock = Stopwatch()  # --verbose: each step's time on stderr
+    # spec files are named relative to the project root in the SQL headers, so a build is
+    # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
+    ws = load_or_exit(paths or spec_dir, relative=True)
     if not ws.ok:
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
-    with output_errors():
-        check_writable(out_dir, folder=True)  # before the work, not after it
+    clock.step(f"loaded and checked {ws.summary()}")
+    if not up_to_date:
+        with output_errors():
+            check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
                                    workers=os.cpu_count() or 1)
+    clock.step(f"compiled {len(compiled)} queries")
+    if up_to_date:
+        _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():
         written = write_all(compiled, out_dir, complete=not failed)
+    clock.step(f"wrote {len(written)} changed file(s)")
     for failure in failed:
         error_line(str(failure))
     per_backend = ", ".join(f"{b.name}: {sum(q.backend.name == b.name for q in compiled)}"
                             for b in backends)
-    out.print(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
-              f"{len(written)} file(s) changed", markup=False)
+    note(f"compiled {len(compiled)} queries ({per_backend}) into {out_dir}/; "
+         f"{len(written)} file(s) changed")
     if failed:
         err.print(f"[red]failed[/]: {len(failed)} object(s) could not be compiled; no "
                   "manifest.json written", markup=True)
     raise typer.Exit(1 if failed else 0)
+
+
+def _compile_where(index: Any, name: str, backend: Any, request: Any, where: str) -> Any:
+    """`sql NAME --where …`: the object planned, restricted as `query`/`monitor` are."""
+    from metricspec import pipeline
+    from metricspec.cli.query_output import monitor_with_where, with_where
+
+    kind = pipeline.object_kind(index, name)
+    if kind not in ("metric", "monitor", "guardrail"):
+        usage_error(f"--where applies to metrics, monitors and guardrails, not to the {kind} "
+                    f"`{name}`")
+    from metricspec.plan.metric_query import MetricQueryPlan
+
+    plan = pipeline.plan_kind(kind, index, name, request)
+    plan = (with_where(plan, where) if isinstance(plan, MetricQueryPlan)
+            else monitor_with_where(plan, where))
+    return pipeline.compile_plan(kind, name, plan, backend)
+
+
+def _exit_unless_up_to_date(compiled: list[Any], failed: list[Any], out_dir: Path) -> None:
+    from metricspec.pipeline.write import stale
+
+    for failure in failed:
+        error_line(str(failure))
+    changed = stale(compiled, out_dir)
+    for path in changed:
+        error_line(f"{out_dir}/{path} is not up to date", label="stale")
+    if not (changed or failed):
+        note(f"{out_dir}/ is up to date: {len(compiled)} queries")
+    elif changed:
+        err.print(f"[red]failed[/]: {len(changed)} file(s) in {out_dir}/ differ from what "
+                  f"`metricspec compile` writes; run it and commit the result", markup=True)
+    raise typer.Exit(1 if changed or failed else 0)
 
 
 @app.command()
@@ -116,6 +166,9 @@ def sql(
     dimension: DimensionOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    where: Annotated[str | None, typer.Option(
+        "--where", help="Filter on the dimensions of a metric, monitor or guardrail, as "
+        "`query --where`.", show_default=False)] = None,
 ) -> None:
     """Print the SQL of one object."""
     from metricspec import pipeline
@@ -123,12 +176,13 @@ def sql(
     from metricspec.plan.metric_query import Grain
 
     [backend] = dialects_or_exit([dialect])
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, relative=True)
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),
                                    parse_time(since, "--since"), parse_time(until, "--until"))
-        query = pipeline.compile(ws.index, name, backend, request)
+        query = (pipeline.compile(ws.index, name, backend, request) if where is None
+                 else _compile_where(ws.index, name, backend, request, where))
     except PlanError as exc:
         usage_error(str(exc))
     except pipeline.CompileError as exc:

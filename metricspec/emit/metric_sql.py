@@ -128,6 +128,8 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     )
     if where is not None:
         select = select.where(where, copy=False)
+    if plan.where is not None:  # the query's filter on dimensions (`query --where`)
+        select = select.where(sql.filter(plan.where, "s"), copy=False)
     return _group(select, keys, sql)
 
 
@@ -168,11 +170,12 @@ def _conversion(
                 for c in (
                     sql.filter(conv.start_filter, "s"),
                     _time_range(plan, sql, time, lookback, plan.cumulative),
+                    sql.filter(plan.where, "s"),
                 )
                 if c is not None
             ]
         )
-        if (conv.start_filter or plan.start or plan.end)
+        if (conv.start_filter or plan.start or plan.end or plan.where)
         else None
     )
     if where is not None:

@@ -68,13 +68,15 @@ def parse_source(text: str, file: str) -> ParseResult:
     return parse_text(text, file)
 
 
-def load(paths: Iterable[str | Path] | str | Path) -> Loaded:
-    """Read and parse every spec file under `paths` into one `Project`."""
+def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None) -> Loaded:
+    """Read and parse every spec file under `paths` into one `Project`; with `root`, files
+    inside it are named relative to it (POSIX), so spans and outputs are the same from any
+    folder and on any machine."""
     files = spec_files(paths)
     buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
     loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
     for path in files:
-        name = str(path)
+        name = str(path) if root is None else _relative(path, root)
         if path.suffix not in DSL_SUFFIXES + YAML_SUFFIXES:
             loaded.diagnostics.append(error(
                 "MS100", f"{name} is not a spec file (expected .mspec, .yaml or .yml)",
@@ -92,6 +94,11 @@ def load(paths: Iterable[str | Path] | str | Path) -> Loaded:
     loaded.project = ir.Project(span=ir.Span.unknown(), files=tuple(loaded.texts),
                                 **{k: tuple(v) for k, v in buckets.items()})
     return loaded
+
+
+def _relative(path: Path, root: Path) -> str:
+    absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    return absolute.relative_to(base).as_posix() if absolute.is_relative_to(base) else str(path)
 
 
 def read_spec(path: Path, diagnostics: list[Diagnostic]) -> str | None:

@@ -60,6 +60,29 @@ def write_all(compiled: list[Compiled], out: Path, *, complete: bool = True) -> 
     return written
 
 
+def stale(compiled: list[Compiled], out: Path) -> list[str]:
+    """What `write_all` would change in `out`, as paths relative to it, writing nothing:
+    files missing or different, `.sql` files it would remove, and the manifest."""
+    found: list[str] = []
+    for query in sorted(compiled, key=lambda q: q.path):
+        if _content(out.joinpath(*query.parts)) != query.sql:
+            found.append(query.path)
+    expected = {out.joinpath(*q.parts) for q in compiled}
+    for backend in sorted({q.parts[0] for q in compiled}):
+        for folder in sorted({entry.folder for entry in KINDS.values()}):
+            found.extend(p.relative_to(out).as_posix()
+                         for p in sorted((out / backend / folder).glob("*.sql"))
+                         if p not in expected)
+    try:
+        listed = json.loads(_content(out / "manifest.json") or "{}").get("files")
+    except (ValueError, AttributeError):
+        listed = None  # not a manifest metricspec wrote
+    if found or listed != {q.path: hashlib.sha256(q.sql.encode()).hexdigest()
+                           for q in compiled}:
+        found.append("manifest.json")
+    return found
+
+
 def _content(path: Path) -> str | None:
     """The text of an existing output file, None when there is none to compare with (or
     something else is there: a folder, a FIFO that would block the read)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metricspec import ir
+from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import parts
 from metricspec.plan.lower import (
     Conversion,
@@ -84,6 +85,8 @@ class MetricQueryPlan:
     start: dt.datetime | None
     end: dt.datetime | None
     files: tuple[str, ...]
+    # a query-time filter on dimensions (`metricspec query --where`; see plan/where.py)
+    where: CheckedFilter | None = None
 
     @property
     def lookback_seconds(self) -> int:
@@ -112,6 +115,9 @@ class MetricQueryPlan:
             for dimension in self.dimensions:
                 if dimension not in declared:
                     end.pop(dimension, None)
+        for name in {*(s.source.name for s in self.scans),
+                     *(c.start_source for c in self.conversions)}:
+            needed[name].update(dict.fromkeys(filter_columns(self.where)))
         for name, source in self.sources.items():
             if source.time:
                 needed[name].setdefault(source.time.name)

@@ -12,6 +12,7 @@ warehouse's own message; callers show it without a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from metricspec.plan.monitor import MonitorPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
 from metricspec.run.cost import Budget, ScanCost, budget_problem, combine
 from metricspec.semantic import Index
+
+_log = logging.getLogger("metricspec.run")
 
 Progress = Callable[[str], None]
 P = TypeVar("P", ExperimentPlan, MonitorPlan, MetricQueryPlan)
@@ -90,14 +93,19 @@ def rows_of(result: QueryResult) -> list[dict[str, Any]]:
 def execute(conn: Connection, sql: str, what: str, tables: Iterable[str] = (),
             budget: Budget | None = None) -> QueryResult:
     """Run one query; with a scan ``budget``, first ask the engine what it would read and
-    refuse (a `RunError` with the estimate) when that is more or cannot be known."""
+    refuse (a `RunError` with the estimate) when that is more or cannot be known.
+    `metricspec --verbose` shows every query and how long it took (logger `metricspec`)."""
     read = ", ".join(sorted(set(tables)))
     try:
         if budget is not None:
             problem = budget_problem(budget, conn.estimate(sql), conn.dialect)
             if problem is not None:
                 raise RunError(f"{what}: {problem}")
-        return conn.execute(sql)
+        _log.debug("%s: running\n%s", what, sql)
+        started = time.perf_counter()
+        result = conn.execute(sql)
+        _log.debug("%s: %.2f s", what, time.perf_counter() - started)
+        return result
     except WarehouseError as exc:
         raise RunError(f"{what}: the warehouse rejected the query"
                        + (f" (it reads {read})" if read else "") + f": {exc.message}") from exc

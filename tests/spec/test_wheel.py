@@ -108,3 +108,12 @@ def test_the_installed_cli_reports_errors_and_uses_the_backends(installed: Path,
                 "--format", "json"], cwd=outside, env=clean_env())
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"MS701"' in done.stdout
+
+
+def test_the_installed_cli_scaffolds_a_project(installed: Path, outside: Path) -> None:
+    """`init` takes its example specs and schema from the installed package."""
+    project = outside / "new-project"
+    done = run([installed / "metricspec", "init", project.name], cwd=outside, env=clean_env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run([installed / "metricspec", "check"], cwd=project, env=clean_env())
+    assert done.returncode == 0 and "0 error(s)" in done.stdout, done.stdout + done.stderr

@@ -1,0 +1,106 @@
+"""`metricspec query`'s conveniences: the `--where` filter shown with a caret when it is
+wrong, and the rows as a table, CSV (the csv module) or JSON (deterministic: columns in
+query order, rows in the query's order, times in ISO form, numbers as the warehouse gave
+them)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from metricspec.cli.common import err, out
+
+if TYPE_CHECKING:
+    from metricspec.plan.metric_query import MetricQueryPlan
+    from metricspec.semantic import Index
+
+
+class QueryFormat(StrEnum):
+    table = "table"
+    text = "text"  # the same as table (the other commands' name for it)
+    csv = "csv"
+    json = "json"
+
+
+def with_where(plan: MetricQueryPlan, text: str | None,
+               subject: str | None = None) -> MetricQueryPlan:
+    """The plan restricted by `--where`; exit 2 with each problem under the option's text."""
+    from metricspec.plan.where import WhereError, restrict
+
+    if text is None:
+        return plan
+    try:
+        return restrict(plan, text, subject)
+    except WhereError as exc:
+        where_errors(exc)
+
+
+def monitor_with_where(plan: Any, text: str | None) -> Any:
+    """A monitor's (or guardrail's) plan with its series restricted by `--where`."""
+    import dataclasses
+
+    return plan if text is None else dataclasses.replace(
+        plan, series=with_where(plan.series, text, f"`{plan.metric}`"))
+
+
+def where_errors(exc: Any) -> NoReturn:
+    from metricspec.diagnostics import SourceCache, error, render_text
+    from metricspec.ir.base import Span
+
+    cache = SourceCache({"--where": exc.text})
+    for problem in exc.problems:
+        before = exc.text[:problem.start]
+        line = before.count("\n") + 1
+        column = problem.start - (before.rfind("\n") + 1) + 1
+        span = Span.point("--where", line, column, max(1, problem.end - problem.start))
+        shown = render_text(error(problem.code, problem.message, span, problem.hint), cache)
+        err.print(shown, markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def _plain(value: Any, exact: bool = False) -> Any:
+    """A value as JSON (and, `exact`, CSV) shows it: times in ISO form; decimals as JSON
+    numbers, or their exact digits in CSV."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value) if exact else float(value)
+    return value
+
+
+def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
+              index: Index, metrics: list[str]) -> None:
+    """Print the rows of a metric query in the format asked for."""
+    if fmt is QueryFormat.json:
+        payload = [{c: _plain(row[c]) for c in columns} for row in rows]
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt is QueryFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row[c] is None else _plain(row[c], exact=True)
+                             for c in columns])
+        return
+    from rich.table import Table
+
+    from metricspec.report import fmt as number
+    from metricspec.report.terminal import plain
+
+    table = Table(header_style="bold")
+    for column in columns:
+        table.add_column(plain(column), justify="right" if column in metrics else "left")
+    definitions = index.metrics
+    for row in rows:
+        table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
+                              if c in definitions else str(v)) for c, v in row.items()])
+    out.print(table)
