@@ -59,6 +59,15 @@ class Baseline(BaseModel):
     sd: float | None = None
 
 
+class Prior(BaseModel):
+    """A Gaussian prior on the relative lift (Bayesian readouts)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mean: float
+    sd: float = Field(gt=0)
+
+
 class Metric(_Object):
     """A metric: an expression of the language, and how to show it."""
 
@@ -69,6 +78,9 @@ class Metric(_Object):
     direction: Direction | None = None
     tags: str | list[str] | None = None
     baseline: Baseline | None = None
+    version: int | None = Field(None, ge=1, description="raised when the definition of a metric "
+                                "pinned by a running experiment changes (metricspec.lock)")
+    prior: Prior | None = None
 
 
 class Kpi(_Object):
@@ -94,6 +106,7 @@ class Sequential(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     looks: int | None = None
+    spending: Literal["obrien_fleming", "pocock"] | None = None
 
 
 class Experiment(_Object):
@@ -117,6 +130,11 @@ class Experiment(_Object):
     winsorize: dict[Name, Amount] | None = None
     traffic: Amount | None = Field(None, description="e.g. `900 per day`")
     srm_alpha: Amount | None = None
+    analysis: Literal["frequentist", "bayesian"] | None = None
+    prior: Prior | None = None
+    chance_to_win: Amount | None = None
+    max_risk: Amount | None = None
+    stratify: Name | None = None
 
 
 class Monitor(_Object):
