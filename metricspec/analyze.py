@@ -102,3 +102,22 @@ def analyze_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]]) -> sta
 
 def analyze_data(plan: ExperimentPlan, data: stats.ExperimentData) -> stats.AnalysisResult:
     return stats.analyze(config_for(plan), metric_specs(plan), data)
+
+
+def diagnose_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]],
+                  result: stats.AnalysisResult | None = None) -> stats.diagnostics.Diagnostics:
+    """The diagnostics of the daily query's rows (`emit.experiment_daily`); `result` (the
+    main analysis) names a significant trend novelty or primacy by the overall effect."""
+    rows = list(rows)
+    followed = {str(r["metric"]) for r in rows if r.get("metric") is not None}
+    kinds = {b.name: b.kind for b in plan.bases if b.name in followed}
+    overall: dict[tuple[str, str], float | None] = {}
+    if result is not None:
+        for r in result.metrics:
+            if r.segment == stats.OVERALL and r.metric in kinds:
+                overall[(r.metric, r.treatment.variant)] = (
+                    r.absolute.estimate if r.absolute else None)
+    exp = plan.experiment
+    return stats.diagnostics.diagnose(
+        rows, control=plan.control, split=dict(zip(plan.variants, plan.weights, strict=True)),
+        kinds=kinds, srm_alpha=exp.srm_alpha, alpha=exp.alpha, overall=overall)

@@ -177,6 +177,21 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
     return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings)
 
 
+def run_daily(plan: ExperimentPlan, conn: Connection) -> list[dict[str, Any]]:
+    """Execute an experiment's daily diagnostics query (`emit.experiment_daily`): the
+    split by day and segment, undeclared variants, early exposures, primaries over time."""
+    from metricspec.emit.experiment_daily import daily_sql
+    from metricspec.emit.render import render_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+
+    backend = backend_of(conn)
+    name = plan.experiment.name
+    text = render_sql(daily_sql(plan, SqlBuilder(backend)), backend,
+                      kind="experiment diagnostics", name=name, files=plan.files)
+    return rows_of(execute(conn, text, f"experiment `{name}` (daily diagnostics)",
+                           (_table_name(s) for s in plan.sources.values())))
+
+
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,
                 until: dt.datetime | None = None, progress: Progress = _noop,
                 plan: MonitorPlan | None = None) -> MonitorRun:
