@@ -148,10 +148,10 @@ def run(
         show_default=False)] = None,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
-    from metricspec.analyze import analyze_rows
+    from metricspec.analyze import analyze_rows, diagnose_rows
     from metricspec.report.experiment import build_report
     from metricspec.run.connections import redact_url
-    from metricspec.run.execute import run_experiment
+    from metricspec.run.execute import RunError, run_daily, run_experiment
     from metricspec.stats import LongFormatError
 
     ws = load_ok_or_exit(paths)
@@ -165,6 +165,13 @@ def run(
         except LongFormatError as exc:  # statistics no real data can give: not a verdict
             raise warehouse_error(f"the experiment query returned unusable statistics: {exc}"
                                   ) from None
+        step("running the daily diagnostics")
+        try:
+            diagnostics = diagnose_rows(result_run.plan, run_daily(result_run.plan, conn),
+                                        result)
+        except RunError as exc:  # the report still stands; it says the checks did not run
+            diagnostics = None
+            error_line(f"daily diagnostics not run: {exc}")
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
@@ -172,7 +179,7 @@ def run(
         with output_errors(), replacing(stats_out) as temporary:
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
-                          timings=result_run.timings.steps)
+                          timings=result_run.timings.steps, diagnostics=diagnostics)
     emit_experiment(report, result, fmt, html, segments)
     exit_unless_analysed(result)
 

@@ -9,6 +9,7 @@ from typing import Any
 from metricspec import __version__, stats
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.report import fmt
+from metricspec.report.diagnostics import diagnostics_view
 
 REPORT_VERSION = 1
 
@@ -72,6 +73,9 @@ class ExperimentReport:
     guardrails: tuple[GuardrailRow, ...]
     conventions: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
+    # report/diagnostics.py: the split by day and segment, undeclared variants, early
+    # exposures and the primaries over time (None: the daily query was not run)
+    diagnostics: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,7 +146,8 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
-                 timings: dict[str, float] | None = None) -> ExperimentReport:
+                 timings: dict[str, float] | None = None,
+                 diagnostics: stats.diagnostics.Diagnostics | None = None) -> ExperimentReport:
     """Combine the plan (labels, formats) with the analysis into one report."""
     exp = plan.experiment
     metrics = {m.name: m.metric for m in plan.metrics}
@@ -173,7 +178,8 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         reasons=_reasons(result, metrics),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
-        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}))
+        guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
+        diagnostics=None if diagnostics is None else diagnostics_view(plan, diagnostics))
 
 
 def _srm_text(srm: stats.SrmResult) -> str:
