@@ -195,12 +195,12 @@ def expose(
     row_variant[len(user) + int(twice.sum()) :] ^= 1
     keep = ~lost[row_user]
     row_user, row_ts, row_variant = row_user[keep], row_ts[keep], row_variant[keep]
-    if experiment.unknown_fraction > 0.0:  # the deploy's bug: an undeclared variant value
-        after = row_ts >= to_us(experiment.unknown_from + "T00:00:00")
-        row_variant[after & (rng.random(len(row_ts)) < experiment.unknown_fraction)] = 2
     usual = rng.random(len(row_user)) < 0.85
     other = rng.integers(0, 3, len(row_user)).astype(np.uint8)
     platform = np.where(usual, user_platform[row_user], other).astype(np.uint8)
+    if experiment.unknown_fraction > 0.0:  # the deploy's bug (drawn last: nothing else moves)
+        after = row_ts >= to_us(experiment.unknown_from + "T00:00:00")
+        row_variant[after & (rng.random(len(row_ts)) < experiment.unknown_fraction)] = 2
     order = np.lexsort((row_variant, row_ts, row_user))
     exposed = np.zeros(n_users, dtype=bool)
     exposed[user] = True
