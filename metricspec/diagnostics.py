@@ -104,6 +104,7 @@ CODES: dict[str, str] = {
     "MS514": "invalid experiment setting",
     "MS515": "margin direction disagrees with the metric",
     "MS516": "assignment source has no time column",
+    "MS517": "invalid covariate",
     # monitors and guardrails
     "MS601": "baseline does not fit the grain",
     "MS602": "invalid alert threshold",

@@ -17,6 +17,7 @@ from metricspec.backends import Backend
 from metricspec.check import (
     backend,
     compilable,
+    covariates,
     cycles,
     experiments,
     filters,
@@ -61,6 +62,7 @@ RULES: tuple[Rule, ...] = (
     compilable.rule_window_lengths,
     compilable.rule_generated_names,
     compilable.rule_winsorize,
+    covariates.rule_covariates,
 )
 
 

@@ -140,6 +140,15 @@ class ExperimentGuardrail(Node):
     margin: Margin | None = None
 
 
+class Covariate(Node):
+    """A regression-adjustment covariate: `pre(metric)` (the metric per unit over the
+    pre-period) or `unit.column` (a numeric column of the assignment source, read on the
+    unit's first exposure row)."""
+
+    kind: Literal["pre", "unit"]
+    ref: Ref
+
+
 class Winsorize(Node):
     """Cap unit-level values of `metrics` at a percentile (`at 99%`, `at 0.99`, `at 99`)."""
 
@@ -208,6 +217,7 @@ class Experiment(HasSettings):
     winsorize: tuple[Winsorize, ...] = ()
     traffic: Traffic | None = None
     srm_alpha: float = 0.001
+    covariates: tuple[Covariate, ...] = ()
 
 
 class AlertRule(Node):

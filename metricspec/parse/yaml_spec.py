@@ -33,7 +33,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "experiment": ("label", "description", "owner", "unit", "assignment", "variants",
                    "control", "window", "primary", "secondary", "guardrails", "alpha", "power",
                    "mde", "correction", "cuped", "sequential", "segments", "winsorize",
-                   "traffic", "srm_alpha"),
+                   "covariates", "traffic", "srm_alpha"),
     "assignment": ("source", "variant", "where"),
     "monitor": ("metric", "every", "baseline", "alert", "min_n", "dimensions", "label",
                 "description", "owner"),
