@@ -23,6 +23,7 @@ from metricspec.pipeline import Compiled, CompileError, Kind, Request
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.metric_query import Grain, MetricQueryPlan
 from metricspec.plan.monitor import MonitorPlan
+from metricspec.plan.regression import RegressionPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
 from metricspec.semantic import Index
 
@@ -190,6 +191,20 @@ def run_daily(plan: ExperimentPlan, conn: Connection) -> list[dict[str, Any]]:
                       kind="experiment diagnostics", name=name, files=plan.files)
     return rows_of(execute(conn, text, f"experiment `{name}` (daily diagnostics)",
                            (_table_name(s) for s in plan.sources.values())))
+
+
+def run_regression(reg: RegressionPlan, conn: Connection) -> list[dict[str, Any]]:
+    """Execute an experiment's regression-adjustment query (`emit.experiment_regression`)."""
+    from metricspec.emit.experiment_regression import regression_sql
+    from metricspec.emit.render import render_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+
+    backend = backend_of(conn)
+    name = reg.plan.experiment.name
+    text = render_sql(regression_sql(reg, SqlBuilder(backend)), backend,
+                      kind="experiment regression", name=name, files=reg.plan.files)
+    return rows_of(execute(conn, text, f"experiment `{name}` (regression adjustment)",
+                           (_table_name(s) for s in reg.sources.values())))
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,

@@ -148,9 +148,10 @@ def _finish(method: str, covariates: tuple[str, ...], control: ArmSums, treatmen
         p = float(2 * special.stdtr(df, -stat)) if df else float(2 * special.ndtr(-stat))
     else:
         p = float("nan")
+    effect = float(effect)
     return RegressionResult(
         method, covariates, control.n, treatment.n, tuple(float(t) for t in theta),
-        means[0], means[1], effect, se, df, effect - q * se, effect + q * se, p,
+        float(means[0]), float(means[1]), effect, se, df, effect - q * se, effect + q * se, p,
         1.0 - var / raw if raw > 0.0 else None)
 
 
