@@ -148,10 +148,11 @@ def run(
         show_default=False)] = None,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
-    from metricspec.analyze import analyze_rows, diagnose_rows
+    from metricspec.analyze import analyze_rows, diagnose_rows, regress_rows
+    from metricspec.plan.regression import plan_regression
     from metricspec.report.experiment import build_report
     from metricspec.run.connections import redact_url
-    from metricspec.run.execute import RunError, run_daily, run_experiment
+    from metricspec.run.execute import RunError, run_daily, run_experiment, run_regression
     from metricspec.stats import LongFormatError
 
     ws = load_ok_or_exit(paths)
@@ -172,6 +173,14 @@ def run(
         except RunError as exc:  # the report still stands; it says the checks did not run
             diagnostics = None
             error_line(f"daily diagnostics not run: {exc}")
+        adjusted = None
+        regression = plan_regression(ws.index, result_run.plan)
+        if regression is not None:
+            step("running the regression adjustment")
+            try:
+                adjusted = regress_rows(regression, run_regression(regression, conn))
+            except RunError as exc:
+                error_line(f"regression adjustment not run: {exc}")
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
@@ -179,7 +188,8 @@ def run(
         with output_errors(), replacing(stats_out) as temporary:
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
-                          timings=result_run.timings.steps, diagnostics=diagnostics)
+                          timings=result_run.timings.steps, diagnostics=diagnostics,
+                          adjusted=adjusted)
     emit_experiment(report, result, fmt, html, segments)
     exit_unless_analysed(result)
 

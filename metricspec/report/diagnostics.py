@@ -7,7 +7,9 @@ metrics their labels. `render_diagnostics` is the minimal terminal text."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
 from rich.console import Console
@@ -77,3 +79,45 @@ def render_diagnostics(view: dict[str, Any], console: Console) -> None:
             f"lift {fmt.lift(last['lift'])} [{fmt.lift(last['ci_low'])}, "
             f"{fmt.lift(last['ci_high'])}] on {last['date']} ({len(points)} days); {slope}",
             style="dim"))
+
+
+def adjusted_view(plan: ExperimentPlan, adjusted: list[dict[str, Any]]
+                  ) -> tuple[dict[str, Any], ...]:
+    """The regression-adjusted comparisons as data, each with its effect as text in the
+    metric's own format."""
+    metrics = {m.name: m.metric for m in plan.metrics}
+    out = []
+    for item in adjusted:
+        metric = metrics[item["metric"]]
+        ols = _clean(dataclasses.asdict(item["ols"]))
+        cuped = _clean(dataclasses.asdict(item["cuped"]))
+        if ols["effect"] is None:
+            text = ols["reason"] or "insufficient data"
+        else:
+            text = (f"Δ {fmt.delta(ols['effect'], metric.format, metric.unit)} "
+                    f"[{fmt.delta(ols['ci_lower'], metric.format, metric.unit)}, "
+                    f"{fmt.delta(ols['ci_upper'], metric.format, metric.unit)}], "
+                    f"{fmt.p_equals(ols['p_value'])}")
+            if ols["variance_reduction"] is not None:
+                text += f", variance −{ols['variance_reduction'] * 100:.0f}%"
+        out.append({"metric": item["metric"], "label": metric.label or item["metric"],
+                    "treatment": item["treatment"], "covariates": list(item["covariates"]),
+                    "text": text, "ols": ols, "cuped": cuped})
+    return tuple(out)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else
+                list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+
+
+def render_adjusted(rows: tuple[dict[str, Any], ...], console: Console) -> None:
+    """One line per adjusted comparison (OLS with the covariates, HC1 interval)."""
+    if not rows:
+        return
+    names = ", ".join(rows[0]["covariates"])
+    console.print(Text.assemble(("Regression-adjusted ", "bold"), (
+        printable(f"for {names} (OLS, HC1 robust 95% interval)"), "dim")))
+    for row in rows:
+        console.print(Text(f"  {printable(row['label'])} · {printable(row['treatment'])}: "
+                           f"{printable(row['text'])}"))

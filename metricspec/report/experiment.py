@@ -9,7 +9,7 @@ from typing import Any
 from metricspec import __version__, stats
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.report import fmt
-from metricspec.report.diagnostics import diagnostics_view
+from metricspec.report.diagnostics import adjusted_view, diagnostics_view
 
 REPORT_VERSION = 1
 
@@ -76,6 +76,8 @@ class ExperimentReport:
     # report/diagnostics.py: the split by day and segment, undeclared variants, early
     # exposures and the primaries over time (None: the daily query was not run)
     diagnostics: dict[str, Any] | None = None
+    # regression adjustment with the declared covariates (analyze.regress_rows), as data
+    adjusted: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,7 +149,8 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
                  timings: dict[str, float] | None = None,
-                 diagnostics: stats.diagnostics.Diagnostics | None = None) -> ExperimentReport:
+                 diagnostics: stats.diagnostics.Diagnostics | None = None,
+                 adjusted: list[dict[str, Any]] | None = None) -> ExperimentReport:
     """Combine the plan (labels, formats) with the analysis into one report."""
     exp = plan.experiment
     metrics = {m.name: m.metric for m in plan.metrics}
@@ -179,7 +182,8 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
-        diagnostics=None if diagnostics is None else diagnostics_view(plan, diagnostics))
+        diagnostics=None if diagnostics is None else diagnostics_view(plan, diagnostics),
+        adjusted=adjusted_view(plan, adjusted or []))
 
 
 def _srm_text(srm: stats.SrmResult) -> str:
