@@ -132,3 +132,34 @@ def test_run_reports_the_adjusted_effects(setup) -> None:
     text = CliRunner().invoke(app, ["run", "adjusted_demo", "-s", str(specs), "-w",
                                     f"duckdb:///{database}", "--no-segments"]).output
     assert "Regression-adjusted" in text and "unit.tenure_days" in text
+
+
+def test_units_exposed_before_the_window_are_counted(setup) -> None:
+    """The demo logs no exposure before a window; here a few exposed users get one (this
+    warehouse is this module's own copy, and the rows lie outside every window)."""
+    from metricspec.analyze import diagnose_rows
+    from metricspec.run.execute import run_daily
+
+    database, _, ws = setup
+    with duckdb.connect(str(database)) as con:
+        con.execute("""
+            INSERT INTO support.assignments
+            SELECT experiment_id, user_id, variant, TIMESTAMP '2026-09-20 10:00', platform, 0
+            FROM (SELECT * FROM support.assignments WHERE experiment_id = 'summarizer_v2'
+                  ORDER BY user_id, assigned_ts LIMIT 40)""")
+        expected = dict(con.execute("""
+            WITH first AS (
+              SELECT user_id, min(variant) AS variant FROM support.assignments
+              WHERE experiment_id = 'summarizer_v2' AND variant IN ('control', 'treatment')
+                AND assigned_ts >= '2026-10-01' AND assigned_ts < '2026-10-15'
+              GROUP BY user_id HAVING count(DISTINCT variant) = 1)
+            SELECT f.variant, count(DISTINCT f.user_id) FROM first f
+            JOIN support.assignments a ON a.user_id = f.user_id
+            WHERE a.experiment_id = 'summarizer_v2' AND a.assigned_ts < '2026-10-01'
+            GROUP BY 1""").fetchall())
+    assert sum(expected.values()) > 0
+    plan = plan_experiment(ws.index, "summarizer_v2")
+    with connect(f"duckdb:///{database}") as conn:
+        diag = diagnose_rows(plan, run_daily(plan, conn))
+    assert {v: n for v, n in diag.before_window.items() if n} == expected
+    assert any("exposed before the window" in w for w in diag.warnings())
