@@ -163,3 +163,28 @@ def test_units_exposed_before_the_window_are_counted(setup) -> None:
         diag = diagnose_rows(plan, run_daily(plan, conn))
     assert {v: n for v, n in diag.before_window.items() if n} == expected
     assert any("exposed before the window" in w for w in diag.warnings())
+
+
+def test_one_pre_period_covariate_is_the_main_analysis_cuped(setup) -> None:
+    """`covariates pre(m)` on the metric m itself: the CUPED-generalised estimate is the
+    main analysis's CUPED, through two different queries."""
+    from metricspec.analyze import analyze_rows
+    from metricspec.run.execute import run_experiment
+
+    database, specs, _ = setup
+    (specs / "experiments" / "one_covariate.mspec").write_text(
+        EXPERIMENT.replace("adjusted_demo", "one_covariate").replace(
+            ", unit.tenure_days", "").replace("  secondary total_cost\n", ""))
+    ws = Workspace.load(specs)
+    assert ws.ok, ws.render()
+    with connect(f"duckdb:///{database}") as conn:
+        main = run_experiment(ws.index, "one_covariate", conn)
+        reg = plan_regression(ws.index, main.plan)
+        assert reg is not None
+        [adjusted] = regress_rows(reg, run_regression(reg, conn))
+    engine = analyze_rows(main.plan, main.rows).metric("conversation_count")
+    cuped = adjusted["cuped"]
+    assert cuped.theta[0] == pytest.approx(engine.cuped.theta, rel=1e-9)
+    assert cuped.effect == pytest.approx(engine.absolute.estimate, rel=1e-9)
+    assert cuped.se == pytest.approx(engine.absolute.se, rel=1e-9)
+    assert cuped.variance_reduction == pytest.approx(engine.cuped.variance_reduction, rel=1e-9)
