@@ -62,7 +62,7 @@ class Mechanism:
     novelty_thumbs_down: float = 0.0
     """Extra cut of the thumbs-down probability at first exposure, fading as
     exp(-days since first exposure / novelty_days): the novelty effect."""
-    novelty_days: float = 2.0
+    novelty_days: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             token_factor=1.02,
             thumbs_down_factor=0.775,
             csat_latent_shift=0.25,
-            novelty_thumbs_down=0.35,
+            novelty_thumbs_down=0.55,
         ),
     ),
     Experiment(

@@ -12,6 +12,7 @@ sum_x2, sum_y, sum_y2, sum_xy), `day` an index from the window's first day (0):
     before        exposed units with an assignment row before the window, per variant
     novelty       a primary metric's per-unit sums on the `day`-th calendar day since the
                   unit's first exposure (day 0: from exposure to midnight)
+    cohort, trend the novelty trend test's balanced cohort (emit/experiment_trend.py)
     cumulative    a primary metric's per-unit sums from exposure to the end of `day`, over
                   the units exposed by then (a running sum over each unit's days)
 
@@ -29,6 +30,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import exposure_ctes
+from metricspec.emit.experiment_trend import trend_ctes, trend_days, trend_rows
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
@@ -80,6 +82,15 @@ def daily_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         for base in bases:
             branches.append(_metric_rows(plan, base, "novelty", sql))
             branches.append(_metric_rows(plan, base, "cumulative", sql))
+        days = window_days(plan)
+        horizon = trend_days(days)
+        if horizon >= 3:
+            ctes.extend(trend_ctes(bases, days, horizon, sql))
+            for base in bases:
+                cohort, trend = trend_rows(base, sql)
+                branches.append(_select(cohort, sql).from_(sql.cte("trend_arm"), copy=False))
+                branches.append(_select(trend, sql).from_(sql.cte("trend_units"), copy=False)
+                                .group_by(sql.ref(VARIANT), copy=False))
     typed = [_typed_branch(b, first=i == 0, sql=sql) for i, b in enumerate(branches)]
     union: exp.Expr = typed[0]
     for branch in typed[1:]:

@@ -31,9 +31,9 @@ from metricspec.stats.novelty import (
     DayEffect,
     DaySums,
     Trend,
+    cohort_trend,
     cumulative_point,
     day_effect,
-    trend,
 )
 from metricspec.stats.spec import Correction
 
@@ -169,6 +169,7 @@ def diagnose(rows: Iterable[Mapping[str, Any]], *, control: str, split: Mapping[
     unknown_total: dict[str, int] = {}
     before: dict[str, int] = {v: 0 for v in split}
     daily: dict[tuple[str, str, int], dict[str, DaySums]] = {}
+    trends: dict[str, dict[str, DaySums]] = {}
     for row in rows:
         kind, variant = row["kind"], row.get("variant")
         day = int(row.get("day") or 0)
@@ -184,7 +185,9 @@ def diagnose(rows: Iterable[Mapping[str, Any]], *, control: str, split: Mapping[
             unknown_total[NULL_VARIANT if variant is None else str(variant)] = n
         elif kind == "before":
             before[str(variant)] = n
-        elif kind in ("novelty", "cumulative"):
+        elif kind == "trend":
+            trends.setdefault(str(row["metric"]), {})[str(variant)] = _sums(row)
+        elif kind in ("novelty", "cumulative", "cohort"):
             daily.setdefault((kind, str(row["metric"]), day), {})[str(variant)] = _sums(row)
     days = sorted(set(exposures) | set(unknown_day))
     p = [_chi2(exposures.get(d, {}), split) for d in days]
@@ -203,7 +206,7 @@ def diagnose(rows: Iterable[Mapping[str, Any]], *, control: str, split: Mapping[
     declared = sum(sum(c.values()) for c in exposures.values())
     srm_unknown = ("not_run" if declared == 0 and not unknown_total
                    else "failed" if unknown_total else "passed")
-    metrics = tuple(_over_time(daily, name, kind, control, t, alpha,
+    metrics = tuple(_over_time(daily, trends.get(name, {}), name, kind, control, t, alpha,
                                (overall or {}).get((name, t)))
                     for name, kind in kinds.items() for t in split if t != control)
     return Diagnostics(by_day, first, tuple(by_segment), dict(sorted(unknown_total.items())),
@@ -211,21 +214,25 @@ def diagnose(rows: Iterable[Mapping[str, Any]], *, control: str, split: Mapping[
                        srm_unknown, before, metrics)
 
 
-def _over_time(daily: Mapping[tuple[str, str, int], dict[str, DaySums]], metric: str,
-               kind: str, control: str, treatment: str, alpha: float,
-               overall: float | None) -> MetricOverTime:
+def _over_time(daily: Mapping[tuple[str, str, int], dict[str, DaySums]],
+               trends: Mapping[str, DaySums], metric: str, kind: str, control: str,
+               treatment: str, alpha: float, overall: float | None) -> MetricOverTime:
     empty = DaySums(0, 0.0, 0.0)
     effects = []
     points = []
+    cohort: list[tuple[DaySums, DaySums]] = []
     for (k, name, day), arms in sorted(daily.items()):
         if name != metric:
             continue
-        if k == "novelty":
+        if k == "cohort":
+            cohort.append((arms.get(control, empty), arms.get(treatment, empty)))
+        elif k == "novelty":
             effects.append(day_effect(day, arms.get(control, empty), arms.get(treatment, empty),
                                       kind))
         else:
             points.append(cumulative_point(day, control, treatment,
                                            {v: s for v, s in arms.items()
                                             if v in (control, treatment)}, kind, alpha))
-    return MetricOverTime(metric, kind, treatment, tuple(effects), trend(effects, alpha, overall),
-                          tuple(points))
+    units = (trends.get(control, empty), trends.get(treatment, empty))
+    found = cohort_trend(cohort, units, kind, alpha, overall)
+    return MetricOverTime(metric, kind, treatment, tuple(effects), found, tuple(points))

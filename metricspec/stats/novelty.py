@@ -5,15 +5,17 @@ Each day's comparison uses the same conventions as the main analysis (docs/stati
 a mean or a ratio Σx/Σy per unit by the delta method with Welch's t, a proportion with the
 binomial variance and z; the lift is Δ/|control| with its delta-method interval.
 
-**Trend test.** The daily effects Δ_d (d = 0, 1, … days since first exposure) are regressed
-on d by weighted least squares with weights w_d = 1/SE_d²: slope b = Σw(d − d̄)(Δ − Δ̄) /
-Σw(d − d̄)², SE_b = 1/sqrt(Σw(d − d̄)²) (d̄, Δ̄ weighted means), two-sided z test. The days
-are treated as independent, which they are not (the same units appear on several days):
-a unit-level effect shared by all its days cancels in the slope, so for that common part
-the test is conservative; the units observed on late days are those exposed early, so a
-trend can also mean early adopters respond differently. A significant slope against the
-sign of the overall effect is flagged as *novelty* (the effect fades), with it as
-*primacy* (it grows).
+**Trend test.** On a balanced cohort — the units first exposed early enough to be seen on
+each of the first H days since exposure (H = 7, or half a shorter window) — each arm's slope
+of the daily metric on the day index, b = Σ_d c_d·R_d with c_d = (d − d̄)/Σ(d − d̄)², and
+its delta-method variance Var(u)/n from each unit's contribution u_i = Σ_d c_d(x_id −
+R_d·y_id)/ȳ_d (y ≡ 1 for a mean). A unit counts once however many days it shares, so the
+days' correlation is accounted for; the difference of the arms' slopes is tested with
+Welch's t (z for proportions). For a mean this is exactly Welch's t on the units' own
+slopes. (A weighted regression of the daily effects on the day, treating days as
+independent, rejected a true null 10% of the time at α = 5% in simulation: the days share
+units.) A significant slope against the sign of the overall effect is flagged as
+*novelty* (the effect fades), with it as *primacy* (it grows).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ __all__ = [
     "DayEffect",
     "DaySums",
     "Trend",
+    "cohort_trend",
     "cumulative_point",
     "day_effect",
-    "trend",
 ]
 
 
@@ -116,28 +118,50 @@ class Trend:
     reason: str = ""
 
 
-def trend(effects: Sequence[DayEffect], alpha: float, overall: float | None) -> Trend:
-    """WLS slope of Δ_d on d with weights 1/SE_d², z test; flagged when p < alpha."""
-    usable = [e for e in effects if e.effect is not None and e.se]
-    if len(usable) < 3:
-        return Trend(None, None, None, len(usable), False, "",
-                     "insufficient data: fewer than 3 days with an effect")
-    w = [1.0 / (e.se * e.se) for e in usable if e.se]
-    d = [float(e.day) for e in usable]
-    y = [float(e.effect) for e in usable if e.effect is not None]
-    total = sum(w)
-    d_bar = sum(wi * di for wi, di in zip(w, d, strict=True)) / total
-    y_bar = sum(wi * yi for wi, yi in zip(w, y, strict=True)) / total
-    sdd = sum(wi * (di - d_bar) ** 2 for wi, di in zip(w, d, strict=True))
-    sdy = sum(wi * (di - d_bar) * (yi - y_bar) for wi, di, yi in zip(w, d, y, strict=True))
-    slope, se = sdy / sdd, 1.0 / math.sqrt(sdd)
-    p = float(2 * special.ndtr(-abs(slope) / se))
+def cohort_trend(days: Sequence[tuple[DaySums, DaySums]], units: tuple[DaySums, DaySums],
+                 kind: str, alpha: float, overall: float | None) -> Trend:
+    """The slope difference (treatment − control) over a balanced cohort.
+
+    `days[d]`: (control, treatment) cohort sums on day d since exposure (n, Σx, Σy);
+    `units`: (control, treatment) with n, Σu, Σu² of the units' contributions."""
+    horizon = len(days)
+    if horizon < 3:
+        return Trend(None, None, None, horizon, False, "",
+                     "insufficient data: fewer than 3 days since exposure in the window")
+    centre = (horizon - 1) / 2
+    spread = sum((d - centre) ** 2 for d in range(horizon))
+    slopes = []
+    for arm in (0, 1):
+        total = 0.0
+        for d, sums in enumerate(days):
+            s = sums[arm]
+            den = s.sum_y if kind == "ratio" else float(s.n)
+            if not den:
+                return Trend(None, None, None, horizon, False, "",
+                             f"insufficient data: no denominator on day {d} of the cohort")
+            total += (d - centre) / spread * s.sum_x / den
+        slopes.append(total)
+    parts = []
+    for u in units:
+        if u.n < 2:
+            return Trend(None, None, None, horizon, False, "",
+                         "insufficient data: fewer than 2 units in an arm of the cohort")
+        parts.append((max(u.sum_x2 - u.sum_x ** 2 / u.n, 0.0) / (u.n - 1) / u.n, u.n))
+    (vc, nc), (vt, nt) = parts
+    se = math.sqrt(vc + vt)
+    if se == 0.0:
+        return Trend(None, None, None, horizon, False, "", "insufficient data: no variance")
+    slope = slopes[1] - slopes[0]
+    den = vc * vc / (nc - 1) + vt * vt / (nt - 1)
+    df = math.inf if kind == "proportion" or den == 0 else (vc + vt) ** 2 / den
+    stat = abs(slope) / se
+    p = float(2 * special.ndtr(-stat)) if math.isinf(df) else float(
+        2 * special.stdtr(df, -stat))
     flagged = p < alpha
     pattern = ""
     if flagged:
-        sign = overall if overall else y_bar
-        pattern = "novelty" if slope * sign < 0 else "primacy"
-    return Trend(slope, se, p, len(usable), flagged, pattern)
+        pattern = "novelty" if slope * (overall or 0.0) < 0 else "primacy"
+    return Trend(slope, se, p, horizon, flagged, pattern)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from scipy import stats as sps
 from metricspec.stats import ExperimentConfig, MetricKind, MetricSpec, Moments, analyze
 from metricspec.stats.data import ExperimentData, SegmentData, VariantData
 from metricspec.stats.diagnostics import diagnose
-from metricspec.stats.novelty import DayEffect, DaySums, cumulative_point, day_effect, trend
+from metricspec.stats.novelty import DaySums, cohort_trend, cumulative_point, day_effect
 
 SPLIT = {"control": 0.5, "treatment": 0.5}
 
@@ -53,23 +53,29 @@ def test_cumulative_ratio_lift_equals_the_engine() -> None:
     assert point.n == {"control": 500, "treatment": 500}
 
 
-def test_trend_is_weighted_least_squares_with_known_variances() -> None:
+def test_cohort_trend_of_a_mean_is_welch_on_the_units_own_slopes() -> None:
     rng = np.random.default_rng(3)
-    days = np.arange(14)
-    se = 0.02 + 0.01 * rng.random(14)
-    effect = 0.3 - 0.015 * days + se * rng.standard_normal(14)
-    effects = [DayEffect(int(d), 100, 100, effect=float(e), se=float(s))
-               for d, e, s in zip(days, effect, se, strict=True)]
-    ours = trend(effects, 0.05, overall=0.2)
-    fit = sm.WLS(effect, sm.add_constant(days), weights=1 / se**2).fit(
-        cov_type="fixed scale", cov_kwds={"scale": 1.0})
-    assert ours.slope == pytest.approx(fit.params[1], rel=1e-10)
-    assert ours.se == pytest.approx(fit.bse[1], rel=1e-10)
-    assert ours.p_value == pytest.approx(fit.pvalues[1], rel=1e-8)
-    assert ours.flagged and ours.pattern == "novelty"
-    flat = trend([DayEffect(d.day, 100, 100, effect=0.3, se=d.se) for d in effects], 0.05, 0.3)
-    assert not flat.flagged and flat.pattern == ""
-    assert trend(effects[:2], 0.05, 0.3).reason.startswith("insufficient data")
+    horizon = 7
+    c_d = (np.arange(horizon) - 3) / 28.0
+    panels = [rng.poisson(rng.gamma(2, 1, (n, 1)) * (1 + s * np.arange(horizon)))
+              for n, s in ((400, 0.0), (380, -0.05))]
+    days = [tuple(DaySums(len(p), float(p[:, d].sum()), 0.0) for p in panels)
+            for d in range(horizon)]
+    units = []
+    for p in panels:
+        u = (p - p.mean(axis=0)) @ c_d
+        units.append(DaySums(len(p), float(u.sum()), float((u * u).sum())))
+    ours = cohort_trend(days, (units[0], units[1]), "mean", 0.05, overall=-0.1)
+    own = [p @ c_d for p in panels]  # each unit's least-squares slope on the day index
+    welch = sps.ttest_ind(own[1], own[0], equal_var=False)
+    assert ours.slope == pytest.approx(own[1].mean() - own[0].mean(), rel=1e-10)
+    assert ours.slope / ours.se == pytest.approx(welch.statistic, rel=1e-10)
+    assert ours.p_value == pytest.approx(welch.pvalue, rel=1e-8)
+    assert ours.flagged == (welch.pvalue < 0.05)
+    if ours.flagged:  # against the overall effect's sign (−0.1): novelty, else primacy
+        assert ours.pattern == ("novelty" if ours.slope > 0 else "primacy")
+    short = cohort_trend(days[:2], (units[0], units[1]), "mean", 0.05, None)
+    assert short.reason.startswith("insufficient data")
 
 
 def _rows(by_day: dict[int, tuple[int, int]], unknown: dict[int, int] | None = None):
