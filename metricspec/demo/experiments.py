@@ -100,7 +100,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "2026-10-14",
         (
             Effect("thumbs_up_share", "absolute", 0.05,
-                   "share of thumbs that are up, plus a novelty part fading over ~2 days"),
+                   "share of thumbs that are up, plus a novelty part fading over ~3 days"),
             Effect("csat_mean", "absolute", 0.2, "mean 1-5 CSAT"),
             Effect("latency_ms", "relative", 0.23, "every assistant latency x1.23 (p95 too)"),
             Effect("cost_usd", "relative", 0.02, "prompt and completion tokens x1.02"),

@@ -24,7 +24,7 @@ def arm_sizes(warehouse: Warehouse, experiment: str) -> dict[str, int]:
 
 
 def test_summarizer_raises_thumbs_up_and_csat(warehouse: Warehouse) -> None:
-    # planted 0.05 plus a novelty part (fading over ~2 days since exposure) on top
+    # planted 0.05 plus a novelty part (fading over ~3 days since exposure) on top
     assert 0.03 < warehouse.difference("summarizer_v2", *THUMBS) < 0.17
     assert 0.05 < warehouse.difference("summarizer_v2", *CSAT) < 0.40
 
