@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from metricspec import ir
 from metricspec.check.context import Context
-from metricspec.diagnostics import Diagnostic, did_you_mean, error
+from metricspec.diagnostics import Diagnostic, did_you_mean, error, warning
 
 NUMERIC = ("integer", "number")
 
@@ -26,6 +26,19 @@ def rule_covariates(ctx: Context) -> Iterator[Diagnostic]:
                 yield from _pre(ctx, exp, cov)
             else:
                 yield from _unit(ctx, exp, cov)
+        if exp.covariates and not any(_count_or_sum(ctx, ref.name)
+                                      for ref in (*exp.primary, *exp.secondary)):
+            yield warning("MS517", "no primary or secondary metric is one count or sum per "
+                          "unit: the covariates adjust nothing", exp.covariates[0].span,
+                          "regression adjustment applies to means and proportions; ratios "
+                          "use `cuped`")
+
+
+def _count_or_sum(ctx: Context, name: str) -> bool:
+    metric = ctx.index.metrics.get(name)
+    if metric is None:
+        return False
+    return ir.shape(ctx.index.expand(metric.expr)) == "simple"
 
 
 def _pre(ctx: Context, exp: ir.Experiment, cov: ir.Covariate) -> Iterator[Diagnostic]:

@@ -27,6 +27,16 @@ experiment no_pre_period {
   covariates pre(revenue)
 }
 
+experiment nothing_to_adjust {
+  unit user_id
+  assignment events variant variant
+  variants control 50% control, treatment 50%
+  window 2026-10-01 .. 2026-10-14
+  primary per_event
+  cuped 14 days
+  covariates unit.tenure
+}
+
 # expect: MS517 @ 17:18 hint=revenue
 # expect: MS517 @ 17:31
 # expect: MS517 @ 17:47
@@ -34,3 +44,4 @@ experiment no_pre_period {
 # expect: MS517 @ 17:72 hint=tenure
 # expect: MS517 @ 18:14
 # expect: MS517 @ 27:14
+# expect: MS517 @ 37:14 warning
