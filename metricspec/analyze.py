@@ -13,6 +13,7 @@ from typing import Any
 from metricspec import ir, stats
 from metricspec.plan import formula as pf
 from metricspec.plan.experiment import AnalysisMetric, BaseMetric, ExperimentPlan
+from metricspec.plan.regression import RegressionPlan
 
 DEFAULT_TUNING = 10_000.0
 
@@ -133,3 +134,50 @@ def analyze_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]],
 def analyze_data(plan: ExperimentPlan, data: stats.ExperimentData,
                  look: int | None = None) -> stats.AnalysisResult:
     return stats.analyze(config_for(plan, look), metric_specs(plan), data)
+
+
+def diagnose_rows(plan: ExperimentPlan, rows: Iterable[Mapping[str, Any]],
+                  result: stats.AnalysisResult | None = None) -> stats.diagnostics.Diagnostics:
+    """The diagnostics of the daily query's rows (`emit.experiment_daily`); `result` (the
+    main analysis) names a significant trend novelty or primacy by the overall effect."""
+    rows = list(rows)
+    followed = {str(r["metric"]) for r in rows if r.get("metric") is not None}
+    kinds = {b.name: b.kind for b in plan.bases if b.name in followed}
+    overall: dict[tuple[str, str], float | None] = {}
+    if result is not None:
+        for r in result.metrics:
+            if r.segment == stats.OVERALL and r.metric in kinds:
+                overall[(r.metric, r.treatment.variant)] = (
+                    r.absolute.estimate if r.absolute else None)
+    exp = plan.experiment
+    return stats.diagnostics.diagnose(
+        rows, control=plan.control, split=dict(zip(plan.variants, plan.weights, strict=True)),
+        kinds=kinds, srm_alpha=exp.srm_alpha, alpha=exp.alpha, overall=overall)
+
+
+def regress_rows(reg: RegressionPlan, rows: Iterable[Mapping[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """Each adjusted metric against control, per treatment, from the regression query's
+    rows: OLS with HC1 (equal to statsmodels on the unit rows) and CUPED generalised."""
+    plan = reg.plan
+    arms: dict[tuple[str, str], tuple[int, dict[tuple[str, ...], float]]] = {}
+    for row in rows:
+        _, sums = arms.setdefault((str(row["metric"]), str(row["variant"])),
+                                  (int(row["n"] or 0), {}))
+        sums[tuple(str(row["term"]).split("*"))] = float(row["value"] or 0.0)
+    out = []
+    names = reg.names
+    alpha = plan.experiment.alpha
+    for metric, _ in reg.adjusted:
+        control = arms.get((metric, plan.control))
+        for treatment in plan.variants:
+            if treatment == plan.control:
+                continue
+            other = arms.get((metric, treatment))
+            if control is None or other is None:
+                continue
+            c, t = (stats.regression.ArmSums(n, sums) for n, sums in (control, other))
+            out.append({"metric": metric, "treatment": treatment, "covariates": list(names),
+                        "ols": stats.regression.ols_adjust(c, t, names, alpha, "HC1"),
+                        "cuped": stats.regression.cuped_adjust(c, t, names, alpha)})
+    return out

@@ -107,6 +107,7 @@ CODES: dict[str, str] = {
     "MS517": "pinned metric changed without a new version",
     "MS518": "invalid metric version",
     "MS519": "lock file cannot be read",
+    "MS520": "invalid covariate",
     # monitors and guardrails
     "MS601": "baseline does not fit the grain",
     "MS602": "invalid alert threshold",

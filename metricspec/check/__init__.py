@@ -18,6 +18,7 @@ from metricspec.backends import Backend
 from metricspec.check import (
     backend,
     compilable,
+    covariates,
     cycles,
     designs,
     experiments,
@@ -70,6 +71,7 @@ RULES: tuple[Rule, ...] = (
     pinned.rule_metric_versions,
     pinned.rule_pinned_definitions,
     pinned.rule_lock_file,
+    covariates.rule_covariates,
 )
 
 

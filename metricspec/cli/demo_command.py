@@ -50,13 +50,13 @@ def demo(
     from rich.rule import Rule
     from rich.text import Text
 
-    from metricspec.analyze import analyze_rows
+    from metricspec.analyze import analyze_rows, diagnose_rows
     from metricspec.demo import generate
     from metricspec.report.experiment import build_report
     from metricspec.report.html import render_html
     from metricspec.report.monitor import build_monitor_report
     from metricspec.report.terminal import render_experiment, render_monitor
-    from metricspec.run.execute import run_experiment, run_monitor
+    from metricspec.run.execute import run_daily, run_experiment, run_monitor
 
     if scale <= 0:
         usage_error("--scale must be positive")
@@ -86,7 +86,9 @@ def demo(
         for name in sorted(index.experiments):
             run = run_experiment(index, name, conn, step)
             result = analyze_rows(run.plan, run.rows)
-            report = build_report(run.plan, result, warehouse=url, timings=run.timings.steps)
+            diagnostics = diagnose_rows(run.plan, run_daily(run.plan, conn), result)
+            report = build_report(run.plan, result, warehouse=url, timings=run.timings.steps,
+                                  diagnostics=diagnostics)
             out.print(Rule(f"experiment {name}"))
             render_experiment(report, out, show_segments=False)
             with output_errors():

@@ -182,10 +182,11 @@ def run(
     look: LookOpt = None,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
-    from metricspec.analyze import analyze_rows
+    from metricspec.analyze import analyze_rows, diagnose_rows, regress_rows
+    from metricspec.plan.regression import plan_regression
     from metricspec.report.experiment import build_report
     from metricspec.run.connections import redact_url
-    from metricspec.run.execute import run_experiment
+    from metricspec.run.execute import RunError, run_daily, run_experiment, run_regression
     from metricspec.stats import LongFormatError
 
     budget = parse_max_scan(max_scan)
@@ -202,6 +203,21 @@ def run(
         except LongFormatError as exc:  # statistics no real data can give: not a verdict
             raise warehouse_error(f"the experiment query returned unusable statistics: {exc}"
                                   ) from None
+        step("running the daily diagnostics")
+        try:
+            diagnostics = diagnose_rows(result_run.plan, run_daily(result_run.plan, conn),
+                                        result)
+        except RunError as exc:  # the report still stands; it says the checks did not run
+            diagnostics = None
+            error_line(f"daily diagnostics not run: {exc}")
+        adjusted = None
+        regression = plan_regression(ws.index, result_run.plan)
+        if regression is not None:
+            step("running the regression adjustment")
+            try:
+                adjusted = regress_rows(regression, run_regression(regression, conn))
+            except RunError as exc:
+                error_line(f"regression adjustment not run: {exc}")
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
@@ -210,7 +226,7 @@ def run(
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
                           timings=result_run.timings.steps, scan=result_run.cost,
-                          pinned=pinned.line)
+                          pinned=pinned.line, diagnostics=diagnostics, adjusted=adjusted)
     emit_experiment(report, result, fmt, html, segments)
     exit_unless_analysed(result)
 

@@ -107,7 +107,9 @@ class ChunkSimulator:
             hallucination[treated] *= mechanism.hallucination_factor
             latency[treated] *= mechanism.latency_factor
             tokens[treated] *= mechanism.token_factor
-            thumbs_down[treated] *= mechanism.thumbs_down_factor
+            thumbs_down[treated] *= mechanism.thumbs_down_factor - (
+                mechanism.novelty_thumbs_down
+                * np.exp(-exposures.days_since[treated] / mechanism.novelty_days))
             csat_shift[treated] += mechanism.csat_latent_shift
             self._count(k, exposures)
             self._emit("assignments", {

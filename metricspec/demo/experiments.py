@@ -7,7 +7,10 @@ experiments are orthogonal. Two assignment bugs are planted on purpose: about 0.
 users also log an exposure in the other arm, and in ``tone_tuning`` the exposure rows of a share
 of treatment users are lost (their conversations still happen), a sample-ratio mismatch.
 Treatment effects apply to conversations of treatment users started inside the window, i.e. at
-or after the first exposure and before the window ends.
+or after the first exposure and before the window ends. Two more things are planted for the
+diagnostics: in ``summarizer_v2`` the thumbs-down reduction has a novelty part that fades with
+days since the user's first exposure, and in ``prompt_template_v3`` a deploy on 2026-10-22
+logs a few exposure rows with a variant value nobody declared (``treatment_hotfix``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from metricspec.demo.timeline import US_PER_DAY, US_PER_MINUTE, US_PER_SECOND, to_us
+from metricspec.demo.timeline import F64, US_PER_DAY, US_PER_MINUTE, US_PER_SECOND, to_us
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -29,6 +32,8 @@ DUPLICATE_LOG_FRACTION = 0.08
 """Share of exposure events logged twice, a fraction of a second to a few seconds apart."""
 SRM_LOST_FRACTION = 0.25
 """Share of ``tone_tuning`` treatment users whose exposure rows are all lost."""
+UNKNOWN_VARIANT = "treatment_hotfix"
+"""The variant value a deploy logs by mistake (variant code 2 in the generator)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ class Mechanism:
     hallucination_factor: float = 1.0
     thumbs_down_factor: float = 1.0
     csat_latent_shift: float = 0.0
+    novelty_thumbs_down: float = 0.0
+    """Extra cut of the thumbs-down probability at first exposure, fading as
+    exp(-days since first exposure / novelty_days): the novelty effect."""
+    novelty_days: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class Experiment:
     split: tuple[float, float] = (0.5, 0.5)
     srm_lost_fraction: float = 0.0
     multi_arm_fraction: float = MULTI_ARM_FRACTION
+    unknown_from: str = ""
+    """Date (UTC) from which a share ``unknown_fraction`` of rows logs ``UNKNOWN_VARIANT``."""
+    unknown_fraction: float = 0.0
 
     @property
     def window_start_us(self) -> int:
@@ -87,7 +99,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "2026-10-01",
         "2026-10-14",
         (
-            Effect("thumbs_up_share", "absolute", 0.05, "share of thumbs that are up"),
+            Effect("thumbs_up_share", "absolute", 0.05,
+                   "share of thumbs that are up, plus a novelty part fading over ~3 days"),
             Effect("csat_mean", "absolute", 0.2, "mean 1-5 CSAT"),
             Effect("latency_ms", "relative", 0.23, "every assistant latency x1.23 (p95 too)"),
             Effect("cost_usd", "relative", 0.02, "prompt and completion tokens x1.02"),
@@ -98,6 +111,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             token_factor=1.02,
             thumbs_down_factor=0.775,
             csat_latent_shift=0.25,
+            novelty_thumbs_down=0.55,
         ),
     ),
     Experiment(
@@ -111,6 +125,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             Effect("retry_rate", "relative", -0.05, "approximate: retries follow hallucinations"),
         ),
         Mechanism(hallucination_factor=0.85),
+        unknown_from="2026-10-22",
+        unknown_fraction=0.01,
     ),
     Experiment("greeting_aa", "2026-10-01", "2026-10-14", ()),
     Experiment("tone_tuning", "2026-10-15", "2026-10-28", (), srm_lost_fraction=SRM_LOST_FRACTION),
@@ -121,12 +137,14 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 class Exposures:
     """One experiment's exposure log for a chunk of users, and which conversations it treats.
 
-    ``treated`` is per conversation; ``arm`` (true arm, 0 control, 1 treatment), ``exposed``
+    ``treated`` and ``days_since`` (days since the user's first exposure, 0 outside the
+    window) are per conversation; ``arm`` (true arm, 0 control, 1 treatment), ``exposed``
     and ``lost`` (exposed but no row logged) are per chunk user; the remaining arrays are the
     logged rows, where ``user`` indexes the chunk's users and ``variant`` is the logged arm.
     """
 
     treated: B
+    days_since: F64
     arm: U8
     exposed: B
     lost: B
@@ -158,6 +176,9 @@ def expose(
     lo, hi = experiment.window_start_us, experiment.window_end_us
     in_window = (conv_start >= lo) & (conv_start < hi)
     treated = in_window & (arm[conv_user] == 1)
+    first = np.full(n_users, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, conv_user[in_window], conv_start[in_window])
+    days_since = np.where(in_window, (conv_start - first[conv_user]) / US_PER_DAY, 0.0)
 
     user = conv_user[in_window]
     ts = conv_start[in_window]
@@ -177,11 +198,15 @@ def expose(
     usual = rng.random(len(row_user)) < 0.85
     other = rng.integers(0, 3, len(row_user)).astype(np.uint8)
     platform = np.where(usual, user_platform[row_user], other).astype(np.uint8)
+    if experiment.unknown_fraction > 0.0:  # the deploy's bug (drawn last: nothing else moves)
+        after = row_ts >= to_us(experiment.unknown_from + "T00:00:00")
+        row_variant[after & (rng.random(len(row_ts)) < experiment.unknown_fraction)] = 2
     order = np.lexsort((row_variant, row_ts, row_user))
     exposed = np.zeros(n_users, dtype=bool)
     exposed[user] = True
     return Exposures(
         treated=treated,
+        days_since=days_since,
         arm=arm,
         exposed=exposed,
         lost=lost & exposed,

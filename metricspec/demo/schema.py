@@ -72,7 +72,8 @@ ASSIGNMENTS = Table(
     (
         _c("experiment_id", "VARCHAR", "Experiment name."),
         _c("user_id", "VARCHAR", "Randomisation unit."),
-        _c("variant", "VARCHAR", "Arm: control or treatment."),
+        _c("variant", "VARCHAR",
+           "Arm: control or treatment (a deploy bug logs a few treatment_hotfix rows)."),
         _c("assigned_ts", "TIMESTAMP", "Exposure time (UTC): the start of a conversation."),
         _c("platform", "VARCHAR", "Client platform of the exposure: web, ios, android."),
     ),

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricspec.demo import schema
-from metricspec.demo.experiments import EXPERIMENTS
+from metricspec.demo.experiments import EXPERIMENTS, UNKNOWN_VARIANT
 
 Arrays = Mapping[str, npt.NDArray[np.generic]]
 
@@ -48,7 +48,7 @@ SELECTS: dict[str, tuple[str, ...]] = {
     "assignments": (
         _vocabulary("experiment", tuple(e.experiment_id for e in EXPERIMENTS)),
         USER_ID,
-        _vocabulary("variant", ("control", "treatment")),
+        _vocabulary("variant", ("control", "treatment", UNKNOWN_VARIANT)),
         "assigned_ts",
         _vocabulary("platform", schema.PLATFORMS),
     ),

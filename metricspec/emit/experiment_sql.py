@@ -57,6 +57,11 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
     return select
 
 
+def exposure_ctes(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
+    """`exposure_log` and `exposures`, shared with the daily diagnostics query."""
+    return _exposures(plan, sql)
+
+
 def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
     if plan.history:
         return _history_exposures(plan, sql)

@@ -149,6 +149,15 @@ class ExperimentGuardrail(Node):
     margin: Margin | None = None
 
 
+class Covariate(Node):
+    """A regression-adjustment covariate: `pre(metric)` (the metric per unit over the
+    pre-period) or `unit.column` (a numeric column of the assignment source, read on the
+    unit's first exposure row)."""
+
+    kind: Literal["pre", "unit"]
+    ref: Ref
+
+
 class Winsorize(Node):
     """Cap unit-level values of `metrics` at a percentile (`at 99%`, `at 0.99`, `at 99`)."""
 
@@ -225,6 +234,7 @@ class Experiment(HasSettings):
     chance_to_win: float = 0.95
     max_risk: float = 0.01
     stratify: Ref | None = None
+    covariates: tuple[Covariate, ...] = ()
 
 
 class AlertRule(Node):

@@ -31,7 +31,8 @@ TIME_UNITS: dict[str, str] = {
 }
 
 # Experiment and monitor settings that may appear once; list-like ones may repeat.
-REPEATABLE = {"primary", "secondary", "guardrail", "segments", "winsorize", "dimensions",
+REPEATABLE = {"primary", "secondary", "guardrail", "segments", "winsorize", "covariates",
+              "dimensions",
               "entities", "columns"}
 
 # Whole numbers (counts, durations) above this are surely typos; they are also beyond what

@@ -31,6 +31,7 @@ class ExperimentRules(BuilderBase):
             fields[key] = flat(s.get(key, []))
         fields["guardrails"] = tuple(s.get("guardrail", []))
         fields["winsorize"] = tuple(s.get("winsorize", []))
+        fields["covariates"] = tuple(c for item in s.get("covariates", []) for c in item)
         return ir.Experiment(span=self.span_of(name), name=str(name),
                              setting_spans=self._setting_spans(items), **fields)
 
@@ -95,6 +96,18 @@ class ExperimentRules(BuilderBase):
         value = ir.Winsorize(span=self.span_of(meta), metrics=children[0],
                              percentile=children[1])
         return Item("winsorize", value, self.span_of(meta))
+
+    def covariates(self, meta: Meta, children: list[ir.Covariate]) -> Item:
+        return Item("covariates", tuple(children), self.span_of(meta))
+
+    def pre_covariate(self, meta: Meta, children: list[Token]) -> ir.Covariate:
+        return ir.Covariate(span=self.span_of(meta), kind="pre", ref=self._ref(children[0]))
+
+    def unit_covariate(self, meta: Meta, children: list[Token]) -> ir.Covariate:
+        return ir.Covariate(span=self.span_of(meta), kind="unit", ref=self._ref(children[0]))
+
+    def covariate_fragment(self, meta: Meta, children: list[ir.Covariate]) -> ir.Covariate:
+        return children[0]
 
     def traffic(self, meta: Meta, children: list[Token]) -> Item:
         value = ir.Traffic(span=self.span_of(meta),

@@ -26,6 +26,7 @@ def read_experiment(r: YamlReader, name: str, node: YMap, span: ir.Span) -> ir.E
         "variants": _variants(r, node),
         "guardrails": _guardrails(r, node),
         "winsorize": _winsorize(r, node),
+        "covariates": _covariates(r, node),
         "sequential": _sequential(r, node),
         "prior": read_prior(r, node),
         "stratify": r.ref(node, "stratify"),
@@ -122,6 +123,18 @@ def _guardrails(r: YamlReader, node: YMap) -> tuple[ir.ExperimentGuardrail, ...]
         out.append(ir.ExperimentGuardrail(span=span, metric=ir.Ref(span=span, name=key),
                                           margin=margin))
     return tuple(out)
+
+
+def _covariates(r: YamlReader, node: YMap) -> tuple[ir.Covariate, ...]:
+    """`covariates: [pre(metric), unit.column]`, each item read with the DSL's rule."""
+    raw = node.get("covariates")
+    if raw is None:
+        return ()
+    if not isinstance(raw, YSeq):
+        single = r.fragment(node, "covariates", "covariate_fragment")
+        return (single,) if isinstance(single, ir.Covariate) else ()
+    items = (r.fragment(raw, i, "covariate_fragment") for i in range(len(raw)))
+    return tuple(c for c in items if isinstance(c, ir.Covariate))
 
 
 def _winsorize(r: YamlReader, node: YMap) -> tuple[ir.Winsorize, ...]:

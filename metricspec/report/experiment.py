@@ -9,6 +9,7 @@ from typing import Any
 from metricspec import __version__, stats
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.report import fmt
+from metricspec.report.diagnostics import adjusted_view, diagnostics_view
 
 REPORT_VERSION = 1
 
@@ -78,6 +79,11 @@ class ExperimentReport:
     scan_summary: str = ""
     pinned: str = ""  # "definitions pinned: <short hash> (metricspec.lock)" when pinned
     designs: tuple[str, ...] = ()  # Bayesian readouts, the group-sequential look, strata
+    # report/diagnostics.py: the split by day and segment, undeclared variants, early
+    # exposures and the primaries over time (None: the daily query was not run)
+    diagnostics: dict[str, Any] | None = None
+    # regression adjustment with the declared covariates (analyze.regress_rows), as data
+    adjusted: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,7 +155,9 @@ def _reasons(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str
 
 def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehouse: str,
                  timings: dict[str, float] | None = None, scan: Any = None,
-                 pinned: str = "") -> ExperimentReport:
+                 pinned: str = "",
+                 diagnostics: stats.diagnostics.Diagnostics | None = None,
+                 adjusted: list[dict[str, Any]] | None = None) -> ExperimentReport:
     """Combine the plan (labels, formats) with the analysis into one report; ``scan``: what
     the query read (a `run.cost.ScanCost`), when known."""
     exp = plan.experiment
@@ -185,7 +193,9 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
         scan=scan.to_json() if scan is not None else None,
         scan_summary=scan.summary() if scan is not None else "", pinned=pinned,
-        designs=design_lines(result, metrics))
+        designs=design_lines(result, metrics),
+        diagnostics=None if diagnostics is None else diagnostics_view(plan, diagnostics),
+        adjusted=adjusted_view(plan, adjusted or []))
 
 
 def design_lines(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple[str, ...]:

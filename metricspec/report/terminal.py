@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from metricspec.report.diagnostics import render_adjusted, render_diagnostics
 from metricspec.report.experiment import ExperimentReport, MetricRow
 from metricspec.report.monitor import MonitorReport
 from metricspec.safetext import printable
@@ -168,8 +169,11 @@ def render_experiment(report: ExperimentReport, console: Console,
     if report.srm_ok is False:
         console.print(Text("The split differs from the design: the results below cannot be "
                            "trusted until the assignment is fixed.", style="bold red"))
+    if report.diagnostics is not None:
+        render_diagnostics(report.diagnostics, console)
     console.print()
     console.print(_metrics_section(report.metrics, "Metrics", console.width))
+    render_adjusted(report.adjusted, console)
     if report.guardrails:
         console.print(_guardrail_section(report, console.width))
     if show_segments and report.segments:

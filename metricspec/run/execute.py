@@ -24,6 +24,7 @@ from metricspec.pipeline import Compiled, CompileError, Kind, Request
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.metric_query import Grain, MetricQueryPlan
 from metricspec.plan.monitor import MonitorPlan
+from metricspec.plan.regression import RegressionPlan
 from metricspec.run.connections import Connection, QueryResult, WarehouseError
 from metricspec.run.cost import Budget, ScanCost, budget_problem, combine
 from metricspec.semantic import Index
@@ -213,6 +214,35 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
     timings.add("query", time.perf_counter() - started)
     return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings,
                          scan_cost(conn, compiled.sql))
+
+
+def run_daily(plan: ExperimentPlan, conn: Connection) -> list[dict[str, Any]]:
+    """Execute an experiment's daily diagnostics query (`emit.experiment_daily`): the
+    split by day and segment, undeclared variants, early exposures, primaries over time."""
+    from metricspec.emit.experiment_daily import daily_sql
+    from metricspec.emit.render import render_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+
+    backend = backend_of(conn)
+    name = plan.experiment.name
+    text = render_sql(daily_sql(plan, SqlBuilder(backend)), backend,
+                      kind="experiment diagnostics", name=name, files=plan.files)
+    return rows_of(execute(conn, text, f"experiment `{name}` (daily diagnostics)",
+                           (_table_name(s) for s in plan.sources.values())))
+
+
+def run_regression(reg: RegressionPlan, conn: Connection) -> list[dict[str, Any]]:
+    """Execute an experiment's regression-adjustment query (`emit.experiment_regression`)."""
+    from metricspec.emit.experiment_regression import regression_sql
+    from metricspec.emit.render import render_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+
+    backend = backend_of(conn)
+    name = reg.plan.experiment.name
+    text = render_sql(regression_sql(reg, SqlBuilder(backend)), backend,
+                      kind="experiment regression", name=name, files=reg.plan.files)
+    return rows_of(execute(conn, text, f"experiment `{name}` (regression adjustment)",
+                           (_table_name(s) for s in reg.sources.values())))
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,

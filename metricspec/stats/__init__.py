@@ -12,6 +12,7 @@ and nothing else from metricspec. Conventions and the reference each number matc
 docs/statistics.md; the input format is in docs/sufficient-statistics.md.
 """
 
+from metricspec.stats import diagnostics, novelty, regression
 from metricspec.stats.bayesian import BayesianPrior, BayesianResult, BayesianSettings, Posterior
 from metricspec.stats.conventions import describe
 from metricspec.stats.corrections import adjust, interval_alpha
@@ -118,16 +119,19 @@ __all__ = [
     "adjust",
     "analyze",
     "describe",
+    "diagnostics",
     "expected_duration_days",
     "family_size",
     "interval_alpha",
     "mean_of",
     "minimum_detectable_effect",
+    "novelty",
     "plan_power",
     "ratio_of",
     "read_csv",
     "read_parquet",
     "read_rows",
+    "regression",
     "sample_size_per_variant",
     "srm_check",
     "to_rows",

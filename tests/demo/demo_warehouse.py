@@ -48,6 +48,7 @@ class Warehouse:
             SELECT user_id, min(assigned_ts) AS first_ts, any_value(variant) AS variant
             FROM support.assignments
             WHERE experiment_id = '{experiment}'
+              AND variant IN ('control', 'treatment')  -- as the analysis: declared arms only
               AND assigned_ts >= TIMESTAMP '{start}' AND assigned_ts < TIMESTAMP '{end}'
             GROUP BY user_id
             HAVING count(DISTINCT variant) = 1"""

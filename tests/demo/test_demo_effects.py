@@ -24,7 +24,8 @@ def arm_sizes(warehouse: Warehouse, experiment: str) -> dict[str, int]:
 
 
 def test_summarizer_raises_thumbs_up_and_csat(warehouse: Warehouse) -> None:
-    assert 0.01 < warehouse.difference("summarizer_v2", *THUMBS) < 0.12
+    # planted 0.05 plus a novelty part (fading over ~3 days since exposure) on top
+    assert 0.03 < warehouse.difference("summarizer_v2", *THUMBS) < 0.17
     assert 0.05 < warehouse.difference("summarizer_v2", *CSAT) < 0.40
 
 
@@ -99,7 +100,9 @@ def test_about_half_a_percent_of_exposed_users_appear_in_both_arms(warehouse: Wa
         warehouse.rows("""
         SELECT experiment_id, avg((n > 1)::INT) FROM (
           SELECT experiment_id, user_id, count(DISTINCT variant) AS n
-          FROM support.assignments GROUP BY ALL)
+          FROM support.assignments
+          WHERE variant IN ('control', 'treatment')  -- not the planted undeclared variant
+          GROUP BY ALL)
         GROUP BY experiment_id""")
     )
     assert set(shares) == set(WINDOWS)

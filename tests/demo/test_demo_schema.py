@@ -68,7 +68,8 @@ VOCABULARIES = [
     ("users", "plan", {"free", "pro", "enterprise"}),
     ("users", "region", {"na", "eu", "apac", "latam"}),
     ("users", "locale", {"en-US", "de-DE", "fr-FR", "es-ES", "ja-JP"}),
-    ("assignments", "variant", {"control", "treatment"}),
+    # treatment_hotfix: the undeclared variant a deploy logs in prompt_template_v3
+    ("assignments", "variant", {"control", "treatment", "treatment_hotfix"}),
     ("assignments", "platform", {"web", "ios", "android"}),
     (
         "assignments",
@@ -275,6 +276,7 @@ def test_summary_exposure_counts_match_the_assignments_table(warehouse: Warehous
         assert (logged["control"], logged["treatment"]) == truth.logged_users
         both = warehouse.value(
             "SELECT count(*) FROM (SELECT user_id FROM support.assignments WHERE experiment_id = ? "
+            "AND variant IN ('control', 'treatment') "  # not the planted undeclared variant
             "GROUP BY 1 HAVING count(DISTINCT variant) = 2)",
             truth.experiment_id,
         )

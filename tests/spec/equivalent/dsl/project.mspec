@@ -14,7 +14,7 @@ source assignments = table app.assignments {
   entity user_id
   time assigned_ts
   dimension platform
-  column experiment_id: string, arm: string
+  column experiment_id: string, arm: string, tenure: integer
 }
 
 source recent = query """select * from app.events where kind <> 'test'""" {
@@ -87,6 +87,7 @@ experiment checkout_v2 "Checkout v2" {
   segments platform
   winsorize revenue at 99%
   winsorize aov at 0.995
+  covariates pre(revenue), unit.tenure
   traffic 900 per day
 }
 
