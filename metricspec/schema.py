@@ -135,6 +135,8 @@ class Experiment(_Object):
     chance_to_win: Amount | None = None
     max_risk: Amount | None = None
     stratify: Name | None = None
+    covariates: list[Fragment] | None = Field(
+        None, description="e.g. `[pre(messages_sent), unit.tenure_days]`")
 
 
 class Monitor(_Object):
