@@ -276,3 +276,30 @@ def waterfall_spec(steps: Sequence[Step], title: str, value_format: str = ",.4~g
 
 def waterfall_chart(steps: Sequence[Step], title: str, value_format: str = ",.4~g") -> str:
     return svg_of(waterfall_spec(steps, title, value_format))
+
+
+# ── reading a rendered chart ─────────────────────────────────────────────────────────────
+
+_ELEMENT = {"symbol": "path", "rule": "line", "rect": "path", "line": "path", "area": "path",
+            "text": "text"}
+
+
+def mark_count(svg: str, layer: str) -> int:
+    """How many marks the named layer drew in a rendered chart (0 when it drew none): the
+    layer is a `<g class="mark-KIND role-mark LAYER_marks">` group with one element a mark.
+    Used by the tests, and by anyone checking a page's charts without a browser."""
+    import re
+
+    total = 0
+    for found in re.finditer(rf'<g class="mark-(\w+) role-mark {re.escape(layer)}_marks"[^>]*>',
+                             svg):
+        element, depth = _ELEMENT.get(found.group(1), "path"), 1
+        for tag in re.finditer(r"<(/?)(\w+)[^>]*?(/?)>", svg[found.end():]):
+            closing, name, self_closing = tag.groups()
+            if name == "g" and not self_closing:
+                depth += -1 if closing else 1
+                if depth == 0:
+                    break
+            elif name == element and not closing and depth == 1:
+                total += 1
+    return total

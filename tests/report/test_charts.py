@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from chart_marks import marks
 
 from metricspec.report.charts import (
     EffectPoint,
@@ -20,6 +19,9 @@ from metricspec.report.charts import (
     forest_chart,
     monitor_series_chart,
     waterfall_chart,
+)
+from metricspec.report.charts import (
+    mark_count as marks,
 )
 from metricspec.stats import (
     ExperimentConfig,

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from chart_marks import marks
-
 from metricspec.analyze import analyze_rows
+from metricspec.report.charts import mark_count as marks
 from metricspec.report.experiment import build_report, report_json
 from metricspec.report.html import render_html
 from metricspec.report.terminal import render_experiment
