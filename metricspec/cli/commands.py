@@ -13,6 +13,7 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     demo_command,
     diff_command,
     doc_commands,
+    kpi_command,
     run_commands,
     spec_commands,
 )
