@@ -59,6 +59,7 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html",
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="kpi-tree" viewBox="0 0 {width:.0f} '
         f'{height:.0f}" width="{width:.0f}" height="{height:.0f}" role="img" '
+        'style="max-width:100%;height:auto" '
         f'aria-label="KPI tree {escape(kpi.name)}">',
         "<style>.box{fill:#f8fafc;stroke:#334155}.star{fill:#eff6ff;stroke:#1d4ed8;"
         "stroke-width:2}text{font-family:system-ui,sans-serif;fill:#0f172a}.op{fill:#1d4ed8;"

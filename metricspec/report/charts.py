@@ -243,17 +243,21 @@ def waterfall_spec(steps: Sequence[Step], title: str, value_format: str = ",.4~g
                    width: int = 560) -> dict[str, Any]:
     """Bars from a start level through each contribution to the end level; contributions
     that raise the value and those that lower it in two colours, the residual hatched grey."""
-    data = []
+    spans = []
     level = 0.0
-    for i, s in enumerate(steps):
-        if s.total:
-            start, end, level = 0.0, s.amount, s.amount
-        else:
-            start, end = level, level + s.amount
-            level = end
+    for s in steps:
+        start, level = (s.amount, s.amount) if s.total else (level, level + s.amount)
+        spans.append((start, level))
+    # the axis covers the levels the bars pass through, not zero: a change of 1% of the
+    # level stays visible; totals are drawn up from the axis' foot
+    ends = [v for pair in spans for v in pair] or [0.0]
+    pad = (max(ends) - min(ends)) * 0.25 or abs(max(ends)) * 0.05 or 1.0
+    foot, top = min(ends) - pad, max(ends) + pad
+    data = []
+    for i, (s, (start, end)) in enumerate(zip(steps, spans, strict=True)):
         kind = s.kind if s.kind != "driver" else ("up" if s.amount >= 0 else "down")
-        data.append({"step": s.label, "order": i, "start": start, "end": end, "kind": kind,
-                     "amount": s.amount})
+        data.append({"step": s.label, "order": i, "start": foot if s.total else start,
+                     "end": end, "kind": kind, "amount": s.amount})
     kinds = {"total": "#475569", "up": "#2563eb", "down": "#ea580c", "residual": "#a8a29e"}
     x = {"field": "step", "type": "nominal", "sort": {"field": "order"}, "title": None,
          "axis": {"labelAngle": -30, "labelLimit": 160}}
@@ -264,7 +268,8 @@ def waterfall_spec(steps: Sequence[Step], title: str, value_format: str = ",.4~g
         {"name": "bars", "mark": {"type": "bar", "width": {"band": 0.7}},
          "encoding": {"x": x, "y": {"field": "start", "type": "quantitative", "title": None,
                                     "axis": {"format": value_format},
-                                    "scale": {"zero": False}},
+                                    "scale": {"domain": [foot, top], "nice": False,
+                                              "zero": False}},
                       "y2": {"field": "end"},
                       "color": {"field": "kind", "type": "nominal", "legend": None,
                                 "scale": {"domain": list(kinds), "range": list(kinds.values())}},
