@@ -48,6 +48,12 @@ def svg_of(spec: dict[str, Any]) -> str:
     return svg
 
 
+def d3_format(metric_format: str | None) -> str:
+    """The axis format (d3-format) of a metric's declared format."""
+    return {"percent": ".1%", "currency": "$,.3~g", "integer": ",d"}.get(metric_format or "",
+                                                                       ",.4~g")
+
+
 def _base(width: int, height: int | dict[str, int], title: str) -> dict[str, Any]:
     return {"$schema": SCHEMA, "width": width, "height": height, "background": "white",
             "padding": 6, "config": _CONFIG, "description": title}
@@ -193,7 +199,9 @@ def monitor_series_spec(points: Sequence[SeriesPoint], title: str, value_format:
     step = (steps[1] - steps[0]) if len(steps) > 1 else dt.timedelta(days=1)
     alerts = [{"t": p.period.isoformat(), "t2": (p.period + step).isoformat()}
               for p in points if p.alert]
-    x = {"field": "t", "type": "temporal", "title": None, "axis": {"labelAngle": 0}}
+    daily = step >= dt.timedelta(days=1)
+    x = {"field": "t", "type": "temporal", "title": None,
+         "axis": {"labelAngle": 0, "format": "%b %d" if daily else "%b %d %H:%M"}}
     y = {"type": "quantitative", "title": None, "axis": {"format": value_format},
          "scale": {"zero": False}}
     spec = _base(width, 180, f"{title}: value by window with its baseline and alerts")
