@@ -56,7 +56,15 @@ def d3_format(metric_format: str | None) -> str:
 
 def _base(width: int, height: int | dict[str, int], title: str) -> dict[str, Any]:
     return {"$schema": SCHEMA, "width": width, "height": height, "background": "white",
-            "padding": 6, "config": _CONFIG, "description": title}
+            "padding": {"left": 12, "right": 12, "top": 6, "bottom": 12}, "config": _CONFIG,
+            "description": title}
+
+
+def label_extent(labels: Sequence[str], font_px: float = 11.0, limit: float = 260.0) -> float:
+    """Room for axis labels, estimated wide (0.68 em a character): the renderer measures text
+    with its own font, the browser with another, and a label must not be cut in either."""
+    longest = max((len(label) for label in labels), default=0)
+    return min(limit, longest * font_px * 0.68) + 8
 
 
 def _axis_format(values: Sequence[float]) -> str:
@@ -98,7 +106,7 @@ def forest_spec(rows: Sequence[ForestRow], width: int = 520) -> dict[str, Any]:
     x = {"type": "quantitative", "scale": {"domain": domain, "clamp": True, "nice": False},
          "axis": {"format": _axis_format(values), "title": "relative lift vs control"}}
     y = {"field": "row", "type": "nominal", "sort": {"field": "order"}, "title": None,
-         "axis": {"labelLimit": 260}}
+         "axis": {"labelLimit": 260, "minExtent": label_extent([str(d["row"]) for d in data])}}
     color = {"field": "verdict", "type": "nominal", "legend": None,
              "scale": {"domain": list(COLORS), "range": list(COLORS.values())}}
     spec = _base(width, {"step": 30}, "Relative lift of each metric with its interval")
