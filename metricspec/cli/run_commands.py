@@ -99,8 +99,34 @@ def progress(enabled: bool) -> Iterator[Any]:
         yield lambda step: status.update(f"{step}…")
 
 
+def plan_progress(plan: Any, result: Any, conn: Connection | None = None) -> Any:
+    """How far the experiment is against its analysis plan, for the HTML report: baselines
+    as declared, else (with a connection) from as many days of history before the experiment
+    as it lasts, as `metricspec plan --warehouse` takes them."""
+    import datetime as dt
+
+    from metricspec.document.analysis_plan import Baselines, build_plan
+    from metricspec.report.progress import progress_of
+
+    baselines = Baselines.declared(plan)
+    if conn is not None and not all(
+            m.name in baselines.moments for m in plan.metrics if m.role == "primary"):
+        from metricspec import pipeline
+        from metricspec.plan.experiment import history_plan
+        from metricspec.run.execute import backend_of, execute, rows_of
+
+        days = max(1, round((plan.end - plan.start).total_seconds() / 86400))
+        history = history_plan(plan, plan.start - dt.timedelta(days=days), plan.start)
+        query = pipeline.compile_plan("experiment", plan.experiment.name, history,
+                                      backend_of(conn), label="baseline query")
+        rows = rows_of(execute(conn, query.sql, f"baselines for `{plan.experiment.name}`"))
+        baselines = Baselines.from_rows(rows, days, f"{days} days of history")
+    document = build_plan(plan, baselines)
+    return progress_of(document, result.srm.observed, plan.start, plan.end, dt.datetime.now())
+
+
 def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | None,
-                    segments: bool = True) -> None:
+                    segments: bool = True, advance: Any = None) -> None:
     from metricspec.report.experiment import report_json
     from metricspec.report.html import render_html
     from metricspec.report.terminal import render_experiment
@@ -109,7 +135,7 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
     # command says so and exits 3 instead of printing a report and then failing.
     if html is not None:
         with output_errors():
-            write_text(html, render_html(report))
+            write_text(html, render_html(report, advance))
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
     else:
@@ -165,6 +191,7 @@ def run(
         except LongFormatError as exc:  # statistics no real data can give: not a verdict
             raise warehouse_error(f"the experiment query returned unusable statistics: {exc}"
                                   ) from None
+        advance = plan_progress(result_run.plan, result, conn) if html is not None else None
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
@@ -173,7 +200,7 @@ def run(
             write_csv(read_rows(result_run.rows), temporary)
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
                           timings=result_run.timings.steps)
-    emit_experiment(report, result, fmt, html, segments)
+    emit_experiment(report, result, fmt, html, segments, advance)
     exit_unless_analysed(result)
 
 
