@@ -72,7 +72,7 @@ def test_progress_from_the_analysis_plan() -> None:
                     start + dt.timedelta(days=7))
     assert p.planned_per_variant == {"a": 1000, "b": 1000} and p.sized_by == "CSAT"
     assert p.sample_share == 0.25 and p.time_share == 0.5
-    assert "day 7 of 14 (50%)" == p.time_text
+    assert p.time_text == "day 7 of 14 (50%)"
     empty = progress_of({"metrics": [document["metrics"][3]]}, {"a": 5}, start,
                         start + dt.timedelta(days=1), start + dt.timedelta(days=9))
     assert empty.sample_share is None and "percentiles" in empty.sample_text
