@@ -246,6 +246,9 @@ def monitor(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: FormatOpt = OutputFormat.text,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write a self-contained HTML page charting each monitor's series.",
+        show_default=False)] = None,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
     from metricspec.plan.monitor import plan_monitor
@@ -262,7 +265,8 @@ def monitor(
     # planned once, here, before any connection (plans are the same for every warehouse)
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})
-    reports = []
+    check_outputs(html)
+    reports, sections = [], []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
             result = run_monitor(index, name, conn, since=start, until=end, progress=step,
@@ -270,6 +274,15 @@ def monitor(
             metric = index.metrics[result.plan.metric]
             reports.append(build_monitor_report(result.plan, result.alerts, metric.format,
                                                 metric.unit, start, end, result.coverage))
+            if html is not None:
+                sections.append(monitor_section(index, reports[-1], result.plan, conn,
+                                                metric.format))
+    if html is not None:
+        from metricspec.report.monitor_html import render_monitor_html
+
+        with output_errors():
+            write_text(html, render_monitor_html(sections))
+        err.print(f"wrote {html}", markup=False)
     if fmt is OutputFormat.json:
         payload = {"version": 1, "firing": any(r.firing for r in reports),
                    "monitors": [r.to_dict() for r in reports]}
@@ -280,6 +293,16 @@ def monitor(
     # 1: an alert fires; 4: no alert, but some monitor had no window with enough data to judge
     raise typer.Exit(1 if any(r.firing for r in reports) else
                      4 if any(r.status == "insufficient_data" for r in reports) else 0)
+
+
+def monitor_section(index: Any, report: Any, plan: Any, conn: Connection,
+                    metric_format: str | None) -> Any:
+    """The monitor's series (its own metric query, over its range) for the HTML page."""
+    from metricspec.report.monitor_html import MonitorSection
+    from metricspec.run.execute import run_metrics
+
+    series = run_metrics(index, [plan.metric], conn, plan=plan.series)
+    return MonitorSection(report, plan, series, metric_format)
 
 
 @app.command()

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -198,13 +199,14 @@ class SeriesPoint:
 
 
 def monitor_series_spec(points: Sequence[SeriesPoint], title: str, value_format: str = ",.4~g",
-                        width: int = 620) -> dict[str, Any]:
-    """The value as a line, the baseline as a band, alert windows as shaded columns with a
-    red point on the value."""
-    data = [{"t": p.period.isoformat(), "value": p.value, "lo": p.band_low, "hi": p.band_high,
-             "alert": p.alert} for p in points]
+                        width: int = 620, threshold: float | None = None) -> dict[str, Any]:
+    """The value as a line, the baseline band as a grey box over each window that has one
+    (from the baseline to the alert limit), alert windows as shaded columns with a red point
+    on the value, and a fixed threshold as a dashed rule."""
     steps = sorted({p.period for p in points})
-    step = (steps[1] - steps[0]) if len(steps) > 1 else dt.timedelta(days=1)
+    step = min((b - a for a, b in pairwise(steps)), default=dt.timedelta(days=1))
+    data = [{"t": p.period.isoformat(), "t2": (p.period + step).isoformat(), "value": p.value,
+             "lo": p.band_low, "hi": p.band_high, "alert": p.alert} for p in points]
     alerts = [{"t": p.period.isoformat(), "t2": (p.period + step).isoformat()}
               for p in points if p.alert]
     daily = step >= dt.timedelta(days=1)
@@ -221,10 +223,12 @@ def monitor_series_spec(points: Sequence[SeriesPoint], title: str, value_format:
          "mark": {"type": "rect", "color": "#fecaca", "opacity": 0.7},
          "encoding": {"x": {**x, "field": "t"}, "x2": {"field": "t2"}}},
         {"name": "baseline", "transform": [{"filter": "isValid(datum.lo) && isValid(datum.hi)"}],
-         "mark": {"type": "area", "color": "#94a3b8", "opacity": 0.3},
-         "encoding": {"x": x, "y": {**y, "field": "lo"}, "y2": {"field": "hi"}}},
-        {"name": "value", "transform": [{"filter": "isValid(datum.value)"}],
-         "mark": {"type": "line", "color": "#1d4ed8", "strokeWidth": 1.5},
+         "mark": {"type": "rect", "color": "#64748b", "opacity": 0.35},
+         "encoding": {"x": x, "x2": {"field": "t2"}, "y": {**y, "field": "lo"},
+                      "y2": {"field": "hi"}}},
+        {"name": "value",  # a window without a value breaks the line (no false bridge)
+         "mark": {"type": "line", "color": "#1d4ed8", "strokeWidth": 1.5,
+                  "invalid": "break-paths-filter-domains"},
          "encoding": {"x": x, "y": {**y, "field": "value"}}},
         {"name": "alerts", "transform": [{"filter": "datum.alert && isValid(datum.value)"}],
          "mark": {"type": "point", "filled": True, "color": "#b91c1c", "size": 36,
@@ -234,12 +238,17 @@ def monitor_series_spec(points: Sequence[SeriesPoint], title: str, value_format:
                                    "format": "%Y-%m-%d %H:%M"},
                                   {"field": "value", "format": value_format}]}},
     ]
+    if threshold is not None:
+        spec["layer"].append(
+            {"name": "threshold", "data": {"values": [{"limit": threshold}]},
+             "mark": {"type": "rule", "color": "#b91c1c", "strokeDash": [5, 4]},
+             "encoding": {"y": {**y, "field": "limit"}}})
     return spec
 
 
 def monitor_series_chart(points: Sequence[SeriesPoint], title: str,
-                         value_format: str = ",.4~g") -> str:
-    return svg_of(monitor_series_spec(points, title, value_format))
+                         value_format: str = ",.4~g", threshold: float | None = None) -> str:
+    return svg_of(monitor_series_spec(points, title, value_format, threshold=threshold))
 
 
 # ── waterfall ────────────────────────────────────────────────────────────────────────────

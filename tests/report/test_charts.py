@@ -99,13 +99,14 @@ def test_monitor_series_marks_alert_windows_and_baseline() -> None:
     svg = monitor_series_chart(points, "p95 latency")
     parsed(svg)
     assert marks(svg, "alert_windows") == 3 and marks(svg, "alerts") == 3
-    assert marks(svg, "baseline") == 1 and marks(svg, "value") == 1
+    assert marks(svg, "baseline") == 24 and marks(svg, "value") == 1
 
 
 def test_monitor_series_without_alerts_or_baseline() -> None:
     points = [SeriesPoint(dt.date(2026, 11, d), float(d)) for d in range(1, 8)]
-    svg = monitor_series_chart(points, "volume")
+    svg = monitor_series_chart(points, "volume", threshold=5.0)
     assert marks(svg, "alert_windows") == 0 and marks(svg, "alerts") == 0
+    assert marks(svg, "baseline") == 0 and marks(svg, "threshold") == 1
 
 
 def test_waterfall_draws_every_step() -> None:
