@@ -176,3 +176,20 @@ def test_html_page_and_usage_errors(demo_database: Path, tmp_path: Path) -> None
     assert "<script" not in html and 'class="figures"' in html and "bars_marks" in html
     bad = runner.invoke(app, ["kpi", KPI, "-s", SPECS, "--period", "November", "--vs", "2026-09"])
     assert bad.exit_code == 2 and "unknown period" in bad.output
+
+
+@pytest.mark.browser
+def test_kpi_page_fits_1280_pixels(demo_database: Path, tmp_path: Path) -> None:
+    from browser import probed, screenshot
+
+    from metricspec.report.charts import mark_count
+
+    page = tmp_path / "kpi.html"
+    result = CliRunner().invoke(app, ["kpi", KPI, "-s", SPECS, "-w", f"duckdb:///{demo_database}",
+                                      "--period", "2026-10", "--vs", "2026-09", "--html",
+                                      str(page), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    dom, scroll, client, overflowing, first = probed(page, tmp_path / "profile")
+    assert scroll <= client and overflowing == 0, first
+    assert mark_count(dom, "bars") == 7
+    screenshot(page, "kpi-support_cost_reduction", tmp_path / "profile", 1600)
