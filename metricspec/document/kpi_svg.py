@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from metricspec import ir
 from metricspec.document.graph_layout import layered, text_box, text_width
+from metricspec.safetext import printable
 
 _ARROW = {"ratio": "÷", "product": "×", "sum": "+", "weighted": "Σw", "drivers": "~"}
 LABEL_PX, NAME_PX, PAD_X, PAD_Y, LINE_GAP = 12.0, 11.0, 10.0, 8.0, 4.0
@@ -30,9 +31,9 @@ class NodeFigures:
 
 
 def _lines(label: str, name: str, figures: NodeFigures | None) -> list[tuple[str, float]]:
-    lines = [(label, LABEL_PX), (name, NAME_PX)]
+    lines = [(printable(label), LABEL_PX), (name, NAME_PX)]  # control characters shown
     if figures is not None:
-        lines.append((f"{figures.value}  {figures.change}", LABEL_PX))
+        lines.append((printable(f"{figures.value}  {figures.change}"), LABEL_PX))
     return lines
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from metricspec.outputs import file_name
+from metricspec.safetext import printable
 from metricspec.semantic import Index
 
 _FOLDERS = {"metric": "metrics", "kpi": "kpis", "experiment": "experiments"}
@@ -29,17 +30,17 @@ def entries(index: Index) -> list[dict[str, Any]]:
             words = [obj.name, getattr(obj, "label", None) or "", kind,
                      getattr(obj, "owner", None) or "", " ".join(getattr(obj, "tags", ()) or ()),
                      getattr(obj, "description", None) or ""]
-            found.append({"name": obj.name, "label": getattr(obj, "label", None) or obj.name,
+            found.append({"name": obj.name,
+                          "label": printable(getattr(obj, "label", None) or obj.name),
                           "kind": kind,
                           "url": f"{folder}/{file_name(obj.name, '.html')}" if folder
                           else "index.html#watchers",
-                          "text": " ".join(w for w in words if w).lower()})
+                          "text": printable(" ".join(w for w in words if w).lower())})
     return sorted(found, key=lambda e: (e["name"], e["kind"]))
 
 
 def index_json(index: Index) -> Markup:
     """The index as JSON safe inside a `<script type="application/json">` element."""
-    text = json.dumps(entries(index), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    text = json.dumps(entries(index), ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Markup(text)  # escaped for the element above (JSON escapes), not as HTML text

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from metricspec.safetext import printable
+
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 COLORS = {"win": "#15803d", "loss": "#b91c1c", "flat": "#475569", "changed": "#a16207",
           "insufficient data": "#a16207", "not judged": "#94a3b8"}
@@ -35,13 +37,26 @@ class ChartError(RuntimeError):
     """The renderer failed or produced something that is not a safe SVG."""
 
 
+def _visible(value: Any) -> Any:
+    """Every string of a spec with control characters shown as escapes: the renderer aborts
+    the whole process on some of them (an escape or a bell in a label), and none belongs in
+    a chart."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _visible(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_visible(v) for v in value]
+    return value
+
+
 def svg_of(spec: dict[str, Any]) -> str:
     """Render a Vega-Lite spec to an SVG string (offline; the renderer is imported here, so
     commands that draw nothing do not load it)."""
     import vl_convert
 
     try:
-        svg: str = vl_convert.vegalite_to_svg(spec)
+        svg: str = vl_convert.vegalite_to_svg(_visible(spec))
     except Exception as exc:  # the renderer's own error type is not part of its API
         raise ChartError(f"the chart could not be rendered: {exc}") from exc
     if "<script" in svg.lower() or "<foreignobject" in svg.lower():

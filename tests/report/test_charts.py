@@ -33,10 +33,21 @@ from metricspec.stats import (
 )
 
 HOSTILE = '<script>alert("x")</script> & </text><foreignObject>'
+# the renderer aborts the process on some control characters: they must never reach it
+CONTROLS = "\x1b[31mRED\x1b[0m \x1b]0;pwned\x07 \rover\x08written \x9b2J \u202eevil \x00"
 
 
 def parsed(svg: str) -> ET.Element:
     return ET.fromstring(svg)  # well-formed XML: no label broke out of its element
+
+
+def test_control_characters_are_shown_not_rendered() -> None:
+    svg = forest_chart([ForestRow(CONTROLS, CONTROLS, 0.05, 0.01, 0.09, CONTROLS)])
+    assert "\\x1b[31mRED" in svg and "\x1b" not in svg and "\x07" not in svg
+    svg = waterfall_chart([Step(CONTROLS, 1.0, total=True, kind="total")], CONTROLS)
+    assert "\x00" not in svg and marks(svg, "bars") == 1
+    svg = monitor_series_chart([SeriesPoint(dt.date(2026, 11, 1), 1.0)], CONTROLS)
+    assert marks(svg, "value") == 1
 
 
 def test_forest_escapes_hostile_labels_and_draws_one_mark_per_row() -> None:
