@@ -149,6 +149,30 @@ def forest_chart(rows: Sequence[ForestRow]) -> str:
     return svg_of(forest_spec(rows))
 
 
+def interval_bar_spec(lift: float | None, lo: float, hi: float, verdict: str,
+                      domain: tuple[float, float], width: int = 120,
+                      height: int = 14) -> dict[str, Any]:
+    """A table cell's small chart: one interval and its lift on a scale shared by all rows
+    (so the rows compare), with the zero line; no axis (the cell prints the numbers)."""
+    x = {"type": "quantitative", "scale": {"domain": list(domain), "clamp": True, "nice": False},
+         "axis": None}
+    color = COLORS.get(verdict, "#475569")
+    return {"$schema": SCHEMA, "width": width, "height": height, "padding": 0,
+            "background": None, "config": {"view": {"stroke": None}},
+            "description": "the interval of the difference, relative to control",
+            "data": {"values": [{"lo": lo, "hi": hi, "lift": lift, "zero": 0.0}]},
+            "layer": [
+                {"name": "zero", "mark": {"type": "rule", "color": "#94a3b8"},
+                 "encoding": {"x": {**x, "field": "zero"}}},
+                {"name": "interval", "mark": {"type": "rule", "color": color, "strokeWidth": 3},
+                 "encoding": {"x": {**x, "field": "lo"}, "x2": {"field": "hi"}}},
+                {"name": "lift", "transform": [{"filter": "isValid(datum.lift)"}],
+                 "mark": {"type": "square", "color": color, "size": 40, "opacity": 1,
+                          "filled": True},
+                 "encoding": {"x": {**x, "field": "lift"}}},
+            ]}
+
+
 # ── effect over time ─────────────────────────────────────────────────────────────────────
 
 

@@ -145,6 +145,7 @@ def test_html_report_fits_a_1280_pixel_window(reports, name: str, tmp_path: Path
         assert f"n {m.control_n}" in dom and f"n {m.treatment_n}" in dom
     drawn = [m for m in report.metrics if m.ci_lower is not None]  # each interval inline
     assert dom.count('class="bar"') == len(drawn) > 0
+    assert marks(dom, "interval") == len(drawn)  # one interval per row's own chart
 
 
 @pytest.mark.browser
