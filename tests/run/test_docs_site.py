@@ -129,3 +129,22 @@ def test_every_docs_page_fits_1280_pixels(site: Path, tmp_path: Path) -> None:
         if scroll > client or overflowing:
             bad.append((page.relative_to(site).as_posix(), scroll, client, first))
     assert not bad, bad
+
+
+@pytest.mark.browser
+def test_kpi_tree_text_fits_its_boxes_as_rendered(site: Path, tmp_path: Path) -> None:
+    """Measured by the browser, not estimated: every line of every box ends inside it."""
+    measure = """<script>window.addEventListener("load", function () {
+      const nodes = [...document.querySelectorAll("svg.kpi-tree g.node")];
+      const cut = nodes.filter(function (g) {
+        const r = g.querySelector("rect").getBBox();
+        return [...g.querySelectorAll("text")].some(function (t) {
+          const b = t.getBBox(); return b.x < r.x || b.x + b.width > r.x + r.width - 2; });
+      });
+      document.body.setAttribute("data-boxes", cut.length + " " + nodes.length);
+    });</script>"""
+    dom, *_ = probed(site / "kpis" / "support_cost_reduction.html", tmp_path / "profile",
+                     measure)
+    found = re.search(r'data-boxes="(\d+) (\d+)"', dom)
+    assert found, "the measurement did not run"
+    assert found.group(1) == "0" and found.group(2) == "14"
