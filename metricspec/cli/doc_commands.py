@@ -117,6 +117,8 @@ def docs(
     from metricspec.outputs import check_writable
 
     ws = load_ok_or_exit(paths)
+    if url is None and (period or vs or until):
+        usage_error("--period, --vs and --until need --warehouse")
     with output_errors():
         check_writable(output, folder=True)  # before building the site, not after
     data = SiteData()
@@ -134,8 +136,6 @@ def docs(
             usage_error(str(exc))
         with warehouse(url) as conn:
             data = site_data(ws.index, conn, until=end, days=days, period=current, vs=baseline)
-    elif period or vs or until:
-        usage_error("--period, --vs and --until need --warehouse")
     data.reports = found_reports(ws.index, output, reports or output / "reports")
     site = build_site(ws.index, ws.texts, list(all_backends().values()), data)
     with output_errors():

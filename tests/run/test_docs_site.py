@@ -148,3 +148,10 @@ def test_kpi_tree_text_fits_its_boxes_as_rendered(site: Path, tmp_path: Path) ->
     found = re.search(r'data-boxes="(\d+) (\d+)"', dom)
     assert found, "the measurement did not run"
     assert found.group(1) == "0" and found.group(2) == "14"
+
+
+def test_docs_data_options_need_a_warehouse(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["docs", "-s", SPECS, "--out", str(tmp_path / "site"),
+                                 "--period", "2026-10"])
+    assert result.exit_code == 2 and "need --warehouse" in result.output
+    assert not (tmp_path / "site").exists()
