@@ -112,8 +112,11 @@ def kpi(
         payload = asdict(explanation)
         payload["reconciliation"] = reconciled
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-        return
-    render_text(explanation, ws.index)
+    else:
+        render_text(explanation, ws.index)
+    star = explanation.north_star
+    if star is None or explanation.nodes[star].change is None:
+        raise typer.Exit(4)  # no data in a period: nothing to conclude, never "no change"
 
 
 def render_text(ex: KpiExplanation, index: Index) -> None:

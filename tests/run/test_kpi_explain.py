@@ -193,3 +193,10 @@ def test_kpi_page_fits_1280_pixels(demo_database: Path, tmp_path: Path) -> None:
     assert scroll <= client and overflowing == 0, first
     assert mark_count(dom, "bars") == 7
     screenshot(page, "kpi-support_cost_reduction", tmp_path / "profile", 1600)
+
+
+def test_a_period_without_data_concludes_nothing(demo_database: Path) -> None:
+    result = CliRunner().invoke(app, ["kpi", KPI, "-s", SPECS, "-w", f"duckdb:///{demo_database}",
+                                      "--period", "2027-01", "--vs", "2026-10"])
+    assert result.exit_code == 4, result.output
+    assert "No change to explain" in result.output
