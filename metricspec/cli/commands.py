@@ -15,6 +15,7 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     diff_command,
     doc_commands,
     init_command,
+    kpi_command,
     lock_command,
     run_commands,
     schema_command,

@@ -94,16 +94,53 @@ def docs(
     spec_dir: SpecDirOpt = None,
     output: Annotated[Path, typer.Option("--out", "-o", help="Folder for the site.")] = Path(
         "site"),
+    url: Annotated[str | None, typer.Option(
+        "--warehouse", "-w", help="Also chart each metric's recent values and explain each KPI "
+        "tree's change, from this warehouse.", show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="End of the recent series, exclusive (default: today).",
+        show_default=False)] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=3660,
+                                      help="Length of the recent series.")] = 56,
+    period: Annotated[str | None, typer.Option(
+        "--period", help="KPI trees: the period to explain (default: the last full month).",
+        show_default=False)] = None,
+    vs: Annotated[str | None, typer.Option(
+        "--vs", help="KPI trees: the period to compare with (default: the month before).",
+        show_default=False)] = None,
+    reports: Annotated[Path | None, typer.Option(
+        "--reports", help="Folder of experiment reports to link (default: OUT/reports).",
+        show_default=False)] = None,
 ) -> None:
     """Write a browsable offline catalog: metrics, KPI trees, experiments, monitors."""
     from metricspec.backends import all_backends
-    from metricspec.document.docs import build_site
+    from metricspec.cli.common import parse_time, usage_error
+    from metricspec.cli.docs_data import default_periods, found_reports, site_data
+    from metricspec.document.docs import SiteData, build_site
     from metricspec.outputs import check_writable
 
     ws = load_ok_or_exit(paths or spec_dir, relative=True)
+    if url is None and (period or vs or until):
+        usage_error("--period, --vs and --until need --warehouse")
     with output_errors():
         check_writable(output, folder=True)  # before building the site, not after
-    site = build_site(ws.index, ws.texts, list(all_backends().values()))
+    data = SiteData()
+    if url is not None:
+        from metricspec.cli.run_commands import warehouse
+        from metricspec.document.kpi_explain import Period
+        from metricspec.plan.lower import PlanError
+
+        end = parse_time(until, "--until") or dt.datetime.combine(dt.date.today(), dt.time())
+        default_period, default_vs = default_periods(end)
+        try:
+            current, baseline = Period.parse(period or default_period), Period.parse(
+                vs or default_vs)
+        except PlanError as exc:
+            usage_error(str(exc))
+        with warehouse(url) as conn:
+            data = site_data(ws.index, conn, until=end, days=days, period=current, vs=baseline)
+    data.reports = found_reports(ws.index, output, reports or output / "reports")
+    site = build_site(ws.index, ws.texts, list(all_backends().values()), data)
     with output_errors():
         written = site.write(output)
     note(f"wrote {len(written)} pages to {output}/ — open {output}/index.html")

@@ -113,8 +113,34 @@ def progress(enabled: bool) -> Iterator[Any]:
         yield lambda step: status.update(f"{step}…")
 
 
+def plan_progress(plan: Any, result: Any, conn: Connection | None = None) -> Any:
+    """How far the experiment is against its analysis plan, for the HTML report: baselines
+    as declared, else (with a connection) from as many days of history before the experiment
+    as it lasts, as `metricspec plan --warehouse` takes them."""
+    import datetime as dt
+
+    from metricspec.document.analysis_plan import Baselines, build_plan
+    from metricspec.report.progress import progress_of
+
+    baselines = Baselines.declared(plan)
+    if conn is not None and not all(
+            m.name in baselines.moments for m in plan.metrics if m.role == "primary"):
+        from metricspec import pipeline
+        from metricspec.plan.experiment import history_plan
+        from metricspec.run.execute import backend_of, execute, rows_of
+
+        days = max(1, round((plan.end - plan.start).total_seconds() / 86400))
+        history = history_plan(plan, plan.start - dt.timedelta(days=days), plan.start)
+        query = pipeline.compile_plan("experiment", plan.experiment.name, history,
+                                      backend_of(conn), label="baseline query")
+        rows = rows_of(execute(conn, query.sql, f"baselines for `{plan.experiment.name}`"))
+        baselines = Baselines.from_rows(rows, days, f"{days} days of history")
+    document = build_plan(plan, baselines)
+    return progress_of(document, result.srm.observed, plan.start, plan.end, dt.datetime.now())
+
+
 def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | None,
-                    segments: bool = True) -> None:
+                    segments: bool = True, advance: Any = None) -> None:
     from metricspec.report.experiment import report_json
     from metricspec.report.html import render_html
     from metricspec.report.terminal import render_experiment
@@ -123,7 +149,7 @@ def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | No
     # command says so and exits 3 instead of printing a report and then failing.
     if html is not None:
         with output_errors():
-            write_text(html, render_html(report))
+            write_text(html, render_html(report, advance))
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(report_json(report, result), indent=2, default=str) + "\n")
     else:
@@ -218,6 +244,7 @@ def run(
                 adjusted = regress_rows(regression, run_regression(regression, conn))
             except RunError as exc:
                 error_line(f"regression adjustment not run: {exc}")
+        advance = plan_progress(result_run.plan, result, conn) if html is not None else None
     if stats_out is not None:
         from metricspec.stats import write_csv
         from metricspec.stats.longformat import read_rows
@@ -227,7 +254,7 @@ def run(
     report = build_report(result_run.plan, result, warehouse=redact_url(url),
                           timings=result_run.timings.steps, scan=result_run.cost,
                           pinned=pinned.line, diagnostics=diagnostics, adjusted=adjusted)
-    emit_experiment(report, result, fmt, html, segments)
+    emit_experiment(report, result, fmt, html, segments, advance)
     exit_unless_analysed(result)
 
 
@@ -279,6 +306,9 @@ def monitor(
     where: WhereOpt = None,
     fmt: FormatOpt = OutputFormat.text,
     max_scan: MaxScanOpt = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write a self-contained HTML page charting each monitor's series.",
+        show_default=False)] = None,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
     from metricspec.plan.monitor import plan_monitor
@@ -297,7 +327,8 @@ def monitor(
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})
     plans = {n: monitor_with_where(p, where) for n, p in plans.items()}
-    reports = []
+    check_outputs(html)
+    reports, sections = [], []
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
         for name in chosen:
             result = run_monitor(index, name, conn, since=start, until=end, progress=step,
@@ -309,6 +340,15 @@ def monitor(
                 report = replace(report, scan=result.cost.to_json(),
                                  scan_summary=result.cost.summary())
             reports.append(report)
+            if html is not None:
+                sections.append(monitor_section(index, reports[-1], result.plan, conn,
+                                                metric.format))
+    if html is not None:
+        from metricspec.report.monitor_html import render_monitor_html
+
+        with output_errors():
+            write_text(html, render_monitor_html(sections))
+        err.print(f"wrote {html}", markup=False)
     if fmt is OutputFormat.json:
         payload = {"version": 1, "firing": any(r.firing for r in reports),
                    "monitors": [r.to_dict() for r in reports]}
@@ -319,6 +359,16 @@ def monitor(
     # 1: an alert fires; 4: no alert, but some monitor had no window with enough data to judge
     raise typer.Exit(1 if any(r.firing for r in reports) else
                      4 if any(r.status == "insufficient_data" for r in reports) else 0)
+
+
+def monitor_section(index: Any, report: Any, plan: Any, conn: Connection,
+                    metric_format: str | None) -> Any:
+    """The monitor's series (its own metric query, over its range) for the HTML page."""
+    from metricspec.report.monitor_html import MonitorSection
+    from metricspec.run.execute import run_metrics
+
+    series = run_metrics(index, [plan.metric], conn, plan=plan.series)
+    return MonitorSection(report, plan, series, metric_format)
 
 
 @app.command()

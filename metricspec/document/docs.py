@@ -1,12 +1,16 @@
 """The documentation site: an offline, browsable catalog of every metric (definition, owner,
 direction, SQL per dialect, what uses it), KPI trees as SVG diagrams, experiments with their
-analysis plans, monitors, guardrails and sources. Rendered with jinja2; no scripts, no
-network."""
+analysis plans and links to their latest reports, monitors, guardrails and sources, and a
+search box. Rendered with jinja2; no network; one small inline script (the search), without
+which every page still reads.
+
+Built with warehouse data (`SiteData`), metric pages also chart the metric's recent series
+and KPI pages show each node's value and change and why the north star moved."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +21,15 @@ from metricspec import __version__, ir, pipeline
 from metricspec.backends import Backend
 from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
 from metricspec.document.environments import html_templates
+from metricspec.document.kpi_explain import KpiExplanation
+from metricspec.document.kpi_page import explanation_view, figures_of
 from metricspec.document.kpi_svg import kpi_svg
+from metricspec.document.search_index import index_json
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.lower import PlanError
 from metricspec.plan.monitor import plan_monitor
+from metricspec.report.charts import SeriesPoint, d3_format, monitor_series_chart
 from metricspec.semantic import Index
 
 # The analysis plan's Markdown escapes spec text already; raw HTML is off all the same.
@@ -69,11 +77,25 @@ class Site:
         return written
 
 
+@dataclass
+class SiteData:
+    """What a site built against a warehouse shows besides the specs: each metric's recent
+    series (metric → points, over `series_range`), each KPI tree's explanation, and the
+    reports found for each experiment (paths relative to the site's root, newest first)."""
+
+    series: dict[str, list[SeriesPoint]] = field(default_factory=dict)
+    series_range: str = ""
+    explanations: dict[str, KpiExplanation] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)
+
+
 def _page(folder: str, name: str) -> str:
     return f"{folder}/{file_name(name, '.html')}"
 
 
-def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend]) -> Site:
+def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend],
+               data: SiteData | None = None) -> Site:
+    data = data or SiteData()
     project = index.project
     labels = {m.name: m.label or m.name for m in project.metrics}
     common: dict[str, Any] = {"version": __version__, "project": project, "labels": labels}
@@ -102,14 +124,23 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
             "sources": index.sources_of(metric.name),
         }
         metrics.append(info)
-        render("metric.html.j2", _page("metrics", metric.name), **info)
+        points = data.series.get(metric.name)
+        chart = (Markup(monitor_series_chart(points, metric.label or metric.name,
+                                             d3_format(metric.format)))
+                 if points and any(p.value is not None for p in points) else None)
+        render("metric.html.j2", _page("metrics", metric.name), **info, series=chart,
+               series_range=data.series_range, has_data=bool(data.series))
     kpis = []
+    by_name = dict(index.metrics)
     for kpi in sorted(project.kpis, key=lambda k: k.name):
-        svg = Markup(kpi_svg(kpi, labels, link="../metrics/{}.html"))
+        explained = data.explanations.get(kpi.name)
+        figures = figures_of(explained, by_name) if explained else None
+        svg = Markup(kpi_svg(kpi, labels, link="../metrics/{}.html", figures=figures))
         # the index page sits one folder up: its own drawing, with links from there
-        index_svg = Markup(kpi_svg(kpi, labels, link="metrics/{}.html"))
+        index_svg = Markup(kpi_svg(kpi, labels, link="metrics/{}.html", figures=figures))
         kpis.append({"kpi": kpi, "svg": svg, "index_svg": index_svg})
-        render("kpi.html.j2", _page("kpis", kpi.name), kpi=kpi, svg=svg)
+        view = explanation_view(explained, by_name) if explained else {}
+        render("kpi.html.j2", _page("kpis", kpi.name), kpi=kpi, svg=svg, **view)
     experiments = []
     for exp in sorted(project.experiments, key=lambda e: e.name):
         try:
@@ -125,6 +156,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
             _page("experiments", exp.name),
             experiment=exp,
             plan_html=plan_html,
+            reports=data.reports.get(exp.name, []),
         )
     watchers = []
     for name in sorted([*index.monitors, *index.guardrails]):
@@ -147,6 +179,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend])
         kpis=kpis,
         experiments=experiments,
         watchers=watchers,
+        search_index=index_json(index),
     )
     render("sources.html.j2", "sources.html", sources=sorted(project.sources, key=lambda s: s.name))
     return Site(pages)

@@ -1,112 +1,114 @@
 """KPI trees drawn as SVG: the north star on top, drivers below, each edge labelled with how
-the drivers compose into their parent (sum, product, ratio, weighted, drivers)."""
+the drivers compose into their parent (sum, product, ratio, weighted, drivers). Boxes are
+sized from their text and placed by a layered graph layout (`graph_layout`), so no box is
+cut off and none overlaps another, whatever the names. With numbers (`NodeFigures`), each
+box also shows the metric's value and its change, coloured by the metric's desired
+direction (green when it moved the way it should, red when not)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 
 from metricspec import ir
+from metricspec.document.graph_layout import layered, text_box, text_width
+from metricspec.safetext import printable
 
-BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 170, 44, 26, 70, 20
 _ARROW = {"ratio": "÷", "product": "×", "sum": "+", "weighted": "Σw", "drivers": "~"}
+LABEL_PX, NAME_PX, PAD_X, PAD_Y, LINE_GAP = 12.0, 11.0, 10.0, 8.0, 4.0
+TONES = {"good": "#15803d", "bad": "#b91c1c", "neutral": "#475569"}
 
 
-def _levels(kpi: ir.Kpi) -> dict[str, int]:
-    """Depth of each metric: the longest path from the north star (a DAG may share drivers)."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for edge in kpi.edges:
-        children[edge.parent.name].extend(d.metric.name for d in edge.drivers)
-    root = (
-        kpi.north_star.name if kpi.north_star else (kpi.edges[0].parent.name if kpi.edges else "")
-    )
-    depth: dict[str, int] = {root: 0}
-    for _ in range(len(children) + 1):  # relax; cycles are stopped by the bound
-        changed = False
-        for parent, kids in list(children.items()):
-            if parent not in depth:
-                continue
-            for kid in kids:
-                if depth.get(kid, -1) < depth[parent] + 1 and depth[parent] + 1 <= 20:
-                    depth[kid] = depth[parent] + 1
-                    changed = True
-        if not changed:
-            break
-    for edge in kpi.edges:  # disconnected parts go under the root
-        depth.setdefault(edge.parent.name, 1)
-        for d in edge.drivers:
-            depth.setdefault(d.metric.name, depth[edge.parent.name] + 1)
-    return depth
+@dataclass(frozen=True)
+class NodeFigures:
+    """A node's numbers as shown: its value, its change against the comparison period, and
+    whether that change is good, bad or neutral for the metric's direction."""
+
+    value: str
+    change: str
+    tone: str = "neutral"
 
 
-def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html") -> str:
+def _lines(label: str, name: str, figures: NodeFigures | None) -> list[tuple[str, float]]:
+    lines = [(printable(label), LABEL_PX), (name, NAME_PX)]  # control characters shown
+    if figures is not None:
+        lines.append((printable(f"{figures.value}  {figures.change}"), LABEL_PX))
+    return lines
+
+
+def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html",
+            figures: dict[str, NodeFigures] | None = None) -> str:
     """The tree as a standalone SVG; each box links to the metric's page."""
-    depth = _levels(kpi)
-    rows: dict[int, list[str]] = defaultdict(list)
-    for name, level in sorted(depth.items(), key=lambda item: (item[1], item[0])):
-        rows[level].append(name)
-    width = max(len(r) for r in rows.values()) * (BOX_W + GAP_X) - GAP_X + 2 * PAD
-    height = (max(rows) + 1) * (BOX_H + GAP_Y) - GAP_Y + 2 * PAD
-    parents: dict[str, list[str]] = defaultdict(list)
+    figures = figures or {}
+    names: dict[str, None] = {}
+    if kpi.north_star:
+        names.setdefault(kpi.north_star.name)
+    edges = []
     for edge in kpi.edges:
+        names.setdefault(edge.parent.name)
         for d in edge.drivers:
-            parents[d.metric.name].append(edge.parent.name)
-    pos: dict[str, tuple[float, float]] = {}
-    for level in sorted(rows):
-        names = rows[level]
-        if level:  # order by the mean position of the parents, to uncross the edges
-
-            def key(name: str) -> tuple[float, str]:
-                xs = [pos[p][0] for p in parents.get(name, []) if p in pos]
-                return (sum(xs) / len(xs) if xs else float("inf"), name)
-
-            names.sort(key=key)
-        row_width = len(names) * (BOX_W + GAP_X) - GAP_X
-        left = (width - row_width) / 2
-        for i, name in enumerate(names):
-            pos[name] = (left + i * (BOX_W + GAP_X), PAD + level * (BOX_H + GAP_Y))
+            names.setdefault(d.metric.name)
+            edges.append((edge.parent.name, d.metric.name))
+    lines = {n: _lines(labels.get(n, n), n, figures.get(n)) for n in names}
+    sizes = {n: text_box(lines[n], PAD_X, PAD_Y, LINE_GAP) for n in names}
+    # room under each parent for its composition label, between layers
+    op_width = max((text_width(f"{_ARROW.get(e.composition, '?')} {e.composition}", LABEL_PX)
+                    for e in kpi.edges), default=0.0)
+    layout = layered(sizes, edges, gap_x=28.0, gap_y=64.0, margin=20.0 + op_width / 4)
+    width, height = layout.width, layout.height
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="kpi-tree" viewBox="0 0 {width} '
-        f'{height}" width="{width}" height="{height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="kpi-tree" viewBox="0 0 {width:.0f} '
+        f'{height:.0f}" width="{width:.0f}" height="{height:.0f}" role="img" '
+        'style="max-width:100%;height:auto" '
         f'aria-label="KPI tree {escape(kpi.name)}">',
-        "<style>.box{fill:#f8fafc;stroke:#334155;rx:6}.star{fill:#eff6ff;stroke:#1d4ed8;"
-        "stroke-width:2}text{font:12px system-ui,sans-serif;fill:#0f172a}.op{fill:#1d4ed8;"
+        "<style>.box{fill:#f8fafc;stroke:#334155}.star{fill:#eff6ff;stroke:#1d4ed8;"
+        "stroke-width:2}text{font-family:system-ui,sans-serif;fill:#0f172a}.op{fill:#1d4ed8;"
         "font-weight:700}.edge{stroke:#64748b;fill:none}.influence{stroke-dasharray:4 3}"
-        "</style>",
+        ".name{fill:#64748b}</style>",
     ]
+    boxes = layout.boxes
+    composition = {(e.parent.name, d.metric.name): (e.composition, d.weight)
+                   for e in kpi.edges for d in e.drivers}
+    for route in layout.routes:
+        parent, child = boxes[route.source], boxes[route.target]
+        kind, weight = composition.get((route.source, route.target), ("drivers", None))
+        points = [(parent.x + parent.width / 2, parent.y + parent.height), *route.bends,
+                  (child.x + child.width / 2, child.y)]
+        path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
+        for (x0, y0), (x1, y1) in pairwise(points):
+            mid = (y0 + y1) / 2
+            path += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
+        style = "edge influence" if kind == "drivers" else "edge"
+        out.append(f'<path class="{style}" d="{path}"/>')
+        if weight is not None:
+            out.append(f'<text x="{child.x + child.width / 2 + 4:.1f}" y="{child.y - 6:.1f}" '
+                       f'font-size="{NAME_PX:g}">w={weight:g}</text>')
     for edge in kpi.edges:
-        if edge.parent.name not in pos:
-            continue
-        px, py = pos[edge.parent.name]
-        for driver in edge.drivers:
-            if driver.metric.name not in pos:
-                continue
-            cx, cy = pos[driver.metric.name]
-            style = "edge influence" if edge.composition == "drivers" else "edge"
-            out.append(
-                f'<path class="{style}" d="M{px + BOX_W / 2:.0f},{py + BOX_H} '
-                f"C{px + BOX_W / 2:.0f},{py + BOX_H + GAP_Y / 2:.0f} "
-                f'{cx + BOX_W / 2:.0f},{cy - GAP_Y / 2:.0f} {cx + BOX_W / 2:.0f},{cy}"/>'
-            )
-            if driver.weight is not None:
-                out.append(
-                    f'<text x="{cx + BOX_W / 2 + 4:.0f}" y="{cy - 6}">w={driver.weight:g}</text>'
-                )
+        parent = boxes[edge.parent.name]
         out.append(
-            f'<text class="op" x="{px + BOX_W / 2 + 6:.0f}" y="{py + BOX_H + 16}">'
-            f"{escape(_ARROW.get(edge.composition, '?'))} {edge.composition}</text>"
-        )
+            f'<text class="op" x="{parent.x + parent.width / 2 + 6:.1f}" '
+            f'y="{parent.y + parent.height + 16:.1f}" font-size="{LABEL_PX:g}">'
+            f"{escape(_ARROW.get(edge.composition, '?'))} {escape(edge.composition)}</text>")
     star = kpi.north_star.name if kpi.north_star else None
-    for name, (x, y) in pos.items():
-        label = labels.get(name, name)
-        short = label if len(label) <= 24 else label[:23] + "…"
+    for name, box in boxes.items():
         css = "box star" if name == star else "box"
-        out.append(
-            f'<a href="{escape(link.format(name))}"><rect class="{css}" x="{x:.0f}" '
-            f'y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="6"/>'
-            f'<text x="{x + 8:.0f}" y="{y + 18:.0f}">{escape(short)}</text>'
-            f'<text x="{x + 8:.0f}" y="{y + 34:.0f}" fill="#64748b">{escape(name)}</text>'
-            "</a>"
-        )
+        parts = [f'<a href="{escape(link.format(name))}"><g class="node" '
+                 f'data-metric="{escape(name)}">',
+                 f'<rect class="{css}" x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" '
+                 f'height="{box.height:.1f}" rx="6"/>']
+        y = box.y + PAD_Y
+        for i, (text, px) in enumerate(lines[name]):
+            y += px
+            css_text = ' class="name"' if i == 1 else ""
+            fill = ""
+            if i == 2 and name in figures:
+                fill = f' fill="{TONES.get(figures[name].tone, TONES["neutral"])}"'
+                css_text = ' class="figures"'
+            parts.append(f'<text{css_text}{fill} x="{box.x + PAD_X:.1f}" y="{y - 2:.1f}" '
+                         f'font-size="{px:g}">{escape(text)}</text>')
+            y += LINE_GAP
+        parts.append("</g></a>")
+        out.append("".join(parts))
     out.append("</svg>")
     return "\n".join(out)

@@ -15,6 +15,7 @@ import pytest
 from rich.console import Console
 
 from metricspec.analyze import analyze_rows
+from metricspec.report.charts import mark_count as marks
 from metricspec.report.experiment import build_report, report_json
 from metricspec.report.html import render_html
 from metricspec.report.terminal import render_experiment
@@ -55,19 +56,13 @@ class _Dom(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, str]] = []
-        self.circles = 0
-        self.margins = 0
         self.srm: dict[str, str] = {}
         self.decision: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "g" and "row" in a.get("class", ""):
+        if tag == "tr" and "data-verdict" in a:
             self.rows.append(a)
-        elif tag == "circle":
-            self.circles += 1
-        elif tag == "line" and "margin" in a.get("class", ""):
-            self.margins += 1
         elif tag == "section" and a.get("id") == "srm":
             self.srm = a
         elif tag == "span" and "data-decision" in a:
@@ -89,12 +84,15 @@ def test_html_report_in_headless_chromium(reports, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render_html(report), encoding="utf-8")
     dom = _Dom()
-    dom.feed(chromium(["--dump-dom", page.as_uri()], tmp_path).stdout)
-    verdicts = {row["data-metric"]: row["data-verdict"] for row in dom.rows}
+    page_dom = chromium(["--dump-dom", page.as_uri()], tmp_path).stdout
+    dom.feed(page_dom)
+    labels = {m.metric: m.label for m in report.metrics}
+    verdicts = {labels[row["data-metric"]]: row["data-verdict"] for row in dom.rows}
     assert verdicts["CSAT"] == "win"
     assert verdicts["p95 answer latency"] == "loss"
-    assert dom.circles == len(report.metrics)
-    assert dom.margins == len(report.guardrails)
+    assert marks(page_dom, "points") == len(report.metrics)  # one point per metric
+    assert marks(page_dom, "intervals") == len([m for m in report.metrics if m.ci_lower])
+    assert marks(page_dom, "margins") == len([g for g in report.guardrails if g.margin_lift])
     assert dom.srm.get("data-flagged") == "false"
     assert dom.decision == "don't ship"
     screenshot = tmp_path / "report.png"
@@ -147,6 +145,7 @@ def test_html_report_fits_a_1280_pixel_window(reports, name: str, tmp_path: Path
         assert f"n {m.control_n}" in dom and f"n {m.treatment_n}" in dom
     drawn = [m for m in report.metrics if m.ci_lower is not None]  # each interval inline
     assert dom.count('class="bar"') == len(drawn) > 0
+    assert marks(dom, "interval") == len(drawn)  # one interval per row's own chart
 
 
 @pytest.mark.browser
