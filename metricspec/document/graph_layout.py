@@ -95,7 +95,7 @@ def layered(sizes: dict[str, tuple[float, float]], edges: Sequence[tuple[str, st
     """Lay out nodes (id → (width, height)) and edges (source above target), top to bottom.
     Nodes with no edge are placed too; self-loops and edges naming unknown nodes are
     ignored; repeated edges are drawn once."""
-    from grandalf.graphs import Edge, Graph, Vertex
+    from grandalf.graphs import Edge, Vertex, graph_core
 
     vertices = {name: Vertex(name) for name in sizes}
     for name, vertex in vertices.items():
@@ -109,13 +109,31 @@ def layered(sizes: dict[str, tuple[float, float]], edges: Sequence[tuple[str, st
         edge = Edge(vertices[a], vertices[b])
         edge.view = _EdgeView()
         graph_edges.append(edge)
-    graph = Graph(list(vertices.values()), graph_edges)
+    # Connected components, built here rather than by grandalf's `Graph`, which collects each
+    # component's edges in a `set` and so lays a graph out differently from one process to
+    # the next; here nodes and edges keep the order they were given, and so does the picture.
+    group = {name: name for name in vertices}
+
+    def find(name: str) -> str:
+        while group[name] != name:
+            group[name] = group[group[name]]
+            name = group[name]
+        return name
+
+    for a, b in seen_order(graph_edges):
+        group[find(b)] = find(a)
+    members: dict[str, list[str]] = {}
+    for name in vertices:  # in the order given: components ordered by their first node
+        members.setdefault(find(name), []).append(name)
+    components = []
+    for names in members.values():
+        inside = set(names)
+        component_edges = [e for e in graph_edges if e.v[0].data in inside]
+        component = graph_core([vertices[n] for n in names], component_edges)
+        components.append(component)
     boxes: dict[str, Box] = {}
     routes: list[Route] = []
     offset = margin
-    # one component after another, left to right, in the order their first node was given
-    order = {name: i for i, name in enumerate(sizes)}
-    components = sorted(graph.C, key=lambda c: min(order[v.data] for v in c.sV))
     height = 0.0
     for component in components:
         placed, bends, right, bottom = _place(component, gap_x, gap_y, offset, margin)
@@ -125,6 +143,11 @@ def layered(sizes: dict[str, tuple[float, float]], edges: Sequence[tuple[str, st
         height = max(height, bottom)
     width = max((b.x + b.width for b in boxes.values()), default=0.0) + margin
     return Layout(boxes, tuple(routes), width, height + margin)
+
+
+def seen_order(edges: Sequence[Any]) -> list[tuple[str, str]]:
+    """The (source, target) names of grandalf edges, in order."""
+    return [(e.v[0].data, e.v[1].data) for e in edges]
 
 
 def _place(component, gap_x: float, gap_y: float, left: float, top: float,  # type: ignore[no-untyped-def]
