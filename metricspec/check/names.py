@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
+from metricspec.entity_graph import EntityGraph, joins_to
 
 
 def rule_duplicates(ctx: Context) -> Iterator[Diagnostic]:
@@ -175,8 +176,10 @@ def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
             continue
         sources = [ctx.index.sources[s] for s in ctx.index.sources_of(monitor.metric.name)
                    if s in ctx.index.sources]
+        graph = EntityGraph(ctx.index.sources)
         for dim in monitor.dimensions:
-            lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}]
+            lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}
+                       and not joins_to(graph, s.name, dim.name)]
             if lacking:
                 shared = set.intersection(*({d.name for d in s.dimensions} for s in sources))
                 yield error("MS206", f"`{dim.name}` is not a dimension of "

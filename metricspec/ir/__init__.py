@@ -34,6 +34,7 @@ from metricspec.ir.spec import (
     Assignment,
     Baseline,
     Column,
+    DerivedDimension,
     Driver,
     Experiment,
     ExperimentGuardrail,
@@ -56,7 +57,8 @@ from metricspec.ir.spec import (
 __all__ = [
     "BASE_SHAPES", "PLAIN", "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow",
     "Assignment", "Baseline",
-    "BinaryOp", "Column", "Conversion", "Driver", "Duration", "EventSet", "Experiment",
+    "BinaryOp", "Column", "Conversion", "DerivedDimension", "Driver", "Duration", "EventSet",
+    "Experiment",
     "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
     "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Project", "Ref", "Sequential",
