@@ -214,11 +214,14 @@ class EntityGraph:
 
 
 def dimension_names(source: ir.Source, *, entities: bool = False) -> tuple[str, ...]:
-    """What a query may group by in a source: its dimensions and derived dimensions (and,
-    for the source itself, its entities and other declared columns)."""
+    """What a reference may read in a source: its dimensions and derived dimensions, and
+    its entities (for the source itself) or its time column (for a joined table, so that a
+    derived dimension can compare a user's signup with the event's time)."""
     names = [c.name for c in source.dimensions] + [d.name for d in source.derived]
     if entities:
         names += [c.name for c in source.entities]
+    elif source.time is not None:
+        names.append(source.time.name)
     return tuple(dict.fromkeys(names))
 
 

@@ -160,9 +160,10 @@ def _assignment_columns(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic
     if column is not None and source.typed and column.name not in known:
         yield error("MS203", f"unknown column `{column.name}` in source `{source.name}`",
                     column.span, did_you_mean(column.name, known))
-    dimensions = [d.name for d in source.dimensions]
-    for segment in exp.segments:
-        if segment.name not in dimensions:
+    dimensions = [d.name for d in source.dimensions] + [d.name for d in source.derived]
+    graph = EntityGraph(ctx.index.sources)
+    for segment in exp.segments:  # a dimension reached through a join: check.joins
+        if segment.name not in dimensions and not joins_to(graph, source.name, segment.name):
             yield error("MS206", f"`{segment.name}` is not a dimension of the assignment "
                         f"source `{source.name}`", segment.span,
                         did_you_mean(segment.name, dimensions)

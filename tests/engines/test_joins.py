@@ -62,6 +62,45 @@ source tickets = table joins.tickets {
   time opened_ts: timestamp
   dimension severity: string
 }
+source assignments = table joins.assignments {
+  entity user_id: string
+  time assigned_ts: timestamp
+  dimension user_plan = user_id.plan
+  dimension plan_now = user_id.plan_at
+  dimension cohort = case when extract(year from user_id.signup_ts) * 12 + extract(month from user_id.signup_ts) >= extract(year from assigned_ts) * 12 + extract(month from assigned_ts) - 6 then 'new' else 'returning' end
+  column experiment_id: string, variant: string
+}
+source assignments_flat = table joins.assignments_flat {
+  entity user_id: string
+  time assigned_ts: timestamp
+  dimension user_plan: string, plan_now: string, cohort: string
+  column experiment_id: string, variant: string
+}
+source events_flat = table joins.events_flat {
+  entity user_id: string, event_id: integer primary
+  time ts: timestamp
+  column amount: number, plan: string
+}
+experiment by_joins {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'exp'
+  variants control 50% control, treatment 50%
+  window 2026-11-01 .. 2026-11-04
+  primary revenue
+  secondary enterprise_revenue
+  segments user_plan, plan_now, cohort
+}
+experiment by_columns {
+  unit user_id
+  assignment assignments_flat variant variant where experiment_id = 'exp'
+  variants control 50% control, treatment 50%
+  window 2026-11-01 .. 2026-11-04
+  primary flat_revenue
+  secondary flat_enterprise_revenue
+  segments user_plan, plan_now, cohort
+}
+metric flat_revenue = sum(events_flat.amount)
+metric flat_enterprise_revenue = sum(events_flat.amount where plan = 'enterprise')
 metric revenue = sum(events.amount)
 metric event_count = count(events)
 metric enterprise_revenue = sum(events.amount where users.plan = 'enterprise')
@@ -101,8 +140,27 @@ def _tables() -> dict[str, pd.DataFrame]:
         "ticket_id": range(60), "user_id": [f"u{k % 5}" for k in range(60)],
         "opened_ts": [dt.datetime(2026, 11, 2)] * 60, "severity": ["high", "low"] * 30,
     })
+    assignments = pd.DataFrame({
+        "experiment_id": ["exp"] * 21, "user_id": [f"u{i}" for i in range(21)],
+        "variant": [rng.choice(["control", "treatment"]) for _ in range(21)],
+        "assigned_ts": [dt.datetime(2026, 11, 1) + dt.timedelta(hours=3 * i) for i in range(21)],
+    })
+    # the same exposures with their segments computed by pandas: the plan as of exposure,
+    # and new (signed up within 6 calendar months of the exposure's month) or returning
+    flat = assignments.merge(users, on="user_id", how="left")
+    flat["user_plan"] = flat.plan
+    flat["plan_now"] = [None if pd.isna(p) else (p if at >= CHANGE else "free")
+                        for p, at in zip(flat.plan, flat.assigned_ts, strict=True)]
+    months = flat.signup_ts.dt.year * 12 + flat.signup_ts.dt.month
+    exposed = flat.assigned_ts.dt.year * 12 + flat.assigned_ts.dt.month
+    flat["cohort"] = ["returning" if pd.isna(m) or m < e - 6 else "new"
+                      for m, e in zip(months, exposed, strict=True)]
+    flat = flat[["experiment_id", "user_id", "variant", "assigned_ts", "user_plan",
+                 "plan_now", "cohort"]]
+    events_flat = events.merge(users[["user_id", "plan"]], on="user_id", how="left")
     return {"events": events, "users": users, "accounts": accounts,
-            "plan_history": history, "tickets": tickets}
+            "plan_history": history, "tickets": tickets, "assignments": assignments,
+            "assignments_flat": flat, "events_flat": events_flat}
 
 
 TABLES = _tables()
@@ -218,3 +276,35 @@ def test_each_fact_table_is_scanned_once(duckdb_engine: Engine, project: Workspa
     plan = "\n".join(str(row[-1]) for row in duckdb_engine.run("EXPLAIN " + body))
     scanned = [name.split(".")[-1] for name in re.findall(r"Table: ([\w.]+)", plan)]
     assert sorted(scanned) == ["accounts", "events", "users"], plan
+
+
+def test_experiment_segments_and_filters_through_joins(engine: Engine,
+                                                       project: Workspace) -> None:
+    """An experiment segmented by joined and derived dimensions as of each unit's first
+    exposure, with a metric filtered through a join, gives the rows of the same experiment
+    on tables where pandas computed those columns."""
+    from metricspec.pipeline import compile_object
+
+    _load(engine)
+    backend = get_backend(engine.name)
+    rows = {}
+    for name in ("by_joins", "by_columns"):
+        sql = compile_object(project.index, name, backend).sql
+        got = answer(engine, sql, backend.sqlglot_dialect).records()
+        rename = {"flat_revenue": "revenue", "flat_enterprise_revenue": "enterprise_revenue"}
+        rows[name] = {
+            (r["segment"], r["segment_value"], r["variant"], rename.get(r["metric"], r["metric"]),
+             rename.get(r["metric_2"], r["metric_2"])): r for r in got}
+    assert rows["by_joins"].keys() == rows["by_columns"].keys()
+    segments = {k[:2] for k in rows["by_joins"]}
+    assert {("cohort", "new"), ("cohort", "returning"), ("plan_now", "free")} <= segments
+    for key, row in rows["by_joins"].items():
+        other = rows["by_columns"][key]
+        for column, value in row.items():
+            if column in ("experiment", "metric", "metric_2"):
+                continue
+            want = other[column]
+            if isinstance(value, float) and want is not None:
+                assert value == pytest.approx(want, rel=1e-9), (key, column)
+            else:
+                assert value == want, (key, column)
