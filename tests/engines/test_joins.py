@@ -34,6 +34,11 @@ from metricspec.plan.lower import PlanError
 from metricspec.plan.metric_query import Grain, plan_metric_query
 from metricspec.workspace import Workspace
 
+#: New (signed up within 6 calendar months before the exposure's month) or returning.
+COHORT = ("case when extract(year from user_id.signup_ts) * 12"
+          " + extract(month from user_id.signup_ts)"
+          " >= extract(year from assigned_ts) * 12 + extract(month from assigned_ts) - 6"
+          " then 'new' else 'returning' end")
 SPEC = """\
 source events = table joins.events {
   entity user_id: string, event_id: integer primary
@@ -67,7 +72,7 @@ source assignments = table joins.assignments {
   time assigned_ts: timestamp
   dimension user_plan = user_id.plan
   dimension plan_now = user_id.plan_at
-  dimension cohort = case when extract(year from user_id.signup_ts) * 12 + extract(month from user_id.signup_ts) >= extract(year from assigned_ts) * 12 + extract(month from assigned_ts) - 6 then 'new' else 'returning' end
+  dimension cohort = {cohort}
   column experiment_id: string, variant: string
 }
 source assignments_flat = table joins.assignments_flat {
@@ -106,7 +111,7 @@ metric event_count = count(events)
 metric enterprise_revenue = sum(events.amount where users.plan = 'enterprise')
 metric pro_alias_events = count(events where user_plan = 'pro')
 metric ticket_count = count(tickets)
-"""
+""".replace("{cohort}", COHORT)
 
 CHANGE = dt.datetime(2026, 11, 3)
 
