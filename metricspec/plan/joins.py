@@ -54,7 +54,7 @@ class Joins:
             return checked
         holder = exp.Paren(this=checked.tree.copy())  # a root column is replaced too
         for column in list(holder.find_all(exp.Column)):
-            reference = _reference(column.table, column.name)
+            reference = ".".join(part.name for part in column.parts)
             if any(j.reference == reference for j in self.columns):
                 column.replace(exp.column(self.column(reference)))
         return dataclasses.replace(checked, tree=holder.this)
@@ -186,3 +186,45 @@ def output_names(dimensions: Iterable[str], joins: Iterable[Joins | None]) -> tu
     for dots (`users_plan`), an own one's name (`messages.channel` is `channel`)."""
     joined = {j.reference for js in joins if js for j in js.columns}
     return tuple(output_name(d) if d in joined else d.split(".")[-1] for d in dimensions)
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """One table a metric reads: the source, its table or query, and how it is reached
+    (`via` is empty for a source the metric aggregates, else the join path)."""
+
+    source: str
+    table: str
+    via: str
+    keys: str
+
+
+def lineage(sources: dict[str, ir.Source], aggregated: Iterable[tuple[str, str | None]]
+            ) -> list[TableRead]:
+    """The tables a metric reads: each source it aggregates (given as (source, filter
+    text) pairs), then each dimension table its filters reach, with the joins followed."""
+    out: dict[tuple[str, str], TableRead] = {}
+    graph = EntityGraph(sources)
+    for name, text in aggregated:
+        source = sources[name]
+        out.setdefault((name, ""), TableRead(name, _table(source), "", ""))
+        checked = parse_filter(text)[0] if text else None
+        derived = [parse_filter(d.expr.sql)[0] for d in source.derived]
+        for flt in (checked, *derived):
+            for reference in filter_references(flt, source):
+                path = graph.resolve(name, reference)
+                if not isinstance(path, JoinPath):
+                    continue
+                for depth, edge in enumerate(path.edges, start=1):
+                    target = sources[edge.target]
+                    scd = (f", as of {source.time.name}" if target.valid_from is not None
+                           and source.time is not None else "")
+                    route = JoinPath(path.edges[:depth], edge.key).route.rsplit(" (", 1)[0]
+                    out.setdefault((edge.target, route), TableRead(
+                        edge.target, _table(target), route,
+                        f"{edge.source}.{edge.key} = {edge.target}.{edge.key}{scd}"))
+    return list(out.values())
+
+
+def _table(source: ir.Source) -> str:
+    return ".".join(source.table) if source.table else "(query)"

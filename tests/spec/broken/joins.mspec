@@ -51,6 +51,7 @@ metric fan_out = count(messages where tickets.severity = 'high')
 metric unknown = count(messages where users.colour = 'red')
 metric many = count(tickets where snapshots.score = 'a')
 metric one_to_many = count(users where tickets.severity = 'high')
+metric not_a_path = count(messages where app.events.status = 'x')
 
 # Expected diagnostics (code @ line:column):
 # expect: MS206 @ 6:24
@@ -63,3 +64,4 @@ metric one_to_many = count(users where tickets.severity = 'high')
 # expect: MS206 @ 51:39
 # expect: MS431 @ 52:35
 # expect: MS431 @ 53:40
+# expect: MS405 @ 54:42
