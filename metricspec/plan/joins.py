@@ -11,7 +11,7 @@ columns. The emitter (`emit.join_sql`) builds the relation.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -228,3 +228,29 @@ def lineage(sources: dict[str, ir.Source], aggregated: Iterable[tuple[str, str |
 
 def _table(source: ir.Source) -> str:
     return ".".join(source.table) if source.table else "(query)"
+
+
+def segment_timing(source: ir.Source, joins: Joins | None,
+                   segments: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Which segments are pre-exposure (read on each unit's first exposure row: the
+    assignment's own columns, slowly changing dimensions as of the exposure, joined tables'
+    time columns) and which are current values a treatment may have changed (dimensions of
+    tables without validity columns). A derived segment is pre-exposure when all it reads is.
+    """
+    def fixed(reference: str) -> bool:
+        joined = next((j for j in joins.columns if j.reference == reference), None) if joins \
+            else None
+        if joined is None:
+            return True
+        target = joins.tables[joined.path.target] if joins else None
+        return target is not None and (target.valid_from is not None or (
+            target.time is not None and target.time.name == joined.path.column))
+
+    before: list[str] = []
+    current: list[str] = []
+    for segment in segments:
+        own = _derived(source, segment)
+        references = ([segment] if own is None else
+                      filter_references(parse_filter(own.expr.sql)[0], source))
+        (before if all(fixed(r) for r in references) else current).append(segment)
+    return before, current

@@ -36,6 +36,7 @@ from metricspec.stats.results import (
     finite,
 )
 from metricspec.stats.sequential import always_valid_p, cs_halfwidth, rho
+from metricspec.stats.simpson import simpson_checks
 from metricspec.stats.spec import Correction, Direction, ExperimentConfig, MetricSpec, Role
 from metricspec.stats.srm import srm_check
 
@@ -162,7 +163,9 @@ def analyze(
         "segments_exploratory": True,
     }
     name = config.name or data.experiment or ""
-    return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
+    simpson = simpson_checks(data, results, config.control, config.srm_alpha)
+    return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings,
+                          simpson)
 
 
 def _infer(config: ExperimentConfig, rows: Sequence[Prepared]) -> dict[str, Array]:
