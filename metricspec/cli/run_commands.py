@@ -265,6 +265,12 @@ def query(
     since: SinceOpt = None,
     until: UntilOpt = None,
     fmt: FormatOpt = OutputFormat.text,
+    compare: Annotated[bool, typer.Option(
+        "--compare", help="Compare the last two periods, overall and by the one --by "
+        "dimension, and warn of Simpson's paradox.")] = False,
+    weight: Annotated[str | None, typer.Option(
+        "--weight", help="With --compare: a count metric whose split by the dimension is "
+        "the mix tested for a shift between the periods.")] = None,
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
     from rich.table import Table
@@ -283,6 +289,22 @@ def query(
     except PlanError as exc:
         usage_error(str(exc))
     dimensions = tuple(dimension or ())
+    if compare:
+        from metricspec.cli.compare_command import compare as compare_periods
+
+        if len(dimensions) != 1:
+            usage_error("--compare compares by one dimension: give exactly one --by")
+        if weight is not None:
+            name_or_exit(ws, weight, ("metric",))
+
+        def run(names: list[str], dims: tuple[str, ...]) -> list[dict[str, Any]]:
+            plan = refuse_unplannable(lambda: plan_metric_query(
+                ws.index, names, grain=parsed_grain, dimensions=dims, start=start, end=end))
+            with warehouse(url) as conn:
+                return run_metrics(ws.index, names, conn, plan=plan)
+
+        compare_periods(metrics, dimensions[0], weight, run, fmt is OutputFormat.json)
+        return
     # planned once, here, before any connection (plans are the same for every warehouse)
     plan = refuse_unplannable(lambda: plan_metric_query(
         ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end))

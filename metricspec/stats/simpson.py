@@ -75,7 +75,8 @@ def mix_test(counts: Mapping[str | None, tuple[float, float]]
 
 def check(segmentation: str, metric: str, treatment: str, overall: float | None,
           effects: Mapping[str, float], counts: Mapping[str | None, tuple[float, float]],
-          alpha: float, groups: tuple[str, str] = ("control", "treatment")) -> SimpsonCheck:
+          alpha: float, groups: tuple[str, str] = ("control", "treatment"),
+          what: str = "effect") -> SimpsonCheck:
     """Judge one segmentation: the reversal and the mix shift, with the words to say."""
     signs = {math.copysign(1, e) for e in effects.values() if e != 0}
     reversal = (overall is not None and overall != 0 and len(effects) >= 2
@@ -87,7 +88,7 @@ def check(segmentation: str, metric: str, treatment: str, overall: float | None,
     if reversal:
         assert overall is not None
         words.append(f"Simpson's paradox in `{metric}` by `{segmentation}`: the overall "
-                     f"effect is {_sign(overall)} but the effect in every segment is "
+                     f"{what} is {_sign(overall)} but the {what} in every segment is "
                      f"{_sign(-overall)}")
     if shifted and shifts:
         top = shifts[0]
@@ -131,3 +132,44 @@ def simpson_checks(data: ExperimentData, results: Sequence[MetricResult], contro
 
 def _sign(value: float) -> str:
     return "positive" if value > 0 else "negative"
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodComparison(Serialisable):
+    """A metric in two periods, overall and by segment, with what Simpson would warn of."""
+
+    metric: str
+    segmentation: str
+    before: str
+    after: str
+    overall: tuple[float | None, float | None]
+    segments: Mapping[str, tuple[float | None, float | None]]
+    finding: SimpsonCheck
+
+
+def compare_periods(metric: str, segmentation: str, periods: tuple[str, str],
+                    overall: tuple[float | None, float | None],
+                    segments: Mapping[str, tuple[float | None, float | None]],
+                    weights: Mapping[str, tuple[float, float]] | None = None,
+                    alpha: float = 0.001) -> PeriodComparison:
+    """The change of a metric between two periods, overall and per segment value; the
+    reversal (the overall change against every segment's) and, given each segment's
+    weight in each period (a count), whether the mix shifted more than chance.
+
+    >>> c = compare_periods("csat", "plan", ("w1", "w2"), (0.80, 0.78),
+    ...                     {"free": (0.70, 0.72), "pro": (0.90, 0.91)},
+    ...                     {"free": (100, 300), "pro": (300, 100)})
+    >>> c.finding.reversal, c.finding.mix_shifted
+    (True, True)
+    """
+    def change(pair: tuple[float | None, float | None]) -> float | None:
+        a, b = pair
+        return None if a is None or b is None else b - a
+
+    effects = {v: d for v, pair in segments.items() if (d := change(pair)) is not None}
+    counts: dict[str | None, tuple[float, float]] = {
+        v: w for v, w in (weights or {}).items()}
+    finding = check(segmentation, metric, periods[1], change(overall), effects, counts,
+                    alpha, periods, "change")
+    return PeriodComparison(metric, segmentation, periods[0], periods[1], overall,
+                            dict(segments), finding)
