@@ -7,9 +7,10 @@ reached along these edges only, through any number of hops, so joining them can 
 multiply a fact's rows.
 
 A reference is a dotted name: `plan` (short: the source's own column, else the one
-reachable dimension of that name), `users.plan` (the dimension table's name, any path to
-it), or the whole path by key or table names (`user_id.plan`,
-`conversation_id.user_id.plan`, `conversations.users.plan`). `resolve` returns the path, or
+reachable dimension of that name), the whole path by key or table names (`user_id.plan`,
+`users.plan`, `conversation_id.user_id.plan`, `conversations.users.plan`), or, when no path
+is named so in full, the dimension table's name for any path to it (`accounts.tier` from
+messages, two hops away). `resolve` returns the path, or
 a `JoinProblem` naming the paths found and how to choose one; `check.joins` turns problems
 into diagnostics, and the planner and emitter follow paths it accepted.
 """
@@ -123,7 +124,9 @@ class EntityGraph:
             return None
         column, qualifiers = parts[-1], parts[:-1]
         candidates = [p for p in self.paths(source) if p.column == column]
-        chosen = [p for p in candidates if _matches(p, qualifiers)]
+        # a path named in full (a key or table per edge) wins over the terminal-table form
+        chosen = [p for p in candidates if _named(p, qualifiers)] or [
+            p for p in candidates if _matches(p, qualifiers)]
         if len(chosen) == 1:
             return chosen[0]
         if len(chosen) > 1:
@@ -231,6 +234,12 @@ def joins_to(graph: EntityGraph, source: str, reference: str) -> bool:
     resolved = graph.resolve(source, reference)
     return isinstance(resolved, JoinPath) or (
         isinstance(resolved, JoinProblem) and resolved.code != "MS206")
+
+
+def _named(path: JoinPath, qualifiers: list[str]) -> bool:
+    """One qualifier per edge, each the edge's key or its table."""
+    return bool(qualifiers) and len(qualifiers) == len(path.edges) and all(
+        q in (e.key, e.target) for q, e in zip(qualifiers, path.edges, strict=True))
 
 
 def _matches(path: JoinPath, qualifiers: list[str]) -> bool:

@@ -54,6 +54,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> EntityGraph:
 
 @pytest.mark.parametrize("reference,route", [
     ("user_id.plan", ("user_id",)),
+    ("users.plan", ("user_id",)),  # named in full: the direct edge
     ("conversation_id.user_id.plan", ("conversation_id", "user_id")),
     ("conversations.users.plan", ("conversation_id", "user_id")),
     ("channel", ("conversation_id",)),
@@ -76,7 +77,8 @@ def test_own_columns_need_no_join(graph: EntityGraph) -> None:
 
 @pytest.mark.parametrize("reference,code,words", [
     ("plan", "MS430", "`user_id.plan`"),
-    ("users.plan", "MS430", "`conversation_id.user_id.plan`"),
+    ("plan", "MS430", "`conversation_id.user_id.plan`"),
+    ("accounts.tier", "MS430", "`user_id.account_id.tier`"),
     ("tier", "MS430", "2 join paths"),
     ("tickets.severity", "MS431", "many-to-many"),
     ("users.colour", "MS206", "reachable dimensions"),

@@ -2,7 +2,7 @@
 source messages = table s.messages {
   entity message_id: integer primary, user_id: string, conversation_id: string
   time ts: timestamp
-  dimension role: string
+  dimension role: string; column body: string
   dimension bad_plan = account_id.nothing
 }
 source conversations = table s.conversations {
@@ -45,7 +45,7 @@ source orphans = table s.orphans {
   entity user_id: string
   dimension kind: string
 }
-metric ambiguous = count(messages where users.plan = 'pro')
+metric ambiguous = count(messages where plan = 'pro')
 metric chosen = count(messages where user_id.plan = 'pro')
 metric fan_out = count(messages where tickets.severity = 'high')
 metric unknown = count(messages where users.colour = 'red')
