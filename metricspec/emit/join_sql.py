@@ -92,7 +92,12 @@ def _on(joins: Joins, key: str, target: str, left: str, right: str,
 def _derived(derived: ir.DerivedDimension, sql: SqlBuilder, alias: str,
              joins: Joins | None = None) -> exp.Expr:
     checked, _ = parse_filter(derived.expr.sql)  # rebuilt from the closed filter grammar
-    value = sql.filter(joins.localize(checked) if joins else checked, alias)
+    if checked is not None:
+        checked = joins.localize(checked) if joins else checked
+        assert checked is not None
+        # a bare column at the root is qualified too (sql.filter replaces columns in place)
+        checked = dataclasses.replace(checked, tree=exp.Paren(this=checked.tree.copy()))
+    value = sql.filter(checked, alias)
     if value is None:
         raise InternalError(f"derived dimension `{derived.name}` does not parse", "MS403")
     return value

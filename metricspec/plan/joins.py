@@ -164,15 +164,14 @@ def _expr_columns(derived: ir.DerivedDimension) -> tuple[str, ...]:
 
 
 def joined_dimension(project: dict[str, ir.Source], sources: dict[str, ir.Source],
-                     reference: str, conversions: bool) -> bool:
+                     reference: str, conversions: bool) -> bool | JoinProblem:
     """Whether every grouped source reaches `reference` (its own column or a join path,
-    at least one a join); a path problem is refused with the checker's words."""
+    at least one a join), or the first problem found on the way."""
     graph = EntityGraph(project)
     found = [graph.resolve(name, reference) for name in sources]
     for resolved in found:
         if isinstance(resolved, JoinProblem):
-            raise PlanError(resolved.message + (f"; {resolved.hint}" if resolved.hint
-                                                else ""))
+            return resolved
     if not any(isinstance(r, JoinPath) for r in found):
         return False
     if conversions:

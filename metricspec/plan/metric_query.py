@@ -255,11 +255,13 @@ def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
             raise InternalError(f"source `{source.name}` has no time column", "MS605")
     available = available_dimensions(sources, conversions)
     for dimension in dimensions:
-        if dimension not in available and joined_dimension(project, sources, dimension,
-                                                           bool(conversions)):
+        joined = False if dimension in available else joined_dimension(
+            project, sources, dimension, bool(conversions))
+        if joined is True:
             continue
         if dimension not in available:
             subject = ", ".join(f"`{m}`" for m in metrics)
             raise PlanError(f"`{dimension}` is not a dimension of {subject}: "
                             + (f"group by one of {', '.join(available)}" if available else
-                               "its sources share no dimension to group by"))
+                               "its sources share no dimension to group by")
+                            + (f" ({joined.message})" if joined else ""))
