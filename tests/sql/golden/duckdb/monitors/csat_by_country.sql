@@ -18,7 +18,14 @@ WITH feedback_agg AS (
       (
         NOT s."thumbs" IS NULL
       )) AS "sample_n"
-  FROM "support"."feedback" AS s
+  FROM (
+    SELECT
+      s.*,
+      j1."country" AS "country"
+    FROM "support"."feedback" AS s
+    LEFT JOIN "support"."user_profiles" AS j1
+      ON s."user_id" = j1."user_id"
+  ) AS s
   GROUP BY
     ALL
 ), series_out AS (
