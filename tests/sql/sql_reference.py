@@ -36,6 +36,16 @@ ZERO = pd.Timedelta(0)
 # ---------------------------------------------------------------- the raw tables
 
 
+_DIMENSION_COLUMNS = {
+    "user_profiles": ("user_id", "account_id", "country", "signup_date"),
+    "accounts": ("account_id", "tier", "industry"),
+    "models": ("model_version", "family", "provider", "released_ts"),
+    "plan_history": ("user_id", "valid_from", "valid_to", "plan"),
+    "checkout_exposures": ("experiment_id", "user_id", "variant", "exposed_ts"),
+    "checkout_orders": ("order_id", "user_id", "ts", "amount"),
+}
+
+
 @dataclass(frozen=True)
 class Tables:
     """The demo warehouse's tables; nullable integers become float (NaN for NULL)."""
@@ -54,7 +64,13 @@ class Tables:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> Tables:
-        tables = {name: _plain(con.table(f"support.{name}").df()) for name in TABLE_NAMES}
+        present = {name for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'support'"
+        ).fetchall()}
+        # a warehouse built without the dimension layer (the edge cases) has them empty
+        tables = {name: _plain(con.table(f"support.{name}").df()) if name in present
+                  else pd.DataFrame(columns=list(_DIMENSION_COLUMNS[name]))
+                  for name in TABLE_NAMES}
         # the dimensions the examples join from other tables, looked up by key here
         profiles = tables["user_profiles"].set_index("user_id")
         tables["feedback"]["country"] = tables["feedback"].user_id.map(profiles.country)
