@@ -24,6 +24,9 @@ from metricspec import ir
 
 #: Longest path followed; deeper chains are surely a modelling mistake.
 MAX_HOPS = 8
+#: Most paths enumerated from one source (a densely connected project stops here rather
+#: than making `check` enumerate every route).
+MAX_PATHS = 5_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class EntityGraph:
                 if entity.role == "primary":
                     primary.setdefault(entity.name, []).append(source.name)
         self.primary = primary
+        self._paths: dict[str, list[JoinPath]] = {}
         self.edges: dict[str, tuple[Edge, ...]] = {}
         for source in self.sources.values():
             self.edges[source.name] = tuple(
@@ -93,10 +97,16 @@ class EntityGraph:
     # ------------------------------------------------------------------ paths
 
     def paths(self, source: str) -> list[JoinPath]:
-        """Every dimension reachable from `source`, by every simple path, shortest first."""
+        """Every dimension reachable from `source`, by every simple path, shortest first
+        (at most `MAX_PATHS` of them)."""
+        if source not in self._paths:
+            self._paths[source] = self._walk(source)
+        return self._paths[source]
+
+    def _walk(self, source: str) -> list[JoinPath]:
         found: list[JoinPath] = []
         frontier: list[tuple[Edge, ...]] = [(e,) for e in self.edges.get(source, ())]
-        while frontier:
+        while frontier and len(found) < MAX_PATHS:
             following: list[tuple[Edge, ...]] = []
             for edges in frontier:
                 target = self.sources[edges[-1].target]
@@ -105,8 +115,8 @@ class EntityGraph:
                     seen = {source, *(e.target for e in edges)}
                     following.extend((*edges, e) for e in self.edges.get(target.name, ())
                                      if e.target not in seen)
-            frontier = following
-        return found
+            frontier = following[:MAX_PATHS]
+        return found[:MAX_PATHS]
 
     def names(self, source: str) -> set[str]:
         """The keys and tables on the paths from `source`: what may qualify a reference."""
@@ -190,7 +200,9 @@ class EntityGraph:
         out: list[tuple[Edge, ...]] = []
         for start in sorted(self.sources):
             stack: list[tuple[Edge, ...]] = [(e,) for e in self.edges[start]]
-            while stack:
+            budget = MAX_PATHS  # routes walked from one start: a dense graph stops early
+            while stack and budget and len(out) < 100:
+                budget -= 1
                 edges = stack.pop()
                 last = edges[-1].target
                 if last == start:
