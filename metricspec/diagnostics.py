@@ -69,6 +69,7 @@ CODES: dict[str, str] = {
     "MS302": "cycle in a KPI tree",
     "MS303": "KPI tree is not connected to its north star",
     "MS304": "metrics built on metrics too deeply",
+    "MS305": "cycle in the entity graph",
     # types
     "MS401": "aggregation does not fit the column type",
     "MS402": "quantile outside (0, 1)",
@@ -87,6 +88,10 @@ CODES: dict[str, str] = {
     "MS415": "source query is not one read-only SELECT",
     "MS416": "invalid table path",
     "MS417": "name clashes with a generated SQL name",
+    "MS430": "ambiguous join path",
+    "MS431": "dimension reached through a fan-out join",
+    "MS432": "join key types differ",
+    "MS433": "slowly changing dimension joined without an event time",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

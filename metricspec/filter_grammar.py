@@ -228,22 +228,27 @@ class Rebuilder:
     # ------------------------------------------------------------------ leaves
 
     def _column(self, node: exp.Expr) -> exp.Expr | None:
-        parts = [node.args.get(k) for k in ("catalog", "db")]
+        """A column, qualified by at most two names: its source's (`orders.status`), or a
+        join path to another table's dimension (`users.plan`, `user_id.account_id.tier`)."""
         extra = [k for k, v in node.args.items()
                  if k not in ("this", "table", "catalog", "db") and not _absent(v)]
-        if any(p is not None for p in parts) or extra:
+        if node.args.get("catalog") is not None or extra:
             text = self.sql[slice(*node_offsets(node, self.sql))]
             return self.refuse(node, f"`{text}` is not a column: a filter may qualify a column "
-                               "only with its source's name", code="MS405")
+                               "with its source's name or a join path of at most two names",
+                               code="MS405")
         name = self._identifier(node.this)
-        table = node.args.get("table")
+        table, db = node.args.get("table"), node.args.get("db")
         qualifier = self._identifier(table) if table is not None else None
-        if name is None or (table is not None and qualifier is None):
+        path = self._identifier(db) if db is not None else None
+        if name is None or (table is not None and qualifier is None) or (
+                db is not None and path is None):
             return None
         start, end = node_offsets(node, self.sql)
-        self.references.append(ColumnRef(name.this, qualifier.this if qualifier else None,
-                                          bool(name.args.get("quoted")), start, end))
-        return exp.Column(this=name, table=qualifier)
+        written = ".".join(q.this for q in (path, qualifier) if q is not None) or None
+        self.references.append(ColumnRef(name.this, written, bool(name.args.get("quoted")),
+                                         start, end))
+        return exp.Column(this=name, table=qualifier, db=path)
 
     def _identifier(self, node: object) -> exp.Identifier | None:
         if type(node) is not exp.Identifier or not isinstance(node.this, str):

@@ -26,3 +26,14 @@ monitor slow_answers "Slow answers" {
   alert when above 6000 for 2 windows
   min_n 200
 }
+
+monitor csat_by_country "CSAT by country" {
+  description "Daily CSAT per country (joined from the user's profile) against its last week."
+  owner "support-analytics"
+  metric csat
+  every 1 day
+  baseline trailing 7 days
+  alert when below baseline by 20%
+  min_n 30
+  dimensions country
+}

@@ -65,3 +65,10 @@ metric thumbs_up_within_a_day "Thumbs-up within a day" =
 metric csat_7d "CSAT, trailing 7 days" = rolling(csat, 7 days) {
   direction up; format percent; owner "support-analytics"; tags quality
 }
+
+metric enterprise_csat "CSAT, enterprise plan" =
+  count(feedback where thumbs = 'up' and users.plan = 'enterprise')
+  / count(feedback where thumbs is not null and users.plan = 'enterprise') {
+  description "CSAT of users on the enterprise plan today (their plan joined from users)."
+  direction up; format percent; owner "support-analytics"; tags quality, survey, plan
+}

@@ -12,19 +12,24 @@ from collections.abc import Iterator
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
+from metricspec.entity_graph import EntityGraph, joins_to
 from metricspec.filters import parse_filter
 from metricspec.semantic import Index
 
 
-def check_filter(flt: ir.Filter, source: ir.Source | None) -> list[Diagnostic]:
-    """All problems with one filter against its source."""
+def check_filter(flt: ir.Filter, source: ir.Source | None,
+                 graph: EntityGraph | None = None) -> list[Diagnostic]:
+    """All problems with one filter against its source. With the entity graph, references
+    to other tables' dimensions are left to `check.joins`."""
     checked, problems = parse_filter(flt.sql)
     out = [error(p.code, p.message, span_in(flt, p.start, p.end), p.hint) for p in problems]
     if checked is None or source is None:
         return out
-    known = [c.name for c in source.all_columns()]
+    known = [c.name for c in source.all_columns()] + [d.name for d in source.derived]
     for ref in checked.references:
         span = span_in(flt, ref.start, ref.end)
+        if graph is not None and joined(graph, source, ref.table, ref.name):
+            continue
         if ref.table and ref.table != source.name:
             out.append(error("MS405", f"`{ref.table}.{ref.name}` is not a column of "
                              f"`{source.name}`", span,
@@ -35,6 +40,17 @@ def check_filter(flt: ir.Filter, source: ir.Source | None) -> list[Diagnostic]:
             out.append(error("MS405", f"unknown column `{ref.name}` in source "
                              f"`{source.name}`", span, hint))
     return out
+
+
+def joined(graph: EntityGraph, source: ir.Source, table: str | None, name: str) -> bool:
+    """Whether a filter's reference is one `check.joins` judges: qualified by another
+    name, or a name the source lacks that leads somewhere through a join."""
+    if table is not None:
+        return table != source.name and (
+            joins_to(graph, source.name, f"{table}.{name}") or table in graph.names(source.name))
+    if not source.typed or source.column(name) is not None:
+        return False
+    return joins_to(graph, source.name, name)
 
 
 def span_in(flt: ir.Filter, start: int, end: int) -> ir.Span:
@@ -65,10 +81,12 @@ def _line_col(flt: ir.Filter, offset: int) -> tuple[int, int]:
 
 def rule_filters(index: Index) -> Iterator[Diagnostic]:
     """Check every filter in the project against the source it filters."""
+    graph = EntityGraph(index.sources)
     for metric in index.project.metrics:
         for node in ir.walk(metric.expr):
             if isinstance(node, ir.Aggregate) and node.filter:
-                yield from check_filter(node.filter, index.sources.get(node.source.name))
+                yield from check_filter(node.filter, index.sources.get(node.source.name),
+                                        graph)
             elif isinstance(node, ir.Conversion):
                 for events in (node.start, node.end):
                     if events.filter:

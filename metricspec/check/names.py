@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
+from metricspec.entity_graph import EntityGraph, joins_to
 
 
 def rule_duplicates(ctx: Context) -> Iterator[Diagnostic]:
@@ -159,9 +160,10 @@ def _assignment_columns(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic
     if column is not None and source.typed and column.name not in known:
         yield error("MS203", f"unknown column `{column.name}` in source `{source.name}`",
                     column.span, did_you_mean(column.name, known))
-    dimensions = [d.name for d in source.dimensions]
-    for segment in exp.segments:
-        if segment.name not in dimensions:
+    dimensions = [d.name for d in source.dimensions] + [d.name for d in source.derived]
+    graph = EntityGraph(ctx.index.sources)
+    for segment in exp.segments:  # a dimension reached through a join: check.joins
+        if segment.name not in dimensions and not joins_to(graph, source.name, segment.name):
             yield error("MS206", f"`{segment.name}` is not a dimension of the assignment "
                         f"source `{source.name}`", segment.span,
                         did_you_mean(segment.name, dimensions)
@@ -175,8 +177,10 @@ def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
             continue
         sources = [ctx.index.sources[s] for s in ctx.index.sources_of(monitor.metric.name)
                    if s in ctx.index.sources]
+        graph = EntityGraph(ctx.index.sources)
         for dim in monitor.dimensions:
-            lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}]
+            lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}
+                       and not joins_to(graph, s.name, dim.name)]
             if lacking:
                 shared = set.intersection(*({d.name for d in s.dimensions} for s in sources))
                 yield error("MS206", f"`{dim.name}` is not a dimension of "

@@ -384,6 +384,12 @@ def query(
     fmt: Annotated[QueryFormat, typer.Option("--format", "-f", help="table, csv or json.")] = (
         QueryFormat.table),
     max_scan: MaxScanOpt = None,
+    compare: Annotated[bool, typer.Option(
+        "--compare", help="Compare the last two periods, overall and by the one --by "
+        "dimension, and warn of Simpson's paradox.")] = False,
+    weight: Annotated[str | None, typer.Option(
+        "--weight", help="With --compare: a count metric whose split by the dimension is "
+        "the mix tested for a shift between the periods.")] = None,
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
     from metricspec.plan.lower import PlanError
@@ -400,6 +406,24 @@ def query(
     except PlanError as exc:
         usage_error(str(exc))
     dimensions = tuple(dimension or ())
+    if compare:
+        from metricspec.cli.compare_command import compare as compare_periods
+
+        if len(dimensions) != 1:
+            usage_error("--compare compares by one dimension: give exactly one --by")
+        if weight is not None:
+            name_or_exit(ws, weight, ("metric",))
+
+        def run(names: list[str], dims: tuple[str, ...]) -> list[dict[str, Any]]:
+            plan = with_where(refuse_unplannable(lambda: plan_metric_query(
+                ws.index, names, grain=parsed_grain, dimensions=dims, start=start, end=end)),
+                where)
+            with warehouse(url) as conn:
+                return run_metrics_costed(ws.index, names, conn, plan=plan,
+                                          budget=budget).rows
+
+        compare_periods(metrics, dimensions[0], weight, run, fmt is QueryFormat.json)
+        return
     # planned once, here, before any connection (plans are the same for every warehouse)
     plan = with_where(refuse_unplannable(lambda: plan_metric_query(
         ws.index, metrics, grain=parsed_grain, dimensions=dimensions, start=start, end=end)),

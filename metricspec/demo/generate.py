@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from metricspec.demo import writer
 from metricspec.demo.chunks import POPULATION_STREAM, ChunkSimulator, users_batch
+from metricspec.demo.dimensions import add_dimensions
 from metricspec.demo.experiments import EXPERIMENTS
 from metricspec.demo.monitoring import Incident, thumbs_per_5_minutes
 from metricspec.demo.population import draw_population, n_users
@@ -60,8 +61,9 @@ def generate(
 ) -> DemoSummary:
     """Generate the demo warehouse into schema ``support`` of a DuckDB database.
 
-    The five demo tables of schema ``support`` are created or replaced; nothing else in the
-    database is touched.
+    The five demo tables of schema ``support`` are created or replaced, then the dimension
+    tables and the checkout experiment built from them (`demo.dimensions`); nothing else in
+    the database is touched.
 
     Args:
         target: A DuckDB database path (created if missing) or an open connection, which is
@@ -100,6 +102,7 @@ def generate(
                 chunk_report = _rescaled(report, 0.05 + index * share, share)
                 simulator.run(index, population.take(slice(lo, lo + CHUNK_USERS)), chunk_report)
                 sink.wait_for_earlier_chunks()
+        dimension_rows = add_dimensions(con)  # built from the users just written
         report("done", 1.0)
     finally:
         if owned:
@@ -109,7 +112,7 @@ def generate(
     return DemoSummary(
         scale=scale,
         seed=seed,
-        rows={"users": len(population), **simulator.rows},
+        rows={"users": len(population), **simulator.rows, **dimension_rows},
         seconds=time.perf_counter() - started,
         experiments=tuple(
             ExperimentTruth.of(e, tuple(int(c) for c in simulator.exposure_counts[k]))

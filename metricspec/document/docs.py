@@ -25,8 +25,10 @@ from metricspec.document.kpi_explain import KpiExplanation
 from metricspec.document.kpi_page import explanation_view, figures_of
 from metricspec.document.kpi_svg import kpi_svg
 from metricspec.document.search_index import index_json
+from metricspec.entity_graph import EntityGraph
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.plan.experiment import plan_experiment
+from metricspec.plan.joins import lineage
 from metricspec.plan.lower import PlanError
 from metricspec.plan.monitor import plan_monitor
 from metricspec.report.charts import SeriesPoint, d3_format, monitor_series_chart
@@ -122,6 +124,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend],
             "uses": index.uses_of(metric.name),
             "sql": sql,
             "sources": index.sources_of(metric.name),
+            "reads": lineage(index.sources, _aggregated(index, metric.name)),
         }
         metrics.append(info)
         points = data.series.get(metric.name)
@@ -181,5 +184,16 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend],
         watchers=watchers,
         search_index=index_json(index),
     )
-    render("sources.html.j2", "sources.html", sources=sorted(project.sources, key=lambda s: s.name))
+    render("sources.html.j2", "sources.html", sources=sorted(project.sources, key=lambda s: s.name),
+           graph=EntityGraph(index.sources).data())
     return Site(pages)
+
+
+def _aggregated(index: Index, metric: str) -> list[tuple[str, str | None]]:
+    """Each (source, filter text) the metric and the metrics it is built on aggregate."""
+    found: dict[tuple[str, str | None], None] = {}
+    for dep in index.closure(metric):
+        for node in ir.walk(index.metrics[dep].expr):
+            if isinstance(node, ir.Aggregate) and node.source.name in index.sources:
+                found.setdefault((node.source.name, node.filter.sql if node.filter else None))
+    return list(found)

@@ -28,7 +28,9 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions, seg
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
+from metricspec.emit.join_sql import relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
+from metricspec.filters import CheckedFilter
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Conversion
 
@@ -94,7 +96,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.Window(this=exp.Max(this=variant.copy()), partition_by=by_unit).as_(
             sql.alias("__variant_max")
         ),
-    ).from_(sql.source(source, "a"), copy=False)
+    ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
@@ -166,6 +168,11 @@ def _source_scan(
 ) -> tuple[list[tuple[str, exp.Expr]], list[tuple[str, list[str]]]]:
     src = plan.sources[source]
     assert src.time is not None
+    joins = plan.joins.get(source)  # dimensions of other tables its filters read
+
+    def local(checked: CheckedFilter | None) -> CheckedFilter | None:
+        return joins.localize(checked) if joins else checked
+
     bases = [b for b in plan.bases if any(c is not None and c.source == source for c in (b.x, b.y))]
     quantiles = [b for b in plan.bases if b.quantile and b.quantile.source == source]
     cuped = any(b.cuped for b in bases)
@@ -196,7 +203,7 @@ def _source_scan(
                 c
                 for c in (
                     exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
-                    sql.filter(q.filter, "s"),
+                    sql.filter(local(q.filter), "s"),
                 )
                 if c is not None
             ]
@@ -205,7 +212,7 @@ def _source_scan(
             sql.when(condition, sql.col(q.column, "s")).as_(sql.alias(f"{base.name}__v")),
             copy=False,
         )
-    events = events.from_(sql.source(src, "s"), copy=False).join(
+    events = events.from_(relation(src, joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner",
@@ -230,13 +237,13 @@ def _source_scan(
             if comp is None or comp.source != source:
                 continue
             value = sql.col(comp.column, "s") if comp.column else None
-            post_filter = _and(post_condition, sql.filter(comp.filter, "s"))
+            post_filter = _and(post_condition, sql.filter(local(comp.filter), "s"))
             unit_select = unit_select.select(
                 sql.agg(comp.func, value, post_filter).as_(sql.alias(comp.name)), copy=False
             )
             columns.append(comp.name)
             if base.cuped and pre is not None:
-                pre_condition = _and(pre.copy(), sql.filter(comp.filter, "s"))
+                pre_condition = _and(pre.copy(), sql.filter(local(comp.filter), "s"))
                 unit_select = unit_select.select(
                     sql.agg(comp.func, value and value.copy(), pre_condition).as_(
                         sql.alias(f"{comp.name}__pre")

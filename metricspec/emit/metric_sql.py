@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, InternalError, Measure
@@ -120,9 +121,9 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     select = exp.select(period.copy().as_(sql.alias(PERIOD)))
     for dim in plan.dimensions:
         select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
-    for measure in scan.measures:
+    for measure in localized(scan.joins, scan.measures):
         select = select.select(_measure(measure, sql).as_(sql.alias(measure.name)), copy=False)
-    select = select.from_(sql.source(source, "s"), copy=False)
+    select = select.from_(relation(source, scan.joins, sql, "s"), copy=False)
     where = _time_range(
         plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative
     )

@@ -35,6 +35,7 @@ from metricspec.ir.spec import (
     Baseline,
     Column,
     Covariate,
+    DerivedDimension,
     Driver,
     Experiment,
     ExperimentGuardrail,
@@ -58,7 +59,8 @@ from metricspec.ir.spec import (
 __all__ = [
     "BASE_SHAPES", "PLAIN", "SECONDS", "Aggregate", "AlertRule", "Amount", "AnalysisWindow",
     "Assignment", "Baseline",
-    "BinaryOp", "Column", "Conversion", "Covariate", "Driver", "Duration", "EventSet", "Experiment",
+    "BinaryOp", "Column", "Conversion", "Covariate", "DerivedDimension", "Driver", "Duration",
+    "EventSet", "Experiment",
     "ExperimentGuardrail", "Expr", "Filter", "Guardrail", "HasSettings", "Kpi", "KpiEdge",
     "Margin", "Mde",
     "Metric", "MetricRef", "Monitor", "Negate", "Node", "Number", "Prior", "Project", "Ref",

@@ -17,6 +17,7 @@ Direction = Literal["up", "down", "none"]
 Format = Literal["number", "percent", "currency", "duration", "integer"]
 Composition = Literal["sum", "product", "ratio", "weighted", "drivers"]
 Correction = Literal["none", "bonferroni", "holm", "bh"]
+EntityRole = Literal["primary", "foreign"]
 
 
 class Column(Node):
@@ -25,6 +26,17 @@ class Column(Node):
     name: str
     type: str | None = None
     type_span: Span | None = None
+    #: For an entity: `primary` (one row per key: a dimension table other sources join to)
+    #: or `foreign` (many rows per key); undeclared is foreign.
+    role: EntityRole | None = None
+
+
+class DerivedDimension(Node):
+    """`dimension tenure = case when … end`: a dimension computed from the source's columns
+    by an expression of the closed filter grammar."""
+
+    name: str
+    expr: Filter
 
 
 class Source(Node):
@@ -40,6 +52,10 @@ class Source(Node):
     time: Column | None = None
     dimensions: tuple[Column, ...] = ()
     columns: tuple[Column, ...] = ()
+    derived: tuple[DerivedDimension, ...] = ()
+    #: Validity columns of a slowly changing dimension, joined as of the event's time.
+    valid_from: Column | None = None
+    valid_to: Column | None = None
 
     @property
     def typed(self) -> bool:
@@ -48,7 +64,8 @@ class Source(Node):
 
     def all_columns(self) -> tuple[Column, ...]:
         time = (self.time,) if self.time else ()
-        return self.entities + time + self.dimensions + self.columns
+        validity = tuple(c for c in (self.valid_from, self.valid_to) if c is not None)
+        return self.entities + time + self.dimensions + self.columns + validity
 
     def column(self, name: str) -> Column | None:
         for col in self.all_columns():

@@ -32,8 +32,7 @@ TIME_UNITS: dict[str, str] = {
 
 # Experiment and monitor settings that may appear once; list-like ones may repeat.
 REPEATABLE = {"primary", "secondary", "guardrail", "segments", "winsorize", "covariates",
-              "dimensions",
-              "entities", "columns"}
+              "dimensions", "entities", "columns", "derived"}
 
 # Whole numbers (counts, durations) above this are surely typos; they are also beyond what
 # dates and warehouses can hold.

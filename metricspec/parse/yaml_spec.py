@@ -24,7 +24,7 @@ SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "source": ("table", "query", "label", "description", "owner", "entities", "time",
-               "dimensions", "columns"),
+               "dimensions", "columns", "derived", "validity"),
     "metric": ("expr", "label", "description", "owner", "unit", "format", "direction", "tags",
                "baseline", "version", "prior"),
     "baseline": ("mean", "sd"),
@@ -110,8 +110,40 @@ class _Reader(YamlReader):
             span=span, name=name, label=self.text(node, "label"),
             description=self.text(node, "description"), owner=self.text(node, "owner"),
             table=tuple(table.split(".")) if table else None, query=query,
-            entities=self.columns(node, "entities"), time=time_cols[0] if time_cols else None,
-            dimensions=self.columns(node, "dimensions"), columns=self.columns(node, "columns"))
+            entities=tuple(entity_role(c) for c in self.columns(node, "entities")),
+            time=time_cols[0] if time_cols else None,
+            dimensions=self.columns(node, "dimensions"), columns=self.columns(node, "columns"),
+            derived=self.derived(node), **self.validity(node))
+
+    def derived(self, node: YMap) -> tuple[ir.DerivedDimension, ...]:
+        """`derived: {tenure: "case when … end"}`: expressions of the filter grammar."""
+        value = node.get("derived")
+        if value is None:
+            return ()
+        if not isinstance(value, YMap):
+            self.error("MS106", "`derived` maps dimension names to expressions",
+                       self.value_span(node, "derived"))
+            return ()
+        out = []
+        for name in value:
+            flt = self.optional(value, name, "filter_fragment")
+            if flt is not None:
+                out.append(ir.DerivedDimension(span=self.key_span(value, name), name=name,
+                                               expr=flt))
+        return tuple(out)
+
+    def validity(self, node: YMap) -> dict[str, ir.Column]:
+        """`validity: valid_from .. valid_to`: the columns of a slowly changing dimension."""
+        if node.get("validity") is None:
+            return {}
+        text = self.scalar_text(node, "validity")
+        names = [n.strip() for n in text.split("..")] if text else []
+        span = self.value_span(node, "validity")
+        if len(names) != 2 or not all(n.isidentifier() for n in names):
+            self.error("MS106", "`validity` is `valid_from_column .. valid_to_column`", span)
+            return {}
+        return {"valid_from": ir.Column(span=span, name=names[0], type="timestamp"),
+                "valid_to": ir.Column(span=span, name=names[1], type="timestamp")}
 
     def columns(self, node: YMap, key: str) -> tuple[ir.Column, ...]:
         """Columns as a name, a list of names, or a mapping of names to types."""
@@ -227,3 +259,12 @@ class _Reader(YamlReader):
 def _version(value: int | None) -> int:
     """A metric's `version` (1 when not given)."""
     return 1 if value is None else value
+
+
+def entity_role(column: ir.Column) -> ir.Column:
+    """`user_id: string primary` (or `user_id: primary`): the role is the type's last word."""
+    words = (column.type or "").split()
+    if not words or words[-1] not in ("primary", "foreign"):
+        return column
+    return column.model_copy(update={"role": words[-1], "type": " ".join(words[:-1]) or None,
+                                     "type_span": column.type_span if len(words) > 1 else None})

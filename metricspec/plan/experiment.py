@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import Formula, Part, parts
+from metricspec.plan.joins import Joins, plan_joins
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -87,6 +88,16 @@ class ExperimentPlan:
     cross: tuple[tuple[str, str], ...]
     sources: dict[str, ir.Source]
     history: bool = False
+    #: Dimensions of other tables: those metric scans' filters read, by source, and those
+    #: the segments read at each unit's first exposure (`plan.joins`).
+    joins: dict[str, Joins] = field(default_factory=dict)
+    segment_joins: Joins | None = None
+
+    @property
+    def joined_tables(self) -> dict[str, ir.Source]:
+        """The dimension tables joined, by name."""
+        found = [*self.joins.values(), *([self.segment_joins] if self.segment_joins else [])]
+        return {name: table for joins in found for name, table in joins.tables.items()}
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -124,21 +135,37 @@ class ExperimentPlan:
             parts_read = [c for c in (base.x, base.y, base.quantile) if c is not None]
             for part in parts_read:
                 if part.source == source:
-                    names.update(dict.fromkeys(part.columns_read))
+                    names.update(dict.fromkeys(self._own_columns(part)))
+        joins = self.joins.get(source)
+        if joins is not None:
+            names.update(dict.fromkeys(j.output for j in joins.columns))
+            names.update(dict.fromkeys(d.name for d in joins.derived))
         return tuple(names)
+
+    def _own_columns(self, part: Measure) -> tuple[str, ...]:
+        joins = self.joins.get(part.source)
+        return joins.own_columns(part) if joins else part.columns_read
 
     def columns_read(self) -> dict[str, tuple[str, ...]]:
         """Every column the experiment reads, by source name, in first-use order: the
         assignment's unit, variant, segments and filter columns; each source's unit, time
         column and what its components, percentiles and conversions read."""
         needed: dict[str, dict[str, None]] = {name: {} for name in self.sources}
+        own_segments = [s for s in self.segments if self.segment_joins is None
+                         or s not in {j.reference for j in self.segment_joins.columns}
+                         | {d.name for d in self.segment_joins.derived}]
         needed[self.assignment.name].update(dict.fromkeys((
-            self.unit, self.variant_column, *self.segments,
+            self.unit, self.variant_column, *own_segments,
             *filter_columns(self.assignment_where))))
+        for joins in [*self.joins.values(), *([self.segment_joins] if self.segment_joins
+                                              else [])]:
+            for name, columns in joins.columns_read().items():
+                needed.setdefault(name, {}).update(dict.fromkeys(columns))
         for base in self.bases:
             for part in (base.x, base.y, base.quantile):
                 if part is not None:
-                    needed[part.source].update(dict.fromkeys((self.unit, *part.columns_read)))
+                    needed[part.source].update(dict.fromkeys((self.unit,
+                                                              *self._own_columns(part))))
             if base.conversion:
                 conv = base.conversion
                 for source, flt in ((conv.start_source, conv.start_filter),
@@ -157,7 +184,7 @@ def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> 
     shift = (plan.start - plan.pre_start) if cuped and plan.pre_start else None
     return replace(plan, variants=("baseline",), control="baseline", weights=(1.0,),
                    start=start, end=end, pre_start=start - shift if shift else None,
-                   segments=(), history=True)
+                   segments=(), history=True, segment_joins=None)
 
 
 def plan_experiment(index: Index, name: str) -> ExperimentPlan:
@@ -199,7 +226,22 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         weights=tuple(v.weight.fraction for v in exp.variants),
         start=exp.window.start, end=exp.window.end_exclusive, pre_start=pre_start,
         segments=_segments(exp), bases=bases, metrics=tuple(metrics),
-        cross=tuple(cross), sources=sources)
+        cross=tuple(cross), sources=sources,
+        joins=_metric_joins(index, sources, bases),
+        segment_joins=plan_joins(index.sources, assignment, list(_segments(exp))))
+
+
+def _metric_joins(index: Index, sources: dict[str, ir.Source],
+                  bases: tuple[BaseMetric, ...]) -> dict[str, Joins]:
+    """The joins each source's unit-level scan needs for its components' filters."""
+    out: dict[str, Joins] = {}
+    for name, source in sources.items():
+        parts = [p for b in bases for p in (b.x, b.y, b.quantile)
+                 if p is not None and p.source == name]
+        joins = plan_joins(index.sources, source, (), parts)
+        if joins is not None:
+            out[name] = joins
+    return out
 
 
 def _segments(exp: ir.Experiment) -> tuple[str, ...]:

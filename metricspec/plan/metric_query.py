@@ -15,6 +15,7 @@ from typing import Literal
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import parts
+from metricspec.plan.joins import Joins, joined_dimension, output_names, plan_joins
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -71,6 +72,8 @@ class Scan:
 
     source: ir.Source
     measures: tuple[Measure, ...]
+    #: The dimensions read from other tables (None: the source's own columns only).
+    joins: Joins | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,10 @@ class MetricQueryPlan:
             name: dict.fromkeys(self.dimensions) for name in self.sources}
         for scan in self.scans:
             for measure in scan.measures:
-                needed[measure.source].update(dict.fromkeys(measure.columns_read))
+                needed[measure.source].update(dict.fromkeys(
+                    scan.joins.own_columns(measure) if scan.joins else measure.columns_read))
+            if scan.joins is not None:
+                _joined_reads(needed, scan.joins)
         for conv in self.conversions:
             needed[conv.start_source].update(
                 dict.fromkeys((conv.entity, *filter_columns(conv.start_filter))))
@@ -122,6 +128,22 @@ class MetricQueryPlan:
             if source.time:
                 needed[name].setdefault(source.time.name)
         return {name: tuple(columns) for name, columns in needed.items()}
+
+    @property
+    def joined_tables(self) -> dict[str, ir.Source]:
+        """The dimension tables the scans join, by name."""
+        return {name: table for scan in self.scans if scan.joins
+                for name, table in scan.joins.tables.items()}
+
+
+def _joined_reads(needed: dict[str, dict[str, None]], joins: Joins) -> None:
+    """A scan's joined references are read from their tables, not from its source."""
+    home = needed[joins.source.name]
+    for name in [*(j.reference for j in joins.columns), *(j.output for j in joins.columns),
+                 *(d.name for d in joins.derived)]:
+        home.pop(name, None)
+    for name, columns in joins.columns_read().items():
+        needed.setdefault(name, {}).update(dict.fromkeys(columns))
 
 
 def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None = None,
@@ -151,13 +173,18 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         source_names.setdefault(conv.start_source)
         source_names.setdefault(conv.end_source)
     sources = {name: index.sources[name] for name in source_names}
-    _check_sources(sources, dimensions, conversions, metrics)
+    _check_sources(sources, dimensions, conversions, metrics, index.sources)
+    scans = []
+    for name in source_names:
+        own = tuple(m for m in measures if m.source == name)
+        if own:
+            scans.append(Scan(sources[name], own,
+                              plan_joins(index.sources, sources[name], dimensions, own)))
+    dimensions = output_names(dimensions, (s.joins for s in scans))
     _check_names(metrics, dimensions, bool(conversions))
-    scans = tuple(Scan(sources[name], tuple(m for m in measures if m.source == name))
-                  for name in source_names if any(m.source == name for m in measures))
     files = tuple(sorted({index.metrics[m].span.file for m in metrics}))
     return MetricQueryPlan(
-        title=title or ", ".join(metrics), metrics=lowered, scans=scans,
+        title=title or ", ".join(metrics), metrics=lowered, scans=tuple(scans),
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
         start=start, end=end, files=files)
 
@@ -221,19 +248,26 @@ def available_dimensions(sources: dict[str, ir.Source],
     found: dict[str, None] | None = None
     for source in grouped.values():
         names = {c.name: None for c in source.dimensions + source.entities}
+        names.update(dict.fromkeys(d.name for d in source.derived))
         found = names if found is None else {n: None for n in found if n in names}
     return list(found or {})
 
 
 def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
-                   conversions: tuple[Conversion, ...], metrics: list[str]) -> None:
+                   conversions: tuple[Conversion, ...], metrics: list[str],
+                   project: dict[str, ir.Source]) -> None:
     for source in sources.values():
         if source.time is None:
             raise InternalError(f"source `{source.name}` has no time column", "MS605")
     available = available_dimensions(sources, conversions)
     for dimension in dimensions:
+        joined = False if dimension in available else joined_dimension(
+            project, sources, dimension, bool(conversions))
+        if joined is True:
+            continue
         if dimension not in available:
             subject = ", ".join(f"`{m}`" for m in metrics)
             raise PlanError(f"`{dimension}` is not a dimension of {subject}: "
                             + (f"group by one of {', '.join(available)}" if available else
-                               "its sources share no dimension to group by"))
+                               "its sources share no dimension to group by")
+                            + (f" ({joined.message})" if joined else ""))

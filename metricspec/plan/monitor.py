@@ -191,7 +191,7 @@ def _with_sample_size(series: MetricQueryPlan) -> MetricQueryPlan:
     last = measures[names[-1]]
     sample = Measure(N_COLUMN, last.source, "count", last.column, None, last.filter)
     scans = tuple(Scan(s.source, (*s.measures, sample) if s.source.name == last.source
-                       else s.measures) for s in series.scans)
+                       else s.measures, s.joins) for s in series.scans)
     extra = LoweredMetric(N_COLUMN, Part(N_COLUMN))
     return MetricQueryPlan(
         title=series.title, metrics=(*series.metrics, extra), scans=scans,

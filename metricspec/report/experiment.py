@@ -8,6 +8,7 @@ from typing import Any
 
 from metricspec import __version__, stats
 from metricspec.plan.experiment import ExperimentPlan
+from metricspec.plan.joins import segment_timing
 from metricspec.report import fmt
 from metricspec.report.diagnostics import adjusted_view, diagnostics_view
 
@@ -178,6 +179,7 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         f"CUPED with a {exp.cuped} pre-period" if exp.cuped else "no variance reduction",
         "guardrails: one-sided non-inferiority tests against their margins",
         "segments are exploratory (not corrected, not used in the decision)",
+        *_segment_timing(plan),
     )
     window = f"{plan.start:%Y-%m-%d} → {plan.end:%Y-%m-%d} (exclusive)"
     variants = ", ".join(f"{v} {w * 100:g}%{' (control)' if v == plan.control else ''}"
@@ -187,7 +189,8 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         window=window, unit=plan.unit, variants=variants, warehouse=warehouse,
         srm_ok={"passed": True, "failed": False}.get(srm.status.value),
         srm_status=srm.status.value, srm=_srm_text(srm), decision=str(result.decision.outcome),
-        reasons=_reasons(result, metrics),
+        reasons=(*_reasons(result, metrics),
+                 *(f"warning: {c.message}" for c in result.simpson)),
         metrics=tuple(r for r in rows if r.segment == stats.OVERALL),
         segments=tuple(r for r in rows if r.segment != stats.OVERALL),
         guardrails=guardrails, conventions=conventions, timings=dict(timings or {}),
@@ -226,6 +229,21 @@ def design_lines(result: stats.AnalysisResult, metrics: dict[str, Any]) -> tuple
         lines.append(f"Post-stratified by {strata['dimension']}: "
                      f"{', '.join(done) if done else 'no metric (means and proportions only)'}")
     return tuple(lines)
+
+
+def _segment_timing(plan: ExperimentPlan) -> tuple[str, ...]:
+    """Which segment attributes are pre-exposure (issue 11)."""
+    if not plan.segments:
+        return ()
+    before, current = segment_timing(plan.assignment, plan.segment_joins, plan.segments)
+    notes = []
+    if before:
+        notes.append("pre-exposure segments (as of each unit's first exposure): "
+                     + ", ".join(before))
+    if current:
+        notes.append("segments read at their current value, which the treatment may have "
+                     "changed: " + ", ".join(current))
+    return tuple(notes)
 
 
 def _srm_text(srm: stats.SrmResult) -> str:

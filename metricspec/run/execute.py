@@ -155,13 +155,17 @@ def preflight(conn: Connection, backend: Backend, what: str,
 
 
 def experiment_columns(plan: ExperimentPlan) -> dict[ir.Source, set[str]]:
-    """What the preflight checks for an experiment (see `ExperimentPlan.columns_read`)."""
-    return {plan.sources[name]: set(cols) for name, cols in plan.columns_read().items()}
+    """What the preflight checks for an experiment (see `ExperimentPlan.columns_read`), the
+    dimension tables it joins included."""
+    sources = {**plan.joined_tables, **plan.sources}
+    return {sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
 def series_columns(plan: MetricQueryPlan) -> dict[ir.Source, set[str]]:
-    """What the preflight checks for a series (see `MetricQueryPlan.columns_read`)."""
-    return {plan.sources[name]: set(cols) for name, cols in plan.columns_read().items()}
+    """What the preflight checks for a series (see `MetricQueryPlan.columns_read`), the
+    dimension tables it joins included."""
+    sources = {**plan.joined_tables, **plan.sources}
+    return {sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
 # ------------------------------------------------------------ runs

@@ -39,6 +39,7 @@ from metricspec.stats.results import (
     finite,
 )
 from metricspec.stats.sequential import always_valid_p, cs_halfwidth, rho
+from metricspec.stats.simpson import simpson_checks
 from metricspec.stats.spec import Correction, Direction, ExperimentConfig, MetricSpec, Role
 from metricspec.stats.srm import srm_check
 
@@ -179,7 +180,9 @@ def analyze(
     if config.strata is not None:
         settings["poststratification"] = {"dimension": config.strata, "metrics": notes}
     name = config.name or data.experiment or ""
-    return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings)
+    simpson = simpson_checks(data, results, config.control, config.srm_alpha)
+    return AnalysisResult(name, srm, decision, tuple(results), tuple(guards), settings,
+                          simpson)
 
 
 def _look(config: ExperimentConfig, data: ExperimentData, family: int) -> LookResult | None:

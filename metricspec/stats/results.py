@@ -278,6 +278,8 @@ class AnalysisResult(Serialisable):
     metrics: tuple[MetricResult, ...]
     guardrails: tuple[GuardrailResult, ...]
     settings: Mapping[str, Any]
+    #: Simpson's paradox findings by segmentation (`stats.simpson`); empty when all is well.
+    simpson: tuple[Any, ...] = ()
 
     def metric(
         self,

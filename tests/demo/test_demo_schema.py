@@ -5,7 +5,23 @@ from __future__ import annotations
 import pytest
 from demo_warehouse import Warehouse
 
+# The dimension layer and the checkout experiment (metricspec/demo/dimensions.py)
+DIMENSION_TABLES = {
+    "user_profiles": [("user_id", "VARCHAR"), ("account_id", "VARCHAR"), ("country", "VARCHAR"),
+                      ("signup_date", "DATE")],
+    "accounts": [("account_id", "VARCHAR"), ("tier", "VARCHAR"), ("industry", "VARCHAR")],
+    "models": [("model_version", "VARCHAR"), ("family", "VARCHAR"), ("provider", "VARCHAR"),
+               ("released_ts", "TIMESTAMP")],
+    "plan_history": [("user_id", "VARCHAR"), ("valid_from", "TIMESTAMP"),
+                     ("valid_to", "TIMESTAMP"), ("plan", "VARCHAR")],
+    "checkout_exposures": [("experiment_id", "VARCHAR"), ("user_id", "VARCHAR"),
+                           ("variant", "VARCHAR"), ("exposed_ts", "TIMESTAMP")],
+    "checkout_orders": [("order_id", "BIGINT"), ("user_id", "VARCHAR"), ("ts", "TIMESTAMP"),
+                        ("amount", "DOUBLE")],
+}
+
 EXPECTED = {
+    **DIMENSION_TABLES,
     "users": [
         ("user_id", "VARCHAR"),
         ("signup_ts", "TIMESTAMP"),
@@ -284,3 +300,47 @@ def test_summary_exposure_counts_match_the_assignments_table(warehouse: Warehous
         assert truth.lost_users == 0 or truth.experiment_id == "tone_tuning"
     tone = warehouse.summary.experiment("tone_tuning")
     assert tone.lost_users > 0.1 * tone.exposed_users[1]
+
+
+def test_dimension_tables_hold_one_row_per_key(warehouse: Warehouse) -> None:
+    """The keys the specs declare `primary` are unique; each user has exactly one plan at
+    any instant of the plan history, the current one ending open."""
+    for table, key in (("user_profiles", "user_id"), ("accounts", "account_id"),
+                       ("models", "model_version")):
+        [(rows, keys)] = warehouse.rows(
+            f"SELECT count(*), count(DISTINCT {key}) FROM support.{table}")
+        assert rows == keys > 0, table
+    [(overlaps,)] = warehouse.rows(
+        "SELECT count(*) FROM support.plan_history a JOIN support.plan_history b "
+        "ON a.user_id = b.user_id AND a.valid_from < b.valid_from "
+        "AND (a.valid_to IS NULL OR a.valid_to > b.valid_from)")
+    assert overlaps == 0
+    [(users, current)] = warehouse.rows(
+        "SELECT (SELECT count(*) FROM support.users), "
+        "count(*) FILTER (WHERE valid_to IS NULL) FROM support.plan_history")
+    assert users == current
+
+
+def test_the_checkout_experiment_hides_its_effect_in_the_cohort_mix(
+        warehouse: Warehouse) -> None:
+    """The planted Simpson's paradox: +2 in every cohort, less overall, a shifted mix."""
+    rows = warehouse.rows("""
+        SELECT CASE WHEN extract(year FROM u.signup_ts) * 12 + extract(month FROM u.signup_ts)
+                         >= extract(year FROM e.exposed_ts) * 12
+                            + extract(month FROM e.exposed_ts) - 2
+                    THEN 'new' ELSE 'returning' END AS cohort,
+               e.variant, count(*), avg(o.amount)
+        FROM support.checkout_exposures e
+        JOIN support.users u USING (user_id)
+        JOIN support.checkout_orders o USING (user_id)
+        GROUP BY ALL""")
+    by = {(c, v): (n, mean) for c, v, n, mean in rows}
+    for cohort in ("new", "returning"):
+        assert by[(cohort, "treatment")][1] > by[(cohort, "control")][1]
+    overall = {v: sum(by[(c, v)][0] * by[(c, v)][1] for c in ("new", "returning"))
+               / sum(by[(c, v)][0] for c in ("new", "returning"))
+               for v in ("control", "treatment")}
+    assert overall["treatment"] < overall["control"]
+    share = {v: by[("new", v)][0] / (by[("new", v)][0] + by[("returning", v)][0])
+             for v in ("control", "treatment")}
+    assert share["treatment"] > 2 * share["control"]

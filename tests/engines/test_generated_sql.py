@@ -75,7 +75,8 @@ SCALE = 0.02
 ENGINES = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
 #: In test order: the engines that work in the background (Spark, zetasql) come last.
 OTHERS = ("postgres", "snowflake", "spark", "bigquery")
-EXPERIMENTS = ("summarizer_v2", "prompt_template_v3", "greeting_aa", "tone_tuning")
+EXPERIMENTS = ("summarizer_v2", "prompt_template_v3", "greeting_aa", "tone_tuning",
+               "checkout_nudge")
 MONITORING_DAY = (dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 17))
 #: BigQuery's approximate percentile may be off by this many quantile levels (±1 point).
 APPROX_LEVELS = 0.01
@@ -124,6 +125,7 @@ MONITORS = (
     "latency_budget",
     "hallucination_ceiling",
     "support_cost_reduction",
+    "csat_by_country",  # sliced by a dimension joined from user_profiles (issue 11)
     *ALERTING_VARIANTS,
 )
 

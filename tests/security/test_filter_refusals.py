@@ -71,7 +71,8 @@ UNQUOTED: list[tuple[str, str, str]] = [  # (filter, code, caret text)
     ("EXTRACT(epoch FROM ts) > 1", "MS403", "epoch"),
     ("round(amount, 12) > 1", "MS403", "12"),
     ("round(amount, score) > 1", "MS403", "score"),
-    ("app.events.status = 'x'", "MS405", "app.events.status"),
+    # two qualifiers are a join path (`user_id.account_id.tier`), judged by check.joins
+    ("db.app.events.status = 'x'", "MS405", "db.app.events.status"),
     ("status = $1", "MS405", "$1"),
     ("status = x'41'", "MS404", "'"),
     ("status = 0x41", "MS403", "x41"),

@@ -63,7 +63,7 @@ def test_paths_default_to_specs_in_the_working_folder(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     status, output = check()
     assert status == 0, output
-    assert "9 files" in output
+    assert "10 files" in output
 
 
 def test_errors_exit_1() -> None:
@@ -246,7 +246,7 @@ def test_bigquery_reports_approximate_percentiles() -> None:
     approx = [d for d in data["diagnostics"] if d["code"] == "MS701"]
     assert approx and all(d["severity"] == "warning" for d in approx)
     assert {Path(d["file"]).name for d in approx} == {"operations.yaml"}
-    assert len(approx) == 3                             # latency p50, p95, p99
+    assert len(approx) == 4             # latency p50, p95, p99, flagship p95
 
 
 def test_exact_dialects_report_nothing() -> None:

@@ -87,6 +87,9 @@ def test_the_pair_uses_every_construct(dsl: Workspace) -> None:
     assert any(c.entity for c in conversions) and any(c.start.filter for c in conversions)
     assert {s.table is not None for s in p.sources} == {True, False}
     assert any(c.type for s in p.sources for c in s.all_columns())
+    # star schemas: both entity roles, a derived and a slowly changing dimension
+    assert {e.role for s in p.sources for e in s.entities} == {None, "primary", "foreign"}
+    assert any(s.derived for s in p.sources) and any(s.valid_from for s in p.sources)
     for field in ("label", "description", "owner", "unit", "format", "direction", "tags",
                   "baseline"):
         assert any(getattr(m, field) for m in p.metrics), f"no metric sets {field}"

@@ -26,12 +26,24 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-TABLE_NAMES = ("users", "assignments", "conversations", "messages", "feedback")
+TABLE_NAMES = ("users", "assignments", "conversations", "messages", "feedback",
+               "user_profiles", "accounts", "models", "plan_history", "checkout_exposures",
+               "checkout_orders")
 DAY = pd.Timedelta(days=1)
 ZERO = pd.Timedelta(0)
 
 
 # ---------------------------------------------------------------- the raw tables
+
+
+_DIMENSION_COLUMNS = {
+    "user_profiles": ("user_id", "account_id", "country", "signup_date"),
+    "accounts": ("account_id", "tier", "industry"),
+    "models": ("model_version", "family", "provider", "released_ts"),
+    "plan_history": ("user_id", "valid_from", "valid_to", "plan"),
+    "checkout_exposures": ("experiment_id", "user_id", "variant", "exposed_ts"),
+    "checkout_orders": ("order_id", "user_id", "ts", "amount"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +55,26 @@ class Tables:
     conversations: pd.DataFrame
     messages: pd.DataFrame
     feedback: pd.DataFrame
+    user_profiles: pd.DataFrame
+    accounts: pd.DataFrame
+    models: pd.DataFrame
+    plan_history: pd.DataFrame
+    checkout_exposures: pd.DataFrame
+    checkout_orders: pd.DataFrame
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> Tables:
-        return cls(**{name: _plain(con.table(f"support.{name}").df()) for name in TABLE_NAMES})
+        present = {name for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'support'"
+        ).fetchall()}
+        # a warehouse built without the dimension layer (the edge cases) has them empty
+        tables = {name: _plain(con.table(f"support.{name}").df()) if name in present
+                  else pd.DataFrame(columns=list(_DIMENSION_COLUMNS[name]))
+                  for name in TABLE_NAMES}
+        # the dimensions the examples join from other tables, looked up by key here
+        profiles = tables["user_profiles"].set_index("user_id")
+        tables["feedback"]["country"] = tables["feedback"].user_id.map(profiles.country)
+        return cls(**tables)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -355,7 +383,40 @@ def cost_per_resolution(t: Tables, q: Query) -> pd.Series:
     return ratio(total(_messages(t, q), q, "cost_usd"), count(c, q, completed(c)))
 
 
+def _lookup(frame: pd.DataFrame, key: str, table: pd.DataFrame, column: str) -> pd.Series:
+    """A many-to-one lookup (a LEFT JOIN): NULL where the key has no row."""
+    return frame[key].map(table.set_index(key)[column])
+
+
+def enterprise_csat(t: Tables, q: Query) -> pd.Series:
+    f = _feedback(t, q)
+    enterprise = _lookup(f, "user_id", t.users, "plan") == "enterprise"
+    return ratio(count(f, q, (f.thumbs == "up") & enterprise),
+                 count(f, q, f.thumbs.notna() & enterprise))
+
+
+def flagship_latency_p95(t: Tables, q: Query) -> pd.Series:
+    m = _messages(t, q)
+    flagship = _lookup(m, "model_version", t.models, "family") == "support-llm"
+    return quantile(m, q, "latency_ms", 0.95, (m.role == "assistant") & flagship)
+
+
+def enterprise_account_cost(t: Tables, q: Query) -> pd.Series:
+    m = _messages(t, q)
+    account = _lookup(m, "user_id", t.user_profiles, "account_id")
+    tier = account.map(t.accounts.set_index("account_id").tier)
+    return total(m, q, "cost_usd", tier == "enterprise")
+
+
+def checkout_spend(t: Tables, q: Query) -> pd.Series:
+    return total(rows(t.checkout_orders, "ts", q), q, "amount")
+
+
 METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
+    "enterprise_csat": enterprise_csat,
+    "flagship_latency_p95": flagship_latency_p95,
+    "enterprise_account_cost": enterprise_account_cost,
+    "checkout_spend": checkout_spend,
     "csat": csat,
     "csat_score": csat_score,
     "ces": ces,

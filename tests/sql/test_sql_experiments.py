@@ -50,8 +50,14 @@ def expected_rows(tables: Tables, defs) -> dict[str, pd.DataFrame]:
     return {name: experiment_rows(tables, e) for name, e in defs.items()}
 
 
+#: Proven elsewhere: checkout_nudge's assignment source and joined, derived segments are
+#: outside this reference (it reads `assignments`); its constructs are compared with pandas
+#: on every engine in tests/engines/test_joins.py and its analysis in tests/joins/.
+ELSEWHERE = {"checkout_nudge"}
+
+
 def test_every_example_experiment_is_covered(index: Index) -> None:
-    assert set(index.experiments) == set(EXPERIMENTS)
+    assert set(index.experiments) == set(EXPERIMENTS) | ELSEWHERE
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)

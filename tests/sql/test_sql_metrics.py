@@ -44,9 +44,13 @@ def test_metric_by_day(run_sql, tables, name: str) -> None:
     check(run_sql, tables, name, Query("day"))
 
 
+#: A range inside the data of a metric whose source does not reach October.
+IN_RANGE = {"checkout_spend": (dt.datetime(2026, 11, 3), dt.datetime(2026, 11, 6))}
+
+
 @pytest.mark.parametrize("name", sorted(METRICS))
 def test_metric_by_day_in_a_range(run_sql, tables, name: str) -> None:
-    check(run_sql, tables, name, Query("day", (), *OCTOBER))
+    check(run_sql, tables, name, Query("day", (), *IN_RANGE.get(name, OCTOBER)))
 
 
 GRAINS = {

@@ -29,7 +29,9 @@ from harness.base import Engine
 from harness.compare import normalize, same
 from metricspec.demo import generate
 
-DEMO_TABLES = ("users", "assignments", "conversations", "messages", "feedback")
+DEMO_TABLES = ("users", "assignments", "conversations", "messages", "feedback",
+               "user_profiles", "accounts", "models", "plan_history", "checkout_exposures",
+               "checkout_orders")
 
 
 def demo_tables(path: Path, scale: float) -> dict[str, pa.Table]:

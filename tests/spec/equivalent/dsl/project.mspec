@@ -22,11 +22,25 @@ source recent = query """select * from app.events where kind <> 'test'""" {
   time event_ts
 }
 
+source users = table app.users {
+  entity user_id: string primary, account_id: string foreign
+  time signup_ts: timestamp
+  dimension plan: string
+  dimension tenure = case when signup_ts < '2026-01-01' then 'old' else 'new' end
+}
+
+source plans = table app.plans {
+  entity user_id primary
+  validity valid_from .. valid_to
+  dimension plan_at: string
+}
+
 metric n_events "Events" = count(events) {
   description "All events."
   owner "analytics"; unit event; format integer; direction none; tags volume, raw
 }
 metric n_users = count_distinct(events.user_id) { unit user; direction up }
+metric enterprise_events = count(events where users.plan = 'enterprise' and plan_at = 'pro')
 metric paid_share = count(events where kind = 'paid' and ok) / count(events) { format percent; direction up }
 metric revenue = sum(events.amount where amount > 0) { unit usd; direction up; baseline mean 120.5 sd 30; prior mean 0 sd 0.1 }
 metric aov = avg(events.amount) { unit usd; format currency; version 2 }
