@@ -24,7 +24,8 @@ Text = str | int | float  # free text (YAML may read `label: 2026` as a number)
 Fragment = Annotated[str, Field(description="A piece of the metricspec language.")]
 Amount = Annotated[float | str, Field(description="A number, or text such as `50%`.")]
 Columns = Annotated[Name | list[Name] | dict[Name, str | None],
-                    Field(description="A name, a list of names, or names mapped to types.")]
+                    Field(description="A name, a list of names, or names mapped to types "
+                          "(an entity's type may end with `primary` or `foreign`).")]
 Format = Literal["number", "percent", "currency", "duration", "integer"]
 Direction = Literal["up", "down", "none"]
 Correction = Literal["none", "bonferroni", "holm", "bh"]
@@ -50,6 +51,12 @@ class Source(_Object):
     time: Columns | None = None
     dimensions: Columns | None = None
     columns: Columns | None = None
+    derived: dict[Name, Fragment] | None = Field(
+        None, description="Derived dimensions: names mapped to expressions over the source's "
+        "columns and joined dimensions, e.g. `case when plan = 'pro' then 'paid' end`.")
+    validity: str | None = Field(
+        None, pattern=r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\.\.\s*[A-Za-z_][A-Za-z0-9_]*\s*$",
+        description="A slowly changing dimension's validity columns: `valid_from .. valid_to`.")
 
 
 class Baseline(BaseModel):
