@@ -127,6 +127,8 @@ def test_r_squared_equals_statsmodels_on_history_unit_rows(setup) -> None:
             unadjusted * (1.0 - reg["r_squared"]) * inflation, rel=1e-9)
         assert reg["unadjusted_per_variant"][variant] >= power["n_per_variant"][variant]
     assert reg["slope_inflation"] == pytest.approx(inflation, rel=1e-9)
+    factor = sum(reg["exact_per_variant"].values()) / sum(power["exact_per_variant"].values())
+    assert reg["duration_days"] == pytest.approx(power["duration_days"] * factor, rel=1e-9)
     assert doc["baselines"]["regression"]["covariates"] == reg["covariates"]
     assert not [w for w in doc["warnings"] if w["code"] == "covariate_history_missing"]
 
