@@ -181,3 +181,14 @@ def regress_rows(reg: RegressionPlan, rows: Iterable[Mapping[str, Any]]
                         "ols": stats.regression.ols_adjust(c, t, names, alpha, "HC1"),
                         "cuped": stats.regression.cuped_adjust(c, t, names, alpha)})
     return out
+
+
+def regression_arms(rows: Iterable[Mapping[str, Any]]
+                    ) -> dict[tuple[str, str], stats.regression.ArmSums]:
+    """The regression query's rows as sums per (metric, variant)."""
+    arms: dict[tuple[str, str], tuple[int, dict[tuple[str, ...], float]]] = {}
+    for row in rows:
+        _, sums = arms.setdefault((str(row["metric"]), str(row["variant"])),
+                                  (int(row["n"] or 0), {}))
+        sums[tuple(str(row["term"]).split("*"))] = float(row["value"] or 0.0)
+    return {key: stats.regression.ArmSums(n, sums) for key, (n, sums) in arms.items()}

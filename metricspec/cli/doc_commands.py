@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,12 +68,13 @@ def plan(
                                             / 86400))
         start = planned.start - dt.timedelta(days=days)
         history = history_plan(planned, start, planned.start)
+        source = f"{days} days of history before {planned.start:%Y-%m-%d} in {redact_url(url)}"
         with warehouse(url) as conn:
             query = pipeline.compile_plan("experiment", experiment, history, backend_of(conn),
                                           label="baseline query")
             rows = rows_of(execute(conn, query.sql, f"baselines for `{experiment}`"))
-        baselines = Baselines.from_rows(rows, days, f"{days} days of history before "
-                                        f"{planned.start:%Y-%m-%d} in {redact_url(url)}")
+            explained = _regression_history(ws.index, history, conn, source)
+        baselines = replace(Baselines.from_rows(rows, days, source), regression=explained)
     document = build_plan(planned, baselines)
     text = (json.dumps(document, indent=2, default=str) + "\n" if fmt is PlanFormat.json
             else render_markdown(document))
@@ -85,6 +87,18 @@ def plan(
             err.print(f"wrote {output}", markup=False)
     else:
         sys.stdout.write(text)
+
+
+def _regression_history(index: Any, history: Any, conn: Any, source: str) -> Any:
+    """R² of each adjusted metric on the experiment's covariates over the historical window
+    (the regression query over `history`), or None when nothing is adjusted."""
+    from metricspec.document.plan_regression import RegressionHistory
+    from metricspec.plan.regression import plan_regression
+    from metricspec.run.execute import run_regression
+
+    reg = plan_regression(index, history)
+    return None if reg is None else RegressionHistory.from_rows(
+        reg, run_regression(reg, conn), source)
 
 
 

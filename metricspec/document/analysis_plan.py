@@ -16,6 +16,7 @@ from metricspec import __version__, stats
 from metricspec.analyze import config_for, metric_specs
 from metricspec.document.environments import markdown_templates
 from metricspec.document.plan_designs import extend
+from metricspec.document.plan_regression import RegressionHistory, add_regression_power
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.formula import show
 from metricspec.stats.conventions import describe
@@ -34,6 +35,7 @@ class Baselines:
     source: str
     declared_only: bool = False
     variant: stats.VariantData | None = None
+    regression: RegressionHistory | None = None  # R² of the covariates over the history
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]], days: float, source: str) -> Baselines:
@@ -200,7 +202,8 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
             "Segment results are exploratory: not corrected and never used for the decision.",
         ],
     }
-    return extend(doc, config, list(specs.values()), history=not baselines.declared_only)
+    doc = extend(doc, config, list(specs.values()), history=not baselines.declared_only)
+    return add_regression_power(doc, baselines.regression) if baselines.regression else doc
 
 
 def _no_baseline(spec: stats.MetricSpec, baselines: Baselines) -> str:

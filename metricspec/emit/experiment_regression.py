@@ -120,7 +120,8 @@ def _product(columns: list[str], sql: SqlBuilder) -> exp.Expr:
 
 def _attributes(reg: RegressionPlan, sql: SqlBuilder) -> exp.Expr:
     """Each unit's assignment rows in the window ranked as the exposure's (time, then
-    variant): rank 1 is the first exposure row, whose attributes are the unit's."""
+    variant): rank 1 is the first exposure row, whose attributes are the unit's. Over a
+    historical window (`history_plan`) the rows of every variant count."""
     plan = reg.plan
     source = plan.assignment
     assert source.time is not None
@@ -138,6 +139,8 @@ def _attributes(reg: RegressionPlan, sql: SqlBuilder) -> exp.Expr:
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null()))]
+    if plan.history:  # power planning: any variant's row in the historical window
+        del conditions[2]
     flt = sql.filter(plan.assignment_where, "a")
     if flt is not None:
         conditions.insert(0, flt)

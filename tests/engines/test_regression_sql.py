@@ -91,3 +91,22 @@ def test_regression_sums_match_duckdb(loaded: Engine, reference: Engine, setup) 
     assert len(expected.rows) == 2 * 2 * 64  # metrics × variants × degree-4 monomials of 3
     actual = answer(loaded, _sql(reg, loaded.name), get_backend(loaded.name).sqlglot_dialect)
     assert_answers_match(actual, expected, KEY, label=f"adjusted_demo on {loaded.name}")
+
+
+def test_history_regression_sums_match_duckdb(loaded: Engine, reference: Engine, setup) -> None:
+    """The same query over a historical window, as `metricspec plan --warehouse` runs it
+    for the adjusted sample size: one population, attributes from rows of any variant."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from metricspec.plan.experiment import history_plan
+
+    reg = setup[1]
+    start = dt.datetime(2026, 10, 1)
+    history = replace(reg, plan=history_plan(reg.plan, start, start + dt.timedelta(days=7)))
+    expected = answer(reference, _sql(history, "duckdb"), "duckdb")
+    assert len(expected.rows) == 2 * 64  # metrics × one population × monomials
+    tenure = [r["value"] for r in expected.records() if r["term"] == "unit.tenure_days"]
+    assert len(tenure) == 2 and min(tenure) > 0  # attributes found without a variant filter
+    actual = answer(loaded, _sql(history, loaded.name), get_backend(loaded.name).sqlglot_dialect)
+    assert_answers_match(actual, expected, KEY, label=f"adjusted_demo history on {loaded.name}")
