@@ -145,3 +145,23 @@ def _rebuild(plan: ExperimentPlan, names: inc.StateNames, run: _Costs, sql: SqlB
         run.run(inc.source_state(plan, names, source, None, True, sql))
     run.run(inc.units_snapshot(plan, names, sql))
     return Refresh(why, None, combine(run.costs))
+
+
+def parse_lookback(text: str) -> dt.timedelta:
+    """`2d`, `36h`, `90m` or `0`: how far before the latest refreshed hour rows may still
+    arrive late. Raises ValueError saying how to write one."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
+    if found is None or (found.group(2) == "" and found.group(1) != "0"):
+        raise ValueError(f"--lookback {text!r}: write a duration such as `2d`, `36h` or `0`")
+    amount, unit = int(found.group(1)), found.group(2) or "h"
+    return dt.timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+
+
+def describe(refresh: Refresh) -> str:
+    """One line for the terminal: what the refresh did."""
+    if refresh.rebuilt is not None:
+        return f"incremental state rebuilt from the window's start ({refresh.rebuilt})"
+    assert refresh.cutoff is not None
+    return f"incremental state refreshed from {refresh.cutoff:%Y-%m-%d %H:%M}"

@@ -168,3 +168,65 @@ def test_non_additive_metrics_are_refused(tmp_path: Path) -> None:
     assert incremental_problems(plan_experiment(ws.index, "checkout")) == []
     problems = incremental_problems(plan_experiment(ws.index, "distinct_buyers"))
     assert problems and "`buyers`" in problems[0] and "count_distinct" in problems[0]
+
+
+def test_command_line(conn: Connection, tmp_path: Path) -> None:
+    """`run --incremental` twice prints the same statistics as `run`; a non-additive
+    experiment and a bad lookback are usage errors (exit 2) before any connection."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from metricspec.cli import app
+
+    assignments, events = rows(users=60)
+    insert(conn, "assignments", assignments)
+    insert(conn, "events", events)
+    workspace(tmp_path)
+    url = conn.url.raw
+    conn.close()
+    runner = CliRunner()
+
+    def run(*extra: str) -> dict:
+        result = runner.invoke(app, ["run", "checkout", "--spec-dir", str(tmp_path), "-w", url,
+                                     "-f", "json", *extra])
+        assert result.exit_code in (0, 1), result.output
+        return dict(json.loads(result.stdout)["analysis"])
+
+    full = run()
+    first = run("--incremental", "--lookback", "2d")
+    second = run("--incremental", "--lookback", "2d")
+    close(full, first)
+    close(full, second)
+    bad = runner.invoke(app, ["run", "checkout", "--spec-dir", str(tmp_path), "-w", url,
+                              "--incremental", "--lookback", "soon"])
+    assert bad.exit_code == 2 and "--lookback" in bad.output
+
+
+def close(a: object, b: object) -> None:
+    """Equal, floats to 1e-9 relative (sums of floats in another order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            close(a[k], b[k])
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            close(x, y)
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (a != a and b != b), (a, b)
+    else:
+        assert a == b
+
+
+def test_command_line_refuses_a_percentile_experiment(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from metricspec.cli import app
+
+    specs = Path(__file__).resolve().parents[2] / "specs"
+    result = CliRunner().invoke(app, ["run", "greeting_aa", "--spec-dir", str(specs), "-w",
+                                      f"duckdb:///{tmp_path / 'none.duckdb'}", "--incremental"])
+    assert result.exit_code == 2, result.output
+    assert "latency_p95" in result.output and "percentile" in result.output
+    assert not (tmp_path / "none.duckdb").exists()
