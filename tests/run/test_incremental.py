@@ -3,9 +3,7 @@ late events, late assignments that move exposures, and definition changes; on Du
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,87 +14,27 @@ from metricspec.plan.incremental import incremental_problems
 from metricspec.run.connections import Connection, connect
 from metricspec.run.execute import run_experiment
 from metricspec.run.incremental import run_incremental
-from tests.run.incremental_case import START, rows, workspace
-
-DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
+from tests.run.incremental_case import (
+    DAY,
+    create_tables,
+    insert,
+    refreshes,
+    rows,
+    same,
+    workspace,
+)
 
 
 @pytest.fixture()
 def conn(tmp_path: Path) -> Iterator[Connection]:
     with connect(f"duckdb:///{tmp_path / 'w.duckdb'}", create=True) as connection:
-        for statement in (
-            "CREATE SCHEMA app",
-            "CREATE TABLE app.assignments (user_id VARCHAR, assigned_ts TIMESTAMP, "
-            "variant VARCHAR, platform VARCHAR)",
-            "CREATE TABLE app.events (user_id VARCHAR, ts TIMESTAMP, kind VARCHAR, "
-            "amount DOUBLE, items INTEGER)",
-        ):
-            connection.execute(statement)
+        create_tables(connection)
         yield connection
-
-
-def insert(conn: Connection, table: str, values: list[tuple]) -> None:
-    for chunk in range(0, len(values), 500):
-        literal = ", ".join("(" + ", ".join(_lit(v) for v in row) + ")"
-                            for row in values[chunk:chunk + 500])
-        if literal:
-            conn.execute(f"INSERT INTO app.{table} VALUES {literal}")
-
-
-def _lit(value: object) -> str:
-    if isinstance(value, dt.datetime):
-        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return repr(value)
-
-
-def same(full: list[dict], incremental: list[dict]) -> None:
-    def key(r: dict) -> tuple:
-        return (r["segment"], str(r["segment_value"]), r["variant"], r["metric"])
-    assert len(full) == len(incremental) > 0
-    for a, b in zip(sorted(full, key=key), sorted(incremental, key=key), strict=True):
-        assert key(a) == key(b)
-        for column, value in a.items():
-            other = b[column]
-            if isinstance(value, float) or isinstance(other, float):
-                assert math.isclose(float(value), float(other), rel_tol=1e-12, abs_tol=1e-9), (
-                    key(a), column, value, other)
-            else:
-                assert value == other, (key(a), column, value, other)
 
 
 @pytest.mark.parametrize("experiment", ["checkout", "checkout_w"])
 def test_refreshes_equal_full_runs(conn: Connection, tmp_path: Path, experiment: str) -> None:
-    index = workspace(tmp_path).index
-    assignments, events = rows()
-    rng = random.Random(3)
-    held: list[tuple] = []
-    loaded_a: set[int] = set()
-    loaded_e: set[int] = set()
-    outcomes = []
-    for day in (2, 5, 6, 9, 14, 16):
-        now = START + day * DAY
-        # everything before `now` arrives, except ~5% of the last day's events, held back
-        # until the next refresh (late by less than the 1-day lookback)
-        new_a = [i for i, r in enumerate(assignments) if r[1] < now and i not in loaded_a]
-        new_e = [i for i, r in enumerate(events) if r[1] < now and i not in loaded_e]
-        late = {i for i in new_e if events[i][1] >= now - DAY and rng.random() < 0.05}
-        insert(conn, "assignments", [assignments[i] for i in new_a])
-        insert(conn, "events", [events[i] for i in new_e if i not in late] + held)
-        held = [events[i] for i in late]
-        loaded_a.update(new_a)
-        loaded_e.update(i for i in new_e if i not in late)
-        if day == 9:  # a late assignment row (inside the lookback) moves exposures earlier
-            moved = [r for r in assignments if now - DAY + 2 * HOUR <= r[1] < now][:3]
-            assert moved
-            insert(conn, "assignments", [(r[0], r[1] - HOUR, r[2], r[3]) for r in moved])
-        incremental, refresh = run_incremental(index, experiment, conn, DAY)
-        full = run_experiment(index, experiment, conn)
-        same(full.rows, incremental.rows)
-        outcomes.append(refresh.rebuilt)
-    assert outcomes[0] is not None and "no state table" in outcomes[0]
-    assert outcomes[1:] == [None] * 5
+    refreshes(conn, tmp_path, experiment)
 
 
 def test_state_out_of_step_with_exposures_rebuilds(conn: Connection, tmp_path: Path) -> None:
