@@ -226,15 +226,9 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
     time = sql.col(src.time.name, "s")
     select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
                         _hour(time.copy()).as_(sql.alias(BUCKET)))
-    # post-exposure is each aggregate's condition, not a join condition: DuckDB turns an
-    # inequality join into a dynamic filter on the time column (the earliest exposure),
-    # with which its scan no longer skips the row groups before the cutoff
-    post = exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e"))
     for comp in _components(plan, source):
         value = sql.col(comp.column, "s") if comp.column else None
-        flt = sql.filter(comp.filter, "s")
-        condition = post.copy() if flt is None else exp.and_(post.copy(), flt)
-        select = select.select(sql.agg(comp.func, value, condition).as_(
+        select = select.select(sql.agg(comp.func, value, sql.filter(comp.filter, "s")).as_(
             sql.alias(comp.name)), copy=False)
     select = select.from_(sql.source(src, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
@@ -243,7 +237,8 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
     select = select.where(exp.and_(
         exp.GTE(this=time.copy(), expression=sql.ts(lower)),
-        exp.LT(this=time.copy(), expression=sql.ts(plan.end))), copy=False)
+        exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
+        exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e"))), copy=False)
     select = select.group_by(sql.ref(UNIT, "e"), _hour(time.copy()), copy=False)
     with_ctes(select, exposure_ctes(plan, names, sql))
     return _write(names, names.source(source), select, create, sql)
