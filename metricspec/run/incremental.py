@@ -4,7 +4,7 @@ of the warehouse, then compute the sufficient statistics from the state.
 The state tables (`emit.experiment_incremental`) are named by the experiment and the meaning
 hash of its definition (`hashing`), so a changed definition finds no state and builds from
 scratch; so does a state with any table missing. Otherwise the refresh re-reads the source
-rows from a cutoff — the latest hour every state table holds, less the lookback for late
+rows from a cutoff — the latest hour any state table holds, less the lookback for late
 data, rounded down to the hour — and replaces the state of those hours. Late assignment rows
 that give a unit a new exposure time before the cutoff make the event state of that unit
 wrong; that is detected (the exposures are compared with those the state was built for) and
@@ -123,10 +123,11 @@ def _refresh(plan: ExperimentPlan, names: inc.StateNames, conn: Connection, sql:
         [row] = run.run(inc.latest_hour(names, table, sql))
         if isinstance(row["latest"], dt.datetime):
             latest.append(row["latest"].replace(tzinfo=None))
-    if len(latest) < len(tables) - 1:  # a table with no rows: read the whole window again
-        cutoff = _floor_hour(plan.start)
-    else:
-        cutoff = max(_floor_hour(plan.start), _floor_hour(min(latest) - lookback))
+    # the newest hour any source delivered is the watermark (the state tables were all
+    # refreshed together; a sparse source's older newest hour must not drag the cutoff back)
+    cutoff = _floor_hour(plan.start)
+    if latest:
+        cutoff = max(cutoff, _floor_hour(max(latest) - lookback))
     run.run(inc.delete_from(names, names.exposures(), cutoff, sql))
     run.run(inc.exposure_state(plan, names, cutoff, False, sql))
     [row] = run.run(inc.moved_units(plan, names, cutoff, sql))
