@@ -168,3 +168,41 @@ def test_command_line_refuses_a_percentile_experiment(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "latency_p95" in result.output and "percentile" in result.output
     assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_every_write_targets_the_scratch_schema(conn: Connection, tmp_path: Path) -> None:
+    """Parsed back, each statement a refresh or rebuild sends is one SELECT, or one
+    CREATE / INSERT / DELETE / DROP whose target is a table (or the schema) of
+    `metricspec_state`; the source tables are only read."""
+    import sqlglot
+    from sqlglot import exp
+
+    assignments, events = rows(users=40)
+    insert(conn, "assignments", assignments)
+    insert(conn, "events", events)
+    sent: list[str] = []
+    original = conn.execute
+
+    def recording(sql: str):  # type: ignore[no-untyped-def]
+        sent.append(sql)
+        return original(sql)
+
+    conn.execute = recording  # type: ignore[method-assign]
+    index = workspace(tmp_path).index
+    run_incremental(index, "checkout", conn, DAY)  # rebuild
+    run_incremental(index, "checkout", conn, DAY)  # refresh
+    kinds = set()
+    for text in sent:
+        [tree] = sqlglot.parse(text, read="duckdb")
+        assert tree is not None
+        kinds.add(type(tree).__name__)
+        if isinstance(tree, exp.Select | exp.Union):
+            continue
+        if isinstance(tree, exp.Create) and tree.args.get("kind") == "SCHEMA":
+            assert tree.this.db == "metricspec_state"
+            continue
+        target = tree.this if not isinstance(tree, exp.Drop) else tree.args["tables"][0]
+        assert isinstance(tree, exp.Create | exp.Insert | exp.Delete | exp.Drop), text
+        assert isinstance(target, exp.Table) and target.db == "metricspec_state", text
+        assert target.name.startswith("checkout__"), text
+    assert kinds == {"Select", "Create", "Insert", "Delete", "Drop"}
