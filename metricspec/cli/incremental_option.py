@@ -16,6 +16,7 @@ def incremental_or_exit(index: Any, experiment: str, lookback: str, budget: Any)
     merge over refreshes, a bad `--lookback` or a scan budget (not supported) is exit 2."""
     from metricspec.plan.experiment import plan_experiment
     from metricspec.plan.incremental import incremental_problems
+    from metricspec.plan.lower import PlanError
     from metricspec.run.incremental import describe, parse_lookback, run_incremental
 
     try:
@@ -24,7 +25,11 @@ def incremental_or_exit(index: Any, experiment: str, lookback: str, budget: Any)
         usage_error(str(exc))
     if budget is not None:
         usage_error("--max-scan cannot be combined with --incremental yet")
-    problems = incremental_problems(plan_experiment(index, experiment))
+    try:
+        plan = plan_experiment(index, experiment)
+    except PlanError as exc:
+        usage_error(str(exc))
+    problems = incremental_problems(plan)
     if problems:
         usage_error(f"--incremental: experiment `{experiment}` cannot be refreshed "
                     f"incrementally: {'; '.join(problems)}")
