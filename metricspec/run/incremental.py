@@ -20,12 +20,14 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
+from metricspec import pipeline
 from metricspec.emit import experiment_incremental as inc
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.hashing import Hasher
-from metricspec.plan.experiment import ExperimentPlan, plan_experiment
+from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.incremental import incremental_problems
+from metricspec.plan.lower import PlanError
 from metricspec.run.connections import Connection
 from metricspec.run.cost import ScanCost, combine
 from metricspec.run.execute import (
@@ -68,7 +70,12 @@ def run_incremental(index: Index, name: str, conn: Connection, lookback: dt.time
                     progress: Progress = _noop, schema: str = SCHEMA,
                     ) -> tuple[ExperimentRun, Refresh]:
     """Refresh the state of experiment `name` and compute its statistics from it."""
-    plan = plan_experiment(index, name)
+    try:  # planned through the pipeline, as `run_experiment` compiles
+        plan = pipeline.plan_kind("experiment", index, name)
+    except PlanError as exc:
+        raise RunError(f"experiment `{name}`: {exc}") from exc
+    if not isinstance(plan, ExperimentPlan):
+        raise TypeError(f"experiment `{name}` has no ExperimentPlan")
     problems = incremental_problems(plan)
     if problems:  # the command refuses first; this guards the library call
         raise RunError(f"experiment `{name}` cannot be refreshed incrementally: {problems[0]}")
