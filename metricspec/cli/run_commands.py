@@ -206,6 +206,12 @@ def run(
         show_default=False)] = None,
     max_scan: MaxScanOpt = None,
     look: LookOpt = None,
+    incremental: Annotated[bool, typer.Option(
+        "--incremental", help="Keep the experiment's per-unit state in the warehouse's "
+        "`metricspec_state` schema and read only the rows since the last refresh "
+        "(docs/engines.md).")] = False,
+    lookback: Annotated[str, typer.Option(
+        "--lookback", help="With --incremental: how late rows may arrive (`2d`, `36h`).")] = "1d",
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
     from metricspec.analyze import analyze_rows, diagnose_rows, regress_rows
@@ -221,8 +227,13 @@ def run(
     check_look(ws.index, experiment, look)
     check_outputs(html, stats_out)
     pinned = pinned_or_exit(ws, experiment, paths)
+    from metricspec.cli.incremental_option import incremental_or_exit
+
+    refresh_with = incremental_or_exit(pinned.index, experiment, lookback, budget) if (
+        incremental) else None
     with warehouse(url) as conn, progress(fmt is OutputFormat.text) as step:
-        result_run = run_experiment(pinned.index, experiment, conn, step, budget)
+        result_run = (run_experiment(pinned.index, experiment, conn, step, budget)
+                      if refresh_with is None else refresh_with(conn, step))
         step("analysing")
         try:
             result = analyze_rows(result_run.plan, result_run.rows, look)

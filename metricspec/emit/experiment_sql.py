@@ -47,16 +47,24 @@ def experiment_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         if base.conversion is not None:
             ctes.extend(_conversion(plan, base.conversion, sql))
             units_from.append((f"{base.name}_units", [f"{base.name}__x", f"{base.name}__y"]))
-    ctes.append(("units", _units(plan, units_from, sql)))
+    more, select = finish(plan, units_from, sql)
+    with_ctes(select, [*ctes, *more])
+    return select
+
+
+def finish(
+    plan: ExperimentPlan, units_from: list[tuple[str, list[str]]], sql: SqlBuilder
+) -> tuple[list[tuple[str, exp.Expr]], exp.Select]:
+    """From per-unit component tables on: `units` (winsorised when asked), `stats` and the
+    long-format SELECT; shared with the incremental refresh (`experiment_incremental`)."""
+    ctes: list[tuple[str, exp.Expr]] = [("units", _units(plan, units_from, sql))]
     table = "units"
     capped = [b for b in plan.bases if b.winsorize is not None]
     if capped:
         ctes.extend(_winsorize(plan, capped, units_from, sql))
         table = "units_capped"
     ctes.append(("stats", stats_cte(plan, table, sql)))
-    select = long_rows(plan, sql)
-    with_ctes(select, ctes)
-    return select
+    return ctes, long_rows(plan, sql)
 
 
 def exposure_ctes(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:

@@ -1,0 +1,181 @@
+"""`metricspec run --incremental`: refresh an experiment's per-unit state in a scratch schema
+of the warehouse, then compute the sufficient statistics from the state.
+
+The state tables (`emit.experiment_incremental`) are named by the experiment and the meaning
+hash of its definition (`hashing`), so a changed definition finds no state and builds from
+scratch; so does a state with any table missing. Otherwise the refresh re-reads the source
+rows from a cutoff — the latest hour any state table holds, less the lookback for late
+data, rounded down to the hour — and replaces the state of those hours. Late assignment rows
+that give a unit a new exposure time before the cutoff make the event state of that unit
+wrong; that is detected (the exposures are compared with those the state was built for) and
+the whole state is rebuilt.
+
+These are metricspec's only writes: each statement is one statement, and every table written
+or dropped is in the scratch schema, addressed by quoted identifiers (docs/engines.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+from metricspec import pipeline
+from metricspec.emit import experiment_incremental as inc
+from metricspec.emit.render import render_sql
+from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.hashing import Hasher
+from metricspec.plan.experiment import ExperimentPlan
+from metricspec.plan.incremental import incremental_problems
+from metricspec.plan.lower import PlanError
+from metricspec.run.connections import Connection
+from metricspec.run.cost import ScanCost, combine
+from metricspec.run.execute import (
+    ExperimentRun,
+    Progress,
+    RunError,
+    Timings,
+    _noop,
+    backend_of,
+    execute,
+    experiment_columns,
+    preflight,
+    rows_of,
+    scan_cost,
+)
+from metricspec.semantic import Index
+
+SCHEMA = "metricspec_state"
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What one refresh did: rebuilt (and why) or refreshed from `cutoff`; what it read."""
+
+    rebuilt: str | None
+    cutoff: dt.datetime | None
+    cost: ScanCost | None
+
+
+def _floor_hour(value: dt.datetime) -> dt.datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def state_names(index: Index, name: str, schema: str = SCHEMA) -> inc.StateNames:
+    meaning = Hasher(index).object("experiment", index.objects["experiment"][name]).meaning
+    return inc.StateNames.of(schema, name, meaning)
+
+
+def run_incremental(index: Index, name: str, conn: Connection, lookback: dt.timedelta,
+                    progress: Progress = _noop, schema: str = SCHEMA,
+                    ) -> tuple[ExperimentRun, Refresh]:
+    """Refresh the state of experiment `name` and compute its statistics from it."""
+    try:  # planned through the pipeline, as `run_experiment` compiles
+        plan = pipeline.plan_kind("experiment", index, name)
+    except PlanError as exc:
+        raise RunError(f"experiment `{name}`: {exc}") from exc
+    if not isinstance(plan, ExperimentPlan):
+        raise TypeError(f"experiment `{name}` has no ExperimentPlan")
+    problems = incremental_problems(plan)
+    if problems:  # the command refuses first; this guards the library call
+        raise RunError(f"experiment `{name}` cannot be refreshed incrementally: {problems[0]}")
+    timings = Timings()
+    backend = backend_of(conn)
+    sql = SqlBuilder(backend)
+    names = state_names(index, name, schema)
+    what = f"experiment `{name}` (incremental)"
+    progress("checking tables")
+    preflight(conn, backend, what, experiment_columns(plan))
+    progress("refreshing the state")
+    started = time.perf_counter()
+    refresh = _refresh(plan, names, conn, sql, lookback, what)
+    timings.add("refresh", time.perf_counter() - started)
+    progress("computing the statistics from the state")
+    started = time.perf_counter()
+    text = render_sql(inc.statistics_sql(plan, names, sql), backend, kind="experiment",
+                      name=name, files=plan.files, notes=("incremental: from the state",))
+    result = execute(conn, text, what)
+    # what the refresh read is known only where the engine measures it (DuckDB); without
+    # it, the statistics query's figure alone would understate the run: not reported
+    cost = None if refresh.cost is None else combine([refresh.cost, scan_cost(conn, text)])
+    timings.add("query", time.perf_counter() - started)
+    return ExperimentRun(plan, backend, text, rows_of(result), timings, cost), refresh
+
+
+class _Costs:
+    """Runs the refresh's statements one by one, keeping what each read."""
+
+    def __init__(self, conn: Connection, what: str) -> None:
+        self.conn, self.what, self.costs = conn, what, list[ScanCost | None]()
+
+    def run(self, text: str) -> list[dict[str, object]]:
+        rows = rows_of(execute(self.conn, text, self.what))
+        # what the engine measured while the statement ran (DuckDB); never an estimate,
+        # which would ask the planner about a write (not reported elsewhere)
+        self.costs.append(self.conn.last_cost)
+        return rows
+
+
+def _refresh(plan: ExperimentPlan, names: inc.StateNames, conn: Connection, sql: SqlBuilder,
+             lookback: dt.timedelta, what: str) -> Refresh:
+    run = _Costs(conn, what)
+    run.run(inc.create_schema(names, sql))
+    tables = names.all(plan)
+    present = {str(r["table_name"]) for r in run.run(inc.existing_tables(names, sql))}
+    missing = [t for t in tables if t not in present]
+    if missing:
+        return _rebuild(plan, names, run, sql, f"no state table {missing[0]}")
+    latest: list[dt.datetime] = []
+    for table in tables[:-1]:
+        [row] = run.run(inc.latest_hour(names, table, sql))
+        if isinstance(row["latest"], dt.datetime):
+            latest.append(row["latest"].replace(tzinfo=None))
+    # the newest hour any source delivered is the watermark (the state tables were all
+    # refreshed together; a sparse source's older newest hour must not drag the cutoff back)
+    cutoff = _floor_hour(plan.start)
+    if latest:
+        cutoff = max(cutoff, _floor_hour(max(latest) - lookback))
+    run.run(inc.delete_from(names, names.exposures(), cutoff, sql))
+    run.run(inc.exposure_state(plan, names, cutoff, False, sql))
+    [row] = run.run(inc.moved_units(plan, names, cutoff, sql))
+    if int(str(row["moved"])):
+        return _rebuild(plan, names, run, sql,
+                        f"{row['moved']} units exposed before {cutoff:%Y-%m-%d %H:%M} "
+                        "are new or moved")
+    for source in plan.scan_sources():
+        run.run(inc.delete_from(names, names.source(source), cutoff, sql))
+        run.run(inc.source_state(plan, names, source, cutoff, False, sql))
+    run.run(inc.drop_table(names, names.units(), sql))
+    run.run(inc.units_snapshot(plan, names, sql))
+    return Refresh(None, cutoff, combine(run.costs))
+
+
+def _rebuild(plan: ExperimentPlan, names: inc.StateNames, run: _Costs, sql: SqlBuilder,
+             why: str) -> Refresh:
+    for table in names.all(plan):
+        run.run(inc.drop_table(names, table, sql))
+    run.run(inc.exposure_state(plan, names, None, True, sql))
+    for source in plan.scan_sources():
+        run.run(inc.source_state(plan, names, source, None, True, sql))
+    run.run(inc.units_snapshot(plan, names, sql))
+    return Refresh(why, None, combine(run.costs))
+
+
+def parse_lookback(text: str) -> dt.timedelta:
+    """`2d`, `36h`, `90m` or `0`: how far before the latest refreshed hour rows may still
+    arrive late. Raises ValueError saying how to write one."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
+    if found is None or (found.group(2) == "" and found.group(1) != "0"):
+        raise ValueError(f"--lookback {text!r}: write a duration such as `2d`, `36h` or `0`")
+    amount, unit = int(found.group(1)), found.group(2) or "h"
+    return dt.timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+
+
+def describe(refresh: Refresh) -> str:
+    """One line for the terminal: what the refresh did."""
+    if refresh.rebuilt is not None:
+        return f"incremental state rebuilt from the window's start ({refresh.rebuilt})"
+    assert refresh.cutoff is not None
+    return f"incremental state refreshed from {refresh.cutoff:%Y-%m-%d %H:%M}"
