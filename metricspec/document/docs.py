@@ -20,6 +20,7 @@ from markupsafe import Markup
 from metricspec import __version__, ir, pipeline
 from metricspec.backends import Backend
 from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
+from metricspec.document.entity_svg import entity_graph_svg
 from metricspec.document.environments import html_templates
 from metricspec.document.kpi_explain import KpiExplanation
 from metricspec.document.kpi_page import explanation_view, figures_of
@@ -184,8 +185,9 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend],
         watchers=watchers,
         search_index=index_json(index),
     )
+    graph = EntityGraph(index.sources).data()
     render("sources.html.j2", "sources.html", sources=sorted(project.sources, key=lambda s: s.name),
-           graph=EntityGraph(index.sources).data())
+           graph=graph, graph_svg=Markup(entity_graph_svg(graph)))
     return Site(pages)
 
 
