@@ -17,6 +17,8 @@ CTEs, in order:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
@@ -38,7 +40,47 @@ def hoist(select: exp.Select) -> tuple[list[tuple[str, exp.Expr]], exp.Select]:
     return ctes, body
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The CTEs that judge every window, and where the judgment ends: `source` is the CTE
+    with each evaluated window's `breached` flag (and `streak`), `condition` is true of
+    exactly the windows in alert. The alert query and the series query share it."""
+
+    ctes: list[tuple[str, exp.Expr]]
+    keys: list[str]
+    dims: list[str]
+    source: str
+    condition: exp.Expr
+
+
 def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
+    judged = judge(plan, sql)
+    keys = judged.keys
+    baseline_columns = (
+        [sql.ref("baseline"), sql.ref("baseline_windows")]
+        if plan.baseline_seconds
+        else [
+            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
+            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
+        ]
+    )
+    select = exp.select(
+        *[sql.ref(k) for k in keys],
+        sql.ref("value"),
+        sql.ref("sample_n"),
+        *baseline_columns,
+        sql.ref("deviation"),
+    )
+    select = (
+        select.from_(sql.cte(judged.source), copy=False)
+        .where(judged.condition, copy=False)
+        .order_by(*[sql.ref(k) for k in keys], copy=False)
+    )
+    with_ctes(select, judged.ctes)
+    return select
+
+
+def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("series_out", body))
     dims = list(plan.series.dimensions)
@@ -87,28 +129,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         condition = exp.and_(
             condition, exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start))
         )
-    baseline_columns = (
-        [sql.ref("baseline"), sql.ref("baseline_windows")]
-        if plan.baseline_seconds
-        else [
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
-        ]
-    )
-    select = exp.select(
-        *[sql.ref(k) for k in keys],
-        sql.ref("value"),
-        sql.ref("sample_n"),
-        *baseline_columns,
-        sql.ref("deviation"),
-    )
-    select = (
-        select.from_(sql.cte(source), copy=False)
-        .where(condition, copy=False)
-        .order_by(*[sql.ref(k) for k in keys], copy=False)
-    )
-    with_ctes(select, ctes)
-    return select
+    return Judged(ctes, keys, dims, source, condition)
 
 
 def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
