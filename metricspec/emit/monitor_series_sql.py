@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD
-from metricspec.emit.monitor_sql import ROW, _rule, _same_series, judge
+from metricspec.emit.monitor_sql import ROW, breach_rule, judge, same_series
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
@@ -42,7 +42,7 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     ctes.append(("against", _against(plan, sql, keys, dims)))
 
     value, baseline, sd, windows = (sql.ref(c, "a") for c in ("value", *_FRAME))
-    _, deviation = _rule(plan, sql, value, baseline, sd, windows)
+    _, deviation = breach_rule(plan, sql, value, baseline, sd, windows)
     judged_flag = sql.when(exp.Is(this=sql.ref(PERIOD, "a"), expression=exp.Null()),
                            exp.Literal.number(0), exp.Literal.number(1))
     select = exp.select(
@@ -62,7 +62,7 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         exp.Table(this=exp.to_identifier("against")).as_("a"),
         on=exp.and_(
             exp.EQ(this=sql.ref(PERIOD, "a"), expression=sql.ref(PERIOD, "o")),
-            *_same_series(sql, dims, "a", "o"),
+            *same_series(sql, dims, "a", "o"),
         ),
         join_type="left",
         copy=False,
@@ -101,7 +101,7 @@ def _against(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str
         exp.Table(this=exp.to_identifier("with_baseline")).as_("w"),
         on=exp.and_(
             exp.EQ(this=sql.ref(ROW, "w"), expression=sql.ref(ROW, "f")),
-            *_same_series(sql, dims, "w", "f"),
+            *same_series(sql, dims, "w", "f"),
         ),
         join_type="inner",
         copy=False,
