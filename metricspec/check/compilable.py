@@ -36,6 +36,8 @@ PERIOD = "period"
 # Columns of a monitor query (plan.monitor.RESERVED and N_COLUMN).
 MONITOR_COLUMNS = frozenset({PERIOD, "value", "sample_n", "baseline", "baseline_sd",
                              "baseline_windows", "deviation", "breached", "streak"})
+# Columns only the monitor's series query adds (emit.monitor_series_sql): dimensions only.
+SERIES_COLUMNS = frozenset({"judged", "alert_limit", "alert"})
 # Columns a conversion's own blocks carry beside the dimensions (emit.metric_sql).
 CONVERSION_COLUMNS = frozenset({"entity", "first_at", "converted"})
 
@@ -133,7 +135,7 @@ def _watched(ctx: Context, ref: ir.Ref, dimensions: tuple[ir.Ref, ...]) -> Itera
     metric = ctx.index.metrics.get(ref.name)
     converts = metric is not None and ref.name not in ctx.too_deep and any(
         isinstance(n, ir.Conversion) for n in ir.walk(ctx.index.expand(metric.expr)))
-    taken = MONITOR_COLUMNS | (CONVERSION_COLUMNS if converts else frozenset())
+    taken = MONITOR_COLUMNS | SERIES_COLUMNS | (CONVERSION_COLUMNS if converts else frozenset())
     for dimension in dimensions:
         folded = dimension.name.casefold()
         if folded in taken or folded == ref.name.casefold() or RESERVED_MARK in dimension.name:

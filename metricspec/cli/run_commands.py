@@ -352,8 +352,8 @@ def monitor(
                                  scan_summary=result.cost.summary())
             reports.append(report)
             if html is not None:
-                sections.append(monitor_section(index, reports[-1], result.plan, conn,
-                                                metric.format))
+                sections.append(monitor_section(reports[-1], result.plan, conn,
+                                                metric.format, budget))
     if html is not None:
         from metricspec.report.monitor_html import render_monitor_html
 
@@ -372,13 +372,14 @@ def monitor(
                      4 if any(r.status == "insufficient_data" for r in reports) else 0)
 
 
-def monitor_section(index: Any, report: Any, plan: Any, conn: Connection,
-                    metric_format: str | None) -> Any:
-    """The monitor's series (its own metric query, over its range) for the HTML page."""
+def monitor_section(report: Any, plan: Any, conn: Connection, metric_format: str | None,
+                    budget: Any = None) -> Any:
+    """The monitor's series (every window of its range, judged as the alert query judges it)
+    for the HTML page."""
     from metricspec.report.monitor_html import MonitorSection
-    from metricspec.run.execute import run_metrics
+    from metricspec.run.execute import run_monitor_series
 
-    series = run_metrics(index, [plan.metric], conn, plan=plan.series)
+    series = run_monitor_series(plan, conn, name=report.name, kind=plan.kind, budget=budget)
     return MonitorSection(report, plan, series, metric_format)
 
 

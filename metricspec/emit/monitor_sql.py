@@ -17,6 +17,8 @@ CTEs, in order:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
@@ -38,7 +40,47 @@ def hoist(select: exp.Select) -> tuple[list[tuple[str, exp.Expr]], exp.Select]:
     return ctes, body
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The CTEs that judge every window, and where the judgment ends: `source` is the CTE
+    with each evaluated window's `breached` flag (and `streak`), `condition` is true of
+    exactly the windows in alert. The alert query and the series query share it."""
+
+    ctes: list[tuple[str, exp.Expr]]
+    keys: list[str]
+    dims: list[str]
+    source: str
+    condition: exp.Expr
+
+
 def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
+    judged = judge(plan, sql)
+    keys = judged.keys
+    baseline_columns = (
+        [sql.ref("baseline"), sql.ref("baseline_windows")]
+        if plan.baseline_seconds
+        else [
+            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
+            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
+        ]
+    )
+    select = exp.select(
+        *[sql.ref(k) for k in keys],
+        sql.ref("value"),
+        sql.ref("sample_n"),
+        *baseline_columns,
+        sql.ref("deviation"),
+    )
+    select = (
+        select.from_(sql.cte(judged.source), copy=False)
+        .where(judged.condition, copy=False)
+        .order_by(*[sql.ref(k) for k in keys], copy=False)
+    )
+    with_ctes(select, judged.ctes)
+    return select
+
+
+def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("series_out", body))
     dims = list(plan.series.dimensions)
@@ -50,7 +92,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         ctes.extend(_frozen_runs(plan, sql, keys, dims))
     else:
         source = "with_baseline" if plan.baseline_seconds else "evaluated"
-        breached, deviation = _rule(plan, sql, *_judged(sql, None))
+        breached, deviation = breach_rule(plan, sql, *_judged(sql, None))
         flagged = exp.select(
             exp.Star(),
             sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(
@@ -87,28 +129,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         condition = exp.and_(
             condition, exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start))
         )
-    baseline_columns = (
-        [sql.ref("baseline"), sql.ref("baseline_windows")]
-        if plan.baseline_seconds
-        else [
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
-        ]
-    )
-    select = exp.select(
-        *[sql.ref(k) for k in keys],
-        sql.ref("value"),
-        sql.ref("sample_n"),
-        *baseline_columns,
-        sql.ref("deviation"),
-    )
-    select = (
-        select.from_(sql.cte(source), copy=False)
-        .where(condition, copy=False)
-        .order_by(*[sql.ref(k) for k in keys], copy=False)
-    )
-    with_ctes(select, ctes)
-    return select
+    return Judged(ctes, keys, dims, source, condition)
 
 
 def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
@@ -173,7 +194,7 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
         exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd")),
         exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows")),
     )
-    on: list[exp.Expr] = _same_series(sql, dims, "prev", "cur")
+    on: list[exp.Expr] = same_series(sql, dims, "prev", "cur")
     on += [
         exp.GTE(
             this=sql.ref(PERIOD, "prev"),
@@ -215,7 +236,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     one baseline length from the starts, which are rare (windows that breach their own
     trailing baseline). With a `start`, runs are followed back to `plan.anchor_from`.
     """
-    candidate, _ = _rule(plan, sql, *_judged(sql, None))
+    candidate, _ = breach_rule(plan, sql, *_judged(sql, None))
     starts = exp.select(
         *[sql.ref(c) for c in (PERIOD, *dims, ROW, ROWS, *_BASELINE)]
     ).from_(sql.cte("with_baseline"), copy=False)
@@ -227,9 +248,9 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
 
     assert plan.baseline_seconds
     length = plan.baseline_seconds
-    held, _ = _rule(plan, sql, sql.ref("value", "u"), *_judged(sql, "s")[1:])
+    held, _ = breach_rule(plan, sql, sql.ref("value", "u"), *_judged(sql, "s")[1:])
     on = [
-        *_same_series(sql, dims, "u", "s"),
+        *same_series(sql, dims, "u", "s"),
         exp.GT(this=sql.ref(ROW, "u"), expression=sql.ref(ROW, "s")),
         exp.LT(this=sql.ref(PERIOD, "u"), expression=sql.ts_add(sql.ref(PERIOD, "s"), length)),
         exp.Not(this=exp.Paren(this=held)),
@@ -252,7 +273,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     )
 
     covered = [
-        *_same_series(sql, dims, "r", "t"),
+        *same_series(sql, dims, "r", "t"),
         exp.LTE(this=sql.ref(ROW, "r"), expression=sql.ref(ROW, "t")),
         exp.LT(this=sql.ref(ROW, "t"), expression=sql.ref(RUN_END, "r")),
         exp.LT(this=sql.ref(PERIOD, "t"), expression=sql.ts_add(sql.ref(PERIOD, "r"), length)),
@@ -273,7 +294,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
         .group_by(*anchor_keys, copy=False)
     )
 
-    _, deviation = _rule(plan, sql, sql.ref("value", "e"), *_judged(sql, "r")[1:])
+    _, deviation = breach_rule(plan, sql, sql.ref("value", "e"), *_judged(sql, "r")[1:])
     flagged = exp.select(
         *[sql.ref(c, "e").as_(sql.alias(c)) for c in (*keys, "value", "sample_n", ROW)],
         *[sql.ref(c, "r").as_(sql.alias(c)) for c in _BASELINE],
@@ -287,7 +308,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     flagged = flagged.join(
         exp.Table(this=exp.to_identifier("anchors")).as_("a"),
         on=exp.and_(
-            *_same_series(sql, dims, "a", "e"),
+            *same_series(sql, dims, "a", "e"),
             exp.EQ(this=sql.ref(ROW, "a"), expression=sql.ref(ROW, "e")),
         ),
         join_type="left",
@@ -295,7 +316,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     ).join(
         exp.Table(this=exp.to_identifier("runs")).as_("r"),
         on=exp.and_(
-            *_same_series(sql, dims, "r", "e"),
+            *same_series(sql, dims, "r", "e"),
             exp.EQ(this=sql.ref(ROW, "r"), expression=sql.ref(ANCHOR, "a")),
         ),
         join_type="left",
@@ -304,7 +325,7 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     return [("run_starts", starts), ("runs", runs), ("anchors", anchors), ("flagged", flagged)]
 
 
-def _same_series(sql: SqlBuilder, dims: list[str], left: str, right: str) -> list[exp.Expr]:
+def same_series(sql: SqlBuilder, dims: list[str], left: str, right: str) -> list[exp.Expr]:
     return [exp.NullSafeEQ(this=sql.ref(d, left), expression=sql.ref(d, right)) for d in dims]
 
 
@@ -318,7 +339,7 @@ def _judged(sql: SqlBuilder, table: str | None) -> tuple[exp.Expr, exp.Expr, exp
     )
 
 
-def _rule(
+def breach_rule(
     plan: MonitorPlan,
     sql: SqlBuilder,
     value: exp.Expr,

@@ -25,6 +25,7 @@ from metricspec.pipeline.driver import (
     coverage_sql,
     object_kind,
     plan_kind,
+    series_sql,
 )
 from metricspec.pipeline.kinds import (
     KINDS,
@@ -56,5 +57,6 @@ __all__ = [
     "object_kind",
     "plan_kind",
     "plan_metrics",
+    "series_sql",
     "write_all",
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlglot.errors import SqlglotError
 
 from metricspec.backends import Backend
+from metricspec.emit.monitor_series_sql import monitor_series_sql
 from metricspec.emit.monitor_sql import monitor_coverage_sql
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
@@ -133,6 +134,17 @@ def coverage_sql(compiled: Compiled) -> str:
     return render_sql(monitor_coverage_sql(plan, SqlBuilder(compiled.backend)),
                       compiled.backend, kind=f"{compiled.kind} coverage", name=compiled.name,
                       files=plan.files)
+
+
+def series_sql(compiled: Compiled) -> str:
+    """For a compiled monitor or guardrail: every window of its range with its value, sample
+    size, baseline, alert limit and whether it is in alert (the windows in alert are exactly
+    the rows of `compiled.sql`)."""
+    plan = compiled.plan
+    if not isinstance(plan, MonitorPlan):
+        raise TypeError(f"{compiled.kind} `{compiled.name}` is not a monitor or guardrail")
+    return render_sql(monitor_series_sql(plan, SqlBuilder(compiled.backend)), compiled.backend,
+                      kind=f"{compiled.kind} series", name=compiled.name, files=plan.files)
 
 
 def _guard(kind: Kind, name: str, backend: Backend, plan: Callable[[], Plan],

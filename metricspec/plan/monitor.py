@@ -42,7 +42,7 @@ N_COLUMN = "sample_n"
 # columns of a monitor query besides the dimensions (see emit.monitor_sql)
 RESERVED = frozenset({"value", N_COLUMN, "baseline", "baseline_sd", "baseline_windows",
                       "deviation", "breached", "streak", "__row", "__rows", "__run_end",
-                      "__anchor"})
+                      "__anchor", "judged", "alert_limit", "alert", "__alert"})
 DEFAULT_MIN_N = 100
 """The minimum sample of a window when a monitor declares no `min_n` (and of every
 guardrail): fewer events than this is insufficient data, never an alert."""

@@ -289,6 +289,20 @@ def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _
                       coverage)
 
 
+def run_monitor_series(plan: MonitorPlan, conn: Connection, *, name: str,
+                       kind: Kind = "monitor", budget: Budget | None = None
+                       ) -> list[dict[str, Any]]:
+    """Every window of a planned monitor's or guardrail's range, with its value, sample size,
+    judged flag, baseline, alert limit and alert flag (`pipeline.series_sql`); the windows in
+    alert are those `run_monitor` returns for the same plan."""
+    what = f"{kind} `{name}` series"
+    compiled = _compiled(what, Timings(), _noop,
+                         lambda: pipeline.compile_plan(kind, name, plan, backend_of(conn)))
+    preflight(conn, compiled.backend, what, series_columns(plan.series))
+    tables = [_table_name(s) for s in plan.series.sources.values()]
+    return rows_of(execute(conn, pipeline.series_sql(compiled), what, tables, budget))
+
+
 def run_metrics(index: Index, names: list[str], conn: Connection, *, grain: Grain | None = None,
                 dimensions: tuple[str, ...] = (), since: dt.datetime | None = None,
                 until: dt.datetime | None = None, plan: MetricQueryPlan | None = None,

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from metricspec.backends import Backend, all_backends
-from metricspec.pipeline import compile_all
+from metricspec.pipeline import compile_all, series_sql
 from metricspec.source_queries import UNPARSED, source_query_problem
 from metricspec.workspace import Workspace
 
@@ -76,6 +76,9 @@ def assert_compiles(ws: Workspace, *, per_metric: bool) -> bool:
         str(f) for f in failed) + "\n\n" + "\n".join(
         f"--- {name}\n{text}" for name, text in sorted(ws.texts.items()))
     assert compiled
+    for query in compiled:  # and the series query of the monitor page
+        if query.kind in ("monitor", "guardrail"):
+            assert series_sql(query)
     return True
 
 
@@ -84,7 +87,8 @@ def assert_compiles(ws: Workspace, *, per_metric: bool) -> bool:
 # Names metricspec builds or uses itself, and names that differ from a real one by case.
 HOSTILE_NAMES = ["period", "sample_n", "value", "baseline", "streak", "entity", "first_at",
                  "converted", "units", "stats", "spine", "series", "exposures", "a__b",
-                 "csat__1", "CSAT", "Messages", "feedback_agg", "messages_units"]
+                 "csat__1", "CSAT", "Messages", "feedback_agg", "messages_units", "alert",
+                 "judged", "alert_limit"]
 DURATIONS = ["1 day", "7 days", "36 hours", "90 minutes", "1 hour", "5 minutes", "2 weeks",
              "1 week", "30 days"]
 TABLES = ["table a.b.c.d", "table shop..orders", "table x", "table c.s.t",
