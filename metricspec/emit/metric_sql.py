@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from metricspec.emit.spine import dense_series
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, InternalError, Measure
@@ -47,12 +48,14 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     keys = [PERIOD, *plan.dimensions]
     if not blocks:
         return _constants(plan, sql)
-    if len(blocks) == 1:  # one source: its block is the series
+    measures = {m.name: m for scan in plan.scans for m in scan.measures}
+    if plan.dense:  # one row per period of the range (emit.spine)
+        source = dense_series(plan, [(b.name, b.columns) for b in blocks], measures, sql, ctes)
+    elif len(blocks) == 1:  # one source: its block is the series
         source = blocks[0].name
     else:
         ctes.append(("series", _series(blocks, keys, sql, ctes)))
         source = "series"
-    measures = {m.name: m for scan in plan.scans for m in scan.measures}
     windowed = [m for m in plan.metrics if m.window]
     if windowed:
         ctes.append(("windowed", _windowed(plan, measures, keys, sql, source)))

@@ -21,6 +21,62 @@ WITH conversations_agg AS (
   FROM "support"."conversations" AS s
   GROUP BY
     ALL
+), spine_keys AS (
+  SELECT
+    "period"
+  FROM conversations_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
+), series AS (
+  SELECT
+    p."period" AS "period",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."active_users__1"
+    END AS "active_users__1",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."conversation_count__1"
+    END AS "conversation_count__1",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."deflection_rate__1"
+    END AS "deflection_rate__1",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."task_completion__1"
+    END AS "task_completion__1"
+  FROM spine_periods AS p
+  LEFT JOIN conversations_agg
+    ON conversations_agg."period" IS NOT DISTINCT FROM p."period"
 ), windowed AS (
   SELECT
     cur."period" AS "period",
@@ -29,8 +85,8 @@ WITH conversations_agg AS (
     cur."deflection_rate__1" AS "deflection_rate__1",
     cur."task_completion__1" AS "task_completion__1",
     SUM(prev."conversation_count__1") AS "conversation_count__1__rolling"
-  FROM conversations_agg AS cur
-  INNER JOIN conversations_agg AS prev
+  FROM series AS cur
+  INNER JOIN series AS prev
     ON prev."period" > (
       cur."period" - INTERVAL 604800 SECOND
     )
