@@ -24,7 +24,8 @@ import datetime as dt
 from sqlglot import exp
 
 from metricspec.emit.sqlbuild import SqlBuilder
-from metricspec.plan.lower import Measure
+from metricspec.plan.formula import parts
+from metricspec.plan.lower import InternalError, Measure
 from metricspec.plan.metric_query import MetricQueryPlan
 
 PERIOD = "period"
@@ -116,3 +117,59 @@ def _periods(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     select = select.from_(sql.cte("spine_bounds").as_("b"), copy=False)
     select = select.join(sql.cte("spine_numbers").as_("s"), join_type="cross", copy=False)
     return select.where(exp.LTE(this=moment.copy(), expression=sql.ref("hi", "b")), copy=False)
+
+
+def rolled_name(part: str, length: int, longest: int) -> str:
+    """A part's column over a trailing window of `length` seconds (the query's longest
+    window keeps the plain name)."""
+    return f"{part}__rolling" if length == longest else f"{part}__rolling_{length}"
+
+
+def window_name(part: str, length: int, longest: int) -> str:
+    """The CTE holding a distinct count's value over each period's trailing window."""
+    return f"{part}_window" if length == longest else f"{part}_window_{length}"
+
+
+def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: SqlBuilder,
+                     ctes: list[tuple[str, exp.Expr]]) -> dict[tuple[str, int], str]:
+    """A distinct count over a trailing window is not a sum of the periods' distinct counts
+    (a user active on two days counts once in the week): for each period of the spine,
+    count the distinct values of the events in its window, `[period + grain - window,
+    period + grain)`, by joining the spine to the source's rows. Appends one CTE per such
+    measure and window; returns the table alias `windowed` gives each, by (part, length)."""
+    found: dict[tuple[str, int], str] = {}
+    for metric in plan.metrics:
+        window = metric.window
+        if window is None or window.mode != "rolling":
+            continue
+        for part in parts(metric.formula):
+            measure = measures.get(part)
+            step, seconds = plan.grain.seconds, window.seconds
+            if measure is None or measure.func != "count_distinct" or (
+                    part, seconds) in found:
+                continue
+            source = plan.sources[measure.source]
+            if not plan.dense or step is None or seconds is None or source.time is None:
+                raise InternalError(f"`{metric.name}` counts distinct values over a window "
+                                    "that is not a whole number of periods", "MS410")
+            time = sql.col(source.time.name, "s")
+            on: list[exp.Expr] = [
+                exp.GTE(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"),
+                                                                step - seconds)),
+                exp.LT(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"), step))]
+            if plan.end is not None:
+                on.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
+            value = sql.agg("count_distinct", sql.col(measure.column or "", "s"),
+                            sql.filter(measure.filter, "s"))
+            dims = [sql.col(d, "s") for d in plan.dimensions]
+            select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD)),
+                                *[d.copy().as_(sql.alias(d.name)) for d in dims],
+                                value.as_(sql.alias(f"{part}__rolling")))
+            select = select.from_(sql.cte("spine_periods").as_("p"), copy=False)
+            select = select.join(sql.source(source, "s"), on=exp.and_(*on), join_type="inner",
+                                 copy=False)
+            select = select.group_by(sql.ref(PERIOD, "p"), *[d.copy() for d in dims],
+                                     copy=False)
+            ctes.append((window_name(part, seconds, plan.lookback_seconds), select))
+            found[(part, seconds)] = f"dw{len(found) + 1}"
+    return found

@@ -41,6 +41,8 @@ metric mean_amount = avg(events.amount)
 metric users = count_distinct(events.user_id)
 metric revenue_7d = rolling(revenue, 7 days)
 metric cumulative_revenue = cumulative(revenue)
+metric wau = rolling(users, 7 days)
+metric mau = rolling(count_distinct(events.user_id where channel = 'chat'), 28 days)
 """
 
 
@@ -116,6 +118,13 @@ def expected(metric: str, grain: str, start: dt.datetime | None, end: dt.datetim
                 cur = cur[cur.ts < end]
             if metric == "revenue_7d":
                 cur = mine[(mine.ts >= stop - pd.Timedelta(days=7)) & (mine.ts < stop)]
+            if metric in ("wau", "mau"):
+                days = 7 if metric == "wau" else 28
+                cur = mine[(mine.ts >= stop - pd.Timedelta(days=days)) & (mine.ts < stop)]
+                if metric == "mau":
+                    cur = cur[cur.channel == "chat"]
+                if end is not None:
+                    cur = cur[cur.ts < end]
             if metric == "cumulative_revenue":
                 cur = mine[mine.ts < stop]
             value: float | None
@@ -125,7 +134,7 @@ def expected(metric: str, grain: str, start: dt.datetime | None, end: dt.datetim
                 value = float(cur.amount.sum())
             elif metric == "mean_amount":
                 value = float(cur.amount.mean()) if len(cur) else None
-            elif metric == "users":
+            elif metric in ("users", "wau", "mau"):
                 value = float(cur.user_id.nunique())
             else:  # pragma: no cover - a case names a metric above
                 raise AssertionError(metric)
@@ -158,6 +167,8 @@ CASES = (
     Case("event_count", "month"),
     Case("revenue", "quarter", *JAN_APR, ("channel",)),
     Case("event_count", "year"),
+    Case("wau", "day", dt.datetime(2026, 2, 1), dt.datetime(2026, 3, 3), ("channel",)),
+    Case("mau", "week", *JAN_APR),
 )
 
 
@@ -182,7 +193,7 @@ _LOADED: set[int] = set()
 
 def _naive(value: Any) -> Any:
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime(value.year, value.month, value.day)
     return value

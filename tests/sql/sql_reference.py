@@ -347,6 +347,29 @@ def active_users(t: Tables, q: Query) -> pd.Series:
     return distinct(_conversations(t, q), q, "user_id")
 
 
+def _active_over(days: int) -> Callable[[Tables, Query], pd.Series]:
+    """Users with a conversation in [p + grain - window, p + grain), each counted once, at
+    every period p of the dense series (found by brute force over each window's rows)."""
+    window = days * DAY
+
+    def metric(t: Tables, q: Query) -> pd.Series:
+        c = _conversations(t, q, window)
+        spine = distinct(c, q, "user_id")
+        step = (pd.Timedelta(minutes=int(q.grain.split()[0])) if "minute" in q.grain
+                else pd.Timedelta(**{f"{q.grain}s": 1}))
+        values = []
+        for key in spine.index:
+            period = key[0] if q.dims else key
+            stop = period + step
+            inside = c[(c.started_ts >= stop - window) & (c.started_ts < stop)]
+            for dim, value in zip(q.dims, key[1:] if q.dims else (), strict=True):
+                inside = inside[inside[dim].isna() if pd.isna(value) else inside[dim] == value]
+            values.append(float(inside.user_id.nunique()))
+        return since_start(pd.Series(values, index=spine.index), q)
+
+    return metric
+
+
 def conversations_7d(t: Tables, q: Query) -> pd.Series:
     (rolling,) = rolled([count(_conversations(t, q, 7 * DAY), q)], 7 * DAY, q)
     return since_start(rolling, q)
@@ -412,6 +435,8 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "conversation_count": conversation_count,
     "active_users": active_users,
     "conversations_7d": conversations_7d,
+    "weekly_active_users": _active_over(7),
+    "monthly_active_users": _active_over(28),
     "total_cost": total_cost,
     "cumulative_cost": cumulative_cost,
     "queries_per_conversation": queries_per_conversation,
@@ -422,7 +447,8 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "cost_per_conversation": cost_per_conversation,
     "cost_per_resolution": cost_per_resolution,
 }
-COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d"}
+COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d",
+                 "weekly_active_users", "monthly_active_users"}
 
 
 def metric_frame(t: Tables, name: str, q: Query) -> pd.DataFrame:
