@@ -219,3 +219,27 @@ def test_time_query_matches_pandas(case: Case, engine: Engine, index: Index,
         else:
             assert actual is not None and math.isclose(float(actual), value, rel_tol=1e-9,
                                                          abs_tol=1e-9), (key, actual, value)
+
+
+def test_windows_of_different_lengths_in_one_query(engine: Engine, index: Index,
+                                                   tables: dict[str, pa.Table]) -> None:
+    """Metrics rolling over 7 and 28 days in one query each get their own window."""
+    from metricspec.pipeline.driver import compile_metrics
+    from metricspec.pipeline.kinds import Request
+
+    if id(engine) not in _LOADED:
+        engine.load(tables)
+        _LOADED.add(id(engine))
+    backend = get_backend(engine.name)
+    names = ["revenue_7d", "wau", "mau", "event_count"]
+    start, end = dt.datetime(2026, 2, 10), dt.datetime(2026, 3, 12)
+    sql = compile_metrics(index, names, backend,
+                          Request(Grain.parse("day"), (), start, end)).sql
+    got = answer(engine, sql, backend.sqlglot_dialect)
+    for position, name in enumerate(names, 1):
+        rows = {_naive(r[0]): r[position] for r in got.rows}
+        want = {k[0]: v for k, v in expected(name, "day", start, end, ()).items()}
+        assert sorted(rows) == sorted(want), name
+        for key, value in want.items():
+            assert value is not None and math.isclose(float(rows[key]), value, rel_tol=1e-9,
+                                                      abs_tol=1e-9), (name, key)
