@@ -33,6 +33,8 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "approx_percentile": ("x", "q", "q_permille"),
     "safe_divide": ("x", "y"),
     "timestamp_sub": ("x", "seconds"),
+    "epoch_seconds": ("x",),
+    "spine_numbers": ("x",),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MARK = "__metricspec_{}__"  # what a placeholder is while its template is parsed
@@ -80,6 +82,11 @@ class Spellings(_Strict):
     approx_percentile: str | None = None
     safe_divide: str | None = None
     timestamp_sub: str | None = None
+    #: seconds since 1970-01-01 of a timestamp (`x`), where sqlglot's spelling is wrong
+    epoch_seconds: str | None = None
+    #: a query giving one row per whole number `n` from 0 to `x` (a column of the
+    #: `spine_bounds` CTE it reads): the time spine of dense series (`emit/spine.py`)
+    spine_numbers: str | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> Spellings:

@@ -118,7 +118,8 @@ def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
                         "define the window as its own metric over the combined metric")
             continue
         for node in ir.walk(top.expr):
-            if isinstance(node, ir.Aggregate) and node.func not in ROLLABLE:
+            if isinstance(node, ir.Aggregate) and node.func not in ROLLABLE and not (
+                    node.func == "count_distinct" and top.mode == "rolling"):  # emit.spine
                 yield error("MS410", f"`{_spelling(node)}` cannot be rolled over a window: "
                             "it does not follow from the values of shorter periods",
                             metric.expr.span, "roll up an additive metric (count, sum, a "

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec.emit.join_sql import localized, relation
+from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, InternalError, Measure
@@ -48,19 +49,24 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     keys = [PERIOD, *plan.dimensions]
     if not blocks:
         return _constants(plan, sql)
-    if len(blocks) == 1:  # one source: its block is the series
+    measures = {m.name: m for scan in plan.scans for m in scan.measures}
+    if plan.dense:  # one row per period of the range (emit.spine)
+        source = dense_series(plan, [(b.name, b.columns) for b in blocks], measures, sql, ctes)
+    elif len(blocks) == 1:  # one source: its block is the series
         source = blocks[0].name
     else:
         ctes.append(("series", _series(blocks, keys, sql, ctes)))
         source = "series"
-    measures = {m.name: m for scan in plan.scans for m in scan.measures}
     windowed = [m for m in plan.metrics if m.window]
     if windowed:
-        ctes.append(("windowed", _windowed(plan, measures, keys, sql, source)))
+        distinct = rolling_distinct(plan, measures, sql, ctes)
+        ctes.append(("windowed", _windowed(plan, measures, keys, sql, source, distinct)))
         source = "windowed"
     select = exp.select(*[sql.ref(k).as_(sql.alias(k)) for k in keys])
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
+        if metric.window and metric.window.seconds:  # several rolling lengths: by length
+            suffix = rolled_name("", metric.window.seconds, plan.lookback_seconds)
         value = _formula(metric.formula, sql, suffix)
         select = select.select(value.as_(sql.alias(metric.name)), copy=False)
     select = select.from_(sql.cte(source), copy=False)
@@ -254,9 +260,12 @@ def _windowed(
     keys: list[str],
     sql: SqlBuilder,
     series: str,
+    distinct: dict[tuple[str, int], str] | None = None,
 ) -> exp.Select:
-    """Rolling sums by a self-join on the series; cumulative sums by a window function."""
+    """Rolling sums by a self-join on the series; cumulative sums by a window function;
+    distinct counts over a window from their own CTE (`emit.spine.rolling_distinct`)."""
     dims = list(plan.dimensions)
+    distinct = distinct or {}
     select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k)) for k in keys])
     all_parts = sorted({p for m in plan.metrics for p in parts(m.formula)})
     select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts], copy=False)
@@ -276,16 +285,26 @@ def _windowed(
     select = select.from_(sql.cte(series).as_("cur"), copy=False)
     if not rolling:
         return select
+    seconds = max(m.window.seconds or 0 for m in rolling if m.window)
+    chosen: set[str] = set()
     for metric in rolling:
         assert metric.window and metric.window.seconds
+        length = metric.window.seconds
         for part in parts(metric.formula):
-            select = select.select(
-                _rollup(measures.get(part), sql.ref(part, "prev")).as_(
-                    sql.alias(f"{part}__rolling")
-                ),
-                copy=False,
-            )
-    seconds = max(m.window.seconds or 0 for m in rolling if m.window)
+            name = rolled_name(part, length, seconds)
+            if name in chosen:
+                continue
+            chosen.add(name)
+            value: exp.Expr = sql.ref(part, "prev")
+            if length < seconds:  # a shorter window than the join's: its periods only
+                value = sql.when(exp.GT(this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(
+                    sql.ref(PERIOD, "cur"), -length)), value)
+            rolled = _rollup(measures.get(part), value)
+            if (part, length) in distinct:  # one row per key in its CTE: no fan-out
+                rolled = exp.Coalesce(
+                    this=exp.Max(this=sql.ref(f"{part}__rolling", distinct[(part, length)])),
+                    expressions=[exp.Literal.number(0)])
+            select = select.select(rolled.as_(sql.alias(name)), copy=False)
     on: list[exp.Expr] = [
         exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
     ]
@@ -301,6 +320,12 @@ def _windowed(
         join_type="inner",
         copy=False,
     )
+    for (part, length), alias in sorted(distinct.items(), key=lambda item: item[1]):
+        match = [exp.NullSafeEQ(this=sql.ref(k, alias), expression=sql.ref(k, "cur"))
+                 for k in keys]
+        cte = sql.cte(window_name(part, length, seconds))
+        select = select.join(cte.as_(alias), on=exp.and_(*match),
+                             join_type="left", copy=False)
     group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
     return select.group_by(*group, copy=False)
 

@@ -188,7 +188,7 @@ class SqlBuilder:
 
     def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
-        if grain.unit in ("day", "month") or (
+        if grain.unit in ("day", "month", "quarter", "year") or (
             grain.unit in ("minute", "hour") and grain.count == 1
         ):
             return exp.TimestampTrunc(this=ts, unit=exp.var(grain.unit.upper()))
@@ -331,3 +331,20 @@ class SqlBuilder:
         if self._caps.group_by_all:
             return select.group_by(exp.var("ALL"), copy=False)
         return select.group_by(*[k.copy() for k in keys], copy=False)
+
+    # ------------------------------------------------------------ time spine
+
+    def epoch_seconds(self, value: exp.Expr) -> exp.Expr:
+        """Seconds from 1970-01-01 00:00 to a timestamp (of the warehouse's event type)."""
+        return self._spelled("epoch_seconds", exp.TimeToUnix(this=value), x=value)
+
+    def spine_numbers(self, last: exp.Expr) -> exp.Expr:
+        """The backend's query of whole numbers 0..`last`, one row each, in a column `n`
+        (`[spellings] spine_numbers`: a table function or array each warehouse spells
+        its own way); it reads the CTE `spine_bounds`."""
+        template = self.backend.spelling("spine_numbers")
+        if template is None:
+            raise InternalError(f"{self.backend.title} has no spelling of `spine_numbers` "
+                                "(`check --dialect` reports dense series it cannot write)",
+                                "MS703")
+        return fill(template, {"x": last})

@@ -27,14 +27,15 @@ from metricspec.plan.lower import (
 )
 from metricspec.semantic import Index
 
-GrainUnit = Literal["minute", "hour", "day", "week", "month"]
-_GRAIN = re.compile(r"^\s*(?:(\d+)\s*)?(minute|hour|day|week|month)s?\s*$")
+GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
+_GRAIN = re.compile(r"^\s*(?:(\d+)\s*)?(minute|hour|day|week|month|quarter|year)s?\s*$")
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
 @dataclass(frozen=True)
 class Grain:
-    """A time bucket: `day`, `hour`, `5 minutes`, `week` (ISO, from Monday), `month`."""
+    """A time bucket: `day`, `hour`, `5 minutes`, `week` (ISO, from Monday), `month`,
+    `quarter`, `year` (calendar)."""
 
     unit: GrainUnit
     count: int = 1
@@ -46,10 +47,11 @@ class Grain:
         """
         match = _GRAIN.match(text.lower())
         if not match:
-            raise PlanError(f"unknown grain `{text}`: use minute(s), hour(s), day, week or month, "
+            raise PlanError(f"unknown grain `{text}`: use minute(s), hour(s), day, week, month, "
+                            "quarter or year, "
                             "optionally with a count such as `5 minutes`")
         grain = cls(unit=match.group(2), count=int(match.group(1) or 1))  # type: ignore[arg-type]
-        limit = {"minute": 60, "hour": 24, "day": 1, "week": 1, "month": 1}[grain.unit]
+        limit = {"minute": 60, "hour": 24}.get(grain.unit, 1)
         if grain.count < 1 or limit % grain.count:
             raise PlanError(f"a grain of {text} does not tile the next larger unit evenly")
         return grain
@@ -60,7 +62,7 @@ class Grain:
 
     @property
     def seconds(self) -> int | None:
-        return None if self.unit == "month" else _SECONDS[self.unit] * self.count
+        return _SECONDS[self.unit] * self.count if self.unit in _SECONDS else None
 
     def __str__(self) -> str:
         return self.unit if self.count == 1 else f"{self.count} {self.unit}s"
@@ -90,6 +92,9 @@ class MetricQueryPlan:
     files: tuple[str, ...]
     # a query-time filter on dimensions (`metricspec query --where`; see plan/where.py)
     where: CheckedFilter | None = None
+    #: one row per period of the range, events or not (`emit.spine`); monitors keep the
+    #: periods with rows
+    dense: bool = True
 
     @property
     def lookback_seconds(self) -> int:
@@ -148,9 +153,10 @@ def _joined_reads(needed: dict[str, dict[str, None]], joins: Joins) -> None:
 
 def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None = None,
                       dimensions: tuple[str, ...] = (), start: dt.datetime | None = None,
-                      end: dt.datetime | None = None, title: str | None = None
-                      ) -> MetricQueryPlan:
-    """Plan metrics by grain and dimensions over [start, end)."""
+                      end: dt.datetime | None = None, title: str | None = None,
+                      dense: bool = True) -> MetricQueryPlan:
+    """Plan metrics by grain and dimensions over [start, end): every period of the range
+    (`dense`), or the periods with rows."""
     grain = grain or Grain("day")
     unknown = [m for m in metrics if m not in index.metrics]
     if unknown:
@@ -186,7 +192,7 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     return MetricQueryPlan(
         title=title or ", ".join(metrics), metrics=lowered, scans=tuple(scans),
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
-        start=start, end=end, files=files)
+        start=start, end=end, files=files, dense=dense)
 
 
 def _check_window(metric: LoweredMetric, grain: Grain) -> None:

@@ -147,7 +147,7 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
         raise InternalError(f"`{taken[0]}` is a column of the {kind} query "
                             f"({', '.join(sorted(RESERVED))})", "MS417")
     series = plan_metric_query(index, [metric], grain=grain, dimensions=dimensions,
-                               start=scan_start, end=end, title=name)
+                               start=scan_start, end=end, title=name, dense=False)
     series = _with_sample_size(series)
     files = tuple(sorted({span.file, *series.files}))
     return MonitorPlan(
@@ -196,4 +196,5 @@ def _with_sample_size(series: MetricQueryPlan) -> MetricQueryPlan:
     return MetricQueryPlan(
         title=series.title, metrics=(*series.metrics, extra), scans=scans,
         conversions=series.conversions, sources=series.sources, grain=series.grain,
-        dimensions=series.dimensions, start=series.start, end=series.end, files=series.files)
+        dimensions=series.dimensions, start=series.start, end=series.end, files=series.files,
+        dense=series.dense)

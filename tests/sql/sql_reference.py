@@ -154,7 +154,7 @@ def count(frame: pd.DataFrame, q: Query, where: pd.Series | None = None,
         value = value.where(frame[column].notna())
     if where is not None:
         value = value.where(truth(where))
-    return value.groupby(_groups(frame, q), dropna=False).count()
+    return dense(value.groupby(_groups(frame, q), dropna=False).count(), q, 0.0)
 
 
 def total(frame: pd.DataFrame, q: Query, column: str, where: pd.Series | None = None
@@ -163,11 +163,11 @@ def total(frame: pd.DataFrame, q: Query, column: str, where: pd.Series | None = 
     value = frame[column].astype("float64")
     if where is not None:
         value = value.where(truth(where))
-    return value.groupby(_groups(frame, q), dropna=False).sum(min_count=1)
+    return dense(value.groupby(_groups(frame, q), dropna=False).sum(min_count=1), q, 0.0)
 
 
 def distinct(frame: pd.DataFrame, q: Query, column: str) -> pd.Series:
-    return frame[column].groupby(_groups(frame, q), dropna=False).nunique()
+    return dense(frame[column].groupby(_groups(frame, q), dropna=False).nunique(), q, 0.0)
 
 
 def quantile(frame: pd.DataFrame, q: Query, column: str, level: float,
@@ -181,7 +181,45 @@ def quantile(frame: pd.DataFrame, q: Query, column: str, level: float,
         present = values.dropna().to_numpy()
         return float(np.quantile(present, level, method="linear")) if len(present) else math.nan
 
-    return value.groupby(_groups(frame, q), dropna=False).agg(exact)
+    return dense(value.groupby(_groups(frame, q), dropna=False).agg(exact), q, math.nan)
+
+
+FREQUENCIES = {"day": "D", "hour": "h", "week": "W-MON", "month": "MS"}
+
+
+def dense(series: pd.Series, q: Query, fill: float) -> pd.Series:
+    """A per-period part over every period of the query's range, `fill` where no row fell
+    (metric queries are dense series): from the period of the start (or the first with
+    rows) to the period of the last instant before the end (or the last with rows), for
+    every dimension value with rows; periods before the start a rolling window reads stay."""
+    periods = series.index.get_level_values("period")
+    first = (bucket(pd.Series([pd.Timestamp(q.start)]), q.grain)[0] if q.start is not None
+             else periods.min())
+    last = (bucket(pd.Series([pd.Timestamp(q.end) - pd.Timedelta(seconds=1)]), q.grain)[0]
+            if q.end is not None else periods.max())
+    if pd.isna(first) or pd.isna(last):
+        return series
+    freq = (f"{int(q.grain.split()[0])}min" if "minute" in q.grain
+            else FREQUENCIES[q.grain])
+    spine = pd.date_range(first, last, freq=freq).astype("datetime64[us]")
+    if q.dims:
+        combos = list(dict.fromkeys(
+            tuple(series.index.get_level_values(d)[i] for d in q.dims)
+            for i in range(len(series))))
+        full = pd.MultiIndex.from_tuples([(p, *c) for p in spine for c in combos],
+                                         names=q.keys)
+    else:
+        full = pd.Index(spine, name="period")
+    def text(key: object) -> tuple[str, ...]:  # NULL dimension values compare equal
+        return tuple(_texts(pd.Series(list(key) if isinstance(key, tuple) else [key])))
+
+    known = {text(k) for k in series.index.tolist()}
+    extra = [k for k in full.tolist() if text(k) not in known]
+    keys = [*series.index.tolist(), *extra]
+    values = [*series.astype("float64").tolist(), *[fill] * len(extra)]
+    index = (pd.MultiIndex.from_tuples(keys, names=q.keys) if q.dims
+             else pd.Index(keys, name="period"))  # one construction: NULLs align
+    return pd.Series(values, index=index).sort_index()
 
 
 def ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -313,7 +351,7 @@ def thumbs_up_within_a_day(t: Tables, q: Query) -> pd.Series:
                             direction="forward", allow_exact_matches=True)
     matched["hit"] = (matched.ts.notna() & (matched.ts < matched.first_at + DAY)).astype(int)
     grouped = matched.groupby(q.keys, dropna=False)
-    return ratio(grouped.hit.sum(), grouped.hit.count())
+    return ratio(dense(grouped.hit.sum(), q, 0.0), dense(grouped.hit.count(), q, 0.0))
 
 
 def csat_7d(t: Tables, q: Query) -> pd.Series:
@@ -335,6 +373,29 @@ def conversation_count(t: Tables, q: Query) -> pd.Series:
 
 def active_users(t: Tables, q: Query) -> pd.Series:
     return distinct(_conversations(t, q), q, "user_id")
+
+
+def _active_over(days: int) -> Callable[[Tables, Query], pd.Series]:
+    """Users with a conversation in [p + grain - window, p + grain), each counted once, at
+    every period p of the dense series (found by brute force over each window's rows)."""
+    window = days * DAY
+
+    def metric(t: Tables, q: Query) -> pd.Series:
+        c = _conversations(t, q, window)
+        spine = distinct(c, q, "user_id")
+        step = (pd.Timedelta(minutes=int(q.grain.split()[0])) if "minute" in q.grain
+                else pd.Timedelta(**{f"{q.grain}s": 1}))
+        values = []
+        for key in spine.index:
+            period = key[0] if q.dims else key
+            stop = period + step
+            inside = c[(c.started_ts >= stop - window) & (c.started_ts < stop)]
+            for dim, value in zip(q.dims, key[1:] if q.dims else (), strict=True):
+                inside = inside[inside[dim].isna() if pd.isna(value) else inside[dim] == value]
+            values.append(float(inside.user_id.nunique()))
+        return since_start(pd.Series(values, index=spine.index), q)
+
+    return metric
 
 
 def conversations_7d(t: Tables, q: Query) -> pd.Series:
@@ -435,6 +496,8 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "conversation_count": conversation_count,
     "active_users": active_users,
     "conversations_7d": conversations_7d,
+    "weekly_active_users": _active_over(7),
+    "monthly_active_users": _active_over(28),
     "total_cost": total_cost,
     "cumulative_cost": cumulative_cost,
     "queries_per_conversation": queries_per_conversation,
@@ -445,7 +508,8 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "cost_per_conversation": cost_per_conversation,
     "cost_per_resolution": cost_per_resolution,
 }
-COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d"}
+COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d",
+                 "weekly_active_users", "monthly_active_users"}
 
 
 def metric_frame(t: Tables, name: str, q: Query) -> pd.DataFrame:

@@ -473,15 +473,19 @@ def test_hostile_sql_runs_on_hostile_tables(hostile_db, twins) -> None:
     up = _run(con, twins, h["METRIC"])
     assert up.columns.tolist() == ["period", h["METRIC"]]
     days = up.set_index(up.period.dt.strftime("%m-%d"))[h["METRIC"]].to_dict()
-    assert days == {"09-28": 1, "10-02": 2, "10-03": 1, "10-04": 1}
+    # a dense series: the days without events count 0
+    assert days == {"09-28": 1, "09-29": 0, "09-30": 0, "10-01": 0, "10-02": 2, "10-03": 1,
+                    "10-04": 1}
     ratio = _run(con, twins, h["RATIO"]).set_index("period")[h["RATIO"]]
-    assert ratio.tolist() == pytest.approx([1.0, 2 / 3, 1.0, 0.5])
+    assert ratio.isna().tolist() == [False, True, True, True, False, False, False]
+    assert ratio.dropna().tolist() == pytest.approx([1.0, 2 / 3, 1.0, 0.5])
     rolling = _run(con, twins, h["ROLLING"])
-    assert rolling[h["ROLLING"]].tolist() == [1, 2, 3, 2]
+    assert rolling[h["ROLLING"]].tolist() == [1, 1, 0, 0, 2, 3, 2]
     cumulative = _run(con, twins, h["CUMULATIVE"])[h["CUMULATIVE"]].tolist()
-    assert cumulative == [7.0, 13.0, 22.0, 36.0]
+    assert cumulative == [7.0, 7.0, 7.0, 7.0, 13.0, 22.0, 36.0]
     p90 = _run(con, twins, h["P90"])
-    assert p90[h["P90"]].tolist() == pytest.approx([7.0, 2.8, 4.9, 7.8])
+    assert p90[h["P90"]].isna().sum() == 3  # no events, no percentile
+    assert p90[h["P90"]].dropna().tolist() == pytest.approx([7.0, 2.8, 4.9, 7.8])
     # a thumbs-up (the hostile literal) within a day of a unit's exposure
     conversion = _run(con, twins, h["CONVERSION"])
     assert conversion[h["CONVERSION"]].tolist() == pytest.approx([1.0, 0.0, 0.0])
@@ -531,7 +535,8 @@ def test_dsl_labels_and_literals_stay_literals(tmp_path: Path, hostile_db) -> No
         assert "DROP TABLE l" not in sql and "DROP TABLE d" not in sql
     sql = compile_object(ws.index, "dsl_up", get_backend("duckdb")).sql
     counts = hostile_db.execute(sql).df()
-    assert counts.dsl_up.tolist() == [1, 2, 1, 0]  # rows with the literal and a dimension
+    # rows with the literal and a dimension, every day of the range (no rows: 0)
+    assert counts.dsl_up.tolist() == [1, 0, 0, 0, 2, 1, 0]
 
 
 def test_window_bounds_are_not_text(twins) -> None:

@@ -62,7 +62,7 @@ GRAINS = {
 AT_EVERY_GRAIN = ["csat", "csat_score", "deflection_rate", "trust_score", "latency_p50",
                   "latency_p99", "conversation_count", "active_users", "cumulative_cost",
                   "thumbs_up_within_a_day", "cost_per_conversation", "tokens_per_answer"]
-ROLLING = ["csat_7d", "conversations_7d"]
+ROLLING = ["csat_7d", "conversations_7d", "weekly_active_users"]
 
 
 @pytest.mark.parametrize("grain", list(GRAINS))

@@ -27,7 +27,7 @@ WITH messages_agg AS (
   FROM "support"."conversations" AS s
   GROUP BY
     ALL
-), spine AS (
+), spine_keys AS (
   SELECT
     "period"
   FROM messages_agg
@@ -35,20 +35,70 @@ WITH messages_agg AS (
   SELECT
     "period"
   FROM conversations_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
 ), series AS (
   SELECT
-    spine."period" AS "period",
-    messages_agg."cost_per_resolution__1" AS "cost_per_resolution__1",
-    messages_agg."cost_per_conversation__1" AS "cost_per_conversation__1",
-    messages_agg."prompt_cost_per_query__1" AS "prompt_cost_per_query__1",
-    messages_agg."completion_cost_per_query__1" AS "completion_cost_per_query__1",
-    conversations_agg."cost_per_resolution__2" AS "cost_per_resolution__2",
-    conversations_agg."cost_per_conversation__2" AS "cost_per_conversation__2"
-  FROM spine
+    p."period" AS "period",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."cost_per_resolution__1"
+    END AS "cost_per_resolution__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."cost_per_conversation__1"
+    END AS "cost_per_conversation__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."prompt_cost_per_query__1"
+    END AS "prompt_cost_per_query__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."completion_cost_per_query__1"
+    END AS "completion_cost_per_query__1",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."cost_per_resolution__2"
+    END AS "cost_per_resolution__2",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."cost_per_conversation__2"
+    END AS "cost_per_conversation__2"
+  FROM spine_periods AS p
   LEFT JOIN messages_agg
-    ON messages_agg."period" IS NOT DISTINCT FROM spine."period"
+    ON messages_agg."period" IS NOT DISTINCT FROM p."period"
   LEFT JOIN conversations_agg
-    ON conversations_agg."period" IS NOT DISTINCT FROM spine."period"
+    ON conversations_agg."period" IS NOT DISTINCT FROM p."period"
 ), tree_metrics AS (
   SELECT
     "period" AS "period",

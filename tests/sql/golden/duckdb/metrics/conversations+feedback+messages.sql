@@ -44,7 +44,7 @@ WITH feedback_agg AS (
   FROM "support"."messages" AS s
   GROUP BY
     ALL
-), spine AS (
+), spine_keys AS (
   SELECT
     "period"
   FROM feedback_agg
@@ -56,22 +56,72 @@ WITH feedback_agg AS (
   SELECT
     "period"
   FROM messages_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
 ), series AS (
   SELECT
-    spine."period" AS "period",
-    feedback_agg."trust_score__1" AS "trust_score__1",
-    feedback_agg."trust_score__2" AS "trust_score__2",
-    conversations_agg."trust_score__3" AS "trust_score__3",
-    conversations_agg."trust_score__4" AS "trust_score__4",
-    messages_agg."trust_score__5" AS "trust_score__5",
-    messages_agg."trust_score__6" AS "trust_score__6"
-  FROM spine
+    p."period" AS "period",
+    CASE
+      WHEN feedback_agg."period" IS NULL
+      THEN 0
+      ELSE feedback_agg."trust_score__1"
+    END AS "trust_score__1",
+    CASE
+      WHEN feedback_agg."period" IS NULL
+      THEN 0
+      ELSE feedback_agg."trust_score__2"
+    END AS "trust_score__2",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."trust_score__3"
+    END AS "trust_score__3",
+    CASE
+      WHEN conversations_agg."period" IS NULL
+      THEN 0
+      ELSE conversations_agg."trust_score__4"
+    END AS "trust_score__4",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."trust_score__5"
+    END AS "trust_score__5",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."trust_score__6"
+    END AS "trust_score__6"
+  FROM spine_periods AS p
   LEFT JOIN feedback_agg
-    ON feedback_agg."period" IS NOT DISTINCT FROM spine."period"
+    ON feedback_agg."period" IS NOT DISTINCT FROM p."period"
   LEFT JOIN conversations_agg
-    ON conversations_agg."period" IS NOT DISTINCT FROM spine."period"
+    ON conversations_agg."period" IS NOT DISTINCT FROM p."period"
   LEFT JOIN messages_agg
-    ON messages_agg."period" IS NOT DISTINCT FROM spine."period"
+    ON messages_agg."period" IS NOT DISTINCT FROM p."period"
 )
 SELECT
   "period" AS "period",

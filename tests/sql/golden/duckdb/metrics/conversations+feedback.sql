@@ -37,10 +37,56 @@ WITH thumbs_up_within_a_day__conv_starts AS (
   FROM thumbs_up_within_a_day__conv_hits
   GROUP BY
     "period"
+), spine_keys AS (
+  SELECT
+    "period"
+  FROM thumbs_up_within_a_day__conv_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
+), series AS (
+  SELECT
+    p."period" AS "period",
+    CASE
+      WHEN thumbs_up_within_a_day__conv_agg."period" IS NULL
+      THEN 0
+      ELSE thumbs_up_within_a_day__conv_agg."thumbs_up_within_a_day__conv__starts"
+    END AS "thumbs_up_within_a_day__conv__starts",
+    CASE
+      WHEN thumbs_up_within_a_day__conv_agg."period" IS NULL
+      THEN 0
+      ELSE thumbs_up_within_a_day__conv_agg."thumbs_up_within_a_day__conv__converted"
+    END AS "thumbs_up_within_a_day__conv__converted"
+  FROM spine_periods AS p
+  LEFT JOIN thumbs_up_within_a_day__conv_agg
+    ON thumbs_up_within_a_day__conv_agg."period" IS NOT DISTINCT FROM p."period"
 )
 SELECT
   "period" AS "period",
   "thumbs_up_within_a_day__conv__converted" / NULLIF("thumbs_up_within_a_day__conv__starts", 0) AS "thumbs_up_within_a_day"
-FROM thumbs_up_within_a_day__conv_agg
+FROM series
 ORDER BY
   "period"

@@ -36,6 +36,48 @@ WITH feedback_agg AS (
   ) AS s
   GROUP BY
     ALL
+), spine_keys AS (
+  SELECT
+    "period"
+  FROM feedback_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
+), series AS (
+  SELECT
+    p."period" AS "period",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."ces__1" END AS "ces__1",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."ces__2" END AS "ces__2",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat__1" END AS "csat__1",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat__2" END AS "csat__2",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat_score__1" END AS "csat_score__1",
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat_score__2" END AS "csat_score__2"
+  FROM spine_periods AS p
+  LEFT JOIN feedback_agg
+    ON feedback_agg."period" IS NOT DISTINCT FROM p."period"
 ), windowed AS (
   SELECT
     cur."period" AS "period",
@@ -49,8 +91,8 @@ WITH feedback_agg AS (
     cur."enterprise_csat__2" AS "enterprise_csat__2",
     SUM(prev."csat__1") AS "csat__1__rolling",
     SUM(prev."csat__2") AS "csat__2__rolling"
-  FROM feedback_agg AS cur
-  INNER JOIN feedback_agg AS prev
+  FROM series AS cur
+  INNER JOIN series AS prev
     ON prev."period" > (
       cur."period" - INTERVAL 604800 SECOND
     )

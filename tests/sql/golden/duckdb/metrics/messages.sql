@@ -72,6 +72,91 @@ WITH messages_agg AS (
   ) AS s
   GROUP BY
     ALL
+), spine_keys AS (
+  SELECT
+    "period"
+  FROM messages_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
+), series AS (
+  SELECT
+    p."period" AS "period",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."completion_cost_per_query__1"
+    END AS "completion_cost_per_query__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."completion_cost_per_query__2"
+    END AS "completion_cost_per_query__2",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."correction_rate__1"
+    END AS "correction_rate__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."cost_per_query__1"
+    END AS "cost_per_query__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."hallucination_rate__1"
+    END AS "hallucination_rate__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."hallucination_rate__2"
+    END AS "hallucination_rate__2",
+    messages_agg."latency_p50__1" AS "latency_p50__1",
+    messages_agg."latency_p95__1" AS "latency_p95__1",
+    messages_agg."latency_p99__1" AS "latency_p99__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."prompt_cost_per_query__1"
+    END AS "prompt_cost_per_query__1",
+    CASE WHEN messages_agg."period" IS NULL THEN 0 ELSE messages_agg."retry_rate__1" END AS "retry_rate__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."tokens_per_answer__1"
+    END AS "tokens_per_answer__1",
+    CASE
+      WHEN messages_agg."period" IS NULL
+      THEN 0
+      ELSE messages_agg."tokens_per_answer__2"
+    END AS "tokens_per_answer__2"
+  FROM spine_periods AS p
+  LEFT JOIN messages_agg
+    ON messages_agg."period" IS NOT DISTINCT FROM p."period"
 ), windowed AS (
   SELECT
     cur."period" AS "period",
@@ -91,7 +176,7 @@ WITH messages_agg AS (
     cur."tokens_per_answer__1" AS "tokens_per_answer__1",
     cur."tokens_per_answer__2" AS "tokens_per_answer__2",
     SUM(cur."cost_per_query__1") OVER (ORDER BY cur."period" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "cost_per_query__1__cumulative"
-  FROM messages_agg AS cur
+  FROM series AS cur
 )
 SELECT
   "period" AS "period",

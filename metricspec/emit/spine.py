@@ -1,0 +1,175 @@
+"""Dense series: one row per period of the range (and per dimension value), events or not.
+
+The metric query's blocks (`<source>_agg`, `<conv>_agg`) hold the periods that had rows.
+This module builds, in SQL, every period of the range (the *spine*) and joins the blocks
+to it, so a period without events is a row whose counts and sums are 0 (means: NULL):
+
+    spine_keys     every (period, dimensions) a block produced
+    spine_bounds   the first and last period (`lo`, `hi`) and the number of steps between
+    spine_numbers  0 .. that number, one row each (the backend's `[spellings] spine_numbers`)
+    spine_periods  `lo` + n steps: each period (calendar grains: each day, truncated)
+    spine_dims     every combination of dimension values a block produced (with dimensions)
+    series         periods × dimension values, each block joined on (period, dimensions)
+
+Range: from the period of the query's start (less the longest rolling window, so trailing
+windows are whole at the first period; for cumulative metrics from the first period with
+data, or the start's if earlier) to the period of the last instant before its end; a
+range without a start or an end takes it from the first or last period with data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlglot import exp
+
+from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.plan.formula import parts
+from metricspec.plan.lower import InternalError, Measure
+from metricspec.plan.metric_query import MetricQueryPlan
+
+PERIOD = "period"
+DAY = 86400
+#: Measures whose value over no rows is 0 (a period without events counts nothing).
+ZERO_WHEN_EMPTY = ("count", "count_distinct", "sum")
+
+
+def dense_series(plan: MetricQueryPlan, blocks: list[tuple[str, list[str]]],
+                 measures: dict[str, Measure], sql: SqlBuilder,
+                 ctes: list[tuple[str, exp.Expr]]) -> str:
+    """Append the spine's CTEs and the dense `series` to `ctes`; return `series`."""
+    keys = [PERIOD, *plan.dimensions]
+    union: exp.Query | None = None
+    for name, _ in blocks:
+        part = exp.select(*[sql.ref(k) for k in keys]).from_(sql.cte(name), copy=False)
+        union = part if union is None else exp.union(union, part, distinct=True, copy=False)
+    assert union is not None, "a metric query has one block or more"
+    ctes.append(("spine_keys", union))
+    ctes.append(("spine_bounds", _bounds(plan, sql)))
+    ctes.append(("spine_numbers", sql.spine_numbers(sql.ref("last_n", "spine_bounds"))))
+    ctes.append(("spine_periods", _periods(plan, sql)))
+    select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD)))
+    select = select.from_(sql.cte("spine_periods").as_("p"), copy=False)
+    key_tables = {PERIOD: "p"}
+    if plan.dimensions:
+        dims = exp.select(*[sql.ref(d) for d in plan.dimensions]).distinct()
+        ctes.append(("spine_dims", dims.from_(sql.cte("spine_keys"), copy=False)))
+        select = select.select(*[sql.ref(d, "d").as_(sql.alias(d)) for d in plan.dimensions],
+                               copy=False)
+        select = select.join(sql.cte("spine_dims").as_("d"), join_type="cross", copy=False)
+        key_tables.update({d: "d" for d in plan.dimensions})
+    for name, columns in blocks:
+        on = [exp.NullSafeEQ(this=sql.ref(k, name), expression=sql.ref(k, table))
+              for k, table in key_tables.items()]
+        select = select.join(sql.cte(name), on=exp.and_(*on), join_type="left", copy=False)
+        for column in columns:
+            value: exp.Expr = sql.ref(column, name)
+            measure = measures.get(column)
+            if measure is None or measure.func in ZERO_WHEN_EMPTY:  # conversions count
+                # 0 where the block has no row; a sum of NULLs in a period with rows stays NULL
+                missing = exp.Is(this=sql.ref(PERIOD, name), expression=exp.Null())
+                value = sql.when(missing, exp.Literal.number(0), value)
+            select = select.select(value.as_(sql.alias(column)), copy=False)
+    ctes.append(("series", select))
+    return "series"
+
+
+def _bounds(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
+    """One row: the first and last period of the spine and how many steps lie between."""
+    period = sql.ref(PERIOD)
+    first: exp.Expr = exp.Min(this=period.copy())
+    if plan.start is not None:
+        start = sql.bucket(sql.ts(plan.start - dt.timedelta(seconds=plan.lookback_seconds)),
+                           plan.grain)
+        first = start
+        if plan.cumulative:  # the earlier of the first period with data and the start's
+            first = sql.when(exp.LT(this=exp.Min(this=period.copy()), expression=start.copy()),
+                             exp.Min(this=period.copy()), start.copy())
+    last: exp.Expr = exp.Max(this=period.copy())
+    if plan.end is not None:
+        last = sql.bucket(sql.ts(plan.end - dt.timedelta(seconds=1)), plan.grain)
+    step = plan.grain.seconds or DAY
+    steps = exp.Floor(this=exp.Div(
+        this=exp.Paren(this=exp.Sub(this=sql.epoch_seconds(sql.ref("hi", "b")),
+                                    expression=sql.epoch_seconds(sql.ref("lo", "b")))),
+        expression=exp.Literal.number(step)))
+    inner = exp.select(first.as_(sql.alias("lo")), last.as_(sql.alias("hi")))
+    if plan.start is None or plan.end is None or plan.cumulative:  # an aggregate: one row
+        inner = inner.from_(sql.cte("spine_keys"), copy=False)
+    return exp.select(
+        sql.ref("lo", "b").as_(sql.alias("lo")), sql.ref("hi", "b").as_(sql.alias("hi")),
+        exp.Cast(this=steps, to=exp.DataType.build("BIGINT")).as_(sql.alias("last_n")),
+    ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("b"))),
+            copy=False)
+
+
+def _periods(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
+    """`lo` + n steps for every n; a calendar grain steps by days and truncates each."""
+    step = plan.grain.seconds
+    offset = exp.Mul(this=sql.ref("n", "s"), expression=exp.Literal.number(step or DAY))
+    moment: exp.Expr = exp.TimestampAdd(this=sql.ref("lo", "b"), expression=offset,
+                                        unit=exp.var("SECOND"))
+    if step is None:
+        moment = sql.bucket(moment, plan.grain)
+    select = exp.select(moment.as_(sql.alias(PERIOD)))
+    if step is None:
+        select = select.distinct()
+    select = select.from_(sql.cte("spine_bounds").as_("b"), copy=False)
+    select = select.join(sql.cte("spine_numbers").as_("s"), join_type="cross", copy=False)
+    return select.where(exp.LTE(this=moment.copy(), expression=sql.ref("hi", "b")), copy=False)
+
+
+def rolled_name(part: str, length: int, longest: int) -> str:
+    """A part's column over a trailing window of `length` seconds (the query's longest
+    window keeps the plain name)."""
+    return f"{part}__rolling" if length == longest else f"{part}__rolling_{length}"
+
+
+def window_name(part: str, length: int, longest: int) -> str:
+    """The CTE holding a distinct count's value over each period's trailing window."""
+    return f"{part}_window" if length == longest else f"{part}_window_{length}"
+
+
+def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: SqlBuilder,
+                     ctes: list[tuple[str, exp.Expr]]) -> dict[tuple[str, int], str]:
+    """A distinct count over a trailing window is not a sum of the periods' distinct counts
+    (a user active on two days counts once in the week): for each period of the spine,
+    count the distinct values of the events in its window, `[period + grain - window,
+    period + grain)`, by joining the spine to the source's rows. Appends one CTE per such
+    measure and window; returns the table alias `windowed` gives each, by (part, length)."""
+    found: dict[tuple[str, int], str] = {}
+    for metric in plan.metrics:
+        window = metric.window
+        if window is None or window.mode != "rolling":
+            continue
+        for part in parts(metric.formula):
+            measure = measures.get(part)
+            step, seconds = plan.grain.seconds, window.seconds
+            if measure is None or measure.func != "count_distinct" or (
+                    part, seconds) in found:
+                continue
+            source = plan.sources[measure.source]
+            if not plan.dense or step is None or seconds is None or source.time is None:
+                raise InternalError(f"`{metric.name}` counts distinct values over a window "
+                                    "that is not a whole number of periods", "MS410")
+            time = sql.col(source.time.name, "s")
+            on: list[exp.Expr] = [
+                exp.GTE(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"),
+                                                                step - seconds)),
+                exp.LT(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"), step))]
+            if plan.end is not None:
+                on.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
+            value = sql.agg("count_distinct", sql.col(measure.column or "", "s"),
+                            sql.filter(measure.filter, "s"))
+            dims = [sql.col(d, "s") for d in plan.dimensions]
+            select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD)),
+                                *[d.copy().as_(sql.alias(d.name)) for d in dims],
+                                value.as_(sql.alias(f"{part}__rolling")))
+            select = select.from_(sql.cte("spine_periods").as_("p"), copy=False)
+            select = select.join(sql.source(source, "s"), on=exp.and_(*on), join_type="inner",
+                                 copy=False)
+            select = select.group_by(sql.ref(PERIOD, "p"), *[d.copy() for d in dims],
+                                     copy=False)
+            ctes.append((window_name(part, seconds, plan.lookback_seconds), select))
+            found[(part, seconds)] = f"dw{len(found) + 1}"
+    return found
