@@ -122,6 +122,12 @@ WITH messages_agg AS (
     CASE
       WHEN messages_agg.`period` IS NULL
       THEN 0
+      ELSE messages_agg.`enterprise_account_cost__1`
+    END AS `enterprise_account_cost__1`,
+    messages_agg.`flagship_latency_p95__1` AS `flagship_latency_p95__1`,
+    CASE
+      WHEN messages_agg.`period` IS NULL
+      THEN 0
       ELSE messages_agg.`hallucination_rate__1`
     END AS `hallucination_rate__1`,
     CASE

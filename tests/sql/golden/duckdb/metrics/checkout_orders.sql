@@ -10,10 +10,51 @@ WITH checkout_orders_agg AS (
   FROM "support"."checkout_orders" AS s
   GROUP BY
     ALL
+), spine_keys AS (
+  SELECT
+    "period"
+  FROM checkout_orders_agg
+), spine_bounds AS (
+  SELECT
+    b."lo" AS "lo",
+    b."hi" AS "hi",
+    CAST(FLOOR((
+      EPOCH(b."hi") - EPOCH(b."lo")
+    ) / 86400) AS BIGINT) AS "last_n"
+  FROM (
+    SELECT
+      MIN("period") AS "lo",
+      MAX("period") AS "hi"
+    FROM spine_keys
+  ) AS b
+), spine_numbers AS (
+  SELECT
+    UNNEST(GENERATE_SERIES(0, spine_bounds."last_n")) AS n
+  FROM spine_bounds
+), spine_periods AS (
+  SELECT
+    b."lo" + INTERVAL (s."n" * 86400) SECOND AS "period"
+  FROM spine_bounds AS b
+  CROSS JOIN spine_numbers AS s
+  WHERE
+    (
+      b."lo" + INTERVAL (s."n" * 86400) SECOND
+    ) <= b."hi"
+), series AS (
+  SELECT
+    p."period" AS "period",
+    CASE
+      WHEN checkout_orders_agg."period" IS NULL
+      THEN 0
+      ELSE checkout_orders_agg."checkout_spend__1"
+    END AS "checkout_spend__1"
+  FROM spine_periods AS p
+  LEFT JOIN checkout_orders_agg
+    ON checkout_orders_agg."period" IS NOT DISTINCT FROM p."period"
 )
 SELECT
   "period" AS "period",
   "checkout_spend__1" AS "checkout_spend"
-FROM checkout_orders_agg
+FROM series
 ORDER BY
   "period"

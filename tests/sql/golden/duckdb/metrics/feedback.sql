@@ -74,7 +74,17 @@ WITH feedback_agg AS (
     CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat__1" END AS "csat__1",
     CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat__2" END AS "csat__2",
     CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat_score__1" END AS "csat_score__1",
-    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat_score__2" END AS "csat_score__2"
+    CASE WHEN feedback_agg."period" IS NULL THEN 0 ELSE feedback_agg."csat_score__2" END AS "csat_score__2",
+    CASE
+      WHEN feedback_agg."period" IS NULL
+      THEN 0
+      ELSE feedback_agg."enterprise_csat__1"
+    END AS "enterprise_csat__1",
+    CASE
+      WHEN feedback_agg."period" IS NULL
+      THEN 0
+      ELSE feedback_agg."enterprise_csat__2"
+    END AS "enterprise_csat__2"
   FROM spine_periods AS p
   LEFT JOIN feedback_agg
     ON feedback_agg."period" IS NOT DISTINCT FROM p."period"
