@@ -17,6 +17,8 @@ without a value are `judged` = 0, with no baseline, limit or alert) and joins `a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD
@@ -31,6 +33,9 @@ _FRAME = ("baseline", "baseline_sd", "baseline_windows")
 
 
 def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
+    # every window of the range, events or not: the page draws gaps where none was judged
+    # (the alert query judges the windows with rows, which are the only ones that can alert)
+    plan = replace(plan, series=replace(plan.series, dense=True))
     judged = judge(plan, sql)
     ctes, keys, dims = judged.ctes, judged.keys, judged.dims
     alerting = exp.select(
