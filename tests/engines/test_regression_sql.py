@@ -95,7 +95,12 @@ def test_regression_sums_match_duckdb(loaded: Engine, reference: Engine, setup) 
 
 def test_history_regression_sums_match_duckdb(loaded: Engine, reference: Engine, setup) -> None:
     """The same query over a historical window, as `metricspec plan --warehouse` runs it
-    for the adjusted sample size: one population, attributes from rows of any variant."""
+    for the adjusted sample size: one population, attributes from rows of any variant.
+    Its SQL has the shape of the experiment's, which the test above runs on every engine;
+    on Spark and zetasql (six minutes between them) it is not run a second time."""
+    if loaded.name in ("spark", "bigquery"):
+        pytest.skip("same SQL shape as test_regression_sums_match_duckdb, run there on "
+                    f"{loaded.name}")
     import datetime as dt
     from dataclasses import replace
 
