@@ -99,7 +99,7 @@ class Diagnostics:
         for s in self.by_segment:
             if s.flagged:
                 out.append(f"sample ratio in segment {s.segment} = {s.value}: adjusted "
-                           f"p {s.adjusted_p:.2g}")
+                           f"{p_text(s.adjusted_p)}")
         if sum(self.before_window.values()):
             counts = ", ".join(f"{v} {n:,}" for v, n in self.before_window.items())
             out.append(f"units exposed before the window ({counts}): their pre-period may "
@@ -109,7 +109,7 @@ class Diagnostics:
                 word = "fades" if m.trend.pattern == "novelty" else "grows"
                 out.append(f"{m.trend.pattern}: the {m.metric} effect of {m.treatment} {word}"
                            f" with days since exposure (slope {m.trend.slope:+.3g}/day, "
-                           f"p {m.trend.p_value:.2g})")
+                           f"{p_text(m.trend.p_value)})")
         return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,3 +236,16 @@ def _over_time(daily: Mapping[tuple[str, str, int], dict[str, DaySums]],
     units = (trends.get(control, empty), trends.get(treatment, empty))
     found = cohort_trend(cohort, units, kind, alpha, overall)
     return MetricOverTime(metric, kind, treatment, tuple(effects), found, tuple(points))
+
+
+def p_text(p: float | None) -> str:
+    """A p-value in prose as the reports write it: `p = 0.012`, `p = 0.0003`, `p < 0.0001`.
+
+    >>> p_text(0.0123), p_text(3e-185), p_text(0.0)
+    ('p = 0.012', 'p < 0.0001', 'p < 0.0001')
+    """
+    if p is None or p != p:
+        return "p –"
+    if p < 1e-4:
+        return "p < 0.0001"
+    return f"p = {p:.4f}" if p < 1e-3 else f"p = {p:.3f}"

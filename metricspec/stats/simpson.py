@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from scipy import stats as sps
 
 from metricspec.stats.data import ExperimentData
+from metricspec.stats.diagnostics import p_text
 from metricspec.stats.results import MetricResult, Serialisable
 
 
@@ -93,7 +94,7 @@ def check(segmentation: str, metric: str, treatment: str, overall: float | None,
     if shifted and shifts:
         top = shifts[0]
         words.append(f"the `{segmentation}` mix differs between {groups[0]} and {groups[1]} "
-                     f"(chi-square p = {p:.2g}): `{top.value}` is "
+                     f"(chi-square {p_text(p)}): `{top.value}` is "
                      f"{top.control_share:.1%} of {groups[0]} and "
                      f"{top.treatment_share:.1%} of {groups[1]}")
     return SimpsonCheck(segmentation, metric, treatment, reversal, overall, dict(effects), p,
