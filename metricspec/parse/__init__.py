@@ -1,6 +1,7 @@
 """Parsing: spec files (DSL `.mspec` and `.yaml`) → one IR `Project` plus diagnostics.
 
-May import: `metricspec.ir`, `metricspec.diagnostics`, `metricspec.resources`.
+May import: `metricspec.ir`, `metricspec.diagnostics`, `metricspec.resources`,
+`metricspec.cache` (a file parsed before by the same tool is read from the cache).
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.dsl import ParseResult, parse_text
 from metricspec.parse.yaml_spec import parse_yaml
+
+if TYPE_CHECKING:
+    from metricspec.cache import Cache
 
 DSL_SUFFIXES = (".mspec",)
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -68,10 +73,12 @@ def parse_source(text: str, file: str) -> ParseResult:
     return parse_text(text, file)
 
 
-def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None) -> Loaded:
+def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None,
+         cache: Cache | None = None) -> Loaded:
     """Read and parse every spec file under `paths` into one `Project`; with `root`, files
     inside it are named relative to it (POSIX), so spans and outputs are the same from any
-    folder and on any machine."""
+    folder and on any machine. With a `cache`, a file this tool parsed before (same name,
+    same text) is not parsed again."""
     files = spec_files(paths)
     buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
     loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
@@ -86,7 +93,8 @@ def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None) -> 
         if text is None:
             continue
         loaded.texts[name] = text
-        result = parse_source(text, name)
+        result = (parse_source(text, name) if cache is None
+                  else cache.parsed(name, text, parse_source))
         loaded.diagnostics.extend(result.diagnostics)
         loaded.broken |= result.broken
         for obj in result.objects:

@@ -9,11 +9,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from metricspec.backends import Backend
 from metricspec.pipeline.driver import Compiled, CompileError, compile_kind
 from metricspec.pipeline.kinds import KINDS, Kind, metric_groups
 from metricspec.semantic import Index
+
+if TYPE_CHECKING:
+    from metricspec.cache import Cache
 
 Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
@@ -27,6 +31,7 @@ def compile_all(
     *,
     per_metric: bool = False,
     workers: int = 1,
+    cache: Cache | None = None,
 ) -> tuple[list[Compiled], list[CompileError]]:
     """Every object for every backend, in a stable order; failures are returned, not raised.
 
@@ -36,7 +41,8 @@ def compile_all(
     `workers` > 1, large projects are compiled by forked worker processes (the command line
     does this; a library caller with threads of its own, such as an open DuckDB connection,
     should keep the default of 1, since forking a threaded process is unsafe). The output is
-    the same, in the same order.
+    the same, in the same order. With a `cache`, a query whose key (`cached.QueryKeys`:
+    everything it depends on) was compiled before is read from it, not compiled again.
     """
     objects: list[tuple[Kind, str]] = [("metric", name) for name in sorted(index.metrics)
                                        if per_metric]
@@ -44,10 +50,32 @@ def compile_all(
         objects += [(kind, name) for name in sorted(index.objects[kind])]
     groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
     tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
-    outcomes = _run(index, tasks, workers)
+    outcomes = (_run(index, tasks, workers) if cache is None
+                else _run_cached(index, tasks, workers, cache))
     compiled = [query for done, _ in outcomes for query in done]
     failed = [error for _, errors in outcomes for error in errors]
     return compiled, failed
+
+
+def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
+    """`_run`, with the queries found in the cache read from it and the others stored."""
+    from metricspec.pipeline.cached import QueryKeys
+
+    keys = QueryKeys(index, cache.fingerprint)
+    names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
+    outcomes: list[Outcome | None] = []
+    for (backend, kind, name), entry in zip(tasks, names, strict=True):
+        found = cache.get("sql", entry)
+        outcomes.append(([Compiled(kind, name, backend, found[2], found[0], found[1])], [])
+                        if isinstance(found, tuple) and len(found) == 3 else None)
+    missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers),
+                          strict=True):
+        outcomes[i] = outcome
+        done, _ = outcome
+        if len(done) == 1:  # failures are not stored: they are compiled again
+            cache.put("sql", names[i], (done[0].sql, done[0].notes, done[0].plan))
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _compile_task(index: Index, task: Task) -> Outcome:

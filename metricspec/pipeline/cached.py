@@ -1,0 +1,114 @@
+"""The compile cache's keys: what a compiled query depends on, hashed.
+
+A query's key hashes the tool's fingerprint, the backend's definition, the request, the kind
+and name of what is compiled, and — for the object (or each metric of a source group) and
+for everything it refers to, transitively — its full definition (spans removed, metadata
+kept) and the file it is written in (the SQL header names the files). References are found
+generically: every `Ref` and `MetricRef` anywhere in an object's tree counts, and a name
+counts for every object of that name, whatever its kind. This over-approximates what
+`metricspec.hashing` (which is made for diffs and only covers the columns a metric reads)
+would say, so a change anywhere a query could depend on gives a new key: an entry is never
+stale, at the price of sometimes rebuilding a query that would not have changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from metricspec import ir
+from metricspec.backends import Backend
+from metricspec.cache import key
+from metricspec.pipeline.kinds import Kind, Request, metric_groups
+from metricspec.semantic import Index
+
+_KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
+
+
+def _refs(value: Any, found: set[str]) -> None:
+    """Add the names of every reference inside `value` (a node, or tuples of them)."""
+    if isinstance(value, ir.Ref | ir.MetricRef):
+        found.add(value.name)
+    elif isinstance(value, BaseModel):
+        for field in type(value).model_fields:
+            _refs(getattr(value, field), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refs(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _refs(item, found)
+
+
+class QueryKeys:
+    """The cache keys of one project's queries (each object hashed once)."""
+
+    def __init__(self, index: Index, fingerprint: str) -> None:
+        self.index = index
+        self.fingerprint = fingerprint
+        self._by_name: dict[str, list[tuple[str, ir.Node]]] = {}
+        tables: dict[str, dict[str, Any]] = {"source": dict(index.sources), **{
+            kind: index.objects[kind] for kind in _KINDS[1:]}}
+        for kind in _KINDS:
+            for name, obj in tables[kind].items():
+                self._by_name.setdefault(name, []).append((kind, obj))
+        self._own: dict[str, tuple[str, frozenset[str]]] = {}  # id -> (entry, refs)
+        self._closure: dict[str, frozenset[str]] = {}
+        self._groups: dict[str, tuple[str, ...]] | None = None
+
+    def _describe(self, kind: str, obj: ir.Node) -> tuple[str, frozenset[str]]:
+        """`kind:name=digest@file` of one object, and the names it refers to."""
+        ident = f"{kind}:{getattr(obj, 'name', '')}"
+        if ident not in self._own:
+            refs: set[str] = set()
+            _refs(obj, refs)
+            digest = hashlib.sha256(obj.model_dump_json().encode()).hexdigest()
+            self._own[ident] = (f"{ident}={digest}@{obj.span.file}", frozenset(refs))
+        return self._own[ident]
+
+    def closure(self, kind: str, obj: ir.Node) -> frozenset[str]:
+        """The entries of `obj` and of everything it refers to, transitively."""
+        ident = f"{kind}:{getattr(obj, 'name', '')}"
+        if ident in self._closure:
+            return self._closure[ident]
+        found: set[str] = set()
+        stack, seen = [(kind, obj)], {ident}
+        while stack:  # iterative: chains of metrics may be long
+            node_kind, node = stack.pop()
+            node_ident = f"{node_kind}:{getattr(node, 'name', '')}"
+            if node_ident in self._closure and node is not obj:
+                found |= self._closure[node_ident]
+                continue
+            entry, refs = self._describe(node_kind, node)
+            found.add(entry)
+            for name in sorted(refs):
+                for ref_kind, ref in self._by_name.get(name, ()):
+                    ref_ident = f"{ref_kind}:{name}"
+                    if ref_ident not in seen:
+                        seen.add(ref_ident)
+                        stack.append((ref_kind, ref))
+        self._closure[ident] = result = frozenset(found)
+        return result
+
+    def _roots(self, kind: Kind, name: str) -> Iterable[tuple[str, ir.Node]]:
+        if kind == "metrics":
+            if self._groups is None:
+                self._groups = {k: tuple(v) for k, v in metric_groups(self.index).items()}
+            return [("metric", self.index.metrics[m]) for m in self._groups[name]]
+        if kind == "metric":
+            return [("metric", self.index.metrics[name])]
+        return [(kind, self.index.objects[kind][name])]
+
+    def query(self, kind: Kind, name: str, backend: Backend,
+              request: Request | None = None) -> str:
+        """The cache key of one query."""
+        entries: set[str] = set()
+        members = []
+        for root_kind, root in self._roots(kind, name):
+            members.append(f"{root_kind}:{getattr(root, 'name', '')}")
+            entries |= self.closure(root_kind, root)
+        return key("sql", self.fingerprint, backend.model_dump_json(), kind, name,
+                   repr(request or Request()), "\n".join(members), "\n".join(sorted(entries)))
