@@ -28,6 +28,7 @@ The folder is `.metricspec_cache/` at the project root, or `$METRICSPEC_CACHE_DI
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import stat
@@ -121,9 +122,11 @@ class Cache:
     def _path(self, kind: str, name: str) -> Path:
         return self.folder / kind / name
 
-    def get(self, kind: str, name: str) -> Any | None:
+    def get(self, kind: str, name: str,
+            resolve: Callable[[Any], Any] | None = None) -> Any | None:
         """The value stored under `name`, or None (missing, truncated, damaged, unloadable:
-        a bad entry is removed, so it is rebuilt)."""
+        a bad entry is removed, so it is rebuilt). `resolve` gives back the objects `put`
+        stored by reference (see there); a reference it cannot resolve is a miss."""
         path = self._path(kind, name)
         try:
             data = path.read_bytes()
@@ -136,7 +139,7 @@ class Cache:
             if data[:len(_MAGIC)] != _MAGIC or data[len(_MAGIC):head] != hashlib.sha256(
                     payload).digest():
                 raise ValueError("damaged cache entry")
-            value = pickle.loads(payload)  # a private folder (`open`), a checked entry
+            value = _Unpickler(io.BytesIO(payload), resolve).load()  # a private folder
         except Exception:
             with suppress(OSError):
                 path.unlink()
@@ -145,10 +148,16 @@ class Cache:
         self.hits += 1
         return value
 
-    def put(self, kind: str, name: str, value: Any) -> None:
-        """Store `value` under `name`; a value that cannot be stored is no error."""
+    def put(self, kind: str, name: str, value: Any,
+            reference: Callable[[Any], Any] | None = None) -> None:
+        """Store `value` under `name`; a value that cannot be stored is no error. The parts
+        of `value` for which `reference` gives something other than None are stored as that
+        reference (objects the reader has already, such as spec objects whose definitions
+        the key covers), and given back by the `resolve` of `get`."""
         try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            buffer = io.BytesIO()
+            _Pickler(buffer, reference).dump(value)
+            payload = buffer.getvalue()
             write_bytes(self._path(kind, name),
                         _MAGIC + hashlib.sha256(payload).digest() + payload)
         except (OutputError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
@@ -163,6 +172,26 @@ class Cache:
         result = parse(text, name)
         self.put("parse", entry, result)
         return result
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, reference: Callable[[Any], Any] | None) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._reference = reference
+
+    def persistent_id(self, obj: Any) -> Any:
+        return None if self._reference is None else self._reference(obj)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, resolve: Callable[[Any], Any] | None) -> None:
+        super().__init__(file)
+        self._resolve = resolve
+
+    def persistent_load(self, pid: Any) -> Any:
+        if self._resolve is None:
+            raise pickle.UnpicklingError("an entry with references read without a resolver")
+        return self._resolve(pid)
 
 
 def default_folder(root: Path) -> Path:

@@ -65,7 +65,7 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
     outcomes: list[Outcome | None] = []
     for (backend, kind, name), entry in zip(tasks, names, strict=True):
-        found = cache.get("sql", entry)
+        found = cache.get("sql", entry, keys.resolve)
         outcomes.append(([Compiled(kind, name, backend, found[2], found[0], found[1])], [])
                         if isinstance(found, tuple) and len(found) == 3 else None)
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
@@ -74,7 +74,8 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
         outcomes[i] = outcome
         done, _ = outcome
         if len(done) == 1:  # failures are not stored: they are compiled again
-            cache.put("sql", names[i], (done[0].sql, done[0].notes, done[0].plan))
+            cache.put("sql", names[i], (done[0].sql, done[0].notes, done[0].plan),
+                      keys.reference)
     return [outcome for outcome in outcomes if outcome is not None]
 
 

@@ -4,8 +4,9 @@ A query's key hashes the tool's fingerprint, the backend's definition, the reque
 and name of what is compiled, and — for the object (or each metric of a source group) and
 for everything it refers to, transitively — its full definition (spans removed, metadata
 kept) and the file it is written in (the SQL header names the files). References are found
-generically: every `Ref` and `MetricRef` anywhere in an object's tree counts, and a name
-counts for every object of that name, whatever its kind. This over-approximates what
+generically: every `name` field anywhere in an object's JSON counts (references are `Ref`
+and `MetricRef` nodes, whose one field is `name`), and a name counts for every object of
+that name, whatever its kind. This over-approximates what
 `metricspec.hashing` (which is made for diffs and only covers the columns a metric reads)
 would say, so a change anywhere a query could depend on gives a new key: an entry is never
 stale, at the price of sometimes rebuilding a query that would not have changed.
@@ -14,10 +15,10 @@ stale, at the price of sometimes rebuilding a query that would not have changed.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterable
 from typing import Any
-
-from pydantic import BaseModel
 
 from metricspec import ir
 from metricspec.backends import Backend
@@ -28,19 +29,14 @@ from metricspec.semantic import Index
 _KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
 
 
-def _refs(value: Any, found: set[str]) -> None:
-    """Add the names of every reference inside `value` (a node, or tuples of them)."""
-    if isinstance(value, ir.Ref | ir.MetricRef):
-        found.add(value.name)
-    elif isinstance(value, BaseModel):
-        for field in type(value).model_fields:
-            _refs(getattr(value, field), found)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _refs(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _refs(item, found)
+_NAME = re.compile(r'"name":("(?:[^"\\]|\\.)*")')
+
+
+def _names(text: str) -> frozenset[str]:
+    """Every `name` field in an object's JSON: the names of its references (`Ref`,
+    `MetricRef`) and some more (its own, its columns'), which only add dependencies."""
+    return frozenset(json.loads(found) if "\\" in found else found[1:-1]
+                     for found in _NAME.findall(text))
 
 
 class QueryKeys:
@@ -55,6 +51,9 @@ class QueryKeys:
         for kind in _KINDS:
             for name, obj in tables[kind].items():
                 self._by_name.setdefault(name, []).append((kind, obj))
+        self._ids = {id(obj): (kind, name) for kind in _KINDS
+                     for name, obj in tables[kind].items()}
+        self._tables = tables
         self._own: dict[str, tuple[str, frozenset[str]]] = {}  # id -> (entry, refs)
         self._closure: dict[str, frozenset[str]] = {}
         self._groups: dict[str, tuple[str, ...]] | None = None
@@ -63,10 +62,9 @@ class QueryKeys:
         """`kind:name=digest@file` of one object, and the names it refers to."""
         ident = f"{kind}:{getattr(obj, 'name', '')}"
         if ident not in self._own:
-            refs: set[str] = set()
-            _refs(obj, refs)
-            digest = hashlib.sha256(obj.model_dump_json().encode()).hexdigest()
-            self._own[ident] = (f"{ident}={digest}@{obj.span.file}", frozenset(refs))
+            text = obj.model_dump_json()
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            self._own[ident] = (f"{ident}={digest}@{obj.span.file}", _names(text))
         return self._own[ident]
 
     def closure(self, kind: str, obj: ir.Node) -> frozenset[str]:
@@ -92,6 +90,16 @@ class QueryKeys:
                         stack.append((ref_kind, ref))
         self._closure[ident] = result = frozenset(found)
         return result
+
+    def reference(self, obj: Any) -> tuple[str, str] | None:
+        """A spec object of this project is stored in a plan as its kind and name: the key
+        covers its whole definition, so the reader's object of that name is this one."""
+        return self._ids.get(id(obj)) if isinstance(obj, ir.Node) else None
+
+    def resolve(self, reference: Any) -> Any:
+        """The spec object `reference` names (KeyError when there is none: a miss)."""
+        kind, name = reference
+        return self._tables[kind][name]
 
     def _roots(self, kind: Kind, name: str) -> Iterable[tuple[str, ir.Node]]:
         if kind == "metrics":

@@ -138,6 +138,21 @@ def test_a_metadata_or_layout_change_gives_the_uncached_output(tmp_path: Path) -
     assert build(specs, cache) == build(specs, None)
 
 
+def test_plans_read_from_the_cache_are_the_plans_planning_makes(tmp_path: Path) -> None:
+    specs = write_project(tmp_path / "project")
+    cache = Cache.open(tmp_path / "cache")
+    for _ in range(2):  # cold, then every query from the cache
+        loaded = load([specs], specs.parent, cache)
+        index = Index(loaded.project)
+        cached, _ = compile_all(index, BACKENDS, cache=cache)
+    fresh, _ = compile_all(index, BACKENDS)
+    assert cache.misses == 4 + len(fresh) and cache.hits == 4 + len(fresh)
+    assert [(q.kind, q.name, q.plan, q.notes, q.sql) for q in cached] == [
+        (q.kind, q.name, q.plan, q.notes, q.sql) for q in fresh]
+    experiment = next(q.plan for q in cached if q.kind == "experiment")
+    assert experiment.experiment is index.experiments["pricing"]  # the project's own object
+
+
 def test_damaged_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
     specs = write_project(tmp_path / "project")
     cache = Cache.open(tmp_path / "cache")
