@@ -6,9 +6,11 @@ May import: `metricspec.ir`, `metricspec.diagnostics`, `metricspec.resources`,
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,7 +81,26 @@ def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None,
     inside it are named relative to it (POSIX), so spans and outputs are the same from any
     folder and on any machine. With a `cache`, a file this tool parsed before (same name,
     same text) is not parsed again."""
-    files = spec_files(paths)
+    with _collector_paused():
+        return _load(spec_files(paths), root, cache)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Parsing builds the project's objects and almost no garbage cycles, but each full
+    collection of Python's cycle collector walks every object built so far: over a large
+    project that made parsing grow faster than the project (a third of the time at 10,000
+    metrics). Reference counting still frees what parsing drops."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:
     buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
     loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
     for path in files:

@@ -3,10 +3,12 @@ project is large; one object's failure never stops the others."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -50,11 +52,30 @@ def compile_all(
         objects += [(kind, name) for name in sorted(index.objects[kind])]
     groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
     tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
-    outcomes = (_run(index, tasks, workers) if cache is None
-                else _run_cached(index, tasks, workers, cache))
+    with _project_frozen():
+        outcomes = (_run(index, tasks, workers) if cache is None
+                    else _run_cached(index, tasks, workers, cache))
     compiled = [query for done, _ in outcomes for query in done]
     failed = [error for _, errors in outcomes for error in errors]
     return compiled, failed
+
+
+@contextmanager
+def _project_frozen() -> Iterator[None]:
+    """Compiling makes many short-lived sqlglot trees (cycles: nodes point at their parents),
+    and each full collection of the cycle collector also walked the whole project, so the
+    same query cost more in a larger project. The objects alive now (the project, the
+    index) are set aside from collection while compiling, and put back after (forked
+    workers also share them without copying). A caller's own frozen objects are left as
+    they are: then nothing is done."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
