@@ -29,6 +29,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 # files (or `/dev/zero`) are refused before they are read.
 MAX_SPEC_BYTES = 1024 * 1024
 
+# Objects allocated while parsing (about 65 a metric) after which `load` collects once.
+_COLLECT_AFTER = 200_000
+
 _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
@@ -90,7 +93,9 @@ def _collector_paused() -> Iterator[None]:
     """Parsing builds the project's objects and almost no garbage cycles, but each full
     collection of Python's cycle collector walks every object built so far: over a large
     project that made parsing grow faster than the project (a third of the time at 10,000
-    metrics). Reference counting still frees what parsing drops."""
+    metrics). Reference counting still frees what parsing drops. After a large project,
+    one full collection (linear in the project, ~0.6 s at 10,000 metrics) is cheaper than
+    letting the next stage's collections promote the objects through every generation."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -98,6 +103,8 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+            if gc.get_count()[0] > _COLLECT_AFTER:
+                gc.collect()
 
 
 def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:
