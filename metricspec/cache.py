@@ -139,7 +139,7 @@ class Cache:
             if data[:len(_MAGIC)] != _MAGIC or data[len(_MAGIC):head] != hashlib.sha256(
                     payload).digest():
                 raise ValueError("damaged cache entry")
-            value = _Unpickler(io.BytesIO(payload), resolve).load()  # a private folder
+            value = loads(payload, resolve)  # a private folder (`open`), a checked entry
         except Exception:
             with suppress(OSError):
                 path.unlink()
@@ -155,9 +155,7 @@ class Cache:
         reference (objects the reader has already, such as spec objects whose definitions
         the key covers), and given back by the `resolve` of `get`."""
         try:
-            buffer = io.BytesIO()
-            _Pickler(buffer, reference).dump(value)
-            payload = buffer.getvalue()
+            payload = dumps(value, reference)
             write_bytes(self._path(kind, name),
                         _MAGIC + hashlib.sha256(payload).digest() + payload)
         except (OutputError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
@@ -172,6 +170,19 @@ class Cache:
         result = parse(text, name)
         self.put("parse", entry, result)
         return result
+
+
+def dumps(value: Any, reference: Callable[[Any], Any] | None = None) -> bytes:
+    """`value` pickled, with the parts `reference` names stored as references (see `put`);
+    for a part of an entry that is loaded only when needed."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, reference).dump(value)
+    return buffer.getvalue()
+
+
+def loads(data: bytes, resolve: Callable[[Any], Any] | None = None) -> Any:
+    """What `dumps` pickled, its references given back by `resolve`."""
+    return _Unpickler(io.BytesIO(data), resolve).load()
 
 
 class _Pickler(pickle.Pickler):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import pickle
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -80,14 +81,15 @@ def _project_frozen() -> Iterator[None]:
 
 def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
     """`_run`, with the queries found in the cache read from it and the others stored."""
+    from metricspec.cache import dumps
     from metricspec.pipeline.cached import QueryKeys
 
     keys = QueryKeys(index, cache.fingerprint)
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
     outcomes: list[Outcome | None] = []
     for (backend, kind, name), entry in zip(tasks, names, strict=True):
-        found = cache.get("sql", entry, keys.resolve)
-        outcomes.append(([Compiled(kind, name, backend, found[2], found[0], found[1])], [])
+        found = cache.get("sql", entry)
+        outcomes.append(([keys.compiled(kind, name, backend, *found)], [])
                         if isinstance(found, tuple) and len(found) == 3 else None)
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
     for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers),
@@ -95,8 +97,11 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
         outcomes[i] = outcome
         done, _ = outcome
         if len(done) == 1:  # failures are not stored: they are compiled again
-            cache.put("sql", names[i], (done[0].sql, done[0].notes, done[0].plan),
-                      keys.reference)
+            try:  # the plan apart: `compile` reads only the SQL, most callers no plan
+                plan = dumps(done[0].plan, keys.reference)
+            except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+                continue
+            cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
     return [outcome for outcome in outcomes if outcome is not None]
 
 

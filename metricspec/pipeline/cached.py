@@ -22,8 +22,9 @@ from typing import Any
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.cache import key
-from metricspec.pipeline.kinds import Kind, Request, metric_groups
+from metricspec.cache import key, loads
+from metricspec.pipeline.driver import Compiled, plan_kind
+from metricspec.pipeline.kinds import Kind, Plan, Request, metric_groups
 from metricspec.semantic import Index
 
 _KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
@@ -37,6 +38,30 @@ def _names(text: str) -> frozenset[str]:
     `MetricRef`) and some more (its own, its columns'), which only add dependencies."""
     return frozenset(json.loads(found) if "\\" in found else found[1:-1]
                      for found in _NAME.findall(text))
+
+
+_UNLOADED = object()
+
+
+class _LazyPlan:
+    """`Compiled.plan` of a query read from the cache: unpickled when first read."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        state = obj.__dict__
+        if state["_plan"] is _UNLOADED:
+            state["_plan"] = state.pop("_load_plan")()
+        return state["_plan"]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_plan"] = value
+
+
+class CachedCompiled(Compiled):
+    """A `Compiled` read from the cache; its plan is loaded only if someone reads it."""
+
+    plan = _LazyPlan()
 
 
 class QueryKeys:
@@ -100,6 +125,21 @@ class QueryKeys:
         """The spec object `reference` names (KeyError when there is none: a miss)."""
         kind, name = reference
         return self._tables[kind][name]
+
+    def compiled(self, kind: Kind, name: str, backend: Backend, sql: str,
+                 notes: tuple[str, ...], plan: bytes) -> Compiled:
+        """The `Compiled` of a cache entry; its plan is unpickled when read (planned
+        again, should it fail to load: an entry of this key holds this plan)."""
+        def load() -> Plan:
+            try:
+                found: Plan = loads(plan, self.resolve)
+            except Exception:
+                found = plan_kind(kind, self.index, name)
+            return found
+
+        query = CachedCompiled(kind, name, backend, _UNLOADED, sql, tuple(notes))  # type: ignore[arg-type]
+        query.__dict__["_load_plan"] = load
+        return query
 
     def _roots(self, kind: Kind, name: str) -> Iterable[tuple[str, ir.Node]]:
         if kind == "metrics":

@@ -147,10 +147,12 @@ def test_plans_read_from_the_cache_are_the_plans_planning_makes(tmp_path: Path) 
         cached, _ = compile_all(index, BACKENDS, cache=cache)
     fresh, _ = compile_all(index, BACKENDS)
     assert cache.misses == 4 + len(fresh) and cache.hits == 4 + len(fresh)
+    assert all("_load_plan" in vars(q) for q in cached)  # loaded only when read
     assert [(q.kind, q.name, q.plan, q.notes, q.sql) for q in cached] == [
         (q.kind, q.name, q.plan, q.notes, q.sql) for q in fresh]
     experiment = next(q.plan for q in cached if q.kind == "experiment")
     assert experiment.experiment is index.experiments["pricing"]  # the project's own object
+    assert not any("_load_plan" in vars(q) for q in cached)
 
 
 def test_damaged_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
