@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
 from metricspec.backends import Backend
@@ -27,6 +27,9 @@ from metricspec.lockfile import Lock
 from metricspec.parse import load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
+
+if TYPE_CHECKING:
+    from metricspec.cache import Cache
 
 DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 
@@ -50,24 +53,26 @@ class Workspace:
 
     @classmethod
     def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
-             today: dt.date | None = None, root: Path | None = None) -> Workspace:
+             today: dt.date | None = None, root: Path | None = None,
+             cache: Cache | None = None) -> Workspace:
         """Parse and check every spec file under `paths` (files or folders); a
         `metricspec.lock` beside the spec folder is checked against `today`; with `root`,
-        files are named relative to it (see `metricspec.parse.load`)."""
+        files are named relative to it (see `metricspec.parse.load`); with a `cache`
+        (`metricspec.cache`), files and queries compiled before are read from it."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
         if not spec_files(paths):
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
-        loaded = load(paths, root)
+        loaded = load(paths, root, cache)
         backends = tuple(backends)
         lock, lock_error = _lock_of(paths)
         found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
                       lock_error=lock_error, today=today)
         diagnostics = loaded.diagnostics + found
         if backends and not any(d.is_error for d in diagnostics):
-            diagnostics += _compile_diagnostics(loaded.project, backends)
+            diagnostics += _compile_diagnostics(loaded.project, backends, cache)
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,
                    lock=lock, paths=tuple(map(str, paths)))
@@ -164,12 +169,13 @@ def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] 
         return None, (str(path), str(exc))
 
 
-def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend]) -> list[Diagnostic]:
+def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend],
+                         cache: Cache | None = None) -> list[Diagnostic]:
     """Compile everything for the chosen backends; what fails becomes MS702 at the object."""
     from metricspec.pipeline import compile_all
 
     index = Index(project)
-    _, failed = compile_all(index, backends)
+    _, failed = compile_all(index, backends, cache=cache)
     out = []
     for failure in failed:
         found = index.find(failure.name)

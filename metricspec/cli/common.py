@@ -25,6 +25,7 @@ from metricspec.safetext import printable
 
 if TYPE_CHECKING:
     from metricspec.backends import Backend
+    from metricspec.cache import Cache
     from metricspec.run.cost import Budget
     from metricspec.workspace import Workspace
 
@@ -99,7 +100,7 @@ def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> 
 
 
 def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None,
-                 *, relative: bool = False) -> Workspace:
+                 *, relative: bool = False, cache: Cache | None = None) -> Workspace:
     """Load specs; with `relative`, files are named relative to the project root (for
     outputs that must be the same from any folder: SQL headers, plans, docs)."""
     from metricspec.cli.settings import root_for
@@ -108,7 +109,7 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
     paths = paths or [Path("specs")]
     try:
         return Workspace.load(*paths, backends=backends or [],
-                              root=root_for(paths) if relative else None)
+                              root=root_for(paths) if relative else None, cache=cache)
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
 
@@ -123,6 +124,26 @@ SinceOpt = Annotated[str | None, typer.Option(
     "(today, yesterday, this/last week, month, quarter, year: its start).")]
 UntilOpt = Annotated[str | None, typer.Option(
     "--until", help="End, exclusive: as --since (a period: its end).")]
+
+
+def cache_or_none(paths: list[Path] | None, no_cache: bool) -> Cache | None:
+    """The compile cache of the project (`metricspec.cache`), unless turned off; a folder
+    that cannot be used safely is a warning, and the command runs without a cache."""
+    from metricspec.cache import Cache, CacheRefused, default_folder, disabled_by_environment
+    from metricspec.cli.settings import root_for
+
+    if no_cache or disabled_by_environment():
+        return None
+    try:
+        return Cache.open(default_folder(root_for(paths or [Path("specs")])))
+    except CacheRefused as exc:
+        error_line(str(exc), label="warning")
+        return None
+
+
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Parse and compile everything, without reading or writing the compile "
+    "cache (.metricspec_cache/ at the project root, or $METRICSPEC_CACHE_DIR).")]
 
 
 def parse_time(value: str | None, option: str) -> dt.datetime | None:

@@ -14,11 +14,13 @@ from metricspec.cli.common import (
     DialectOpt,
     DimensionOpt,
     GrainOpt,
+    NoCacheOpt,
     PathsArg,
     SinceOpt,
     SpecDirOpt,
     UntilOpt,
     app,
+    cache_or_none,
     dialects_or_exit,
     err,
     error_line,
@@ -47,10 +49,12 @@ def check(
         CheckFormat.text),
     dialect: DialectOpt = None,
     strict: Annotated[bool, typer.Option(help="Fail on warnings too.")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Check specs without a warehouse and report every problem precisely."""
     backends = dialects_or_exit(dialect)
-    ws = load_or_exit(paths or spec_dir, backends)
+    ws = load_or_exit(paths or spec_dir, backends,
+                      cache=cache_or_none(paths or spec_dir, no_cache))
     if fmt is CheckFormat.text:
         shown = ws.errors if VERBOSITY.quiet and not strict else ws.diagnostics
         if shown:
@@ -81,6 +85,7 @@ def compile_(
     up_to_date: Annotated[bool, typer.Option(
         "--check", help="Write nothing; exit 1 when the output folder is not what compiling "
         "would write (for builds committed to the repository).")] = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files.
 
@@ -93,7 +98,8 @@ def compile_(
     clock = Stopwatch()  # --verbose: each step's time on stderr
     # spec files are named relative to the project root in the SQL headers, so a build is
     # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
-    ws = load_or_exit(paths or spec_dir, relative=True)
+    cache = cache_or_none(paths or spec_dir, no_cache)
+    ws = load_or_exit(paths or spec_dir, relative=True, cache=cache)
     if not ws.ok:
         out.print(ws.render("text"), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
@@ -103,8 +109,9 @@ def compile_(
         with output_errors():
             check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
-                                   workers=os.cpu_count() or 1)
-    clock.step(f"compiled {len(compiled)} queries")
+                                   workers=os.cpu_count() or 1, cache=cache)
+    clock.step(f"compiled {len(compiled)} queries"
+               + (f" ({cache.hits} from the cache)" if cache else ""))
     if up_to_date:
         _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():

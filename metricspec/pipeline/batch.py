@@ -3,17 +3,24 @@ project is large; one object's failure never stops the others."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
-from collections.abc import Callable, Iterable
+import pickle
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from metricspec.backends import Backend
 from metricspec.pipeline.driver import Compiled, CompileError, compile_kind
 from metricspec.pipeline.kinds import KINDS, Kind, metric_groups
 from metricspec.semantic import Index
+
+if TYPE_CHECKING:
+    from metricspec.cache import Cache
 
 Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
@@ -27,6 +34,7 @@ def compile_all(
     *,
     per_metric: bool = False,
     workers: int = 1,
+    cache: Cache | None = None,
 ) -> tuple[list[Compiled], list[CompileError]]:
     """Every object for every backend, in a stable order; failures are returned, not raised.
 
@@ -36,7 +44,8 @@ def compile_all(
     `workers` > 1, large projects are compiled by forked worker processes (the command line
     does this; a library caller with threads of its own, such as an open DuckDB connection,
     should keep the default of 1, since forking a threaded process is unsafe). The output is
-    the same, in the same order.
+    the same, in the same order. With a `cache`, a query whose key (`cached.QueryKeys`:
+    everything it depends on) was compiled before is read from it, not compiled again.
     """
     objects: list[tuple[Kind, str]] = [("metric", name) for name in sorted(index.metrics)
                                        if per_metric]
@@ -44,10 +53,56 @@ def compile_all(
         objects += [(kind, name) for name in sorted(index.objects[kind])]
     groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
     tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
-    outcomes = _run(index, tasks, workers)
+    with _project_frozen():
+        outcomes = (_run(index, tasks, workers) if cache is None
+                    else _run_cached(index, tasks, workers, cache))
     compiled = [query for done, _ in outcomes for query in done]
     failed = [error for _, errors in outcomes for error in errors]
     return compiled, failed
+
+
+@contextmanager
+def _project_frozen() -> Iterator[None]:
+    """Compiling makes many short-lived sqlglot trees (cycles: nodes point at their parents),
+    and each full collection of the cycle collector also walked the whole project, so the
+    same query cost more in a larger project. The objects alive now (the project, the
+    index) are set aside from collection while compiling, and put back after (forked
+    workers also share them without copying). A caller's own frozen objects are left as
+    they are: then nothing is done."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
+    """`_run`, with the queries found in the cache read from it and the others stored."""
+    from metricspec.cache import dumps
+    from metricspec.pipeline.cached import QueryKeys
+
+    keys = QueryKeys(index, cache.fingerprint)
+    names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
+    outcomes: list[Outcome | None] = []
+    for (backend, kind, name), entry in zip(tasks, names, strict=True):
+        found = cache.get("sql", entry)
+        outcomes.append(([keys.compiled(kind, name, backend, *found)], [])
+                        if isinstance(found, tuple) and len(found) == 3 else None)
+    missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers),
+                          strict=True):
+        outcomes[i] = outcome
+        done, _ = outcome
+        if len(done) == 1:  # failures are not stored: they are compiled again
+            try:  # the plan apart: `compile` reads only the SQL, most callers no plan
+                plan = dumps(done[0].plan, keys.reference)
+            except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+                continue
+            cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _compile_task(index: Index, task: Task) -> Outcome:

@@ -1,0 +1,214 @@
+"""The compile cache: a plain folder of content-addressed entries, safe to delete.
+
+Two kinds of entry are kept, each under a key that hashes everything its value depends on:
+
+* `parse/<key>`: one spec file's parse result; the key hashes the tool's fingerprint, the
+  file's name (it is in every span) and its text;
+* `sql/<key>`: one object's compiled SQL for one backend; the key (made in
+  `metricspec.pipeline.cached`) hashes the fingerprint, the backend's definition, the request
+  and the full definitions and files of the object and of everything it depends on.
+
+The fingerprint (`fingerprint()`) is metricspec's version, the versions of the libraries that
+shape parse results and SQL, and a hash of every file of the package, its grammar and its
+backend definitions: a changed line of code, in a checkout or an upgrade, never serves an
+entry made by other code. Keys are never reused for other content, so an entry is never
+stale; nothing is ever invalidated, only added (delete the folder to reclaim the space).
+
+Entries are pickles, so the folder is private: it is created with mode 0700 and a folder
+that does not belong to the user, or that others may write to, is not used at all (`open`
+says why). Each entry carries the SHA-256 of its payload; one that is truncated, damaged or
+cannot be loaded is ignored (and removed), and the value is computed again. Entries are
+written atomically (`metricspec.outputs`), so concurrent processes never read half of one;
+a cache that cannot be written is no error.
+
+The folder is `.metricspec_cache/` at the project root, or `$METRICSPEC_CACHE_DIR`;
+`--no-cache` or `METRICSPEC_NO_CACHE=1` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import stat
+from collections.abc import Callable
+from contextlib import suppress
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from metricspec import __version__
+from metricspec.outputs import OutputError, write_bytes
+from metricspec.resources import backends_dir, grammar_path
+
+FOLDER_NAME = ".metricspec_cache"
+ENV_FOLDER = "METRICSPEC_CACHE_DIR"
+ENV_OFF = "METRICSPEC_NO_CACHE"
+_MAGIC = b"metricspec-cache-1\n"
+_LIBRARIES = ("sqlglot", "lark", "ruamel.yaml", "pydantic", "pydantic_core")
+_PACKAGE = Path(__file__).resolve().parent
+T = TypeVar("T")
+
+
+class CacheRefused(Exception):
+    """A cache folder that cannot be used safely, with the reason."""
+
+
+@cache
+def fingerprint() -> str:
+    """What the tool is: its version, its libraries' versions and a hash of its own files
+    (Python sources, grammar, backend definitions), so any change of code is a new tool."""
+    digest = hashlib.sha256(f"metricspec {__version__}\n".encode())
+    for library in _LIBRARIES:
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{library} {version}\n".encode())
+    files = [*sorted(_PACKAGE.rglob("*.py")), grammar_path(),
+             *sorted(backends_dir().glob("*.toml"))]
+    for path in files:
+        digest.update(path.relative_to(_PACKAGE.parent).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def key(*parts: str | bytes) -> str:
+    """The SHA-256 of the parts, each length-prefixed (no two lists of parts collide)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8") if isinstance(part, str) else part
+        digest.update(f"{len(data)}:".encode() + data)
+    return digest.hexdigest()
+
+
+def _private(path: Path) -> bool:
+    """Whether `path` is a real folder of this user that no one else may write to."""
+    info = path.lstat()
+    getuid = getattr(os, "getuid", None)
+    owner = getuid is None or info.st_uid == getuid()
+    return owner and stat.S_ISDIR(info.st_mode) and not info.st_mode & 0o022
+
+
+class Cache:
+    """One cache folder; `hits` and `misses` count the lookups of this process."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+        self.fingerprint = fingerprint()
+
+    @classmethod
+    def open(cls, folder: str | Path) -> Cache:
+        """The cache in `folder`, created private to the user; `CacheRefused` when the
+        folder (or one of its entry folders) cannot be created, is not a folder, belongs to
+        someone else or may be written by others."""
+        path = Path(folder)
+        try:
+            for part in (path, path / "parse", path / "sql"):
+                part.mkdir(mode=0o700, parents=part is path, exist_ok=True)
+                if not _private(part):
+                    raise CacheRefused(
+                        f"the cache folder {part} belongs to another user or others may write "
+                        f"to it; metricspec does not use it (delete it, or set {ENV_FOLDER})")
+        except OSError as exc:
+            raise CacheRefused(f"cannot use the cache folder {path}: "
+                               f"{(exc.strerror or str(exc)).lower()}") from exc
+        return cls(path)
+
+    def _path(self, kind: str, name: str) -> Path:
+        return self.folder / kind / name
+
+    def get(self, kind: str, name: str,
+            resolve: Callable[[Any], Any] | None = None) -> Any | None:
+        """The value stored under `name`, or None (missing, truncated, damaged, unloadable:
+        a bad entry is removed, so it is rebuilt). `resolve` gives back the objects `put`
+        stored by reference (see there); a reference it cannot resolve is a miss."""
+        path = self._path(kind, name)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        head = len(_MAGIC) + 32
+        payload = data[head:]
+        try:
+            if data[:len(_MAGIC)] != _MAGIC or data[len(_MAGIC):head] != hashlib.sha256(
+                    payload).digest():
+                raise ValueError("damaged cache entry")
+            value = loads(payload, resolve)  # a private folder (`open`), a checked entry
+        except Exception:
+            with suppress(OSError):
+                path.unlink()
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, kind: str, name: str, value: Any,
+            reference: Callable[[Any], Any] | None = None) -> None:
+        """Store `value` under `name`; a value that cannot be stored is no error. The parts
+        of `value` for which `reference` gives something other than None are stored as that
+        reference (objects the reader has already, such as spec objects whose definitions
+        the key covers), and given back by the `resolve` of `get`."""
+        try:
+            payload = dumps(value, reference)
+            write_bytes(self._path(kind, name),
+                        _MAGIC + hashlib.sha256(payload).digest() + payload)
+        except (OutputError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            pass
+
+    def parsed(self, name: str, text: str, parse: Callable[[str, str], T]) -> T:
+        """`parse(text, name)`, from the cache when this tool parsed this file before."""
+        entry = key(self.fingerprint, name, text)
+        found = self.get("parse", entry)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        result = parse(text, name)
+        self.put("parse", entry, result)
+        return result
+
+
+def dumps(value: Any, reference: Callable[[Any], Any] | None = None) -> bytes:
+    """`value` pickled, with the parts `reference` names stored as references (see `put`);
+    for a part of an entry that is loaded only when needed."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, reference).dump(value)
+    return buffer.getvalue()
+
+
+def loads(data: bytes, resolve: Callable[[Any], Any] | None = None) -> Any:
+    """What `dumps` pickled, its references given back by `resolve`."""
+    return _Unpickler(io.BytesIO(data), resolve).load()
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, reference: Callable[[Any], Any] | None) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._reference = reference
+
+    def persistent_id(self, obj: Any) -> Any:
+        return None if self._reference is None else self._reference(obj)
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, resolve: Callable[[Any], Any] | None) -> None:
+        super().__init__(file)
+        self._resolve = resolve
+
+    def persistent_load(self, pid: Any) -> Any:
+        if self._resolve is None:
+            raise pickle.UnpicklingError("an entry with references read without a resolver")
+        return self._resolve(pid)
+
+
+def default_folder(root: Path) -> Path:
+    """`$METRICSPEC_CACHE_DIR`, else `.metricspec_cache/` in the project root."""
+    return Path(os.environ.get(ENV_FOLDER) or root / FOLDER_NAME)
+
+
+def disabled_by_environment() -> bool:
+    return os.environ.get(ENV_OFF, "").strip().lower() not in ("", "0", "false", "no", "off")
