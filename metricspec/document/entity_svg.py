@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from html import escape
-from itertools import pairwise
 from typing import Any
 
-from metricspec.document.graph_layout import layered, text_box
+from metricspec.document.graph_layout import curve, layered, text_box
 from metricspec.safetext import printable
 
 NAME_PX, DETAIL_PX, PAD_X, PAD_Y, LINE_GAP = 13.0, 11.0, 10.0, 8.0, 4.0
@@ -66,10 +65,7 @@ def entity_graph_svg(data: Mapping[str, Any],
         many, one = boxes[route.source], boxes[route.target]
         points = [(many.x + many.width / 2, many.y + many.height), *route.bends,
                   (one.x + one.width / 2, one.y)]
-        path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
-        for (x0, y0), (x1, y1) in pairwise(points):
-            mid = (y0 + y1) / 2
-            path += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
+        path = curve(points)
         label = ", ".join(keys.get((route.source, route.target), ()))
         out.append(f'<path class="edge" d="{path}" marker-end="url(#one)" '
                    f'data-from="{_attr(route.source)}" data-to="{_attr(route.target)}"/>')

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 # Widths of characters in ems for a sans-serif face, rounded up (so estimates err wide).
@@ -193,3 +194,13 @@ def _place(component, gap_x: float, gap_y: float, left: float, top: float,  # ty
         routes.append(Route(source.data, target.data, bends))
     right = max(x + shift + v.view.w for v, x in xs.items())
     return boxes, routes, right, y - gap_y
+
+
+def curve(points: Sequence[tuple[float, float]]) -> str:
+    """An SVG path through `points` (a box's edge, the layout's bends, the next box's edge):
+    a vertical S-curve between each pair, so edges leave and enter boxes straight."""
+    path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
+    for (x0, y0), (x1, y1) in pairwise(points):
+        mid = (y0 + y1) / 2
+        path += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
+    return path

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from itertools import pairwise
 
 from metricspec import ir
-from metricspec.document.graph_layout import layered, text_box, text_width
+from metricspec.document.graph_layout import curve, layered, text_box, text_width
 from metricspec.safetext import printable
 
 _ARROW = {"ratio": "÷", "product": "×", "sum": "+", "weighted": "Σw", "drivers": "~"}
@@ -75,10 +74,7 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html",
         kind, weight = composition.get((route.source, route.target), ("drivers", None))
         points = [(parent.x + parent.width / 2, parent.y + parent.height), *route.bends,
                   (child.x + child.width / 2, child.y)]
-        path = f"M{points[0][0]:.1f},{points[0][1]:.1f}"
-        for (x0, y0), (x1, y1) in pairwise(points):
-            mid = (y0 + y1) / 2
-            path += f" C{x0:.1f},{mid:.1f} {x1:.1f},{mid:.1f} {x1:.1f},{y1:.1f}"
+        path = curve(points)
         style = "edge influence" if kind == "drivers" else "edge"
         out.append(f'<path class="{style}" d="{path}"/>')
         if weight is not None:
