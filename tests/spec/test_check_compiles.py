@@ -286,5 +286,6 @@ def test_the_generator_reaches_projects_check_accepts(scratch: Path, kind: str) 
         return assert_compiles(Workspace.load(path), per_metric=False)
 
     found = find(small_projects(), accepted, settings=settings(
-        max_examples=400, derandomize=True, database=None, phases=[Phase.generate]))
+        max_examples=400, derandomize=True, database=None, deadline=None,
+        phases=[Phase.generate]))
     assert f"{kind} " in found

@@ -151,7 +151,9 @@ def test_moderate_sharing_is_fine() -> None:
 def test_deep_nesting_is_ms110(text: str) -> None:
     started = time.monotonic()
     document = read_yaml(text, "deep.yaml")
-    assert time.monotonic() - started < 3
+    # a guard against a hang or an exponential blow-up, not a speed target (it takes well
+    # under a second; 3 s was missed on a loaded 2-core machine)
+    assert time.monotonic() - started < 30
     assert [d.code for d in document.diagnostics] == ["MS110"]
     assert str(MAX_DEPTH) in document.diagnostics[0].message
 
