@@ -44,6 +44,11 @@ def test_where_on_postgres(postgres_engine: PostgresEngine, feedback: pd.DataFra
         ["up", "given"]].sum()
     want = {key: up / given if given else None
             for key, (up, given) in sums.iterrows()}
+    # a dense series (docs/language.md, "Time"): every day of the range for every channel
+    # seen in it, NULL where a channel had no feedback that day
+    days = [f"2026-11-0{d}" for d in range(1, 8)]
+    want = {(day, channel): want.get((day, channel)) for day in days
+            for channel in sorted({c for _, c in want})}
     got = {(r["period"][:10], r["channel"]): r["csat"] for r in rows}
     assert {c for _, c in got} == {"chat", "email"}
     assert got.keys() == want.keys() and len(got) >= 10
