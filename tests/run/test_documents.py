@@ -71,4 +71,4 @@ def test_demo_command_runs_the_readme_job(tmp_path: Path) -> None:
     for expected in ("experiment summarizer_v2", "experiment prompt_template_v3",
                      "INVALID", "monitor csat_drop", "2026-11-16 14:"):
         assert expected in out, expected
-    assert len(list((tmp_path / "demo-reports").glob("*.html"))) == 4
+    assert len(list((tmp_path / "demo-reports").glob("*.html"))) == 5  # one per experiment
