@@ -96,31 +96,39 @@ def execute(conn: Connection, sql: str, what: str, tables: Iterable[str] = (),
     """Run one query; with a scan ``budget``, first ask the engine what it would read and
     refuse (a `RunError` with the estimate) when that is more or cannot be known.
     `metricspec --verbose` shows every query and how long it took (logger `metricspec`)."""
+    return execute_costed(conn, sql, what, tables, budget, measure=False)[0]
+
+
+def execute_costed(conn: Connection, sql: str, what: str, tables: Iterable[str] = (),
+                   budget: Budget | None = None, *, measure: bool = True,
+                   ) -> tuple[QueryResult, ScanCost | None]:
+    """`execute`, and what the query read: the engine's own figures, else its estimate
+    (asked once: the budget's estimate is reused), else ``None`` (not reported). Reading the
+    figures never fails a query that succeeded."""
     read = ", ".join(sorted(set(tables)))
+    estimate: ScanCost | None = None
     try:
         if budget is not None:
-            problem = budget_problem(budget, conn.estimate(sql), conn.dialect)
+            estimate = conn.estimate(sql)
+            problem = budget_problem(budget, estimate, conn.dialect)
             if problem is not None:
                 raise RunError(f"{what}: {problem}")
         _log.debug("%s: running\n%s", what, sql)
         started = time.perf_counter()
         result = conn.execute(sql)
         _log.debug("%s: %.2f s", what, time.perf_counter() - started)
-        return result
     except WarehouseError as exc:
         raise RunError(f"{what}: the warehouse rejected the query"
                        + (f" (it reads {read})" if read else "") + f": {exc.message}") from exc
-
-
-def scan_cost(conn: Connection, sql: str) -> ScanCost | None:
-    """What the query just run read: the engine's own figures, else its estimate, else
-    ``None`` (not reported). Never fails a run that succeeded."""
-    if conn.last_cost is not None:
-        return conn.last_cost
-    try:
-        return conn.estimate(sql)
-    except WarehouseError:
-        return None
+    if not measure:
+        return result, None
+    cost = conn.last_cost or estimate
+    if cost is None:
+        try:
+            cost = conn.estimate(sql)
+        except WarehouseError:
+            cost = None
+    return result, cost
 
 
 # ------------------------------------------------------------ preflight
@@ -213,11 +221,10 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
     timings.add("preflight", time.perf_counter() - started)
     progress("running the experiment query")
     started = time.perf_counter()
-    result = execute(conn, compiled.sql, what,
-                     (_table_name(s) for s in plan.sources.values()), budget)
+    result, cost = execute_costed(conn, compiled.sql, what,
+                                  (_table_name(s) for s in plan.sources.values()), budget)
     timings.add("query", time.perf_counter() - started)
-    return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings,
-                         scan_cost(conn, compiled.sql))
+    return ExperimentRun(plan, compiled.backend, compiled.sql, rows_of(result), timings, cost)
 
 
 def run_daily(plan: ExperimentPlan, conn: Connection) -> list[dict[str, Any]]:
@@ -276,13 +283,14 @@ def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _
     progress(f"evaluating {what}")
     started = time.perf_counter()
     tables = [_table_name(s) for s in plan.series.sources.values()]
-    alerts = rows_of(execute(conn, compiled.sql, what, tables, budget))
-    costs = [scan_cost(conn, compiled.sql)]
+    result, cost = execute_costed(conn, compiled.sql, what, tables, budget)
+    alerts, costs = rows_of(result), [cost]
     coverage = None
     if not alerts:  # no alert: was there anything to judge?
         coverage_sql = pipeline.coverage_sql(compiled)
-        [row] = rows_of(execute(conn, coverage_sql, what, tables, budget))
-        costs.append(scan_cost(conn, coverage_sql))
+        result, cost = execute_costed(conn, coverage_sql, what, tables, budget)
+        [row] = rows_of(result)
+        costs.append(cost)
         coverage = (int(row["windows"] or 0), int(row["judged"] or 0))
     timings.add("query", time.perf_counter() - started)
     return MonitorRun(plan, compiled.backend, compiled.sql, alerts, timings, combine(costs),
@@ -339,6 +347,6 @@ def execute_metrics_costed(compiled: Compiled, conn: Connection, what: str | Non
     plan = _plan_of(compiled, MetricQueryPlan)
     what = what or f"metric query `{compiled.name}`"
     preflight(conn, compiled.backend, what, series_columns(plan))
-    rows = rows_of(execute(conn, compiled.sql, what,
-                           (_table_name(s) for s in plan.sources.values()), budget))
-    return MetricsRun(rows, scan_cost(conn, compiled.sql))
+    result, cost = execute_costed(conn, compiled.sql, what,
+                                  (_table_name(s) for s in plan.sources.values()), budget)
+    return MetricsRun(rows_of(result), cost)

@@ -38,10 +38,10 @@ from metricspec.run.execute import (
     _noop,
     backend_of,
     execute,
+    execute_costed,
     experiment_columns,
     preflight,
     rows_of,
-    scan_cost,
 )
 from metricspec.semantic import Index
 
@@ -94,10 +94,10 @@ def run_incremental(index: Index, name: str, conn: Connection, lookback: dt.time
     started = time.perf_counter()
     text = render_sql(inc.statistics_sql(plan, names, sql), backend, kind="experiment",
                       name=name, files=plan.files, notes=("incremental: from the state",))
-    result = execute(conn, text, what)
+    result, statistics_cost = execute_costed(conn, text, what)
     # what the refresh read is known only where the engine measures it (DuckDB); without
     # it, the statistics query's figure alone would understate the run: not reported
-    cost = None if refresh.cost is None else combine([refresh.cost, scan_cost(conn, text)])
+    cost = None if refresh.cost is None else combine([refresh.cost, statistics_cost])
     timings.add("query", time.perf_counter() - started)
     return ExperimentRun(plan, backend, text, rows_of(result), timings, cost), refresh
 

@@ -10,7 +10,7 @@ from harness.postgres_engine import PostgresEngine
 
 from metricspec.run import cost
 from metricspec.run.connections import connect
-from metricspec.run.execute import scan_cost
+from metricspec.run.execute import execute_costed
 
 pytestmark = pytest.mark.engines
 
@@ -31,11 +31,11 @@ def test_postgres_estimates_rows_and_bytes_of_the_tables_it_scans(
         assert estimate is not None and not estimate.measured
         assert [(s.table, s.rows, s.bytes) for s in estimate.scans] == [
             ("cost_probe.events", ROWS, pages)]
-        rows = conn.execute(QUERY).rows
-        assert sum(n for _, n in rows) == ROWS - 6
+        result, reported = execute_costed(conn, QUERY, "probe")
+        assert sum(n for _, n in result.rows) == ROWS - 6
         # PostgreSQL says nothing after a query: the run reports the planner's estimate
         assert conn.last_cost is None
-        assert scan_cost(conn, QUERY) == estimate
+        assert reported == estimate
         problem = cost.budget_problem(cost.parse_budget("1000 rows"), estimate, "postgres")
         assert problem is not None and "20,000 rows" in problem
 
