@@ -55,11 +55,12 @@ def render_diagnostics(view: dict[str, Any], console: Console) -> None:
     """A few lines: each warning, or that all checks passed; the primaries over time."""
     warnings = view.get("warnings") or []
     title = Text("Diagnostics ", style="bold")
-    if not warnings:
-        checks = len(view.get("by_day", []))
-        console.print(Text.assemble(title, ("✓ ", "green"), (
-            f"split even on each of {checks} days and in every segment; no undeclared "
-            "variant; no unit exposed before the window; no trend in the primaries", "")))
+    if not warnings and not view.get("by_day"):
+        # nothing was exposed: none of the checks had anything to judge
+        console.print(Text.assemble(title, ("– ", "yellow"),
+                                    ("not run: no exposures in the window", "yellow")))
+    elif not warnings:
+        console.print(Text.assemble(title, ("✓ ", "green"), (passed_text(view), "")))
     else:
         console.print(Text.assemble(title, ("! ", "bold yellow"),
                                     (f"{len(warnings)} finding(s)", "yellow")))
@@ -79,6 +80,24 @@ def render_diagnostics(view: dict[str, Any], console: Console) -> None:
             f"lift {fmt.lift(last['lift'])} [{fmt.lift(last['ci_low'])}, "
             f"{fmt.lift(last['ci_high'])}] on {last['date']} ({len(points)} days); {slope}",
             style="dim"))
+
+
+def passed_text(view: dict[str, Any]) -> str:
+    """What the checks found when none flagged anything, naming only the checks that ran (a
+    trend test needs enough days: where it could not run, it says so)."""
+    untested = [m for m in view.get("metrics", []) if m["trend"]["slope"] is None]
+    trend = ("no trend in the primaries" if not untested else
+             "trend test not run for " + ", ".join(
+                 f"{printable(m['label'])} ({printable(m['trend']['reason'])})"
+                 for m in untested))
+    return (f"split even on each of {len(view['by_day'])} days and in every segment; no "
+            f"undeclared variant; no unit exposed before the window; {trend}")
+
+
+def render_not_run(console: Console) -> None:
+    """The daily diagnostics did not run (statistics from a file, or the query failed)."""
+    console.print(Text.assemble(("Diagnostics ", "bold"), ("– ", "yellow"),
+                                ("not run", "yellow")))
 
 
 def adjusted_view(plan: ExperimentPlan, adjusted: list[dict[str, Any]]

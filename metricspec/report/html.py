@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from metricspec import __version__
 from metricspec.report.charts import EffectPoint, effect_over_time_chart
+from metricspec.report.diagnostics import passed_text
 from metricspec.report.experiment import ExperimentReport
 from metricspec.report.forest import forest_svg, interval_bars
 from metricspec.report.progress import Progress
@@ -28,8 +29,10 @@ def render_html(report: ExperimentReport, progress: Progress | None = None,
     # no chart of effects when the split is broken: they would read as verdicts
     charts = [Markup(effect_over_time_chart(points, title)) for title, points in effects
               if points] if report.srm_status != "failed" else []
+    passed = passed_text(report.diagnostics) if report.diagnostics else ""
     return template.render(report=report, forest=Markup(forest_svg(report)), bars=bars,
-                           version=__version__, progress=progress, effects=charts)
+                           version=__version__, progress=progress, effects=charts,
+                           diagnostics_passed=passed)
 
 
 def effects_of(report: ExperimentReport) -> list[tuple[str, list[EffectPoint]]]:

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from metricspec.report.diagnostics import render_adjusted, render_diagnostics
+from metricspec.report.diagnostics import render_adjusted, render_diagnostics, render_not_run
 from metricspec.report.experiment import ExperimentReport, MetricRow
 from metricspec.report.monitor import MonitorReport
 from metricspec.safetext import printable
@@ -171,6 +171,8 @@ def render_experiment(report: ExperimentReport, console: Console,
                            "trusted until the assignment is fixed.", style="bold red"))
     if report.diagnostics is not None:
         render_diagnostics(report.diagnostics, console)
+    else:
+        render_not_run(console)
     console.print()
     console.print(_metrics_section(report.metrics, "Metrics", console.width))
     render_adjusted(report.adjusted, console)
