@@ -26,8 +26,9 @@ carries per-stratum, per-variant sums, so no new statistics are needed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -99,22 +100,41 @@ def _viable(c: Arm, t: Arm) -> bool:
     return c.n >= 2 and t.n >= 2 and c.var > 0 and t.var > 0
 
 
-def _combine(cells: Sequence[tuple[Arm, Arm]]) -> list[tuple[Arm, Arm]]:
-    ordered = sorted(cells, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
+class _Cell(Protocol):
+    @property
+    def n(self) -> float: ...
+
+    def __add__(self, other: Any) -> Any: ...
+
+
+C = TypeVar("C", bound=_Cell)
+
+
+def pool_strata(cells: Sequence[tuple[C, C]], viable: Callable[[C, C], bool]
+                ) -> list[tuple[C, C]] | str:
+    """The strata to analyse, largest first: a stratum that cannot be analysed on its own
+    (`viable` false) is pooled into the largest, as gbstats does; or why none can be."""
+    live = [ct for ct in cells if ct[0].n + ct[1].n > 0]
+    if not live:
+        return "no units"
+    ordered = sorted(live, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
     kept = [ordered[0]]
     for c, t in ordered[1:]:
-        if _viable(c, t):
+        if viable(c, t):
             kept.append((c, t))
         else:
             kept[0] = (kept[0][0] + c, kept[0][1] + t)
+    if not viable(*kept[0]):
+        return "zero variance or fewer than 2 units in an arm"
     return kept
 
 
 def stratified_effect(cells: Sequence[tuple[Arm, Arm]]) -> PostStratified | str:
     """Return the post-stratified effect of (control, treatment) per stratum, or a reason."""
-    cells = _combine([ct for ct in cells if ct[0].n + ct[1].n > 0])
-    if not cells or not _viable(*cells[0]):
-        return "zero variance or fewer than 2 units in an arm"
+    pooled = pool_strata(cells, _viable)
+    if isinstance(pooled, str):
+        return pooled
+    cells = pooled
     n = np.array([c.n + t.n for c, t in cells])
     alpha = np.array([[c.mean for c, _ in cells], [t.mean - c.mean for c, t in cells]])
     covs = []
@@ -195,18 +215,9 @@ def stratified_ratio_effect(cells: Sequence[tuple[RatioArm, RatioArm]]) -> PostS
     Per stratum α_k = (x̄_c, x̄_t − x̄_c, ȳ_c, ȳ_t − ȳ_c) with the contrast of the per-arm
     covariances; the ratio of the weighted means is compared, R_t/R_c − 1 relative.
     """
-    live = [ct for ct in cells if ct[0].n + ct[1].n > 0]
-    if not live:
-        return "no units"
-    ordered = sorted(live, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
-    kept = [ordered[0]]
-    for c, t in ordered[1:]:
-        if c.viable() and t.viable():
-            kept.append((c, t))
-        else:
-            kept[0] = (kept[0][0] + c, kept[0][1] + t)
-    if not (kept[0][0].viable() and kept[0][1].viable()):
-        return "zero variance or fewer than 2 units in an arm"
+    kept = pool_strata(cells, lambda c, t: c.viable() and t.viable())
+    if isinstance(kept, str):
+        return kept
     n = np.array([c.n + t.n for c, t in kept])
     alpha = np.empty((4, len(kept)))
     covs = []

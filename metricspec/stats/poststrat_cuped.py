@@ -29,6 +29,7 @@ from metricspec.stats.poststrat import (
     PostStratified,
     RatioArm,
     count_summary,
+    pool_strata,
     ratio_summary,
 )
 from metricspec.stats.spec import MetricKind, MetricSpec
@@ -106,18 +107,9 @@ def _viable(c: CupedArm, t: CupedArm) -> bool:
 
 def stratified_cuped_effect(cells: Sequence[tuple[CupedArm, CupedArm]]) -> PostStratified | str:
     """Return the post-stratified CUPED comparison, or a reason."""
-    live = [ct for ct in cells if ct[0].n + ct[1].n > 0]
-    if not live:
-        return "no units"
-    ordered = sorted(live, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
-    kept = [ordered[0]]
-    for c, t in ordered[1:]:
-        if _viable(c, t):
-            kept.append((c, t))
-        else:
-            kept[0] = (kept[0][0] + c, kept[0][1] + t)
-    if not _viable(*kept[0]):
-        return "zero variance or fewer than 2 units in an arm"
+    kept = pool_strata(cells, _viable)
+    if isinstance(kept, str):
+        return kept
     if len(kept) == 1:  # gbstats: one stratum is the ordinary CUPED comparison
         return "a single stratum (the unstratified CUPED comparison applies)"
     whole_c = sum((c for c, _ in kept[1:]), kept[0][0])
@@ -278,18 +270,9 @@ def stratified_cuped_ratio_effect(
     def viable(c: CupedRatioArm, t: CupedRatioArm) -> bool:
         return c.ratio(0, 1).viable() and t.ratio(0, 1).viable() and c.n + t.n > 6
 
-    live = [ct for ct in cells if ct[0].n + ct[1].n > 0]
-    if not live:
-        return "no units"
-    ordered = sorted(live, key=lambda ct: ct[0].n + ct[1].n, reverse=True)
-    kept = [ordered[0]]
-    for c, t in ordered[1:]:
-        if viable(c, t):
-            kept.append((c, t))
-        else:
-            kept[0] = (kept[0][0] + c, kept[0][1] + t)
-    if not viable(*kept[0]):
-        return "zero variance or fewer than 2 units in an arm"
+    kept = pool_strata(cells, viable)
+    if isinstance(kept, str):
+        return kept
     if len(kept) == 1:  # gbstats: one stratum is the ordinary CUPED comparison
         return "a single stratum (the unstratified CUPED comparison applies)"
     whole_c = sum((c for c, _ in kept[1:]), kept[0][0])
