@@ -67,7 +67,7 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         if metric.window and metric.window.seconds:  # several rolling lengths: by length
             suffix = rolled_name("", metric.window.seconds, plan.lookback_seconds)
-        value = _formula(metric.formula, sql, suffix)
+        value = formula_sql(metric.formula, sql, suffix)
         select = select.select(value.as_(sql.alias(metric.name)), copy=False)
     select = select.from_(sql.cte(source), copy=False)
     period_filter = _period_range(plan, sql)
@@ -85,7 +85,7 @@ def _constants(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
                             "(`check` reports a window over a constant as MS410)", "MS410")
     select = exp.select(sql.null_timestamp().as_(sql.alias(PERIOD)))
     for metric in plan.metrics:
-        select = select.select(_formula(metric.formula, sql, "").as_(sql.alias(metric.name)),
+        select = select.select(formula_sql(metric.formula, sql, "").as_(sql.alias(metric.name)),
                                copy=False)
     return select
 
@@ -128,7 +128,7 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     for dim in plan.dimensions:
         select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
     for measure in localized(scan.joins, scan.measures):
-        select = select.select(_measure(measure, sql).as_(sql.alias(measure.name)), copy=False)
+        select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name)), copy=False)
     select = select.from_(relation(source, scan.joins, sql, "s"), copy=False)
     where = _time_range(
         plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative
@@ -144,7 +144,8 @@ def _group(select: exp.Select, keys: list[exp.Expr], sql: SqlBuilder) -> exp.Sel
     return sql.group(select, keys)
 
 
-def _measure(measure: Measure, sql: SqlBuilder) -> exp.Expr:
+def measure_sql(measure: Measure, sql: SqlBuilder) -> exp.Expr:
+    """One measure's aggregate over the scan `s` (also the diff's range query's)."""
     condition = sql.filter(measure.filter, "s")
     value = sql.col(measure.column, "s") if measure.column else None
     if measure.func == "quantile":
@@ -339,7 +340,8 @@ def _rollup(measure: Measure | None, value: exp.Expr) -> exp.Expr:
     return exp.Sum(this=value)
 
 
-def _formula(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expr:
+def formula_sql(formula: Formula, sql: SqlBuilder, suffix: str) -> exp.Expr:
+    """A metric's formula over its measures' columns (named with `suffix`)."""
     def binary(op: str, a: exp.Expr, b: exp.Expr) -> exp.Expr:
         if op == "/":
             return sql.div(a, b)

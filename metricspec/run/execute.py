@@ -77,7 +77,7 @@ class MonitorRun:
     coverage: tuple[int, int] | None = None
 
 
-def _noop(_: str) -> None:
+def no_progress(_: str) -> None:
     return None
 
 
@@ -199,7 +199,7 @@ def _plan_of(compiled: Compiled, kind: type[P]) -> P:
 
 
 def run_experiment(index: Index, name: str, conn: Connection,
-                   progress: Progress = _noop, budget: Budget | None = None) -> ExperimentRun:
+                   progress: Progress = no_progress, budget: Budget | None = None) -> ExperimentRun:
     """Compile, preflight and execute an experiment's sufficient-statistics query."""
     timings = Timings()
     backend = backend_of(conn)
@@ -208,7 +208,7 @@ def run_experiment(index: Index, name: str, conn: Connection,
     return execute_experiment(compiled, conn, progress, timings, budget)
 
 
-def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress = _noop,
+def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress = no_progress,
                        timings: Timings | None = None,
                        budget: Budget | None = None) -> ExperimentRun:
     """Preflight and execute a compiled experiment."""
@@ -257,7 +257,7 @@ def run_regression(reg: RegressionPlan, conn: Connection) -> list[dict[str, Any]
 
 
 def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, progress: Progress = _noop,
+                until: dt.datetime | None = None, progress: Progress = no_progress,
                 plan: MonitorPlan | None = None, budget: Budget | None = None) -> MonitorRun:
     """Evaluate a monitor or guardrail over [since, until) and return the windows in alert;
     `plan`: its plan for that range when the caller made it already (it is not made again)."""
@@ -270,7 +270,7 @@ def run_monitor(index: Index, name: str, conn: Connection, *, since: dt.datetime
     return execute_monitor(compiled, conn, progress, timings, budget)
 
 
-def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = _noop,
+def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = no_progress,
                     timings: Timings | None = None,
                     budget: Budget | None = None) -> MonitorRun:
     """Preflight and execute a compiled monitor or guardrail; when nothing alerts, count the
@@ -304,7 +304,7 @@ def run_monitor_series(plan: MonitorPlan, conn: Connection, *, name: str,
     judged flag, baseline, alert limit and alert flag (`pipeline.series_sql`); the windows in
     alert are those `run_monitor` returns for the same plan."""
     what = f"{kind} `{name}` series"
-    compiled = _compiled(what, Timings(), _noop,
+    compiled = _compiled(what, Timings(), no_progress,
                          lambda: pipeline.compile_plan(kind, name, plan, backend_of(conn)))
     preflight(conn, compiled.backend, what, series_columns(plan.series))
     tables = [_table_name(s) for s in plan.series.sources.values()]
@@ -329,7 +329,7 @@ def run_metrics_costed(index: Index, names: list[str], conn: Connection, *,
     """`run_metrics`, with what the query read."""
     backend = backend_of(conn)
     what = f"metric{'s' if len(names) > 1 else ''} {', '.join(f'`{n}`' for n in names)}"
-    compiled = _compiled(what, Timings(), _noop, lambda: (
+    compiled = _compiled(what, Timings(), no_progress, lambda: (
         pipeline.compile_metrics(index, names, backend, Request(grain, dimensions, since, until))
         if plan is None else pipeline.compile_plan("metrics", plan.title, plan, backend)))
     return execute_metrics_costed(compiled, conn, what, budget)

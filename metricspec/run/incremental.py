@@ -35,11 +35,11 @@ from metricspec.run.execute import (
     Progress,
     RunError,
     Timings,
-    _noop,
     backend_of,
     execute,
     execute_costed,
     experiment_columns,
+    no_progress,
     preflight,
     rows_of,
 )
@@ -67,7 +67,7 @@ def state_names(index: Index, name: str, schema: str = SCHEMA) -> inc.StateNames
 
 
 def run_incremental(index: Index, name: str, conn: Connection, lookback: dt.timedelta,
-                    progress: Progress = _noop, schema: str = SCHEMA,
+                    progress: Progress = no_progress, schema: str = SCHEMA,
                     ) -> tuple[ExperimentRun, Refresh]:
     """Refresh the state of experiment `name` and compute its statistics from it."""
     try:  # planned through the pipeline, as `run_experiment` compiles
