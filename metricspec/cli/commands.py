@@ -17,6 +17,7 @@ from metricspec.cli import (  # noqa: F401 - importing registers the commands
     init_command,
     kpi_command,
     lock_command,
+    query_command,
     run_commands,
     schema_command,
     spec_commands,
