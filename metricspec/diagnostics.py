@@ -92,6 +92,10 @@ CODES: dict[str, str] = {
     "MS431": "dimension reached through a fan-out join",
     "MS432": "join key types differ",
     "MS433": "slowly changing dimension joined without an event time",
+    # the calendar
+    "MS440": "unknown time zone",
+    "MS441": "unknown weekday or month",
+    "MS442": "more than one calendar",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

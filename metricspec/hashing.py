@@ -94,6 +94,10 @@ class Hasher:
 
     def __init__(self, index: Index) -> None:
         self.index = index
+        # The calendar cuts every period and window: a declared one is part of the meaning
+        # of every metric and of what uses them (none declared: hashes as before calendars).
+        self._calendar = (digest(definition(index.calendar)) if index.project.calendars
+                          else None)
         self._metric: dict[str, str] = {}
         self._active: set[str] = set()
 
@@ -146,6 +150,8 @@ class Hasher:
                 "sources": {src: self.source_part(src, cols)
                             for src, cols in sorted(self._metric_sources(metric).items())},
             }
+            if self._calendar is not None:
+                data["calendar"] = self._calendar
         finally:
             self._active.discard(name)
         self._metric[name] = found = digest(data)
@@ -203,12 +209,15 @@ class Hasher:
         elif isinstance(obj, ir.Source):
             meaning = digest({"kind": kind, "definition": own})
         else:
-            meaning = digest({
+            data = {
                 "kind": kind, "definition": own,
                 "metrics": self._metrics(self._referenced_metrics(obj)),
                 "sources": {s: self.source_part(s, self._assignment_columns(obj))
                             for s in self._referenced_sources(obj)},
-            })
+            }
+            if self._calendar is not None:
+                data["calendar"] = self._calendar
+            meaning = digest(data)
         return ObjectHash(kind, obj.name, meaning, digest(metadata(obj)), digest(own),
                           tuple(self.dependencies(kind, obj)))
 
@@ -222,6 +231,8 @@ class Hasher:
                       for dep in sorted(self.index.metric_deps[name])})
         parts.update({f"source:{src}": digest(self.source_part(src, cols))
                       for src, cols in sorted(self._metric_sources(metric).items())})
+        if self._calendar is not None:
+            parts["calendar"] = self._calendar
         return parts
 
     def all(self) -> dict[tuple[str, str], ObjectHash]:

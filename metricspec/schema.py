@@ -155,6 +155,17 @@ class Monitor(_Object):
     dimensions: Names | None = None
 
 
+class Calendar(BaseModel):
+    """The project's calendar (at most one per project)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: Text | None = Field(None, description="an IANA zone, e.g. `Europe/Berlin`")
+    week_start: Text | None = Field(None, description="a weekday, e.g. `sunday` (ISO Monday)")
+    fiscal_year_start: Text | None = Field(None, description="a month, e.g. `april`")
+    description: Text | None = None
+
+
 class SpecFile(BaseModel):
     """A metricspec YAML file: sections of objects keyed by name."""
 
@@ -166,6 +177,7 @@ class SpecFile(BaseModel):
     guardrails: dict[Name, Guardrail] | None = None
     experiments: dict[Name, Experiment] | None = None
     monitors: dict[Name, Monitor] | None = None
+    calendar: Calendar | None = None
 
 
 def json_schema() -> dict[str, Any]:

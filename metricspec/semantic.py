@@ -26,6 +26,9 @@ class Index:
         self.guardrails: dict[str, ir.Guardrail] = _first_by_name(project.guardrails)
         self.experiments: dict[str, ir.Experiment] = _first_by_name(project.experiments)
         self.monitors: dict[str, ir.Monitor] = _first_by_name(project.monitors)
+        #: the calendar in force: the first declared (check reports others), else the default
+        self.calendar: ir.Calendar = (project.calendars[0] if project.calendars
+                                      else ir.Calendar(span=ir.Span.unknown()))
         # The objects a name can refer to (one namespace; see check.names), by kind.
         self.objects: dict[str, dict[str, ir.SpecObject]] = {
             "metric": self.metrics, "experiment": self.experiments,  # type: ignore[dict-item]

@@ -17,6 +17,7 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.check import (
     backend,
+    calendar,
     compilable,
     covariates,
     cycles,
@@ -62,6 +63,7 @@ RULES: tuple[Rule, ...] = (
     designs.rule_designs,
     monitors.rule_monitors,
     monitors.rule_guardrails,
+    calendar.rule_calendar,
     backend.rule_backends,
     # what the planner and the emitter would otherwise refuse after `check` passed
     sources.rule_sources,

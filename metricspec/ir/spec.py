@@ -276,7 +276,18 @@ class Monitor(HasSettings):
     dimensions: tuple[Ref, ...] = ()
 
 
-SpecObject = Source | Metric | Kpi | Guardrail | Experiment | Monitor
+class Calendar(HasSettings):
+    """The project's calendar: the IANA zone periods are cut in (UTC when not given), the
+    first day of a week (ISO Monday when not given) and the month a fiscal year starts in
+    (January when not given). Values are kept as written; `check.calendar` judges them."""
+
+    timezone: str | None = None
+    week_start: str | None = None
+    fiscal_year_start: str | None = None
+    description: str | None = None
+
+
+SpecObject = Source | Metric | Kpi | Guardrail | Experiment | Monitor | Calendar
 
 
 class Project(Node):
@@ -289,3 +300,5 @@ class Project(Node):
     guardrails: tuple[Guardrail, ...] = ()
     experiments: tuple[Experiment, ...] = ()
     monitors: tuple[Monitor, ...] = ()
+    #: at most one (MS442); `semantic.Index.calendar` is the one in force
+    calendars: tuple[Calendar, ...] = ()

@@ -37,7 +37,7 @@ _BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
 
 _KINDS: dict[type, str] = {
     ir.Source: "sources", ir.Metric: "metrics", ir.Kpi: "kpis", ir.Guardrail: "guardrails",
-    ir.Experiment: "experiments", ir.Monitor: "monitors",
+    ir.Experiment: "experiments", ir.Monitor: "monitors", ir.Calendar: "calendars",
 }
 
 

@@ -69,6 +69,9 @@ SETTINGS: dict[str, tuple[str, Read]] = {
     "monitor_metric": ("metric", "name"), "every": ("every", "value"),
     "baseline_window": ("baseline", "value"), "alert": ("alert", "value"),
     "min_n": ("min_n", "whole"), "monitor_dimensions": ("dimensions", "value"),
+    # the calendar
+    "calendar_timezone": ("timezone", "text"), "week_start": ("week_start", "lowercase"),
+    "fiscal_year_start": ("fiscal_year_start", "lowercase"),
 }
 
 
@@ -213,7 +216,7 @@ class BuilderBase(Transformer[Token, Any]):
         span = self.span_of(meta)
         first: Any = children[0] if children else None
         if read == "text":
-            return Item(key, string_value(first), span)
+            return Item(key, string_value(first), span, self.span_of(first))
         if read in ("word", "lowercase"):
             word = str(first).lower() if read == "lowercase" else str(first)
             return Item(key, word, span, self.span_of(first))

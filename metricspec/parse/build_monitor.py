@@ -1,4 +1,4 @@
-"""Monitor blocks and their alert rules."""
+"""Monitor blocks and their alert rules; the project's calendar block."""
 
 from __future__ import annotations
 
@@ -25,6 +25,19 @@ class MonitorRules(BuilderBase):
             setting_spans=self._setting_spans([c for c in children[1:] if isinstance(c, Item)]))
 
     def monitor_item(self, meta: Meta, children: list[Any]) -> None:
+        return None
+
+    def calendar(self, meta: Meta, children: list[Any]) -> ir.Calendar:
+        items = [c for c in children if isinstance(c, Item)]
+        s = self._settings(items, "calendar")
+        whole = self.span_of(meta)  # the block; diagnostics point at its keyword
+        return ir.Calendar(
+            span=ir.Span.point(whole.file, whole.line, whole.column, len("calendar")),
+            timezone=s.get("timezone"), week_start=s.get("week_start"),
+            fiscal_year_start=s.get("fiscal_year_start"), description=s.get("description"),
+            setting_spans=self._setting_spans(items))
+
+    def calendar_item(self, meta: Meta, children: list[Any]) -> None:
         return None
 
     def alert_rule(self, meta: Meta, children: list[Any]) -> ir.AlertRule:

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 
-TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
+TOP_LEVEL = ("source", "metric", "kpi", "guardrail", "experiment", "monitor", "calendar")
 # Characters the grammar uses as (part of) tokens; any other is an unexpected character.
 _PUNCTUATION = set("=(){},.:;<>-+*/%\"")
 
@@ -73,7 +73,7 @@ _WORDS: dict[str, str] = {
 
 
 _OPERATORS = {"+", "-", "*", "/"}
-_STATEMENTS = {"source", "metric", "kpi", "guardrail", "experiment", "monitor"}
+_STATEMENTS = {"source", "metric", "kpi", "guardrail", "experiment", "monitor", "calendar"}
 _VALUE_STARTS = {"AGG_FUNC", "NAME", "NUMBER", "LPAR"}
 
 

@@ -20,7 +20,7 @@ from metricspec.parse.yaml_reader import YamlReader, shown
 from metricspec.parse.yaml_spec_experiment import read_experiment, read_prior
 from metricspec.parse.yaml_values import INVALID, YMap, YSeq
 
-SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors")
+SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors", "calendar")
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "source": ("table", "query", "label", "description", "owner", "entities", "time",
@@ -39,6 +39,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "assignment": ("source", "variant", "where"),
     "monitor": ("metric", "every", "baseline", "alert", "min_n", "dimensions", "label",
                 "description", "owner"),
+    "calendar": ("timezone", "week_start", "fiscal_year_start", "description"),
 }
 
 
@@ -63,6 +64,14 @@ def parse_yaml(text: str, file: str) -> ParseResult:
         "guardrails": reader.guardrail, "experiments": reader.experiment,
         "monitors": reader.monitor,
     }
+    calendar = root.get("calendar")
+    if calendar is not None:  # one mapping of settings, not named objects
+        span = reader.key_span(root, "calendar")
+        if isinstance(calendar, YMap):
+            result.objects.append(reader.calendar(calendar, span))
+        else:
+            reader.error("MS106", "`calendar` must be a mapping of settings "
+                         "(timezone, week_start, fiscal_year_start)", span)
     for section, build in builders.items():
         objects = root.get(section)
         if objects is None:
@@ -254,6 +263,17 @@ class _Reader(YamlReader):
             alert=self.optional(node, "alert", "alert_fragment"), min_n=self.whole(node, "min_n"),
             dimensions=self.names(node, "dimensions"),
             setting_spans=self.setting_spans(node, ("min_n", "label", "description", "owner")))
+
+
+    def calendar(self, node: YMap, span: ir.Span) -> ir.Calendar:
+        node = self.known(node, _KEYS["calendar"], "calendar setting")
+        words = {key: self.text(node, key) for key in ("week_start", "fiscal_year_start")}
+        return ir.Calendar(
+            span=span, timezone=self.text(node, "timezone"),
+            week_start=words["week_start"] and words["week_start"].lower(),
+            fiscal_year_start=words["fiscal_year_start"] and words["fiscal_year_start"].lower(),
+            description=self.text(node, "description"),
+            setting_spans=self.setting_spans(node, _KEYS["calendar"]))
 
 
 def _version(value: int | None) -> int:

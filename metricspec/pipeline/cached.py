@@ -159,4 +159,5 @@ class QueryKeys:
             members.append(f"{root_kind}:{getattr(root, 'name', '')}")
             entries |= self.closure(root_kind, root)
         return key("sql", self.fingerprint, backend.model_dump_json(), kind, name,
-                   repr(request or Request()), "\n".join(members), "\n".join(sorted(entries)))
+                   repr(request or Request()), "\n".join(members), "\n".join(sorted(entries)),
+                   self.index.calendar.model_dump_json())

@@ -133,3 +133,8 @@ monitor users_low { metric n_users; every 1 day; alert when below 100 for 3 wind
 monitor events_high { metric n_events; every 15 minutes; alert when above 1e6 }
 monitor z_low { metric aov; every 1 hour; baseline trailing 1 week; alert when zscore below -3 }
 monitor z_high { metric aov; every 1 hour; baseline trailing 2 days; alert when zscore above 4 for 2 windows }
+
+calendar {
+  description "Periods in Berlin time, weeks from Sunday, fiscal years from April."
+  timezone "Europe/Berlin"; week_start sunday; fiscal_year_start april
+}
