@@ -138,6 +138,10 @@ class Backend(_Strict):
             if refused:
                 raise ValueError(f"aggregates.{refused[0]} = \"filter\" needs "
                                  "capabilities.filter_clause = true")
+        if self.spellings.spine_numbers is None:  # every metric query's time spine
+            raise ValueError("spellings.spine_numbers is required: every metric query builds "
+                             "its series of periods with it (e.g. \"SELECT UNNEST("
+                             "GENERATE_SERIES(0, {x})) AS n FROM spine_bounds\")")
         return self
 
     def __str__(self) -> str:

@@ -345,6 +345,6 @@ class SqlBuilder:
         template = self.backend.spelling("spine_numbers")
         if template is None:
             raise InternalError(f"{self.backend.title} has no spelling of `spine_numbers` "
-                                "(`check --dialect` reports dense series it cannot write)",
+                                "(a backend file without one is refused when loaded)",
                                 "MS703")
         return fill(template, {"x": last})

@@ -34,10 +34,15 @@ identifier_case = "lower"
 timestamp_type = "TIMESTAMP"
 week_unit = "WEEK"
 decimal_literals = "exact"
+
+[spellings]
+spine_numbers = "SELECT n FROM UNNEST(SEQUENCE(0, {x})) AS t(n) CROSS JOIN spine_bounds"
 """
 
 
 def _write(tmp_path: Path, text: str, name: str = "example") -> Path:
+    head, sep, rest = text.partition("[spellings]\n")
+    text = head + sep + rest.replace("[spellings]\n", "")  # a case's spellings join GOOD's
     path = tmp_path / f"{name}.toml"
     path.write_text(text.replace("{name}", name), encoding="utf-8")
     return path
@@ -71,6 +76,7 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     (("", '[aggregates]\nfiltered_median = "case"'), "aggregates.filtered_median"),
     (("", '[spellings]\npercentile = "PERCENTILE({x}, {p})"'), "spellings"),
     (("", '[spellings]\nsafe_divide = "{y} / 2"'), "spellings"),
+    (("spine_numbers", "# spine_numbers"), "spellings.spine_numbers is required"),
 ])
 def test_a_bad_file_names_the_file_and_the_field(
         tmp_path: Path, change: tuple[str, str], field: str) -> None:
