@@ -220,6 +220,8 @@ class SqlBuilder:
         if checked is None:
             return None
         tree = checked.tree.copy()  # rebuilt by metricspec from the closed filter grammar
+        if isinstance(tree, exp.Column):  # `where escalated`: the root itself is replaced
+            return exp.Paren(this=self.col(tree.name, table))
         for column in list(tree.find_all(exp.Column)):
             column.replace(self.col(column.name, table))
         return exp.Paren(this=tree)

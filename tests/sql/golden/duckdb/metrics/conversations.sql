@@ -10,7 +10,7 @@ WITH conversations_agg AS (
     COUNT(*) AS "conversation_count__1",
     COUNT(*) FILTER(WHERE
       (
-        escalated
+        s."escalated"
       )) AS "deflection_rate__1",
     COUNT(*) FILTER(WHERE
       (
