@@ -26,6 +26,7 @@ class Index:
         self.guardrails: dict[str, ir.Guardrail] = _first_by_name(project.guardrails)
         self.experiments: dict[str, ir.Experiment] = _first_by_name(project.experiments)
         self.monitors: dict[str, ir.Monitor] = _first_by_name(project.monitors)
+        self._sources_of: dict[str, tuple[str, ...]] = {}
         #: the calendar in force: the first declared (check reports others), else the default
         self.calendar: ir.Calendar = (project.calendars[0] if project.calendars
                                       else ir.Calendar(span=ir.Span.unknown()))
@@ -98,6 +99,9 @@ class Index:
 
     def sources_of(self, metric: str) -> list[str]:
         """Every source a metric reads (aggregations and conversions), in first-use order."""
+        known = self._sources_of.get(metric)
+        if known is not None:  # planning asks once per metric and per query it is in
+            return list(known)
         names: dict[str, None] = {}
         for dep in self.closure(metric):
             for node in ir.walk(self.metrics[dep].expr):
@@ -106,6 +110,7 @@ class Index:
                 elif isinstance(node, ir.Conversion):
                     names.setdefault(node.start.source.name)
                     names.setdefault(node.end.source.name)
+        self._sources_of[metric] = tuple(names)
         return list(names)
 
     def uses_of(self, metric: str) -> dict[str, list[str]]:
