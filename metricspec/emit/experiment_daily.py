@@ -31,6 +31,7 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.experiment_trend import trend_ctes, trend_days, trend_rows
+from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
@@ -148,10 +149,12 @@ def _source_daily(plan: ExperimentPlan, source: str, components: list[Measure],
     src = plan.sources[source]
     assert src.time is not None
     time = sql.col(src.time.name, "s")
+    joins = plan.joins.get(source)  # dimensions the components' filters read
     select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
                         sql.ref(DAY, "d").as_(sql.alias(DAY)),
-                        *[_value(c, sql, "s").as_(sql.alias(c.name)) for c in components])
-    select = select.from_(sql.source(src, "s"), copy=False).join(
+                        *[_value(c, sql, "s").as_(sql.alias(c.name))
+                          for c in localized(joins, tuple(components))])
+    select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False).join(

@@ -84,7 +84,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         unit.copy().as_(sql.alias(UNIT)),
         cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
         time.copy().as_(sql.alias(EXPOSED)),
-        *[sql.col(s, "a").as_(sql.alias(seg(s))) for s in plan.segments],
+        *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
         exp.Window(
             this=exp.RowNumber(),
             partition_by=by_unit,
@@ -94,7 +94,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
                 expressions=[
                     sql.asc(time.copy()),
                     sql.asc(variant.copy()),
-                    *[sql.asc(sql.col(s, "a")) for s in plan.segments],
+                    *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments],
                 ]
             ),
         ).as_(sql.alias("__exposure_rank")),

@@ -93,6 +93,12 @@ class ExperimentPlan:
     joins: dict[str, Joins] = field(default_factory=dict)
     segment_joins: Joins | None = None
 
+    def segment_column(self, segment: str) -> str:
+        """The assignment relation's column a segment reads: a joined dimension's column
+        (`users.plan` is `users_plan`), else the assignment's own column."""
+        return self.segment_joins.column(segment) if self.segment_joins else (
+            segment.split(".")[-1])
+
     @property
     def joined_tables(self) -> dict[str, ir.Source]:
         """The dimension tables joined, by name."""
@@ -151,9 +157,10 @@ class ExperimentPlan:
         assignment's unit, variant, segments and filter columns; each source's unit, time
         column and what its components, percentiles and conversions read."""
         needed: dict[str, dict[str, None]] = {name: {} for name in self.sources}
-        own_segments = [s for s in self.segments if self.segment_joins is None
-                         or s not in {j.reference for j in self.segment_joins.columns}
-                         | {d.name for d in self.segment_joins.derived}]
+        own_segments = [self.segment_column(s) for s in self.segments
+                        if self.segment_joins is None
+                        or s not in {j.reference for j in self.segment_joins.columns}
+                        | {d.name for d in self.segment_joins.derived}]
         needed[self.assignment.name].update(dict.fromkeys((
             self.unit, self.variant_column, *own_segments,
             *filter_columns(self.assignment_where))))
