@@ -94,5 +94,6 @@ def rule_filters(index: Index) -> Iterator[Diagnostic]:
                                                 index.sources.get(events.source.name))
     for experiment in index.project.experiments:
         assignment = experiment.assignment
-        if assignment and assignment.filter:
-            yield from check_filter(assignment.filter, index.sources.get(assignment.source.name))
+        if assignment and assignment.filter:  # joined dimensions: check.joins
+            yield from check_filter(assignment.filter, index.sources.get(assignment.source.name),
+                                    graph)

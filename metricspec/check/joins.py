@@ -6,10 +6,10 @@
 - a derived dimension's expression: inside the closed filter grammar, over its own source's
   columns and the dimensions it reaches;
 - each reference to a dimension of another table — in a metric's filter, a derived
-  dimension, an experiment's segments, a monitor's slices — must lead along exactly one
-  many-to-one path: an ambiguous one (MS430), one through a one-to-many or many-to-many
-  join (MS431) or none (MS206) is reported at the reference, with the paths found and how
-  to choose one.
+  dimension, an experiment's assignment filter and segments, a monitor's slices — must lead
+  along exactly one many-to-one path: an ambiguous one (MS430), one through a one-to-many
+  or many-to-many join (MS431) or none (MS206) is reported at the reference, with the
+  paths found and how to choose one.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
         assignment = experiment.assignment
         if assignment is None or assignment.source.name not in ctx.index.sources:
             continue
+        if assignment.filter:
+            yield from filter_references(graph, assignment.filter,
+                                         ctx.index.sources[assignment.source.name])
         for segment in experiment.segments:
             resolved = graph.resolve(assignment.source.name, segment.name)
             if isinstance(resolved, JoinProblem) and resolved.code != "MS206":

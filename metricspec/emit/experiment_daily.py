@@ -219,7 +219,7 @@ def _assignment_rows(plan: ExperimentPlan, sql: SqlBuilder, *conditions: exp.Exp
                      ) -> list[exp.Expr]:
     where = [exp.Not(this=exp.Is(this=sql.col(plan.unit, "a"), expression=exp.Null())),
              *conditions]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     return [flt, *where] if flt is not None else where
 
 
@@ -238,7 +238,8 @@ def _unknown(plan: ExperimentPlan, sql: SqlBuilder) -> list[exp.Select]:
                "n": distinct.copy()}
         if by_day:
             row["day"] = sql.ref(DAY, "d")
-        select = _select(row, sql).from_(sql.source(source, "a"), copy=False).join(
+        select = _select(row, sql).from_(
+            relation(source, plan.segment_joins, sql, "a"), copy=False).join(
             exp.Table(this=exp.to_identifier("days")).as_("d"), on=_in_day(time, "d"),
             join_type="inner", copy=False)
         select = select.where(exp.and_(*_assignment_rows(plan, sql, unknown.copy())),
@@ -257,7 +258,7 @@ def _before(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
            "n": exp.Count(this=exp.Distinct(expressions=[sql.ref(UNIT, "e")]))}
     select = _select(row, sql).from_(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"), copy=False).join(
-        sql.source(source, "a"),
+        relation(source, plan.segment_joins, sql, "a"),
         on=exp.EQ(this=sql.col(plan.unit, "a"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False)
     select = select.where(exp.and_(*_assignment_rows(

@@ -146,7 +146,7 @@ def exposure_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime 
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
     ]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     if flt is not None:
         conditions.insert(0, flt)
     log = log.where(exp.and_(*conditions), copy=False)

@@ -142,11 +142,11 @@ def _attributes(reg: RegressionPlan, sql: SqlBuilder) -> exp.Expr:
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null()))]
     if plan.history:  # power planning: any variant's row in the historical window
         del conditions[2]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     if flt is not None:
         conditions.insert(0, flt)
-    return select.from_(sql.source(source, "a"), copy=False).where(exp.and_(*conditions),
-                                                                   copy=False)
+    select = select.from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
+    return select.where(exp.and_(*conditions), copy=False)
 
 
 def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, bool]],

@@ -93,6 +93,12 @@ class ExperimentPlan:
     joins: dict[str, Joins] = field(default_factory=dict)
     segment_joins: Joins | None = None
 
+    @property
+    def assignment_local(self) -> CheckedFilter | None:
+        """The assignment's `where` reading the assignment relation's joined columns."""
+        joins = self.segment_joins
+        return joins.localize(self.assignment_where) if joins else self.assignment_where
+
     def segment_column(self, segment: str) -> str:
         """The assignment relation's column a segment reads: a joined dimension's column
         (`users.plan` is `users_plan`), else the assignment's own column."""
@@ -163,7 +169,8 @@ class ExperimentPlan:
                         | {d.name for d in self.segment_joins.derived}]
         needed[self.assignment.name].update(dict.fromkeys((
             self.unit, self.variant_column, *own_segments,
-            *filter_columns(self.assignment_where))))
+            *(self.segment_joins.own_columns(_assignment_measure(self))
+              if self.segment_joins else filter_columns(self.assignment_where)))))
         for joins in [*self.joins.values(), *([self.segment_joins] if self.segment_joins
                                               else [])]:
             for name, columns in joins.columns_read().items():
@@ -191,7 +198,7 @@ def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> 
     shift = (plan.start - plan.pre_start) if cuped and plan.pre_start else None
     return replace(plan, variants=("baseline",), control="baseline", weights=(1.0,),
                    start=start, end=end, pre_start=start - shift if shift else None,
-                   segments=(), history=True, segment_joins=None)
+                   segments=(), history=True)
 
 
 def plan_experiment(index: Index, name: str) -> ExperimentPlan:
@@ -235,7 +242,15 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         segments=_segments(exp), bases=bases, metrics=tuple(metrics),
         cross=tuple(cross), sources=sources,
         joins=_metric_joins(index, sources, bases),
-        segment_joins=plan_joins(index.sources, assignment, list(_segments(exp))))
+        segment_joins=plan_joins(index.sources, assignment, list(_segments(exp)), [
+            Measure("__assignment", assignment.name, "count",
+                    filter=checked_filter(exp.assignment.filter))]))
+
+
+def _assignment_measure(plan: ExperimentPlan) -> Measure:
+    """The assignment's filter as a measure: what its relation joins for it (the segments'
+    joins, and the dimensions its `where` reads through a join)."""
+    return Measure("__assignment", plan.assignment.name, "count", filter=plan.assignment_where)
 
 
 def _metric_joins(index: Index, sources: dict[str, ir.Source],
