@@ -63,6 +63,11 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
                 source = ctx.index.sources.get(node.source.name)
                 if source is not None:
                     yield from filter_references(graph, node.filter, source)
+            elif isinstance(node, ir.Conversion):  # each end's events, joined on their own
+                for events in (node.start, node.end):
+                    source = ctx.index.sources.get(events.source.name)
+                    if events.filter and source is not None:
+                        yield from filter_references(graph, events.filter, source)
     for source in ctx.index.sources.values():
         for derived in source.derived:
             yield from check_filter(derived.expr, source, graph)

@@ -22,7 +22,7 @@ from typing import Literal
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import Formula, Part, parts
-from metricspec.plan.joins import Joins, plan_joins
+from metricspec.plan.joins import Joins, conversion_columns, conversion_joins, plan_joins
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -108,7 +108,9 @@ class ExperimentPlan:
     @property
     def joined_tables(self) -> dict[str, ir.Source]:
         """The dimension tables joined, by name."""
-        found = [*self.joins.values(), *([self.segment_joins] if self.segment_joins else [])]
+        found = [*self.joins.values(), *([self.segment_joins] if self.segment_joins else []),
+                 *(j for b in self.bases if b.conversion for j in (
+                     b.conversion.start_joins, b.conversion.end_joins) if j)]
         return {name: table for joins in found for name, table in joins.tables.items()}
 
     @property
@@ -181,10 +183,8 @@ class ExperimentPlan:
                     needed[part.source].update(dict.fromkeys((self.unit,
                                                               *self._own_columns(part))))
             if base.conversion:
-                conv = base.conversion
-                for source, flt in ((conv.start_source, conv.start_filter),
-                                    (conv.end_source, conv.end_filter)):
-                    needed[source].update(dict.fromkeys((self.unit, *filter_columns(flt))))
+                for name, columns in conversion_columns(base.conversion).items():
+                    needed.setdefault(name, {}).update(dict.fromkeys(columns))
         for name, read in self.sources.items():
             if read.time:
                 needed[name].setdefault(read.time.name)
@@ -391,9 +391,11 @@ class _Bases:
                               y=self._component(right, name, "y", right.func))
         if shape == "conversion":
             assert isinstance(expr, ir.Conversion)
-            return BaseMetric(name, "ratio", conversion=Conversion(
-                name, self.unit, expr.start.source.name, checked_filter(expr.start.filter),
-                expr.end.source.name, checked_filter(expr.end.filter), expr.within.seconds))
+            return BaseMetric(name, "ratio", conversion=conversion_joins(
+                self.index.sources, Conversion(
+                    name, self.unit, expr.start.source.name, checked_filter(expr.start.filter),
+                    expr.end.source.name, checked_filter(expr.end.filter),
+                    expr.within.seconds)))
         return None
 
     @staticmethod
