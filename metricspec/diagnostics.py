@@ -92,6 +92,7 @@ CODES: dict[str, str] = {
     "MS431": "dimension reached through a fan-out join",
     "MS432": "join key types differ",
     "MS433": "slowly changing dimension joined without an event time",
+    "MS434": "join key type declared at one end only",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -1,7 +1,8 @@
 """Joins: the entity graph and every reference that reads a dimension of another table.
 
 - a cycle of many-to-one edges (MS305) and a join key whose declared types differ at its
-  two ends (MS432), at the foreign key's declaration;
+  two ends (MS432), at the foreign key's declaration; a warning (MS434) when only one end
+  declares the key's type, since the mismatch cannot then be seen;
 - a slowly changing dimension reached from a source without a time column (MS433);
 - a derived dimension's expression: inside the closed filter grammar, over its own source's
   columns and the dimensions it reaches;
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.check.filters import check_filter, joined, span_in
-from metricspec.diagnostics import Diagnostic, error
+from metricspec.diagnostics import Diagnostic, error, warning
 from metricspec.entity_graph import EntityGraph, JoinPath, JoinProblem
 from metricspec.filters import parse_filter
 
@@ -43,6 +44,8 @@ def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
                             ours.type_span or ours.span,
                             "declare the same type at both ends (cast in a source query "
                             "if the warehouse stores them differently)")
+            elif bool(ours.type) != bool(theirs.type):
+                yield _untyped_key(name, edge.target, edge.key, ours, theirs)
     for source in ctx.index.sources.values():
         if source.time is not None:
             continue
@@ -119,6 +122,21 @@ def _derived_on_derived(derived: ir.DerivedDimension, source: ir.Source
             yield error("MS405", f"derived dimension `{derived.name}` reads the derived "
                         f"dimension `{ref.name}`", span_in(derived.expr, ref.start, ref.end),
                         "write the expression over the source's columns")
+
+
+def _untyped_key(source: str, target: str, key: str, ours: ir.Column,
+                 theirs: ir.Column) -> Diagnostic:
+    """MS434: one end of a join declares the key's type, the other does not, so MS432
+    cannot compare them; the warning sits at the end without a type."""
+    if theirs.type:
+        typed, bare, bare_column = target, source, ours
+    else:
+        typed, bare, bare_column = source, target, theirs
+    known = theirs.type or ours.type
+    return warning("MS434", f"`{bare}.{key}` declares no type, so its join with "
+                   f"`{typed}.{key}` ({known}) cannot be checked for a type mismatch",
+                   bare_column.span, f"declare it: `entity {key}: {known}` (or the type the "
+                   "warehouse stores)")
 
 
 def _problem(problem: JoinProblem, span: ir.Span) -> Diagnostic:
