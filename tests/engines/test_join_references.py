@@ -61,6 +61,11 @@ source assignments = table joinref.assignments {
   time assigned_ts: timestamp
   column experiment_id: string, variant: string
 }
+source tickets = table joinref.tickets {
+  entity user_id: string, ticket_id: integer primary
+  time opened_ts: timestamp
+  dimension severity: string
+}
 source assignments_flat = table joinref.assignments_flat {
   entity user_id: string
   time assigned_ts: timestamp
@@ -82,6 +87,15 @@ experiment dotted {
   secondary gold_revenue, pro_to_app
   segments users.country, user_id.account_id.tier, plan_history.plan_at
 }
+experiment dotted_tickets {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'exp' and users.country <> 'de'
+  variants control 50% control, treatment 50%
+  window 2026-11-01 .. 2026-11-04
+  primary revenue
+  secondary gold_revenue, pro_to_app, ticket_count
+  segments users.country, user_id.account_id.tier, plan_history.plan_at
+}
 experiment dotted_flat {
   unit user_id
   assignment assignments_flat variant variant where experiment_id = 'exp' and country <> 'de'
@@ -95,6 +109,7 @@ metric revenue = sum(events.amount)
 metric gold_revenue = sum(events.amount where user_id.account_id.tier = 'gold')
 metric pro_to_app = conversion(events where users.plan = 'pro'
   -> events where accounts.tier = 'gold' and channel = 'app', within 1 day, by user_id)
+metric ticket_count = count(tickets where severity = 'high')
 metric flat_revenue = sum(events_flat.amount)
 metric flat_gold_revenue = sum(events_flat.amount where tier = 'gold')
 metric flat_pro_to_app = conversion(events_flat where plan = 'pro'
@@ -124,6 +139,7 @@ def _tables() -> dict[str, pd.DataFrame]:
     events = t["events"].merge(dims[["user_id", "plan", "tier"]], on="user_id", how="left")
     return {"events": t["events"], "users": t["users"], "accounts": t["accounts"],
             "plan_history": t["plan_history"], "assignments": t["assignments"],
+            "tickets": t["tickets"],
             "assignments_flat": flat, "events_flat": events}
 
 
@@ -181,6 +197,22 @@ def test_dotted_segments_and_joined_filters_match_flat_columns(
                 assert value == pytest.approx(expected, rel=1e-9), (key, column)
             else:
                 assert value == expected, (key, column)
+
+
+def test_a_one_to_many_table_changes_no_experiment_value(engine: Engine,
+                                                        project: Workspace) -> None:
+    """Adding a metric of tickets (many rows per user) to the experiment leaves every row
+    of the other metrics as it was, in every segment: each source is aggregated per unit
+    on its own before anything is joined to the exposures."""
+    _load(engine)
+    alone, both = _rows(engine, project, "dotted"), _rows(engine, project, "dotted_tickets")
+    tickets = {k: r for k, r in both.items() if "ticket_count" in (k[3], k[4])}
+    assert tickets and sum(r["sum_x"] for k, r in tickets.items()
+                           if k[0] == "all" and k[4] is None) > 0
+    assert {k: r for k, r in both.items() if k not in tickets}.keys() == alone.keys()
+    for key, row in alone.items():
+        assert {c: v for c, v in both[key].items() if c != "experiment"} == {
+            c: v for c, v in row.items() if c != "experiment"}, key
 
 
 def _conversion_by_month() -> dict[dt.datetime, tuple[int, int]]:
