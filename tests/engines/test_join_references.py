@@ -28,10 +28,12 @@ from harness.generated_sql import answer
 from test_joins import CHANGE, TABLES, _arrow
 
 from metricspec.backends import get_backend
+from metricspec.emit.experiment_daily import daily_sql
 from metricspec.emit.metric_sql import metric_query_sql
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.pipeline import compile_object, series_sql
+from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.metric_query import Grain, plan_metric_query
 from metricspec.workspace import Workspace
 
@@ -83,8 +85,8 @@ experiment dotted {
   assignment assignments variant variant where experiment_id = 'exp' and users.country <> 'de'
   variants control 50% control, treatment 50%
   window 2026-11-01 .. 2026-11-04
-  primary revenue
-  secondary gold_revenue, pro_to_app
+  primary gold_revenue
+  secondary revenue, pro_to_app
   segments users.country, user_id.account_id.tier, plan_history.plan_at
 }
 experiment dotted_tickets {
@@ -92,8 +94,8 @@ experiment dotted_tickets {
   assignment assignments variant variant where experiment_id = 'exp' and users.country <> 'de'
   variants control 50% control, treatment 50%
   window 2026-11-01 .. 2026-11-04
-  primary revenue
-  secondary gold_revenue, pro_to_app, ticket_count
+  primary gold_revenue
+  secondary revenue, pro_to_app, ticket_count
   segments users.country, user_id.account_id.tier, plan_history.plan_at
 }
 experiment dotted_flat {
@@ -101,8 +103,8 @@ experiment dotted_flat {
   assignment assignments_flat variant variant where experiment_id = 'exp' and country <> 'de'
   variants control 50% control, treatment 50%
   window 2026-11-01 .. 2026-11-04
-  primary flat_revenue
-  secondary flat_gold_revenue, flat_pro_to_app
+  primary flat_gold_revenue
+  secondary flat_revenue, flat_pro_to_app
   segments country, tier, plan_at
 }
 metric revenue = sum(events.amount)
@@ -183,8 +185,8 @@ def test_dotted_segments_and_joined_filters_match_flat_columns(
     assert {("tier", "gold"), ("tier", "silver"), ("plan_at", "free"),
             ("country", "us")} <= segments
     assert not any(k[0] == "country" and k[1] == "de" for k in joined)  # filtered out
-    exposed = {k[2]: r["n"] for k, r in joined.items() if k[0] == "all" and k[3] == "revenue"
-               and k[4] is None}
+    exposed = {k[2]: r["n"] for k, r in joined.items()
+               if k[0] == "all" and k[3] == "gold_revenue" and k[4] is None}
     want = REF_TABLES["assignments_flat"]
     assert sum(exposed.values()) == int((want.country.notna() & (want.country != "de")).sum())
     for key, row in joined.items():
@@ -195,6 +197,35 @@ def test_dotted_segments_and_joined_filters_match_flat_columns(
             expected = other[column]
             if isinstance(value, float) and expected is not None:
                 assert value == pytest.approx(expected, rel=1e-9), (key, column)
+            else:
+                assert value == expected, (key, column)
+
+
+def _daily(engine: Engine, ws: Workspace, name: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    backend = get_backend(engine.name)
+    plan = plan_experiment(ws.index, name)
+    sql = render_sql(daily_sql(plan, SqlBuilder(backend)), backend,
+                     kind="experiment diagnostics", name=name, files=plan.files)
+    got = answer(engine, sql, backend.sqlglot_dialect).records()
+    return {(r["kind"], FLAT.get(r["metric"], r["metric"]), r["day"],
+             FLAT.get(r["segment"], r["segment"]), r["segment_value"], r["variant"]): r
+            for r in got}
+
+
+def test_daily_diagnostics_read_the_same_joins(engine: Engine, project: Workspace) -> None:
+    """The daily diagnostics (exposures and segments by day, cumulative sums, the novelty
+    trend) of the experiment filtered and segmented through joins equal the flat one's."""
+    _load(engine)
+    joined, flat = _daily(engine, project, "dotted"), _daily(engine, project, "dotted_flat")
+    assert joined.keys() == flat.keys()
+    assert {k[1] for k in joined if k[0] == "cumulative"} == {"gold_revenue"}  # primary
+    for key, row in joined.items():
+        for column, value in row.items():
+            if column in ("metric", "segment"):
+                continue
+            expected = flat[key][column]
+            if isinstance(value, float) and expected is not None:
+                assert value == pytest.approx(expected, rel=1e-9, abs=1e-12), (key, column)
             else:
                 assert value == expected, (key, column)
 
