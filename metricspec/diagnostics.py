@@ -92,6 +92,7 @@ CODES: dict[str, str] = {
     "MS431": "dimension reached through a fan-out join",
     "MS432": "join key types differ",
     "MS433": "slowly changing dimension joined without an event time",
+    "MS434": "join key type declared at one end only",
     # the calendar
     "MS440": "unknown time zone",
     "MS441": "unknown weekday or month",

@@ -20,6 +20,11 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Name = Annotated[str, Field(pattern=NAME,
                             description="An identifier: letters, digits, underscore.")]
 Names = Name | list[Name]
+#: A dimension, maybe of another table reached through joins: `plan`, `users.plan`.
+DimensionRef = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$",
+                                    description="A dimension: its name, or a dotted "
+                                    "reference through joins (`users.plan`).")]
+DimensionRefs = DimensionRef | list[DimensionRef]
 Text = str | int | float  # free text (YAML may read `label: 2026` as a number)
 Fragment = Annotated[str, Field(description="A piece of the metricspec language.")]
 Amount = Annotated[float | str, Field(description="A number, or text such as `50%`.")]
@@ -133,7 +138,7 @@ class Experiment(_Object):
     correction: Correction | None = None
     cuped: Fragment | None = Field(None, description="e.g. `14 days`")
     sequential: bool | Sequential | None = None
-    segments: Names | None = None
+    segments: DimensionRefs | None = None
     winsorize: dict[Name, Amount] | None = None
     traffic: Amount | None = Field(None, description="e.g. `900 per day`")
     srm_alpha: Amount | None = None
@@ -152,7 +157,7 @@ class Monitor(_Object):
     baseline: Fragment | None = Field(None, description="e.g. `trailing 1 hour`")
     alert: Fragment | None = Field(None, description="e.g. `when below baseline by 15%`")
     min_n: int | None = None
-    dimensions: Names | None = None
+    dimensions: DimensionRefs | None = None
 
 
 class Calendar(BaseModel):

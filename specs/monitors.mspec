@@ -37,3 +37,14 @@ monitor csat_by_country "CSAT by country" {
   min_n 30
   dimensions country
 }
+
+monitor hallucinations_by_model_family "Hallucinations by model family" {
+  description "Daily hallucination rate per model family (the model's dimension, joined by version) against its last week."
+  owner "assistant-quality"
+  metric hallucination_rate
+  every 1 day
+  baseline trailing 7 days
+  alert when above baseline by 50%
+  min_n 100
+  dimensions models.family
+}

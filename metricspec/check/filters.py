@@ -91,8 +91,9 @@ def rule_filters(index: Index) -> Iterator[Diagnostic]:
                 for events in (node.start, node.end):
                     if events.filter:
                         yield from check_filter(events.filter,
-                                                index.sources.get(events.source.name))
+                                                index.sources.get(events.source.name), graph)
     for experiment in index.project.experiments:
         assignment = experiment.assignment
-        if assignment and assignment.filter:
-            yield from check_filter(assignment.filter, index.sources.get(assignment.source.name))
+        if assignment and assignment.filter:  # joined dimensions: check.joins
+            yield from check_filter(assignment.filter, index.sources.get(assignment.source.name),
+                                    graph)

@@ -1,15 +1,16 @@
 """Joins: the entity graph and every reference that reads a dimension of another table.
 
 - a cycle of many-to-one edges (MS305) and a join key whose declared types differ at its
-  two ends (MS432), at the foreign key's declaration;
+  two ends (MS432), at the foreign key's declaration; a warning (MS434) when only one end
+  declares the key's type, since the mismatch cannot then be seen;
 - a slowly changing dimension reached from a source without a time column (MS433);
 - a derived dimension's expression: inside the closed filter grammar, over its own source's
   columns and the dimensions it reaches;
 - each reference to a dimension of another table — in a metric's filter, a derived
-  dimension, an experiment's segments, a monitor's slices — must lead along exactly one
-  many-to-one path: an ambiguous one (MS430), one through a one-to-many or many-to-many
-  join (MS431) or none (MS206) is reported at the reference, with the paths found and how
-  to choose one.
+  dimension, an experiment's assignment filter and segments, a monitor's slices — must lead
+  along exactly one many-to-one path: an ambiguous one (MS430), one through a one-to-many
+  or many-to-many join (MS431) or none (MS206) is reported at the reference, with the
+  paths found and how to choose one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.check.filters import check_filter, joined, span_in
-from metricspec.diagnostics import Diagnostic, error
+from metricspec.diagnostics import Diagnostic, error, warning
 from metricspec.entity_graph import EntityGraph, JoinPath, JoinProblem
 from metricspec.filters import parse_filter
 
@@ -43,6 +44,8 @@ def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
                             ours.type_span or ours.span,
                             "declare the same type at both ends (cast in a source query "
                             "if the warehouse stores them differently)")
+            elif bool(ours.type) != bool(theirs.type):
+                yield _untyped_key(name, edge.target, edge.key, ours, theirs)
     for source in ctx.index.sources.values():
         if source.time is not None:
             continue
@@ -63,6 +66,11 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
                 source = ctx.index.sources.get(node.source.name)
                 if source is not None:
                     yield from filter_references(graph, node.filter, source)
+            elif isinstance(node, ir.Conversion):  # each end's events, joined on their own
+                for events in (node.start, node.end):
+                    source = ctx.index.sources.get(events.source.name)
+                    if events.filter and source is not None:
+                        yield from filter_references(graph, events.filter, source)
     for source in ctx.index.sources.values():
         for derived in source.derived:
             yield from check_filter(derived.expr, source, graph)
@@ -72,6 +80,9 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
         assignment = experiment.assignment
         if assignment is None or assignment.source.name not in ctx.index.sources:
             continue
+        if assignment.filter:
+            yield from filter_references(graph, assignment.filter,
+                                         ctx.index.sources[assignment.source.name])
         for segment in experiment.segments:
             resolved = graph.resolve(assignment.source.name, segment.name)
             if isinstance(resolved, JoinProblem) and resolved.code != "MS206":
@@ -111,6 +122,21 @@ def _derived_on_derived(derived: ir.DerivedDimension, source: ir.Source
             yield error("MS405", f"derived dimension `{derived.name}` reads the derived "
                         f"dimension `{ref.name}`", span_in(derived.expr, ref.start, ref.end),
                         "write the expression over the source's columns")
+
+
+def _untyped_key(source: str, target: str, key: str, ours: ir.Column,
+                 theirs: ir.Column) -> Diagnostic:
+    """MS434: one end of a join declares the key's type, the other does not, so MS432
+    cannot compare them; the warning sits at the end without a type."""
+    if theirs.type:
+        typed, bare, bare_column = target, source, ours
+    else:
+        typed, bare, bare_column = source, target, theirs
+    known = theirs.type or ours.type
+    return warning("MS434", f"`{bare}.{key}` declares no type, so its join with "
+                   f"`{typed}.{key}` ({known}) cannot be checked for a type mismatch",
+                   bare_column.span, f"declare it: `entity {key}: {known}` (or the type the "
+                   "warehouse stores)")
 
 
 def _problem(problem: JoinProblem, span: ir.Span) -> Diagnostic:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from metricspec import ir
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
-from metricspec.entity_graph import EntityGraph, joins_to
+from metricspec.entity_graph import EntityGraph, JoinProblem, joins_to
 
 
 def rule_duplicates(ctx: Context) -> Iterator[Diagnostic]:
@@ -163,11 +163,28 @@ def _assignment_columns(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic
     dimensions = [d.name for d in source.dimensions] + [d.name for d in source.derived]
     graph = EntityGraph(ctx.index.sources)
     for segment in exp.segments:  # a dimension reached through a join: check.joins
-        if segment.name not in dimensions and not joins_to(graph, source.name, segment.name):
-            yield error("MS206", f"`{segment.name}` is not a dimension of the assignment "
-                        f"source `{source.name}`", segment.span,
-                        did_you_mean(segment.name, dimensions)
-                        or f"declare it with `dimension {segment.name}` in `{source.name}`")
+        if _reaches(graph, source, segment.name, dimensions):
+            continue
+        if "." in segment.name:
+            yield _unreached(graph, source.name, segment)
+            continue
+        yield error("MS206", f"`{segment.name}` is not a dimension of the assignment "
+                    f"source `{source.name}`", segment.span,
+                    did_you_mean(segment.name, dimensions)
+                    or f"declare it with `dimension {segment.name}` in `{source.name}`")
+
+
+def _reaches(graph: EntityGraph, source: ir.Source, name: str, dimensions: list[str]) -> bool:
+    """A dimension of the source (`platform`, `assignments.platform`) or through a join."""
+    own = graph.resolve(source.name, name) is None and name.split(".")[-1] in dimensions
+    return name in dimensions or own or joins_to(graph, source.name, name)
+
+
+def _unreached(graph: EntityGraph, source: str, ref: ir.Ref) -> Diagnostic:
+    """MS206 for a dotted reference that leads nowhere, with the dimensions reachable."""
+    problem = graph.resolve(source, ref.name)
+    assert isinstance(problem, JoinProblem)
+    return error(problem.code, problem.message, ref.span, problem.hint)
 
 
 def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
@@ -179,9 +196,11 @@ def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
                    if s in ctx.index.sources]
         graph = EntityGraph(ctx.index.sources)
         for dim in monitor.dimensions:
-            lacking = [s.name for s in sources if dim.name not in {d.name for d in s.dimensions}
-                       and not joins_to(graph, s.name, dim.name)]
-            if lacking:
+            lacking = [s.name for s in sources if not _reaches(
+                graph, s, dim.name, [d.name for d in s.dimensions])]
+            if lacking and "." in dim.name:
+                yield _unreached(graph, lacking[0], dim)
+            elif lacking:
                 shared = set.intersection(*({d.name for d in s.dimensions} for s in sources))
                 yield error("MS206", f"`{dim.name}` is not a dimension of "
                             f"{', '.join(f'`{n}`' for n in lacking)}", dim.span,

@@ -198,4 +198,9 @@ def _aggregated(index: Index, metric: str) -> list[tuple[str, str | None]]:
         for node in ir.walk(index.metrics[dep].expr):
             if isinstance(node, ir.Aggregate) and node.source.name in index.sources:
                 found.setdefault((node.source.name, node.filter.sql if node.filter else None))
+            elif isinstance(node, ir.Conversion):  # both ends, each with its joins
+                for end in (node.start, node.end):
+                    if end.source.name in index.sources:
+                        found.setdefault((end.source.name,
+                                          end.filter.sql if end.filter else None))
     return list(found)

@@ -31,6 +31,7 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.experiment_trend import trend_ctes, trend_days, trend_rows
+from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
@@ -148,10 +149,12 @@ def _source_daily(plan: ExperimentPlan, source: str, components: list[Measure],
     src = plan.sources[source]
     assert src.time is not None
     time = sql.col(src.time.name, "s")
+    joins = plan.joins.get(source)  # dimensions the components' filters read
     select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
                         sql.ref(DAY, "d").as_(sql.alias(DAY)),
-                        *[_value(c, sql, "s").as_(sql.alias(c.name)) for c in components])
-    select = select.from_(sql.source(src, "s"), copy=False).join(
+                        *[_value(c, sql, "s").as_(sql.alias(c.name))
+                          for c in localized(joins, tuple(components))])
+    select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False).join(
@@ -216,7 +219,7 @@ def _assignment_rows(plan: ExperimentPlan, sql: SqlBuilder, *conditions: exp.Exp
                      ) -> list[exp.Expr]:
     where = [exp.Not(this=exp.Is(this=sql.col(plan.unit, "a"), expression=exp.Null())),
              *conditions]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     return [flt, *where] if flt is not None else where
 
 
@@ -235,7 +238,8 @@ def _unknown(plan: ExperimentPlan, sql: SqlBuilder) -> list[exp.Select]:
                "n": distinct.copy()}
         if by_day:
             row["day"] = sql.ref(DAY, "d")
-        select = _select(row, sql).from_(sql.source(source, "a"), copy=False).join(
+        select = _select(row, sql).from_(
+            relation(source, plan.segment_joins, sql, "a"), copy=False).join(
             exp.Table(this=exp.to_identifier("days")).as_("d"), on=_in_day(time, "d"),
             join_type="inner", copy=False)
         select = select.where(exp.and_(*_assignment_rows(plan, sql, unknown.copy())),
@@ -254,7 +258,7 @@ def _before(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
            "n": exp.Count(this=exp.Distinct(expressions=[sql.ref(UNIT, "e")]))}
     select = _select(row, sql).from_(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"), copy=False).join(
-        sql.source(source, "a"),
+        relation(source, plan.segment_joins, sql, "a"),
         on=exp.EQ(this=sql.col(plan.unit, "a"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False)
     select = select.where(exp.and_(*_assignment_rows(

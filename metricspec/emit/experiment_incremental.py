@@ -31,6 +31,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import finish
+from metricspec.emit.join_sql import relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.lower import InternalError, Measure
@@ -127,17 +128,17 @@ def exposure_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime 
         unit.copy().as_(sql.alias(UNIT)),
         cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
         time.copy().as_(sql.alias(EXPOSED)),
-        *[sql.col(s, "a").as_(sql.alias(seg(s))) for s in plan.segments],
+        *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
         _hour(time.copy()).as_(sql.alias(BUCKET)),
         exp.Window(this=exp.RowNumber(), partition_by=[b.copy() for b in by], order=exp.Order(
             expressions=[sql.asc(time.copy()), sql.asc(variant.copy()),
-                         *[sql.asc(sql.col(s, "a")) for s in plan.segments]]),
+                         *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments]]),
                    ).as_(sql.alias("__exposure_rank")),
         exp.Window(this=exp.Min(this=variant.copy()), partition_by=[b.copy() for b in by]
                    ).as_(sql.alias("__variant_min")),
         exp.Window(this=exp.Max(this=variant.copy()), partition_by=[b.copy() for b in by]
                    ).as_(sql.alias("__variant_max")),
-    ).from_(sql.source(source, "a"), copy=False)
+    ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
     conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(lower)),
@@ -145,7 +146,7 @@ def exposure_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime 
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
     ]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     if flt is not None:
         conditions.insert(0, flt)
     log = log.where(exp.and_(*conditions), copy=False)
@@ -226,11 +227,13 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
     time = sql.col(src.time.name, "s")
     select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
                         _hour(time.copy()).as_(sql.alias(BUCKET)))
+    joins = plan.joins.get(source)  # dimensions the components' filters read
     for comp in _components(plan, source):
         value = sql.col(comp.column, "s") if comp.column else None
-        select = select.select(sql.agg(comp.func, value, sql.filter(comp.filter, "s")).as_(
+        flt = joins.localize(comp.filter) if joins else comp.filter
+        select = select.select(sql.agg(comp.func, value, sql.filter(flt, "s")).as_(
             sql.alias(comp.name)), copy=False)
-    select = select.from_(sql.source(src, "s"), copy=False).join(
+    select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False)

@@ -8,7 +8,8 @@ UNIT, VARIANT, EXPOSED = "__unit", "__variant", "__exposed_at"
 
 
 def seg(name: str) -> str:
-    return f"__seg_{name}"
+    """The column a segment is carried in (`users.plan`: `__seg_users_plan`)."""
+    return f"__seg_{name.replace('.', '_')}"
 
 
 def partitions(plan: ExperimentPlan) -> list[tuple[str, str | None]]:

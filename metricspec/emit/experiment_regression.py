@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT
 from metricspec.emit.experiment_sql import exposure_ctes
+from metricspec.emit.join_sql import relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.lower import Measure
 from metricspec.plan.regression import RegressionPlan
@@ -141,11 +142,11 @@ def _attributes(reg: RegressionPlan, sql: SqlBuilder) -> exp.Expr:
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null()))]
     if plan.history:  # power planning: any variant's row in the historical window
         del conditions[2]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     if flt is not None:
         conditions.insert(0, flt)
-    return select.from_(sql.source(source, "a"), copy=False).where(exp.and_(*conditions),
-                                                                   copy=False)
+    select = select.from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
+    return select.where(exp.and_(*conditions), copy=False)
 
 
 def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, bool]],
@@ -160,16 +161,17 @@ def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, b
                     exp.LT(this=time.copy(), expression=sql.ts(plan.start)))
            if plan.pre_start else None)
     select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)))
+    joins = reg.joins.get(source)  # dimensions the measures' filters read
     for _, m, is_pre in measures:
         window = pre if is_pre else post
         assert window is not None
-        flt = sql.filter(m.filter, "s")
+        flt = sql.filter(joins.localize(m.filter) if joins else m.filter, "s")
         condition = exp.and_(window.copy(), flt) if flt is not None else window.copy()
         value = sql.col(m.column, "s") if m.column else None
         select = select.select(sql.agg(m.func, value, condition).as_(sql.alias(m.name)),
                                copy=False)
     lower = min(plan.start, plan.pre_start) if plan.pre_start else plan.start
-    select = select.from_(sql.source(src, "s"), copy=False).join(
+    select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False)

@@ -28,7 +28,7 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions, seg
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
-from metricspec.emit.join_sql import relation
+from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.filters import CheckedFilter
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
@@ -84,7 +84,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         unit.copy().as_(sql.alias(UNIT)),
         cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
         time.copy().as_(sql.alias(EXPOSED)),
-        *[sql.col(s, "a").as_(sql.alias(seg(s))) for s in plan.segments],
+        *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
         exp.Window(
             this=exp.RowNumber(),
             partition_by=by_unit,
@@ -94,7 +94,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
                 expressions=[
                     sql.asc(time.copy()),
                     sql.asc(variant.copy()),
-                    *[sql.asc(sql.col(s, "a")) for s in plan.segments],
+                    *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments],
                 ]
             ),
         ).as_(sql.alias("__exposure_rank")),
@@ -111,7 +111,7 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
         exp.In(this=variant.copy(), expressions=[sql.text(v) for v in plan.variants]),
         exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
     ]
-    flt = sql.filter(plan.assignment_where, "a")
+    flt = sql.filter(plan.assignment_local, "a")
     if flt is not None:
         conditions.insert(0, flt)
     events = events.where(exp.and_(*conditions), copy=False)
@@ -288,7 +288,7 @@ def _conversion(
         sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
         exp.Min(this=time.copy()).as_(sql.alias("__first_at")),
     )
-    first = first.from_(sql.source(start, "s"), copy=False).join(
+    first = first.from_(relation(start, conv.start_joins, sql, "s"), copy=False).join(
         exp.Table(this=exp.to_identifier("exposures")).as_("e"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner",
@@ -298,7 +298,7 @@ def _conversion(
         exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
     ]
-    flt = sql.filter(conv.start_filter, "s")
+    flt = sql.filter(local_filter(conv.start_joins, conv.start_filter), "s")
     first = first.where(exp.and_(*conditions, *([flt] if flt is not None else [])), copy=False)
     first = first.group_by(sql.ref(UNIT, "e"), copy=False)
     end_time = sql.col(end.time.name, "x")
@@ -311,7 +311,7 @@ def _conversion(
         ),
         exp.LT(this=end_time.copy(), expression=sql.ts(plan.end)),
     ]
-    end_filter = sql.filter(conv.end_filter, "x")
+    end_filter = sql.filter(local_filter(conv.end_joins, conv.end_filter), "x")
     if end_filter is not None:
         on.append(end_filter)
     hit = exp.Max(
@@ -329,7 +329,8 @@ def _conversion(
     units = units.from_(
         exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f"), copy=False
     )
-    units = units.join(sql.source(end, "x"), on=exp.and_(*on), join_type="left", copy=False)
+    units = units.join(relation(end, conv.end_joins, sql, "x"), on=exp.and_(*on),
+                       join_type="left", copy=False)
     units = units.group_by(sql.ref(UNIT, "f"), copy=False)
     return [(f"{conv.name}_first", first), (f"{conv.name}_units", units)]
 

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from metricspec import ir
 from metricspec.emit.sqlbuild import SqlBuilder
-from metricspec.filters import parse_filter
+from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.joins import Joins
 from metricspec.plan.lower import InternalError, Measure
 
@@ -68,6 +68,11 @@ def localized(joins: Joins | None, measures: tuple[Measure, ...]) -> tuple[Measu
     if joins is None:
         return measures
     return tuple(dataclasses.replace(m, filter=joins.localize(m.filter)) for m in measures)
+
+
+def local_filter(joins: Joins | None, flt: CheckedFilter | None) -> CheckedFilter | None:
+    """A filter reading the relation's joined columns (itself without joins)."""
+    return joins.localize(flt) if joins else flt
 
 
 def _on(joins: Joins, key: str, target: str, left: str, right: str,

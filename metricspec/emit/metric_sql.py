@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from metricspec.emit.join_sql import localized, relation
+from metricspec.emit.join_sql import local_filter, localized, relation
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
@@ -170,13 +170,13 @@ def _conversion(
         *[d.copy().as_(sql.alias(d.name)) for d in dims],
         exp.Min(this=time.copy()).as_(sql.alias("first_at")),
     )
-    starts = starts.from_(sql.source(start, "s"), copy=False)
+    starts = starts.from_(relation(start, conv.start_joins, sql, "s"), copy=False)
     where = (
         exp.and_(
             *[
                 c
                 for c in (
-                    sql.filter(conv.start_filter, "s"),
+                    sql.filter(local_filter(conv.start_joins, conv.start_filter), "s"),
                     _time_range(plan, sql, time, lookback, plan.cumulative),
                     sql.filter(plan.where, "s"),
                 )
@@ -196,7 +196,7 @@ def _conversion(
         exp.GTE(this=end_time.copy(), expression=first.copy()),
         exp.LT(this=end_time.copy(), expression=sql.ts_add(first.copy(), conv.within_seconds)),
     ]
-    end_filter = sql.filter(conv.end_filter, "e")
+    end_filter = sql.filter(local_filter(conv.end_joins, conv.end_filter), "e")
     if end_filter is not None:
         on.append(end_filter)
     keys = [
@@ -217,7 +217,8 @@ def _conversion(
     hits = hits.from_(
         exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st"), copy=False
     )
-    hits = hits.join(sql.source(end, "e"), on=exp.and_(*on), join_type="left", copy=False)
+    hits = hits.join(relation(end, conv.end_joins, sql, "e"), on=exp.and_(*on),
+                     join_type="left", copy=False)
     hits = hits.group_by(*[k.copy() for k in keys], copy=False)
     agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
     agg = exp.select(

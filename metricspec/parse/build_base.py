@@ -171,6 +171,13 @@ class BuilderBase(Transformer[Token, Any]):
     def name_list(self, meta: Meta, children: list[Token]) -> tuple[ir.Ref, ...]:
         return tuple(self._ref(t) for t in children)
 
+    def dimension_list(self, meta: Meta, children: list[ir.Ref]) -> tuple[ir.Ref, ...]:
+        return tuple(children)
+
+    def dimension_ref(self, meta: Meta, children: list[Token]) -> ir.Ref:
+        """A dotted reference, one `Ref` spanning all its parts (`users.plan`)."""
+        return ir.Ref(span=self.span_of(meta), name=".".join(str(t) for t in children))
+
     def signed_number(self, meta: Meta, children: list[Token]) -> float:
         return self._number(children[0])
 

@@ -22,7 +22,7 @@ from typing import Literal
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import Formula, Part, parts
-from metricspec.plan.joins import Joins, plan_joins
+from metricspec.plan.joins import Joins, conversion_columns, conversion_joins, plan_joins
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -94,9 +94,23 @@ class ExperimentPlan:
     segment_joins: Joins | None = None
 
     @property
+    def assignment_local(self) -> CheckedFilter | None:
+        """The assignment's `where` reading the assignment relation's joined columns."""
+        joins = self.segment_joins
+        return joins.localize(self.assignment_where) if joins else self.assignment_where
+
+    def segment_column(self, segment: str) -> str:
+        """The assignment relation's column a segment reads: a joined dimension's column
+        (`users.plan` is `users_plan`), else the assignment's own column."""
+        return self.segment_joins.column(segment) if self.segment_joins else (
+            segment.split(".")[-1])
+
+    @property
     def joined_tables(self) -> dict[str, ir.Source]:
         """The dimension tables joined, by name."""
-        found = [*self.joins.values(), *([self.segment_joins] if self.segment_joins else [])]
+        found = [*self.joins.values(), *([self.segment_joins] if self.segment_joins else []),
+                 *(j for b in self.bases if b.conversion for j in (
+                     b.conversion.start_joins, b.conversion.end_joins) if j)]
         return {name: table for joins in found for name, table in joins.tables.items()}
 
     @property
@@ -151,12 +165,14 @@ class ExperimentPlan:
         assignment's unit, variant, segments and filter columns; each source's unit, time
         column and what its components, percentiles and conversions read."""
         needed: dict[str, dict[str, None]] = {name: {} for name in self.sources}
-        own_segments = [s for s in self.segments if self.segment_joins is None
-                         or s not in {j.reference for j in self.segment_joins.columns}
-                         | {d.name for d in self.segment_joins.derived}]
+        own_segments = [self.segment_column(s) for s in self.segments
+                        if self.segment_joins is None
+                        or s not in {j.reference for j in self.segment_joins.columns}
+                        | {d.name for d in self.segment_joins.derived}]
         needed[self.assignment.name].update(dict.fromkeys((
             self.unit, self.variant_column, *own_segments,
-            *filter_columns(self.assignment_where))))
+            *(self.segment_joins.own_columns(_assignment_measure(self))
+              if self.segment_joins else filter_columns(self.assignment_where)))))
         for joins in [*self.joins.values(), *([self.segment_joins] if self.segment_joins
                                               else [])]:
             for name, columns in joins.columns_read().items():
@@ -167,10 +183,8 @@ class ExperimentPlan:
                     needed[part.source].update(dict.fromkeys((self.unit,
                                                               *self._own_columns(part))))
             if base.conversion:
-                conv = base.conversion
-                for source, flt in ((conv.start_source, conv.start_filter),
-                                    (conv.end_source, conv.end_filter)):
-                    needed[source].update(dict.fromkeys((self.unit, *filter_columns(flt))))
+                for name, columns in conversion_columns(base.conversion).items():
+                    needed.setdefault(name, {}).update(dict.fromkeys(columns))
         for name, read in self.sources.items():
             if read.time:
                 needed[name].setdefault(read.time.name)
@@ -184,7 +198,7 @@ def history_plan(plan: ExperimentPlan, start: dt.datetime, end: dt.datetime) -> 
     shift = (plan.start - plan.pre_start) if cuped and plan.pre_start else None
     return replace(plan, variants=("baseline",), control="baseline", weights=(1.0,),
                    start=start, end=end, pre_start=start - shift if shift else None,
-                   segments=(), history=True, segment_joins=None)
+                   segments=(), history=True)
 
 
 def plan_experiment(index: Index, name: str) -> ExperimentPlan:
@@ -228,7 +242,15 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         segments=_segments(exp), bases=bases, metrics=tuple(metrics),
         cross=tuple(cross), sources=sources,
         joins=_metric_joins(index, sources, bases),
-        segment_joins=plan_joins(index.sources, assignment, list(_segments(exp))))
+        segment_joins=plan_joins(index.sources, assignment, list(_segments(exp)), [
+            Measure("__assignment", assignment.name, "count",
+                    filter=checked_filter(exp.assignment.filter))]))
+
+
+def _assignment_measure(plan: ExperimentPlan) -> Measure:
+    """The assignment's filter as a measure: what its relation joins for it (the segments'
+    joins, and the dimensions its `where` reads through a join)."""
+    return Measure("__assignment", plan.assignment.name, "count", filter=plan.assignment_where)
 
 
 def _metric_joins(index: Index, sources: dict[str, ir.Source],
@@ -369,9 +391,11 @@ class _Bases:
                               y=self._component(right, name, "y", right.func))
         if shape == "conversion":
             assert isinstance(expr, ir.Conversion)
-            return BaseMetric(name, "ratio", conversion=Conversion(
-                name, self.unit, expr.start.source.name, checked_filter(expr.start.filter),
-                expr.end.source.name, checked_filter(expr.end.filter), expr.within.seconds))
+            return BaseMetric(name, "ratio", conversion=conversion_joins(
+                self.index.sources, Conversion(
+                    name, self.unit, expr.start.source.name, checked_filter(expr.start.filter),
+                    expr.end.source.name, checked_filter(expr.end.filter),
+                    expr.within.seconds)))
         return None
 
     @staticmethod

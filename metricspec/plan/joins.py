@@ -19,7 +19,7 @@ from sqlglot import exp
 from metricspec import ir
 from metricspec.entity_graph import EntityGraph, JoinPath, JoinProblem, output_name
 from metricspec.filters import CheckedFilter, parse_filter
-from metricspec.plan.lower import InternalError, Measure, PlanError
+from metricspec.plan.lower import Conversion, InternalError, Measure, PlanError
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,31 @@ def plan_joins(sources: dict[str, ir.Source], source: ir.Source, dimensions: Ite
         return None
     tables = {e.target: sources[e.target] for j in found.values() for e in j.path.edges}
     return Joins(source, tuple(found.values()), tuple(derived.values()), tables)
+
+
+def conversion_joins(sources: dict[str, ir.Source], conv: Conversion) -> Conversion:
+    """The conversion with the joins its two ends' filters need (each end's events joined
+    many-to-one to the dimension tables its filter reads, so no event is repeated)."""
+    def ends(source: str, flt: CheckedFilter | None) -> Joins | None:
+        return plan_joins(sources, sources[source], (), [
+            Measure(f"{conv.name}__{source}", source, "count", filter=flt)])
+
+    return dataclasses.replace(conv, start_joins=ends(conv.start_source, conv.start_filter),
+                               end_joins=ends(conv.end_source, conv.end_filter))
+
+
+def conversion_columns(conv: Conversion) -> dict[str, tuple[str, ...]]:
+    """The columns a conversion reads, by source: its entity and its filters' own columns
+    from each end, the joined dimensions from their tables."""
+    needed: dict[str, dict[str, None]] = {}
+    for source, flt, joins in ((conv.start_source, conv.start_filter, conv.start_joins),
+                               (conv.end_source, conv.end_filter, conv.end_joins)):
+        measure = Measure(f"{conv.name}__{source}", source, "count", filter=flt)
+        own = joins.own_columns(measure) if joins else measure.columns_read
+        needed.setdefault(source, {}).update(dict.fromkeys((conv.entity, *own)))
+        for name, columns in (joins.columns_read() if joins else {}).items():
+            needed.setdefault(name, {}).update(dict.fromkeys(columns))
+    return {name: tuple(columns) for name, columns in needed.items()}
 
 
 def filter_references(checked: CheckedFilter | None, source: ir.Source) -> list[str]:

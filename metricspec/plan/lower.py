@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from metricspec import ir
 from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.formula import Bin, Const, Formula, Neg, Part
 from metricspec.semantic import Index
+
+if TYPE_CHECKING:
+    from metricspec.plan.joins import Joins
 
 MeasureFunc = Literal["count", "count_distinct", "sum", "min", "max", "quantile"]
 
@@ -84,6 +87,9 @@ class Conversion:
     end_source: str
     end_filter: CheckedFilter | None
     within_seconds: int
+    #: The dimensions of other tables each end's filter reads (`plan.joins.conversion_joins`).
+    start_joins: Joins | None = field(default=None, compare=False)
+    end_joins: Joins | None = field(default=None, compare=False)
 
     @property
     def starts(self) -> str:

@@ -15,7 +15,14 @@ from typing import Literal
 from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import parts
-from metricspec.plan.joins import Joins, joined_dimension, output_names, plan_joins
+from metricspec.plan.joins import (
+    Joins,
+    conversion_columns,
+    conversion_joins,
+    joined_dimension,
+    output_names,
+    plan_joins,
+)
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -118,10 +125,9 @@ class MetricQueryPlan:
             if scan.joins is not None:
                 _joined_reads(needed, scan.joins)
         for conv in self.conversions:
-            needed[conv.start_source].update(
-                dict.fromkeys((conv.entity, *filter_columns(conv.start_filter))))
+            for name, columns in conversion_columns(conv).items():
+                needed.setdefault(name, {}).update(dict.fromkeys(columns))
             end = needed[conv.end_source]
-            end.update(dict.fromkeys((conv.entity, *filter_columns(conv.end_filter))))
             declared = {c.name for c in self.sources[conv.end_source].dimensions}
             for dimension in self.dimensions:
                 if dimension not in declared:
@@ -137,8 +143,10 @@ class MetricQueryPlan:
     @property
     def joined_tables(self) -> dict[str, ir.Source]:
         """The dimension tables the scans join, by name."""
-        return {name: table for scan in self.scans if scan.joins
-                for name, table in scan.joins.tables.items()}
+        found = [*(s.joins for s in self.scans), *(j for c in self.conversions
+                                                    for j in (c.start_joins, c.end_joins))]
+        return {name: table for joins in found if joins
+                for name, table in joins.tables.items()}
 
 
 def _joined_reads(needed: dict[str, dict[str, None]], joins: Joins) -> None:
@@ -170,7 +178,8 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         _check_window(metric, grain)
     used = {p for m in lowered for p in parts(m.formula)}
     measures = [m for m in lowering.measures.values() if m.name in used]
-    conversions = tuple(c for c in lowering.conversions.values()
+    conversions = tuple(conversion_joins(index.sources, c)
+                        for c in lowering.conversions.values()
                         if c.starts in used or c.converted in used)
     source_names: dict[str, None] = {}
     for measure in measures:

@@ -10,11 +10,12 @@ x: `pre(m)` is m's count or sum per unit over the CUPED pre-period [start − D,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from metricspec import ir
 from metricspec.plan.experiment import ExperimentPlan
+from metricspec.plan.joins import Joins, plan_joins
 from metricspec.plan.lower import InternalError, Measure, checked_filter
 from metricspec.semantic import Index
 
@@ -33,6 +34,8 @@ class RegressionPlan:
     adjusted: tuple[tuple[str, Measure], ...]  # (metric, its per-unit count or sum)
     covariates: tuple[PlanCovariate, ...]
     sources: dict[str, ir.Source]  # every source read, the assignment's included
+    #: the dimensions of other tables the measures' filters read, by source
+    joins: dict[str, Joins] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -69,7 +72,10 @@ def plan_regression(index: Index, plan: ExperimentPlan) -> RegressionPlan | None
         return None
     read = [m.source for _, m in adjusted] + [c.measure.source for c in covariates if c.measure]
     sources = {name: index.sources[name] for name in (*read, plan.assignment.name)}
-    return RegressionPlan(plan, tuple(adjusted), tuple(covariates), sources)
+    measures = [m for _, m in adjusted] + [c.measure for c in covariates if c.measure]
+    joins = {name: found for name in dict.fromkeys(read) if (found := plan_joins(
+        index.sources, sources[name], (), [m for m in measures if m.source == name]))}
+    return RegressionPlan(plan, tuple(adjusted), tuple(covariates), sources, joins)
 
 
 def _count_or_sum(index: Index, metric: str, name: str) -> Measure | None:

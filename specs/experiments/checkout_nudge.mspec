@@ -10,7 +10,9 @@ experiment checkout_nudge "Checkout nudge" {
   variants control 50% control, treatment 50%
   window 2026-11-02 .. 2026-11-08
   primary checkout_spend
-  segments cohort, plan_at_exposure
+  # the cohort and the plan as of each user's first exposure; the account's tier (two joins
+  # away, through the user's profile) at its current value
+  segments cohort, plan_at_exposure, accounts.tier
 }
 
 metric checkout_spend "Checkout spend per user" = sum(checkout_orders.amount) {

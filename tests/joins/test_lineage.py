@@ -33,6 +33,8 @@ metric gold_revenue = sum(events.amount where user_id.account_id.tier = 'gold')
 metric pro_revenue = sum(events.amount where plan_at = 'pro')
 metric share = gold_revenue / pro_revenue
 metric revenue = sum(events.amount)
+metric gold_repeat = conversion(events where accounts.tier = 'gold' -> events, within 1 day,
+  by user_id)
 """
 
 
@@ -73,3 +75,10 @@ def test_the_docs_site_shows_lineage_and_the_entity_graph(tmp_path: Path) -> Non
     for edge in ("events user_id users", "events user_id plans", "users account_id accounts"):
         assert edge in graph
     assert sources.count("primary key") == 4
+
+
+def test_a_conversion_lists_the_joins_its_filters_follow(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    page = re.sub(r"\s+", " ", build_site(ws.index, {}, ()).pages["metrics/gold_repeat.html"])
+    assert "events -user_id-&gt; users -account_id-&gt; accounts" in page
+    assert "shop.plans" not in page

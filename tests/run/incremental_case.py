@@ -26,7 +26,12 @@ source events = table app.events {
   dimension kind: string
   column amount: number, items: integer
 }
+source users = table app.users {
+  entity user_id: string primary
+  dimension tier: string
+}
 metric buys = count(events where kind = 'buy') { direction up }
+metric gold_revenue = sum(events.amount where users.tier = 'gold') { direction up }
 metric revenue = sum(events.amount) { direction up }
 metric items = sum(events.items) { direction up }
 metric buy_rate = count(events where kind = 'buy') / count(events) { direction up }
@@ -40,6 +45,15 @@ experiment checkout "Checkout" {
   secondary buys, buy_rate, items
   segments platform
   correction holm
+}
+experiment checkout_j "Segmented and filtered through a join" {
+  unit user_id
+  assignment assignments variant variant where users.tier <> 'tin'
+  variants control 50% control, treatment 50%
+  window 2026-03-01 .. 2026-03-14
+  primary revenue
+  secondary gold_revenue, buys
+  segments platform, users.tier
 }
 experiment checkout_w "Winsorised" {
   unit user_id
@@ -58,13 +72,17 @@ TABLES = (
     "variant VARCHAR(20), platform VARCHAR(20))",
     "CREATE TABLE app.events (user_id VARCHAR(20), ts TIMESTAMP, kind VARCHAR(20), "
     "amount DOUBLE PRECISION, items INTEGER)",
+    "CREATE TABLE app.users (user_id VARCHAR(20), tier VARCHAR(20))",
 )
+#: each user's tier (a dimension table; every 17th user has no row: a NULL tier)
+USERS = [(f"u{u:04d}", ("gold", "silver", "tin")[u % 3]) for u in range(300) if u % 17]
 
 
 def create_tables(conn: Connection) -> None:
     conn.execute("CREATE SCHEMA app")
     for statement in TABLES:
         conn.execute(statement)
+    insert(conn, "users", USERS)
 
 
 def workspace(folder: Path) -> Workspace:

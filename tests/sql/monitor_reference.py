@@ -79,7 +79,8 @@ def rule_of(index: Index, name: str) -> Rule:
         return Rule(m.metric.name, grain_text(m.every.value, m.every.unit), m.alert.kind,
                     m.alert.threshold.fraction, m.min_n or DEFAULT_MIN_N,
                     pd.Timedelta(seconds=m.baseline.seconds) if m.baseline else None,
-                    m.alert.consecutive, tuple(d.name for d in m.dimensions))
+                    m.alert.consecutive,  # a joined slice's column: `models.family` → models_family
+                    tuple(d.name.replace(".", "_") for d in m.dimensions))
     g = index.guardrails[name]
     grain = grain_text(g.every.value, g.every.unit) if g.every else "day"
     return Rule(g.metric.name, grain, BROKEN[g.comparator], g.threshold.fraction)

@@ -74,6 +74,9 @@ class Tables:
         # the dimensions the examples join from other tables, looked up by key here
         profiles = tables["user_profiles"].set_index("user_id")
         tables["feedback"]["country"] = tables["feedback"].user_id.map(profiles.country)
+        models = tables["models"].set_index("model_version")
+        tables["messages"]["models_family"] = tables["messages"].model_version.map(
+            models.family)
         return cls(**tables)
 
 

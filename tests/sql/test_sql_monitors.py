@@ -33,7 +33,7 @@ from metricspec.workspace import Workspace
 INCIDENT_DAY = (dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 17))
 COLUMNS = ["period", "value", "sample_n", "baseline", "baseline_windows", "deviation"]
 EXAMPLES = ("csat_drop", "hallucination_spike", "slow_answers", "latency_budget",
-            "hallucination_ceiling", "csat_by_country")
+            "hallucination_ceiling", "csat_by_country", "hallucinations_by_model_family")
 RANGES = {
     "all": (None, None),
     "incident day": INCIDENT_DAY,

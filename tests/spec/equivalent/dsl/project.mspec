@@ -11,15 +11,24 @@ source events "Events" = table app.events {
 }
 
 source assignments = table app.assignments {
-  entity user_id
+  entity user_id: string
   time assigned_ts
   dimension platform
   column experiment_id: string, arm: string, tenure: integer
 }
 
 source recent = query """select * from app.events where kind <> 'test'""" {
-  entity user_id
+  entity user_id: string
   time event_ts
+}
+
+# join keys without a type at either end (one with a type at one end only is MS434)
+source sessions = table app.sessions {
+  entity session_id primary
+}
+
+source devices = table app.devices {
+  entity device_id
 }
 
 source users = table app.users {
@@ -30,7 +39,7 @@ source users = table app.users {
 }
 
 source plans = table app.plans {
-  entity user_id primary
+  entity user_id: string primary
   validity valid_from .. valid_to
   dimension plan_at: string
 }
@@ -98,7 +107,7 @@ experiment checkout_v2 "Checkout v2" {
   cuped 14 days
   sequential looks 5 spending obrien_fleming
   stratify platform
-  segments platform
+  segments platform, users.plan, user_id.tenure
   winsorize revenue at 99%
   winsorize aov at 0.995
   covariates pre(revenue), unit.tenure
@@ -126,7 +135,7 @@ monitor paid_drop "Paid share drop" {
   baseline trailing 1 hour
   alert when below baseline by 15%
   min_n 200
-  dimensions channel
+  dimensions channel, users.plan
 }
 monitor revenue_rise { metric revenue; every 1 hour; baseline trailing 1 day; alert when above baseline by 0.5 }
 monitor users_low { metric n_users; every 1 day; alert when below 100 for 3 windows }

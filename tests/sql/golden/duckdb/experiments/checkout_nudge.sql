@@ -9,9 +9,10 @@ WITH exposure_log AS (
     a."exposed_ts" AS "__exposed_at",
     a."cohort" AS "__seg_cohort",
     a."plan_at_exposure" AS "__seg_plan_at_exposure",
+    a."accounts_tier" AS "__seg_accounts_tier",
     ROW_NUMBER() OVER (
       PARTITION BY a."user_id"
-      ORDER BY a."exposed_ts", a."variant", a."cohort", a."plan_at_exposure"
+      ORDER BY a."exposed_ts", a."variant", a."cohort", a."plan_at_exposure", a."accounts_tier"
     ) AS "__exposure_rank",
     MIN(a."variant") OVER (PARTITION BY a."user_id") AS "__variant_min",
     MAX(a."variant") OVER (PARTITION BY a."user_id") AS "__variant_max"
@@ -36,7 +37,8 @@ WITH exposure_log AS (
       SELECT
         s.*,
         j1."signup_ts" AS "users_signup_ts",
-        j2."plan" AS "plan_history_plan"
+        j2."plan" AS "plan_history_plan",
+        j4."tier" AS "accounts_tier"
       FROM "support"."checkout_exposures" AS s
       LEFT JOIN "support"."users" AS j1
         ON s."user_id" = j1."user_id"
@@ -46,6 +48,10 @@ WITH exposure_log AS (
         AND (
           j2."valid_to" IS NULL OR s."exposed_ts" < j2."valid_to"
         )
+      LEFT JOIN "support"."user_profiles" AS j3
+        ON s."user_id" = j3."user_id"
+      LEFT JOIN "support"."accounts" AS j4
+        ON j3."account_id" = j4."account_id"
     ) AS d
   ) AS a
   WHERE
@@ -62,7 +68,8 @@ WITH exposure_log AS (
     "__variant",
     "__exposed_at",
     "__seg_cohort",
-    "__seg_plan_at_exposure"
+    "__seg_plan_at_exposure",
+    "__seg_accounts_tier"
   FROM exposure_log
   WHERE
     "__exposure_rank" = 1 AND "__variant_min" = "__variant_max"
@@ -73,6 +80,7 @@ WITH exposure_log AS (
     e."__exposed_at" AS "__exposed_at",
     e."__seg_cohort" AS "__seg_cohort",
     e."__seg_plan_at_exposure" AS "__seg_plan_at_exposure",
+    e."__seg_accounts_tier" AS "__seg_accounts_tier",
     s."ts" AS "ts",
     s."amount" AS "amount"
   FROM "support"."checkout_orders" AS s
@@ -95,6 +103,7 @@ WITH exposure_log AS (
     e."__variant" AS "__variant",
     e."__seg_cohort" AS "__seg_cohort",
     e."__seg_plan_at_exposure" AS "__seg_plan_at_exposure",
+    e."__seg_accounts_tier" AS "__seg_accounts_tier",
     COALESCE(checkout_orders_units."checkout_spend__x", 0) AS "checkout_spend__x"
   FROM exposures AS e
   LEFT JOIN checkout_orders_units
@@ -134,6 +143,18 @@ WITH exposure_log AS (
   GROUP BY
     "__variant",
     "__seg_plan_at_exposure"
+  UNION ALL
+  SELECT
+    'accounts.tier' AS "segment",
+    CAST("__seg_accounts_tier" AS TEXT) AS "segment_value",
+    "__variant" AS "variant",
+    COUNT(*) AS "n",
+    SUM("checkout_spend__x") AS "checkout_spend__sum_x",
+    SUM(CAST("checkout_spend__x" AS DOUBLE) * "checkout_spend__x") AS "checkout_spend__sum_x2"
+  FROM units
+  GROUP BY
+    "__variant",
+    "__seg_accounts_tier"
 )
 SELECT
   "experiment",
