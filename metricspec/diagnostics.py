@@ -92,6 +92,11 @@ CODES: dict[str, str] = {
     "MS431": "dimension reached through a fan-out join",
     "MS432": "join key types differ",
     "MS433": "slowly changing dimension joined without an event time",
+    "MS455": "backend has no approximate distinct count",
+    "MS456": "aggregate option does not fit the aggregate",
+    "MS457": "semi-additive `per` is not an entity of the source",
+    "MS458": "window over a semi-additive measure",
+    "MS459": "experiment metric is semi-additive or approximate",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -29,6 +29,7 @@ from metricspec.check import (
     monitors,
     names,
     pinned,
+    semi,
     sources,
     types,
 )
@@ -63,6 +64,10 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_monitors,
     monitors.rule_guardrails,
     backend.rule_backends,
+    semi.rule_aggregate_options,
+    semi.rule_semi_windows,
+    semi.rule_experiment_options,
+    semi.rule_approximate_backends,
     # what the planner and the emitter would otherwise refuse after `check` passed
     sources.rule_sources,
     sources.rule_assignment_time,
