@@ -28,7 +28,7 @@ from metricspec.ir.expr import (
     replace,
     walk,
 )
-from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, shape
+from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, qualifiers, shape
 from metricspec.ir.spec import (
     AlertRule,
     AnalysisWindow,
@@ -68,5 +68,6 @@ __all__ = [
     "SemiAdditive",
     "Sequential",
     "Shape", "Source", "Span", "SpecObject", "Traffic", "Variant", "Weighted", "WeightedTerm",
-    "Window", "Winsorize", "children", "metric_refs", "replace", "shape", "strip_spans", "walk",
+    "Window", "Winsorize", "children", "metric_refs", "qualifiers", "replace", "shape",
+    "strip_spans", "walk",
 ]
