@@ -5,8 +5,9 @@ and day (issue 12: semi-additive measures).
 are written. An escalated conversation becomes a ticket in its queue (the conversation's
 channel and locale) and stays open for 1 to 5 days (a hash of its number). At 00:00 of each
 day a snapshot records, per queue, the tickets open at that moment; the snapshot job misses
-one queue-day in eleven (a fixed pattern over queue and day numbers), so the table has gaps, as real snapshot tables
-do. A backlog is a balance: summed across queues, never over days.
+one queue-day in eleven (a fixed pattern over queue and day numbers), so the table has
+gaps, as real snapshot tables do. A backlog is a balance: summed across queues, never over
+days.
 """
 
 from __future__ import annotations
