@@ -132,3 +132,16 @@ def test_approximate_and_semi_additive_values_are_labelled(dsl: Workspace) -> No
     assert any("HyperLogLog" in n for n in compiled.notes)
     assert "HyperLogLog" in compiled.sql.split("\n\n")[0] or any(
         "HyperLogLog" in line for line in compiled.sql.splitlines() if line.startswith("--"))
+
+
+def test_hashes_of_definitions_without_options_are_unchanged(dsl: Workspace) -> None:
+    """Running experiments pin metrics by meaning hash (metricspec.lock): the new fields at
+    their defaults stay out of a definition, so no existing hash moves; used, they count."""
+    from metricspec.hashing import definition, digest
+
+    plain = dsl.index.metrics["accounts"].model_copy(update={"expr": _aggregates(
+        dsl, "accounts")[0].model_copy(update={"approximate": False})})
+    text = str(definition(plain))
+    assert "approximate" not in text and "semi" not in text
+    assert digest(definition(plain)) != digest(definition(dsl.index.metrics["accounts"]))
+    assert "'semi'" in str(definition(dsl.index.metrics["balance"]))
