@@ -97,6 +97,11 @@ CODES: dict[str, str] = {
     "MS440": "unknown time zone",
     "MS441": "unknown weekday or month",
     "MS442": "more than one calendar",
+    "MS455": "backend has no approximate distinct count",
+    "MS456": "aggregate option does not fit the aggregate",
+    "MS457": "semi-additive `per` is not an entity of the source",
+    "MS458": "window over a semi-additive measure",
+    "MS459": "experiment metric is semi-additive or approximate",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -47,11 +47,18 @@ def normalize_sql(text: str) -> str:
     return "".join(parts).strip()
 
 
+#: Fields added to the IR after hashes were first written (an aggregate's `approximate` and
+#: `semi`), left out at their defaults: definitions that do not use them keep their hashes.
+_LATER_DEFAULTS: dict[str, Any] = {"approximate": False, "semi": None}
+
+
 def _clean(value: Any, top: bool) -> Any:
     if isinstance(value, dict):
         return {k: _clean(v, False) if k not in _SQL_FIELDS or not isinstance(v, str)
                 else normalize_sql(v)
-                for k, v in value.items() if not (top and k in METADATA_FIELDS)}
+                for k, v in value.items() if not (top and k in METADATA_FIELDS)
+                and not (k in _LATER_DEFAULTS and v == _LATER_DEFAULTS[k]
+                         and value.get("kind") == "aggregate")}
     if isinstance(value, list):
         return [_clean(v, False) for v in value]
     return value

@@ -32,6 +32,14 @@ source conversations "Conversations" = table support.conversations {
   column resolved: boolean
 }
 
+source ticket_backlog "Ticket backlog snapshots" = table support.backlog_snapshots {
+  description "Human-agent tickets open per queue, snapshotted at 00:00 each day (some days missed)."
+  entity queue_id: string
+  time snapshot_ts: timestamp
+  dimension channel: string
+  column open_tickets: integer
+}
+
 source messages "Messages" = table support.messages {
   description "Every message of every conversation: the customer's questions and the assistant's answers."
   entity user_id: string, conversation_id: string, message_id: integer, model_version: string

@@ -30,6 +30,7 @@ from metricspec.check import (
     monitors,
     names,
     pinned,
+    semi,
     sources,
     types,
 )
@@ -65,6 +66,10 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_guardrails,
     calendar.rule_calendar,
     backend.rule_backends,
+    semi.rule_aggregate_options,
+    semi.rule_semi_windows,
+    semi.rule_experiment_options,
+    semi.rule_approximate_backends,
     # what the planner and the emitter would otherwise refuse after `check` passed
     sources.rule_sources,
     sources.rule_assignment_time,

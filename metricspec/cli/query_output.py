@@ -79,10 +79,15 @@ def _plain(value: Any, exact: bool = False) -> Any:
 
 def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
               index: Index, metrics: list[str]) -> None:
-    """Print the rows of a metric query in the format asked for."""
+    """Print the rows of a metric query in the format asked for; which metrics are
+    approximate or semi-additive is said below a table, and on stderr for JSON and CSV
+    (their stdout stays the data alone)."""
+    notes = value_notes(index, metrics)
     if fmt is QueryFormat.json:
         payload = [{c: _plain(row[c]) for c in columns} for row in rows]
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        for note in notes:
+            err.print(f"note: {note}", markup=False, highlight=False)
         return
     if fmt is QueryFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -90,6 +95,8 @@ def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
         for row in rows:
             writer.writerow(["" if row[c] is None else _plain(row[c], exact=True)
                              for c in columns])
+        for note in notes:
+            err.print(f"note: {note}", markup=False, highlight=False)
         return
     from rich.table import Table
 
@@ -104,3 +111,23 @@ def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
         table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
                               if c in definitions else str(v)) for c, v in row.items()])
     out.print(table)
+    for note in notes:
+        out.print(plain(note, "dim"))
+
+
+#: What each `ir.qualifiers` word means for a value in a query's output.
+_MEANINGS = {"approximate": "approximate (HyperLogLog distinct-count estimate)",
+             "semi-additive": "semi-additive (each entity's last or first snapshot in the "
+                              "period; no value where none was taken)"}
+
+
+def value_notes(index: Index, metrics: list[str]) -> list[str]:
+    """`approximate (…): users_approx, wau_approx`: one line per qualifier that applies."""
+    from metricspec import ir
+
+    named: dict[str, list[str]] = {}
+    for name in metrics:
+        if name in index.metrics:
+            for word in ir.qualifiers(index.expand(index.metrics[name].expr)):
+                named.setdefault(word, []).append(name)
+    return [f"{_MEANINGS[word]}: {', '.join(names)}" for word, names in named.items()]

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from metricspec.demo import writer
+from metricspec.demo.backlog import add_backlog
 from metricspec.demo.chunks import POPULATION_STREAM, ChunkSimulator, users_batch
 from metricspec.demo.dimensions import add_dimensions
 from metricspec.demo.experiments import EXPERIMENTS
@@ -103,6 +104,7 @@ def generate(
                 simulator.run(index, population.take(slice(lo, lo + CHUNK_USERS)), chunk_report)
                 sink.wait_for_earlier_chunks()
         dimension_rows = add_dimensions(con)  # built from the users just written
+        dimension_rows.update(add_backlog(con))  # from the conversations
         report("done", 1.0)
     finally:
         if owned:

@@ -134,6 +134,8 @@ def _plan(index: Index, names: list[str], since: dt.datetime, until: dt.datetime
         raise PlanError("a rolling or cumulative window has no single value over a range")
     if plan.conversions:
         raise PlanError("a conversion is not computed over a range here")
+    if any(m.semi for s in plan.scans for m in s.measures):  # emit.semi_sql: per period
+        raise PlanError("a semi-additive balance is not computed over a range here")
     return plan
 
 

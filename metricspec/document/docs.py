@@ -43,11 +43,14 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 _KIND_WORDS = {"weighted": "composite", "extreme": "simple"}
 
 
-def metric_kind(expr: ir.Expr) -> str:
+def metric_kind(expr: ir.Expr, expanded: ir.Expr | None = None) -> str:
     """A one-word description of how a metric is defined (for the catalog): its `ir.shape`,
-    the classification check and plan use too."""
+    the classification check and plan use too, then what its value is (`approximate`,
+    `semi-additive`: `ir.qualifiers` of the `expanded` expression, when given)."""
     shape = ir.shape(expr)
-    return _KIND_WORDS.get(shape, shape)
+    word = _KIND_WORDS.get(shape, shape)
+    notes = ir.qualifiers(expanded) if expanded is not None else ()
+    return f"{word}, {', '.join(notes)}" if notes else word
 
 
 def source_text(texts: dict[str, str], span: ir.Span) -> str:
@@ -119,7 +122,7 @@ def build_site(index: Index, texts: dict[str, str], backends: Sequence[Backend],
                 sql[backend.title] = f"-- cannot compile: {exc.reason}"
         info = {
             "metric": metric,
-            "kind": metric_kind(metric.expr),
+            "kind": metric_kind(metric.expr, index.expand(metric.expr)),
             "definition": source_text(texts, metric.expr.span) or "",
             "deps": index.metric_deps.get(metric.name, ()),
             "uses": index.uses_of(metric.name),

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec.emit.join_sql import local_filter, localized, relation
+from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold, parts
@@ -38,10 +39,18 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     ctes: list[tuple[str, exp.Expr]] = []
     blocks: list[_Block] = []
     lookback = plan.lookback_seconds
-    for scan in plan.scans:
-        name = f"{scan.source.name}_agg"
-        ctes.append((name, _scan(plan, scan, sql, lookback)))
-        blocks.append(_Block(name, [m.name for m in scan.measures]))
+    for whole in plan.scans:
+        scan, semis = split_semi(whole)  # semi-additive measures: emit.semi_sql
+        if scan.measures:
+            name = f"{scan.source.name}_agg"
+            ctes.append((name, _scan(plan, scan, sql, lookback)))
+            blocks.append(_Block(name, [m.name for m in scan.measures]))
+        for semi, own in semis:
+            name = block_name(own.source.name, semi)
+            time = sql.col(own.source.time.name if own.source.time else "", "s")
+            ctes.append((name, semi_scan(plan, semi, own, sql, _time_range(
+                plan, sql, time, lookback, open_start=plan.cumulative), measure_sql)))
+            blocks.append(_Block(name, [m.name for m in own.measures]))
     for conv in plan.conversions:
         for cte_name, cte in _conversion(plan, conv, sql, lookback):
             ctes.append((cte_name, cte))
@@ -151,7 +160,7 @@ def measure_sql(measure: Measure, sql: SqlBuilder) -> exp.Expr:
     if measure.func == "quantile":
         assert value is not None and measure.quantile is not None
         return sql.percentile(value, measure.quantile, condition)
-    return sql.agg(measure.func, value, condition)
+    return sql.agg(measure.func, value, condition, measure.approximate)
 
 
 def _conversion(

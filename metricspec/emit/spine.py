@@ -65,7 +65,8 @@ def dense_series(plan: MetricQueryPlan, blocks: list[tuple[str, list[str]]],
         for column in columns:
             value: exp.Expr = sql.ref(column, name)
             measure = measures.get(column)
-            if measure is None or measure.func in ZERO_WHEN_EMPTY:  # conversions count
+            if measure is None or (measure.func in ZERO_WHEN_EMPTY  # conversions count
+                                   and measure.semi is None):  # a balance: NULL unobserved
                 # 0 where the block has no row; a sum of NULLs in a period with rows stays NULL
                 missing = exp.Is(this=sql.ref(PERIOD, name), expression=exp.Null())
                 value = sql.when(missing, exp.Literal.number(0), value)
@@ -160,7 +161,7 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
             if plan.end is not None:
                 on.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
             value = sql.agg("count_distinct", sql.col(measure.column or "", "s"),
-                            sql.filter(measure.filter, "s"))
+                            sql.filter(measure.filter, "s"), measure.approximate)
             dims = [sql.col(d, "s") for d in plan.dimensions]
             select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD)),
                                 *[d.copy().as_(sql.alias(d.name)) for d in dims],

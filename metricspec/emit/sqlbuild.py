@@ -228,9 +228,13 @@ class SqlBuilder:
 
     # ------------------------------------------------------------ aggregates
 
-    def agg(self, func: str, value: exp.Expr | None, condition: exp.Expr | None) -> exp.Expr:
+    def agg(self, func: str, value: exp.Expr | None, condition: exp.Expr | None,
+            approximate: bool = False) -> exp.Expr:
         """`func(value)` over the rows where `condition` holds (count: rows, or non-null value),
-        spelled `FILTER (WHERE …)` or `CASE WHEN … END` as the backend's `[aggregates]` says."""
+        spelled `FILTER (WHERE …)` or `CASE WHEN … END` as the backend's `[aggregates]` says;
+        an `approximate` distinct count as the backend spells it."""
+        if approximate:
+            return self.approx_distinct(value, condition)
         distinct = func == "count_distinct"
         if func in ("count", "count_distinct") and value is None:
             if condition is None:
@@ -249,6 +253,16 @@ class SqlBuilder:
         if condition is not None:
             value = self.when(condition, value)
         return self._agg_node(func, exp.Distinct(expressions=[value]) if distinct else value)
+
+    def approx_distinct(self, value: exp.Expr | None, condition: exp.Expr | None) -> exp.Expr:
+        """A HyperLogLog distinct count (`[spellings] approx_count_distinct`); a filter as
+        CASE (its NULLs are not counted)."""
+        template = self.backend.spelling("approx_count_distinct")
+        if template is None or value is None:
+            raise InternalError(f"{self.backend.title} has no approximate distinct count of "
+                                "that value", "MS455")
+        return fill(template, {"x": self.when(condition, value) if condition is not None
+                               else value})
 
     def _filtered_by_clause(self, func: str) -> bool:
         """Whether the backend spells a filtered `func` with `FILTER (WHERE …)` (else CASE)."""

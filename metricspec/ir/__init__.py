@@ -19,6 +19,7 @@ from metricspec.ir.expr import (
     Negate,
     Number,
     Ref,
+    SemiAdditive,
     Weighted,
     WeightedTerm,
     Window,
@@ -27,7 +28,7 @@ from metricspec.ir.expr import (
     replace,
     walk,
 )
-from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, shape
+from metricspec.ir.shape import BASE_SHAPES, PLAIN, Shape, qualifiers, shape
 from metricspec.ir.spec import (
     AlertRule,
     AnalysisWindow,
@@ -95,6 +96,7 @@ __all__ = [
     "Prior",
     "Project",
     "Ref",
+    "SemiAdditive",
     "Sequential",
     "Shape",
     "Source",
@@ -108,6 +110,7 @@ __all__ = [
     "Winsorize",
     "children",
     "metric_refs",
+    "qualifiers",
     "replace",
     "shape",
     "strip_spans",

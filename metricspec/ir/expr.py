@@ -87,8 +87,20 @@ class Negate(Node):
 AggFunc = Literal["count", "count_distinct", "sum", "avg", "min", "max", "quantile"]
 
 
+class SemiAdditive(Node):
+    """`last per queue_id` inside an aggregate: a balance-type (semi-additive) measure that
+    aggregates only each period's last (or first) snapshot rows, per entity in `per`
+    (see docs/language.md, "Time")."""
+
+    choice: Literal["first", "last"]
+    per: tuple[Ref, ...] = ()
+
+
 class Aggregate(Node):
-    """`count(feedback where …)`, `sum(messages.cost_usd)`, `p95(messages.latency_ms)`…"""
+    """`count(feedback where …)`, `sum(messages.cost_usd)`, `p95(messages.latency_ms)`…
+
+    Options after a comma: `approximate` (a HyperLogLog distinct count where the backend
+    has one) and `first`/`last` [`per` entities] (a semi-additive measure, `semi`)."""
 
     kind: Literal["aggregate"] = "aggregate"
     func: AggFunc
@@ -96,6 +108,8 @@ class Aggregate(Node):
     column: Ref | None = None
     quantile: float | None = None
     filter: Filter | None = None
+    approximate: bool = False
+    semi: SemiAdditive | None = None
 
 
 class WeightedTerm(Node):

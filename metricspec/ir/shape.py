@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from metricspec.ir.expr import Aggregate, BinaryOp, Conversion, Expr, Number, Weighted, Window
+from metricspec.ir.expr import (
+    Aggregate,
+    BinaryOp,
+    Conversion,
+    Expr,
+    Number,
+    Weighted,
+    Window,
+    walk,
+)
 
 Shape = Literal["constant", "simple", "average", "extreme", "percentile", "ratio",
                 "conversion", "weighted", "rolling", "cumulative", "derived"]
@@ -61,3 +70,21 @@ def shape(expr: Expr) -> Shape:
     if isinstance(expr, Window):
         return expr.mode
     return "derived"
+
+
+def qualifiers(expr: Expr) -> tuple[str, ...]:
+    """What a metric's value is besides its shape, for labels: `approximate` (a
+    HyperLogLog distinct count inside it), `semi-additive` (a balance over snapshots).
+    Pass the expression expanded to see through metric references.
+
+    >>> from metricspec.ir.base import Span
+    >>> from metricspec.ir.expr import Ref
+    >>> s = Span.unknown()
+    >>> qualifiers(Aggregate(span=s, func="count_distinct", source=Ref(span=s, name="t"),
+    ...                      column=Ref(span=s, name="u"), approximate=True))
+    ('approximate',)
+    """
+    nodes = [n for n in walk(expr) if isinstance(n, Aggregate)]
+    found = (("approximate", any(n.approximate for n in nodes)),
+             ("semi-additive", any(n.semi is not None for n in nodes)))
+    return tuple(word for word, present in found if present)

@@ -51,12 +51,22 @@ class ExprRules(BuilderBase):
 
     def aggregate(self, meta: Meta, children: list[Any]) -> ir.Aggregate:
         func_token, (source, column) = children[0], children[1]
-        flt = children[2] if len(children) > 2 else None
+        flt = next((c for c in children[2:] if isinstance(c, ir.Filter)), None)
+        option = next((c for c in children[2:] if not isinstance(c, ir.Filter)), None)
         func, quantile = _agg_func(str(func_token))
         if quantile is not None:
             quantile = self._quantile(quantile, str(func_token), func_token)
         return ir.Aggregate(span=self.span_of(meta), func=func,
-                            source=source, column=column, quantile=quantile, filter=flt)
+                            source=source, column=column, quantile=quantile, filter=flt,
+                            approximate=option is True,
+                            semi=option if isinstance(option, ir.SemiAdditive) else None)
+
+    def approximate_option(self, meta: Meta, children: list[Token]) -> bool:
+        return True
+
+    def semi_option(self, meta: Meta, children: list[Token]) -> ir.SemiAdditive:
+        return ir.SemiAdditive(span=self.span_of(meta), choice=str(children[0]),
+                               per=tuple(self._ref(t) for t in children[1:]))
 
     def quantile(self, meta: Meta, children: list[Any]) -> ir.Aggregate:
         source, column = children[0]

@@ -68,6 +68,8 @@ _WORDS: dict[str, str] = {
     "MDE_KIND": "relative or absolute",
     "DIRECTION_WORD": "below or above",
     "CONTROL": "control",
+    "APPROXIMATE": "approximate",
+    "SEMI_CHOICE": "first or last",
     "$END": "the end of the file",
 }
 

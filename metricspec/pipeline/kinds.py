@@ -101,11 +101,14 @@ def _plan_kpi(index: Index, name: str, request: Request) -> KpiPlan:
 
 
 def _approximate(plan: MetricQueryPlan, backend: Backend) -> list[str]:
+    notes = []
     if backend.approximate_percentiles and any(
         m.func == "quantile" for s in plan.scans for m in s.measures
     ):
-        return [f"percentiles are approximate on {backend.title}"]
-    return []
+        notes.append(f"percentiles are approximate on {backend.title}")
+    if any(m.approximate for s in plan.scans for m in s.measures):
+        notes.append("distinct counts marked `approximate` are HyperLogLog estimates")
+    return notes
 
 
 def _grain(plan: MetricQueryPlan) -> str:

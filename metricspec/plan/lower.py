@@ -55,6 +55,15 @@ def filter_columns(flt: CheckedFilter | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Semi:
+    """A semi-additive measure's snapshot choice: each period's `last` (or `first`) rows,
+    per entity in `per` (none: the rows at the period's last snapshot time)."""
+
+    choice: Literal["first", "last"]
+    per: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Measure:
     """One aggregate of one source: what a `GROUP BY` computes in a single scan."""
 
@@ -64,10 +73,15 @@ class Measure:
     column: str | None = None
     quantile: float | None = None
     filter: CheckedFilter | None = None
+    #: a HyperLogLog distinct count (`count_distinct(x, approximate)`)
+    approximate: bool = False
+    #: a semi-additive measure over snapshot rows (`sum(x, last per entity)`)
+    semi: Semi | None = None
 
     @property
     def identity(self) -> tuple[object, ...]:
-        return (self.source, self.func, self.column, self.quantile, self.filter)
+        return (self.source, self.func, self.column, self.quantile, self.filter,
+                self.approximate, self.semi)
 
     @property
     def columns_read(self) -> tuple[str, ...]:
@@ -175,20 +189,26 @@ class Lowering:
     def _aggregate(self, node: ir.Aggregate, owner: str, counter: Iterator[int]) -> Formula:
         column = node.column.name if node.column else None
         flt = checked_filter(node.filter)
+        semi = Semi(node.semi.choice, tuple(r.name for r in node.semi.per)) if node.semi \
+            else None
         if node.func == "avg":
-            total = self._measure(owner, counter, node.source.name, "sum", column, None, flt)
-            count = self._measure(owner, counter, node.source.name, "count", column, None, flt)
+            total = self._measure(owner, counter, node.source.name, "sum", column, None, flt,
+                                  semi=semi)
+            count = self._measure(owner, counter, node.source.name, "count", column, None, flt,
+                                  semi=semi)
             return Bin("/", Part(total), Part(count))
         func: MeasureFunc = node.func
         return Part(self._measure(owner, counter, node.source.name, func, column,
-                                  node.quantile, flt))
+                                  node.quantile, flt, node.approximate, semi))
 
     def _measure(self, owner: str, counter: Iterator[int], source: str, func: MeasureFunc,
-                 column: str | None, quantile: float | None, flt: CheckedFilter | None) -> str:
-        key = (source, func, column, quantile, flt)
+                 column: str | None, quantile: float | None, flt: CheckedFilter | None,
+                 approximate: bool = False, semi: Semi | None = None) -> str:
+        key = (source, func, column, quantile, flt, approximate, semi)
         if key not in self.measures:
             name = self._fresh(f"{owner}__{next(counter)}")
-            self.measures[key] = Measure(name, source, func, column, quantile, flt)
+            self.measures[key] = Measure(name, source, func, column, quantile, flt,
+                                         approximate, semi)
         return self.measures[key].name
 
     def _conversion(self, node: ir.Conversion, owner: str) -> Conversion:

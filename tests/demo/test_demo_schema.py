@@ -18,6 +18,9 @@ DIMENSION_TABLES = {
                            ("variant", "VARCHAR"), ("exposed_ts", "TIMESTAMP")],
     "checkout_orders": [("order_id", "BIGINT"), ("user_id", "VARCHAR"), ("ts", "TIMESTAMP"),
                         ("amount", "DOUBLE")],
+    # the snapshot table of balances (metricspec/demo/backlog.py)
+    "backlog_snapshots": [("queue_id", "VARCHAR"), ("channel", "VARCHAR"),
+                          ("snapshot_ts", "TIMESTAMP"), ("open_tickets", "INTEGER")],
 }
 
 EXPECTED = {
@@ -344,3 +347,13 @@ def test_the_checkout_experiment_hides_its_effect_in_the_cohort_mix(
     share = {v: by[("new", v)][0] / (by[("new", v)][0] + by[("returning", v)][0])
              for v in ("control", "treatment")}
     assert share["treatment"] > 2 * share["control"]
+
+
+def test_backlog_snapshots_are_daily_with_gaps(warehouse: Warehouse) -> None:
+    """One row per queue and day at 00:00, one queue-day in eleven missing, never negative."""
+    ((rows, slots, off_midnight, negative),) = warehouse.rows(
+        "SELECT count(*), count(DISTINCT queue_id) * count(DISTINCT snapshot_ts), "
+        "count(*) FILTER (WHERE snapshot_ts <> date_trunc('day', snapshot_ts)), "
+        "count(*) FILTER (WHERE open_tickets < 0) FROM support.backlog_snapshots")
+    assert off_midnight == 0 and negative == 0
+    assert 0.05 < 1 - rows / slots < 0.15  # the missed snapshots

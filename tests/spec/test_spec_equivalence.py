@@ -78,6 +78,10 @@ def test_the_pair_uses_every_construct(dsl: Workspace) -> None:
     assert {a.func for a in aggregates} == _literal_values(ir.expr.AggFunc)
     assert {a.quantile for a in aggregates if a.func == "quantile"} >= {0.5, 0.9, 0.95, 0.99}
     assert any(a.filter for a in aggregates) and any(a.column is None for a in aggregates)
+    # balances with and without `per` (an approximate count warns that PostgreSQL lacks
+    # it, so it is compared in tests/spec/test_aggregate_options.py)
+    assert {a.semi.choice for a in aggregates if a.semi} == {"first", "last"}
+    assert {len(a.semi.per) for a in aggregates if a.semi} == {0, 2}
     kinds = {type(n) for n in every}
     assert kinds >= {ir.Number, ir.MetricRef, ir.BinaryOp, ir.Negate, ir.Aggregate,
                      ir.Weighted, ir.Conversion, ir.Window}

@@ -28,7 +28,7 @@ import pandas as pd
 
 TABLE_NAMES = ("users", "assignments", "conversations", "messages", "feedback",
                "user_profiles", "accounts", "models", "plan_history", "checkout_exposures",
-               "checkout_orders")
+               "checkout_orders", "backlog_snapshots")
 DAY = pd.Timedelta(days=1)
 ZERO = pd.Timedelta(0)
 
@@ -43,6 +43,7 @@ _DIMENSION_COLUMNS = {
     "plan_history": ("user_id", "valid_from", "valid_to", "plan"),
     "checkout_exposures": ("experiment_id", "user_id", "variant", "exposed_ts"),
     "checkout_orders": ("order_id", "user_id", "ts", "amount"),
+    "backlog_snapshots": ("queue_id", "channel", "snapshot_ts", "open_tickets"),
 }
 
 
@@ -61,6 +62,7 @@ class Tables:
     plan_history: pd.DataFrame
     checkout_exposures: pd.DataFrame
     checkout_orders: pd.DataFrame
+    backlog_snapshots: pd.DataFrame
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection) -> Tables:
@@ -476,7 +478,20 @@ def checkout_spend(t: Tables, q: Query) -> pd.Series:
     return total(rows(t.checkout_orders, "ts", q), q, "amount")
 
 
+def backlog(t: Tables, q: Query) -> pd.Series:
+    """A balance: in each period, each queue's rows at its latest snapshot time (ties
+    kept), summed over queues; a period (or dimension value) without snapshot rows has no
+    value (NULL)."""
+    frame = rows(t.backlog_snapshots, "snapshot_ts", q)
+    latest = frame.groupby([frame.period, frame.queue_id], dropna=False).snapshot_ts.transform(
+        "max")
+    chosen = frame[frame.snapshot_ts == latest]
+    value = chosen.open_tickets.astype("float64")
+    return dense(value.groupby(_groups(chosen, q), dropna=False).sum(min_count=1), q, math.nan)
+
+
 METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
+    "backlog": backlog,
     "enterprise_csat": enterprise_csat,
     "flagship_latency_p95": flagship_latency_p95,
     "enterprise_account_cost": enterprise_account_cost,
@@ -511,7 +526,7 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "cost_per_conversation": cost_per_conversation,
     "cost_per_resolution": cost_per_resolution,
 }
-COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d",
+COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d", "backlog",
                  "weekly_active_users", "monthly_active_users"}
 
 

@@ -61,7 +61,8 @@ GRAINS = {
 }
 AT_EVERY_GRAIN = ["csat", "csat_score", "deflection_rate", "trust_score", "latency_p50",
                   "latency_p99", "conversation_count", "active_users", "cumulative_cost",
-                  "thumbs_up_within_a_day", "cost_per_conversation", "tokens_per_answer"]
+                  "thumbs_up_within_a_day", "cost_per_conversation", "tokens_per_answer",
+                  "backlog"]
 ROLLING = ["csat_7d", "conversations_7d", "weekly_active_users"]
 
 
@@ -90,6 +91,7 @@ BY_ONE = [
     ("cumulative_cost", "model_version"), ("thumbs_up_within_a_day", "channel"),
     ("trust_score", "channel"), ("cost_per_conversation", "model_version"),
     ("deflection_rate", "channel"), ("tokens_per_answer", "channel"),
+    ("backlog", "channel"), ("backlog", "queue_id"),
 ]
 BY_TWO = [
     ("hallucination_rate", ("channel", "model_version")),

@@ -31,7 +31,7 @@ from metricspec.demo import generate
 
 DEMO_TABLES = ("users", "assignments", "conversations", "messages", "feedback",
                "user_profiles", "accounts", "models", "plan_history", "checkout_exposures",
-               "checkout_orders")
+               "checkout_orders", "backlog_snapshots")
 
 
 def demo_tables(path: Path, scale: float) -> dict[str, pa.Table]:

@@ -71,6 +71,8 @@ metric converted = conversion(events where kind = 'visit' -> events where kind =
 metric converted_any = conversion(events -> recent, within 30 minutes)
 metric revenue_7d = rolling(revenue, 7 days)
 metric revenue_to_date = cumulative(revenue)
+metric balance = sum(events.amount where ok, last per user_id, session_id)
+metric opening_events = count(events, first)
 
 kpi growth "Growth" {
   description "Revenue and what drives it."
