@@ -92,6 +92,11 @@ CODES: dict[str, str] = {
     "MS431": "dimension reached through a fan-out join",
     "MS432": "join key types differ",
     "MS433": "slowly changing dimension joined without an event time",
+    "MS450": "offset of something that is not a time series",
+    "MS451": "offset is not a whole number of periods",
+    "MS452": "offset nested in an offset or a window",
+    "MS453": "invalid offset length",
+    "MS454": "monitor offset misused",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

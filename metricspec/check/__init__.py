@@ -28,6 +28,7 @@ from metricspec.check import (
     kpis,
     monitors,
     names,
+    periods,
     pinned,
     sources,
     types,
@@ -68,6 +69,8 @@ RULES: tuple[Rule, ...] = (
     sources.rule_assignment_time,
     compilable.rule_time_columns,
     compilable.rule_window_lengths,
+    periods.rule_offsets,
+    periods.rule_offset_uses,
     compilable.rule_generated_names,
     compilable.rule_winsorize,
     # definitions pinned by running experiments (metricspec.lock)
