@@ -80,7 +80,8 @@ def test_the_pair_uses_every_construct(dsl: Workspace) -> None:
     assert any(a.filter for a in aggregates) and any(a.column is None for a in aggregates)
     kinds = {type(n) for n in every}
     assert kinds >= {ir.Number, ir.MetricRef, ir.BinaryOp, ir.Negate, ir.Aggregate,
-                     ir.Weighted, ir.Conversion, ir.Window}
+                     ir.Weighted, ir.Conversion, ir.Window, ir.Offset}
+    assert {n.mode for n in every if isinstance(n, ir.Offset)} == {"offset", "growth"}
     assert {n.op for n in every if isinstance(n, ir.BinaryOp)} == {"+", "-", "*", "/"}
     assert {n.mode for n in every if isinstance(n, ir.Window)} == {"rolling", "cumulative"}
     conversions = [n for n in every if isinstance(n, ir.Conversion)]

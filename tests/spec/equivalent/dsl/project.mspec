@@ -62,6 +62,9 @@ metric converted = conversion(events where kind = 'visit' -> events where kind =
 metric converted_any = conversion(events -> recent, within 30 minutes)
 metric revenue_7d = rolling(revenue, 7 days)
 metric revenue_to_date = cumulative(revenue)
+metric revenue_wow = revenue - offset(revenue, 1 week)
+metric revenue_yoy = growth(revenue, 1 year)
+metric revenue_share_7d = revenue / rolling(revenue, 7 days)
 
 kpi growth "Growth" {
   description "Revenue and what drives it."
