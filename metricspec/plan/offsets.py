@@ -103,10 +103,12 @@ def plan_series(lowering: Lowering, metrics: list[str], grain_seconds: int | Non
     keys: dict[str, str] = {}
     shifts: list[Shift] = []
 
-    def component(expr: ir.Expr, owner: str) -> str:
+    def component(expr: ir.Expr, owner: str, name: str | None = None) -> str:
         key = repr(ir.strip_spans(expr))
         if key not in keys:
-            name = f"{owner}__c{len(components) + 1}"
+            if name is None:
+                count = sum(c.startswith(f"{owner}__c") for c in components) + 1
+                name = f"{owner}__c{count}"
             keys[key] = name
             components[name] = lowering.expression(name, expr)
         return keys[key]
@@ -137,10 +139,16 @@ def plan_series(lowering: Lowering, metrics: list[str], grain_seconds: int | Non
 
         return to_formula(expr, leaf)
 
-    out = []
+    expanded = {name: lowering.index.expand(lowering.index.metrics[name].expr)
+                for name in metrics}
+    formulas: dict[str, Formula] = {}
+    for name in metrics:  # metrics without transforms first: each its own component
+        if not transformed(expanded[name]):
+            formulas[name] = Part(component(expanded[name], name, name))
     for name in metrics:
-        expr = lowering.index.expand(lowering.index.metrics[name].expr)
-        out.append(LoweredMetric(name=name, formula=lower(expr, name)))
+        if name not in formulas:
+            formulas[name] = lower(expanded[name], name)
+    out = [LoweredMetric(name=name, formula=formulas[name]) for name in metrics]
     scan_start = start
     if start is not None:
         scan_start = min((s.before(start) for s in shifts), default=start)
