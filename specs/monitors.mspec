@@ -37,3 +37,13 @@ monitor csat_by_country "CSAT by country" {
   min_n 30
   dimensions country
 }
+
+monitor csat_week_over_week "CSAT, week over week" {
+  description "Pages when a day's thumbs-up share is 15% below the same day last week."
+  owner "support-analytics"
+  metric csat
+  every 1 day
+  baseline same period last week
+  alert when below baseline by 15%
+  min_n 50
+}

@@ -71,6 +71,7 @@ RULES: tuple[Rule, ...] = (
     compilable.rule_window_lengths,
     periods.rule_offsets,
     periods.rule_offset_uses,
+    periods.rule_monitor_offsets,
     compilable.rule_generated_names,
     compilable.rule_winsorize,
     # definitions pinned by running experiments (metricspec.lock)

@@ -8,7 +8,8 @@
 - MS454: a monitor or guardrail watches a metric without offsets (a monitor compares a
   window with the same window earlier by `baseline offset 1 week`).
 
-MS453 (an offset's length: unit, positive whole number) is the front ends'.
+A monitor's `baseline offset D` is whole windows (MS451) under a rule that compares with one
+earlier window (MS454 for a z-score). MS453 (an offset's length: unit, positive whole number) is the front ends'.
 """
 
 from __future__ import annotations
@@ -79,6 +80,30 @@ def rule_offset_uses(ctx: Context) -> Iterator[Diagnostic]:
             yield error("MS454", f"`{ref.name}` has an offset: a monitor watches a metric "
                         "per window and compares it with its own baseline", ref.span,
                         "watch the metric itself with `baseline offset 1 week`")
+
+
+def rule_monitor_offsets(ctx: Context) -> Iterator[Diagnostic]:
+    """A monitor's `baseline offset D`: whole windows (MS451), and a rule it can judge:
+    a z-score needs the spread of many windows, which one earlier window has not (MS454)."""
+    for monitor in ctx.project.monitors:
+        offset, every, rule = monitor.baseline_offset, monitor.every, monitor.alert
+        if offset is None:
+            continue
+        if monitor.baseline is not None:  # the DSL and YAML keep one `baseline` (MS108)
+            continue  # pragma: no cover
+        if rule is not None and rule.kind.startswith("zscore"):
+            yield error("MS454", "a z-score needs the spread of a trailing baseline, not one "
+                        f"window {offset.length} earlier", rule.span,
+                        "write `alert when below baseline by 15%`, or `baseline trailing 1 day`")
+        if every is None:
+            continue
+        whole = (offset.seconds % every.seconds == 0 if offset.seconds is not None
+                 else 86_400 % every.seconds == 0)
+        if not whole:
+            yield error("MS451", f"an offset of {offset.length} is not a whole number of "
+                        f"{every} windows", offset.span,
+                        "offset by whole windows; calendar offsets (months, quarters, years) "
+                        "need windows of a day or less")
 
 
 def _has_offset(ctx: Context, name: str) -> bool:

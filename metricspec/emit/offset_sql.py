@@ -66,6 +66,26 @@ def series_sql(plan: MetricQueryPlan, sql: SqlBuilder,
     return select
 
 
+def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[str],
+                    carried: list[str]) -> exp.Select:
+    """A monitor's `baseline offset D`: each evaluated window (`carried` columns kept) with
+    the value of the evaluated window D earlier as its baseline (NULL, and 0 baseline
+    windows, when that window has too few events or no row: it cannot alert)."""
+    earlier = exp.Table(this=exp.to_identifier("evaluated")).as_("prev")
+    select = exp.select(*[sql.ref(c, "cur").as_(sql.alias(c)) for c in [*keys, *carried]],
+                        sql.ref("value", "prev").as_(sql.alias("baseline")),
+                        sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd")),
+                        sql.when(exp.Is(this=sql.ref("value", "prev"), expression=exp.Null()),
+                                 exp.Literal.number(0), exp.Literal.number(1)
+                                 ).as_(sql.alias("baseline_windows")))
+    on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur"))
+                          for d in dims]
+    on.append(exp.EQ(this=sql.ref(PERIOD, "prev"),
+                     expression=_earlier(sql.ref(PERIOD, "cur"), shift, sql)))
+    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_("cur"), copy=False)
+    return select.join(earlier, on=exp.and_(*on), join_type="left", copy=False)
+
+
 def _earlier(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:
     if shift.months is not None:
         return sql.months_sub(period, shift.months)

@@ -164,6 +164,29 @@ class Offset(Node):
         return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
 
 
+class PeriodOffset(Node):
+    """A monitor's `baseline offset 1 week` (or `baseline same period last week`): each
+    window is compared with the same window that far earlier."""
+
+    amount: int
+    unit: OffsetUnit
+
+    @property
+    def seconds(self) -> int | None:
+        return self.amount * SECONDS[self.unit] if self.unit in SECONDS else None
+
+    @property
+    def months(self) -> int | None:
+        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
+
+    @property
+    def length(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+    def __str__(self) -> str:
+        return f"offset {self.length}"
+
+
 Expr = Annotated[
     Number | MetricRef | BinaryOp | Negate | Aggregate | Weighted | Conversion | Window | Offset,
     Field(discriminator="kind"),

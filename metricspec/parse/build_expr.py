@@ -175,6 +175,22 @@ class ExprRules(BuilderBase):
         return ir.Offset(span=self.span_of(meta), mode="growth", expr=children[0],
                          amount=amount, unit=unit)
 
+    def offset_baseline(self, meta: Meta, children: list[Any]) -> ir.PeriodOffset:
+        amount, unit = children[0]
+        return ir.PeriodOffset(span=self.span_of(meta), amount=amount, unit=unit)
+
+    def same_period_baseline(self, meta: Meta, children: list[Token]) -> ir.PeriodOffset:
+        unit = OFFSET_UNITS.get(str(children[0]).lower())
+        if unit is None:
+            self._error("MS453", f"unknown period `{children[0]}`", children[0],
+                        "use e.g. `same period last week` (hour, day, week, month, quarter, "
+                        "year)")
+            unit = "week"
+        return ir.PeriodOffset(span=self.span_of(meta), amount=1, unit=unit)
+
+    def baseline_fragment(self, meta: Meta, children: list[Any]) -> Any:
+        return children[-1]
+
     def offset_length(self, meta: Meta, children: list[Token]) -> tuple[int, str]:
         """`1 week`, `3 months`: MS453 for an unknown unit or a length that is not a
         positive whole number (or longer than a century)."""

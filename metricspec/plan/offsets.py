@@ -36,6 +36,8 @@ class Shift:
     months: int | None = None
 
     def __str__(self) -> str:
+        if self.months is not None and self.months % 12 == 0:
+            return f"{self.months // 12} year{'' if self.months == 12 else 's'}"
         if self.months is not None:
             return f"{self.months} month{'' if self.months == 1 else 's'}"
         seconds = self.seconds or 0

@@ -1,6 +1,6 @@
-# Offsets (period over period): of a constant or in an experiment (MS450), not whole days
-# (MS451), nested in an offset or a window (MS452), an invalid length (MS453), watched by a
-# monitor or a guardrail (MS454).
+# Offsets: of a constant or in an experiment (MS450), not whole days or windows (MS451), nested
+# (MS452), an invalid length or period (MS453), watched by a monitor (MS454), a monitor's
+# `baseline offset` under a z-score (MS454).
 source events = table app.events { entity user_id; time ts; column amount: number }
 
 metric revenue = sum(events.amount)
@@ -19,6 +19,10 @@ experiment pricing {
   primary wow
 }
 monitor wow_watch { metric wow; every 1 day; alert when below 0 }
+monitor z_offset { metric revenue; every 1 hour; baseline offset 1 day; alert when zscore below -3 }
+monitor odd_offset { metric revenue; every 1 week; baseline offset 10 days; alert when below baseline by 10% }
+monitor monthly_weeks { metric revenue; every 1 week; baseline same period last month; alert when below baseline by 10% }
+monitor fortnightly { metric revenue; every 1 day; baseline same period last fortnight; alert when below baseline by 10% }
 
 # Expected diagnostics (code @ line:column):
 # expect: MS450 @ 7:27
@@ -29,3 +33,7 @@ monitor wow_watch { metric wow; every 1 day; alert when below 0 }
 # expect: MS453 @ 13:32
 # expect: MS450 @ 19:11
 # expect: MS454 @ 21:28
+# expect: MS454 @ 22:84
+# expect: MS451 @ 23:61
+# expect: MS451 @ 24:64
+# expect: MS453 @ 25:78
