@@ -9,7 +9,8 @@
   window with the same window earlier by `baseline offset 1 week`).
 
 A monitor's `baseline offset D` is whole windows (MS451) under a rule that compares with one
-earlier window (MS454 for a z-score). MS453 (an offset's length: unit, positive whole number) is the front ends'.
+earlier window (MS454 for a z-score). MS453 (an offset's length: unit, positive whole
+number) is the front ends'.
 """
 
 from __future__ import annotations
@@ -46,16 +47,15 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
         if metric.name in ctx.too_deep:
             continue
         expanded = ctx.index.expand(metric.expr)
-        for node in ir.walk(expanded):
-            inner = node.expr if isinstance(node, (ir.Offset, ir.Window)) else None
-            if inner is None or not _offsets(inner):
+        for outer in ir.walk(expanded):
+            if not isinstance(outer, (ir.Offset, ir.Window)) or not _offsets(outer.expr):
                 continue
-            what = "an offset of an offset" if isinstance(node, ir.Offset) else \
-                f"a {node.mode} window over an offset"
+            what = ("an offset of an offset" if isinstance(outer, ir.Offset) else
+                    f"a {outer.mode} window over an offset")
             yield error("MS452", f"`{metric.name}` computes {what}, which metricspec does "
-                        "not support", _where(metric, node),
+                        "not support", _where(metric, outer),
                         "offset by the total length at once, e.g. offset(m, 2 weeks)"
-                        if isinstance(node, ir.Offset) else
+                        if isinstance(outer, ir.Offset) else
                         "offset the windowed metric instead: offset(rolling(m, 7 days), …)")
             break
 

@@ -164,7 +164,8 @@ class Lowering:
                 return Bin("/", Part(conversion.converted), Part(conversion.starts))
             if isinstance(node, (ir.MetricRef, ir.Window, ir.Offset)):
                 raise InternalError(f"metric `{owner}` cannot be lowered: unresolved "
-                                    f"`{getattr(node, 'name', node.kind)}`", "MS201/MS301/MS410/MS452")
+                                    f"`{getattr(node, 'name', node.kind)}`",
+                                    "MS201/MS301/MS410/MS452")
             return None
 
         return to_formula(expr, leaf)

@@ -16,7 +16,6 @@ from metricspec import ir
 from metricspec.filters import CheckedFilter
 from metricspec.plan.formula import parts
 from metricspec.plan.joins import Joins, joined_dimension, output_names, plan_joins
-from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
 from metricspec.plan.lower import (
     Conversion,
     InternalError,
@@ -26,6 +25,7 @@ from metricspec.plan.lower import (
     PlanError,
     filter_columns,
 )
+from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
 from metricspec.semantic import Index
 
 GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
