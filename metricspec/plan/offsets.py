@@ -135,8 +135,8 @@ def plan_series(lowering: Lowering, metrics: list[str], grain_seconds: int | Non
             if isinstance(node, ir.MetricRef):
                 raise InternalError(f"`{owner}` refers to `{node.name}`", "MS201/MS301")
             if isinstance(node, (ir.Number, ir.BinaryOp, ir.Negate, ir.Weighted)) and (
-                    transformed(node) or isinstance(node, ir.Number)):
-                return None  # arithmetic around transforms (and numbers): the formula's
+                    transformed(node) or not _aggregates(node)):
+                return None  # arithmetic around transforms, and constants: the formula's
             return Part(component(node, owner))
 
         return to_formula(expr, leaf)
@@ -155,6 +155,10 @@ def plan_series(lowering: Lowering, metrics: list[str], grain_seconds: int | Non
     if start is not None:
         scan_start = min((s.before(start) for s in shifts), default=start)
     return tuple(out), SeriesPlan(tuple(components.values()), tuple(shifts), start), scan_start
+
+
+def _aggregates(expr: ir.Expr) -> bool:
+    return any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ir.walk(expr))
 
 
 def _shifted(part: str, k: int) -> str:
