@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
-from metricspec.emit.offset_sql import offset_baseline
+from metricspec.emit.offset_sql import earlier_period, offset_baseline
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
@@ -143,17 +143,29 @@ def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     range without enough data reads "insufficient data", never "no alert"."""
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("series_out", body))
-    judged = exp.and_(
-        exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
-        exp.Not(this=exp.Is(this=sql.ref(plan.metric), expression=exp.Null())),
-    )
+    earlier = plan.baseline_offset is not None and plan.needs_baseline
+    table = "cur" if earlier else None
+
+    def judgeable(at: str | None) -> exp.Expr:
+        return exp.and_(
+            exp.GTE(this=sql.ref(N_COLUMN, at), expression=exp.Literal.number(plan.min_n)),
+            exp.Not(this=exp.Is(this=sql.ref(plan.metric, at), expression=exp.Null())))
+
+    # against an offset baseline, a window is judged only when its earlier window is too
+    judged = exp.and_(judgeable(table), judgeable("prev")) if earlier else judgeable(None)
     select = exp.select(
         exp.Count(this=exp.Star()).as_(sql.alias("windows")),
         exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(sql.alias("judged")),
-    ).from_(sql.cte("series_out"), copy=False)
+    ).from_(sql.cte("series_out").as_(table) if table else sql.cte("series_out"), copy=False)
+    if earlier and plan.baseline_offset is not None:
+        select = select.join(sql.cte("series_out").as_("prev"), on=exp.and_(
+            *same_series(sql, list(plan.series.dimensions), "prev", "cur"),
+            exp.EQ(this=sql.ref(PERIOD, "prev"), expression=earlier_period(
+                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql))), join_type="left",
+            copy=False)
     if plan.start is not None:
-        select = select.where(exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start)),
-                              copy=False)
+        select = select.where(exp.GTE(this=sql.ref(PERIOD, table),
+                                      expression=sql.ts(plan.start)), copy=False)
     with_ctes(select, ctes)
     return select
 

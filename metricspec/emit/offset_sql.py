@@ -55,7 +55,7 @@ def series_sql(plan: MetricQueryPlan, sql: SqlBuilder,
         on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, alias), expression=sql.ref(d, "cur"))
                               for d in plan.dimensions]
         on.append(exp.EQ(this=sql.ref(PERIOD, alias),
-                         expression=_earlier(sql.ref(PERIOD, "cur"), shift, sql)))
+                         expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
         select = select.join(sql.cte(COMPONENTS).as_(alias), on=exp.and_(*on),
                              join_type="left", copy=False)
     if series.start is not None:
@@ -81,12 +81,12 @@ def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[s
     on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur"))
                           for d in dims]
     on.append(exp.EQ(this=sql.ref(PERIOD, "prev"),
-                     expression=_earlier(sql.ref(PERIOD, "cur"), shift, sql)))
+                     expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
     select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_("cur"), copy=False)
     return select.join(earlier, on=exp.and_(*on), join_type="left", copy=False)
 
 
-def _earlier(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:
+def earlier_period(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:
     if shift.months is not None:
         return sql.months_sub(period, shift.months)
     return sql.ts_add(period, -(shift.seconds or 0))

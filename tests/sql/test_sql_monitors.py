@@ -225,3 +225,38 @@ def test_week_over_week_fires_on_the_incident_hour(con, tables, extra_index,
     assert hour in set(actual.period), actual
     row = actual[actual.period == hour].iloc[0]
     assert row.baseline_windows == 1 and row.baseline > 0.7 and row.value < 0.6
+
+
+@pytest.mark.parametrize(("name", "min_n"), [("csat_hour_wow", 3), ("csat_hour_wow", 50)])
+def test_a_window_without_its_earlier_window_is_not_judged(con, tables, extra_index, name: str,
+                                                           min_n: int) -> None:
+    """Against `baseline offset`, coverage counts a window as judged only when the window
+    it is compared with has enough events too: the hours of the week before the incident
+    day have a few events each, so at `min_n 50` nothing could be judged (insufficient
+    data, not "no alert"), and at `min_n 3` the hours where both sides have 3 events."""
+    from metricspec.pipeline import coverage_sql
+
+    monitor = extra_index.monitors[name]
+    index = Index(extra_index.project.model_copy(update={"monitors": tuple(
+        m.model_copy(update={"min_n": min_n}) if m.name == name else m
+        for m in extra_index.project.monitors)}))
+    compiled = compile_object(index, name, get_backend("duckdb"), start=INCIDENT_DAY[0],
+                              end=INCIDENT_DAY[1])
+    windows, judged = con.execute(coverage_sql(compiled)).fetchone()
+    rule = dataclasses.replace(rule_of(index, name), min_n=min_n)
+    hours = _series_of(tables, rule)
+    assert monitor.baseline_offset is not None and windows == 24
+    now = hours[hours.period >= INCIDENT_DAY[0]]
+    before = dict(zip(hours.period, hours.sample_n >= min_n, strict=True))
+    want = sum(bool(n >= min_n) and before.get(p - pd.Timedelta(days=7), False)
+               for p, n in zip(now.period, now.sample_n, strict=True))
+    assert judged == want
+    assert (judged == 0) == (min_n == 50)
+
+
+def _series_of(tables: Tables, rule) -> pd.DataFrame:
+    from monitor_reference import _series
+    from sql_reference import Query
+
+    return _series(tables, rule, Query(rule.grain, (), INCIDENT_DAY[0] - dt.timedelta(days=7),
+                                       INCIDENT_DAY[1]))
