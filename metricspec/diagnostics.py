@@ -102,6 +102,11 @@ CODES: dict[str, str] = {
     "MS457": "semi-additive `per` is not an entity of the source",
     "MS458": "window over a semi-additive measure",
     "MS459": "experiment metric is semi-additive or approximate",
+    "MS450": "offset of something that is not a time series",
+    "MS451": "offset is not a whole number of periods",
+    "MS452": "offset nested in an offset or a window",
+    "MS453": "invalid offset length",
+    "MS454": "monitor offset misused",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -154,7 +154,8 @@ class Experiment(_Object):
 class Monitor(_Object):
     metric: Name
     every: Fragment | None = Field(None, description="e.g. `5 minutes`")
-    baseline: Fragment | None = Field(None, description="e.g. `trailing 1 hour`")
+    baseline: Fragment | None = Field(
+        None, description="e.g. `trailing 1 hour`, `offset 1 week`, `same period last week`")
     alert: Fragment | None = Field(None, description="e.g. `when below baseline by 15%`")
     min_n: int | None = None
     dimensions: DimensionRefs | None = None

@@ -48,3 +48,13 @@ monitor hallucinations_by_model_family "Hallucinations by model family" {
   min_n 100
   dimensions models.family
 }
+
+monitor csat_week_over_week "CSAT, week over week" {
+  description "Pages when a day's thumbs-up share is 15% below the same day last week."
+  owner "support-analytics"
+  metric csat
+  every 1 day
+  baseline same period last week
+  alert when below baseline by 15%
+  min_n 50
+}

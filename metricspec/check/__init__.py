@@ -29,6 +29,7 @@ from metricspec.check import (
     kpis,
     monitors,
     names,
+    periods,
     pinned,
     semi,
     sources,
@@ -75,6 +76,9 @@ RULES: tuple[Rule, ...] = (
     sources.rule_assignment_time,
     compilable.rule_time_columns,
     compilable.rule_window_lengths,
+    periods.rule_offsets,
+    periods.rule_offset_uses,
+    periods.rule_monitor_offsets,
     compilable.rule_generated_names,
     compilable.rule_winsorize,
     # definitions pinned by running experiments (metricspec.lock)

@@ -67,17 +67,17 @@ def rule_window_lengths(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        expanded = ctx.index.expand(metric.expr)
-        if not isinstance(expanded, ir.Window):
-            continue  # a window inside an expression is MS410 already (types.rule_windows)
-        if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ir.walk(expanded)):
-            yield error("MS410", f"`{metric.name}` rolls up a constant: a window needs "
-                        "something aggregated per period", metric.expr.span)
-        length = expanded.length
-        if expanded.mode == "rolling" and length is not None and length.seconds % DAY:
-            yield error("MS410", f"a rolling window of {length} is not a whole number of "
-                        "days: metrics are compiled by day", length.span,
-                        f"use e.g. {max(1, length.seconds // DAY)} days")
+        for window in [n for n in ir.walk(ctx.index.expand(metric.expr))
+                       if isinstance(n, ir.Window)]:  # windows in expressions: plan.offsets
+            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ir.walk(window)):
+                yield error("MS410", f"`{metric.name}` rolls up a constant: a window needs "
+                            "something aggregated per period", metric.expr.span)
+            length = window.length
+            if window.mode == "rolling" and length is not None and length.seconds % DAY:
+                yield error("MS410", f"a rolling window of {length} is not a whole number of "
+                            "days: metrics are compiled by day", length.span,
+                            f"use e.g. {max(1, length.seconds // DAY)} days")
+            break
 
 
 def rule_generated_names(ctx: Context) -> Iterator[Diagnostic]:

@@ -56,7 +56,7 @@ def _baseline(monitor: ir.Monitor) -> Iterator[Diagnostic]:
     rule, every, baseline = monitor.alert, monitor.every, monitor.baseline
     needs = rule is not None and rule.kind in ("below_baseline", "above_baseline",
                                                "zscore_below", "zscore_above")
-    if needs and baseline is None:
+    if needs and baseline is None and monitor.baseline_offset is None:  # (check.periods)
         yield error("MS604", f"monitor `{monitor.name}` compares against a baseline but "
                     "declares none", rule.span if rule else monitor.span,
                     "add e.g. `baseline trailing 1 hour`")

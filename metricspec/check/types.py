@@ -99,36 +99,45 @@ def rule_ratio_entities(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
+    """MS410: a window rolls something that follows from shorter periods, and holds no other
+    window; windows may sit inside arithmetic (`dau / mau`, see `plan.offsets`)."""
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
         expanded = ctx.index.expand(metric.expr)
-        windows = [n for n in ir.walk(expanded) if isinstance(n, ir.Window)]
-        if not windows:
-            continue
-        top = expanded if isinstance(expanded, ir.Window) else None
-        if top is None or len(windows) > 1:
-            where = next((r for r in ir.metric_refs(metric.expr)
-                          if r.name in ctx.index.metrics and any(
-                              isinstance(n, ir.Window) for n in ir.walk(
-                                  ctx.index.expand(ctx.index.metrics[r.name].expr)))), None)
-            span = where.span if where else windows[-1].span
-            yield error("MS410", "a rolling or cumulative window must be the whole metric, "
-                        "not part of a larger expression or another window", span,
-                        "define the window as its own metric over the combined metric")
-            continue
-        for node in ir.walk(top.expr):
-            if isinstance(node, ir.Aggregate) and node.func not in ROLLABLE and not (
-                    node.func == "count_distinct" and top.mode == "rolling"):  # emit.spine
-                yield error("MS410", f"`{_spelling(node)}` cannot be rolled over a window: "
-                            "it does not follow from the values of shorter periods",
-                            metric.expr.span, "roll up an additive metric (count, sum, a "
-                            "ratio of them) instead")
+        for top in [n for n in ir.walk(expanded) if isinstance(n, ir.Window)]:
+            if any(isinstance(n, ir.Window) for n in ir.walk(top.expr)):
+                yield error("MS410", "a rolling or cumulative window cannot hold another "
+                            "window", _window_span(ctx, metric, top),
+                            "roll up the metric the inner window rolls up")
                 break
-            if isinstance(node, ir.Conversion):
-                yield error("MS410", "a conversion cannot be rolled over a window",
-                            metric.expr.span)
-                break
+            yield from _rollable(metric, top)
+
+
+def _window_span(ctx: Context, metric: ir.Metric, window: ir.Window) -> ir.Span:
+    """Where a window is written: in the metric, or at the reference that brings it in."""
+    if any(n is window for n in ir.walk(metric.expr)):
+        return window.span
+    where = next((r for r in ir.metric_refs(metric.expr)
+                  if r.name in ctx.index.metrics and any(
+                      isinstance(n, ir.Window) for n in ir.walk(
+                          ctx.index.expand(ctx.index.metrics[r.name].expr)))), None)
+    return where.span if where else metric.expr.span
+
+
+def _rollable(metric: ir.Metric, top: ir.Window) -> Iterator[Diagnostic]:
+    for node in ir.walk(top.expr):
+        if isinstance(node, ir.Aggregate) and node.func not in ROLLABLE and not (
+                node.func == "count_distinct" and top.mode == "rolling"):  # emit.spine
+            yield error("MS410", f"`{_spelling(node)}` cannot be rolled over a window: "
+                        "it does not follow from the values of shorter periods",
+                        metric.expr.span, "roll up an additive metric (count, sum, a "
+                        "ratio of them) instead")
+            return
+        if isinstance(node, ir.Conversion):
+            yield error("MS410", "a conversion cannot be rolled over a window",
+                        metric.expr.span)
+            return
 
 
 def rule_metadata(ctx: Context) -> Iterator[Diagnostic]:

@@ -130,8 +130,9 @@ def _plan(index: Index, names: list[str], since: dt.datetime, until: dt.datetime
           ) -> MetricQueryPlan:
     plan = plan_metric_query(index, names, grain=Grain("day"), start=since, end=until,
                              title="metric numbers")
-    if any(m.window for m in plan.metrics):
-        raise PlanError("a rolling or cumulative window has no single value over a range")
+    if plan.series is not None or any(m.window for m in plan.metrics):
+        raise PlanError("a rolling or cumulative window or an offset has no single value "
+                        "over a range")
     if plan.conversions:
         raise PlanError("a conversion is not computed over a range here")
     if any(m.semi for s in plan.scans for m in s.measures):  # emit.semi_sql: per period

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec.emit.join_sql import local_filter, localized, relation
+from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
@@ -36,6 +37,8 @@ class _Block:
 
 def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     """Build the sqlglot tree of a metric query."""
+    if plan.series is not None:  # offsets, windows inside expressions (emit.offset_sql)
+        return series_sql(plan, sql, metric_query_sql)
     ctes: list[tuple[str, exp.Expr]] = []
     blocks: list[_Block] = []
     lookback = plan.lookback_seconds

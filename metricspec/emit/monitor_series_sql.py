@@ -87,14 +87,14 @@ def _against(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str
             sql.ref("value", "f").as_(sql.alias("value")),
             sql.ref(ALERT, "f").as_(sql.alias(ALERT))]
     table = exp.Table(this=exp.to_identifier("alerting")).as_("f")
-    if not plan.baseline_seconds:
+    if not plan.has_baseline:
         return exp.select(
             *head,
             sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
             sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd")),
             exp.Literal.number(0).as_(sql.alias("baseline_windows")),
         ).from_(table, copy=False)
-    if not plan.needs_baseline:  # a threshold rule reports its trailing baseline
+    if not plan.frozen_runs:  # a threshold rule reports its baseline; an offset one is its own
         return exp.select(*head, *[sql.ref(c, "f").as_(sql.alias(c)) for c in _FRAME]
                           ).from_(table, copy=False)
     # `flagged` carries the frozen baseline of a window some run covers (breached = 1), and

@@ -6,7 +6,8 @@ CTEs, in order:
     series_out     the metric and its sample size per window (and dimension values)
     evaluated      windows with n ≥ min_n and a value, numbered per series (`__row`)
     with_baseline  each window's trailing baseline P: the evaluated windows in
-                   [period − baseline, period) (only with a baseline)
+                   [period − baseline, period) (only with a baseline); with `baseline
+                   offset D`, the evaluated window D earlier (each window judged on its own)
     run_starts     windows that breach their own trailing baseline P (baseline rules)
     runs           for each such start s, where its run ends: the first later window within
                    one baseline length that does not breach P(s), the baseline frozen at s
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
+from metricspec.emit.offset_sql import earlier_period, offset_baseline
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
@@ -58,7 +60,7 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     keys = judged.keys
     baseline_columns = (
         [sql.ref("baseline"), sql.ref("baseline_windows")]
-        if plan.baseline_seconds
+        if plan.has_baseline
         else [
             sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
             exp.Literal.number(0).as_(sql.alias("baseline_windows")),
@@ -86,12 +88,15 @@ def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
     dims = list(plan.series.dimensions)
     keys = [PERIOD, *dims]
     ctes.append(("evaluated", _evaluated(plan, sql, keys, dims)))
-    if plan.baseline_seconds:
+    if plan.baseline_offset is not None:  # the same window earlier (emit.offset_sql)
+        ctes.append(("with_baseline", offset_baseline(sql, plan.baseline_offset, keys, dims,
+                                                      [ROW, ROWS, "value", "sample_n"])))
+    elif plan.baseline_seconds:
         ctes.append(("with_baseline", _baseline(plan, sql, keys, dims)))
-    if plan.needs_baseline:
+    if plan.frozen_runs:
         ctes.extend(_frozen_runs(plan, sql, keys, dims))
     else:
-        source = "with_baseline" if plan.baseline_seconds else "evaluated"
+        source = "with_baseline" if plan.has_baseline else "evaluated"
         breached, deviation = breach_rule(plan, sql, *_judged(sql, None))
         flagged = exp.select(
             exp.Star(),
@@ -138,17 +143,29 @@ def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     range without enough data reads "insufficient data", never "no alert"."""
     ctes, body = hoist(metric_query_sql(plan.series, sql))
     ctes.append(("series_out", body))
-    judged = exp.and_(
-        exp.GTE(this=sql.ref(N_COLUMN), expression=exp.Literal.number(plan.min_n)),
-        exp.Not(this=exp.Is(this=sql.ref(plan.metric), expression=exp.Null())),
-    )
+    earlier = plan.baseline_offset is not None and plan.needs_baseline
+    table = "cur" if earlier else None
+
+    def judgeable(at: str | None) -> exp.Expr:
+        return exp.and_(
+            exp.GTE(this=sql.ref(N_COLUMN, at), expression=exp.Literal.number(plan.min_n)),
+            exp.Not(this=exp.Is(this=sql.ref(plan.metric, at), expression=exp.Null())))
+
+    # against an offset baseline, a window is judged only when its earlier window is too
+    judged = exp.and_(judgeable(table), judgeable("prev")) if earlier else judgeable(None)
     select = exp.select(
         exp.Count(this=exp.Star()).as_(sql.alias("windows")),
         exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(sql.alias("judged")),
-    ).from_(sql.cte("series_out"), copy=False)
+    ).from_(sql.cte("series_out").as_(table) if table else sql.cte("series_out"), copy=False)
+    if earlier and plan.baseline_offset is not None:
+        select = select.join(sql.cte("series_out").as_("prev"), on=exp.and_(
+            *same_series(sql, list(plan.series.dimensions), "prev", "cur"),
+            exp.EQ(this=sql.ref(PERIOD, "prev"), expression=earlier_period(
+                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql))), join_type="left",
+            copy=False)
     if plan.start is not None:
-        select = select.where(exp.GTE(this=sql.ref(PERIOD), expression=sql.ts(plan.start)),
-                              copy=False)
+        select = select.where(exp.GTE(this=sql.ref(PERIOD, table),
+                                      expression=sql.ts(plan.start)), copy=False)
     with_ctes(select, ctes)
     return select
 

@@ -40,8 +40,8 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder) -> exp.Select:
 
 def range_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     """Build the sqlglot tree of the metrics of `plan` over its whole range."""
-    if plan.conversions or any(m.window for m in plan.metrics):
-        raise InternalError("a range total holds no conversion and no window")
+    if plan.conversions or plan.series or any(m.window for m in plan.metrics):
+        raise InternalError("a range total holds no conversion, window or offset")
     ctes: list[tuple[str, exp.Expr]] = [
         (f"{scan.source.name}_agg", _scan(plan, scan, sql)) for scan in plan.scans]
     select = exp.select(*[formula_sql(m.formula, sql, "").as_(sql.alias(m.name))

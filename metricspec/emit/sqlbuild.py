@@ -186,6 +186,14 @@ class SqlBuilder:
         node = exp.TimestampSub(this=value, expression=amount, unit=exp.var("SECOND"))
         return self._spelled("timestamp_sub", node, x=value, seconds=amount)
 
+    def months_sub(self, value: exp.Expr, months: int) -> exp.Expr:
+        """`value` a whole number of calendar months earlier, the day of the month clamped
+        to the last day of the earlier month (31 March less a month is 28 or 29 February)."""
+        amount = exp.Literal.number(months)
+        node = exp.TimestampAdd(this=value, expression=exp.Literal.number(-months),
+                                unit=exp.var("MONTH"))
+        return self._spelled("months_sub", node, x=value, months=amount)
+
     def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
         if grain.unit in ("day", "month", "quarter", "year") or (

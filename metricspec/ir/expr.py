@@ -1,5 +1,5 @@
 """Metric expressions: arithmetic over metrics, aggregations of source columns, and the
-special forms (weighted composites, conversions, rolling and cumulative windows)."""
+special forms (weighted composites, conversions, rolling and cumulative windows, offsets)."""
 
 from __future__ import annotations
 
@@ -148,19 +148,72 @@ class Window(Node):
     length: Duration | None = None
 
 
+OffsetUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
+#: Calendar units of an offset, in months (the others are fixed lengths, in `SECONDS`).
+MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+
+
+class Offset(Node):
+    """`offset(m, 1 week)`: m at the period that far earlier; `growth(m, 1 year)`:
+    m / offset(m, 1 year) − 1 (see docs/language.md, "Time")."""
+
+    kind: Literal["offset"] = "offset"
+    mode: Literal["offset", "growth"]
+    expr: Expr
+    amount: int
+    unit: OffsetUnit
+
+    @property
+    def seconds(self) -> int | None:
+        """The offset's length, for fixed units (None for months, quarters and years)."""
+        return self.amount * SECONDS[self.unit] if self.unit in SECONDS else None
+
+    @property
+    def months(self) -> int | None:
+        """The offset's length in calendar months (None for fixed units)."""
+        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
+
+    @property
+    def length(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+
+class PeriodOffset(Node):
+    """A monitor's `baseline offset 1 week` (or `baseline same period last week`): each
+    window is compared with the same window that far earlier."""
+
+    amount: int
+    unit: OffsetUnit
+
+    @property
+    def seconds(self) -> int | None:
+        return self.amount * SECONDS[self.unit] if self.unit in SECONDS else None
+
+    @property
+    def months(self) -> int | None:
+        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
+
+    @property
+    def length(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+    def __str__(self) -> str:
+        return f"offset {self.length}"
+
+
 Expr = Annotated[
-    Number | MetricRef | BinaryOp | Negate | Aggregate | Weighted | Conversion | Window,
+    Number | MetricRef | BinaryOp | Negate | Aggregate | Weighted | Conversion | Window | Offset,
     Field(discriminator="kind"),
 ]
 
-for _model in (BinaryOp, Negate, WeightedTerm, Weighted, Window):
+for _model in (BinaryOp, Negate, WeightedTerm, Weighted, Window, Offset):
     _model.model_rebuild()
 
 
 # The fields of each form that hold sub-expressions; `Weighted` holds them in its terms.
 # A new form with sub-expressions adds one entry here (and `children`/`replace` follow).
 _EXPR_FIELDS: dict[type, tuple[str, ...]] = {
-    BinaryOp: ("left", "right"), Negate: ("operand",), Window: ("expr",),
+    BinaryOp: ("left", "right"), Negate: ("operand",), Window: ("expr",), Offset: ("expr",),
 }
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Literal
 
 from metricspec.ir.base import HasSettings, Node, Span
-from metricspec.ir.expr import Amount, Duration, Expr, Filter, Ref
+from metricspec.ir.expr import Amount, Duration, Expr, Filter, PeriodOffset, Ref
 
 ColumnType = Literal["string", "integer", "number", "boolean", "timestamp", "date"]
 Direction = Literal["up", "down", "none"]
@@ -274,6 +274,8 @@ class Monitor(HasSettings):
     alert: AlertRule | None = None
     min_n: int | None = None
     dimensions: tuple[Ref, ...] = ()
+    #: `baseline offset 1 week`: the same window that far earlier (instead of `baseline`)
+    baseline_offset: PeriodOffset | None = None
 
 
 class Calendar(HasSettings):

@@ -9,7 +9,7 @@ from lark import Token
 from lark.tree import Meta
 
 from metricspec import ir
-from metricspec.parse.build_base import BuilderBase
+from metricspec.parse.build_base import TIME_UNITS, BuilderBase
 
 
 class ExprRules(BuilderBase):
@@ -174,6 +174,61 @@ class ExprRules(BuilderBase):
 
     def cumulative(self, meta: Meta, children: list[Any]) -> ir.Window:
         return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0])
+
+    def offset(self, meta: Meta, children: list[Any]) -> ir.Offset:
+        amount, unit = children[1]
+        return ir.Offset(span=self.span_of(meta), mode="offset", expr=children[0],
+                         amount=amount, unit=unit)
+
+    def growth(self, meta: Meta, children: list[Any]) -> ir.Offset:
+        amount, unit = children[1]
+        return ir.Offset(span=self.span_of(meta), mode="growth", expr=children[0],
+                         amount=amount, unit=unit)
+
+    def offset_baseline(self, meta: Meta, children: list[Any]) -> ir.PeriodOffset:
+        amount, unit = children[0]
+        return ir.PeriodOffset(span=self.span_of(meta), amount=amount, unit=unit)
+
+    def same_period_baseline(self, meta: Meta, children: list[Token]) -> ir.PeriodOffset:
+        unit = OFFSET_UNITS.get(str(children[0]).lower())
+        if unit is None:
+            self._error("MS453", f"unknown period `{children[0]}`", children[0],
+                        "use e.g. `same period last week` (hour, day, week, month, quarter, "
+                        "year)")
+            unit = "week"
+        return ir.PeriodOffset(span=self.span_of(meta), amount=1, unit=unit)
+
+    def baseline_fragment(self, meta: Meta, children: list[Any]) -> Any:
+        return children[-1]
+
+    def offset_length(self, meta: Meta, children: list[Token]) -> tuple[int, str]:
+        """`1 week`, `3 months`: MS453 for an unknown unit or a length that is not a
+        positive whole number (or longer than a century)."""
+        number, unit = children
+        value = self._number(number)
+        name = OFFSET_UNITS.get(str(unit).lower())
+        if name is None:
+            self._error("MS453", f"unknown offset unit `{unit}`", unit,
+                        "use minutes, hours, days, weeks, months, quarters or years")
+            name = "day"
+        if value != int(value) or value <= 0:
+            self._error("MS453", f"an offset needs a positive whole number, not `{number}`",
+                        number, "e.g. `offset(m, 1 week)`")
+        elif value * OFFSET_DAYS[name] > 36525:
+            self._error("MS453", f"an offset of `{number} {unit}` is longer than a century",
+                        number)
+            value = 1
+        return max(1, int(value)), name
+
+
+#: Spellings of an offset's unit (the duration units, and calendar months to years).
+OFFSET_UNITS: dict[str, str] = {
+    **TIME_UNITS, "month": "month", "months": "month", "quarter": "quarter",
+    "quarters": "quarter", "year": "year", "years": "year",
+}
+#: About how many days each unit is, to bound an offset's length.
+OFFSET_DAYS: dict[str, float] = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7,
+                                 "month": 31, "quarter": 92, "year": 366}
 
 
 def _fraction_hint(value: float) -> str:

@@ -19,7 +19,10 @@ class MonitorRules(BuilderBase):
         return ir.Monitor(
             span=self.span_of(name), name=str(name), label=s.get("label"),
             description=s.get("description"), owner=s.get("owner"), metric=s.get("metric"),
-            every=s.get("every"), baseline=s.get("baseline"), alert=s.get("alert"),
+            every=s.get("every"), alert=s.get("alert"),
+            baseline=s["baseline"] if isinstance(s.get("baseline"), ir.Duration) else None,
+            baseline_offset=s["baseline"] if isinstance(s.get("baseline"), ir.PeriodOffset)
+            else None,
             min_n=s.get("min_n"),
             dimensions=flat(s.get("dimensions", [])),
             setting_spans=self._setting_spans([c for c in children[1:] if isinstance(c, Item)]))

@@ -29,7 +29,7 @@ from metricspec.resources import grammar_path
 FRAGMENTS = ("expr_fragment", "margin_fragment", "amount_fragment", "duration_fragment",
              "alert_fragment", "filter_fragment", "mde_fragment", "window_fragment",
              "traffic_fragment", "condition_fragment", "composition_fragment", "unit_fragment",
-             "covariate_fragment")
+             "covariate_fragment", "baseline_fragment")
 # Parse trees deeper than this are reported (MS110) rather than built: building and checking
 # recurse over expressions, and no real metric comes close.
 MAX_NESTING = 200

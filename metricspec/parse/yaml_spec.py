@@ -259,7 +259,7 @@ class _Reader(YamlReader):
             description=self.text(node, "description"), owner=self.text(node, "owner"),
             metric=self.ref(node, "metric"),
             every=self.optional(node, "every", "duration_fragment"),
-            baseline=self.optional(node, "baseline", "duration_fragment", prefix="trailing"),
+            **_baseline(self.optional(node, "baseline", "baseline_fragment")),
             alert=self.optional(node, "alert", "alert_fragment"), min_n=self.whole(node, "min_n"),
             dimensions=self.names(node, "dimensions"),
             setting_spans=self.setting_spans(node, ("min_n", "label", "description", "owner")))
@@ -274,6 +274,13 @@ class _Reader(YamlReader):
             fiscal_year_start=words["fiscal_year_start"] and words["fiscal_year_start"].lower(),
             description=self.text(node, "description"),
             setting_spans=self.setting_spans(node, _KEYS["calendar"]))
+
+
+def _baseline(value: Any) -> dict[str, Any]:
+    """A monitor's `baseline`: `trailing 1 hour` (or `1 hour`), or `offset 1 week`."""
+    if isinstance(value, ir.PeriodOffset):
+        return {"baseline_offset": value}
+    return {"baseline": value}
 
 
 def _version(value: int | None) -> int:

@@ -162,8 +162,11 @@ class Lowering:
     _names: set[str] = field(default_factory=set)
 
     def metric(self, name: str) -> LoweredMetric:
-        metric = self.index.metrics[name]
-        expr = self.index.expand(metric.expr)
+        return self.expression(name, self.index.expand(self.index.metrics[name].expr))
+
+    def expression(self, name: str, expr: ir.Expr) -> LoweredMetric:
+        """An expanded expression lowered as the metric `name` (a whole window its
+        `window`): a metric's, or a part of one a time transform reads (`plan.offsets`)."""
         window = None
         if isinstance(expr, ir.Window):
             window = WindowSpec(expr.mode, expr.length.seconds if expr.length else None)
@@ -179,9 +182,10 @@ class Lowering:
             if isinstance(node, ir.Conversion):
                 conversion = self._conversion(node, owner)
                 return Bin("/", Part(conversion.converted), Part(conversion.starts))
-            if isinstance(node, (ir.MetricRef, ir.Window)):
+            if isinstance(node, (ir.MetricRef, ir.Window, ir.Offset)):
                 raise InternalError(f"metric `{owner}` cannot be lowered: unresolved "
-                                    f"`{getattr(node, 'name', node.kind)}`", "MS201/MS301/MS410")
+                                    f"`{getattr(node, 'name', node.kind)}`",
+                                    "MS201/MS301/MS410/MS452")
             return None
 
         return to_formula(expr, leaf)

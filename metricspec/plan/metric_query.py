@@ -32,6 +32,7 @@ from metricspec.plan.lower import (
     PlanError,
     filter_columns,
 )
+from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
 from metricspec.semantic import Index
 
 GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
@@ -102,6 +103,9 @@ class MetricQueryPlan:
     #: one row per period of the range, events or not (`emit.spine`); monitors keep the
     #: periods with rows
     dense: bool = True
+    #: offsets and windows inside expressions (`plan.offsets`): then `metrics` are formulas
+    #: over the series plan's components, which the scans compute from an earlier `start`
+    series: SeriesPlan | None = None
 
     @property
     def lookback_seconds(self) -> int:
@@ -173,10 +177,16 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         raise PlanError(f"the time range is empty: {start:%Y-%m-%d %H:%M} is not before "
                         f"{end:%Y-%m-%d %H:%M}")
     lowering = Lowering(index)
-    lowered = tuple(lowering.metric(name) for name in metrics)
-    for metric in lowered:
+    series = None
+    if any(transformed(index.expand(index.metrics[m].expr)) for m in metrics):
+        lowered, series, start = plan_series(lowering, metrics, grain.seconds, grain_months(
+            grain.unit, grain.count), str(grain), start)
+    else:
+        lowered = tuple(lowering.metric(name) for name in metrics)
+    computed = series.components if series else lowered
+    for metric in computed:
         _check_window(metric, grain)
-    used = {p for m in lowered for p in parts(m.formula)}
+    used = {p for m in computed for p in parts(m.formula)}
     measures = [m for m in lowering.measures.values() if m.name in used]
     conversions = tuple(conversion_joins(index.sources, c)
                         for c in lowering.conversions.values()
@@ -201,7 +211,7 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     return MetricQueryPlan(
         title=title or ", ".join(metrics), metrics=lowered, scans=tuple(scans),
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
-        start=start, end=end, files=files, dense=dense)
+        start=start, end=end, files=files, dense=dense, series=series)
 
 
 def _check_window(metric: LoweredMetric, grain: Grain) -> None:

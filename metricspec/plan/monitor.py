@@ -34,6 +34,7 @@ from metricspec import ir
 from metricspec.plan.formula import Part, parts
 from metricspec.plan.lower import InternalError, LoweredMetric, Measure, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, Scan, plan_metric_query
+from metricspec.plan.offsets import Shift
 from metricspec.semantic import Index
 
 RuleKind = Literal["below_baseline", "above_baseline", "below", "above", "at_or_below",
@@ -69,10 +70,23 @@ class MonitorPlan:
     description: str
     start: dt.datetime | None = None
     anchor_from: dt.datetime | None = None
+    #: `baseline offset D`: each window against the same window D earlier (plan.offsets)
+    baseline_offset: Shift | None = None
 
     @property
     def needs_baseline(self) -> bool:
         return self.rule in BASELINE_RULES
+
+    @property
+    def has_baseline(self) -> bool:
+        """A trailing baseline or an offset one: the query reports a baseline."""
+        return self.baseline_seconds is not None or self.baseline_offset is not None
+
+    @property
+    def frozen_runs(self) -> bool:
+        """A baseline rule over a trailing baseline judges runs against the baseline frozen
+        before them; against an offset baseline each window has its own earlier window."""
+        return self.needs_baseline and self.baseline_offset is None
 
     def columns_read(self) -> dict[str, tuple[str, ...]]:
         """Every column the monitor's series reads, by source name (see
@@ -81,7 +95,7 @@ class MonitorPlan:
 
 
 def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str | None,
-                  min_n: int = DEFAULT_MIN_N) -> str:
+                  min_n: int = DEFAULT_MIN_N, offset: str | None = None) -> str:
     """A rule in words.
 
     >>> describe_rule("below_baseline", 0.15, 1, "1 hour", 200)
@@ -97,6 +111,9 @@ def describe_rule(rule: str, threshold: float, consecutive: int, baseline: str |
         "zscore_below": f"a z-score below {threshold:g} against the trailing {baseline}",
         "zscore_above": f"a z-score above {threshold:g} against the trailing {baseline}",
     }[rule]
+    if offset is not None and rule in ("below_baseline", "above_baseline"):
+        text = text.replace(f"its trailing {baseline} baseline", f"the same window {offset} "
+                            "earlier")
     text += f" for {consecutive} consecutive windows" if consecutive > 1 else ""
     return text + f", in windows of at least {min_n:,} events"
 
@@ -110,11 +127,13 @@ def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
             raise InternalError(f"monitor `{name}` is incomplete", "MS604")
         rule = monitor.alert
         threshold = rule.threshold.fraction
+        offset = monitor.baseline_offset
         return _plan(index, name, "monitor", monitor.metric.name, Grain.of(monitor.every),
                      monitor.baseline, rule.kind, threshold, rule.consecutive,
                      monitor.min_n or DEFAULT_MIN_N, tuple(d.name for d in monitor.dimensions),
                      start, end,
-                     monitor.span)
+                     monitor.span, None if offset is None else Shift(offset.seconds,
+                                                                     offset.months))
     if name in index.guardrails:
         guardrail = index.guardrails[name]
         kind = BROKEN_WHEN[guardrail.comparator]
@@ -128,13 +147,15 @@ def plan_monitor(index: Index, name: str, *, start: dt.datetime | None = None,
 def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric: str,
           grain: Grain, baseline: ir.Duration | None, rule: RuleKind, threshold: float,
           consecutive: int, min_n: int, dimensions: tuple[str, ...], start: dt.datetime | None,
-          end: dt.datetime | None, span: ir.Span) -> MonitorPlan:
+          end: dt.datetime | None, span: ir.Span, offset: Shift | None = None) -> MonitorPlan:
     # Reported windows need their baseline, a streak its earlier windows, and a run of a
     # baseline rule its start and the baseline before that (see the module docstring).
     streak = dt.timedelta(seconds=(consecutive - 1) * (grain.seconds or 31 * 86400))
     frame = dt.timedelta(seconds=baseline.seconds if baseline else 0)
     anchor_from = scan_start = start
-    if start is not None and rule in BASELINE_RULES:
+    if start is not None and offset is not None:  # each window's own earlier window
+        scan_start = offset.before(start - streak)
+    elif start is not None and rule in BASELINE_RULES:
         anchor_from = start - frame - streak
         scan_start = anchor_from - frame
     elif start is not None:
@@ -155,8 +176,10 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
         baseline_seconds=baseline.seconds if baseline else None, rule=rule,
         threshold=threshold, consecutive=consecutive, min_n=min_n, files=files,
         description=describe_rule(rule, threshold, consecutive,
-                                  str(baseline) if baseline else None, min_n), start=start,
-        anchor_from=anchor_from if rule in BASELINE_RULES else None)
+                                  str(baseline) if baseline else None, min_n,
+                                  str(offset) if offset else None), start=start,
+        anchor_from=anchor_from if rule in BASELINE_RULES and offset is None else None,
+        baseline_offset=offset)
 
 
 def window_start(at: dt.datetime, grain: Grain) -> dt.datetime:

@@ -75,7 +75,7 @@ def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric
     dims = list(plan.series.dimensions)
     relative = plan.rule.endswith("baseline")
     zscore = plan.rule.startswith("zscore")
-    columns = ("window", *dims, "value", "n", *(("baseline", "windows") if plan.baseline_seconds
+    columns = ("window", *dims, "value", "n", *(("baseline", "windows") if plan.has_baseline
                                                 else ()),
                "z-score" if zscore else "deviation")
     rows = []
@@ -88,7 +88,7 @@ def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric
         row += [str(alert.get(d.lower(), alert.get(d))) for d in dims]
         row += [fmt.value(alert.get("value"), metric_format, unit), fmt.count(alert.get(
             "sample_n"))]
-        if plan.baseline_seconds:
+        if plan.has_baseline:
             row += [fmt.value(alert.get("baseline"), metric_format, unit),
                     fmt.count(alert.get("baseline_windows"))]
         row.append(shown)

@@ -110,6 +110,15 @@ monitor hallucination_by_channel {
   min_n 100
   dimensions channel
 }
+# each 5 minutes against the same 5 minutes an hour earlier (`baseline offset`; the weeks
+# before the monitoring day are too sparse at this scale for a week-over-week alert)
+monitor csat_hour_over_hour {
+  metric csat
+  every 5 minutes
+  baseline offset 1 hour
+  alert when below baseline by 15%
+  min_n 15
+}
 """
 ALERTING_VARIANTS = (
     "csat_drop_small_n",
@@ -117,6 +126,7 @@ ALERTING_VARIANTS = (
     "latency_budget_tight",
     "hallucination_ceiling_hourly",
     "hallucination_by_channel",
+    "csat_hour_over_hour",
 )
 MONITORS = (
     "csat_drop",
@@ -126,6 +136,7 @@ MONITORS = (
     "hallucination_ceiling",
     "support_cost_reduction",
     "csat_by_country",  # sliced by a dimension joined from user_profiles (issue 11)
+    "csat_week_over_week",  # against the same day a week earlier (issue 12)
     *ALERTING_VARIANTS,
 )
 

@@ -84,7 +84,10 @@ def test_the_pair_uses_every_construct(dsl: Workspace) -> None:
     assert {len(a.semi.per) for a in aggregates if a.semi} == {0, 2}
     kinds = {type(n) for n in every}
     assert kinds >= {ir.Number, ir.MetricRef, ir.BinaryOp, ir.Negate, ir.Aggregate,
-                     ir.Weighted, ir.Conversion, ir.Window}
+                     ir.Weighted, ir.Conversion, ir.Window, ir.Offset}
+    assert {n.mode for n in every if isinstance(n, ir.Offset)} == {"offset", "growth"}
+    assert {(m.baseline_offset.amount, m.baseline_offset.unit) for m in p.monitors
+            if m.baseline_offset} == {(1, "week"), (1, "year")}
     assert {n.op for n in every if isinstance(n, ir.BinaryOp)} == {"+", "-", "*", "/"}
     assert {n.mode for n in every if isinstance(n, ir.Window)} == {"rolling", "cumulative"}
     conversions = [n for n in every if isinstance(n, ir.Conversion)]

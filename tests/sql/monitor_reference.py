@@ -57,6 +57,8 @@ class Rule:
     baseline: pd.Timedelta | None = None
     consecutive: int = 1
     dims: tuple[str, ...] = ()
+    #: `baseline offset D`: the same window D earlier (a calendar DateOffset or a Timedelta)
+    offset: pd.DateOffset | pd.Timedelta | None = None
 
 
 def grain_text(value: float, unit: str) -> str:
@@ -76,11 +78,14 @@ def rule_of(index: Index, name: str) -> Rule:
     if name in index.monitors:
         m = index.monitors[name]
         assert m.metric and m.every and m.alert
+        offset = m.baseline_offset
         return Rule(m.metric.name, grain_text(m.every.value, m.every.unit), m.alert.kind,
                     m.alert.threshold.fraction, m.min_n or DEFAULT_MIN_N,
                     pd.Timedelta(seconds=m.baseline.seconds) if m.baseline else None,
                     m.alert.consecutive,  # a joined slice's column: `models.family` → models_family
-                    tuple(d.name.replace(".", "_") for d in m.dimensions))
+                    tuple(d.name.replace(".", "_") for d in m.dimensions),
+                    None if offset is None else pd.DateOffset(months=offset.months)
+                    if offset.months else pd.Timedelta(seconds=offset.seconds or 0))
     g = index.guardrails[name]
     grain = grain_text(g.every.value, g.every.unit) if g.every else "day"
     return Rule(g.metric.name, grain, BROKEN[g.comparator], g.threshold.fraction)
@@ -103,6 +108,8 @@ def alerts(t: Tables, rule: Rule, start: dt.datetime | None = None,
     anchor_from = None
     if start is None:
         read_from = None
+    elif rule.offset is not None:
+        read_from = start_of_reading(rule, start)
     elif rule.kind in BASELINE_RULES:
         anchor_from = pd.Timestamp(start) - frame_length - streak
         read_from = anchor_from - frame_length
@@ -157,17 +164,41 @@ def _deviation(value: float, baseline: float, sd: float, rule: Rule) -> float:
     return (value - baseline) / sd if sd != 0 else math.nan
 
 
+def offset_baseline(frame: pd.DataFrame, rule: Rule) -> None:
+    """`baseline offset D`: each evaluated window's baseline is the evaluated window D
+    earlier (none: NaN and 0 windows), in place."""
+    assert rule.offset is not None
+    earlier = dict(zip(frame.period, frame.value, strict=True))
+    frame["baseline"] = [earlier.get(p - rule.offset, math.nan) for p in frame.period]
+    frame["baseline_sd"] = math.nan
+    frame["baseline_windows"] = frame.baseline.notna().astype(int)
+
+
+def start_of_reading(rule: Rule, start: dt.datetime) -> pd.Timestamp:
+    """With `baseline offset D`: the earliest window a reported one is compared with."""
+    assert rule.offset is not None
+    streak = (rule.consecutive - 1) * window_length(rule.grain)
+    return pd.Timestamp(start) - streak - rule.offset
+
+
 def _evaluate(frame: pd.DataFrame, rule: Rule, anchor_from: pd.Timestamp | None
               ) -> pd.DataFrame:
     """One series (one combination of dimension values): baseline, breach, streak."""
     frame = frame.sort_values("period").reset_index(drop=True)
-    if rule.baseline is not None:
+    if rule.offset is not None:
+        offset_baseline(frame, rule)
+    elif rule.baseline is not None:
         frame[["baseline", "baseline_sd", "baseline_windows"]] = _trailing(frame, rule)
     else:
         frame["baseline"], frame["baseline_sd"], frame["baseline_windows"] = (
             math.nan, math.nan, 0)
     v, t = frame.value, rule.threshold
-    if rule.kind in BASELINE_RULES:
+    if rule.offset is not None:
+        breached = pd.Series([_breaches(x, b, math.nan, 1, rule) for x, b in zip(
+            v, frame.baseline, strict=True)])
+        frame["deviation"] = [_deviation(x, b, math.nan, rule) for x, b in zip(
+            v, frame.baseline, strict=True)]
+    elif rule.kind in BASELINE_RULES:
         breached, frozen = _frozen(frame, rule, anchor_from)
         frame[["baseline", "baseline_sd", "baseline_windows"]] = frozen
         frame["deviation"] = [

@@ -18,10 +18,13 @@ import pandas as pd
 from monitor_reference import (
     BASELINE_RULES,
     Rule,
+    _breaches,
     _deviation,
     _frozen,
     _series,
     _trailing,
+    offset_baseline,
+    start_of_reading,
     window_length,
 )
 from sql_reference import ZERO, Query, Tables
@@ -34,7 +37,9 @@ def series(t: Tables, rule: Rule, start: dt.datetime | None = None,
     streak = (rule.consecutive - 1) * window_length(rule.grain)
     frame_length = rule.baseline or ZERO
     anchor_from = read_from = None
-    if start is not None and rule.kind in BASELINE_RULES:
+    if start is not None and rule.offset is not None:
+        read_from = start_of_reading(rule, start)
+    elif start is not None and rule.kind in BASELINE_RULES:
         anchor_from = pd.Timestamp(start) - frame_length - streak
         read_from = anchor_from - frame_length
     elif start is not None:
@@ -68,13 +73,21 @@ def series(t: Tables, rule: Rule, start: dt.datetime | None = None,
 
 def _judge(frame: pd.DataFrame, rule: Rule, anchor_from: pd.Timestamp | None) -> pd.DataFrame:
     frame = frame.sort_values("period").reset_index(drop=True)
-    if rule.baseline is not None:
+    if rule.offset is not None:
+        offset_baseline(frame, rule)
+    elif rule.baseline is not None:
         frame[FRAME] = _trailing(frame, rule)
     else:
         frame["baseline"], frame["baseline_sd"], frame["baseline_windows"] = (
             math.nan, math.nan, 0)
     v, t = frame.value, rule.threshold
-    if rule.kind in BASELINE_RULES:
+    if rule.offset is not None:  # each window against its own earlier window
+        breached = pd.Series([_breaches(x, b, math.nan, 1, rule) for x, b in
+                              zip(v, frame.baseline, strict=True)])
+        frame["deviation"] = [_deviation(x, b, math.nan, rule) for x, b in
+                              zip(v, frame.baseline, strict=True)]
+        frame["alert_limit"] = [_limit(rule, b, math.nan, 1) for b in frame.baseline]
+    elif rule.kind in BASELINE_RULES:
         breached, frozen = _frozen(frame, rule, anchor_from)
         for column in FRAME:  # a run's frozen baseline, else the window's own
             frame[column] = frozen[column].where(breached, frame[column])

@@ -408,6 +408,40 @@ def conversations_7d(t: Tables, q: Query) -> pd.Series:
     return since_start(rolling, q)
 
 
+def _earlier(q: Query, days: int) -> Query:
+    """The query from `days` before its start: what an offset or a window reads."""
+    start = q.start - dt.timedelta(days=days) if q.start is not None else None
+    return Query(q.grain, q.dims, start, q.end)
+
+
+def stickiness(t: Tables, q: Query) -> pd.Series:
+    """Active users of each period over the distinct users of its own 28 days; the
+    dimension values are those with rows in the 28 days before the start or after it."""
+    users = since_start(active_users(t, _earlier(q, 28)), q)
+    return ratio(users, _active_over(28)(t, q))
+
+
+def _week_apart(t: Tables, q: Query) -> tuple[pd.Series, pd.Series]:
+    """Conversations in each period, and in the period a week earlier (read from before
+    the start; NULL where the series has no such period)."""
+    counts = conversation_count(t, _earlier(q, 7))
+    moved = counts.rename("value").reset_index()
+    moved["period"] = moved["period"] + pd.Timedelta(days=7)
+    before = moved.set_index(q.keys)["value"]
+    now, then = since_start(counts, q).align(before, join="left")
+    return now, then
+
+
+def conversations_wow(t: Tables, q: Query) -> pd.Series:
+    now, then = _week_apart(t, q)
+    return now - then
+
+
+def conversations_growth_wow(t: Tables, q: Query) -> pd.Series:
+    now, then = _week_apart(t, q)
+    return now / then.where(then != 0) - 1
+
+
 def total_cost(t: Tables, q: Query) -> pd.Series:
     return total(_messages(t, q), q, "cost_usd")
 
@@ -516,6 +550,9 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "conversations_7d": conversations_7d,
     "weekly_active_users": _active_over(7),
     "monthly_active_users": _active_over(28),
+    "stickiness": stickiness,
+    "conversations_wow": conversations_wow,
+    "conversations_growth_wow": conversations_growth_wow,
     "total_cost": total_cost,
     "cumulative_cost": cumulative_cost,
     "queries_per_conversation": queries_per_conversation,

@@ -78,3 +78,54 @@ def test_reconciliation_equals_pandas(con, tables, index, grain: str, start, end
         assert (np.isnan(a) == np.isnan(b)).all(), column
         both = ~np.isnan(a)
         assert (np.abs(a - b)[both] <= np.broadcast_to(tolerance, a.shape)[both]).all(), column
+
+
+ENGAGEMENT = """
+metric conversations_per_mau = conversation_count / monthly_active_users
+kpi engagement "Engagement" {
+  north_star conversations_per_mau
+  conversations_per_mau <- ratio(conversation_count, monthly_active_users)
+  conversation_count <- drivers(conversations_wow, conversations_growth_wow)
+}
+"""
+
+
+def _conversations_per_mau(t: Tables, q: Query) -> pd.Series:
+    """Conversations of each period over the distinct users of its 28 days (pandas)."""
+    from sql_reference import _active_over, _earlier, conversation_count, ratio, since_start
+
+    return ratio(since_start(conversation_count(t, _earlier(q, 28)), q), _active_over(28)(t, q))
+
+
+@pytest.mark.parametrize(("grain", "start", "end"), [
+    ("day", dt.datetime(2026, 10, 5), dt.datetime(2026, 11, 2)),
+    ("day", None, None),
+])
+def test_a_tree_of_windowed_and_offset_metrics_reconciles(con, tables, tmp_path, monkeypatch,
+                                                          grain: str, start, end) -> None:
+    """Conversations per monthly active user (a ratio with a rolling distinct count inside)
+    is its drivers' ratio exactly, each period from the query's extended scan (28 days
+    before the start) equal to pandas; offset metrics sit in the same tree as influences."""
+    import contextlib
+    import shutil
+
+    from sql_paths import REPO
+
+    from metricspec.workspace import Workspace
+
+    shutil.copytree(REPO / "specs", tmp_path / "specs")
+    (tmp_path / "specs" / "engagement.mspec").write_text(ENGAGEMENT, encoding="utf-8")
+    with contextlib.chdir(tmp_path):
+        ws = Workspace.load(tmp_path / "specs")
+    assert ws.ok, ws.render("text")
+    monkeypatch.setitem(METRICS, "conversations_per_mau", _conversations_per_mau)
+    sql = compile_object(ws.index, "engagement", get_backend("duckdb"),
+                         grain=Grain.parse(grain), start=start, end=end).sql
+    actual = con.execute(sql).df()
+    expected = reconciliation(tables, ws.index, "engagement", Query(grain, (), start, end))
+    keys = ["parent", "composition", "period"]
+    assert_same_rows(actual, expected, keys, columns=["parent_value", "composed_value"])
+    assert set(actual.composition) == {"ratio"}
+    assert actual.parent_value.notna().sum() > 20
+    residual = actual.residual.to_numpy(dtype=float)
+    assert np.nanmax(np.abs(residual)) <= 1e-12

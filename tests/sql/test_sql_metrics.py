@@ -74,7 +74,8 @@ def test_metric_at_grain(run_sql, tables, name: str, grain: str) -> None:
     check(run_sql, tables, name, Query(grain, (), *GRAINS[grain]))
 
 
-@pytest.mark.parametrize("name", ["csat", "trust_score", "cumulative_cost", "active_users"])
+@pytest.mark.parametrize("name", ["csat", "trust_score", "cumulative_cost", "active_users",
+                                  "conversations_wow"])
 def test_metric_at_grain_without_range_end(run_sql, tables, name: str) -> None:
     check(run_sql, tables, name, Query("hour", (), dt.datetime(2026, 11, 15), None))
 
@@ -82,6 +83,18 @@ def test_metric_at_grain_without_range_end(run_sql, tables, name: str) -> None:
 def test_rolling_window_must_tile_the_grain(index: Index) -> None:
     with pytest.raises(CompileError, match="not a whole number"):
         compile_object(index, "csat_7d", get_backend("duckdb"), grain=Grain.parse("month"))
+
+
+@pytest.mark.parametrize("grain", ["hour", "week"])
+def test_offsets_at_grains_that_divide_them(run_sql, tables, grain: str) -> None:
+    for name in ("conversations_wow", "conversations_growth_wow"):
+        check(run_sql, tables, name, Query(grain, (), *GRAINS[grain]))
+
+
+def test_an_offset_must_be_whole_periods(index: Index) -> None:
+    with pytest.raises(CompileError, match="offset by 1 week, which is not a whole number"):
+        compile_object(index, "conversations_wow", get_backend("duckdb"),
+                       grain=Grain.parse("month"))
 
 
 BY_ONE = [
@@ -92,6 +105,8 @@ BY_ONE = [
     ("trust_score", "channel"), ("cost_per_conversation", "model_version"),
     ("deflection_rate", "channel"), ("tokens_per_answer", "channel"),
     ("backlog", "channel"), ("backlog", "queue_id"),
+    ("stickiness", "channel"), ("conversations_wow", "model_version"),
+    ("conversations_growth_wow", "channel"), ("conversations_wow", "locale"),
 ]
 BY_TWO = [
     ("hallucination_rate", ("channel", "model_version")),
@@ -102,6 +117,8 @@ BY_TWO = [
     ("cumulative_cost", ("channel", "model_version")),
     ("queries_per_conversation", ("channel", "model_version")),
     ("thumbs_up_within_a_day", ("channel", "locale")),
+    ("conversations_wow", ("channel", "model_version")),
+    ("conversations_growth_wow", ("channel", "locale")),
 ]
 
 

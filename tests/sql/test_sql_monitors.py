@@ -33,7 +33,8 @@ from metricspec.workspace import Workspace
 INCIDENT_DAY = (dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 17))
 COLUMNS = ["period", "value", "sample_n", "baseline", "baseline_windows", "deviation"]
 EXAMPLES = ("csat_drop", "hallucination_spike", "slow_answers", "latency_budget",
-            "hallucination_ceiling", "csat_by_country", "hallucinations_by_model_family")
+            "hallucination_ceiling", "csat_by_country", "hallucinations_by_model_family",
+            "csat_week_over_week")
 RANGES = {
     "all": (None, None),
     "incident day": INCIDENT_DAY,
@@ -59,10 +60,17 @@ monitor csat_short_memory { metric csat; every 5 minutes; baseline trailing 20 m
   alert when below baseline by 15%; min_n 200 }
 monitor csat_drop_unguarded { metric csat; every 5 minutes; baseline trailing 1 hour
   alert when below baseline by 15% }
+monitor csat_by_channel_dod { metric csat; every 1 hour; baseline offset 1 day
+  alert when below baseline by 20%; min_n 3; dimensions channel }
+monitor csat_hour_wow { metric csat; every 1 hour; baseline same period last week
+  alert when below baseline by 15%; min_n 3 }
+monitor cost_month_over_month { metric cost_per_query; every 1 day
+  baseline same period last month; alert when above baseline by 3% for 2 windows }
 """
 EXTRAS = ("csat_by_channel", "retries_fall", "cost_rises", "slow_streak", "csat_floor_strict",
           "csat_ceiling_strict", "completion_floor", "csat_rises", "csat_short_memory",
-          "csat_drop_unguarded")
+          "csat_drop_unguarded", "csat_by_channel_dod", "csat_hour_wow",
+          "cost_month_over_month")
 INCIDENT = pd.date_range("2026-11-16 14:00", "2026-11-16 14:55", freq="5min")
 
 
@@ -206,3 +214,50 @@ def test_streak_that_began_before_start_still_fires(con, tables, extra_index) ->
         assert fired.period.iloc[0] == start
         expected = history[history.period >= start].period.tolist()
         assert fired.period.tolist() == expected
+
+
+@pytest.mark.parametrize("window", list(RANGES))
+def test_week_over_week_fires_on_the_incident_hour(con, tables, extra_index,
+                                                   window: str) -> None:
+    """`baseline same period last week` compares 14:00 on the incident day with 14:00 a
+    week before (read from before the range), and alerts there."""
+    actual = _check(con, tables, extra_index, "csat_hour_wow", *RANGES[window])
+    hour = pd.Timestamp("2026-11-16 14:00")
+    assert hour in set(actual.period), actual
+    row = actual[actual.period == hour].iloc[0]
+    assert row.baseline_windows == 1 and row.baseline > 0.7 and row.value < 0.6
+
+
+@pytest.mark.parametrize(("name", "min_n"), [("csat_hour_wow", 3), ("csat_hour_wow", 50)])
+def test_a_window_without_its_earlier_window_is_not_judged(con, tables, extra_index, name: str,
+                                                           min_n: int) -> None:
+    """Against `baseline offset`, coverage counts a window as judged only when the window
+    it is compared with has enough events too: the hours of the week before the incident
+    day have a few events each, so at `min_n 50` nothing could be judged (insufficient
+    data, not "no alert"), and at `min_n 3` the hours where both sides have 3 events."""
+    from metricspec.pipeline import coverage_sql
+
+    monitor = extra_index.monitors[name]
+    index = Index(extra_index.project.model_copy(update={"monitors": tuple(
+        m.model_copy(update={"min_n": min_n}) if m.name == name else m
+        for m in extra_index.project.monitors)}))
+    compiled = compile_object(index, name, get_backend("duckdb"), start=INCIDENT_DAY[0],
+                              end=INCIDENT_DAY[1])
+    windows, judged = con.execute(coverage_sql(compiled)).fetchone()
+    rule = dataclasses.replace(rule_of(index, name), min_n=min_n)
+    hours = _series_of(tables, rule)
+    assert monitor.baseline_offset is not None and windows == 24
+    now = hours[hours.period >= INCIDENT_DAY[0]]
+    before = dict(zip(hours.period, hours.sample_n >= min_n, strict=True))
+    want = sum(bool(n >= min_n) and before.get(p - pd.Timedelta(days=7), False)
+               for p, n in zip(now.period, now.sample_n, strict=True))
+    assert judged == want
+    assert (judged == 0) == (min_n == 50)
+
+
+def _series_of(tables: Tables, rule) -> pd.DataFrame:
+    from monitor_reference import _series
+    from sql_reference import Query
+
+    return _series(tables, rule, Query(rule.grain, (), INCIDENT_DAY[0] - dt.timedelta(days=7),
+                                       INCIDENT_DAY[1]))

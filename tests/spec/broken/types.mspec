@@ -34,7 +34,6 @@ metric labelled = revenue { format pct; direction upward; baseline mean 10 sd 0 
 # expect: MS408 @ 18:16 warning
 # expect: MS408 @ 19:43
 # expect: MS410 @ 20:21
-# expect: MS410 @ 21:22
 # expect: MS410 @ 22:31
 # expect: MS413 @ 23:36 hint=percent
 # expect: MS413 @ 23:51

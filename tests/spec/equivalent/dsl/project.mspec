@@ -73,6 +73,9 @@ metric revenue_7d = rolling(revenue, 7 days)
 metric revenue_to_date = cumulative(revenue)
 metric balance = sum(events.amount where ok, last per user_id, session_id)
 metric opening_events = count(events, first)
+metric revenue_wow = revenue - offset(revenue, 1 week)
+metric revenue_yoy = growth(revenue, 1 year)
+metric revenue_share_7d = revenue / rolling(revenue, 7 days)
 
 kpi growth "Growth" {
   description "Revenue and what drives it."
@@ -142,6 +145,8 @@ monitor paid_drop "Paid share drop" {
 monitor revenue_rise { metric revenue; every 1 hour; baseline trailing 1 day; alert when above baseline by 0.5 }
 monitor users_low { metric n_users; every 1 day; alert when below 100 for 3 windows }
 monitor events_high { metric n_events; every 15 minutes; alert when above 1e6 }
+monitor revenue_hour_wow { metric revenue; every 1 hour; baseline offset 1 week; alert when below baseline by 20% }
+monitor revenue_same_day { metric revenue; every 1 day; baseline same period last year; alert when below baseline by 20% }
 monitor z_low { metric aov; every 1 hour; baseline trailing 1 week; alert when zscore below -3 }
 monitor z_high { metric aov; every 1 hour; baseline trailing 2 days; alert when zscore above 4 for 2 windows }
 
