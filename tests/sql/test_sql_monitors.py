@@ -190,10 +190,13 @@ def test_most_example_rules_fire(con, index) -> None:
     """The example rules alert on the demo data, so the comparisons above are not all
     comparisons of empty results (slow_answers needs two slow hours in a row, which the
     small warehouse may not have; `slow_streak` above covers streaks; latency_budget's
-    hours over 6 s all rest on fewer answers than the minimum sample, see below)."""
+    hours over 6 s all rest on fewer answers than the minimum sample, see below;
+    csat_week_over_week's hours a week before the incident hold about eight ratings each,
+    under its `min_n`, so they are no baseline: its own test covers offsets)."""
     fired = {name: len(_alerts(con, index, name, None, None)) for name in EXAMPLES}
     quiet = [name for name, n in fired.items()
-             if n == 0 and name not in ("slow_answers", "latency_budget")]
+             if n == 0 and name not in ("slow_answers", "latency_budget",
+                                        "csat_week_over_week")]
     assert not quiet, fired
 
 
