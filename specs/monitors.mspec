@@ -44,7 +44,7 @@ monitor hallucinations_by_model_family "Hallucinations by model family" {
   metric hallucination_rate
   every 1 day
   baseline trailing 7 days
-  alert when above baseline by 50%
-  min_n 100
+  alert when above baseline by 25%
+  min_n 50
   dimensions models.family
 }
