@@ -39,12 +39,13 @@ monitor csat_by_country "CSAT by country" {
 }
 
 monitor hallucinations_by_model_family "Hallucinations by model family" {
-  description "Daily hallucination rate per model family (the model's dimension, joined by version): a new family has no history to compare with, so the limit is absolute."
+  description "Daily hallucination rate per model family (the model's dimension, joined by version) against its last week."
   owner "assistant-quality"
   metric hallucination_rate
   every 1 day
-  alert when above 15%
-  min_n 100
+  baseline trailing 7 days
+  alert when above baseline by 25%
+  min_n 50
   dimensions models.family
 }
 

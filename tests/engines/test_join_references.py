@@ -29,12 +29,14 @@ from test_joins import CHANGE, TABLES, _arrow
 
 from metricspec.backends import get_backend
 from metricspec.emit.experiment_daily import daily_sql
+from metricspec.emit.experiment_regression import regression_sql
 from metricspec.emit.metric_sql import metric_query_sql
 from metricspec.emit.render import render_sql
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.pipeline import compile_object, series_sql
 from metricspec.plan.experiment import plan_experiment
 from metricspec.plan.metric_query import Grain, plan_metric_query
+from metricspec.plan.regression import plan_regression
 from metricspec.workspace import Workspace
 
 SPEC = """\
@@ -97,6 +99,24 @@ experiment dotted_tickets {
   primary gold_revenue
   secondary revenue, pro_to_app, ticket_count
   segments users.country, user_id.account_id.tier, plan_history.plan_at
+}
+experiment adjusted {
+  unit user_id
+  assignment assignments variant variant where experiment_id = 'exp' and users.country <> 'de'
+  variants control 50% control, treatment 50%
+  window 2026-11-02 .. 2026-11-04
+  primary gold_revenue
+  cuped 1 days
+  covariates pre(gold_revenue)
+}
+experiment adjusted_flat {
+  unit user_id
+  assignment assignments_flat variant variant where experiment_id = 'exp' and country <> 'de'
+  variants control 50% control, treatment 50%
+  window 2026-11-02 .. 2026-11-04
+  primary flat_gold_revenue
+  cuped 1 days
+  covariates pre(flat_gold_revenue)
 }
 experiment dotted_flat {
   unit user_id
@@ -228,6 +248,32 @@ def test_daily_diagnostics_read_the_same_joins(engine: Engine, project: Workspac
                 assert value == pytest.approx(expected, rel=1e-9, abs=1e-12), (key, column)
             else:
                 assert value == expected, (key, column)
+
+
+def test_regression_sums_read_the_same_joins(engine: Engine, project: Workspace) -> None:
+    """The regression adjustment's sums (a metric and its pre-period covariate, both
+    filtered through a join) equal the flat experiment's."""
+    _load(engine)
+    backend = get_backend(engine.name)
+    found = []
+    for name in ("adjusted", "adjusted_flat"):
+        reg = plan_regression(project.index, plan_experiment(project.index, name))
+        assert reg is not None
+        sql = render_sql(regression_sql(reg, SqlBuilder(backend)), backend,
+                         kind="experiment regression", name=name, files=())
+        found.append(answer(engine, sql, backend.sqlglot_dialect).records())
+    joined, flat = found
+    assert len(joined) == len(flat) > 0
+    for a, b in zip(joined, flat, strict=True):
+        for column, value in a.items():
+            other = b[column]
+            if isinstance(value, str):  # variable names: `flat_` dropped
+                assert value == other.replace("flat_", ""), (column, a, b)
+            elif isinstance(value, float) and other is not None:
+                assert value == pytest.approx(other, rel=1e-9, abs=1e-12), (column, a, b)
+            else:
+                assert value == other, (column, a, b)
+    assert any(isinstance(v, float) and v for r in joined for v in r.values())
 
 
 def test_a_one_to_many_table_changes_no_experiment_value(engine: Engine,

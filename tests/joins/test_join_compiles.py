@@ -1,8 +1,9 @@
 """Every join construct `check` accepts compiles for every backend (issue 11), as
 `metricspec compile` runs it: metrics through joins (one and two qualifiers, short names,
 derived aliases), a slowly changing dimension, an experiment segmented by joined and
-derived dimensions with a filtered metric, a monitor sliced by a joined dimension and the
-specs/ dimension layer."""
+derived dimensions and by dotted references, filtered through a join in its assignment and
+metrics (a conversion's ends too, a regression covariate), monitors sliced by a joined
+dimension (short and dotted) and the specs/ dimension layer."""
 
 from __future__ import annotations
 
@@ -47,14 +48,18 @@ metric gold_revenue = sum(events.amount where user_id.account_id.tier = 'gold')
 metric pro_share = count(events where plans.plan_then = 'pro') / count(events)
 metric p90_enterprise = p90(events.amount where users.plan = 'enterprise' and tenure = 'new')
 metric by_alias = count(events where user_tier = 'gold')
+metric gold_to_pro = conversion(events where accounts.tier = 'gold'
+  -> events where users.plan = 'pro', within 1 day, by user_id)
 experiment nudge {
   unit user_id
-  assignment exposures variant variant where experiment_id = 'nudge'
+  assignment exposures variant variant where experiment_id = 'nudge' and users.plan <> 'free'
   variants control 50% control, treatment 50%
   window 2026-11-01 .. 2026-11-08
-  primary revenue
-  secondary gold_revenue, p90_enterprise
-  segments cohort, plan_at_exposure, plan
+  primary gold_revenue
+  secondary revenue, p90_enterprise, gold_to_pro
+  segments cohort, plan_at_exposure, plan, users.tenure, user_id.account_id.tier
+  cuped 7 days
+  covariates pre(gold_revenue)
 }
 monitor by_tier {
   metric pro_share
@@ -64,6 +69,7 @@ monitor by_tier {
   min_n 10
   dimensions tier
 }
+monitor by_plan { metric gold_revenue; every 1 day; alert when below 1; dimensions users.plan }
 """
 
 
