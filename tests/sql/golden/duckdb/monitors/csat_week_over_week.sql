@@ -4,7 +4,7 @@
 -- alerts when csat is more than 15% below the same window 1 week earlier, in windows of at least 50 events
 WITH feedback_agg AS (
   SELECT
-    DATE_TRUNC('DAY', s."ts") AS "period",
+    DATE_TRUNC('HOUR', s."ts") AS "period",
     COUNT(*) FILTER(WHERE
       (
         s."thumbs" = 'up'
