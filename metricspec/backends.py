@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: Constructs a backend may spell itself, and the placeholders each template may use.
 #: `x`: the value; `q`: the percentile as a fraction (`0.95`); `q_permille`: the percentile
 #: in thousandths (`950`), for bucketed approximations; `y`: the divisor; `seconds`: a
-#: whole number of seconds.
+#: whole number of seconds; `zone`: an IANA time zone name, as a string literal.
 SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "percentile": ("x", "q"),
     "approx_percentile": ("x", "q", "q_permille"),
@@ -35,6 +35,8 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "timestamp_sub": ("x", "seconds"),
     "epoch_seconds": ("x",),
     "spine_numbers": ("x",),
+    "local_time": ("x", "zone"),
+    "utc_time": ("x", "zone"),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MARK = "__metricspec_{}__"  # what a placeholder is while its template is parsed
@@ -87,6 +89,10 @@ class Spellings(_Strict):
     #: a query giving one row per whole number `n` from 0 to `x` (a column of the
     #: `spine_bounds` CTE it reads): the time spine of dense series (`emit/spine.py`)
     spine_numbers: str | None = None
+    #: the wall-clock time in `zone` of a UTC event time `x`, as the event type (time zones)
+    local_time: str | None = None
+    #: the UTC event time of `x`, a wall-clock time in `zone` (a source's own `timezone`)
+    utc_time: str | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> Spellings:

@@ -25,6 +25,7 @@ from metricspec.plan.lower import (
     PlanError,
     filter_columns,
 )
+from metricspec.plan.zones import project_zone
 from metricspec.semantic import Index
 
 GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
@@ -95,6 +96,9 @@ class MetricQueryPlan:
     #: one row per period of the range, events or not (`emit.spine`); monitors keep the
     #: periods with rows
     dense: bool = True
+    #: the project's time zone (None: UTC): periods are its wall-clock buckets, and
+    #: `start`/`end` its wall-clock times (plan/zones.py)
+    timezone: str | None = None
 
     @property
     def lookback_seconds(self) -> int:
@@ -192,7 +196,7 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     return MetricQueryPlan(
         title=title or ", ".join(metrics), metrics=lowered, scans=tuple(scans),
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
-        start=start, end=end, files=files, dense=dense)
+        start=start, end=end, files=files, dense=dense, timezone=project_zone(index.calendar))
 
 
 def _check_window(metric: LoweredMetric, grain: Grain) -> None:
