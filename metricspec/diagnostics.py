@@ -96,6 +96,10 @@ CODES: dict[str, str] = {
     "MS440": "unknown time zone",
     "MS441": "unknown weekday or month",
     "MS442": "more than one calendar",
+    "MS443": "backend cannot convert time zones",
+    "MS444": "unknown source time zone",
+    "MS445": "time zone on a source without a time column",
+    "MS446": "experiment reads a source with local times",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

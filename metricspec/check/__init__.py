@@ -32,6 +32,7 @@ from metricspec.check import (
     pinned,
     sources,
     types,
+    zones,
 )
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_monitors,
     monitors.rule_guardrails,
     calendar.rule_calendar,
+    zones.rule_zones,
     backend.rule_backends,
     # what the planner and the emitter would otherwise refuse after `check` passed
     sources.rule_sources,
