@@ -51,7 +51,7 @@ def to_utc(local: dt.datetime, zone: str | None) -> dt.datetime:
     >>> str(to_utc(dt.datetime(2026, 1, 1), "Asia/Kolkata"))
     '2025-12-31 18:30:00'
     """
-    if zone is None:
+    if zone is None or local in (dt.datetime.min, dt.datetime.max):  # open ends stay open
         return local
     aware = local.replace(tzinfo=_zone(zone))
     return aware.astimezone(dt.UTC).replace(tzinfo=None)
@@ -65,7 +65,7 @@ def from_utc(utc: dt.datetime, zone: str | None) -> dt.datetime:
     >>> str(from_utc(dt.datetime(2026, 10, 25, 1, 30), "Europe/Berlin"))
     '2026-10-25 02:30:00'
     """
-    if zone is None:
+    if zone is None or utc in (dt.datetime.min, dt.datetime.max):
         return utc
     aware = utc.replace(tzinfo=dt.UTC).astimezone(_zone(zone))
     return aware.replace(tzinfo=None)
