@@ -20,6 +20,7 @@ source assignments = table app.assignments {
 source recent = query """select * from app.events where kind <> 'test'""" {
   entity user_id
   time event_ts
+  timezone "America/New_York"
 }
 
 source users = table app.users {
