@@ -55,3 +55,18 @@ def test_zoned_sql_matches_golden(dialect: str, index: Index, update_golden: boo
         path.parent.mkdir(exist_ok=True)
         path.write_text(sql + "\n", encoding="utf-8")
     assert path.read_text(encoding="utf-8") == sql + "\n", f"run pytest {__file__} --update-golden"
+
+
+def test_range_totals_read_the_range_in_the_zone(index: Index) -> None:
+    """The diff's numbers over a range: local midnights, moved to each column's terms."""
+    from metricspec.emit.range_sql import range_sql
+    from metricspec.emit.sqlbuild import SqlBuilder
+    from metricspec.plan.metric_query import plan_metric_query
+
+    plan = plan_metric_query(index, ["revenue", "calls_n"], start=dt.datetime(2026, 3, 29),
+                             end=dt.datetime(2026, 3, 30))
+    sql = range_sql(plan, SqlBuilder(all_backends()["duckdb"])).sql("duckdb")
+    # Berlin's midnights in UTC (the spring-forward day is 23 hours), and in New York time
+    for instant in ("2026-03-28 23:00:00", "2026-03-29 22:00:00", "2026-03-28 19:00:00",
+                    "2026-03-29 18:00:00"):
+        assert instant in sql, instant
