@@ -70,3 +70,14 @@ def test_range_totals_read_the_range_in_the_zone(index: Index) -> None:
     for instant in ("2026-03-28 23:00:00", "2026-03-29 22:00:00", "2026-03-28 19:00:00",
                     "2026-03-29 18:00:00"):
         assert instant in sql, instant
+
+
+def test_the_diff_s_combined_project_keeps_the_zone(index: Index) -> None:
+    """`diff --warehouse` plans both sides' metrics in one project: it is HEAD's calendar."""
+    from metricspec.diff.numbers import combined
+    from metricspec.plan.metric_query import plan_metric_query
+
+    both, _, new = combined(index, index)
+    plan = plan_metric_query(both, [new + "revenue"], start=dt.datetime(2026, 3, 29),
+                             end=dt.datetime(2026, 3, 30))
+    assert plan.timezone == "Europe/Berlin"
