@@ -57,7 +57,7 @@ def sequential_tuning(plan: ExperimentPlan) -> float:
     exp = plan.experiment
     if exp.traffic is None:
         return DEFAULT_TUNING
-    days = max(1.0, (plan.end - plan.start).total_seconds() / 86400.0)
+    days = max(1.0, (plan.local_end - plan.local_start).total_seconds() / 86400.0)
     per_day = exp.traffic.units / (7.0 if exp.traffic.per == "week" else 1.0)
     return max(100.0, per_day * days)
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: Constructs a backend may spell itself, and the placeholders each template may use.
 #: `x`: the value; `q`: the percentile as a fraction (`0.95`); `q_permille`: the percentile
 #: in thousandths (`950`), for bucketed approximations; `y`: the divisor; `seconds`: a
-#: whole number of seconds.
+#: whole number of seconds; `zone`: an IANA time zone name, as a string literal.
 SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "percentile": ("x", "q"),
     "approx_percentile": ("x", "q", "q_permille"),
@@ -37,6 +37,8 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "spine_numbers": ("x",),
     "approx_count_distinct": ("x",),
     "months_sub": ("x", "months"),
+    "local_time": ("x", "zone"),
+    "utc_time": ("x", "zone"),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MARK = "__metricspec_{}__"  # what a placeholder is while its template is parsed
@@ -95,6 +97,10 @@ class Spellings(_Strict):
     #: a timestamp (`x`) a whole number of calendar months earlier (`months`), the day
     #: clamped to the month's last: period-over-period offsets (`emit/offset_sql.py`)
     months_sub: str | None = None
+    #: the wall-clock time in `zone` of a UTC event time `x`, as the event type (time zones)
+    local_time: str | None = None
+    #: the UTC event time of `x`, a wall-clock time in `zone` (a source's own `timezone`)
+    utc_time: str | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> Spellings:

@@ -107,6 +107,10 @@ CODES: dict[str, str] = {
     "MS452": "offset nested in an offset or a window",
     "MS453": "invalid offset length",
     "MS454": "monitor offset misused",
+    "MS443": "backend cannot convert time zones",
+    "MS444": "unknown source time zone",
+    "MS445": "time zone on a source without a time column",
+    "MS446": "experiment reads a source with local times",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -64,7 +64,7 @@ def _clean(value: Any, top: bool) -> Any:
     return value
 
 
-def definition(obj: ir.SpecObject) -> dict[str, Any]:
+def definition(obj: ir.SpecObject | ir.Calendar) -> dict[str, Any]:
     """An object's own definition: spans and metadata removed, SQL whitespace normalised."""
     data: dict[str, Any] = _clean(ir.strip_spans(obj.model_dump(mode="json")), True)
     if data.get("version") == 1 and isinstance(obj, ir.Metric):

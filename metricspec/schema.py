@@ -62,6 +62,9 @@ class Source(_Object):
     validity: str | None = Field(
         None, pattern=r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*\.\.\s*[A-Za-z_][A-Za-z0-9_]*\s*$",
         description="A slowly changing dimension's validity columns: `valid_from .. valid_to`.")
+    timezone: Text | None = Field(
+        None, description="The IANA zone whose wall-clock time the time column holds "
+        "(default: UTC), e.g. `America/New_York`.")
 
 
 class Baseline(BaseModel):

@@ -34,6 +34,7 @@ from metricspec.check import (
     semi,
     sources,
     types,
+    zones,
 )
 from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic
@@ -66,6 +67,7 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_monitors,
     monitors.rule_guardrails,
     calendar.rule_calendar,
+    zones.rule_zones,
     backend.rule_backends,
     semi.rule_aggregate_options,
     semi.rule_semi_windows,

@@ -24,6 +24,7 @@ from metricspec.cli.settings import Group
 from metricspec.safetext import printable
 
 if TYPE_CHECKING:
+    from metricspec import ir
     from metricspec.backends import Backend
     from metricspec.cache import Cache
     from metricspec.run.cost import Budget
@@ -146,14 +147,18 @@ NoCacheOpt = Annotated[bool, typer.Option(
     "cache (.metricspec_cache/ at the project root, or $METRICSPEC_CACHE_DIR).")]
 
 
-def parse_time(value: str | None, option: str) -> dt.datetime | None:
-    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py."""
+def parse_time(value: str | None, option: str,
+               calendar: ir.Calendar | None = None) -> dt.datetime | None:
+    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py;
+    a wall-clock time in the `calendar`'s zone (`today` is today there; default UTC)."""
     from metricspec.cli.ranges import RangeError, resolve
+    from metricspec.plan.zones import local_now, project_zone
 
     if value is None:
         return None
+    now = local_now(project_zone(calendar)) if calendar is not None else None
     try:
-        return resolve(value, "until" if option == "--until" else "since")
+        return resolve(value, "until" if option == "--until" else "since", now)
     except RangeError as exc:
         usage_error(f"{option} {exc}")
 

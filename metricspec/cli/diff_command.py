@@ -66,9 +66,9 @@ def _numbers(result: SpecDiff, before: Workspace, after: Workspace, url: str,
     from metricspec.cli.run_commands import warehouse
     from metricspec.diff.numbers import warehouse_numbers
 
-    start = parse_time(since, "--since")
-    end = parse_time(until, "--until") or dt.datetime.combine(day + dt.timedelta(days=1),
-                                                              dt.time())
+    start = parse_time(since, "--since", after.index.calendar)
+    end = parse_time(until, "--until", after.index.calendar) or dt.datetime.combine(
+        day + dt.timedelta(days=1), dt.time())
     if start is None or start >= end:
         usage_error(f"the range {since} .. {end:%Y-%m-%d %H:%M} is empty")
     with warehouse(url) as conn:

@@ -144,7 +144,8 @@ def docs(
         from metricspec.document.kpi_explain import Period
         from metricspec.plan.lower import PlanError
 
-        end = parse_time(until, "--until") or dt.datetime.combine(dt.date.today(), dt.time())
+        end = parse_time(until, "--until", ws.index.calendar) or dt.datetime.combine(
+            dt.date.today(), dt.time())
         default_period, default_vs = default_periods(end)
         try:
             current, baseline = Period.parse(period or default_period), Period.parse(

@@ -57,7 +57,9 @@ def query(
     ws = load_ok_or_exit(paths)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
-    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    calendar = ws.index.calendar
+    start = parse_time(since, "--since", calendar)
+    end = parse_time(until, "--until", calendar)
     try:
         parsed_grain = Grain.parse(grain)
     except PlanError as exc:

@@ -13,8 +13,9 @@ The exact semantics (docs/language.md, "Query ranges"):
   `--since 'last month' --until 'last month'` is exactly last month. Weeks are ISO weeks
   (from Monday); quarters start in January, April, July and October.
 
-`--until` is exclusive, as everywhere in metricspec. The calendar is the warehouse's
-timestamps as stored (UTC when they are), and "today" is today's date in UTC.
+`--until` is exclusive, as everywhere in metricspec. Every instant is a wall-clock time in
+the project's zone (`calendar { timezone … }`, default UTC): "today" is today's date there,
+and the plan moves the bounds to the time column's own zone (plan/zones.py).
 """
 
 from __future__ import annotations

@@ -328,7 +328,9 @@ def monitor(
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
     for name in chosen:
         name_or_exit(ws, name, ("monitor", "guardrail"))
-    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    calendar = ws.index.calendar
+    start = parse_time(since, "--since", calendar)
+    end = parse_time(until, "--until", calendar)
     # planned once, here, before any connection (plans are the same for every warehouse)
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})

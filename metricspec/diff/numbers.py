@@ -121,8 +121,9 @@ def combined(base: Index, head: Index) -> tuple[Index, str, str]:
             sources[old + name] = src.model_copy(update={"name": old + name})
     metrics = [_renamed(m, lambda n: old + n, base_sources) for m in base.metrics.values()]
     metrics += [_renamed(m, lambda n: new + n, {}) for m in head.metrics.values()]
+    # HEAD's calendar: the range (--since/--until) is read in its zone
     project = ir.Project(span=ir.Span.unknown(), sources=tuple(sources.values()),
-                         metrics=tuple(metrics))
+                         metrics=tuple(metrics), calendars=head.project.calendars[:1])
     return Index(project), old, new
 
 

@@ -19,6 +19,7 @@ from metricspec.document.plan_designs import extend
 from metricspec.document.plan_regression import RegressionHistory, add_regression_power
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.formula import show
+from metricspec.plan.zones import from_utc
 from metricspec.stats.conventions import describe
 from metricspec.stats.power import declared_moments, declared_power_spec, family_size
 
@@ -82,7 +83,7 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
     config = config_for(plan)
     specs = {s.name: s for s in metric_specs(plan)}
     tests = family_size(list(specs.values()), config)
-    days = (plan.end - plan.start).total_seconds() / 86400.0
+    days = (plan.local_end - plan.local_start).total_seconds() / 86400.0
     available = baselines.daily_units * days if baselines.daily_units else None
     metrics = []
     for metric in plan.metrics:
@@ -153,16 +154,18 @@ def build_plan(plan: ExperimentPlan, baselines: Baselines) -> dict[str, Any]:
                 for v, w in zip(plan.variants, plan.weights, strict=True)
             ],
             "window": {
-                "start": plan.start.isoformat(),
-                "end_exclusive": plan.end.isoformat(),
+                "start": plan.local_start.isoformat(),
+                "end_exclusive": plan.local_end.isoformat(),
                 "days": days,
+                **({"timezone": plan.timezone} if plan.timezone else {}),
             },
             "exposure": "each unit's first exposure in the window; units assigned to more than "
             "one variant are excluded and counted; events count from the unit's "
             "first exposure to the end of the window",
             "cuped_pre_period_days": (exp.cuped.seconds / 86400.0) if exp.cuped else None,
             "cuped_pre_period": (
-                {"start": plan.pre_start.isoformat(), "end_exclusive": plan.start.isoformat(),
+                {"start": from_utc(plan.pre_start, plan.timezone).isoformat(),
+                 "end_exclusive": plan.local_start.isoformat(),
                  "rule": "the covariate is the metric over the same dates for every unit, "
                  "before the window start, so it is measured before any unit is exposed"}
                 if plan.pre_start is not None else None

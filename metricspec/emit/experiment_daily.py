@@ -35,6 +35,7 @@ from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
+from metricspec.plan.zones import to_utc
 
 DAILY_COLUMNS: tuple[str, ...] = (
     "kind", "day", "segment", "segment_value", "variant", "metric", "n",
@@ -61,7 +62,7 @@ def _additive(plan: ExperimentPlan, base: BaseMetric) -> bool:
 
 
 def window_days(plan: ExperimentPlan) -> int:
-    return max(1, -(-int((plan.end - plan.start).total_seconds()) // 86400))
+    return max(1, -(-int((plan.local_end - plan.local_start).total_seconds()) // 86400))
 
 
 def daily_sql(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
@@ -112,6 +113,10 @@ def _days(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Expr:
     for k in range(window_days(plan)):
         start = plan.start + dt.timedelta(days=k)
         end = min(start + dt.timedelta(days=1), plan.end)
+        if plan.timezone:  # the project zone's days: 23, 24 or 25 hours
+            day = plan.local_start + dt.timedelta(days=k)
+            start = to_utc(day, plan.timezone)
+            end = min(to_utc(day + dt.timedelta(days=1), plan.timezone), plan.end)
         row = exp.select(exp.Literal.number(k).as_(sql.alias(DAY)),
                          sql.ts(start).as_(sql.alias("__day_start")),
                          sql.ts(end).as_(sql.alias("__day_end")))

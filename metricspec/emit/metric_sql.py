@@ -13,15 +13,18 @@ Shape of the query (CTE names are fixed, so diffs stay readable):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlglot import exp
 
+from metricspec import ir
 from metricspec.emit.join_sql import local_filter, localized, relation
 from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.zones import bound, local_time, utc_time, zoned
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, InternalError, Measure
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
@@ -108,7 +111,15 @@ def _time_range(
     time: exp.Expr,
     lookback: int,
     open_start: bool = False,
+    source: ir.Source | None = None,
 ) -> exp.Expr | None:
+    if source is not None and zoned(plan.timezone, source):  # bounds in the column's terms
+        lower = None if plan.start is None or open_start else bound(
+            plan.timezone, source, plan.start - dt.timedelta(seconds=lookback), sql)
+        upper = None if plan.end is None else bound(plan.timezone, source, plan.end, sql)
+        found = [exp.GTE(this=time.copy(), expression=lower) if lower else None,
+                 exp.LT(this=time.copy(), expression=upper) if upper else None]
+        return exp.and_(*[c for c in found if c is not None]) if any(found) else None
     conditions: list[exp.Expr] = []
     if plan.start is not None and not open_start:
         conditions.append(
@@ -134,7 +145,8 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     source = scan.source
     if source.time is None:
         raise InternalError(f"source `{source.name}` has no time column", "MS605")
-    period = sql.bucket(sql.col(source.time.name, "s"), plan.grain)
+    period = sql.bucket(local_time(plan.timezone, source, sql.col(source.time.name, "s"), sql),
+                        plan.grain)
     keys: list[exp.Expr] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
     select = exp.select(period.copy().as_(sql.alias(PERIOD)))
     for dim in plan.dimensions:
@@ -143,8 +155,8 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
         select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name)), copy=False)
     select = select.from_(relation(source, scan.joins, sql, "s"), copy=False)
     where = _time_range(
-        plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative
-    )
+        plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative,
+        source=source)
     if where is not None:
         select = select.where(where, copy=False)
     if plan.where is not None:  # the query's filter on dimensions (`query --where`)
@@ -174,13 +186,13 @@ def _conversion(
         raise InternalError(f"conversion `{conv.name}` reads a source without a time column",
                             "MS605")
     time = sql.col(start.time.name, "s")
-    period = sql.bucket(time.copy(), plan.grain)
+    period = sql.bucket(local_time(plan.timezone, start, time.copy(), sql), plan.grain)
     dims = [sql.col(d, "s") for d in plan.dimensions]
     starts = exp.select(
         sql.col(conv.entity, "s").as_(sql.alias("entity")),
         period.copy().as_(sql.alias(PERIOD)),
         *[d.copy().as_(sql.alias(d.name)) for d in dims],
-        exp.Min(this=time.copy()).as_(sql.alias("first_at")),
+        exp.Min(this=utc_time(start, time.copy(), sql)).as_(sql.alias("first_at")),
     )
     starts = starts.from_(relation(start, conv.start_joins, sql, "s"), copy=False)
     where = (
@@ -189,7 +201,7 @@ def _conversion(
                 c
                 for c in (
                     sql.filter(local_filter(conv.start_joins, conv.start_filter), "s"),
-                    _time_range(plan, sql, time, lookback, plan.cumulative),
+                    _time_range(plan, sql, time, lookback, plan.cumulative, start),
                     sql.filter(plan.where, "s"),
                 )
                 if c is not None
@@ -202,7 +214,7 @@ def _conversion(
         starts = starts.where(where, copy=False)
     starts = _group(starts, [sql.col(conv.entity, "s"), period, *dims], sql)
     first = sql.ref("first_at", "st")
-    end_time = sql.col(end.time.name, "e")
+    end_time = utc_time(end, sql.col(end.time.name, "e"), sql)
     on: list[exp.Expr] = [
         exp.EQ(this=sql.col(conv.entity, "e"), expression=sql.ref("entity", "st")),
         exp.GTE(this=end_time.copy(), expression=first.copy()),

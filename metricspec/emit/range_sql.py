@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from metricspec.emit.metric_sql import formula_sql, measure_sql
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.zones import bound
 from metricspec.plan.lower import InternalError
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
 
@@ -29,10 +30,12 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder) -> exp.Select:
     select = select.from_(sql.source(source, "s"), copy=False)
     time = sql.col(source.time.name, "s")
     conditions: list[exp.Expr] = []
-    if plan.start is not None:
-        conditions.append(exp.GTE(this=time.copy(), expression=sql.ts(plan.start)))
+    if plan.start is not None:  # wall-clock bounds in the project zone, moved to the column's
+        conditions.append(exp.GTE(this=time.copy(),
+                                  expression=bound(plan.timezone, source, plan.start, sql)))
     if plan.end is not None:
-        conditions.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
+        conditions.append(exp.LT(this=time.copy(),
+                                 expression=bound(plan.timezone, source, plan.end, sql)))
     if conditions:
         select = select.where(exp.and_(*conditions), copy=False)
     return select

@@ -24,6 +24,7 @@ import datetime as dt
 from sqlglot import exp
 
 from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.zones import local_time
 from metricspec.plan.formula import parts
 from metricspec.plan.lower import InternalError, Measure
 from metricspec.plan.metric_query import MetricQueryPlan
@@ -153,7 +154,7 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
             if not plan.dense or step is None or seconds is None or source.time is None:
                 raise InternalError(f"`{metric.name}` counts distinct values over a window "
                                     "that is not a whole number of periods", "MS410")
-            time = sql.col(source.time.name, "s")
+            time = local_time(plan.timezone, source, sql.col(source.time.name, "s"), sql)
             on: list[exp.Expr] = [
                 exp.GTE(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"),
                                                                 step - seconds)),

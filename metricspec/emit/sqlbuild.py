@@ -372,3 +372,23 @@ class SqlBuilder:
                                 "(a backend file without one is refused when loaded)",
                                 "MS703")
         return fill(template, {"x": last})
+
+    # ------------------------------------------------------------ time zones
+
+    def local_time(self, value: exp.Expr, zone: str) -> exp.Expr:
+        """The wall-clock time in `zone` of the UTC event time `value` (`[spellings]
+        local_time`); periods are cut on it (`emit/zones.py`)."""
+        return self._zone_spelling("local_time", value, zone)
+
+    def utc_time(self, value: exp.Expr, zone: str) -> exp.Expr:
+        """The UTC event time of `value`, a wall-clock time in `zone` (`[spellings]
+        utc_time`): a source's own `timezone`."""
+        return self._zone_spelling("utc_time", value, zone)
+
+    def _zone_spelling(self, construct: str, value: exp.Expr, zone: str) -> exp.Expr:
+        template = self.backend.spelling(construct)
+        if template is None:
+            raise InternalError(f"{self.backend.title} has no spelling of `{construct}` "
+                                "(`check --dialect` reports time zones it cannot convert as "
+                                "MS443)", "MS443")
+        return fill(template, {"x": value, "zone": exp.Literal.string(zone)})

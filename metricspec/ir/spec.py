@@ -56,6 +56,9 @@ class Source(Node):
     #: Validity columns of a slowly changing dimension, joined as of the event's time.
     valid_from: Column | None = None
     valid_to: Column | None = None
+    #: The IANA zone whose wall-clock time the (naive) time column holds; None: UTC.
+    timezone: str | None = None
+    timezone_span: Span | None = None
 
     @property
     def typed(self) -> bool:
@@ -289,7 +292,7 @@ class Calendar(HasSettings):
     description: str | None = None
 
 
-SpecObject = Source | Metric | Kpi | Guardrail | Experiment | Monitor | Calendar
+SpecObject = Source | Metric | Kpi | Guardrail | Experiment | Monitor
 
 
 class Project(Node):

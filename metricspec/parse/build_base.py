@@ -72,6 +72,7 @@ SETTINGS: dict[str, tuple[str, Read]] = {
     # the calendar
     "calendar_timezone": ("timezone", "text"), "week_start": ("week_start", "lowercase"),
     "fiscal_year_start": ("fiscal_year_start", "lowercase"),
+    "source_timezone": ("timezone", "text"),
 }
 
 

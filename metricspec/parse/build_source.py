@@ -19,6 +19,8 @@ class SourceRules(ExprRules):
         name = children[0]
         items = [c for c in children[1:] if c is not None]
         settings = self._settings([i for i in items if isinstance(i, Item)], "source")
+        zone = next((i.value_span for i in items if isinstance(i, Item) and i.key == "timezone"),
+                    None)
         origin = next(c for c in items if isinstance(c, tuple))
         validity = settings.get("validity")
         return ir.Source(
@@ -33,6 +35,7 @@ class SourceRules(ExprRules):
             derived=flat(settings.get("derived", [])),
             valid_from=validity[0] if validity else None,
             valid_to=validity[1] if validity else None,
+            timezone=settings.get("timezone"), timezone_span=zone,
         )
 
     def table_origin(self, meta: Meta, children: list[Any]) -> tuple[str, tuple[str, ...]]:

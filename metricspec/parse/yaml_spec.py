@@ -24,7 +24,7 @@ SECTIONS = ("sources", "metrics", "kpis", "guardrails", "experiments", "monitors
 
 _KEYS: dict[str, tuple[str, ...]] = {
     "source": ("table", "query", "label", "description", "owner", "entities", "time",
-               "dimensions", "columns", "derived", "validity"),
+               "dimensions", "columns", "derived", "validity", "timezone"),
     "metric": ("expr", "label", "description", "owner", "unit", "format", "direction", "tags",
                "baseline", "version", "prior"),
     "baseline": ("mean", "sd"),
@@ -122,7 +122,9 @@ class _Reader(YamlReader):
             entities=tuple(entity_role(c) for c in self.columns(node, "entities")),
             time=time_cols[0] if time_cols else None,
             dimensions=self.columns(node, "dimensions"), columns=self.columns(node, "columns"),
-            derived=self.derived(node), **self.validity(node))
+            derived=self.derived(node), **self.validity(node),
+            timezone=self.text(node, "timezone"),
+            timezone_span=self.value_span(node, "timezone") if "timezone" in node else None)
 
     def derived(self, node: YMap) -> tuple[ir.DerivedDimension, ...]:
         """`derived: {tenure: "case when … end"}`: expressions of the filter grammar."""

@@ -113,7 +113,8 @@ def _approximate(plan: MetricQueryPlan, backend: Backend) -> list[str]:
 
 def _grain(plan: MetricQueryPlan) -> str:
     dimensions = f"; dimensions: {', '.join(plan.dimensions)}" if plan.dimensions else ""
-    return f"grain: {plan.grain}{dimensions}"
+    zone = f"; time zone: {plan.timezone}" if plan.timezone else ""
+    return f"grain: {plan.grain}{zone}{dimensions}"
 
 
 def _metric_notes(plan: MetricQueryPlan, backend: Backend) -> list[str]:

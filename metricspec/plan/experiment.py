@@ -32,6 +32,7 @@ from metricspec.plan.lower import (
     filter_columns,
     to_formula,
 )
+from metricspec.plan.zones import from_utc, project_zone, to_utc
 from metricspec.semantic import Index, experiment_metric_refs
 
 BaseKind = Literal["mean", "proportion", "ratio", "quantile"]
@@ -92,6 +93,19 @@ class ExperimentPlan:
     #: the segments read at each unit's first exposure (`plan.joins`).
     joins: dict[str, Joins] = field(default_factory=dict)
     segment_joins: Joins | None = None
+    #: the project's zone (None: UTC): the window's dates are its days; `start`, `end` and
+    #: `pre_start` are the UTC instants of their local midnights (plan/zones.py)
+    timezone: str | None = None
+
+    @property
+    def local_start(self) -> dt.datetime:
+        """The window's first instant as a wall-clock time in the project zone."""
+        return from_utc(self.start, self.timezone)
+
+    @property
+    def local_end(self) -> dt.datetime:
+        """The window's end (exclusive) as a wall-clock time in the project zone."""
+        return from_utc(self.end, self.timezone)
 
     @property
     def assignment_local(self) -> CheckedFilter | None:
@@ -209,6 +223,7 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
     if exp.unit is None or exp.assignment is None or exp.window is None or not exp.variants:
         raise InternalError(f"experiment `{name}` is incomplete", "MS509/MS513")
     control = _control(exp)
+    zone = project_zone(index.calendar)
     assignment = index.sources[exp.assignment.source.name]
     variant_column = exp.assignment.variant_column.name if exp.assignment.variant_column else (
         "variant")
@@ -238,7 +253,8 @@ def plan_experiment(index: Index, name: str) -> ExperimentPlan:
         assignment_where=checked_filter(exp.assignment.filter),
         variants=tuple(v.name for v in exp.variants), control=control,
         weights=tuple(v.weight.fraction for v in exp.variants),
-        start=exp.window.start, end=exp.window.end_exclusive, pre_start=pre_start,
+        start=to_utc(exp.window.start, zone), end=to_utc(exp.window.end_exclusive, zone),
+        pre_start=to_utc(pre_start, zone) if pre_start else None, timezone=zone,
         segments=_segments(exp), bases=bases, metrics=tuple(metrics),
         cross=tuple(cross), sources=sources,
         joins=_metric_joins(index, sources, bases),

@@ -33,6 +33,7 @@ from metricspec.plan.lower import (
     filter_columns,
 )
 from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
+from metricspec.plan.zones import project_zone
 from metricspec.semantic import Index
 
 GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
@@ -106,6 +107,9 @@ class MetricQueryPlan:
     #: offsets and windows inside expressions (`plan.offsets`): then `metrics` are formulas
     #: over the series plan's components, which the scans compute from an earlier `start`
     series: SeriesPlan | None = None
+    #: the project's time zone (None: UTC): periods are its wall-clock buckets, and
+    #: `start`/`end` its wall-clock times (plan/zones.py)
+    timezone: str | None = None
 
     @property
     def lookback_seconds(self) -> int:
@@ -211,7 +215,8 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     return MetricQueryPlan(
         title=title or ", ".join(metrics), metrics=lowered, scans=tuple(scans),
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
-        start=start, end=end, files=files, dense=dense, series=series)
+        start=start, end=end, files=files, dense=dense, series=series,
+        timezone=project_zone(index.calendar))
 
 
 def _check_window(metric: LoweredMetric, grain: Grain) -> None:

@@ -27,7 +27,7 @@ Semantics, stated once:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from metricspec import ir
@@ -216,8 +216,5 @@ def _with_sample_size(series: MetricQueryPlan) -> MetricQueryPlan:
     scans = tuple(Scan(s.source, (*s.measures, sample) if s.source.name == last.source
                        else s.measures, s.joins) for s in series.scans)
     extra = LoweredMetric(N_COLUMN, Part(N_COLUMN))
-    return MetricQueryPlan(
-        title=series.title, metrics=(*series.metrics, extra), scans=scans,
-        conversions=series.conversions, sources=series.sources, grain=series.grain,
-        dimensions=series.dimensions, start=series.start, end=series.end, files=series.files,
-        dense=series.dense)
+    # every other field as planned (the zone, the range, the calendar's settings)
+    return replace(series, metrics=(*series.metrics, extra), scans=scans)

@@ -22,7 +22,7 @@ from metricspec.safetext import printable
 
 
 def _date(plan: ExperimentPlan, day: int | None) -> str | None:
-    return None if day is None else f"{plan.start + dt.timedelta(days=day):%Y-%m-%d}"
+    return None if day is None else f"{plan.local_start + dt.timedelta(days=day):%Y-%m-%d}"
 
 
 def diagnostics_view(plan: ExperimentPlan, diag: stats.diagnostics.Diagnostics

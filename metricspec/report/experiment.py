@@ -181,7 +181,8 @@ def build_report(plan: ExperimentPlan, result: stats.AnalysisResult, *, warehous
         "segments are exploratory (not corrected, not used in the decision)",
         *_segment_timing(plan),
     )
-    window = f"{plan.start:%Y-%m-%d} → {plan.end:%Y-%m-%d} (exclusive)"
+    window = f"{plan.local_start:%Y-%m-%d} → {plan.local_end:%Y-%m-%d} (exclusive)" + (
+        f" ({plan.timezone})" if plan.timezone else "")
     variants = ", ".join(f"{v} {w * 100:g}%{' (control)' if v == plan.control else ''}"
                          for v, w in zip(plan.variants, plan.weights, strict=True))
     return ExperimentReport(

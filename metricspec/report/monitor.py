@@ -95,6 +95,8 @@ def build_monitor_report(plan: MonitorPlan, alerts: list[dict[str, Any]], metric
         rows.append(tuple(row))
     span = (f"from {since:%Y-%m-%d %H:%M}" if since else "over all data") + (
         f" to {until:%Y-%m-%d %H:%M}" if until else "")
+    if plan.series.timezone:  # windows are the project zone's wall-clock periods
+        span += f" ({plan.series.timezone})"
     return MonitorReport(name=plan.name, kind=plan.kind, metric=plan.metric,
                          rule=rule_text(plan, metric_format, unit), range=span, columns=columns,
                          text_columns=("window", *dims), alerts=tuple(rows),

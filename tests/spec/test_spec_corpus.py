@@ -39,6 +39,8 @@ NOT_FROM_SPEC: dict[str, str] = {
              "(exit 2) before any file is read; tested in test_spec_cli.py",
     "MS703": "no shipped backend lacks an aggregate percentile; tested with a backend file "
              "written by tests/backends/test_backend_files.py",
+    "MS443": "every shipped backend converts time zones; tested with a backend file without "
+             "the spellings in tests/backends/test_zone_spellings.py",
 }
 
 _EXPECT = re.compile(r"#\s*expect:\s*(MS\d{3})\s*@\s*(\d+):(\d+)(.*)$")

@@ -20,6 +20,7 @@ source assignments = table app.assignments {
 source recent = query """select * from app.events where kind <> 'test'""" {
   entity user_id: string
   time event_ts
+  timezone "America/New_York"
 }
 
 # join keys without a type at either end (one with a type at one end only is MS434)
