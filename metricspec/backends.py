@@ -35,6 +35,7 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "timestamp_sub": ("x", "seconds"),
     "epoch_seconds": ("x",),
     "spine_numbers": ("x",),
+    "add_months": ("x", "months"),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MARK = "__metricspec_{}__"  # what a placeholder is while its template is parsed
@@ -87,6 +88,8 @@ class Spellings(_Strict):
     #: a query giving one row per whole number `n` from 0 to `x` (a column of the
     #: `spine_bounds` CTE it reads): the time spine of dense series (`emit/spine.py`)
     spine_numbers: str | None = None
+    #: a timestamp (`x`) moved by whole calendar months (`months`, negative: back)
+    add_months: str | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> Spellings:

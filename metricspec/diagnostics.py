@@ -96,6 +96,11 @@ CODES: dict[str, str] = {
     "MS440": "unknown time zone",
     "MS441": "unknown weekday or month",
     "MS442": "more than one calendar",
+    "MS447": "unknown period of a to-date metric",
+    "MS448": "calendar duration outside a rolling window",
+    "MS449": "calendar window does not fit the query's grain",
+    "MS460": "to-date period does not hold whole periods of the query's grain",
+    "MS461": "window at grain none",
     # experiments
     "MS501": "variant split does not sum to 100%",
     "MS502": "control variant missing or ambiguous",

@@ -18,6 +18,7 @@ from metricspec.backends import Backend
 from metricspec.check import (
     backend,
     calendar,
+    calendar_windows,
     compilable,
     covariates,
     cycles,
@@ -64,6 +65,7 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_monitors,
     monitors.rule_guardrails,
     calendar.rule_calendar,
+    calendar_windows.rule_calendar_durations,
     backend.rule_backends,
     # what the planner and the emitter would otherwise refuse after `check` passed
     sources.rule_sources,

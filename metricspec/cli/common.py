@@ -146,14 +146,18 @@ NoCacheOpt = Annotated[bool, typer.Option(
     "cache (.metricspec_cache/ at the project root, or $METRICSPEC_CACHE_DIR).")]
 
 
-def parse_time(value: str | None, option: str) -> dt.datetime | None:
-    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py."""
+def parse_time(value: str | None, option: str,
+               week_start: str | None = None) -> dt.datetime | None:
+    """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py;
+    weeks start on `week_start` (the calendar's weekday; ISO Monday when None)."""
     from metricspec.cli.ranges import RangeError, resolve
+    from metricspec.plan.calendar import WEEKDAYS
 
     if value is None:
         return None
+    first = WEEKDAYS.index(week_start) if week_start in WEEKDAYS else 0
     try:
-        return resolve(value, "until" if option == "--until" else "since")
+        return resolve(value, "until" if option == "--until" else "since", week_start=first)
     except RangeError as exc:
         usage_error(f"{option} {exc}")
 

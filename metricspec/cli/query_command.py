@@ -57,7 +57,8 @@ def query(
     ws = load_ok_or_exit(paths)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
-    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    week = ws.index.calendar.week_start
+    start, end = parse_time(since, "--since", week), parse_time(until, "--until", week)
     try:
         parsed_grain = Grain.parse(grain)
     except PlanError as exc:

@@ -328,7 +328,8 @@ def monitor(
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
     for name in chosen:
         name_or_exit(ws, name, ("monitor", "guardrail"))
-    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    week = index.calendar.week_start
+    start, end = parse_time(since, "--since", week), parse_time(until, "--until", week)
     # planned once, here, before any connection (plans are the same for every warehouse)
     plans = refuse_unplannable(lambda: {n: plan_monitor(index, n, start=start, end=end)
                                         for n in chosen})

@@ -187,7 +187,8 @@ def sql(
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),
-                                   parse_time(since, "--since"), parse_time(until, "--until"))
+                                   parse_time(since, "--since", ws.index.calendar.week_start),
+                                   parse_time(until, "--until", ws.index.calendar.week_start))
         query = (pipeline.compile(ws.index, name, backend, request) if where is None
                  else _compile_where(ws.index, name, backend, request, where))
     except PlanError as exc:

@@ -10,8 +10,13 @@ from pydantic import Field
 
 from metricspec.ir.base import Node, Span
 
-TimeUnit = Literal["minute", "hour", "day", "week"]
-SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+TimeUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year",
+                   "fiscal_quarter", "fiscal_year"]
+#: Calendar units have no fixed length: theirs here is the longest one can be (a bound for
+#: lookbacks and limits, never a window's meaning; see plan.calendar).
+SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+                           "month": 31 * 86400, "quarter": 92 * 86400, "year": 366 * 86400,
+                           "fiscal_quarter": 92 * 86400, "fiscal_year": 366 * 86400}
 
 
 class Ref(Node):
@@ -126,7 +131,9 @@ class Conversion(Node):
 
 
 class Window(Node):
-    """`rolling(m, 7 days)` or `cumulative(m)`: a metric over a moving or growing window."""
+    """`rolling(m, 7 days)` or `cumulative(m)`: a metric over a moving or growing window.
+    `to_date(m, month)` is a cumulative window whose `length` (one calendar period) says
+    where it restarts."""
 
     kind: Literal["window"] = "window"
     mode: Literal["rolling", "cumulative"]

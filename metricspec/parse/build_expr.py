@@ -165,6 +165,23 @@ class ExprRules(BuilderBase):
     def cumulative(self, meta: Meta, children: list[Any]) -> ir.Window:
         return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0])
 
+    def to_date(self, meta: Meta, children: list[Any]) -> ir.Window:
+        """`to_date(m, month)`: cumulative, restarting at each calendar period (one unit)."""
+        word = children[1]
+        unit = TO_DATE_UNITS.get(str(word).lower())
+        if unit is None:
+            self._error("MS447", f"`{word}` is not a period to accumulate to", word,
+                        "use day, week, month, quarter, year, fiscal_quarter or fiscal_year")
+            unit = "month"
+        length = ir.Duration(span=self.span_of(word), value=1, unit=unit)  # type: ignore[arg-type]
+        return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0],
+                         length=length)
+
+
+#: The periods `to_date(m, …)` accumulates to (plan.calendar cuts them).
+TO_DATE_UNITS = {u: u for u in ("day", "week", "month", "quarter", "year", "fiscal_quarter",
+                                "fiscal_year")}
+
 
 def _fraction_hint(value: float) -> str:
     """How to write a quantile given as a percentage.

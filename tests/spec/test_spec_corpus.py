@@ -39,6 +39,9 @@ NOT_FROM_SPEC: dict[str, str] = {
              "(exit 2) before any file is read; tested in test_spec_cli.py",
     "MS703": "no shipped backend lacks an aggregate percentile; tested with a backend file "
              "written by tests/backends/test_backend_files.py",
+    **{code: "judged with the query's grain (a request), at the window's line:column; "
+             "tested in tests/plan/test_calendar_plan.py" for code in ("MS449", "MS460",
+                                                                        "MS461")},
 }
 
 _EXPECT = re.compile(r"#\s*expect:\s*(MS\d{3})\s*@\s*(\d+):(\d+)(.*)$")
