@@ -173,7 +173,7 @@ class ExprRules(BuilderBase):
             self._error("MS447", f"`{word}` is not a period to accumulate to", word,
                         "use day, week, month, quarter, year, fiscal_quarter or fiscal_year")
             unit = "month"
-        length = ir.Duration(span=self.span_of(word), value=1, unit=unit)  # type: ignore[arg-type]
+        length = ir.Duration(span=self.span_of(word), value=1, unit=unit)
         return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0],
                          length=length)
 

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from metricspec import ir
+from metricspec.plan.calendar import with_calendar
 from metricspec.plan.formula import Part, parts
 from metricspec.plan.lower import InternalError, LoweredMetric, Measure, PlanError
-from metricspec.plan.calendar import with_calendar
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, Scan, plan_metric_query
 from metricspec.semantic import Index
 

@@ -69,8 +69,10 @@ def _events() -> pd.DataFrame:
                 rows.append((at.isoformat(" "), f"u{(n * 7) % 13}", channel, float(n % 11) + 0.5))
         day += dt.timedelta(days=1)
     for at, user, channel, amount in (
-            ("2026-01-31 23:59:59", "u21", "chat", 3.5), ("2026-02-01 00:00:00", "u22", "chat", 4.0),
-            ("2026-02-28 23:30:00", "u23", "email", 1.0), ("2026-03-31 23:59:59", "u24", "chat", 2.0),
+            ("2026-01-31 23:59:59", "u21", "chat", 3.5),
+            ("2026-02-01 00:00:00", "u22", "chat", 4.0),
+            ("2026-02-28 23:30:00", "u23", "email", 1.0),
+            ("2026-03-31 23:59:59", "u24", "chat", 2.0),
             ("2026-04-01 00:00:00", "u24", "email", 6.0)):
         rows.append((at, user, channel, amount))
     frame = pd.DataFrame(rows, columns=["ts", "user_id", "channel", "amount"])
