@@ -1,8 +1,8 @@
 """SQL of calendar windows: rolling windows in months and to-date metrics (`plan.calendar`).
 
 - `rolling(m, N months)` at period p covers the calendar months [p + grain − N months,
-  p + grain): at month grain the N months ending with p's, at day grain the days after the
-  same day N months earlier (31 March, 1 month: 1–31 March; 30 March: 1–30 March).
+  p + grain): at month grain the N months ending with p's; at day grain, with 1 month,
+  31 March's window is 1–31 March and 30 March's 28 February–30 March (2026).
 - `to_date(m, month)` at period p sums the periods from the start of p's month through p
   (a cumulative sum partitioned by the month).
 """
