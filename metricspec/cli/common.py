@@ -116,7 +116,8 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
 
 GrainOpt = Annotated[str, typer.Option("--grain", "-g",
                                        help="Time grain: minute, 5 minutes, hour, day, week, "
-                                       "month.")]
+                                       "month, quarter, year, fiscal_quarter, fiscal_year, "
+                                       "or none (one total over the range).")]
 DimensionOpt = Annotated[list[str] | None, typer.Option(
     "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
 SinceOpt = Annotated[str | None, typer.Option(

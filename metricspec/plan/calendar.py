@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
 from metricspec.plan.lower import InternalError, PlanError, WindowSpec
@@ -178,3 +178,19 @@ def read_start(start: dt.datetime, grain: Grain, windows: list[WindowSpec],
         if window.to_date is not None:
             earliest = min(earliest, floor(first, to_date_grain(window, grain)))
     return earliest
+
+
+def label_fiscal_rows(rows: list[dict[str, Any]], grain: Grain) -> list[dict[str, Any]]:
+    """Rows of a fiscal-grain query with a `fiscal_period` label (`FY2027 Q1`) after their
+    `period` (its first instant); rows of other grains unchanged."""
+    if not grain.unit.startswith("fiscal_"):
+        return rows
+    labelled = []
+    for row in rows:
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            out[key] = value
+            if key == "period" and isinstance(value, dt.datetime):
+                out["fiscal_period"] = fiscal_label(value.replace(tzinfo=None), grain)
+        labelled.append(out)
+    return labelled

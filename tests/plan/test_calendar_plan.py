@@ -188,6 +188,14 @@ def test_query_grain_none_and_fiscal_grains_on_the_cli(tmp_path: Path) -> None:
     rows = json.loads(output)
     assert [r["period"][:10] for r in rows] == ["2025-04-01", "2026-04-01"]
     assert [r["revenue"] for r in rows] == [0.0, 15.0]
+    assert [r["fiscal_period"] for r in rows] == ["FY2026", "FY2027"]  # the year it ends in
+    assert list(rows[0]) == ["period", "fiscal_period", "revenue"]
+    result = runner.invoke(app, ["sql", "revenue_3m", "--grain", "week", "--spec-dir",
+                                 str(specs)])
+    assert result.exit_code == 2 and "MS449" in result.output, result.output
+    result = runner.invoke(app, ["sql", "revenue", "--grain", "fiscal_quarter", "--spec-dir",
+                                 str(specs)])
+    assert result.exit_code == 0 and "INTERVAL" in result.output, result.output
     status, output = _cli(specs, database, "query", "revenue_mtd", "--grain", "none")
     assert status == 2, output
     assert "MS461" in output
