@@ -52,6 +52,8 @@ metric revenue_ytd = to_date(revenue, year)
 metric revenue_fqtd = to_date(revenue, fiscal_quarter)
 metric revenue_fytd = to_date(revenue, fiscal_year)
 metric events_wtd = to_date(event_count, week)
+metric revenue_7d = rolling(revenue, 7 days)
+metric users_7d = rolling(users, 7 days)
 """
 
 
@@ -114,6 +116,7 @@ METRICS: dict[str, tuple[str, str, Any]] = {
     "revenue_fqtd": ("sum", "to_date", "fiscal_quarter"),
     "revenue_fytd": ("sum", "to_date", "fiscal_year"),
     "events_wtd": ("count", "to_date", "week"),
+    "revenue_7d": ("sum", "days", 7), "users_7d": ("distinct", "days", 7),
 }
 
 
@@ -149,6 +152,8 @@ def expected(metric: str, grain: str, start: dt.datetime, end: dt.datetime,
                 lo = max(period, pd.Timestamp(start))
             elif kind == "months":
                 lo = stop - pd.DateOffset(months=arg)
+            elif kind == "days":
+                lo = stop - pd.Timedelta(days=arg)
             else:
                 lo = _floor(pd.Series([period]), arg)[0]
             out[(period.to_pydatetime(), *combo)] = _value(
@@ -253,3 +258,28 @@ def test_the_reference_sees_the_boundaries() -> None:
     march = expected("revenue_3m", "day", D(2026, 3, 30), D(2026, 3, 31), ())
     since = EVENTS[(EVENTS.ts >= D(2025, 12, 31)) & (EVENTS.ts < D(2026, 3, 31))]
     assert march == {(D(2026, 3, 30),): float(since.amount.sum())}
+
+
+def test_calendar_and_day_windows_in_one_query(engine: Engine, index: Index,
+                                               tables: dict[str, pa.Table]) -> None:
+    """Month windows, to-date metrics and windows in days share one query (one self-join
+    reaching the longest, each window cut to its own periods) and keep their values."""
+    from metricspec.pipeline.driver import compile_metrics
+    from metricspec.pipeline.kinds import Request
+
+    if id(engine) not in _LOADED:
+        engine.load(tables)
+        _LOADED.add(id(engine))
+    backend = get_backend(engine.name)
+    names = ["revenue_7d", "revenue_3m", "mau", "users_7d", "revenue_mtd", "revenue_fytd",
+             "event_count"]
+    start, end = D(2026, 3, 20), D(2026, 4, 12)
+    sql = compile_metrics(index, names, backend, Request(Grain.parse("day"), (), start, end)).sql
+    got = answer(engine, sql, backend.sqlglot_dialect)
+    for position, name in enumerate(names, 1):
+        rows = {_naive(r[0]): r[position] for r in got.rows}
+        want = {k[0]: v for k, v in expected(name, "day", start, end, ()).items()}
+        assert sorted(rows) == sorted(want), name
+        for key, value in want.items():
+            assert math.isclose(float(rows[key]), value, rel_tol=1e-9, abs_tol=1e-9), \
+                (name, key, rows[key], value)
