@@ -69,6 +69,8 @@ def query(
 
         if len(dimensions) != 1:
             usage_error("--compare compares by one dimension: give exactly one --by")
+        if parsed_grain.unit == "none":
+            usage_error("--compare compares the last two periods: give a grain, not none")
         if weight is not None:
             name_or_exit(ws, weight, ("metric",))
 
