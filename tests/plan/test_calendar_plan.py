@@ -199,4 +199,7 @@ def test_query_grain_none_and_fiscal_grains_on_the_cli(tmp_path: Path) -> None:
     status, output = _cli(specs, database, "query", "revenue_mtd", "--grain", "none")
     assert status == 2, output
     assert "MS461" in output
+    status, output = _cli(specs, database, "query", "revenue", "--grain", "none", "--by",
+                          "country", "--compare")
+    assert status == 2 and "two periods" in output, output
     assert not (tmp_path / "never.duckdb").exists()
