@@ -36,9 +36,9 @@ SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "epoch_seconds": ("x",),
     "spine_numbers": ("x",),
     "approx_count_distinct": ("x",),
-    "months_sub": ("x", "months"),
     "local_time": ("x", "zone"),
     "utc_time": ("x", "zone"),
+    "add_months": ("x", "months"),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MARK = "__metricspec_{}__"  # what a placeholder is while its template is parsed
@@ -94,13 +94,12 @@ class Spellings(_Strict):
     #: a HyperLogLog distinct count of `x` (`count_distinct(x, approximate)`); none: the
     #: warehouse has no approximate distinct count (`check` reports MS455)
     approx_count_distinct: str | None = None
-    #: a timestamp (`x`) a whole number of calendar months earlier (`months`), the day
-    #: clamped to the month's last: period-over-period offsets (`emit/offset_sql.py`)
-    months_sub: str | None = None
     #: the wall-clock time in `zone` of a UTC event time `x`, as the event type (time zones)
     local_time: str | None = None
     #: the UTC event time of `x`, a wall-clock time in `zone` (a source's own `timezone`)
     utc_time: str | None = None
+    #: a timestamp (`x`) moved by whole calendar months (`months`, negative: back)
+    add_months: str | None = None
 
     @model_validator(mode="after")
     def _placeholders(self) -> Spellings:

@@ -18,6 +18,7 @@ from metricspec.backends import Backend
 from metricspec.check import (
     backend,
     calendar,
+    calendar_windows,
     compilable,
     covariates,
     cycles,
@@ -68,6 +69,7 @@ RULES: tuple[Rule, ...] = (
     monitors.rule_guardrails,
     calendar.rule_calendar,
     zones.rule_zones,
+    calendar_windows.rule_calendar_durations,
     backend.rule_backends,
     semi.rule_aggregate_options,
     semi.rule_semi_windows,

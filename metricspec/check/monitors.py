@@ -19,8 +19,8 @@ def grain_problem(grain: ir.Duration) -> str | None:
     >>> grain_problem(ir.Duration(span=ir.Span.unknown(), value=7, unit="minute"))
     '7 minutes does not divide an hour evenly'
     """
-    limit = _DIVISORS[grain.unit]
-    if limit % grain.value == 0:
+    limit = _DIVISORS.get(grain.unit)
+    if limit is None or limit % grain.value == 0:  # calendar units: MS448
         return None
     if grain.unit in ("day", "week"):
         return f"{grain} is not supported; use 1 {grain.unit}"

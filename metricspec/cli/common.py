@@ -117,7 +117,8 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
 
 GrainOpt = Annotated[str, typer.Option("--grain", "-g",
                                        help="Time grain: minute, 5 minutes, hour, day, week, "
-                                       "month.")]
+                                       "month, quarter, year, fiscal_quarter, fiscal_year, "
+                                       "or none (one total over the range).")]
 DimensionOpt = Annotated[list[str] | None, typer.Option(
     "--dimension", "--by", help="Dimension(s) to group by.", show_default=False)]
 SinceOpt = Annotated[str | None, typer.Option(
@@ -150,15 +151,20 @@ NoCacheOpt = Annotated[bool, typer.Option(
 def parse_time(value: str | None, option: str,
                calendar: ir.Calendar | None = None) -> dt.datetime | None:
     """An ISO date or time, an offset (`-7d`) or a period (`last month`): cli/ranges.py;
-    a wall-clock time in the `calendar`'s zone (`today` is today there; default UTC)."""
+    a wall-clock time in the `calendar`'s zone (`today` is today there; default UTC), weeks
+    starting on its `week_start` (ISO Monday when None)."""
     from metricspec.cli.ranges import RangeError, resolve
+    from metricspec.plan.calendar import WEEKDAYS
     from metricspec.plan.zones import local_now, project_zone
 
     if value is None:
         return None
     now = local_now(project_zone(calendar)) if calendar is not None else None
+    week_start = calendar.week_start if calendar is not None else None
+    first = WEEKDAYS.index(week_start) if week_start in WEEKDAYS else 0
     try:
-        return resolve(value, "until" if option == "--until" else "since", now)
+        return resolve(value, "until" if option == "--until" else "since", now,
+                       week_start=first)
     except RangeError as exc:
         usage_error(f"{option} {exc}")
 

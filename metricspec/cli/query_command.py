@@ -70,6 +70,8 @@ def query(
 
         if len(dimensions) != 1:
             usage_error("--compare compares by one dimension: give exactly one --by")
+        if parsed_grain.unit == "none":
+            usage_error("--compare compares the last two periods: give a grain, not none")
         if weight is not None:
             name_or_exit(ws, weight, ("metric",))
 
@@ -89,8 +91,11 @@ def query(
         where)
     with warehouse(url) as conn:
         result = run_metrics_costed(ws.index, metrics, conn, plan=plan, budget=budget)
-    rows = result.rows
-    columns = list(rows[0]) if rows else ["period", *dimensions, *metrics]
+    from metricspec.plan.calendar import label_fiscal_rows
+
+    rows = label_fiscal_rows(result.rows, plan.grain)  # fiscal grains: `FY2027 Q1` labels
+    columns = list(rows[0]) if rows else [*(["period"] if plan.grain.unit != "none" else []),
+                                          *dimensions, *metrics]
     emit_rows(rows, columns, fmt, ws.index, metrics)
     if result.cost is not None and fmt is QueryFormat.table:
         from metricspec.report.terminal import plain

@@ -10,8 +10,9 @@ The exact semantics (docs/language.md, "Query ranges"):
   one month before 31 March is 28 or 29 February).
 - A period — `today`, `yesterday`, `this` or `last` followed by `week`, `month`, `quarter`
   or `year` — is a range [start, end): `--since` takes its start and `--until` its end, so
-  `--since 'last month' --until 'last month'` is exactly last month. Weeks are ISO weeks
-  (from Monday); quarters start in January, April, July and October.
+  `--since 'last month' --until 'last month'` is exactly last month. Weeks start on the
+  calendar's `week_start` (ISO Monday by default); quarters start in January, April, July
+  and October.
 
 `--until` is exclusive, as everywhere in metricspec. Every instant is a wall-clock time in
 the project's zone (`calendar { timezone … }`, default UTC): "today" is today's date there,
@@ -41,7 +42,8 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def resolve(text: str, side: Side, now: dt.datetime | None = None) -> dt.datetime:
+def resolve(text: str, side: Side, now: dt.datetime | None = None,
+            week_start: int = 0) -> dt.datetime:
     """The instant `text` denotes as the start (`since`) or end (`until`) of a range.
 
     >>> now = dt.datetime(2026, 3, 31, 14, 37, 12)
@@ -50,6 +52,8 @@ def resolve(text: str, side: Side, now: dt.datetime | None = None) -> dt.datetim
 '2026-02-01 00:00:00', '2026-03-31 00:00:00']
     >>> [str(resolve(t, "until", now)) for t in ("last month", "today", "this quarter")]
     ['2026-03-01 00:00:00', '2026-04-01 00:00:00', '2026-04-01 00:00:00']
+    >>> str(resolve("this week", "since", now)), str(resolve("this week", "since", now, 6))
+    ('2026-03-30 00:00:00', '2026-03-29 00:00:00')
     """
     now = (now or utc_now()).replace(second=0, microsecond=0)
     today = now.replace(hour=0, minute=0)
@@ -61,7 +65,8 @@ def resolve(text: str, side: Side, now: dt.datetime | None = None) -> dt.datetim
         return start if side == "since" else start + dt.timedelta(days=1)
     period = _PERIOD.match(word)
     if period:
-        start, end = _period(today, period.group(2), last=period.group(1) == "last")
+        start, end = _period(today, period.group(2), last=period.group(1) == "last",
+                             week_start=week_start)
         return start if side == "since" else end
     offset = _OFFSET.match(word)
     if offset:
@@ -81,10 +86,12 @@ def resolve(text: str, side: Side, now: dt.datetime | None = None) -> dt.datetim
             "quarter, year") from None
 
 
-def _period(today: dt.datetime, unit: str, last: bool) -> tuple[dt.datetime, Any]:
-    """This (or the last) calendar week, month, quarter or year: [start, end)."""
+def _period(today: dt.datetime, unit: str, last: bool,
+            week_start: int = 0) -> tuple[dt.datetime, Any]:
+    """This (or the last) calendar week (from weekday `week_start`, 0 Monday), month,
+    quarter or year: [start, end)."""
     if unit == "week":
-        start = today - dt.timedelta(days=today.weekday())
+        start = today - dt.timedelta(days=(today.weekday() - week_start) % 7)
         step = relativedelta(weeks=1)
     elif unit == "month":
         start, step = today.replace(day=1), relativedelta(months=1)

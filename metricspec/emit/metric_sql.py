@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from metricspec import ir
+from metricspec.emit import calendar_sql
 from metricspec.emit.join_sql import local_filter, localized, relation
 from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
@@ -77,18 +78,23 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         distinct = rolling_distinct(plan, measures, sql, ctes)
         ctes.append(("windowed", _windowed(plan, measures, keys, sql, source, distinct)))
         source = "windowed"
+    if plan.grain.unit == "none":  # one total over the range: no period column
+        keys = list(plan.dimensions)
     select = exp.select(*[sql.ref(k).as_(sql.alias(k)) for k in keys])
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         if metric.window and metric.window.seconds:  # several rolling lengths: by length
             suffix = rolled_name("", metric.window.seconds, plan.lookback_seconds)
+        if metric.window and (metric.window.months or metric.window.to_date):
+            suffix = calendar_sql.suffix(metric.window)
         value = formula_sql(metric.formula, sql, suffix)
         select = select.select(value.as_(sql.alias(metric.name)), copy=False)
     select = select.from_(sql.cte(source), copy=False)
     period_filter = _period_range(plan, sql)
-    if period_filter is not None and (lookback or plan.cumulative):
+    if period_filter is not None and (lookback or plan.cumulative or plan.calendar_windows):
         select = select.where(period_filter, copy=False)
-    select = select.order_by(*[sql.ref(k) for k in keys], copy=False)
+    if keys:
+        select = select.order_by(*[sql.ref(k) for k in keys], copy=False)
     with_ctes(select, ctes)
     return select
 
@@ -121,7 +127,11 @@ def _time_range(
                  exp.LT(this=time.copy(), expression=upper) if upper else None]
         return exp.and_(*[c for c in found if c is not None]) if any(found) else None
     conditions: list[exp.Expr] = []
-    if plan.start is not None and not open_start:
+    if plan.start is not None and not open_start and plan.calendar_windows:
+        read_from = plan.read_from  # to-date and month windows: the periods they reach
+        assert read_from is not None
+        conditions.append(exp.GTE(this=time.copy(), expression=sql.ts(read_from)))
+    elif plan.start is not None and not open_start:
         conditions.append(
             exp.GTE(
                 this=time.copy(),
@@ -297,34 +307,52 @@ def _windowed(
     select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts], copy=False)
     rolling = [m for m in plan.metrics if m.window and m.window.mode == "rolling"]
     cumulative = [m for m in plan.metrics if m.window and m.window.mode == "cumulative"]
+    chosen: set[str] = set()
     for metric in cumulative:
+        assert metric.window is not None
+        by: list[exp.Expr] = [sql.ref(d, "cur") for d in dims]
+        name = "{}__cumulative"
+        if metric.window.to_date:  # restarts at each to-date period
+            by.append(calendar_sql.to_date_key(sql, sql.ref(PERIOD, "cur"), plan.grain,
+                                               metric.window))
+            name = "{}" + calendar_sql.suffix(metric.window)
         for part in parts(metric.formula):
+            if name.format(part) in chosen:
+                continue
+            chosen.add(name.format(part))
             window = exp.Window(
                 this=_rollup(measures.get(part), sql.ref(part, "cur")),
-                partition_by=[sql.ref(d, "cur") for d in dims] or None,
+                partition_by=by or None,
                 order=exp.Order(expressions=[sql.asc(sql.ref(PERIOD, "cur"))]),
                 spec=exp.WindowSpec(
                     kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
                 ),
             )
-            select = select.select(window.as_(sql.alias(f"{part}__cumulative")), copy=False)
+            select = select.select(window.as_(sql.alias(name.format(part))), copy=False)
     select = select.from_(sql.cte(series).as_("cur"), copy=False)
     if not rolling:
         return select
-    seconds = max(m.window.seconds or 0 for m in rolling if m.window)
-    chosen: set[str] = set()
+    seconds = max(m.window.seconds or 0 for m in rolling if m.window)  # names by length
+    bound = max(calendar_sql.reach(m.window) for m in rolling)  # the join's reach
     for metric in rolling:
-        assert metric.window and metric.window.seconds
-        length = metric.window.seconds
+        assert metric.window and (metric.window.seconds or metric.window.months)
+        length = metric.window.seconds or 0
         for part in parts(metric.formula):
-            name = rolled_name(part, length, seconds)
+            name = (rolled_name(part, length, seconds) if length
+                    else part + calendar_sql.suffix(metric.window))
             if name in chosen:
                 continue
             chosen.add(name)
             value: exp.Expr = sql.ref(part, "prev")
-            if length < seconds:  # a shorter window than the join's: its periods only
+            if length and length < bound:  # a shorter window than the join's: its periods
                 value = sql.when(exp.GT(this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(
                     sql.ref(PERIOD, "cur"), -length)), value)
+            elif metric.window.months:  # calendar months: from the window's first instant
+                value = sql.when(exp.GTE(this=sql.ref(PERIOD, "prev"),
+                                         expression=calendar_sql.window_start(
+                                             sql, sql.ref(PERIOD, "cur"), plan.grain,
+                                             metric.window.months)), value)
+            length = length or -(metric.window.months or 0)  # distinct counts' key
             rolled = _rollup(measures.get(part), value)
             if (part, length) in distinct:  # one row per key in its CTE: no fan-out
                 rolled = exp.Coalesce(
@@ -336,7 +364,7 @@ def _windowed(
     ]
     on.append(
         exp.GT(
-            this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(sql.ref(PERIOD, "cur"), -seconds)
+            this=sql.ref(PERIOD, "prev"), expression=sql.ts_add(sql.ref(PERIOD, "cur"), -bound)
         )
     )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))

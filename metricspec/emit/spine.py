@@ -23,10 +23,11 @@ import datetime as dt
 
 from sqlglot import exp
 
+from metricspec.emit import calendar_sql
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.emit.zones import local_time
 from metricspec.plan.formula import parts
-from metricspec.plan.lower import InternalError, Measure
+from metricspec.plan.lower import InternalError, Measure, WindowSpec
 from metricspec.plan.metric_query import MetricQueryPlan
 
 PERIOD = "period"
@@ -81,8 +82,10 @@ def _bounds(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     period = sql.ref(PERIOD)
     first: exp.Expr = exp.Min(this=period.copy())
     if plan.start is not None:
-        start = sql.bucket(sql.ts(plan.start - dt.timedelta(seconds=plan.lookback_seconds)),
-                           plan.grain)
+        reach = (plan.read_from if plan.calendar_windows else
+                 plan.start - dt.timedelta(seconds=plan.lookback_seconds))
+        assert reach is not None
+        start = sql.bucket(sql.ts(reach), plan.grain)
         first = start
         if plan.cumulative:  # the earlier of the first period with data and the start's
             first = sql.when(exp.LT(this=exp.Min(this=period.copy()), expression=start.copy()),
@@ -128,7 +131,10 @@ def rolled_name(part: str, length: int, longest: int) -> str:
 
 
 def window_name(part: str, length: int, longest: int) -> str:
-    """The CTE holding a distinct count's value over each period's trailing window."""
+    """The CTE holding a distinct count's value over each period's trailing window (a
+    negative length: that many calendar months)."""
+    if length < 0:
+        return f"{part}_window_{-length}mo"
     return f"{part}_window" if length == longest else f"{part}_window_{length}"
 
 
@@ -146,19 +152,17 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
             continue
         for part in parts(metric.formula):
             measure = measures.get(part)
-            step, seconds = plan.grain.seconds, window.seconds
+            step, seconds = plan.grain.seconds, window.seconds or -(window.months or 0)
             if measure is None or measure.func != "count_distinct" or (
                     part, seconds) in found:
                 continue
             source = plan.sources[measure.source]
-            if not plan.dense or step is None or seconds is None or source.time is None:
+            if not plan.dense or not seconds or source.time is None or (
+                    step is None and window.months is None):
                 raise InternalError(f"`{metric.name}` counts distinct values over a window "
                                     "that is not a whole number of periods", "MS410")
             time = local_time(plan.timezone, source, sql.col(source.time.name, "s"), sql)
-            on: list[exp.Expr] = [
-                exp.GTE(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"),
-                                                                step - seconds)),
-                exp.LT(this=time.copy(), expression=sql.ts_add(sql.ref(PERIOD, "p"), step))]
+            on: list[exp.Expr] = _window_bounds(sql, plan, time, window)
             if plan.end is not None:
                 on.append(exp.LT(this=time.copy(), expression=sql.ts(plan.end)))
             value = sql.agg("count_distinct", sql.col(measure.column or "", "s"),
@@ -175,3 +179,19 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
             ctes.append((window_name(part, seconds, plan.lookback_seconds), select))
             found[(part, seconds)] = f"dw{len(found) + 1}"
     return found
+
+
+def _window_bounds(sql: SqlBuilder, plan: MetricQueryPlan, time: exp.Expr,
+                   window: WindowSpec) -> list[exp.Expr]:
+    """Events of the trailing window of spine period `p`: `[end - window, end)`, where
+    `end` is the period's end (calendar months: `emit.calendar_sql`)."""
+    period = sql.ref(PERIOD, "p")
+    if window.months is not None:
+        return [exp.GTE(this=time.copy(), expression=calendar_sql.window_start(
+                    sql, period, plan.grain, window.months)),
+                exp.LT(this=time.copy(), expression=calendar_sql.period_end(
+                    sql, period.copy(), plan.grain))]
+    step, seconds = plan.grain.seconds, window.seconds
+    assert step is not None and seconds is not None
+    return [exp.GTE(this=time.copy(), expression=sql.ts_add(period, step - seconds)),
+            exp.LT(this=time.copy(), expression=sql.ts_add(period.copy(), step))]

@@ -186,16 +186,32 @@ class SqlBuilder:
         node = exp.TimestampSub(this=value, expression=amount, unit=exp.var("SECOND"))
         return self._spelled("timestamp_sub", node, x=value, seconds=amount)
 
+    def add_months(self, value: exp.Expr, months: int) -> exp.Expr:
+        """`value` moved by whole calendar months (the day cut to the month's last)."""
+        amount = exp.Literal.number(months) if months >= 0 else exp.Neg(
+            this=exp.Literal.number(-months))
+        node = exp.TimestampAdd(this=value, expression=amount, unit=exp.var("MONTH"))
+        return self._spelled("add_months", node, x=value, months=amount)
+
     def months_sub(self, value: exp.Expr, months: int) -> exp.Expr:
         """`value` a whole number of calendar months earlier, the day of the month clamped
         to the last day of the earlier month (31 March less a month is 28 or 29 February)."""
-        amount = exp.Literal.number(months)
-        node = exp.TimestampAdd(this=value, expression=exp.Literal.number(-months),
-                                unit=exp.var("MONTH"))
-        return self._spelled("months_sub", node, x=value, months=amount)
+        return self.add_months(value, -months)
 
     def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
+        if grain.unit == "none":  # one period: the whole range
+            return self.ts(dt.datetime(1970, 1, 1))
+        if grain.unit == "week" and grain.week_start:  # the ISO week, shifted
+            shift = (7 - grain.week_start) % 7 * 86400
+            iso = self.bucket(self.ts_add(ts, shift), Grain("week"))
+            return self.ts_add(iso, -shift)
+        if grain.unit in ("fiscal_quarter", "fiscal_year"):
+            plain = Grain("quarter" if grain.unit == "fiscal_quarter" else "year")
+            shift = (grain.fiscal_start - 1) % (plain.months or 1)
+            if not shift:
+                return self.bucket(ts, plain)
+            return self.add_months(self.bucket(self.add_months(ts, -shift), plain), shift)
         if grain.unit in ("day", "month", "quarter", "year") or (
             grain.unit in ("minute", "hour") and grain.count == 1
         ):

@@ -10,8 +10,15 @@ from pydantic import Field
 
 from metricspec.ir.base import Node, Span
 
-TimeUnit = Literal["minute", "hour", "day", "week"]
-SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+TimeUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year",
+                   "fiscal_quarter", "fiscal_year"]
+#: Calendar units have no fixed length: theirs here is the longest one can be (a bound for
+#: lookbacks and limits, never a window's meaning; see plan.calendar).
+#: The units of a fixed length (the others are calendar units).
+FIXED_UNITS = frozenset({"minute", "hour", "day", "week"})
+SECONDS: dict[str, int] = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800,
+                           "month": 31 * 86400, "quarter": 92 * 86400, "year": 366 * 86400,
+                           "fiscal_quarter": 92 * 86400, "fiscal_year": 366 * 86400}
 
 
 class Ref(Node):
@@ -140,7 +147,9 @@ class Conversion(Node):
 
 
 class Window(Node):
-    """`rolling(m, 7 days)` or `cumulative(m)`: a metric over a moving or growing window."""
+    """`rolling(m, 7 days)` or `cumulative(m)`: a metric over a moving or growing window.
+    `to_date(m, month)` is a cumulative window whose `length` (one calendar period) says
+    where it restarts."""
 
     kind: Literal["window"] = "window"
     mode: Literal["rolling", "cumulative"]
@@ -166,7 +175,7 @@ class Offset(Node):
     @property
     def seconds(self) -> int | None:
         """The offset's length, for fixed units (None for months, quarters and years)."""
-        return self.amount * SECONDS[self.unit] if self.unit in SECONDS else None
+        return self.amount * SECONDS[self.unit] if self.unit in FIXED_UNITS else None
 
     @property
     def months(self) -> int | None:
@@ -187,7 +196,7 @@ class PeriodOffset(Node):
 
     @property
     def seconds(self) -> int | None:
-        return self.amount * SECONDS[self.unit] if self.unit in SECONDS else None
+        return self.amount * SECONDS[self.unit] if self.unit in FIXED_UNITS else None
 
     @property
     def months(self) -> int | None:

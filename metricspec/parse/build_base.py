@@ -28,6 +28,9 @@ TIME_UNITS: dict[str, str] = {
     "hour": "hour", "hours": "hour", "h": "hour",
     "day": "day", "days": "day", "d": "day",
     "week": "week", "weeks": "week", "w": "week",
+    # calendar units: rolling windows only (check: MS448)
+    "month": "month", "months": "month", "quarter": "quarter", "quarters": "quarter",
+    "year": "year", "years": "year",
 }
 
 # Experiment and monitor settings that may appear once; list-like ones may repeat.
@@ -191,7 +194,7 @@ class BuilderBase(Transformer[Token, Any]):
         unit_name = TIME_UNITS.get(str(unit).lower())
         if unit_name is None:
             self._error("MS107", f"unknown time unit `{unit}`", unit,
-                        "use minutes, hours, days or weeks")
+                        "use minutes, hours, days, weeks, months or quarters")
             unit_name = "day"
         if value * ir.SECONDS[unit_name] > MAX_DURATION_SECONDS:
             self._error("MS107", f"a duration of `{number} {unit}` is longer than a century",

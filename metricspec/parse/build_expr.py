@@ -221,6 +221,19 @@ class ExprRules(BuilderBase):
         return max(1, int(value)), name
 
 
+    def to_date(self, meta: Meta, children: list[Any]) -> ir.Window:
+        """`to_date(m, month)`: cumulative, restarting at each calendar period (one unit)."""
+        word = children[1]
+        unit = TO_DATE_UNITS.get(str(word).lower())
+        if unit is None:
+            self._error("MS447", f"`{word}` is not a period to accumulate to", word,
+                        "use day, week, month, quarter, year, fiscal_quarter or fiscal_year")
+            unit = "month"
+        length = ir.Duration(span=self.span_of(word), value=1, unit=unit)
+        return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0],
+                         length=length)
+
+
 #: Spellings of an offset's unit (the duration units, and calendar months to years).
 OFFSET_UNITS: dict[str, str] = {
     **TIME_UNITS, "month": "month", "months": "month", "quarter": "quarter",
@@ -229,6 +242,11 @@ OFFSET_UNITS: dict[str, str] = {
 #: About how many days each unit is, to bound an offset's length.
 OFFSET_DAYS: dict[str, float] = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7,
                                  "month": 31, "quarter": 92, "year": 366}
+
+
+#: The periods `to_date(m, …)` accumulates to (plan.calendar cuts them).
+TO_DATE_UNITS = {u: u for u in ("day", "week", "month", "quarter", "year", "fiscal_quarter",
+                                "fiscal_year")}
 
 
 def _fraction_hint(value: float) -> str:

@@ -40,6 +40,9 @@ def plan_kpi(index: Index, name: str, *, grain: Grain | None = None,
     kpi = index.kpis.get(name)
     if kpi is None:
         raise PlanError(f"unknown KPI tree `{name}`")
+    if grain is not None and grain.unit == "none":
+        raise PlanError(f"KPI tree `{name}` is reconciled period by period: give a grain "
+                        "(a month grain with a month's range is one period)")
     edges: list[ReconciledEdge] = []
     metrics: dict[str, None] = {}
     for edge in kpi.edges:

@@ -143,6 +143,23 @@ def to_formula(expr: ir.Expr, leaf: Callable[[ir.Expr], Formula | None]) -> Form
 class WindowSpec:
     mode: Literal["rolling", "cumulative"]
     seconds: int | None = None
+    #: a rolling window of whole calendar months (`rolling(m, 1 quarter)`: 3); plan.calendar
+    months: int | None = None
+    #: the grain a cumulative window restarts at (`to_date(m, month)`: `month`)
+    to_date: str | None = None
+
+
+def window_spec(window: ir.Window) -> WindowSpec:
+    """A window's plan: a length in seconds, in calendar months, or a period to restart at."""
+    length = window.length
+    if length is None:
+        return WindowSpec(window.mode)
+    if window.mode == "cumulative":
+        return WindowSpec("cumulative", to_date=length.unit)
+    months = {"month": 1, "quarter": 3, "year": 12}.get(length.unit)
+    if months is not None:
+        return WindowSpec("rolling", months=length.value * months)
+    return WindowSpec("rolling", length.seconds)
 
 
 @dataclass(frozen=True)
@@ -169,7 +186,7 @@ class Lowering:
         `window`): a metric's, or a part of one a time transform reads (`plan.offsets`)."""
         window = None
         if isinstance(expr, ir.Window):
-            window = WindowSpec(expr.mode, expr.length.seconds if expr.length else None)
+            window = window_spec(expr)
             expr = expr.expr
         counter = iter(range(1, 10_000))
         formula = self._lower(expr, name, counter)

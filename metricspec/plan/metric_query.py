@@ -14,6 +14,7 @@ from typing import Literal
 
 from metricspec import ir
 from metricspec.filters import CheckedFilter
+from metricspec.plan.calendar import check_calendar_window, read_start, with_calendar
 from metricspec.plan.formula import parts
 from metricspec.plan.joins import (
     Joins,
@@ -30,34 +31,42 @@ from metricspec.plan.lower import (
     Lowering,
     Measure,
     PlanError,
+    WindowSpec,
     filter_columns,
 )
 from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
 from metricspec.plan.zones import project_zone
 from metricspec.semantic import Index
 
-GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"]
-_GRAIN = re.compile(r"^\s*(?:(\d+)\s*)?(minute|hour|day|week|month|quarter|year)s?\s*$")
+GrainUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year",
+                    "fiscal_quarter", "fiscal_year", "none"]
+_GRAIN = re.compile(r"^\s*(?:(\d+)\s*)?(minute|hour|day|week|month|quarter|year|fiscal_quarter"
+                    r"|fiscal_year|none)s?\s*$")
 _SECONDS = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_MONTHS = {"month": 1, "quarter": 3, "year": 12, "fiscal_quarter": 3, "fiscal_year": 12}
 
 
 @dataclass(frozen=True)
 class Grain:
-    """A time bucket: `day`, `hour`, `5 minutes`, `week` (ISO, from Monday), `month`,
-    `quarter`, `year` (calendar)."""
+    """A time bucket: `day`, `hour`, `5 minutes`, `week` (from `week_start`: 0 is ISO
+    Monday, 6 Sunday), `month`, `quarter`, `year` (calendar), `fiscal_quarter` and
+    `fiscal_year` (from month `fiscal_start`, 1 is January), or `none` (one period: the
+    whole range). `plan.calendar.with_calendar` sets the calendar's week and fiscal start."""
 
     unit: GrainUnit
     count: int = 1
+    week_start: int = 0
+    fiscal_start: int = 1
 
     @classmethod
     def parse(cls, text: str) -> Grain:
-        """>>> Grain.parse("5 minutes"), Grain.parse("day")
-        (Grain(unit='minute', count=5), Grain(unit='day', count=1))
+        """>>> str(Grain.parse("5 minutes")), Grain.parse("day").seconds
+        ('5 minutes', 86400)
         """
         match = _GRAIN.match(text.lower())
         if not match:
             raise PlanError(f"unknown grain `{text}`: use minute(s), hour(s), day, week, month, "
-                            "quarter or year, "
+                            "quarter, year, fiscal_quarter, fiscal_year or none, "
                             "optionally with a count such as `5 minutes`")
         grain = cls(unit=match.group(2), count=int(match.group(1) or 1))  # type: ignore[arg-type]
         limit = {"minute": 60, "hour": 24}.get(grain.unit, 1)
@@ -72,6 +81,11 @@ class Grain:
     @property
     def seconds(self) -> int | None:
         return _SECONDS[self.unit] * self.count if self.unit in _SECONDS else None
+
+    @property
+    def months(self) -> int | None:
+        """The grain's length in calendar months (month, quarter, year, fiscal ones)."""
+        return _MONTHS.get(self.unit)
 
     def __str__(self) -> str:
         return self.unit if self.count == 1 else f"{self.count} {self.unit}s"
@@ -117,7 +131,22 @@ class MetricQueryPlan:
 
     @property
     def cumulative(self) -> bool:
-        return any(m.window and m.window.mode == "cumulative" for m in self.metrics)
+        """Whether a metric accumulates from the first event (to-date metrics restart)."""
+        return any(m.window and m.window.mode == "cumulative" and m.window.to_date is None
+                   for m in self.metrics)
+
+    @property
+    def calendar_windows(self) -> list[WindowSpec]:
+        """Windows in calendar months and to-date metrics (`plan.calendar`)."""
+        return [m.window for m in self.metrics
+                if m.window and (m.window.months is not None or m.window.to_date is not None)]
+
+    @property
+    def read_from(self) -> dt.datetime | None:
+        """With calendar windows: the first instant the scans read (None: no start)."""
+        if self.start is None:
+            return None
+        return read_start(self.start, self.grain, self.calendar_windows, self.lookback_seconds)
 
     def columns_read(self) -> dict[str, tuple[str, ...]]:
         """Every column the query reads, by source name, in first-use order: the
@@ -173,7 +202,7 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
                       dense: bool = True) -> MetricQueryPlan:
     """Plan metrics by grain and dimensions over [start, end): every period of the range
     (`dense`), or the periods with rows."""
-    grain = grain or Grain("day")
+    grain = with_calendar(grain or Grain("day"), index.calendar)
     unknown = [m for m in metrics if m not in index.metrics]
     if unknown:
         raise PlanError(f"unknown metric `{unknown[0]}`")
@@ -183,12 +212,19 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
     lowering = Lowering(index)
     series = None
     if any(transformed(index.expand(index.metrics[m].expr)) for m in metrics):
+        if grain.unit == "none":
+            raise PlanError("offsets and windows inside arithmetic need periods: "
+                            "query them by a grain, not `--grain none`")
         lowered, series, start = plan_series(lowering, metrics, grain.seconds, grain_months(
             grain.unit, grain.count), str(grain), start)
     else:
         lowered = tuple(lowering.metric(name) for name in metrics)
     computed = series.components if series else lowered
     for metric in computed:
+        if metric.window is not None and (grain.unit == "none" or metric.window.months
+                                          or metric.window.to_date):
+            check_calendar_window(metric.name, metric.window, grain, _window_at(index,
+                                                                                metric.name))
         _check_window(metric, grain)
     used = {p for m in computed for p in parts(m.formula)}
     measures = [m for m in lowering.measures.values() if m.name in used]
@@ -217,6 +253,18 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         conversions=conversions, sources=sources, grain=grain, dimensions=dimensions,
         start=start, end=end, files=files, dense=dense, series=series,
         timezone=project_zone(index.calendar))
+
+
+def _window_at(index: Index, name: str) -> str:
+    """Where a metric's window length (or its window) is written, as `file:line:column`
+    (a part of a metric with an offset: where that metric is)."""
+    metric = index.metrics.get(name) or index.metrics.get(name.split("__")[0])
+    if metric is None:
+        return "<query>"
+    expr = metric.expr
+    if isinstance(expr, ir.Window):
+        return str(expr.length.span if expr.length else expr.span)
+    return str(expr.span)
 
 
 def _check_window(metric: LoweredMetric, grain: Grain) -> None:

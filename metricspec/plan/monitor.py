@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from metricspec import ir
+from metricspec.plan.calendar import with_calendar
 from metricspec.plan.formula import Part, parts
 from metricspec.plan.lower import InternalError, LoweredMetric, Measure, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, Scan, plan_metric_query
@@ -150,6 +151,7 @@ def _plan(index: Index, name: str, kind: Literal["monitor", "guardrail"], metric
           end: dt.datetime | None, span: ir.Span, offset: Shift | None = None) -> MonitorPlan:
     # Reported windows need their baseline, a streak its earlier windows, and a run of a
     # baseline rule its start and the baseline before that (see the module docstring).
+    grain = with_calendar(grain, index.calendar)  # weeks start on the calendar's day
     streak = dt.timedelta(seconds=(consecutive - 1) * (grain.seconds or 31 * 86400))
     frame = dt.timedelta(seconds=baseline.seconds if baseline else 0)
     anchor_from = scan_start = start
@@ -192,7 +194,7 @@ def window_start(at: dt.datetime, grain: Grain) -> dt.datetime:
     """
     day = at.replace(hour=0, minute=0, second=0, microsecond=0)
     if grain.unit == "week":
-        return day - dt.timedelta(days=day.weekday())
+        return day - dt.timedelta(days=(day.weekday() - grain.week_start) % 7)
     if grain.unit == "month":
         return day.replace(day=1)
     step = grain.seconds or 86400

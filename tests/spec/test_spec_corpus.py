@@ -41,6 +41,9 @@ NOT_FROM_SPEC: dict[str, str] = {
              "written by tests/backends/test_backend_files.py",
     "MS443": "every shipped backend converts time zones; tested with a backend file without "
              "the spellings in tests/backends/test_zone_spellings.py",
+    **{code: "judged with the query's grain (a request), at the window's line:column; "
+             "tested in tests/plan/test_calendar_plan.py" for code in ("MS449", "MS460",
+                                                                        "MS461")},
 }
 
 _EXPECT = re.compile(r"#\s*expect:\s*(MS\d{3})\s*@\s*(\d+):(\d+)(.*)$")

@@ -403,6 +403,37 @@ def _active_over(days: int) -> Callable[[Tables, Query], pd.Series]:
     return metric
 
 
+def calendar_month_active_users(t: Tables, q: Query) -> pd.Series:
+    """Users with a conversation in [p + grain − 1 month, p + grain) — the month taken by
+    `pandas.DateOffset` (31 March − 1 month is 28 February) — each counted once."""
+    c = _conversations(t, q, pd.Timedelta(days=31))
+    spine = distinct(c, q, "user_id")
+    step = pd.DateOffset(months=1) if q.grain == "month" else pd.Timedelta(
+        **{f"{q.grain}s": 1})
+    values = []
+    for key in spine.index:
+        period = key[0] if q.dims else key
+        stop = period + step
+        inside = c[(c.started_ts >= stop - pd.DateOffset(months=1)) & (c.started_ts < stop)]
+        for dim, value in zip(q.dims, key[1:] if q.dims else (), strict=True):
+            inside = inside[inside[dim].isna() if pd.isna(value) else inside[dim] == value]
+        values.append(float(inside.user_id.nunique()))
+    return since_start(pd.Series(values, index=spine.index), q)
+
+
+def conversations_per_active_user(t: Tables, q: Query) -> pd.Series:
+    c = _conversations(t, q)
+    return ratio(count(c, q), distinct(c, q, "user_id"))
+
+
+def model_cost_mtd(t: Tables, q: Query) -> pd.Series:
+    """Model cost from the first instant of each period's month through the period."""
+    part = total(_messages(t, q, open_start=True), q, "cost_usd").sort_index()
+    month = part.index.get_level_values("period").to_period("M")
+    keys = [month, *(part.index.get_level_values(d) for d in q.dims)]
+    return since_start(part.groupby(keys, dropna=False).cumsum(), q)
+
+
 def conversations_7d(t: Tables, q: Query) -> pd.Series:
     (rolling,) = rolled([count(_conversations(t, q, 7 * DAY), q)], 7 * DAY, q)
     return since_start(rolling, q)
@@ -562,9 +593,12 @@ METRICS: dict[str, Callable[[Tables, Query], pd.Series]] = {
     "tokens_per_answer": tokens_per_answer,
     "cost_per_conversation": cost_per_conversation,
     "cost_per_resolution": cost_per_resolution,
+    "calendar_month_active_users": calendar_month_active_users,
+    "conversations_per_active_user": conversations_per_active_user,
+    "model_cost_mtd": model_cost_mtd,
 }
 COUNT_METRICS = {"conversation_count", "active_users", "conversations_7d", "backlog",
-                 "weekly_active_users", "monthly_active_users"}
+                 "weekly_active_users", "monthly_active_users", "calendar_month_active_users"}
 
 
 def metric_frame(t: Tables, name: str, q: Query) -> pd.DataFrame:
