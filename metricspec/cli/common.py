@@ -215,6 +215,9 @@ def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
     if name in names:
         return
     hint = did_you_mean(name, names)
+    if hint is None and Path(name).exists():  # `metricspec query csat specs/`
+        hint = f"`{name}` is a file or folder: give spec paths with `--spec-dir {name}`"
+    known = sorted(names)
+    listed = ", ".join(known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
     usage_error(f"unknown {' or '.join(kinds)} `{name}`" + (f" — {hint}" if hint else "")
-                + ("" if hint or not names else f" (known: {', '.join(sorted(names))})"),
-                "MS901")
+                + ("" if hint or not names else f" (known: {listed})"), "MS901")
