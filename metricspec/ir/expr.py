@@ -162,49 +162,39 @@ OffsetUnit = Literal["minute", "hour", "day", "week", "month", "quarter", "year"
 MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
 
 
-class Offset(Node):
+class _Shift(Node):
+    """A length of time to look back by: fixed (minutes to weeks) or calendar months."""
+
+    amount: int
+    unit: OffsetUnit
+
+    @property
+    def seconds(self) -> int | None:
+        """The length, for fixed units (None for months, quarters and years)."""
+        return self.amount * SECONDS[self.unit] if self.unit in FIXED_UNITS else None
+
+    @property
+    def months(self) -> int | None:
+        """The length in calendar months (None for fixed units)."""
+        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
+
+    @property
+    def length(self) -> str:
+        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
+
+
+class Offset(_Shift):
     """`offset(m, 1 week)`: m at the period that far earlier; `growth(m, 1 year)`:
     m / offset(m, 1 year) − 1 (see docs/language.md, "Time")."""
 
     kind: Literal["offset"] = "offset"
     mode: Literal["offset", "growth"]
     expr: Expr
-    amount: int
-    unit: OffsetUnit
-
-    @property
-    def seconds(self) -> int | None:
-        """The offset's length, for fixed units (None for months, quarters and years)."""
-        return self.amount * SECONDS[self.unit] if self.unit in FIXED_UNITS else None
-
-    @property
-    def months(self) -> int | None:
-        """The offset's length in calendar months (None for fixed units)."""
-        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
-
-    @property
-    def length(self) -> str:
-        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
 
 
-class PeriodOffset(Node):
+class PeriodOffset(_Shift):
     """A monitor's `baseline offset 1 week` (or `baseline same period last week`): each
     window is compared with the same window that far earlier."""
-
-    amount: int
-    unit: OffsetUnit
-
-    @property
-    def seconds(self) -> int | None:
-        return self.amount * SECONDS[self.unit] if self.unit in FIXED_UNITS else None
-
-    @property
-    def months(self) -> int | None:
-        return self.amount * MONTHS[self.unit] if self.unit in MONTHS else None
-
-    @property
-    def length(self) -> str:
-        return f"{self.amount} {self.unit}{'' if self.amount == 1 else 's'}"
 
     def __str__(self) -> str:
         return f"offset {self.length}"

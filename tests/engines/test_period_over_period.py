@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from harness.base import Engine
+from harness.compare import naive_time
 from harness.generated_sql import answer
 
 from metricspec.backends import get_backend
@@ -183,13 +184,6 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Index:
 _LOADED: set[int] = set()
 
 
-def _naive(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day)
-    return value
-
 
 def _load(engine: Engine) -> None:
     if id(engine) not in _LOADED:
@@ -207,7 +201,7 @@ def test_offsets_match_pandas(case: Case, engine: Engine, index: Index) -> None:
     sql = compile_object(index, case.metric, backend, grain=Grain.parse(case.grain),
                          dimensions=case.dims, start=case.start, end=case.end).sql
     got = answer(engine, sql, backend.sqlglot_dialect)
-    rows = {tuple(_naive(v) for v in r[:-1]): r[-1] for r in got.rows}
+    rows = {tuple(naive_time(v) for v in r[:-1]): r[-1] for r in got.rows}
     want = expected(case.metric, case.grain, case.start, case.end, case.dims)
     assert list(rows) == sorted(want), sorted(set(rows) ^ set(want))[:5]
     assert any(v not in (None, 0.0) for v in want.values()), "a case that cannot fail"
@@ -240,7 +234,7 @@ def test_month_end_takes_the_last_day_of_the_shorter_month(engine: Engine, index
     backend = get_backend(engine.name)
     sql = compile_object(index, "revenue_last_month", backend, grain=Grain.parse("day"),
                          start=dt.datetime(2026, 3, 28), end=dt.datetime(2026, 4, 1)).sql
-    got = {_naive(r[0]): r[1] for r in answer(engine, sql, backend.sqlglot_dialect).rows}
+    got = {naive_time(r[0]): r[1] for r in answer(engine, sql, backend.sqlglot_dialect).rows}
     feb28 = float(EVENTS[(EVENTS.ts >= "2026-02-28") & (EVENTS.ts < "2026-03-01")].amount.sum())
     feb28_is_not_feb_26 = float(EVENTS[(EVENTS.ts >= "2026-02-26")
                                        & (EVENTS.ts < "2026-02-27")].amount.sum())

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from harness.base import Engine
+from harness.compare import naive_time
 from harness.generated_sql import answer
 
 from metricspec.backends import get_backend
@@ -221,13 +222,6 @@ def tables() -> dict[str, pa.Table]:
 _LOADED: set[int] = set()
 
 
-def _naive(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day)
-    return value
-
 
 def _rows(engine: Engine, index: Index, tables: dict[str, pa.Table], case: Case
           ) -> dict[tuple[Any, ...], Any]:
@@ -238,7 +232,7 @@ def _rows(engine: Engine, index: Index, tables: dict[str, pa.Table], case: Case
     sql = compile_object(index, case.metric, backend, grain=Grain.parse(case.grain),
                          dimensions=case.dims, start=case.start, end=case.end).sql
     got = answer(engine, sql, backend.sqlglot_dialect)
-    return {tuple(_naive(v) for v in r[:-1]): r[-1] for r in got.rows}
+    return {tuple(naive_time(v) for v in r[:-1]): r[-1] for r in got.rows}
 
 
 def test_the_data_has_what_the_semantics_turn_on() -> None:

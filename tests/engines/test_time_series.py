@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from harness.base import Engine
+from harness.compare import naive_time
 from harness.generated_sql import answer
 
 from metricspec.backends import get_backend
@@ -191,13 +192,6 @@ def tables() -> dict[str, pa.Table]:
 _LOADED: set[int] = set()
 
 
-def _naive(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime(value.year, value.month, value.day)
-    return value
-
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_time_query_matches_pandas(case: Case, engine: Engine, index: Index,
@@ -209,7 +203,7 @@ def test_time_query_matches_pandas(case: Case, engine: Engine, index: Index,
     sql = compile_object(index, case.metric, backend, grain=Grain.parse(case.grain),
                          dimensions=case.dims, start=case.start, end=case.end).sql
     got = answer(engine, sql, backend.sqlglot_dialect)
-    rows = {tuple(_naive(v) for v in r[:-1]): r[-1] for r in got.rows}
+    rows = {tuple(naive_time(v) for v in r[:-1]): r[-1] for r in got.rows}
     want = expected(case.metric, case.grain, case.start, case.end, case.dims)
     assert list(rows) == sorted(want), (sorted(set(rows) ^ set(want)))[:5]
     for key, value in want.items():
@@ -237,7 +231,7 @@ def test_windows_of_different_lengths_in_one_query(engine: Engine, index: Index,
                           Request(Grain.parse("day"), (), start, end)).sql
     got = answer(engine, sql, backend.sqlglot_dialect)
     for position, name in enumerate(names, 1):
-        rows = {_naive(r[0]): r[position] for r in got.rows}
+        rows = {naive_time(r[0]): r[position] for r in got.rows}
         want = {k[0]: v for k, v in expected(name, "day", start, end, ()).items()}
         assert sorted(rows) == sorted(want), name
         for key, value in want.items():

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from harness.base import Engine
+from harness.compare import naive_time
 from harness.generated_sql import answer
 
 from metricspec.backends import get_backend
@@ -172,11 +173,6 @@ def tables() -> dict[str, pa.Table]:
 _LOADED: set[int] = set()
 
 
-def _naive(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
-
 
 def _run(engine: Engine, index: Index, tables: dict[str, pa.Table], metric: str, grain: str,
          start: dt.datetime | None, end: dt.datetime | None) -> dict[dt.datetime, Any]:
@@ -187,7 +183,7 @@ def _run(engine: Engine, index: Index, tables: dict[str, pa.Table], metric: str,
     sql = compile_object(index, metric, backend, grain=Grain.parse(grain), start=start,
                          end=end).sql
     got = answer(engine, sql, backend.sqlglot_dialect)
-    return {_naive(r[0]): r[-1] for r in got.rows}
+    return {naive_time(r[0]): r[-1] for r in got.rows}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)

@@ -66,3 +66,13 @@ def assert_rows_match(
             if j in skip_columns:
                 continue
             assert same(a, e, rel), f"row {i} column {j}: {a!r} != {e!r} (expected)\n{row}\n{want}"
+
+
+def naive_time(value: Any) -> Any:
+    """A period as the references key it: aware datetimes as naive UTC, dates as midnight
+    (engines return a period as a TIMESTAMP, an instant, or a DATE)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
