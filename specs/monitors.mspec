@@ -56,5 +56,5 @@ monitor csat_week_over_week "CSAT, week over week" {
   every 1 hour
   baseline same period last week
   alert when below baseline by 15%
-  min_n 50
+  min_n 30
 }

@@ -1,10 +1,12 @@
 """`metricspec demo`: build the example warehouse on embedded DuckDB and run everything the
-example specs define — the experiments and the monitors — printing their reports."""
+example specs define — the experiments, the monitors, active users and a balance over the
+week before, the month-grain KPI tree — printing their reports."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +22,10 @@ from metricspec.cli.common import (
 )
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.resources import example_specs_dir
+
+if TYPE_CHECKING:
+    from metricspec.run.connections import Connection
+    from metricspec.semantic import Index
 
 MONITORING_DAY = ("2026-11-16", "2026-11-17")
 
@@ -75,8 +81,6 @@ def demo(
                 task, completed=done, description=f"building: {stage}"))
         rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
         out.print(f"built {database} in {summary.seconds:.1f} s: {rows}", markup=False)
-    import datetime as dt
-
     from metricspec.cli.run_commands import progress, warehouse
 
     url = f"duckdb:///{database}"
@@ -102,5 +106,38 @@ def demo(
             render_monitor(build_monitor_report(monitored.plan, monitored.alerts, metric.format,
                                                 metric.unit, since, until,
                                                 monitored.coverage), out)
+        _time_section(index, conn, since)
     out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile specs --dialect all`"
               ", or point `--warehouse` at your own warehouse.", markup=False)
+
+
+#: The example metrics the demo shows over time (issue 12): exact active users over
+#: trailing windows, DAU/MAU, a semi-additive balance; and the month-grain KPI tree.
+TIME_METRICS = ("active_users", "weekly_active_users", "monthly_active_users", "stickiness",
+                "backlog")
+MONTH_TREE = ("monthly_engagement", "2026-10", "2026-09")
+
+
+def _time_section(index: Index, conn: Connection, day: dt.datetime) -> None:
+    """The week before the monitoring day by day, and the month-grain KPI tree."""
+    from rich.rule import Rule
+
+    from metricspec.cli.kpi_command import explain_periods, render_text
+    from metricspec.cli.query_output import QueryFormat, emit_rows
+    from metricspec.document.kpi_explain import Period
+    from metricspec.plan.metric_query import Grain, plan_metric_query
+    from metricspec.run.execute import run_metrics_costed
+
+    shown = [m for m in TIME_METRICS if m in index.metrics]
+    if shown:
+        out.print(Rule("active users and the ticket backlog, the week before"))
+        plan = plan_metric_query(index, shown, grain=Grain("day"),
+                                 start=day - dt.timedelta(days=7), end=day)
+        rows = run_metrics_costed(index, shown, conn, plan=plan).rows
+        emit_rows(rows, ["period", *shown], QueryFormat.table, index, shown)
+    tree, month, before = MONTH_TREE
+    if tree in index.kpis:
+        out.print(Rule(f"KPI tree {tree}, {month} against {before}"))
+        explanation, _ = explain_periods(index, tree, Period.parse(month),
+                                         Period.parse(before), conn)
+        render_text(explanation, index)

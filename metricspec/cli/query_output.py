@@ -107,12 +107,20 @@ def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
     for column in columns:
         table.add_column(plain(column), justify="right" if column in metrics else "left")
     definitions = index.metrics
+    dates = all(_midnight(row.get("period")) for row in rows)  # day grain or coarser
     for row in rows:
         table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
-                              if c in definitions else str(v)) for c, v in row.items()])
+                              if c in definitions else
+                              v.date().isoformat() if c == "period" and dates and v is not None
+                              else str(v)) for c, v in row.items()])
     out.print(table)
     for note in notes:
         out.print(plain(note, "dim"))
+
+
+def _midnight(value: Any) -> bool:
+    """Whether a period is shown as its date: a midnight (or none: a period without rows)."""
+    return value is None or (isinstance(value, dt.datetime) and value.time() == dt.time())
 
 
 #: What each `ir.qualifiers` word means for a value in a query's output.

@@ -69,6 +69,10 @@ def test_demo_command_runs_the_readme_job(tmp_path: Path) -> None:
     out = completed.stdout
     assert "Traceback" not in out + completed.stderr
     for expected in ("experiment summarizer_v2", "experiment prompt_template_v3",
-                     "INVALID", "monitor csat_drop", "2026-11-16 14:"):
+                     "INVALID", "monitor csat_drop", "2026-11-16 14:",
+                     # issue 12: active users over trailing windows, DAU/MAU, a balance,
+                     # and the month-grain KPI tree explained
+                     "stickiness", "backlog", "KPI tree monthly_engagement",
+                     "Why Conversations moved"):
         assert expected in out, expected
     assert len(list((tmp_path / "demo-reports").glob("*.html"))) == 5  # one per experiment
