@@ -234,6 +234,19 @@ class ExprRules(BuilderBase):
                          length=length)
 
 
+    def to_date_short(self, meta: Meta, children: list[Any]) -> ir.Window:
+        """`mtd(m)`, `qtd(m)`, `ytd(m)`, `fqtd(m)`, `fytd(m)`: `to_date(m, month)` and so on."""
+        word = children[0]
+        length = ir.Duration(span=self.span_of(word), value=1,
+                             unit=TO_DATE_SHORT[str(word).lower()])
+        return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[1],
+                         length=length)
+
+
+#: The short forms of `to_date` and the period each accumulates to.
+TO_DATE_SHORT = {"mtd": "month", "qtd": "quarter", "ytd": "year", "fqtd": "fiscal_quarter",
+                 "fytd": "fiscal_year"}
+
 #: Spellings of an offset's unit (the duration units, and calendar months to years).
 OFFSET_UNITS: dict[str, str] = {
     **TIME_UNITS, "month": "month", "months": "month", "quarter": "quarter",
