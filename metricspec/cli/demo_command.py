@@ -130,9 +130,12 @@ def _time_section(index: Index, conn: Connection, day: dt.datetime) -> None:
 
     shown = [m for m in TIME_METRICS if m in index.metrics]
     if shown:
+        # the seven days before the monitoring day's eve, whose last hour already holds the
+        # monitoring day's dense traffic (docs/demo-data.md: from 2026-11-15 23:00)
+        end = day - dt.timedelta(days=1)
         out.print(Rule("active users and the ticket backlog, the week before"))
         plan = plan_metric_query(index, shown, grain=Grain("day"),
-                                 start=day - dt.timedelta(days=7), end=day)
+                                 start=end - dt.timedelta(days=7), end=end)
         rows = run_metrics_costed(index, shown, conn, plan=plan).rows
         emit_rows(rows, ["period", *shown], QueryFormat.table, index, shown)
     tree, month, before = MONTH_TREE
