@@ -131,13 +131,25 @@ UntilOpt = Annotated[str | None, typer.Option(
 def cache_or_none(paths: list[Path] | None, no_cache: bool) -> Cache | None:
     """The compile cache of the project (`metricspec.cache`), unless turned off; a folder
     that cannot be used safely is a warning, and the command runs without a cache."""
-    from metricspec.cache import Cache, CacheRefused, default_folder, disabled_by_environment
-    from metricspec.cli.settings import root_for
+    from metricspec.cache import (
+        ENV_FOLDER,
+        Cache,
+        CacheRefused,
+        default_folder,
+        disabled_by_environment,
+    )
+    from metricspec.cli.settings import CONFIG, root_for
 
     if no_cache or disabled_by_environment():
         return None
+    root = root_for(paths or [Path("specs")]).resolve()
+    configured = bool(CONFIG and CONFIG[0].file) or bool(os.environ.get(ENV_FOLDER))
+    if not configured and not root.is_relative_to(Path.cwd().resolve()):
+        # no configuration names a project: write nothing outside the folder worked in
+        # (`metricspec check ../x.mspec` would otherwise create ../../.metricspec_cache)
+        return None
     try:
-        return Cache.open(default_folder(root_for(paths or [Path("specs")])))
+        return Cache.open(default_folder(root))
     except CacheRefused as exc:
         error_line(str(exc), label="warning")
         return None

@@ -233,3 +233,21 @@ def test_the_command_line_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     shutil.rmtree(tmp_path / "elsewhere")
     compile_(out="off")
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_no_cache_is_written_outside_the_folder_worked_in(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a configuration, `check x.mspec` in a folder would put the cache in the spec
+    folder's parent — above where the user works; then nothing is cached. From the parent
+    itself (`check p`) the cache is where the README says."""
+    project = tmp_path / "a" / "p"
+    project.mkdir(parents=True)
+    shutil.copy(REPO / "specs" / "sources.mspec", project / "x.mspec")
+    monkeypatch.delenv("METRICSPEC_NO_CACHE", raising=False)
+    monkeypatch.delenv("METRICSPEC_CACHE_DIR", raising=False)
+    monkeypatch.chdir(project)
+    assert runner.invoke(app, ["check", "x.mspec"]).exit_code == 0
+    assert not (tmp_path / "a" / FOLDER_NAME).exists()
+    monkeypatch.chdir(tmp_path / "a")
+    assert runner.invoke(app, ["check", "p"]).exit_code == 0
+    assert (tmp_path / "a" / FOLDER_NAME).is_dir()
