@@ -90,13 +90,19 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     for monitor in ctx.project.monitors:
         if not monitor.metric or monitor.metric.name not in ctx.index.metrics:
             continue
-        for name in ctx.index.sources_of(monitor.metric.name):
-            if name not in ctx.index.sources:
-                continue
-            for dim in monitor.dimensions:
-                resolved = graph.resolve(name, dim.name)  # unknown ones: check.names
-                if isinstance(resolved, JoinProblem) and resolved.code != "MS206":
-                    yield _problem(resolved, dim.span)
+        converts = any(isinstance(node, ir.Conversion) for node in ir.walk(
+            ctx.index.expand(ctx.index.metrics[monitor.metric.name].expr)))
+        for dim in monitor.dimensions:
+            found = [graph.resolve(name, dim.name)  # unknown ones: check.names
+                     for name in ctx.index.sources_of(monitor.metric.name)
+                     if name in ctx.index.sources]
+            problems = [r for r in found if isinstance(r, JoinProblem) and r.code != "MS206"]
+            yield from (_problem(r, dim.span) for r in problems)
+            if converts and not problems and any(isinstance(r, JoinPath) for r in found):
+                # what plan.joins.joined_dimension refuses: said here, at the slice
+                yield error("MS405", f"`{dim.name}` is read through a join, which conversion "
+                            f"metrics (`{monitor.metric.name}`) do not support yet", dim.span,
+                            "slice the monitor by a dimension of the metric's own sources")
 
 
 def filter_references(graph: EntityGraph, flt: ir.Filter,
