@@ -339,6 +339,9 @@ def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
             raise InternalError(f"source `{source.name}` has no time column", "MS605")
     available = available_dimensions(sources, conversions)
     for dimension in dimensions:
+        table, _, own = dimension.rpartition(".")
+        if table in sources and own in available:  # `events.channel`: the source's own
+            continue
         joined = False if dimension in available else joined_dimension(
             project, sources, dimension, bool(conversions))
         if joined is True:
