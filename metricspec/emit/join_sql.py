@@ -84,7 +84,7 @@ def _on(joins: Joins, key: str, target: str, left: str, right: str,
         time = joins.source.time
         if time is None:
             raise InternalError(f"`{joins.source.name}` joins the slowly changing dimension "
-                                f"`{target}` without a time column", "MS432")
+                                f"`{target}` without a time column", "MS433")
         event = sql.col(time.name, "s")
         conditions.append(exp.LTE(this=sql.col(table.valid_from.name, right),
                                   expression=event.copy()))
