@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import finish
-from metricspec.emit.join_sql import relation
+from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.lower import InternalError, Measure
@@ -230,7 +230,7 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
     joins = plan.joins.get(source)  # dimensions the components' filters read
     for comp in _components(plan, source):
         value = sql.col(comp.column, "s") if comp.column else None
-        flt = joins.localize(comp.filter) if joins else comp.filter
+        flt = local_filter(joins, comp.filter)
         select = select.select(sql.agg(comp.func, value, sql.filter(flt, "s")).as_(
             sql.alias(comp.name)), copy=False)
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(

@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT
 from metricspec.emit.experiment_sql import exposure_ctes
-from metricspec.emit.join_sql import relation
+from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.lower import Measure
 from metricspec.plan.regression import RegressionPlan
@@ -165,7 +165,7 @@ def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, b
     for _, m, is_pre in measures:
         window = pre if is_pre else post
         assert window is not None
-        flt = sql.filter(joins.localize(m.filter) if joins else m.filter, "s")
+        flt = sql.filter(local_filter(joins, m.filter), "s")
         condition = exp.and_(window.copy(), flt) if flt is not None else window.copy()
         value = sql.col(m.column, "s") if m.column else None
         select = select.select(sql.agg(m.func, value, condition).as_(sql.alias(m.name)),

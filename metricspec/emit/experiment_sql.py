@@ -30,7 +30,6 @@ from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
-from metricspec.filters import CheckedFilter
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Conversion
 
@@ -178,9 +177,6 @@ def _source_scan(
     assert src.time is not None
     joins = plan.joins.get(source)  # dimensions of other tables its filters read
 
-    def local(checked: CheckedFilter | None) -> CheckedFilter | None:
-        return joins.localize(checked) if joins else checked
-
     bases = [b for b in plan.bases if any(c is not None and c.source == source for c in (b.x, b.y))]
     quantiles = [b for b in plan.bases if b.quantile and b.quantile.source == source]
     cuped = any(b.cuped for b in bases)
@@ -211,7 +207,7 @@ def _source_scan(
                 c
                 for c in (
                     exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
-                    sql.filter(local(q.filter), "s"),
+                    sql.filter(local_filter(joins, q.filter), "s"),
                 )
                 if c is not None
             ]
@@ -245,13 +241,13 @@ def _source_scan(
             if comp is None or comp.source != source:
                 continue
             value = sql.col(comp.column, "s") if comp.column else None
-            post_filter = _and(post_condition, sql.filter(local(comp.filter), "s"))
+            post_filter = _and(post_condition, sql.filter(local_filter(joins, comp.filter), "s"))
             unit_select = unit_select.select(
                 sql.agg(comp.func, value, post_filter).as_(sql.alias(comp.name)), copy=False
             )
             columns.append(comp.name)
             if base.cuped and pre is not None:
-                pre_condition = _and(pre.copy(), sql.filter(local(comp.filter), "s"))
+                pre_condition = _and(pre.copy(), sql.filter(local_filter(joins, comp.filter), "s"))
                 unit_select = unit_select.select(
                     sql.agg(comp.func, value and value.copy(), pre_condition).as_(
                         sql.alias(f"{comp.name}__pre")

@@ -88,7 +88,7 @@ def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[s
 
 def earlier_period(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:
     if shift.months is not None:
-        return sql.months_sub(period, shift.months)
+        return sql.add_months(period, -shift.months)
     return sql.ts_add(period, -(shift.seconds or 0))
 
 

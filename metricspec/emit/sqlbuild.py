@@ -193,11 +193,6 @@ class SqlBuilder:
         node = exp.TimestampAdd(this=value, expression=amount, unit=exp.var("MONTH"))
         return self._spelled("add_months", node, x=value, months=amount)
 
-    def months_sub(self, value: exp.Expr, months: int) -> exp.Expr:
-        """`value` a whole number of calendar months earlier, the day of the month clamped
-        to the last day of the earlier month (31 March less a month is 28 or 29 February)."""
-        return self.add_months(value, -months)
-
     def bucket(self, ts: exp.Expr, grain: Grain) -> exp.Expr:
         """The start of the `grain` period that `ts` falls in."""
         if grain.unit == "none":  # one period: the whole range
