@@ -9,7 +9,7 @@ from lark import Token
 from lark.tree import Meta
 
 from metricspec import ir
-from metricspec.parse.build_base import TIME_UNITS, BuilderBase
+from metricspec.parse.build_base import MAX_DURATION_SECONDS, TIME_UNITS, BuilderBase
 
 
 class ExprRules(BuilderBase):
@@ -176,14 +176,15 @@ class ExprRules(BuilderBase):
         return ir.Window(span=self.span_of(meta), mode="cumulative", expr=children[0])
 
     def offset(self, meta: Meta, children: list[Any]) -> ir.Offset:
-        amount, unit = children[1]
-        return ir.Offset(span=self.span_of(meta), mode="offset", expr=children[0],
-                         amount=amount, unit=unit)
+        return self._offset(meta, children, "offset")
 
     def growth(self, meta: Meta, children: list[Any]) -> ir.Offset:
+        return self._offset(meta, children, "growth")
+
+    def _offset(self, meta: Meta, children: list[Any], mode: str) -> ir.Offset:
         amount, unit = children[1]
-        return ir.Offset(span=self.span_of(meta), mode="growth", expr=children[0],
-                         amount=amount, unit=unit)
+        return ir.Offset(span=self.span_of(meta), mode=mode, expr=children[0], amount=amount,
+                         unit=unit)
 
     def offset_baseline(self, meta: Meta, children: list[Any]) -> ir.PeriodOffset:
         amount, unit = children[0]
@@ -214,7 +215,7 @@ class ExprRules(BuilderBase):
         if value != int(value) or value <= 0:
             self._error("MS453", f"an offset needs a positive whole number, not `{number}`",
                         number, "e.g. `offset(m, 1 week)`")
-        elif value * OFFSET_DAYS[name] > 36525:
+        elif value * ir.SECONDS[name] > MAX_DURATION_SECONDS:
             self._error("MS453", f"an offset of `{number} {unit}` is longer than a century",
                         number)
             value = 1
@@ -247,14 +248,8 @@ class ExprRules(BuilderBase):
 TO_DATE_SHORT = {"mtd": "month", "qtd": "quarter", "ytd": "year", "fqtd": "fiscal_quarter",
                  "fytd": "fiscal_year"}
 
-#: Spellings of an offset's unit (the duration units, and calendar months to years).
-OFFSET_UNITS: dict[str, str] = {
-    **TIME_UNITS, "month": "month", "months": "month", "quarter": "quarter",
-    "quarters": "quarter", "year": "year", "years": "year",
-}
-#: About how many days each unit is, to bound an offset's length.
-OFFSET_DAYS: dict[str, float] = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7,
-                                 "month": 31, "quarter": 92, "year": 366}
+#: Spellings of an offset's unit: those of durations (minutes to years).
+OFFSET_UNITS = TIME_UNITS
 
 
 #: The periods `to_date(m, …)` accumulates to (plan.calendar cuts them).
