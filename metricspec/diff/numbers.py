@@ -30,7 +30,7 @@ from metricspec.plan.lower import InternalError, PlanError
 from metricspec.plan.metric_query import Grain, MetricQueryPlan, plan_metric_query
 from metricspec.report import fmt
 from metricspec.run.connections import Connection
-from metricspec.run.execute import backend_of, execute, preflight, rows_of, series_columns
+from metricspec.run.execute import backend_of, execute, preflight, preflight_columns, rows_of
 from metricspec.semantic import Index
 
 
@@ -197,7 +197,7 @@ def warehouse_numbers(diff: SpecDiff, base: Index, head: Index, conn: Connection
                           kind="metric numbers", name=", ".join(pairs[p][1] for p in group),
                           files=())
         what = "the numbers of " + ", ".join(f"`{pairs[p][1]}`" for p in group)
-        preflight(conn, backend, what, series_columns(plan))
+        preflight(conn, backend, what, preflight_columns(plan))
         rows = rows_of(execute(conn, text, what, (s.name for s in plan.sources.values())))
         row = rows[0] if rows else {}
         statements.append(Statement(tuple(sorted(plan.sources)), text))

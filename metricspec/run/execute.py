@@ -162,18 +162,13 @@ def preflight(conn: Connection, backend: Backend, what: str,
                            f"column {listed}; the table has: {', '.join(sorted(present))}")
 
 
-def experiment_columns(plan: ExperimentPlan) -> dict[ir.Source, set[str]]:
-    """What the preflight checks for an experiment (see `ExperimentPlan.columns_read`), the
-    dimension tables it joins included."""
+def preflight_columns(plan: ExperimentPlan | MetricQueryPlan) -> dict[ir.Source, set[str]]:
+    """What the preflight checks for an experiment or a series (see the plans'
+    `columns_read`), the dimension tables it joins included."""
     sources = {**plan.joined_tables, **plan.sources}
     return {sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
-def series_columns(plan: MetricQueryPlan) -> dict[ir.Source, set[str]]:
-    """What the preflight checks for a series (see `MetricQueryPlan.columns_read`), the
-    dimension tables it joins included."""
-    sources = {**plan.joined_tables, **plan.sources}
-    return {sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
 # ------------------------------------------------------------ runs
@@ -217,7 +212,7 @@ def execute_experiment(compiled: Compiled, conn: Connection, progress: Progress 
     what = f"experiment `{compiled.name}`"
     progress("checking tables")
     started = time.perf_counter()
-    preflight(conn, compiled.backend, what, experiment_columns(plan))
+    preflight(conn, compiled.backend, what, preflight_columns(plan))
     timings.add("preflight", time.perf_counter() - started)
     progress("running the experiment query")
     started = time.perf_counter()
@@ -279,7 +274,7 @@ def execute_monitor(compiled: Compiled, conn: Connection, progress: Progress = n
     timings = timings or Timings()
     what = f"{compiled.kind} `{compiled.name}`"
     progress("checking tables")
-    preflight(conn, compiled.backend, what, series_columns(plan.series))
+    preflight(conn, compiled.backend, what, preflight_columns(plan.series))
     progress(f"evaluating {what}")
     started = time.perf_counter()
     tables = [_table_name(s) for s in plan.series.sources.values()]
@@ -306,7 +301,7 @@ def run_monitor_series(plan: MonitorPlan, conn: Connection, *, name: str,
     what = f"{kind} `{name}` series"
     compiled = _compiled(what, Timings(), no_progress,
                          lambda: pipeline.compile_plan(kind, name, plan, backend_of(conn)))
-    preflight(conn, compiled.backend, what, series_columns(plan.series))
+    preflight(conn, compiled.backend, what, preflight_columns(plan.series))
     tables = [_table_name(s) for s in plan.series.sources.values()]
     return rows_of(execute(conn, pipeline.series_sql(compiled), what, tables, budget))
 
@@ -346,7 +341,7 @@ def execute_metrics_costed(compiled: Compiled, conn: Connection, what: str | Non
     """Preflight and execute a compiled metric query; its rows and what it read."""
     plan = _plan_of(compiled, MetricQueryPlan)
     what = what or f"metric query `{compiled.name}`"
-    preflight(conn, compiled.backend, what, series_columns(plan))
+    preflight(conn, compiled.backend, what, preflight_columns(plan))
     result, cost = execute_costed(conn, compiled.sql, what,
                                   (_table_name(s) for s in plan.sources.values()), budget)
     return MetricsRun(rows_of(result), cost)

@@ -38,9 +38,9 @@ from metricspec.run.execute import (
     backend_of,
     execute,
     execute_costed,
-    experiment_columns,
     no_progress,
     preflight,
+    preflight_columns,
     rows_of,
 )
 from metricspec.semantic import Index
@@ -85,7 +85,7 @@ def run_incremental(index: Index, name: str, conn: Connection, lookback: dt.time
     names = state_names(index, name, schema)
     what = f"experiment `{name}` (incremental)"
     progress("checking tables")
-    preflight(conn, backend, what, experiment_columns(plan))
+    preflight(conn, backend, what, preflight_columns(plan))
     progress("refreshing the state")
     started = time.perf_counter()
     refresh = _refresh(plan, names, conn, sql, lookback, what)
