@@ -34,7 +34,7 @@ from metricspec.plan.lower import (
     WindowSpec,
     filter_columns,
 )
-from metricspec.plan.offsets import SeriesPlan, grain_months, plan_series, transformed
+from metricspec.plan.offsets import SeriesPlan, plan_series, transformed
 from metricspec.plan.zones import project_zone
 from metricspec.semantic import Index
 
@@ -215,8 +215,8 @@ def plan_metric_query(index: Index, metrics: list[str], *, grain: Grain | None =
         if grain.unit == "none":
             raise PlanError("offsets and windows inside arithmetic need periods: "
                             "query them by a grain, not `--grain none`")
-        lowered, series, start = plan_series(lowering, metrics, grain.seconds, grain_months(
-            grain.unit, grain.count), str(grain), start)
+        lowered, series, start = plan_series(lowering, metrics, grain.seconds, grain.months,
+                                             str(grain), start)
     else:
         lowered = tuple(lowering.metric(name) for name in metrics)
     computed = series.components if series else lowered

@@ -25,7 +25,6 @@ from metricspec.plan.lower import InternalError, LoweredMetric, Lowering, PlanEr
 
 #: How a formula part names a component read at an earlier period: `<component>@<shift>`.
 SHIFTED = "@"
-_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 @dataclass(frozen=True)
@@ -189,10 +188,3 @@ def _check_grain(shift: Shift, grain_seconds: int | None, grain_months: int | No
         return
     raise PlanError(f"`{owner}` is offset by {shift}, which is not a whole number of "
                     f"{grain} periods; pick a grain that divides it")
-
-
-def grain_months(unit: str, count: int) -> int | None:
-    """>>> grain_months("quarter", 1), grain_months("day", 1)
-    (3, None)
-    """
-    return _MONTHS[unit] * count if unit in _MONTHS else None

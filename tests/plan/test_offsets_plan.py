@@ -72,3 +72,12 @@ def test_a_window_can_be_offset_and_the_offset_must_tile_the_grain(index: Index)
     with pytest.raises(PlanError, match="offset by 1 year"):
         plan_metric_query(index, ["yoy"], grain=Grain("week"))
     assert plan_metric_query(index, ["yoy"], grain=Grain("quarter")).series is not None
+
+
+@pytest.mark.parametrize("grain", ["fiscal_year", "fiscal_quarter", "quarter"])
+def test_a_calendar_offset_plans_at_a_fiscal_grain(index: Index, grain: str) -> None:
+    """A year is a whole number of fiscal quarters and years (check accepts the spec; the
+    planner read the months of calendar grains only and refused fiscal ones)."""
+    plan = plan_metric_query(index, ["yoy"], grain=Grain.parse(grain),
+                             start=dt.datetime(2026, 4, 1), end=dt.datetime(2027, 4, 1))
+    assert plan.series is not None and [str(s) for s in plan.series.shifts] == ["1 year"]
