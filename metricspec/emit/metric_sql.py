@@ -120,8 +120,11 @@ def _time_range(
     source: ir.Source | None = None,
 ) -> exp.Expr | None:
     if source is not None and zoned(plan.timezone, source):  # bounds in the column's terms
-        lower = None if plan.start is None or open_start else bound(
-            plan.timezone, source, plan.start - dt.timedelta(seconds=lookback), sql)
+        # to-date and month windows read from the periods they reach, as unzoned below
+        first = plan.read_from if plan.calendar_windows else (
+            None if plan.start is None else plan.start - dt.timedelta(seconds=lookback))
+        lower = None if first is None or open_start else bound(plan.timezone, source, first,
+                                                                sql)
         upper = None if plan.end is None else bound(plan.timezone, source, plan.end, sql)
         found = [exp.GTE(this=time.copy(), expression=lower) if lower else None,
                  exp.LT(this=time.copy(), expression=upper) if upper else None]

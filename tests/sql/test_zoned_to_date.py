@@ -1,0 +1,44 @@
+"""A to-date metric in a project time zone reads from the start of its local month, as it
+does without a zone (the zoned range once started at the query's start, so month-to-date
+on 10 March left out 1–9 March). Checked on DuckDB against pandas `tz_convert`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metricspec.backends import get_backend
+from metricspec.pipeline import compile_object
+from metricspec.plan.metric_query import Grain
+from metricspec.workspace import Workspace
+
+SPEC = """\
+calendar { timezone "Europe/Berlin" }
+source events = table a.events { entity user_id: string; time ts: timestamp; column amount: number }
+metric revenue = sum(events.amount)
+metric mtd_rev = mtd(revenue)
+"""
+
+
+def test_month_to_date_in_a_zone_counts_from_the_local_month_start(tmp_path: Path) -> None:
+    (tmp_path / "s.mspec").write_text(SPEC)
+    ws = Workspace.load(tmp_path)
+    assert ws.ok, ws.render("text")
+    sql = compile_object(ws.index, "mtd_rev", get_backend("duckdb"), grain=Grain("day"),
+                         start=dt.datetime(2026, 3, 10), end=dt.datetime(2026, 3, 13)).sql
+    events = pd.DataFrame({"user_id": "u", "amount": 1.0,
+                           "ts": pd.date_range("2026-02-27", "2026-03-14", freq="5h")})
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA a")
+    con.register("events_df", events)
+    con.execute("CREATE TABLE a.events AS SELECT * FROM events_df")
+    local = events.ts.dt.tz_localize("UTC").dt.tz_convert("Europe/Berlin").dt.tz_localize(None)
+    rows = con.execute(sql).fetchall()
+    assert [p for p, _ in rows] == [dt.datetime(2026, 3, d) for d in (10, 11, 12)]
+    for period, value in rows:
+        want = ((local >= pd.Timestamp("2026-03-01"))
+                & (local < pd.Timestamp(period) + pd.Timedelta(days=1))).sum()
+        assert value == want, (period, value, want)
