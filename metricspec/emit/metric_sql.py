@@ -54,9 +54,12 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
             blocks.append(_Block(name, [m.name for m in scan.measures]))
         for semi, own in semis:
             name = block_name(own.source.name, semi)
-            time = sql.col(own.source.time.name if own.source.time else "", "s")
+            if own.source.time is None:
+                raise InternalError(f"source `{own.source.name}` has no time column", "MS605")
+            time = sql.col(own.source.time.name, "s")
             ctes.append((name, semi_scan(plan, semi, own, sql, _time_range(
-                plan, sql, time, lookback, open_start=plan.cumulative), measure_sql)))
+                plan, sql, time, lookback, open_start=plan.cumulative, source=own.source),
+                measure_sql)))
             blocks.append(_Block(name, [m.name for m in own.measures]))
     for conv in plan.conversions:
         for cte_name, cte in _conversion(plan, conv, sql, lookback):

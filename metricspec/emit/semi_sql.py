@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.zones import local_time
 from metricspec.plan.lower import InternalError, Measure, Semi
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
 
@@ -61,7 +62,7 @@ def semi_scan(plan: MetricQueryPlan, semi: Semi, scan: Scan, sql: SqlBuilder,
     if source.time is None:
         raise InternalError(f"source `{source.name}` has no time column", "MS605")
     time = sql.col(source.time.name, "s")
-    period = sql.bucket(time.copy(), plan.grain)
+    period = sql.bucket(local_time(plan.timezone, source, time.copy(), sql), plan.grain)
     pick = exp.Max if semi.choice == "last" else exp.Min
     chosen = exp.Window(this=pick(this=time.copy()),
                         partition_by=[period.copy(), *[sql.col(p, "s") for p in semi.per]])
