@@ -20,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from metricspec import ir
+from metricspec.plan.calendar import add_months
 from metricspec.plan.formula import Bin, Const, Formula, Part, rename
 from metricspec.plan.lower import InternalError, LoweredMetric, Lowering, PlanError, to_formula
 
@@ -56,12 +57,7 @@ class Shift:
         """
         if self.months is None:
             return at - dt.timedelta(seconds=self.seconds or 0)
-        total = at.year * 12 + at.month - 1 - self.months
-        year, month = divmod(total, 12)
-        month += 1
-        following = dt.date(year + (month == 12), month % 12 + 1, 1)
-        last = (following - dt.timedelta(days=1)).day
-        return at.replace(year=year, month=month, day=min(at.day, last))
+        return add_months(at, -self.months)
 
 
 @dataclass(frozen=True)
