@@ -98,24 +98,62 @@ def emit_rows(rows: list[dict[str, Any]], columns: list[str], fmt: QueryFormat,
         for note in notes:
             err.print(f"note: {note}", markup=False, highlight=False)
         return
+    from metricspec.report import fmt as number
+    from metricspec.report.terminal import plain
+
+    definitions = index.metrics
+    dates = all(_midnight(row.get("period")) for row in rows)  # day grain or coarser
+    cells = {c: [number.value(row[c], definitions[c].format, definitions[c].unit)
+                 if c in definitions else
+                 row[c].date().isoformat() if c == "period" and dates and row[c] is not None
+                 else str(row[c]) for row in rows] for c in columns}
+    for i, group in enumerate(column_groups(columns, metrics, cells, out.width)):
+        if i:
+            out.print()
+        out.print(_table(group, metrics, cells))
+    for note in notes:
+        out.print(plain(note, "dim"))
+
+
+def column_groups(columns: list[str], metrics: list[str], cells: dict[str, list[str]],
+                  width: int) -> list[list[str]]:
+    """The columns of one table per group that fits ``width`` in full: the period and
+    dimension columns in every group, the metric columns shared out in order (a value or a
+    date cut short is worse than a second table)."""
+    from rich.cells import cell_len
+
+    from metricspec.safetext import printable
+
+    def needs(column: str) -> int:  # the longest cell, plus two of padding and a rule
+        return max(cell_len(printable(text)) for text in (column, *cells[column])) + 3
+
+    keys = [c for c in columns if c not in metrics]
+    room = width - 1 - sum(needs(c) for c in keys)
+    groups: list[list[str]] = []
+    used = room
+    for column in (c for c in columns if c in metrics):
+        if not groups or used + needs(column) > room:
+            groups.append([])
+            used = 0
+        groups[-1].append(column)
+        used += needs(column)
+    return [[c for c in columns if c in keys or c in group] for group in groups or [[]]]
+
+
+def _table(columns: list[str], metrics: list[str], cells: dict[str, list[str]]) -> Any:
+    """A rich table of these columns; keys never wrap, a metric's header folds only when
+    it alone is wider than the terminal."""
     from rich.table import Table
 
-    from metricspec.report import fmt as number
     from metricspec.report.terminal import plain
 
     table = Table(header_style="bold")
     for column in columns:
-        table.add_column(plain(column), justify="right" if column in metrics else "left")
-    definitions = index.metrics
-    dates = all(_midnight(row.get("period")) for row in rows)  # day grain or coarser
-    for row in rows:
-        table.add_row(*[plain(number.value(v, definitions[c].format, definitions[c].unit)
-                              if c in definitions else
-                              v.date().isoformat() if c == "period" and dates and v is not None
-                              else str(v)) for c, v in row.items()])
-    out.print(table)
-    for note in notes:
-        out.print(plain(note, "dim"))
+        table.add_column(plain(column), justify="right" if column in metrics else "left",
+                         no_wrap=column not in metrics, overflow="fold")
+    for i in range(len(next(iter(cells.values()), []))):
+        table.add_row(*[plain(cells[c][i]) for c in columns])
+    return table
 
 
 def _midnight(value: Any) -> bool:

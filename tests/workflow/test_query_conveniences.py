@@ -218,3 +218,31 @@ def test_sql_where_runs_and_gives_the_filtered_numbers(small_warehouse: Path) ->
     assert got == pytest.approx(want, rel=1e-12) and len(want) == 4
     result = runner.invoke(app, ["sql", "summarizer_v2", "-s", SPECS, "--where", "x = 1"])
     assert result.exit_code == 2 and "--where applies to metrics" in result.stderr
+
+
+def test_wide_tables_are_split_not_cut_at_80_columns(small_warehouse: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five metrics by day and channel do not fit 80 columns: the table is printed in parts,
+    each repeating the period and channel, so no date, name or value is cut short."""
+    from metricspec.cli import common
+
+    monkeypatch.setattr(common.out, "_width", 80)
+    metrics = ["task_completion", "hallucination_rate", "cost_per_query", "escalation_rate",
+               "csat"]
+    args = [*metrics, "--since", "2026-11-01", "--until", "2026-11-03", "--by", "channel"]
+    result = runner.invoke(app, ["query", "-s", SPECS, "-w", f"duckdb:///{small_warehouse}",
+                                 *args])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    headers = [line for line in lines if line.startswith("┃")]
+    assert len(headers) >= 2 and all("period" in h and "channel" in h for h in headers)
+    shown = " ".join(headers)
+    assert all(shown.count(m) == 1 for m in metrics)  # each metric in exactly one part
+    rows = json.loads(query(small_warehouse, *args, "-f", "json")[1])
+    cells = [line for line in lines if line.startswith("│")]
+    assert len(cells) == len(rows) * len(headers)
+    for row in rows:  # every row's period and channel, in full, in every part
+        assert sum(row["period"][:10] in c and row["channel"] in c for c in cells) == len(
+            headers)
