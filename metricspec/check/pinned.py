@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import zoneinfo
 from collections.abc import Iterator
 
 from metricspec import ir
@@ -50,7 +51,7 @@ def rule_pinned_definitions(ctx: Context) -> Iterator[Diagnostic]:
     same (or a lower) version: an error at the experiment, with a note at the metric."""
     if ctx.lock is None or ctx.lock_error:
         return
-    today = ctx.today or today_or_override()
+    today = ctx.today or today_or_override(ctx.index.calendar.timezone)
     for name, pin in sorted(ctx.lock.experiments.items()):
         exp = ctx.index.experiments.get(name)
         if exp is None or experiment_status(exp, today) != "running":
@@ -81,14 +82,23 @@ def rule_lock_file(ctx: Context) -> Iterator[Diagnostic]:
                     "restore it from version control, or delete it and run `metricspec lock`")
 
 
-def today_or_override() -> dt.date:
-    """Today, or the day `METRICSPEC_TODAY` (YYYY-MM-DD) names: a check in CI or a test
-    can judge which experiments run on a fixed day."""
+def today_or_override(zone: str | None = None) -> dt.date:
+    """Today in the project's time zone (UTC without one: experiment windows are read in
+    that zone, not in the machine's), or the day `METRICSPEC_TODAY` (YYYY-MM-DD) names: a
+    check in CI or a test can judge which experiments run on a fixed day."""
     text = os.environ.get("METRICSPEC_TODAY", "")
     try:
-        return dt.date.fromisoformat(text) if text else dt.date.today()
+        return dt.date.fromisoformat(text) if text else _zoned_today(zone)
     except ValueError:
-        return dt.date.today()
+        return _zoned_today(zone)
+
+
+def _zoned_today(zone: str | None) -> dt.date:
+    try:  # an unknown zone is MS440's error; today is then read in UTC
+        where: dt.tzinfo = zoneinfo.ZoneInfo(zone) if zone else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        where = dt.UTC
+    return dt.datetime.now(where).date()
 
 
 def _where(span: ir.Span) -> str:

@@ -181,6 +181,13 @@ def parse_time(value: str | None, option: str,
         usage_error(f"{option} {exc}")
 
 
+def local_time(calendar: ir.Calendar) -> dt.datetime:
+    """Now, as a wall-clock time in the calendar's zone (UTC without one): the terms
+    experiment windows and ranges are read in, whatever the machine's zone."""
+    from metricspec.plan.zones import local_now, project_zone
+
+    return local_now(project_zone(calendar))
+
 
 DEFAULT_WAREHOUSE = "duckdb:///metricspec.duckdb"
 WarehouseOpt = Annotated[str, typer.Option(

@@ -20,6 +20,7 @@ from metricspec.cli.common import (
     dialects_or_exit,
     error_line,
     load_or_exit,
+    local_time,
     parse_time,
     usage_error,
 )
@@ -115,7 +116,7 @@ def diff(
     if url is not None and since is None:
         usage_error("--warehouse needs --since: the numbers cover [--since, --until)")
     try:
-        day = dt.date.fromisoformat(today) if today else dt.date.today()
+        day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         usage_error(f"--today `{today}` is not a date (use YYYY-MM-DD)")
     folders = [Path(s) for s in (base, head) if s is not None and Path(s).is_dir()]
@@ -130,6 +131,8 @@ def diff(
         except (RevisionError, ValueError, OSError) as exc:
             usage_error(str(exc))
         before, after = _load(base_dir, "BASE"), _load(head_dir, "HEAD")
+        if day is None:  # today where the head's calendar cuts its periods
+            day = local_time(after.index.calendar).date()
         result = compare(before.index, after.index, day)
         changes = [change for backend in (backends if sql else [])
                    for change in sql_changes(result, before.index, after.index, backend)]

@@ -18,6 +18,7 @@ from metricspec.cli.common import (
     app,
     err,
     load_ok_or_exit,
+    local_time,
     name_or_exit,
     output_errors,
 )
@@ -145,7 +146,7 @@ def docs(
         from metricspec.plan.lower import PlanError
 
         end = parse_time(until, "--until", ws.index.calendar) or dt.datetime.combine(
-            dt.date.today(), dt.time())
+            local_time(ws.index.calendar).date(), dt.time())
         default_period, default_vs = default_periods(end)
         try:
             current, baseline = Period.parse(period or default_period), Period.parse(

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from metricspec.cli.common import app, error_line, load_or_exit, out, output_errors, usage_error
+from metricspec.cli.common import (
+    app,
+    error_line,
+    load_or_exit,
+    local_time,
+    out,
+    output_errors,
+    usage_error,
+)
 
 if TYPE_CHECKING:
     from metricspec.pinning import Pinned
@@ -42,10 +50,11 @@ def lock(
     from metricspec.lockfile import update as update_pins
 
     try:
-        day = dt.date.fromisoformat(today) if today else dt.date.today()
+        day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         usage_error(f"--today `{today}` is not a date (use YYYY-MM-DD)")
     ws = load_or_exit([spec_dir])
+    day = day or local_time(ws.index.calendar).date()  # today in the project's zone
     blocking = [d for d in ws.errors if d.code != "MS517"]
     if blocking:
         out.print(ws.render("text", blocking), markup=False)

@@ -131,7 +131,8 @@ def plan_progress(plan: Any, result: Any, conn: Connection | None = None) -> Any
         rows = rows_of(execute(conn, query.sql, f"baselines for `{plan.experiment.name}`"))
         baselines = Baselines.from_rows(rows, days, f"{days} days of history")
     document = build_plan(plan, baselines)
-    return progress_of(document, result.srm.observed, plan.start, plan.end, dt.datetime.now())
+    return progress_of(document, result.srm.observed, plan.start, plan.end,
+                       dt.datetime.now(dt.UTC).replace(tzinfo=None))  # start, end: UTC
 
 
 def emit_experiment(report: Any, result: Any, fmt: OutputFormat, html: Path | None,

@@ -146,3 +146,20 @@ def test_an_unreadable_lock_is_reported(repo: Path) -> None:
     assert [d.code for d in errors(repo)] == ["MS519"]
     result = runner.invoke(app, ["lock"])
     assert result.exit_code == 1
+
+
+def test_today_is_read_in_the_project_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Which experiments run "today" is judged on the project's calendar, not the machine's:
+    Kiritimati (UTC+14) and Pago Pago (UTC-11) are 25 hours apart, so their dates always
+    differ by one or two days, whatever the machine's zone and hour."""
+    from metricspec import ir
+    from metricspec.check.pinned import today_or_override
+    from metricspec.cli.common import local_time
+
+    monkeypatch.delenv("METRICSPEC_TODAY", raising=False)
+    east, west = today_or_override("Pacific/Kiritimati"), today_or_override("Pacific/Pago_Pago")
+    assert (east - west).days in (1, 2)
+    calendars = [ir.Calendar.model_construct(timezone=z) for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago")]
+    assert (local_time(calendars[0]).date() - local_time(calendars[1]).date()).days in (1, 2)
+    monkeypatch.setenv("METRICSPEC_TODAY", "2026-10-20")
+    assert today_or_override("Pacific/Kiritimati") == dt.date(2026, 10, 20)
