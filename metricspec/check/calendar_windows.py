@@ -9,6 +9,7 @@ since the grain is the query's (`plan.calendar.check_calendar_window`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from pydantic import BaseModel
 
@@ -29,18 +30,28 @@ def rule_calendar_durations(ctx: Context) -> Iterator[Diagnostic]:
                             duration.span, "write it in days or weeks, e.g. `28 days`")
 
 
-def _durations(node: object) -> Iterator[ir.Duration]:
-    """Calendar durations anywhere in `node`, except the length of a window."""
-    if isinstance(node, ir.Duration):
-        if node.unit in CALENDAR_UNITS:
-            yield node
-        return
-    if isinstance(node, ir.Window):
-        yield from _durations(node.expr)
-        return
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from _durations(getattr(node, name))
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            yield from _durations(item)
+def _durations(node: object) -> list[ir.Duration]:
+    """Calendar durations anywhere in `node`, except the length of a window, in the order
+    they are written (a walk with a stack: every object of the project passes through
+    here, so spans and scalars are skipped without a call)."""
+    found: list[ir.Duration] = []
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ir.Duration):
+            if item.unit in CALENDAR_UNITS:
+                found.append(item)
+        elif isinstance(item, ir.Window):
+            stack.append(item.expr)
+        elif isinstance(item, BaseModel):
+            if not isinstance(item, ir.Span):
+                values = item.__dict__
+                stack.extend(values[name] for name in reversed(_fields(type(item))))
+        elif isinstance(item, (tuple, list)):
+            stack.extend(reversed(item))
+    return found
+
+
+@cache
+def _fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
