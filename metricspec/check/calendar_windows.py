@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import cache
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -54,4 +55,19 @@ def _durations(node: object) -> list[ir.Duration]:
 
 @cache
 def _fields(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(model.model_fields)
+    """The fields of `model` that may hold a node other than a span (the rest — names,
+    numbers, spans — cannot hold a duration)."""
+    return tuple(name for name, info in model.model_fields.items()
+                 if _may_hold_node(info.annotation))
+
+
+def _may_hold_node(annotation: object) -> bool:
+    if annotation is Any or annotation is object:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel) and annotation is not ir.Span
+    args = get_args(annotation)
+    if annotation is Ellipsis or get_origin(annotation) is Literal:
+        return False
+    # an annotation this does not understand (a forward reference, `Any`) is walked
+    return any(_may_hold_node(arg) for arg in args) if args else annotation is not None

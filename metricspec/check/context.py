@@ -24,3 +24,15 @@ class Context:
     lock: Lock | None = None
     lock_error: tuple[str, str] | None = None
     today: dt.date | None = None
+    # `expand` of each expression asked about, by identity (the expression is kept, so its
+    # id is not reused): a dozen rules inline every metric, and inlining copies nodes.
+    _expanded: dict[int, tuple[ir.Expr, ir.Expr]] = field(default_factory=dict, repr=False)
+
+    def expand(self, expr: ir.Expr) -> ir.Expr:
+        """`index.expand(expr)`, computed once per expression of the project."""
+        known = self._expanded.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        expanded = self.index.expand(expr)
+        self._expanded[id(expr)] = (expr, expanded)
+        return expanded

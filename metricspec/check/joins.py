@@ -91,7 +91,7 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
         if not monitor.metric or monitor.metric.name not in ctx.index.metrics:
             continue
         converts = any(isinstance(node, ir.Conversion) for node in ir.walk(
-            ctx.index.expand(ctx.index.metrics[monitor.metric.name].expr)))
+            ctx.expand(ctx.index.metrics[monitor.metric.name].expr)))
         for dim in monitor.dimensions:
             found = [graph.resolve(name, dim.name)  # unknown ones: check.names
                      for name in ctx.index.sources_of(monitor.metric.name)

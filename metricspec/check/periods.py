@@ -34,7 +34,7 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         for node in _offsets(metric.expr):
             name = f"{node.mode}(…, {node.length})"
-            inner = ctx.index.expand(node.expr)
+            inner = ctx.expand(node.expr)
             if not any(isinstance(n, (ir.Aggregate, ir.Conversion, ir.MetricRef))
                        for n in ir.walk(inner)):  # (a reference left: MS201/MS301 say why)
                 yield error("MS450", f"`{name}` shifts a constant, which has no earlier "
@@ -46,7 +46,7 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
                             "days, or watch the metric in a monitor with `baseline offset`")
         if metric.name in ctx.too_deep:
             continue
-        expanded = ctx.index.expand(metric.expr)
+        expanded = ctx.expand(metric.expr)
         for outer in ir.walk(expanded):
             if not isinstance(outer, (ir.Offset, ir.Window)) or not _offsets(outer.expr):
                 continue
@@ -110,4 +110,4 @@ def _has_offset(ctx: Context, name: str) -> bool:
     metric = ctx.index.metrics.get(name)
     if metric is None or name in ctx.too_deep:
         return False
-    return bool(_offsets(ctx.index.expand(metric.expr)))
+    return bool(_offsets(ctx.expand(metric.expr)))

@@ -104,7 +104,7 @@ def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        expanded = ctx.index.expand(metric.expr)
+        expanded = ctx.expand(metric.expr)
         for top in [n for n in ir.walk(expanded) if isinstance(n, ir.Window)]:
             if any(isinstance(n, ir.Window) for n in ir.walk(top.expr)):
                 yield error("MS410", "a rolling or cumulative window cannot hold another "
@@ -121,7 +121,7 @@ def _window_span(ctx: Context, metric: ir.Metric, window: ir.Window) -> ir.Span:
     where = next((r for r in ir.metric_refs(metric.expr)
                   if r.name in ctx.index.metrics and any(
                       isinstance(n, ir.Window) for n in ir.walk(
-                          ctx.index.expand(ctx.index.metrics[r.name].expr)))), None)
+                          ctx.expand(ctx.index.metrics[r.name].expr)))), None)
     return where.span if where else metric.expr.span
 
 
