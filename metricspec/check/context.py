@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from metricspec import ir
 from metricspec.backends import Backend
+from metricspec.entity_graph import EntityGraph
 from metricspec.lockfile import Lock
 from metricspec.semantic import Index
 
@@ -27,6 +28,16 @@ class Context:
     # `expand` of each expression asked about, by identity (the expression is kept, so its
     # id is not reused): a dozen rules inline every metric, and inlining copies nodes.
     _expanded: dict[int, tuple[ir.Expr, ir.Expr]] = field(default_factory=dict, repr=False)
+
+    _graph: EntityGraph | None = field(default=None, repr=False)
+
+    @property
+    def graph(self) -> EntityGraph:
+        """The joins between the project's sources, built once per check (it is read per
+        experiment and per monitor, and building it reads every source)."""
+        if self._graph is None:
+            self._graph = EntityGraph(self.index.sources)
+        return self._graph
 
     def expand(self, expr: ir.Expr) -> ir.Expr:
         """`index.expand(expr)`, computed once per expression of the project."""

@@ -27,7 +27,7 @@ from metricspec.filters import parse_filter
 
 def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
     """The graph itself: cycles, key types, slowly changing dimensions without a time."""
-    graph = EntityGraph(ctx.index.sources)
+    graph = ctx.graph
     for cycle in graph.cycles():
         route = " -> ".join([cycle[0].source, *(e.target for e in cycle)])
         last = cycle[-1]
@@ -59,7 +59,7 @@ def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
 
 def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     """Every reference to another table's dimension leads along one many-to-one path."""
-    graph = EntityGraph(ctx.index.sources)
+    graph = ctx.graph
     for metric in ctx.project.metrics:
         for node in ir.walk(metric.expr):
             if isinstance(node, ir.Aggregate) and node.filter:
