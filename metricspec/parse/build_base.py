@@ -161,8 +161,18 @@ class BuilderBase(Transformer[Token, Any]):
     def span_of(self, meta: Meta | Token) -> ir.Span:
         if isinstance(meta, Meta) and meta.empty:
             return ir.Span.unknown(self.file)
-        line, column = self._pos(meta.line or 0, meta.column or 0)
-        end_line, end_column = self._pos(meta.end_line or 0, meta.end_column or 0, end=True)
+        if self.scalar is not None:
+            line, column = self._pos(meta.line or 0, meta.column or 0)
+            end_line, end_column = self._pos(meta.end_line or 0, meta.end_column or 0, end=True)
+        else:  # `_pos` inlined: every node of a `.mspec` file has its span taken here
+            line, column = meta.line or 0, meta.column or 0
+            end_line, end_column = meta.end_line or 0, meta.end_column or 0
+            if line == 1:
+                column += self.column_offset
+            if end_line == 1:
+                end_column += self.column_offset
+            line += self.line_offset
+            end_line += self.line_offset
         return ir.Span(file=self.file, line=line, column=column, end_line=end_line,
                        end_column=end_column)
 
