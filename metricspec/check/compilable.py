@@ -67,9 +67,9 @@ def rule_window_lengths(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        for window in [n for n in ir.walk(ctx.expand(metric.expr))
+        for window in [n for n in ctx.walk(ctx.expand(metric.expr))
                        if isinstance(n, ir.Window)]:  # windows in expressions: plan.offsets
-            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ir.walk(window)):
+            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ctx.walk(window)):
                 yield error("MS410", f"`{metric.name}` rolls up a constant: a window needs "
                             "something aggregated per period", metric.expr.span)
             length = window.length
@@ -134,7 +134,7 @@ def _watched(ctx: Context, ref: ir.Ref, dimensions: tuple[ir.Ref, ...]) -> Itera
                     "of every monitor and guardrail query", ref.span, "rename the metric")
     metric = ctx.index.metrics.get(ref.name)
     converts = metric is not None and ref.name not in ctx.too_deep and any(
-        isinstance(n, ir.Conversion) for n in ir.walk(ctx.expand(metric.expr)))
+        isinstance(n, ir.Conversion) for n in ctx.walk(ctx.expand(metric.expr)))
     taken = MONITOR_COLUMNS | SERIES_COLUMNS | (CONVERSION_COLUMNS if converts else frozenset())
     for dimension in dimensions:
         folded = dimension.name.casefold()

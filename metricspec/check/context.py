@@ -30,6 +30,8 @@ class Context:
     _expanded: dict[int, tuple[ir.Expr, ir.Expr]] = field(default_factory=dict, repr=False)
 
     _graph: EntityGraph | None = field(default=None, repr=False)
+    _walks: dict[int, tuple[ir.Expr, tuple[ir.Expr, ...]]] = field(default_factory=dict,
+                                                                   repr=False)
 
     @property
     def graph(self) -> EntityGraph:
@@ -38,6 +40,16 @@ class Context:
         if self._graph is None:
             self._graph = EntityGraph(self.index.sources)
         return self._graph
+
+    def walk(self, expr: ir.Expr) -> tuple[ir.Expr, ...]:
+        """`ir.walk(expr)`, computed once per expression (rules walk each metric, and each
+        inlined metric, many times), kept by identity like `expand`."""
+        known = self._walks.get(id(expr))
+        if known is not None and known[0] is expr:
+            return known[1]
+        nodes = tuple(ir.walk(expr))
+        self._walks[id(expr)] = (expr, nodes)
+        return nodes
 
     def expand(self, expr: ir.Expr) -> ir.Expr:
         """`index.expand(expr)`, computed once per expression of the project."""

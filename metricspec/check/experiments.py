@@ -159,7 +159,7 @@ def analysable(ctx: Context, metric: ir.Metric) -> str | None:
     if metric.name in ctx.too_deep:
         return None  # MS304 says why
     expanded = ctx.expand(metric.expr)
-    nodes = ir.walk(expanded)
+    nodes = ctx.walk(expanded)
     if any(isinstance(n, ir.Window) for n in nodes):
         return "rolling and cumulative windows have no per-unit value"
     for node in nodes:

@@ -61,7 +61,7 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     """Every reference to another table's dimension leads along one many-to-one path."""
     graph = ctx.graph
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.Aggregate) and node.filter:
                 source = ctx.index.sources.get(node.source.name)
                 if source is not None:
@@ -90,7 +90,7 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     for monitor in ctx.project.monitors:
         if not monitor.metric or monitor.metric.name not in ctx.index.metrics:
             continue
-        converts = any(isinstance(node, ir.Conversion) for node in ir.walk(
+        converts = any(isinstance(node, ir.Conversion) for node in ctx.walk(
             ctx.expand(ctx.index.metrics[monitor.metric.name].expr)))
         for dim in monitor.dimensions:
             found = [graph.resolve(name, dim.name)  # unknown ones: check.names

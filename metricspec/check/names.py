@@ -71,7 +71,7 @@ def unknown_source(ctx: Context, ref: ir.Ref) -> Diagnostic | None:
 def rule_metric_references(ctx: Context) -> Iterator[Diagnostic]:
     """Metrics, sources and columns named inside metric expressions exist."""
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.MetricRef):
                 found = unknown_metric(ctx, node)
                 if found:

@@ -36,7 +36,7 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
             name = f"{node.mode}(…, {node.length})"
             inner = ctx.expand(node.expr)
             if not any(isinstance(n, (ir.Aggregate, ir.Conversion, ir.MetricRef))
-                       for n in ir.walk(inner)):  # (a reference left: MS201/MS301 say why)
+                       for n in ctx.walk(inner)):  # (a reference left: MS201/MS301 say why)
                 yield error("MS450", f"`{name}` shifts a constant, which has no earlier "
                             "period", node.span, "offset a metric that aggregates a source")
             if node.seconds is not None and node.seconds % DAY:
@@ -47,7 +47,7 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
         if metric.name in ctx.too_deep:
             continue
         expanded = ctx.expand(metric.expr)
-        for outer in ir.walk(expanded):
+        for outer in ctx.walk(expanded):
             if not isinstance(outer, (ir.Offset, ir.Window)) or not _offsets(outer.expr):
                 continue
             what = ("an offset of an offset" if isinstance(outer, ir.Offset) else
