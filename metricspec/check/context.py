@@ -25,10 +25,10 @@ class Context:
     lock: Lock | None = None
     lock_error: tuple[str, str] | None = None
     today: dt.date | None = None
-    # `expand` of each expression asked about, by identity (the expression is kept, so its
-    # id is not reused): a dozen rules inline every metric, and inlining copies nodes.
+    # Worked out once per check and shared by the rules: `expand` and `walk` of each
+    # expression asked about, by identity (the expression is kept, so its id is not reused),
+    # and the join graph between sources.
     _expanded: dict[int, tuple[ir.Expr, ir.Expr]] = field(default_factory=dict, repr=False)
-
     _graph: EntityGraph | None = field(default=None, repr=False)
     _walks: dict[int, tuple[ir.Expr, tuple[ir.Expr, ...]]] = field(default_factory=dict,
                                                                    repr=False)
