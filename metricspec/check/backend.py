@@ -20,7 +20,7 @@ def rule_backends(ctx: Context) -> Iterator[Diagnostic]:
         if percentile == "exact":
             continue
         for metric in ctx.project.metrics:
-            for node in ir.walk(metric.expr):
+            for node in ctx.walk(metric.expr):
                 if not (isinstance(node, ir.Aggregate) and node.func == "quantile"):
                     continue
                 if percentile == "approximate":

@@ -9,6 +9,8 @@ since the grain is the query's (`plan.calendar.check_calendar_window`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -29,18 +31,43 @@ def rule_calendar_durations(ctx: Context) -> Iterator[Diagnostic]:
                             duration.span, "write it in days or weeks, e.g. `28 days`")
 
 
-def _durations(node: object) -> Iterator[ir.Duration]:
-    """Calendar durations anywhere in `node`, except the length of a window."""
-    if isinstance(node, ir.Duration):
-        if node.unit in CALENDAR_UNITS:
-            yield node
-        return
-    if isinstance(node, ir.Window):
-        yield from _durations(node.expr)
-        return
-    if isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            yield from _durations(getattr(node, name))
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            yield from _durations(item)
+def _durations(node: object) -> list[ir.Duration]:
+    """Calendar durations anywhere in `node`, except the length of a window, in the order
+    they are written (a walk with a stack: every object of the project passes through
+    here, so spans and scalars are skipped without a call)."""
+    found: list[ir.Duration] = []
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ir.Duration):
+            if item.unit in CALENDAR_UNITS:
+                found.append(item)
+        elif isinstance(item, ir.Window):
+            stack.append(item.expr)
+        elif isinstance(item, BaseModel):
+            if not isinstance(item, ir.Span):
+                values = item.__dict__
+                stack.extend(values[name] for name in reversed(_fields(type(item))))
+        elif isinstance(item, (tuple, list)):
+            stack.extend(reversed(item))
+    return found
+
+
+@cache
+def _fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` that may hold a node other than a span (the rest — names,
+    numbers, spans — cannot hold a duration)."""
+    return tuple(name for name, info in model.model_fields.items()
+                 if _may_hold_node(info.annotation))
+
+
+def _may_hold_node(annotation: object) -> bool:
+    if annotation is Any or annotation is object:
+        return True
+    if isinstance(annotation, type):
+        return issubclass(annotation, BaseModel) and annotation is not ir.Span
+    args = get_args(annotation)
+    if annotation is Ellipsis or get_origin(annotation) is Literal:
+        return False
+    # an annotation this does not understand (a forward reference, `Any`) is walked
+    return any(_may_hold_node(arg) for arg in args) if args else annotation is not None

@@ -67,9 +67,9 @@ def rule_window_lengths(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        for window in [n for n in ir.walk(ctx.index.expand(metric.expr))
+        for window in [n for n in ctx.walk(ctx.expand(metric.expr))
                        if isinstance(n, ir.Window)]:  # windows in expressions: plan.offsets
-            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ir.walk(window)):
+            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ctx.walk(window)):
                 yield error("MS410", f"`{metric.name}` rolls up a constant: a window needs "
                             "something aggregated per period", metric.expr.span)
             length = window.length
@@ -134,7 +134,7 @@ def _watched(ctx: Context, ref: ir.Ref, dimensions: tuple[ir.Ref, ...]) -> Itera
                     "of every monitor and guardrail query", ref.span, "rename the metric")
     metric = ctx.index.metrics.get(ref.name)
     converts = metric is not None and ref.name not in ctx.too_deep and any(
-        isinstance(n, ir.Conversion) for n in ir.walk(ctx.index.expand(metric.expr)))
+        isinstance(n, ir.Conversion) for n in ctx.walk(ctx.expand(metric.expr)))
     taken = MONITOR_COLUMNS | SERIES_COLUMNS | (CONVERSION_COLUMNS if converts else frozenset())
     for dimension in dimensions:
         folded = dimension.name.casefold()
@@ -152,7 +152,7 @@ def _experiment_parts(ctx: Context, experiment: ir.Experiment) -> Iterator[Diagn
             if ref.name in ctx.index.metrics and ref.name not in ctx.too_deep]
     read = {name.casefold() for ref in refs for name in ctx.index.sources_of(ref.name)}
     for ref in refs:
-        expanded = ctx.index.expand(ctx.index.metrics[ref.name].expr)
+        expanded = ctx.expand(ctx.index.metrics[ref.name].expr)
         if isinstance(expanded, ir.Conversion) and ref.name.casefold() in read:
             yield error("MS417", f"conversion metric `{ref.name}` has the name of a source this "
                         f"experiment reads: both would build the part `{ref.name}_units`",
@@ -173,7 +173,7 @@ def rule_winsorize(ctx: Context) -> Iterator[Diagnostic]:
                                 "experiment", ref.span, "list it as primary, secondary or "
                                 "guardrail, or remove it from `winsorize`")
                     continue
-                problem = _uncappable(ctx.index.expand(metric.expr))
+                problem = _uncappable(ctx.expand(metric.expr))
                 if problem:
                     yield error("MS514", f"`{ref.name}` cannot be winsorised: {problem}",
                                 ref.span, "winsorise a count, sum, average or ratio of them")

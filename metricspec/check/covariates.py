@@ -38,7 +38,7 @@ def _count_or_sum(ctx: Context, name: str) -> bool:
     metric = ctx.index.metrics.get(name)
     if metric is None:
         return False
-    return ir.shape(ctx.index.expand(metric.expr)) == "simple"
+    return ir.shape(ctx.expand(metric.expr)) == "simple"
 
 
 def _pre(ctx: Context, exp: ir.Experiment, cov: ir.Covariate) -> Iterator[Diagnostic]:
@@ -51,7 +51,7 @@ def _pre(ctx: Context, exp: ir.Experiment, cov: ir.Covariate) -> Iterator[Diagno
     if exp.cuped is None:
         yield error("MS520", f"`pre({name})` needs a pre-period", cov.span,
                     "declare it with `cuped 14 days` (the period before the window)")
-    expr = ctx.index.expand(metric.expr)
+    expr = ctx.expand(metric.expr)
     if ir.shape(expr) != "simple" or not isinstance(expr, ir.Aggregate):
         yield error("MS520", f"`pre({name})`: a covariate is one count or sum per unit, and "
                     f"`{name}` is not", cov.ref.span,

@@ -158,8 +158,8 @@ def analysable(ctx: Context, metric: ir.Metric) -> str | None:
     """Why a metric cannot be an experiment metric, or None if it can."""
     if metric.name in ctx.too_deep:
         return None  # MS304 says why
-    expanded = ctx.index.expand(metric.expr)
-    nodes = ir.walk(expanded)
+    expanded = ctx.expand(metric.expr)
+    nodes = ctx.walk(expanded)
     if any(isinstance(n, ir.Window) for n in nodes):
         return "rolling and cumulative windows have no per-unit value"
     for node in nodes:

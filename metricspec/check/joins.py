@@ -27,7 +27,7 @@ from metricspec.filters import parse_filter
 
 def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
     """The graph itself: cycles, key types, slowly changing dimensions without a time."""
-    graph = EntityGraph(ctx.index.sources)
+    graph = ctx.graph
     for cycle in graph.cycles():
         route = " -> ".join([cycle[0].source, *(e.target for e in cycle)])
         last = cycle[-1]
@@ -59,9 +59,9 @@ def rule_entity_graph(ctx: Context) -> Iterator[Diagnostic]:
 
 def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     """Every reference to another table's dimension leads along one many-to-one path."""
-    graph = EntityGraph(ctx.index.sources)
+    graph = ctx.graph
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.Aggregate) and node.filter:
                 source = ctx.index.sources.get(node.source.name)
                 if source is not None:
@@ -90,8 +90,8 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
     for monitor in ctx.project.monitors:
         if not monitor.metric or monitor.metric.name not in ctx.index.metrics:
             continue
-        converts = any(isinstance(node, ir.Conversion) for node in ir.walk(
-            ctx.index.expand(ctx.index.metrics[monitor.metric.name].expr)))
+        converts = any(isinstance(node, ir.Conversion) for node in ctx.walk(
+            ctx.expand(ctx.index.metrics[monitor.metric.name].expr)))
         for dim in monitor.dimensions:
             found = [graph.resolve(name, dim.name)  # unknown ones: check.names
                      for name in ctx.index.sources_of(monitor.metric.name)

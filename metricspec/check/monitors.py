@@ -101,8 +101,8 @@ def _watchable(ctx: Context, ref: ir.Ref) -> Iterator[Diagnostic]:
     metric = ctx.index.metrics.get(ref.name)
     if metric is None or ref.name in ctx.too_deep:
         return
-    expanded = ctx.index.expand(metric.expr)
-    nodes = ir.walk(expanded)
+    expanded = ctx.expand(metric.expr)
+    nodes = ctx.walk(expanded)
     if any(isinstance(n, ir.Window) for n in nodes):
         yield error("MS607", f"`{ref.name}` is a rolling or cumulative metric: each window of "
                     "a monitor would already span many windows", ref.span,

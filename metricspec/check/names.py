@@ -71,7 +71,7 @@ def unknown_source(ctx: Context, ref: ir.Ref) -> Diagnostic | None:
 def rule_metric_references(ctx: Context) -> Iterator[Diagnostic]:
     """Metrics, sources and columns named inside metric expressions exist."""
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.MetricRef):
                 found = unknown_metric(ctx, node)
                 if found:
@@ -161,7 +161,7 @@ def _assignment_columns(ctx: Context, exp: ir.Experiment) -> Iterator[Diagnostic
         yield error("MS203", f"unknown column `{column.name}` in source `{source.name}`",
                     column.span, did_you_mean(column.name, known))
     dimensions = [d.name for d in source.dimensions] + [d.name for d in source.derived]
-    graph = EntityGraph(ctx.index.sources)
+    graph = ctx.graph
     for segment in exp.segments:  # a dimension reached through a join: check.joins
         if _reaches(graph, source, segment.name, dimensions):
             continue
@@ -194,7 +194,7 @@ def rule_monitor_dimensions(ctx: Context) -> Iterator[Diagnostic]:
             continue
         sources = [ctx.index.sources[s] for s in ctx.index.sources_of(monitor.metric.name)
                    if s in ctx.index.sources]
-        graph = EntityGraph(ctx.index.sources)
+        graph = ctx.graph
         for dim in monitor.dimensions:
             lacking = [s.name for s in sources if not _reaches(
                 graph, s, dim.name, [d.name for d in s.dimensions])]

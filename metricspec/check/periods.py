@@ -34,9 +34,9 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         for node in _offsets(metric.expr):
             name = f"{node.mode}(…, {node.length})"
-            inner = ctx.index.expand(node.expr)
+            inner = ctx.expand(node.expr)
             if not any(isinstance(n, (ir.Aggregate, ir.Conversion, ir.MetricRef))
-                       for n in ir.walk(inner)):  # (a reference left: MS201/MS301 say why)
+                       for n in ctx.walk(inner)):  # (a reference left: MS201/MS301 say why)
                 yield error("MS450", f"`{name}` shifts a constant, which has no earlier "
                             "period", node.span, "offset a metric that aggregates a source")
             if node.seconds is not None and node.seconds % DAY:
@@ -46,8 +46,8 @@ def rule_offsets(ctx: Context) -> Iterator[Diagnostic]:
                             "days, or watch the metric in a monitor with `baseline offset`")
         if metric.name in ctx.too_deep:
             continue
-        expanded = ctx.index.expand(metric.expr)
-        for outer in ir.walk(expanded):
+        expanded = ctx.expand(metric.expr)
+        for outer in ctx.walk(expanded):
             if not isinstance(outer, (ir.Offset, ir.Window)) or not _offsets(outer.expr):
                 continue
             what = ("an offset of an offset" if isinstance(outer, ir.Offset) else
@@ -110,4 +110,4 @@ def _has_offset(ctx: Context, name: str) -> bool:
     metric = ctx.index.metrics.get(name)
     if metric is None or name in ctx.too_deep:
         return False
-    return bool(_offsets(ctx.index.expand(metric.expr)))
+    return bool(_offsets(ctx.expand(metric.expr)))

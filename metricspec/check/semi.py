@@ -61,7 +61,7 @@ def rule_aggregate_options(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _semi(ctx: Context, expr: ir.Expr) -> ir.Aggregate | None:
-    return next((n for n in ir.walk(ctx.index.expand(expr))
+    return next((n for n in ctx.walk(ctx.expand(expr))
                  if isinstance(n, ir.Aggregate) and n.semi is not None), None)
 
 
@@ -69,7 +69,7 @@ def rule_semi_windows(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        for window in ir.walk(ctx.index.expand(metric.expr)):
+        for window in ctx.walk(ctx.expand(metric.expr)):
             if isinstance(window, ir.Window) and _semi(ctx, window.expr) is not None:
                 yield error("MS458", f"`{metric.name}` takes a {window.mode} window over a "
                             "semi-additive measure: balances of several periods do not add up",
@@ -87,7 +87,7 @@ def rule_experiment_options(ctx: Context) -> Iterator[Diagnostic]:
             metric = ctx.index.metrics.get(ref.name)
             if metric is None or ref.name in ctx.too_deep:
                 continue
-            nodes = [n for n in ir.walk(ctx.index.expand(metric.expr))
+            nodes = [n for n in ctx.walk(ctx.expand(metric.expr))
                      if isinstance(n, ir.Aggregate) and (n.approximate or n.semi)]
             if nodes:
                 what = "semi-additive" if nodes[0].semi else "approximate"
@@ -103,7 +103,7 @@ def rule_approximate_backends(ctx: Context) -> Iterator[Diagnostic]:
     if not lacking:
         return
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if not (isinstance(node, ir.Aggregate) and node.approximate
                     and node.func == "count_distinct"):
                 continue

@@ -31,7 +31,7 @@ def rule_column_types(ctx: Context) -> Iterator[Diagnostic]:
 
 def rule_aggregations(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.Aggregate):
                 yield from _aggregate(ctx, node)
             elif isinstance(node, ir.BinaryOp) and node.op == "/" and isinstance(
@@ -67,7 +67,7 @@ def _spelling(node: ir.Aggregate) -> str:
 
 def rule_weights(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if not isinstance(node, ir.Weighted):
                 continue
             negative = [t for t in node.terms if t.weight < 0]
@@ -84,7 +84,7 @@ def rule_ratio_entities(ctx: Context) -> Iterator[Diagnostic]:
     """A metric combining aggregates of several sources needs an entity they all share."""
     for metric in ctx.project.metrics:
         names: dict[str, None] = {}
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.Aggregate):
                 names.setdefault(node.source.name)
         sources = [ctx.index.sources[n] for n in names if n in ctx.index.sources]
@@ -104,9 +104,9 @@ def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
     for metric in ctx.project.metrics:
         if metric.name in ctx.too_deep:
             continue
-        expanded = ctx.index.expand(metric.expr)
-        for top in [n for n in ir.walk(expanded) if isinstance(n, ir.Window)]:
-            if any(isinstance(n, ir.Window) for n in ir.walk(top.expr)):
+        expanded = ctx.expand(metric.expr)
+        for top in [n for n in ctx.walk(expanded) if isinstance(n, ir.Window)]:
+            if any(isinstance(n, ir.Window) for n in ctx.walk(top.expr)):
                 yield error("MS410", "a rolling or cumulative window cannot hold another "
                             "window", _window_span(ctx, metric, top),
                             "roll up the metric the inner window rolls up")
@@ -116,12 +116,12 @@ def rule_windows(ctx: Context) -> Iterator[Diagnostic]:
 
 def _window_span(ctx: Context, metric: ir.Metric, window: ir.Window) -> ir.Span:
     """Where a window is written: in the metric, or at the reference that brings it in."""
-    if any(n is window for n in ir.walk(metric.expr)):
+    if any(n is window for n in ctx.walk(metric.expr)):
         return window.span
     where = next((r for r in ir.metric_refs(metric.expr)
                   if r.name in ctx.index.metrics and any(
-                      isinstance(n, ir.Window) for n in ir.walk(
-                          ctx.index.expand(ctx.index.metrics[r.name].expr)))), None)
+                      isinstance(n, ir.Window) for n in ctx.walk(
+                          ctx.expand(ctx.index.metrics[r.name].expr)))), None)
     return where.span if where else metric.expr.span
 
 

@@ -261,10 +261,17 @@ def walk(expr: Expr) -> list[Expr]:
     """
     out: list[Expr] = []
     stack: list[Expr] = [expr]
+    fields = _EXPR_FIELDS
     while stack:
         node = stack.pop()
         out.append(node)
-        stack.extend(reversed(children(node)))
+        # `children`, inlined: check rules walk every expression of the project many times
+        names = fields.get(type(node))
+        if names is not None:
+            values = node.__dict__
+            stack.extend([values[name] for name in reversed(names)])
+        elif type(node) is Weighted:
+            stack.extend([term.expr for term in reversed(node.terms)])
     return out
 
 

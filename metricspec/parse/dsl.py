@@ -160,13 +160,12 @@ def _stops_short(lines: list[str], start: int, line: int, boundaries: list[int])
 
 def _depth(tree: Tree[Token], limit: int) -> int:
     """How deeply `tree` nests, counted without recursion, stopping past `limit`."""
-    deepest = 0
-    stack = [(tree, 1)]
-    while stack and deepest <= limit:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
-    return deepest
+    depth = 0
+    level = [tree]
+    while level and depth <= limit:  # one level at a time: every statement passes here
+        depth += 1
+        level = [child for node in level for child in node.children if isinstance(child, Tree)]
+    return depth
 
 
 def _too_deep(tree: Tree[Token]) -> list[Tree[Token]]:

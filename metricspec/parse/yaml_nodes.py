@@ -25,25 +25,16 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionStartEvent,
-    DocumentStartEvent,
-    Event,
-    MappingEndEvent,
-    MappingStartEvent,
-    ScalarEvent,
-    SequenceEndEvent,
-    SequenceStartEvent,
-)
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic, error
+from metricspec.parse import yaml_events as events
 from metricspec.parse.positions import line_starts
 from metricspec.parse.yaml_values import (
     CORE,
@@ -100,7 +91,13 @@ class Document:
 
 
 def read_yaml(text: str, file: str) -> Document:
-    """Compose the single document of `text`, bounded in size, depth and aliasing."""
+    """Compose the single document of `text`, bounded in size, depth and aliasing (from
+    libyaml's events when it reads the text without error, else from ruamel's)."""
+    if events.fast_available():
+        try:
+            return _Composer(text, file).run(fast=True)
+        except events.Slow:
+            pass
     return _Composer(text, file).run()
 
 
@@ -125,36 +122,42 @@ class _Composer:
         line, column = self.position(index)
         return ir.Span.point(self.file, line, column, max(1, width))
 
-    def place_of(self, event: Event, text: str | None = None) -> Place:
+    def place_of(self, event: Any, text: str | None = None) -> Place:
         start, end = event.start_mark.index, event.end_mark.index
-        style = getattr(event, "style", None) if isinstance(event, ScalarEvent) else None
+        style = events.style(event) if isinstance(event, events.SCALAR) else None
         if style in ('"', "'"):
             start, end = start + 1, max(start + 1, end - 1)
         stop = end
-        if event.end_mark.line != event.start_mark.line or isinstance(event, CollectionStartEvent):
+        opens = isinstance(event, events.COLLECTION_START)
+        if event.end_mark.line != event.start_mark.line or opens:
             newline = self.text.find("\n", start, end)
             stop = newline if newline >= 0 else end
-            if isinstance(event, CollectionStartEvent):
+            if opens:
                 stop = start + 1
         line, column = self.position(start)
         return Place(line, column, max(1, stop - start), start, style, text)
 
     # ------------------------------------------------------------ the event loop
 
-    def run(self) -> Document:
-        events = iter(YAML(typ="safe", pure=True).parse(self.text))
+    def run(self, fast: bool = False) -> Document:
+        """Compose the document; `fast`: from libyaml's events (raises `events.Slow` when
+        libyaml stops, for the caller to read the text again with ruamel)."""
+        stream: Iterator[Any] = iter(events.libyaml_events(self.text) if fast
+                      else YAML(typ="safe", pure=True).parse(self.text))
         documents = values = 0
         try:
             while True:
                 try:
-                    event = next(events)
+                    event = next(stream)
                 except StopIteration:
                     break
+                except events.Slow:
+                    raise
                 except MarkedYAMLError as exc:
                     return Document(None, [*self.diagnostics, self.syntax_error(exc)])
                 except Exception as exc:  # whatever else ruamel's parser raises on bad text
                     return Document(None, [*self.diagnostics, self.reader_error(exc)])
-                if isinstance(event, DocumentStartEvent):
+                if isinstance(event, events.DOCUMENT_START):
                     documents += 1
                     if documents > 1:
                         self.diagnostics.append(error(
@@ -164,7 +167,7 @@ class _Composer:
                         break
                     self.version(event)
                     continue
-                values += isinstance(event, (ScalarEvent, AliasEvent, CollectionStartEvent))
+                values += isinstance(event, events.VALUE)
                 if values > MAX_VALUES:
                     raise _Stop(error(
                         "MS100", f"this YAML file holds more than {MAX_VALUES:,} values",
@@ -174,7 +177,7 @@ class _Composer:
             return Document(None, [*self.diagnostics, stop.diagnostic])
         return Document(self.root.value if self.root else None, self.diagnostics)
 
-    def version(self, event: DocumentStartEvent) -> None:
+    def version(self, event: Any) -> None:
         version = getattr(event, "version", None)
         if version and tuple(version) not in ((1, 1), (1, 2)):
             shown = ".".join(str(v) for v in version)
@@ -182,23 +185,23 @@ class _Composer:
                 "MS104", f"unsupported YAML version {shown}",
                 self.span(event.start_mark.index, 5), "write `%YAML 1.2` or leave it out"))
 
-    def event(self, event: Event) -> None:
-        if isinstance(event, ScalarEvent):
+    def event(self, event: Any) -> None:
+        if isinstance(event, events.SCALAR):
             self.add(self.scalar(event))
-        elif isinstance(event, AliasEvent):
+        elif isinstance(event, events.ALIAS):
             self.add(self.alias(event))
-        elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+        elif isinstance(event, events.COLLECTION_START):
             self.open(event)
-        elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+        elif isinstance(event, events.COLLECTION_END):
             self.close()
 
-    def open(self, event: MappingStartEvent | SequenceStartEvent) -> None:
+    def open(self, event: Any) -> None:
         if len(self.stack) >= MAX_DEPTH:
             raise _Stop(error("MS110", f"this YAML nests more than {MAX_DEPTH} levels deep",
                               self.span(event.start_mark.index),
                               "flatten the nested lists and mappings"))
         place = self.place_of(event)
-        is_map = isinstance(event, MappingStartEvent)
+        is_map = isinstance(event, events.MAPPING_START)
         self.check_tag(event, "map" if is_map else "seq")
         node = _Node(YMap(place) if is_map else YSeq(place), place, height=1)
         anchor = getattr(event, "anchor", None)
@@ -217,17 +220,17 @@ class _Composer:
 
     # ------------------------------------------------------------ values
 
-    def scalar(self, event: ScalarEvent) -> _Node:
+    def scalar(self, event: Any) -> _Node:
         value_text = event.value
+        plain = events.style(event) is None
         place = self.place_of(event, value_text)
         tag = self.check_tag(event, "scalar")
         value: Any = value_text
-        if tag is None and event.style is None:
+        if tag is None and plain:
             value = resolve(value_text)
         elif tag in ("int", "float", "bool", "null"):
             value = self.explicit(tag, value_text, place)
-        node = _Node(value, place, plain_merge=value_text == "<<" and event.style is None
-                     and tag is None)
+        node = _Node(value, place, plain_merge=value_text == "<<" and plain and tag is None)
         anchor = getattr(event, "anchor", None)
         if anchor:
             self.anchors[anchor] = node
@@ -249,7 +252,7 @@ class _Composer:
                 return math.inf if value > 0 else -math.inf
         return value
 
-    def alias(self, event: AliasEvent) -> _Node:
+    def alias(self, event: Any) -> _Node:
         name = str(getattr(event, "anchor", ""))
         span = self.span(event.start_mark.index, len(name) + 1)
         if name not in self.anchors:
@@ -270,7 +273,7 @@ class _Composer:
                               "share settings through fewer or smaller anchors"))
         return _Node(node.value, node.place, node.size, node.height)
 
-    def check_tag(self, event: Event, kind: str) -> str | None:
+    def check_tag(self, event: Any, kind: str) -> str | None:
         """The core tag's short name (`int`, `map`…), or None for no tag; others are MS106."""
         raw = getattr(event, "tag", None)
         if raw is None:

@@ -1,0 +1,137 @@
+"""Parse + check speed of a synthetic spec repo (issue 16, item 1): no compile.
+
+    .venv/bin/python benchmarks/parse_check_speed.py                 # 1,000 and 10,000; 5 runs
+    .venv/bin/python benchmarks/parse_check_speed.py --sizes 10000 --runs 3
+    .venv/bin/python benchmarks/parse_check_speed.py --profile 10000 # cProfile, top entries
+
+Each size's repo is written once by `synthetic_specs.write_repo` (one file in five is YAML).
+Every run is a fresh Python process that times, after its imports, `metricspec.parse.load`
+(no compile cache: `load` is called without one) and `metricspec.check.check` with the
+DuckDB, BigQuery and Snowflake backends, in CPU seconds (`process_time`) and wall seconds.
+Figures are medians over the runs; the growth exponent is the log-log slope of the parse +
+check CPU time between consecutive sizes. The load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import itertools
+import json
+import math
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+from synthetic_specs import write_repo  # noqa: E402
+
+DIALECTS = ("duckdb", "bigquery", "snowflake")
+TARGET_SECONDS_AT_10000 = 3.0
+
+
+def child(repo: str) -> dict[str, float]:
+    """Parse and check `repo` once in this process; return CPU and wall seconds."""
+    from metricspec.backends import resolve_dialects
+    from metricspec.check import check
+    from metricspec.parse import load
+
+    backends = resolve_dialects(list(DIALECTS))
+    c0, t0 = time.process_time(), time.perf_counter()
+    loaded = load([repo])
+    c1, t1 = time.process_time(), time.perf_counter()
+    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
+    c2, t2 = time.process_time(), time.perf_counter()
+    errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
+    if errors:
+        raise SystemExit(f"synthetic repo has {len(errors)} errors, e.g. {errors[0].message}")
+    return {"parse": t1 - t0, "check": t2 - t1, "cpu_parse": c1 - c0, "cpu_check": c2 - c1,
+            "cpu": c2 - c0, "wall": t2 - t0}
+
+
+def measure(repo: Path, runs: int) -> dict[str, float]:
+    """Median of each figure over `runs` fresh processes."""
+    results = []
+    env = dict(os.environ, METRICSPEC_NO_CACHE="1")
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, __file__, "--child", str(repo)],
+                              capture_output=True, text=True, check=False, env=env)
+        if proc.returncode != 0:
+            raise SystemExit(f"child failed:\n{proc.stdout}\n{proc.stderr}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+def profile(n_metrics: int, top: int) -> None:
+    """Print the top entries of a cProfile of one parse + check."""
+    with tempfile.TemporaryDirectory() as tmp:
+        write_repo(tmp, n_metrics)
+        from metricspec.backends import resolve_dialects
+        from metricspec.check import check
+        from metricspec.parse import load
+
+        backends = resolve_dialects(list(DIALECTS))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        loaded = load([tmp])
+        check(loaded.project, broken=loaded.broken, backends=backends)
+        profiler.disable()
+    for order in ("tottime", "cumulative"):
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order).print_stats(top)
+        text = buffer.getvalue()
+        print(f"## {n_metrics} metrics, sorted by {order}")
+        print(text[text.index("ncalls"):].rstrip() if "ncalls" in text else text)
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per size")
+    parser.add_argument("--profile", type=int, metavar="N", help="cProfile N metrics instead")
+    parser.add_argument("--top", type=int, default=35, help="profile entries to print")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    if args.profile:
+        profile(args.profile, args.top)
+        return
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"median of {args.runs} fresh processes per size; seconds")
+    print(f"{'metrics':>8} {'cpu parse':>9} {'cpu check':>9} {'cpu total':>9} "
+          f"{'wall parse':>10} {'wall check':>10} {'wall total':>10}")
+    rows = []
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_repo(tmp, n)
+            m = measure(Path(tmp), args.runs)
+        rows.append((n, m))
+        print(f"{n:>8,} {m['cpu_parse']:>9.2f} {m['cpu_check']:>9.2f} {m['cpu']:>9.2f} "
+              f"{m['parse']:>10.2f} {m['check']:>10.2f} {m['wall']:>10.2f}", flush=True)
+    for (n0, m0), (n1, m1) in itertools.pairwise(rows):
+        slope = {k: math.log(m1[k] / m0[k]) / math.log(n1 / n0)
+                 for k in ("cpu_parse", "cpu_check", "cpu", "wall")}
+        print(f"growth exponent {n0:,} -> {n1:,}: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in slope.items()))
+    for n, m in rows:
+        if n == 10_000:
+            verdict = "met" if m["cpu"] < TARGET_SECONDS_AT_10000 else "MISSED"
+            print(f"target: parse + check of 10,000 metrics < {TARGET_SECONDS_AT_10000:.0f} s: "
+                  f"{verdict} ({m['cpu']:.2f} s CPU, {m['wall']:.2f} s wall)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
