@@ -3,20 +3,20 @@
 The state lives in tables of a scratch schema that metricspec creates, one set per
 experiment and definition hash (`StateNames`):
 
-    <prefix>__units    one row per unit: its first assignment row (ties broken as
-                       `exposure_log` breaks them) and its least and greatest variant
-    <prefix>__settled  one row per unit: every additive component (count, sum, min, max) of
-                       every source over the unit's post-exposure events before `__mark`
-    <prefix>__recent   per (unit, hour of event, source): the same components from `__mark` on
-    <prefix>__mark     one row: the hour `settled` ends and `recent` starts
+    <prefix>__units   one row per unit: its first assignment row (ties broken as
+                      `exposure_log` breaks them), its least and greatest variant, and every
+                      additive component (count, sum, min, max) of every source over the
+                      unit's post-exposure events before `__mark`
+    <prefix>__recent  per (unit, hour of event, source): the same components from `__mark` on
+    <prefix>__mark    one row: the hour the folded components end and `recent` starts
 
-A refresh from a cutoff (at or after the mark) merges the assignment rows from the cutoff
-into `units` (first row, least, greatest: merging a row twice changes nothing), folds the
-`recent` rows before the cutoff into `settled` (counts and sums add, minimums and maximums
-merge), and builds `recent` again from the source rows from the cutoff, so the sources are
-read only from the cutoff and the state once per unit. The statistics query merges `settled`
-and `recent` per unit and continues with the full query's own `units`, winsorisation,
-`stats` and long-format CTEs (`experiment_sql.finish`).
+A refresh from a cutoff (at or after the mark) rewrites `units`: merged with the assignment
+rows from the cutoff (first row, least, greatest: merging a row twice changes nothing) and
+with the `recent` rows before the cutoff (counts and sums add, minimums and maximums merge);
+then it builds `recent` again from the source rows from the cutoff. So the sources are read
+only from the cutoff, and the state about once per unit per statement. The statistics query
+merges `units` and `recent` per unit and continues with the full query's own `units`,
+winsorisation, `stats` and long-format CTEs (`experiment_sql.finish`).
 
 Every statement is one statement; tables are addressed as quoted identifiers in the schema.
 Which experiments can be refreshed so is judged by `plan.incremental.incremental_problems`.
@@ -39,7 +39,7 @@ from metricspec.plan.lower import InternalError, Measure
 BUCKET = "__bucket"
 MERGE = {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
 LOW, HIGH = "__variant_min", "__variant_max"
-TABLES = ("units", "settled", "recent", "mark")
+TABLES = ("units", "recent", "mark")
 
 
 @dataclass(frozen=True)
@@ -119,13 +119,15 @@ def _exposure_columns(plan: ExperimentPlan) -> list[str]:
 
 def units_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime | None,
                 sql: SqlBuilder) -> str:
-    """CREATE `units_next`: the units so far (none when `cutoff` is None: a rebuild) merged
-    with the assignment rows from `cutoff` (from the window's start)."""
+    """CREATE `units_next`. A rebuild (`cutoff` None): the exposures from the window's start,
+    no components yet (`with_components` adds them). A refresh: `units` merged with the
+    assignment rows from `cutoff` and with the `recent` rows before it, folded."""
     source = plan.assignment
     if source.time is None or plan.history:
         raise InternalError("an incremental experiment needs an assignment time")
     unit, variant = sql.col(plan.unit, "a"), sql.col(plan.variant_column, "a")
     time = sql.col(source.time.name, "a")
+    comps = [] if cutoff is None else _every(plan)
     rows = exp.select(
         unit.copy().as_(sql.alias(UNIT)),
         cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
@@ -133,6 +135,7 @@ def units_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime | N
         *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
         cast(variant.copy(), "VARCHAR").as_(sql.alias(LOW)),
         cast(variant.copy(), "VARCHAR").as_(sql.alias(HIGH)),
+        *[exp.Null().as_(sql.alias(c.name)) for c in comps],
     ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
     conditions: list[exp.Expr] = [
@@ -147,13 +150,20 @@ def units_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime | N
     rows = rows.where(exp.and_(*conditions), copy=False)
     keep = [*_exposure_columns(plan), LOW, HIGH]
     both: exp.Query = rows
-    if cutoff is not None:
-        old = exp.select(*[sql.ref(c) for c in keep]).from_(
+    if cutoff is not None:  # the typed branch first: the others' NULLs take its types
+        old = exp.select(*[sql.ref(c) for c in [*keep, *[c.name for c in comps]]]).from_(
             names.table(sql, names.name("units")))
-        both = exp.union(old, rows, distinct=False)
+        folded = exp.select(sql.ref(UNIT), *[exp.Null() for _ in keep[1:]],
+                            *[sql.ref(c.name) for c in comps]).from_(
+            names.table(sql, names.name("recent"))).where(
+            exp.LT(this=sql.ref(BUCKET), expression=sql.ts(cutoff)))
+        both = exp.union(exp.union(old, rows, distinct=False), folded, distinct=False)
     by = [sql.ref(UNIT)]
-    order = exp.Order(expressions=[sql.asc(sql.ref(c)) for c in
-                                   (EXPOSED, VARIANT, *[seg(s) for s in plan.segments])])
+    nulls_last = exp.Case(ifs=[exp.If(this=exp.Is(this=sql.ref(EXPOSED), expression=exp.Null()),
+                                      true=exp.Literal.number(1))],
+                          default=exp.Literal.number(0))
+    order = exp.Order(expressions=[sql.asc(nulls_last), *[sql.asc(sql.ref(c)) for c in
+                                   (EXPOSED, VARIANT, *[seg(s) for s in plan.segments])]])
     ranked = exp.select(
         *[sql.ref(c) for c in _exposure_columns(plan)],
         exp.Window(this=exp.RowNumber(), partition_by=[b.copy() for b in by], order=order
@@ -162,25 +172,43 @@ def units_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime | N
                    ).as_(sql.alias(LOW)),
         exp.Window(this=exp.Max(this=sql.ref(HIGH)), partition_by=[b.copy() for b in by]
                    ).as_(sql.alias(HIGH)),
+        *[_merged(c, sql, [b.copy() for b in by]).as_(sql.alias(c.name)) for c in comps],
     ).from_(exp.Subquery(this=both, alias=exp.TableAlias(this=exp.to_identifier("r"))),
             copy=False)
-    select = exp.select(*[sql.ref(c) for c in keep]).from_(sql.cte("exposure_log"), copy=False)
+    select = exp.select(*[sql.ref(c) for c in [*keep, *[c.name for c in comps]]]).from_(
+        sql.cte("exposure_log"), copy=False)
     select = select.where(exp.EQ(this=sql.ref("__exposure_rank"),
                                  expression=exp.Literal.number(1)), copy=False)
     with_ctes(select, [("exposure_log", ranked)])
     return _create(names, names.name("units_next"), select, sql)
 
 
-def _exposures(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder,
+def with_components(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder) -> str:
+    """CREATE `units` from a rebuild's `units_next`, with every component column (typed as
+    `recent`'s, all NULL: a rebuild folds nothing yet)."""
+    comps = _every(plan)
+    none = exp.select(sql.ref(UNIT), *[sql.ref(c.name) for c in comps]).from_(
+        names.table(sql, names.name("recent"))).where(exp.false())
+    select = exp.select(*[sql.ref(c, "u") for c in [*_exposure_columns(plan), LOW, HIGH]],
+                        *[sql.ref(c.name, "z") for c in comps]).from_(
+        names.table(sql, names.name("units_next")).as_("u")).join(
+        exp.Subquery(this=none, alias=exp.TableAlias(this=exp.to_identifier("z"))),
+        on=exp.EQ(this=sql.ref(UNIT, "z"), expression=sql.ref(UNIT, "u")), join_type="left")
+    return _create(names, names.name("units"), select, sql)
+
+
+def _exposures(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder, table: str = "units",
                log: bool = False) -> list[tuple[str, exp.Expr]]:
     """`exposures` as the full query's: the units seen in one variant only; with `log`,
-    also `exposure_log` as far as the statistics read it (each unit's first row)."""
-    columns = [sql.ref(c) for c in (*_exposure_columns(plan), LOW, HIGH)]
-    units: exp.Expr = names.table(sql, names.name("units"))
+    also `exposure_log` as far as the statistics read it (each unit's first row, with the
+    components folded so far)."""
+    units: exp.Expr = names.table(sql, names.name(table))
     ctes: list[tuple[str, exp.Expr]] = []
     if log:
+        columns = [*_exposure_columns(plan), LOW, HIGH, *[c.name for c in _every(plan)]]
         rank = exp.Literal.number(1).as_(sql.alias("__exposure_rank"))
-        ctes.append(("exposure_log", exp.select(*columns, rank).from_(units)))
+        ctes.append(("exposure_log", exp.select(*[sql.ref(c) for c in columns], rank).from_(
+            units)))
         units = sql.cte("exposure_log")
     ctes.append(("exposures", exp.select(*[sql.ref(c) for c in _exposure_columns(plan)]).from_(
         units, copy=False).where(exp.EQ(this=sql.ref(LOW), expression=sql.ref(HIGH)),
@@ -203,18 +231,27 @@ def _components(plan: ExperimentPlan) -> dict[str, list[Measure]]:
     return found
 
 
-def _merged(comp: Measure, sql: SqlBuilder) -> exp.Expr:
+def _merged(comp: Measure, sql: SqlBuilder, over: list[exp.Expr] | None = None) -> exp.Expr:
+    """One component merged over rows: per group, or over the partition `over`."""
     merged: exp.Expr = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[MERGE[comp.func]](
         this=sql.ref(comp.name))
+    if over is not None:
+        merged = exp.Window(this=merged, partition_by=over)
     return cast(merged, "BIGINT") if comp.func == "count" else merged
 
 
-def recent_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
-                 sql: SqlBuilder) -> str:
-    """CREATE `recent`: every source's components per (unit, hour) from `cutoff`, one
-    UNION ALL branch per source (another source's components NULL), against `units`."""
+def _every(plan: ExperimentPlan) -> list[Measure]:
     comps = _components(plan)
-    every = [c for source in plan.scan_sources() for c in comps.get(source, [])]
+    return [c for source in plan.scan_sources() for c in comps.get(source, [])]
+
+
+def recent_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
+                 sql: SqlBuilder, exposed: str = "units") -> str:
+    """CREATE `recent`: every source's components per (unit, hour) from `cutoff`, one
+    UNION ALL branch per source (another source's components NULL), against the exposures
+    of `exposed` (a rebuild's `units_next`)."""
+    comps = _components(plan)
+    every = _every(plan)
     branches: list[exp.Select] = []
     for source in plan.scan_sources():
         if source not in comps:
@@ -250,48 +287,22 @@ def recent_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
         union = exp.union(union, branch, distinct=False)
     select = exp.select(exp.Star()).from_(
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("r"))), copy=False)
-    with_ctes(select, _exposures(plan, names, sql))
+    with_ctes(select, _exposures(plan, names, sql, exposed))
     return _create(names, names.name("recent"), select, sql)
 
 
-def _state_rows(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime | None,
-                sql: SqlBuilder) -> exp.Select:
-    """Per unit, the components merged over `settled` and the `recent` rows (before
-    `cutoff` only, when given)."""
-    every = [c for source in plan.scan_sources() for c in _components(plan).get(source, [])]
-    columns = [UNIT, *[c.name for c in every]]
-    settled = exp.select(*[sql.ref(c) for c in columns]).from_(
-        names.table(sql, names.name("settled")))
-    recent = exp.select(*[sql.ref(c) for c in columns]).from_(
-        names.table(sql, names.name("recent")))
-    if cutoff is not None:
-        recent = recent.where(exp.LT(this=sql.ref(BUCKET), expression=sql.ts(cutoff)))
-    both = exp.union(settled, recent, distinct=False)
-    select = exp.select(sql.ref(UNIT), *[_merged(c, sql).as_(sql.alias(c.name)) for c in every])
-    select = select.from_(exp.Subquery(this=both, alias=exp.TableAlias(
-        this=exp.to_identifier("r"))), copy=False)
-    return select.group_by(sql.ref(UNIT), copy=False)
-
-
-def empty_settled(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder) -> str:
-    """CREATE `settled` with `recent`'s columns and no rows (a rebuild settles nothing)."""
-    every = [c for source in plan.scan_sources() for c in _components(plan).get(source, [])]
-    select = exp.select(sql.ref(UNIT), *[sql.ref(c.name) for c in every]).from_(
-        names.table(sql, names.name("recent"))).where(exp.false())
-    return _create(names, names.name("settled"), select, sql)
-
-
-def settled_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
-                  sql: SqlBuilder) -> str:
-    """CREATE `settled_next`: `settled` with the `recent` rows before `cutoff` folded in."""
-    return _create(names, names.name("settled_next"), _state_rows(plan, names, cutoff, sql), sql)
-
-
 def statistics_sql(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder) -> exp.Select:
-    """The sufficient statistics in the long format, from the state."""
-    every = [c for source in plan.scan_sources() for c in _components(plan).get(source, [])]
-    ctes = [*_exposures(plan, names, sql, log=True),
-            ("state_units", _state_rows(plan, names, None, sql))]
+    """The sufficient statistics in the long format, from the state: per unit, the
+    components folded in `units` merged with the `recent` rows."""
+    every = _every(plan)
+    columns = [UNIT, *[c.name for c in every]]
+    both = exp.union(exp.select(*[sql.ref(c) for c in columns]).from_(sql.cte("exposure_log")),
+                     exp.select(*[sql.ref(c) for c in columns]).from_(
+                         names.table(sql, names.name("recent"))), distinct=False)
+    state = exp.select(sql.ref(UNIT), *[_merged(c, sql).as_(sql.alias(c.name)) for c in every])
+    state = state.from_(exp.Subquery(this=both, alias=exp.TableAlias(
+        this=exp.to_identifier("r"))), copy=False).group_by(sql.ref(UNIT), copy=False)
+    ctes = [*_exposures(plan, names, sql, log=True), ("state_units", state)]
     more, select = finish(plan, [("state_units", [c.name for c in every])], sql)
     with_ctes(select, [*ctes, *more])
     return select

@@ -141,19 +141,16 @@ def _refresh(plan: ExperimentPlan, names: inc.StateNames, conn: Connection, sql:
     mark, latest = (v.replace(tzinfo=None) if isinstance(v, dt.datetime) else None
                     for v in (row["mark"], row["latest"]))
     cutoff = cutoff_for(plan, latest, lookback)
-    if mark is None or cutoff < mark:  # the settled hours would be read again
+    if mark is None or cutoff < mark:  # the folded hours would be read again
         return _rebuild(plan, names, run, sql, f"the lookback reaches {cutoff:%Y-%m-%d %H:%M}, "
-                        f"before the settled state ends ({mark or 'unknown'})")
+                        f"before the hours already folded ({mark or 'unknown'})")
     # dropped first, written last: a refresh that dies half-way leaves no mark, and the
-    # next one rebuilds (else it could fold the same recent rows into `settled` twice)
+    # next one rebuilds (else it could fold the same recent rows into `units` twice)
     run.run(inc.drop_table(names, names.name("mark"), sql))
-    for kind in ("units", "settled"):  # each rewritten whole, then renamed into place
-        run.run(inc.drop_table(names, names.name(f"{kind}_next"), sql))
-    run.run(inc.units_state(plan, names, cutoff, sql))
-    run.run(inc.settled_state(plan, names, cutoff, sql))
-    for kind in ("units", "settled"):
-        run.run(inc.drop_table(names, names.name(kind), sql))
-        run.run(inc.rename_table(names, names.name(f"{kind}_next"), names.name(kind), sql))
+    run.run(inc.drop_table(names, names.name("units_next"), sql))
+    run.run(inc.units_state(plan, names, cutoff, sql))  # rewritten whole, renamed into place
+    run.run(inc.drop_table(names, names.name("units"), sql))
+    run.run(inc.rename_table(names, names.name("units_next"), names.name("units"), sql))
     run.run(inc.drop_table(names, names.name("recent"), sql))
     run.run(inc.recent_state(plan, names, cutoff, sql))
     run.run(inc.write_mark(names, cutoff, sql))
@@ -162,13 +159,13 @@ def _refresh(plan: ExperimentPlan, names: inc.StateNames, conn: Connection, sql:
 
 def _rebuild(plan: ExperimentPlan, names: inc.StateNames, run: _Costs, sql: SqlBuilder,
              why: str) -> Refresh:
-    for table in [*names.all(), names.name("units_next"), names.name("settled_next")]:
+    for table in [*names.all(), names.name("units_next")]:
         run.run(inc.drop_table(names, table, sql))
     start = _floor_hour(plan.start)
     run.run(inc.units_state(plan, names, None, sql))
-    run.run(inc.rename_table(names, names.name("units_next"), names.name("units"), sql))
-    run.run(inc.recent_state(plan, names, start, sql))
-    run.run(inc.empty_settled(plan, names, sql))
+    run.run(inc.recent_state(plan, names, start, sql, exposed="units_next"))
+    run.run(inc.with_components(plan, names, sql))
+    run.run(inc.drop_table(names, names.name("units_next"), sql))
     run.run(inc.write_mark(names, start, sql))  # written last: its absence means rebuild
     return Refresh(why, None, combine(run.costs))
 

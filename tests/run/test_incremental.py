@@ -47,11 +47,11 @@ def test_interrupted_refresh_and_longer_lookback_rebuild(conn: Connection,
     insert(conn, "assignments", assignments)
     insert(conn, "events", events)
     run_incremental(index, "checkout", conn, DAY)
-    run, refresh = run_incremental(index, "checkout", conn, DAY)  # folds hours into `settled`
+    run, refresh = run_incremental(index, "checkout", conn, DAY)  # folds hours into `units`
     assert refresh.rebuilt is None
     same(run_experiment(index, "checkout", conn).rows, run.rows)
     run, refresh = run_incremental(index, "checkout", conn, 5 * DAY)
-    assert refresh.rebuilt is not None and "before the settled state" in refresh.rebuilt
+    assert refresh.rebuilt is not None and "already folded" in refresh.rebuilt
     same(run_experiment(index, "checkout", conn).rows, run.rows)
     run_incremental(index, "checkout", conn, DAY)
     [(table,)] = conn.execute("SELECT table_name FROM information_schema.tables WHERE "
@@ -96,7 +96,7 @@ def test_writes_only_in_the_scratch_schema(conn: Connection, tmp_path: Path) -> 
     assert before == after
     state = conn.execute("SELECT table_name FROM information_schema.tables "
                          "WHERE table_schema = 'metricspec_state' ORDER BY 1").rows
-    assert [r[0].split("__", 2)[-1] for r in state] == ["mark", "recent", "settled", "units"]
+    assert [r[0].split("__", 2)[-1] for r in state] == ["mark", "recent", "units"]
 
 
 def test_non_additive_metrics_are_refused(tmp_path: Path) -> None:
