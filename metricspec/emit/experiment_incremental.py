@@ -7,7 +7,7 @@ experiment and definition hash (`StateNames`):
                       `exposure_log` breaks them), its least and greatest variant, and every
                       additive component (count, sum, min, max) of every source over the
                       unit's post-exposure events before `__mark`
-    <prefix>__recent  per (unit, hour of event, source): the same components from `__mark` on
+    <prefix>__recent  per (unit, hour of event): the same components from `__mark` on
     <prefix>__mark    one row: the hour the folded components end and `recent` starts
 
 A refresh from a cutoff (at or after the mark) rewrites `units`: merged with the assignment
@@ -247,48 +247,61 @@ def _every(plan: ExperimentPlan) -> list[Measure]:
 
 def recent_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
                  sql: SqlBuilder, exposed: str = "units") -> str:
-    """CREATE `recent`: every source's components per (unit, hour) from `cutoff`, one
-    UNION ALL branch per source (another source's components NULL), against the exposures
-    of `exposed` (a rebuild's `units_next`)."""
+    """CREATE `recent`: every source's components per (unit, hour) from `cutoff`, against
+    the exposures of `exposed` (a rebuild's `units_next`); the sources' rows FULL JOINed on
+    (unit, hour), so every column keeps its type on every engine (a UNION ALL would give
+    the other sources' columns untyped NULLs)."""
     comps = _components(plan)
-    every = _every(plan)
-    branches: list[exp.Select] = []
+    joined: exp.Select | None = None
+    have: list[str] = []
     for source in plan.scan_sources():
         if source not in comps:
             continue
-        src = plan.sources[source]
-        assert src.time is not None
-        time = sql.col(src.time.name, "s")
-        select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
-                            _hour(time.copy()).as_(sql.alias(BUCKET)))
-        joins = plan.joins.get(source)  # dimensions the components' filters read
-        mine = {c.name for c in comps[source]}
-        for comp in every:
-            if comp.name in mine:
-                value = sql.col(comp.column, "s") if comp.column else None
-                flt = local_filter(joins, comp.filter)
-                column = sql.agg(comp.func, value, sql.filter(flt, "s"))
-            else:
-                column = exp.Null()
-            select = select.select(column.as_(sql.alias(comp.name)), copy=False)
-        select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-            exp.Table(this=exp.to_identifier("exposures")).as_("e"),
-            on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-            join_type="inner", copy=False)
-        select = select.where(exp.and_(
-            exp.GTE(this=time.copy(), expression=sql.ts(max(plan.start, cutoff))),
-            exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
-            exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e"))), copy=False)
-        branches.append(select.group_by(sql.ref(UNIT, "e"), _hour(time.copy()), copy=False))
-    if not branches:
+        select = _source_rows(plan, source, comps[source], cutoff, sql)
+        mine = [c.name for c in comps[source]]
+        if joined is None:
+            joined, have = select, mine
+            continue
+        keys = [UNIT, BUCKET]
+        joined = exp.select(
+            *[exp.Coalesce(this=sql.ref(k, "l"), expressions=[sql.ref(k, "n")]).as_(
+                sql.alias(k)) for k in keys],
+            *[sql.ref(c, "l") for c in have], *[sql.ref(c, "n") for c in mine],
+        ).from_(exp.Subquery(this=joined, alias=exp.TableAlias(this=exp.to_identifier("l"))),
+                copy=False).join(
+            exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("n"))),
+            on=exp.and_(*[exp.EQ(this=sql.ref(k, "l"), expression=sql.ref(k, "n"))
+                          for k in keys]), join_type="full", copy=False)
+        have = [*have, *mine]
+    if joined is None:
         raise InternalError("an incremental experiment reads no events")
-    union: exp.Query = branches[0]
-    for branch in branches[1:]:
-        union = exp.union(union, branch, distinct=False)
-    select = exp.select(exp.Star()).from_(
-        exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("r"))), copy=False)
-    with_ctes(select, _exposures(plan, names, sql, exposed))
-    return _create(names, names.name("recent"), select, sql)
+    with_ctes(joined, _exposures(plan, names, sql, exposed))
+    return _create(names, names.name("recent"), joined, sql)
+
+
+def _source_rows(plan: ExperimentPlan, source: str, comps: list[Measure],
+                 cutoff: dt.datetime, sql: SqlBuilder) -> exp.Select:
+    """One source's components per (unit, hour) of its post-exposure events from `cutoff`."""
+    src = plan.sources[source]
+    assert src.time is not None
+    time = sql.col(src.time.name, "s")
+    select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
+                        _hour(time.copy()).as_(sql.alias(BUCKET)))
+    joins = plan.joins.get(source)  # dimensions the components' filters read
+    for comp in comps:
+        value = sql.col(comp.column, "s") if comp.column else None
+        flt = local_filter(joins, comp.filter)
+        select = select.select(sql.agg(comp.func, value, sql.filter(flt, "s")).as_(
+            sql.alias(comp.name)), copy=False)
+    select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
+        exp.Table(this=exp.to_identifier("exposures")).as_("e"),
+        on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
+        join_type="inner", copy=False)
+    select = select.where(exp.and_(
+        exp.GTE(this=time.copy(), expression=sql.ts(max(plan.start, cutoff))),
+        exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
+        exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e"))), copy=False)
+    return select.group_by(sql.ref(UNIT, "e"), _hour(time.copy()), copy=False)
 
 
 def statistics_sql(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder) -> exp.Select:

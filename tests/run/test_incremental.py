@@ -32,7 +32,7 @@ def conn(tmp_path: Path) -> Iterator[Connection]:
         yield connection
 
 
-@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j"])
+@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j", "checkout_m"])
 def test_refreshes_equal_full_runs(conn: Connection, tmp_path: Path, experiment: str) -> None:
     refreshes(conn, tmp_path, experiment)
 
