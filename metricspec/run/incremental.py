@@ -171,8 +171,8 @@ def _rebuild(plan: ExperimentPlan, names: inc.StateNames, run: _Costs, sql: SqlB
 
 
 def parse_lookback(text: str) -> dt.timedelta:
-    """`2d`, `36h`, `90m` or `0`: how far before the latest refreshed hour rows may still
-    arrive late. Raises ValueError saying how to write one."""
+    """`2d`, `36h`, `90m` or `0`: how far before the end of the latest refreshed hour rows
+    may still arrive late (`cutoff_for`). Raises ValueError saying how to write one."""
     import re
 
     found = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)
