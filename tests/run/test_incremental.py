@@ -217,3 +217,22 @@ def test_every_write_targets_the_scratch_schema(conn: Connection, tmp_path: Path
             assert isinstance(action, exp.AlterRename), text
             assert not action.this.db and action.this.name.startswith("checkout__"), text
     assert kinds == {"Select", "Create", "Drop", "Alter"}
+
+
+def test_cutoff_counts_the_lookback_from_the_end_of_the_latest_hour(tmp_path: Path) -> None:
+    """A day-14 refresh after the day-13 one (latest hour 23:00) reads from 23:00 with a
+    1-hour lookback, from 00:00 on day 13 with a day's; the latest hour is always read again
+    (it may have been incomplete), and nothing before the window's start."""
+    import datetime as dt
+
+    from metricspec.run.incremental import cutoff_for
+
+    plan = plan_experiment(workspace(tmp_path).index, "checkout")
+    latest = dt.datetime(2026, 3, 13, 23, 0)
+    hour = dt.timedelta(hours=1)
+    assert cutoff_for(plan, latest, hour) == latest
+    assert cutoff_for(plan, latest + dt.timedelta(minutes=40), hour) == latest
+    assert cutoff_for(plan, latest, dt.timedelta(0)) == latest
+    assert cutoff_for(plan, latest, DAY) == dt.datetime(2026, 3, 13, 0, 0)
+    assert cutoff_for(plan, latest, 30 * DAY) == dt.datetime(2026, 3, 1)
+    assert cutoff_for(plan, None, hour) == dt.datetime(2026, 3, 1)
