@@ -77,7 +77,7 @@ ASSIGNMENTS = Table(
         _c("assigned_ts", "TIMESTAMP", "Exposure time (UTC): the start of a conversation."),
         _c("platform", "VARCHAR", "Client platform of the exposure: web, ios, android."),
     ),
-    "chunk of users, then experiment_id, user_id, assigned_ts",
+    "chunk of users, then assigned_ts (as exposures are logged)",
 )
 
 CONVERSATIONS = Table(
@@ -96,7 +96,7 @@ CONVERSATIONS = Table(
         _c("escalation_turn", "INTEGER", "Turn of the hand-over; NULL unless escalated.", True),
         _c("resolved", "BOOLEAN", "Resolved by the assistant (never when escalated)."),
     ),
-    "conversation_id (grouped by user, then by start time)",
+    "chunk of users, then started_ts (as conversations are logged)",
 )
 
 MESSAGES = Table(
@@ -121,7 +121,7 @@ MESSAGES = Table(
         _c("is_retry", "BOOLEAN", "User re-asked the question; NULL for assistant.", True),
         _c("is_correction", "BOOLEAN", "User corrected the assistant; NULL for assistant.", True),
     ),
-    "message_id",
+    "chunk of users, then ts (as messages are logged)",
 )
 
 FEEDBACK = Table(
@@ -137,7 +137,7 @@ FEEDBACK = Table(
         _c("csat_score", "INTEGER", "CSAT 1 (very unsatisfied) to 5; NULL when not asked.", True),
         _c("effort_score", "INTEGER", "Effort 1 (very easy) to 7; NULL when not asked.", True),
     ),
-    "feedback_id (in conversation order)",
+    "chunk of users, then ts (as feedback is logged)",
 )
 
 TABLES: tuple[Table, ...] = (USERS, ASSIGNMENTS, CONVERSATIONS, MESSAGES, FEEDBACK)

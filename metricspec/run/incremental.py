@@ -3,12 +3,12 @@ of the warehouse, then compute the sufficient statistics from the state.
 
 The state tables (`emit.experiment_incremental`) are named by the experiment and the meaning
 hash of its definition (`hashing`), so a changed definition finds no state and builds from
-scratch; so does a state with any table missing. Otherwise the refresh re-reads the source
-rows from a cutoff — the latest hour any state table holds, less the lookback for late
-data, rounded down to the hour — and replaces the state of those hours. Late assignment rows
-that give a unit a new exposure time before the cutoff make the event state of that unit
-wrong; that is detected (the exposures are compared with those the state was built for) and
-the whole state is rebuilt.
+scratch; so does a state with any table missing (a refresh that died half-way leaves its
+mark missing). Otherwise the refresh reads the source rows from a cutoff — the end of the
+latest hour of events the state holds, less the lookback for late data (`cutoff_for`) — and
+folds the state before it into per-unit totals. Rows that arrive later than the lookback
+(older than the cutoff) are not seen until the state is rebuilt; a lookback that reaches
+before the hours already folded rebuilds.
 
 These are metricspec's only writes: each statement is one statement, and every table written
 or dropped is in the scratch schema, addressed by quoted identifiers (docs/engines.md).
@@ -116,54 +116,63 @@ class _Costs:
         return rows
 
 
+def cutoff_for(plan: ExperimentPlan, latest: dt.datetime | None,
+               lookback: dt.timedelta) -> dt.datetime:
+    """Where a refresh starts reading: the end of the latest hour of events the state holds,
+    less the lookback, rounded down to the hour — but never after the start of that hour,
+    which may have been incomplete when it was read. A refresh on day 14 after one on day 13
+    (latest hour 23:00) with a lookback of 1 hour reads from 23:00 on day 13."""
+    if latest is None:
+        return _floor_hour(plan.start)
+    latest = _floor_hour(latest)
+    return max(_floor_hour(plan.start),
+               min(latest, _floor_hour(latest + dt.timedelta(hours=1) - lookback)))
+
+
 def _refresh(plan: ExperimentPlan, names: inc.StateNames, conn: Connection, sql: SqlBuilder,
              lookback: dt.timedelta, what: str) -> Refresh:
     run = _Costs(conn, what)
     run.run(inc.create_schema(names, sql))
-    tables = names.all(plan)
     present = {str(r["table_name"]) for r in run.run(inc.existing_tables(names, sql))}
-    missing = [t for t in tables if t not in present]
+    missing = [t for t in names.all() if t not in present]
     if missing:
         return _rebuild(plan, names, run, sql, f"no state table {missing[0]}")
-    latest: list[dt.datetime] = []
-    for table in tables[:-1]:
-        [row] = run.run(inc.latest_hour(names, table, sql))
-        if isinstance(row["latest"], dt.datetime):
-            latest.append(row["latest"].replace(tzinfo=None))
-    # the newest hour any source delivered is the watermark (the state tables were all
-    # refreshed together; a sparse source's older newest hour must not drag the cutoff back)
-    cutoff = _floor_hour(plan.start)
-    if latest:
-        cutoff = max(cutoff, _floor_hour(max(latest) - lookback))
-    run.run(inc.delete_from(names, names.exposures(), cutoff, sql))
-    run.run(inc.exposure_state(plan, names, cutoff, False, sql))
-    [row] = run.run(inc.moved_units(plan, names, cutoff, sql))
-    if int(str(row["moved"])):
-        return _rebuild(plan, names, run, sql,
-                        f"{row['moved']} units exposed before {cutoff:%Y-%m-%d %H:%M} "
-                        "are new or moved")
-    for source in plan.scan_sources():
-        run.run(inc.delete_from(names, names.source(source), cutoff, sql))
-        run.run(inc.source_state(plan, names, source, cutoff, False, sql))
-    run.run(inc.drop_table(names, names.units(), sql))
-    run.run(inc.units_snapshot(plan, names, sql))
+    [row] = run.run(inc.watermark(names, sql))
+    mark, latest = (v.replace(tzinfo=None) if isinstance(v, dt.datetime) else None
+                    for v in (row["mark"], row["latest"]))
+    cutoff = cutoff_for(plan, latest, lookback)
+    if mark is None or cutoff < mark:  # the folded hours would be read again
+        return _rebuild(plan, names, run, sql, f"the lookback reaches {cutoff:%Y-%m-%d %H:%M}, "
+                        f"before the hours already folded ({mark or 'unknown'})")
+    # dropped first, written last: a refresh that dies half-way leaves no mark, and the
+    # next one rebuilds (else it could fold the same recent rows into `units` twice)
+    run.run(inc.drop_table(names, names.name("mark"), sql))
+    run.run(inc.drop_table(names, names.name("units_next"), sql))
+    run.run(inc.units_state(plan, names, cutoff, sql))  # rewritten whole, renamed into place
+    run.run(inc.drop_table(names, names.name("units"), sql))
+    run.run(inc.rename_table(names, names.name("units_next"), names.name("units"), sql))
+    run.run(inc.drop_table(names, names.name("recent"), sql))
+    run.run(inc.recent_state(plan, names, cutoff, sql))
+    run.run(inc.write_mark(names, cutoff, sql))
     return Refresh(None, cutoff, combine(run.costs))
 
 
 def _rebuild(plan: ExperimentPlan, names: inc.StateNames, run: _Costs, sql: SqlBuilder,
              why: str) -> Refresh:
-    for table in names.all(plan):
+    for table in [*names.all(), names.name("units_next")]:
         run.run(inc.drop_table(names, table, sql))
-    run.run(inc.exposure_state(plan, names, None, True, sql))
-    for source in plan.scan_sources():
-        run.run(inc.source_state(plan, names, source, None, True, sql))
-    run.run(inc.units_snapshot(plan, names, sql))
+    start = _floor_hour(plan.start)
+    run.run(inc.units_state(plan, names, None, sql))
+    run.run(inc.recent_state(plan, names, start, sql, exposed="units_next"))
+    run.run(inc.with_components(plan, names, sql))
+    run.run(inc.drop_table(names, names.name("units_next"), sql))
+    run.run(inc.write_mark(names, start, sql))  # written last: its absence means rebuild
     return Refresh(why, None, combine(run.costs))
 
 
 def parse_lookback(text: str) -> dt.timedelta:
-    """`2d`, `36h`, `90m` or `0`: how far before the latest refreshed hour rows may still
-    arrive late. Raises ValueError saying how to write one."""
+    """`2d`, `36h`, `90m` or `0`: how far before the end of the latest refreshed hour rows
+    may still arrive late (`cutoff_for`). Raises ValueError saying how to write one."""
     import re
 
     found = re.fullmatch(r"\s*(\d+)\s*([dhm]?)\s*", text)

@@ -9,8 +9,10 @@ rows; confidence intervals at the corrected level; guardrails; the decision.
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -116,6 +118,27 @@ def analyze(
     Raises:
         ValueError: The metric list is invalid (duplicate names).
     """
+    with _no_cycle_collection():
+        return _analyze(config, metrics, data)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while the results are built: they are tens of
+    thousands of small objects and no cycles, and each collection would walk all of them
+    (a third of the time for 10,000 metrics). The collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze(
+    config: ExperimentConfig, metrics: Sequence[MetricSpec], data: ExperimentData
+) -> AnalysisResult:
     specs = _validated(metrics)
     missing = _no_data(config, data)
     if missing is None:

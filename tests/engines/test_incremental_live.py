@@ -12,7 +12,7 @@ from metricspec.run.connections import connect
 from tests.run.incremental_case import create_tables, refreshes
 
 
-@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j"])
+@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j", "checkout_m"])
 def test_refreshes_equal_full_runs_on_postgres(postgres_engine: PostgresEngine, tmp_path: Path,
                                                experiment: str) -> None:
     with connect(postgres_engine.server.url) as conn:

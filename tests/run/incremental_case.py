@@ -26,6 +26,12 @@ source events = table app.events {
   dimension kind: string
   column amount: number, items: integer
 }
+source clicks = table app.events {
+  entity user_id: string
+  time ts: timestamp
+  dimension kind: string
+  column amount: number
+}
 source users = table app.users {
   entity user_id: string primary
   dimension tier: string
@@ -36,6 +42,8 @@ metric revenue = sum(events.amount) { direction up }
 metric items = sum(events.items) { direction up }
 metric buy_rate = count(events where kind = 'buy') / count(events) { direction up }
 metric biggest = max(events.amount) { direction up }
+metric views = count(clicks where kind = 'view') { direction up }
+metric logged = count(assignments) { direction none }
 experiment checkout "Checkout" {
   unit user_id
   assignment assignments variant variant
@@ -54,6 +62,14 @@ experiment checkout_j "Segmented and filtered through a join" {
   primary revenue
   secondary gold_revenue, buys
   segments platform, users.tier
+}
+experiment checkout_m "Metrics of three sources" {
+  unit user_id
+  assignment assignments variant variant
+  variants control 50% control, treatment 50%
+  window 2026-03-01 .. 2026-03-14
+  primary revenue
+  secondary views, logged, buy_rate
 }
 experiment checkout_w "Winsorised" {
   unit user_id

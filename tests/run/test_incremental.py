@@ -32,26 +32,33 @@ def conn(tmp_path: Path) -> Iterator[Connection]:
         yield connection
 
 
-@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j"])
+@pytest.mark.parametrize("experiment", ["checkout", "checkout_w", "checkout_j", "checkout_m"])
 def test_refreshes_equal_full_runs(conn: Connection, tmp_path: Path, experiment: str) -> None:
     refreshes(conn, tmp_path, experiment)
 
 
-def test_state_out_of_step_with_exposures_rebuilds(conn: Connection, tmp_path: Path) -> None:
-    """Units the event state was not built for, exposed before the cutoff (here: the
-    record of them removed) make the refresh rebuild, and the numbers stay the full run's."""
+def test_interrupted_refresh_and_longer_lookback_rebuild(conn: Connection,
+                                                         tmp_path: Path) -> None:
+    """A refresh that died half-way (its mark not written) and a lookback reaching before
+    the hours already folded into per-unit totals both rebuild, and the numbers stay the full
+    run's; a refresh in between folds and stays equal too."""
     index = workspace(tmp_path).index
     assignments, events = rows(users=80)
     insert(conn, "assignments", assignments)
     insert(conn, "events", events)
     run_incremental(index, "checkout", conn, DAY)
+    run, refresh = run_incremental(index, "checkout", conn, DAY)  # folds hours into `units`
+    assert refresh.rebuilt is None
+    same(run_experiment(index, "checkout", conn).rows, run.rows)
+    run, refresh = run_incremental(index, "checkout", conn, 5 * DAY)
+    assert refresh.rebuilt is not None and "already folded" in refresh.rebuilt
+    same(run_experiment(index, "checkout", conn).rows, run.rows)
+    run_incremental(index, "checkout", conn, DAY)
     [(table,)] = conn.execute("SELECT table_name FROM information_schema.tables WHERE "
-                              "table_name LIKE '%\\_\\_units' ESCAPE '\\'").rows
-    state = f'metricspec_state."{table}"'
-    conn.execute(f"DELETE FROM {state} WHERE __unit IN "
-                 f"(SELECT __unit FROM {state} ORDER BY __exposed_at LIMIT 5)")
+                              "table_name LIKE '%\\_\\_mark' ESCAPE '\\'").rows
+    conn.execute(f'DROP TABLE metricspec_state."{table}"')
     run, refresh = run_incremental(index, "checkout", conn, DAY)
-    assert refresh.rebuilt is not None and "new or moved" in refresh.rebuilt
+    assert refresh.rebuilt is not None and "no state table" in refresh.rebuilt
     same(run_experiment(index, "checkout", conn).rows, run.rows)
 
 
@@ -89,7 +96,7 @@ def test_writes_only_in_the_scratch_schema(conn: Connection, tmp_path: Path) -> 
     assert before == after
     state = conn.execute("SELECT table_name FROM information_schema.tables "
                          "WHERE table_schema = 'metricspec_state' ORDER BY 1").rows
-    assert [r[0].split("__", 2)[-1] for r in state] == ["exposures", "s_events", "units"]
+    assert [r[0].split("__", 2)[-1] for r in state] == ["mark", "recent", "units"]
 
 
 def test_non_additive_metrics_are_refused(tmp_path: Path) -> None:
@@ -172,8 +179,8 @@ def test_command_line_refuses_a_percentile_experiment(tmp_path: Path) -> None:
 
 def test_every_write_targets_the_scratch_schema(conn: Connection, tmp_path: Path) -> None:
     """Parsed back, each statement a refresh or rebuild sends is one SELECT, or one
-    CREATE / INSERT / DELETE / DROP whose target is a table (or the schema) of
-    `metricspec_state`; the source tables are only read."""
+    CREATE / DROP / ALTER ... RENAME whose target is a table (or the schema) of
+    `metricspec_state` (renamed within it); the source tables are only read."""
     import sqlglot
     from sqlglot import exp
 
@@ -202,7 +209,30 @@ def test_every_write_targets_the_scratch_schema(conn: Connection, tmp_path: Path
             assert tree.this.db == "metricspec_state"
             continue
         target = tree.this if not isinstance(tree, exp.Drop) else tree.args["tables"][0]
-        assert isinstance(tree, exp.Create | exp.Insert | exp.Delete | exp.Drop), text
+        assert isinstance(tree, exp.Create | exp.Drop | exp.Alter), text
         assert isinstance(target, exp.Table) and target.db == "metricspec_state", text
         assert target.name.startswith("checkout__"), text
-    assert kinds == {"Select", "Create", "Insert", "Delete", "Drop"}
+        if isinstance(tree, exp.Alter):  # a rename within the schema, nothing else
+            [action] = tree.args["actions"]
+            assert isinstance(action, exp.AlterRename), text
+            assert not action.this.db and action.this.name.startswith("checkout__"), text
+    assert kinds == {"Select", "Create", "Drop", "Alter"}
+
+
+def test_cutoff_counts_the_lookback_from_the_end_of_the_latest_hour(tmp_path: Path) -> None:
+    """A day-14 refresh after the day-13 one (latest hour 23:00) reads from 23:00 with a
+    1-hour lookback, from 00:00 on day 13 with a day's; the latest hour is always read again
+    (it may have been incomplete), and nothing before the window's start."""
+    import datetime as dt
+
+    from metricspec.run.incremental import cutoff_for
+
+    plan = plan_experiment(workspace(tmp_path).index, "checkout")
+    latest = dt.datetime(2026, 3, 13, 23, 0)
+    hour = dt.timedelta(hours=1)
+    assert cutoff_for(plan, latest, hour) == latest
+    assert cutoff_for(plan, latest + dt.timedelta(minutes=40), hour) == latest
+    assert cutoff_for(plan, latest, dt.timedelta(0)) == latest
+    assert cutoff_for(plan, latest, DAY) == dt.datetime(2026, 3, 13, 0, 0)
+    assert cutoff_for(plan, latest, 30 * DAY) == dt.datetime(2026, 3, 1)
+    assert cutoff_for(plan, None, hour) == dt.datetime(2026, 3, 1)
