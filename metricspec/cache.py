@@ -9,9 +9,9 @@ Two kinds of entry are kept, each under a key that hashes everything its value d
 * `sql/<key>`: one object's compiled SQL for one backend; the key (made in
   `metricspec.pipeline.cached`) hashes the fingerprint, the backend's definition, the request
   and the full definitions and files of the object and of everything it depends on;
-* `pack/<key>`: the SQL and header notes of all the queries one caller compiles together,
-  by their `sql` keys, read in one go (`get_pack`); the plans stay in the `sql` entries,
-  read only when asked for.
+* `pack/<key>`: the SQL and header notes of all the queries last compiled together for a
+  set of backends, by their `sql` keys, read in one go (`get_pack`) and rewritten when
+  anything changed; the plans stay in the `sql` entries, read only when asked for.
 
 The fingerprint (`fingerprint()`) is metricspec's version, the versions of the libraries that
 shape parse results and SQL, and a hash of every file of the package, its grammar and its

@@ -81,14 +81,16 @@ def _project_frozen() -> Iterator[None]:
 
 def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
     """`_run`, with the queries found in the cache read from it and the others stored: the
-    SQL of all the tasks from one pack (the SQL of this set of tasks as last compiled, by
-    key), else from each query's entry; a plan is read from the query's entry if asked for."""
+    SQL of all the tasks from one pack (the SQL last compiled for these backends, by key),
+    else from each query's entry; a plan is read from the query's entry if asked for."""
     from metricspec.cache import dumps, key
     from metricspec.pipeline.cached import QueryKeys
 
     keys = QueryKeys(index, cache.fingerprint, cache.description)
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
-    pack = key(cache.fingerprint, "pack", *(f"{b.name}\0{k}\0{n}" for b, k, n in tasks))
+    # one pack per set of backends, rewritten after each change (not one per project
+    # state, which would leave a pack behind at each change)
+    pack = key(cache.fingerprint, "pack", *sorted({backend.name for backend, _, _ in tasks}))
     packed = cache.get_pack(pack, names)
     from_pack = len(packed)
     outcomes: list[Outcome | None] = []
