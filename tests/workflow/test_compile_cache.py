@@ -305,3 +305,28 @@ def test_a_project_read_from_the_cache_is_the_parsed_project(tmp_path: Path) -> 
     for backend in BACKENDS:
         assert (with_kept.query("experiment", "pricing", backend)
                 == computed.query("experiment", "pricing", backend))
+
+
+def test_a_deleted_file_or_a_renamed_object_gives_the_uncached_output(tmp_path: Path) -> None:
+    """Deleting a file drops its queries (the pack still holds them: never served, since
+    no task asks for their keys); renaming a metric and its use rebuilds what used it, and
+    renaming it back serves the first build's entries again."""
+    specs = write_project(tmp_path / "project")
+    cache = Cache.open(tmp_path / "cache")
+    first = build(specs, cache)
+    (specs / "other.mspec").unlink()
+    without = build(specs, cache)
+    assert without == build(specs, None)
+    assert not any("tickets" in name for _, _, name in without)
+    renamed = METRICS.replace("buyers", "purchasers")
+    (specs / "metrics.mspec").write_text(renamed)
+    counts = (cache.hits, cache.misses)
+    after = build(specs, cache)
+    assert after == build(specs, None)
+    assert any("purchasers" in sql for sql in after.values())
+    assert sql_counts(cache, counts)[1] == 1 + 2 * len(BACKENDS)  # the file, group, experiment
+    (specs / "metrics.mspec").write_text(METRICS)
+    (specs / "other.mspec").write_text(OTHER)
+    counts = (cache.hits, cache.misses)
+    assert build(specs, cache) == first
+    assert sql_counts(cache, counts) == (4 + len(first), 0)
