@@ -208,14 +208,17 @@ class Cache:
         found = self._described.get(id(obj))
         return found[1] if found is not None and found[0] is obj else describe(obj)
 
-    def get_pack(self, name: str, wanted: Iterable[str]) -> dict[str, Any]:
-        """The values of the pack `name` (`put_pack`) under the keys in `wanted`; each
-        found counts as a hit (the caller looks the others up with `get`)."""
+    def get_pack(self, name: str, wanted: Iterable[str]) -> dict[str, Any] | None:
+        """The values of the pack `name` (`put_pack`) under the keys in `wanted`, or None
+        without a (good) pack; each found counts as a hit (the caller looks the others up
+        with `get`)."""
         hits, misses = self.hits, self.misses
         found = self.get("pack", name)
-        pack = found if isinstance(found, dict) else {}
-        values = {entry: pack[entry] for entry in wanted if entry in pack}
-        self.hits, self.misses = hits + len(values), misses
+        self.hits, self.misses = hits, misses
+        if not isinstance(found, dict):
+            return None
+        values = {entry: found[entry] for entry in wanted if entry in found}
+        self.hits += len(values)
         return values
 
     def put_pack(self, name: str, values: dict[str, Any]) -> None:

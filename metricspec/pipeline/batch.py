@@ -26,6 +26,7 @@ Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
 _FORKED_INDEX: Index | None = None  # what forked workers compile from
 PARALLEL_MIN_TASKS = 48
+_PACK_SLACK = 16  # queries a pack may miss before it is written again (and 5% of them)
 
 
 def compile_all(
@@ -92,6 +93,8 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
     # state, which would leave a pack behind at each change)
     pack = key(cache.fingerprint, "pack", *sorted({backend.name for backend, _, _ in tasks}))
     packed = cache.get_pack(pack, names)
+    rewrite = packed is None
+    packed = packed or {}
     from_pack = len(packed)
     outcomes: list[Outcome | None] = []
     for (backend, kind, name), entry in zip(tasks, names, strict=True):
@@ -114,7 +117,9 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
                 continue
             cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
             packed[names[i]] = (done[0].sql, done[0].notes)
-    if len(packed) != from_pack:  # rewritten when anything new was found or compiled
+    # rewritten when missing, or when many queries came from elsewhere: a few changed ones
+    # are read from their own entries rather than writing the whole pack again
+    if rewrite or len(packed) - from_pack > max(_PACK_SLACK, len(names) // 20):
         cache.put_pack(pack, {entry: packed[entry] for entry in names if entry in packed})
     return [outcome for outcome in outcomes if outcome is not None]
 
