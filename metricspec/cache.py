@@ -10,8 +10,9 @@ Two kinds of entry are kept, each under a key that hashes everything its value d
   `metricspec.pipeline.cached`) hashes the fingerprint, the backend's definition, the request
   and the full definitions and files of the object and of everything it depends on;
 * `pack/<key>`: the SQL and header notes of all the queries last compiled together for a
-  set of backends, by their `sql` keys, read in one go (`get_pack`) and rewritten when
-  anything changed; the plans stay in the `sql` entries, read only when asked for.
+  set of backends, by their `sql` keys, read in one go (`get_pack`) and rewritten when it
+  misses many of them (a few changed queries are read from their `sql` entries); the plans
+  stay in the `sql` entries, read only when asked for.
 
 The fingerprint (`fingerprint()`) is metricspec's version, the versions of the libraries that
 shape parse results and SQL, and a hash of every file of the package, its grammar and its

@@ -89,8 +89,8 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
 
     keys = QueryKeys(index, cache.fingerprint, cache.description)
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
-    # one pack per set of backends, rewritten after each change (not one per project
-    # state, which would leave a pack behind at each change)
+    # one pack per set of backends, rewritten in place (one per project state would leave
+    # a pack behind at each change)
     pack = key(cache.fingerprint, "pack", *sorted({backend.name for backend, _, _ in tasks}))
     packed = cache.get_pack(pack, names)
     rewrite = packed is None
