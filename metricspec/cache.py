@@ -2,11 +2,17 @@
 
 Two kinds of entry are kept, each under a key that hashes everything its value depends on:
 
-* `parse/<key>`: one spec file's parse result; the key hashes the tool's fingerprint, the
-  file's name (it is in every span) and its text;
+* `parse/<key>`: one spec file's parse result, with each object's description (`describe`:
+  the hash of its definition and the names it mentions, which the query keys are made of, so
+  a warm build does not serialise every object again); the key hashes the tool's
+  fingerprint, the file's name (it is in every span) and its text;
 * `sql/<key>`: one object's compiled SQL for one backend; the key (made in
   `metricspec.pipeline.cached`) hashes the fingerprint, the backend's definition, the request
-  and the full definitions and files of the object and of everything it depends on.
+  and the full definitions and files of the object and of everything it depends on;
+* `pack/<key>`: the SQL and header notes of all the queries last compiled together for a
+  set of backends, by their `sql` keys, read in one go (`get_pack`) and rewritten when it
+  misses many of them (a few changed queries are read from their `sql` entries); the plans
+  stay in the `sql` entries, read only when asked for.
 
 The fingerprint (`fingerprint()`) is metricspec's version, the versions of the libraries that
 shape parse results and SQL, and a hash of every file of the package, its grammar and its
@@ -14,7 +20,8 @@ backend definitions: a changed line of code, in a checkout or an upgrade, never 
 entry made by other code. Keys are never reused for other content, so an entry is never
 stale; nothing is ever invalidated, only added (delete the folder to reclaim the space).
 
-Entries are pickles, so the folder is private: it is created with mode 0700 and a folder
+Entries are pickles (spec objects as their fields, rebuilt without validation: the key
+says they were valid), so the folder is private: it is created with mode 0700 and a folder
 that does not belong to the user, or that others may write to, is not used at all (`open`
 says why). Each entry carries the SHA-256 of its payload; one that is truncated, damaged or
 cannot be loaded is ignored (and removed), and the value is computed again. Entries are
@@ -29,27 +36,34 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
+import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from metricspec import __version__
 from metricspec.outputs import OutputError, write_bytes
 from metricspec.resources import backends_dir, grammar_path
 
 FOLDER_NAME = ".metricspec_cache"
+_KINDS = ("parse", "sql", "pack")
 ENV_FOLDER = "METRICSPEC_CACHE_DIR"
 ENV_OFF = "METRICSPEC_NO_CACHE"
-_MAGIC = b"metricspec-cache-1\n"
+_MAGIC = b"metricspec-cache-2\n"
 _LIBRARIES = ("sqlglot", "lark", "ruamel.yaml", "pydantic", "pydantic_core")
 _PACKAGE = Path(__file__).resolve().parent
 T = TypeVar("T")
+Description = tuple[str, frozenset[str]]
+_NAME = re.compile(r'"name":("(?:[^"\\]|\\.)*")')
 
 
 class CacheRefused(Exception):
@@ -84,6 +98,16 @@ def key(*parts: str | bytes) -> str:
     return digest.hexdigest()
 
 
+def describe(obj: Any) -> Description:
+    """The SHA-256 of a spec object's JSON (its whole definition, spans included) and every
+    `name` field in it: the names of its references (`Ref`, `MetricRef`) and some more (its
+    own, its columns'), which only add dependencies."""
+    text = obj.model_dump_json()
+    names = frozenset(json.loads(found) if "\\" in found else found[1:-1]
+                      for found in _NAME.findall(text))
+    return hashlib.sha256(text.encode()).hexdigest(), names
+
+
 def _private(path: Path) -> bool:
     """Whether `path` is a real folder of this user that no one else may write to."""
     info = path.lstat()
@@ -100,6 +124,7 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self.fingerprint = fingerprint()
+        self._described: dict[int, tuple[Any, Description]] = {}
 
     @classmethod
     def open(cls, folder: str | Path) -> Cache:
@@ -108,7 +133,7 @@ class Cache:
         someone else or may be written by others."""
         path = Path(folder)
         try:
-            for part in (path, path / "parse", path / "sql"):
+            for part in (path, *(path / kind for kind in _KINDS)):
                 part.mkdir(mode=0o700, parents=part is path, exist_ok=True)
                 if not _private(part):
                     raise CacheRefused(
@@ -162,14 +187,44 @@ class Cache:
             pass
 
     def parsed(self, name: str, text: str, parse: Callable[[str, str], T]) -> T:
-        """`parse(text, name)`, from the cache when this tool parsed this file before."""
+        """`parse(text, name)`, from the cache when this tool parsed this file before; the
+        descriptions of its objects (`objects`) are kept for `description`."""
         entry = key(self.fingerprint, name, text)
         found = self.get("parse", entry)
-        if found is not None:
-            return found  # type: ignore[no-any-return]
-        result = parse(text, name)
-        self.put("parse", entry, result)
-        return result
+        objects: tuple[Any, ...]
+        if (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], tuple)
+                and len(found[1]) == len(objects := tuple(getattr(found[0], "objects", ())))):
+            result, descriptions = found
+        else:
+            result = parse(text, name)
+            objects = tuple(getattr(result, "objects", ()))
+            descriptions = tuple(describe(obj) for obj in objects)
+            self.put("parse", entry, (result, descriptions))
+        for obj, description in zip(objects, descriptions, strict=True):
+            self._described[id(obj)] = (obj, description)
+        return result  # type: ignore[no-any-return]
+
+    def description(self, obj: Any) -> Description:
+        """`describe(obj)`, kept from the parse entry when `obj` was read by `parsed`."""
+        found = self._described.get(id(obj))
+        return found[1] if found is not None and found[0] is obj else describe(obj)
+
+    def get_pack(self, name: str, wanted: Iterable[str]) -> dict[str, Any] | None:
+        """The values of the pack `name` (`put_pack`) under the keys in `wanted`, or None
+        without a (good) pack; each found counts as a hit (the caller looks the others up
+        with `get`)."""
+        hits, misses = self.hits, self.misses
+        found = self.get("pack", name)
+        self.hits, self.misses = hits, misses
+        if not isinstance(found, dict):
+            return None
+        values = {entry: found[entry] for entry in wanted if entry in found}
+        self.hits += len(values)
+        return values
+
+    def put_pack(self, name: str, values: dict[str, Any]) -> None:
+        """Store `values` (by content-addressed keys) as one entry, read back in one go."""
+        self.put("pack", name, values)
 
 
 def dumps(value: Any, reference: Callable[[Any], Any] | None = None) -> bytes:
@@ -185,13 +240,40 @@ def loads(data: bytes, resolve: Callable[[Any], Any] | None = None) -> Any:
     return _Unpickler(io.BytesIO(data), resolve).load()
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _model(cls: type, fields: dict[str, Any], fields_set: set[str]) -> Any:
+    """A pydantic model rebuilt from its fields, as its `__setstate__` does (without the
+    call of a Python method per object, which made reading a project twice as slow). Frozen
+    models with the same fields set share one set (pydantic copies it before any change):
+    a third fewer objects to build and for the cycle collector to walk."""
+    obj: Any = _new(cls)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class _Pickler(pickle.Pickler):
     def __init__(self, file: io.BytesIO, reference: Callable[[Any], Any] | None) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._reference = reference
+        self._fields_sets: dict[frozenset[str], set[str]] = {}
 
     def persistent_id(self, obj: Any) -> Any:
         return None if self._reference is None else self._reference(obj)
+
+    def reducer_override(self, obj: Any) -> Any:
+        if (isinstance(obj, BaseModel) and obj.__pydantic_extra__ is None
+                and obj.__pydantic_private__ is None):
+            fields_set = obj.__pydantic_fields_set__
+            if obj.model_config.get("frozen"):  # never changed: one set for all alike
+                fields_set = self._fields_sets.setdefault(frozenset(fields_set), fields_set)
+            return _model, (type(obj), obj.__dict__, fields_set)
+        return NotImplemented
 
 
 class _Unpickler(pickle.Unpickler):

@@ -94,8 +94,11 @@ def _collector_paused() -> Iterator[None]:
     collection of Python's cycle collector walks every object built so far: over a large
     project that made parsing grow faster than the project (a third of the time at 10,000
     metrics). Reference counting still frees what parsing drops. After a large project,
-    one full collection (linear in the project, ~0.6 s at 10,000 metrics) is cheaper than
-    letting the next stage's collections promote the objects through every generation."""
+    its objects are moved straight to the oldest generation (`freeze` then `unfreeze`: no
+    walk), rather than letting the next stage's collections promote them through every
+    generation, or collecting once (linear in the project: 0.25-0.6 s at 10,000 metrics,
+    as much as reading them from the compile cache). A caller's own frozen objects are
+    left frozen: then one full collection does it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -104,7 +107,11 @@ def _collector_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
             if gc.get_count()[0] > _COLLECT_AFTER:
-                gc.collect()
+                if gc.get_freeze_count():
+                    gc.collect()
+                else:
+                    gc.freeze()
+                    gc.unfreeze()
 
 
 def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:

@@ -26,6 +26,7 @@ Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
 _FORKED_INDEX: Index | None = None  # what forked workers compile from
 PARALLEL_MIN_TASKS = 48
+_PACK_SLACK = 16  # queries a pack may miss before it is written again (and 5% of them)
 
 
 def compile_all(
@@ -80,17 +81,30 @@ def _project_frozen() -> Iterator[None]:
 
 
 def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
-    """`_run`, with the queries found in the cache read from it and the others stored."""
-    from metricspec.cache import dumps
+    """`_run`, with the queries found in the cache read from it and the others stored: the
+    SQL of all the tasks from one pack (the SQL last compiled for these backends, by key),
+    else from each query's entry; a plan is read from the query's entry if asked for."""
+    from metricspec.cache import dumps, key
     from metricspec.pipeline.cached import QueryKeys
 
-    keys = QueryKeys(index, cache.fingerprint)
+    keys = QueryKeys(index, cache.fingerprint, cache.description)
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
+    # one pack per set of backends, rewritten in place (one per project state would leave
+    # a pack behind at each change)
+    pack = key(cache.fingerprint, "pack", *sorted({backend.name for backend, _, _ in tasks}))
+    packed = cache.get_pack(pack, names)
+    rewrite = packed is None
+    packed = packed or {}
+    from_pack = len(packed)
     outcomes: list[Outcome | None] = []
     for (backend, kind, name), entry in zip(tasks, names, strict=True):
-        found = cache.get("sql", entry)
-        outcomes.append(([keys.compiled(kind, name, backend, *found)], [])
-                        if isinstance(found, tuple) and len(found) == 3 else None)
+        found = packed.get(entry) or cache.get("sql", entry)
+        if isinstance(found, tuple) and len(found) in (2, 3):
+            plan = partial(_stored_plan, cache, entry) if len(found) == 2 else found[2]
+            packed[entry] = found[:2]
+            outcomes.append(([keys.compiled(kind, name, backend, found[0], found[1], plan)], []))
+        else:
+            outcomes.append(None)
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
     for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers),
                           strict=True):
@@ -102,7 +116,18 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
             except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
                 continue
             cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
+            packed[names[i]] = (done[0].sql, done[0].notes)
+    # rewritten when missing, or when many queries came from elsewhere: a few changed ones
+    # are read from their own entries rather than writing the whole pack again
+    if rewrite or len(packed) - from_pack > max(_PACK_SLACK, len(names) // 20):
+        cache.put_pack(pack, {entry: packed[entry] for entry in names if entry in packed})
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _stored_plan(cache: Cache, entry: str) -> bytes | None:
+    """The pickled plan of the query entry `entry`, if it is there."""
+    found = cache.get("sql", entry)
+    return found[2] if isinstance(found, tuple) and len(found) == 3 else None
 
 
 def _compile_task(index: Index, task: Task) -> Outcome:

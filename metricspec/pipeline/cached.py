@@ -14,30 +14,17 @@ stale, at the price of sometimes rebuilding a query that would not have changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.cache import key, loads
+from metricspec.cache import Description, describe, key, loads
 from metricspec.pipeline.driver import Compiled, plan_kind
 from metricspec.pipeline.kinds import Kind, Plan, Request, metric_groups
 from metricspec.semantic import Index
 
 _KINDS = ("source", "metric", "kpi", "guardrail", "experiment", "monitor")
-
-
-_NAME = re.compile(r'"name":("(?:[^"\\]|\\.)*")')
-
-
-def _names(text: str) -> frozenset[str]:
-    """Every `name` field in an object's JSON: the names of its references (`Ref`,
-    `MetricRef`) and some more (its own, its columns'), which only add dependencies."""
-    return frozenset(json.loads(found) if "\\" in found else found[1:-1]
-                     for found in _NAME.findall(text))
 
 
 _UNLOADED = object()
@@ -67,9 +54,11 @@ class CachedCompiled(Compiled):
 class QueryKeys:
     """The cache keys of one project's queries (each object hashed once)."""
 
-    def __init__(self, index: Index, fingerprint: str) -> None:
+    def __init__(self, index: Index, fingerprint: str,
+                 description: Callable[[ir.Node], Description] = describe) -> None:
         self.index = index
         self.fingerprint = fingerprint
+        self._description = description
         self._by_name: dict[str, list[tuple[str, ir.Node]]] = {}
         tables: dict[str, dict[str, Any]] = {"source": dict(index.sources), **{
             kind: index.objects[kind] for kind in _KINDS[1:]}}
@@ -82,14 +71,15 @@ class QueryKeys:
         self._own: dict[str, tuple[str, frozenset[str]]] = {}  # id -> (entry, refs)
         self._closure: dict[str, frozenset[str]] = {}
         self._groups: dict[str, tuple[str, ...]] | None = None
+        self._definitions: dict[tuple[str, str], str] = {}
+        self._backends: dict[int, tuple[Backend, str]] = {}
 
     def _describe(self, kind: str, obj: ir.Node) -> tuple[str, frozenset[str]]:
         """`kind:name=digest@file` of one object, and the names it refers to."""
         ident = f"{kind}:{getattr(obj, 'name', '')}"
         if ident not in self._own:
-            text = obj.model_dump_json()
-            digest = hashlib.sha256(text.encode()).hexdigest()
-            self._own[ident] = (f"{ident}={digest}@{obj.span.file}", _names(text))
+            digest, names = self._description(obj)
+            self._own[ident] = (f"{ident}={digest}@{obj.span.file}", names)
         return self._own[ident]
 
     def closure(self, kind: str, obj: ir.Node) -> frozenset[str]:
@@ -127,12 +117,16 @@ class QueryKeys:
         return self._tables[kind][name]
 
     def compiled(self, kind: Kind, name: str, backend: Backend, sql: str,
-                 notes: tuple[str, ...], plan: bytes) -> Compiled:
-        """The `Compiled` of a cache entry; its plan is unpickled when read (planned
-        again, should it fail to load: an entry of this key holds this plan)."""
+                 notes: tuple[str, ...], plan: bytes | Callable[[], bytes | None]) -> Compiled:
+        """The `Compiled` of a cache entry; its plan (pickled, or a function that reads it)
+        is unpickled when read (planned again, should it be missing or fail to load: an
+        entry of this key holds this plan)."""
         def load() -> Plan:
             try:
-                found: Plan = loads(plan, self.resolve)
+                data = plan if isinstance(plan, bytes) else plan()
+                if data is None:
+                    raise LookupError("no stored plan")
+                found: Plan = loads(data, self.resolve)
             except Exception:
                 found = plan_kind(kind, self.index, name)
             return found
@@ -150,14 +144,29 @@ class QueryKeys:
             return [("metric", self.index.metrics[name])]
         return [(kind, self.index.objects[kind][name])]
 
+    def definitions(self, kind: Kind, name: str) -> str:
+        """The hash of what is compiled (the members of a source group, or the object) and
+        of the definitions of everything they refer to: the part of a query's key that is
+        the same for every backend, made once."""
+        found = self._definitions.get((kind, name))
+        if found is None:
+            entries: set[str] = set()
+            members = []
+            for root_kind, root in self._roots(kind, name):
+                members.append(f"{root_kind}:{getattr(root, 'name', '')}")
+                entries |= self.closure(root_kind, root)
+            found = self._definitions[kind, name] = key(
+                "\n".join(members), "\n".join(sorted(entries)),
+                self.index.calendar.model_dump_json())
+        return found
+
     def query(self, kind: Kind, name: str, backend: Backend,
               request: Request | None = None) -> str:
         """The cache key of one query."""
-        entries: set[str] = set()
-        members = []
-        for root_kind, root in self._roots(kind, name):
-            members.append(f"{root_kind}:{getattr(root, 'name', '')}")
-            entries |= self.closure(root_kind, root)
-        return key("sql", self.fingerprint, backend.model_dump_json(), kind, name,
-                   repr(request or Request()), "\n".join(members), "\n".join(sorted(entries)),
-                   self.index.calendar.model_dump_json())
+        if id(backend) not in self._backends:
+            self._backends[id(backend)] = (backend, backend.model_dump_json())
+        own, definition = self._backends[id(backend)]
+        if own is not backend:  # another object at a reused address
+            definition = backend.model_dump_json()
+        return key("sql", self.fingerprint, definition, kind, name,
+                   repr(request or Request()), self.definitions(kind, name))

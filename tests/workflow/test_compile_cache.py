@@ -160,7 +160,7 @@ def test_damaged_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
     cache = Cache.open(tmp_path / "cache")
     expected = build(specs, cache)
     entries = sorted(p for p in (tmp_path / "cache").rglob("*") if p.is_file())
-    assert len(entries) == 4 + len(expected)
+    assert len(entries) == 4 + len(expected) + 1  # files, queries, the queries' pack
     for number, entry in enumerate(entries):
         data = entry.read_bytes()
         damaged = (data[: len(data) // 2], data[:-1] + bytes([data[-1] ^ 1]), b"",
@@ -168,10 +168,33 @@ def test_damaged_entries_are_ignored_and_rebuilt(tmp_path: Path) -> None:
         entry.write_bytes(damaged)
     counts = (cache.hits, cache.misses)
     assert build(specs, cache) == expected
-    assert sql_counts(cache, counts) == (0, len(entries))
+    assert sql_counts(cache, counts) == (0, len(entries) - 1)  # the pack is no lookup
     counts = (cache.hits, cache.misses)
     assert build(specs, cache) == expected  # rebuilt entries are good again
-    assert sql_counts(cache, counts) == (len(entries), 0)
+    assert sql_counts(cache, counts) == (len(entries) - 1, 0)
+
+
+def test_a_damaged_pack_or_a_lost_plan_is_rebuilt(tmp_path: Path) -> None:
+    """The queries' SQL is read from one pack, their plans from each query's entry: a
+    damaged pack falls back to the entries, and a plan whose entry is lost is planned
+    again, equal to the plan planning makes."""
+    specs = write_project(tmp_path / "project")
+    cache = Cache.open(tmp_path / "cache")
+    expected = build(specs, cache)
+    (pack,) = (tmp_path / "cache" / "pack").iterdir()
+    pack.write_bytes(pack.read_bytes()[:-1])
+    counts = (cache.hits, cache.misses)
+    assert build(specs, cache) == expected
+    assert sql_counts(cache, counts) == (4 + len(expected), 0)  # from the entries
+    for entry in (tmp_path / "cache" / "sql").iterdir():
+        entry.unlink()
+    loaded = load([specs], specs.parent, cache)
+    index = Index(loaded.project)
+    counts = (cache.hits, cache.misses)
+    cached, _ = compile_all(index, BACKENDS, cache=cache)
+    assert sql_counts(cache, counts) == (len(expected), 0)  # the rebuilt pack
+    fresh, _ = compile_all(index, BACKENDS)
+    assert [(q.plan, q.sql) for q in cached] == [(q.plan, q.sql) for q in fresh]
 
 
 def test_another_tool_never_reads_these_entries(tmp_path: Path) -> None:
@@ -251,3 +274,59 @@ def test_no_cache_is_written_outside_the_folder_worked_in(tmp_path: Path,
     monkeypatch.chdir(tmp_path / "a")
     assert runner.invoke(app, ["check", "p"]).exit_code == 0
     assert (tmp_path / "a" / FOLDER_NAME).is_dir()
+
+
+def test_a_project_read_from_the_cache_is_the_parsed_project(tmp_path: Path) -> None:
+    """Spec objects are stored as their fields and rebuilt without validation: what is read
+    back equals what parsing makes, field for field (and which fields were set), a copy
+    with changes leaves the others alone, and the descriptions kept in the parse entries
+    are the ones the query keys would compute."""
+    from metricspec.cache import describe
+    from metricspec.pipeline.cached import QueryKeys
+
+    specs = write_project(tmp_path / "project")
+    cache = Cache.open(tmp_path / "cache")
+    load([specs], specs.parent, cache)
+    fresh = load([specs], specs.parent).project
+    cached = load([specs], specs.parent, cache).project
+    assert cache.hits == 4
+    assert cached == fresh and cached.model_dump_json() == fresh.model_dump_json()
+    pairs = [(a, b) for kind in ("sources", "metrics", "experiments")
+             for a, b in zip(getattr(cached, kind), getattr(fresh, kind), strict=True)]
+    assert all(a.model_fields_set == b.model_fields_set for a, b in pairs)
+    first, second = cached.metrics[0], cached.metrics[1]
+    renamed = first.model_copy(update={"name": "renamed"})
+    assert "name" in renamed.model_fields_set and second.name == "buyers"
+    assert second.model_fields_set == fresh.metrics[1].model_fields_set
+    assert all(cache.description(a) == describe(b) for a, b in pairs)
+    index = Index(cached)
+    with_kept = QueryKeys(index, cache.fingerprint, cache.description)
+    computed = QueryKeys(index, cache.fingerprint)
+    for backend in BACKENDS:
+        assert (with_kept.query("experiment", "pricing", backend)
+                == computed.query("experiment", "pricing", backend))
+
+
+def test_a_deleted_file_or_a_renamed_object_gives_the_uncached_output(tmp_path: Path) -> None:
+    """Deleting a file drops its queries (the pack still holds them: never served, since
+    no task asks for their keys); renaming a metric and its use rebuilds what used it, and
+    renaming it back serves the first build's entries again."""
+    specs = write_project(tmp_path / "project")
+    cache = Cache.open(tmp_path / "cache")
+    first = build(specs, cache)
+    (specs / "other.mspec").unlink()
+    without = build(specs, cache)
+    assert without == build(specs, None)
+    assert not any("tickets" in name for _, _, name in without)
+    renamed = METRICS.replace("buyers", "purchasers")
+    (specs / "metrics.mspec").write_text(renamed)
+    counts = (cache.hits, cache.misses)
+    after = build(specs, cache)
+    assert after == build(specs, None)
+    assert any("purchasers" in sql for sql in after.values())
+    assert sql_counts(cache, counts)[1] == 1 + 2 * len(BACKENDS)  # the file, group, experiment
+    (specs / "metrics.mspec").write_text(METRICS)
+    (specs / "other.mspec").write_text(OTHER)
+    counts = (cache.hits, cache.misses)
+    assert build(specs, cache) == first
+    assert sql_counts(cache, counts) == (4 + len(first), 0)
