@@ -9,6 +9,8 @@ Fixtures (all session-scoped, each started on first use and stopped at the end):
 ``snowflake_engine``   fakesnow in its own virtualenv, product connector in a worker
 ``bigquery_engine``    zetasql: analyzes as BigQuery SQL, then executes
 ``engine``             parametrized over all five (test ids: duckdb, postgres, ...)
+``demo_warehouse``     the demo warehouse (``harness.generated_sql.DEMO_SCALE``) as a file and
+                       Arrow tables, generated once for the modules that read it unchanged
 =====================  ============================================================
 
 Each gives ``load({"support.users": pyarrow_table, ...})`` and ``run(sql) -> list[tuple]``;
@@ -24,6 +26,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # make `harness` importable in any import mode
@@ -81,6 +84,17 @@ def bigquery_engine() -> Iterator[Engine]:
     from harness.zetasql_engine import ZetaSQLEngine
 
     yield from _start(ZetaSQLEngine, "zetasql (BigQuery)")
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pa.Table]]:
+    """The demo warehouse (``DEMO_SCALE``) as a DuckDB file (read it read-only) and as Arrow
+    tables. Generated once: the same table objects loaded by two modules are loaded into an
+    engine once (``Engine.load``)."""
+    from harness.generated_sql import DEMO_SCALE, demo_tables
+
+    path = tmp_path_factory.mktemp("demo_warehouse") / "demo.duckdb"
+    return path, demo_tables(path, DEMO_SCALE)
 
 
 @pytest.fixture(params=ENGINE_NAMES)

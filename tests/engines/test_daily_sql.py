@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from harness.base import REPO_ROOT, Engine
-from harness.generated_sql import Answer, answer, assert_answers_match, demo_tables
+from harness.generated_sql import DEMO_SCALE, Answer, answer, assert_answers_match
 
 from metricspec.backends import get_backend
 from metricspec.emit.experiment_daily import DAILY_COLUMNS, daily_sql
@@ -25,7 +25,7 @@ from metricspec.workspace import Workspace
 
 pytestmark = pytest.mark.engines
 
-SCALE = 0.02
+SCALE = DEMO_SCALE
 EXPERIMENTS = ("summarizer_v2", "prompt_template_v3", "greeting_aa", "tone_tuning")
 OTHERS = ("postgres", "snowflake", "spark", "bigquery")
 KEY = ("kind", "metric", "day", "segment", "segment_value", "variant")
@@ -33,8 +33,9 @@ NUMBERS = tuple(c for c in DAILY_COLUMNS if c.startswith("sum_"))
 
 
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pa.Table]:
-    return demo_tables(tmp_path_factory.mktemp("daily") / "demo.duckdb", SCALE)
+def tables(demo_warehouse: tuple[Path, dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """The session's demo warehouse (``SCALE``), shared with test_generated_sql."""
+    return demo_warehouse[1]
 
 
 @pytest.fixture(scope="module")

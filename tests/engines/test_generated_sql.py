@@ -44,10 +44,10 @@ from harness.background import Background
 from harness.base import REPO_ROOT, Engine
 from harness.compare import same
 from harness.generated_sql import (
+    DEMO_SCALE,
     Answer,
     answer,
     assert_answers_match,
-    demo_tables,
     output_columns,
     rank_bounds_sql,
 )
@@ -71,7 +71,7 @@ pytestmark = pytest.mark.engines
 #: Demo warehouse size: 240 users, ~46,000 messages (~32,000 on the monitoring day), and
 #: 65-94 units per arm of each experiment with 450+ assistant answers per arm. zetasql's
 #: evaluator needs ~1 s per 10,000 messages a query reads, and it sets the module's pace.
-SCALE = 0.02
+SCALE = DEMO_SCALE
 ENGINES = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
 #: In test order: the engines that work in the background (Spark, zetasql) come last.
 OTHERS = ("postgres", "snowflake", "spark", "bigquery")
@@ -178,10 +178,9 @@ GROUPS = tuple(metric_groups(Workspace.load(SPECS).index))
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, pa.Table]]:
-    """The demo warehouse as a DuckDB file and as Arrow tables."""
-    path = tmp_path_factory.mktemp("warehouse") / "demo.duckdb"
-    return path, demo_tables(path, SCALE)
+def warehouse(demo_warehouse: tuple[Path, dict[str, pa.Table]]) -> tuple[Path, dict[str, pa.Table]]:
+    """The demo warehouse as a DuckDB file and as Arrow tables (the session's, ``SCALE``)."""
+    return demo_warehouse
 
 
 @pytest.fixture(scope="module")

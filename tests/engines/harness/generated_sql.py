@@ -29,6 +29,9 @@ from harness.base import Engine
 from harness.compare import normalize, same
 from metricspec.demo import generate
 
+#: Scale of the session's shared demo warehouse (``demo_warehouse`` in conftest.py): 240
+#: users, ~46,000 messages.
+DEMO_SCALE = 0.02
 DEMO_TABLES = ("users", "assignments", "conversations", "messages", "feedback",
                "user_profiles", "accounts", "models", "plan_history", "checkout_exposures",
                "checkout_orders", "backlog_snapshots")

@@ -50,6 +50,7 @@ class _Collector(ResolvedNodeVisitor):  # type: ignore[misc]
         self.edits: list[Edit] = []
         self.quantiles: dict[tuple[int, int], Any] = {}
         self.accesses: list[Any] = []
+        self.scanned: set[str] = set()
 
     def text(self, node: Any) -> str:
         where = node.parse_location_range
@@ -58,6 +59,7 @@ class _Collector(ResolvedNodeVisitor):  # type: ignore[misc]
     def visit_ResolvedTableScan(self, node: Any) -> None:
         where = node.parse_location_range
         name = self.tables[node.table.serialization_id]
+        self.scanned.add(name)
         self.edits.append(Edit(where.start, where.end, f"`{name}`"))
         self.descend(node)
 
@@ -92,7 +94,13 @@ def _exact_quantile(collector: _Collector, call: Any, access: Any, base: int) ->
 
 
 def executable_sql(sql: str, resolved: Any, tables: Mapping[int, str]) -> str:
-    """Return ``sql`` rewritten for the evaluator (see the module docstring).
+    """Return ``sql`` rewritten for the evaluator (see :func:`rewrite`)."""
+    return rewrite(sql, resolved, tables)[0]
+
+
+def rewrite(sql: str, resolved: Any, tables: Mapping[int, str]) -> tuple[str, frozenset[str]]:
+    """Return ``sql`` rewritten for the evaluator (see the module docstring), and the names
+    of the tables it reads.
 
     Args:
         sql: The SQL text that ``resolved`` was analyzed from.
@@ -123,4 +131,4 @@ def executable_sql(sql: str, resolved: Any, tables: Mapping[int, str]) -> str:
         )
     for edit in sorted(edits, key=lambda e: e.start, reverse=True):
         raw = raw[: edit.start] + edit.text.encode() + raw[edit.end :]
-    return raw.decode()
+    return raw.decode(), frozenset(collector.scanned)
