@@ -96,7 +96,7 @@ def existing_tables(names: StateNames, sql: SqlBuilder) -> str:
 
 
 def latest_hour(names: StateNames, name: str, sql: SqlBuilder) -> str:
-    select = exp.select(exp.Max(this=sql.ref(BUCKET)).as_(sql.alias("latest")))
+    select = exp.select(exp.Max(this=sql.ref(BUCKET)).as_(sql.alias("latest"), copy=False))
     return _render(select.from_(names.table(sql, name)), sql)
 
 
@@ -125,19 +125,20 @@ def exposure_state(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime 
     time = sql.col(source.time.name, "a")
     by = [unit.copy(), _hour(time.copy())]
     log = exp.select(
-        unit.copy().as_(sql.alias(UNIT)),
-        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
-        time.copy().as_(sql.alias(EXPOSED)),
-        *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
-        _hour(time.copy()).as_(sql.alias(BUCKET)),
+        unit.copy().as_(sql.alias(UNIT), copy=False),
+        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT), copy=False),
+        time.copy().as_(sql.alias(EXPOSED), copy=False),
+        *[sql.col(plan.segment_column(s), "a").as_(
+            sql.alias(seg(s)), copy=False) for s in plan.segments],
+        _hour(time.copy()).as_(sql.alias(BUCKET), copy=False),
         exp.Window(this=exp.RowNumber(), partition_by=[b.copy() for b in by], order=exp.Order(
             expressions=[sql.asc(time.copy()), sql.asc(variant.copy()),
                          *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments]]),
-                   ).as_(sql.alias("__exposure_rank")),
+                   ).as_(sql.alias("__exposure_rank"), copy=False),
         exp.Window(this=exp.Min(this=variant.copy()), partition_by=[b.copy() for b in by]
-                   ).as_(sql.alias("__variant_min")),
+                   ).as_(sql.alias("__variant_min"), copy=False),
         exp.Window(this=exp.Max(this=variant.copy()), partition_by=[b.copy() for b in by]
-                   ).as_(sql.alias("__variant_max")),
+                   ).as_(sql.alias("__variant_max"), copy=False),
     ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
     conditions: list[exp.Expr] = [
@@ -168,11 +169,11 @@ def exposure_ctes(plan: ExperimentPlan, names: StateNames,
     days = exp.select(
         *[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED, *[seg(s) for s in plan.segments])],
         exp.Window(this=exp.RowNumber(), partition_by=[b.copy() for b in by], order=order
-                   ).as_(sql.alias("__exposure_rank")),
+                   ).as_(sql.alias("__exposure_rank"), copy=False),
         exp.Window(this=exp.Min(this=sql.ref("__variant_min")),
-                   partition_by=[b.copy() for b in by]).as_(sql.alias("__variant_min")),
+                   partition_by=[b.copy() for b in by]).as_(sql.alias("__variant_min"), copy=False),
         exp.Window(this=exp.Max(this=sql.ref("__variant_max")),
-                   partition_by=[b.copy() for b in by]).as_(sql.alias("__variant_max")),
+                   partition_by=[b.copy() for b in by]).as_(sql.alias("__variant_max"), copy=False),
     ).from_(names.table(sql, names.exposures()), copy=False)
     exposures = exp.select(
         *[sql.ref(c) for c in (UNIT, VARIANT, EXPOSED, *[seg(s) for s in plan.segments])]
@@ -199,9 +200,9 @@ def moved_units(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
                     exp.LT(this=old.copy(), expression=sql.ts(cutoff)))
     changed = exp.or_(exp.Is(this=sql.ref(UNIT, "o"), expression=exp.Null()),
                       exp.NEQ(this=new.copy(), expression=old.copy()))
-    select = exp.select(exp.Count(this=exp.Star()).as_(sql.alias("moved"))).from_(
-        exp.Table(this=exp.to_identifier("exposures")).as_("n"), copy=False).join(
-        names.table(sql, names.units()).as_("o"),
+    select = exp.select(exp.Count(this=exp.Star()).as_(sql.alias("moved"), copy=False)).from_(
+        exp.Table(this=exp.to_identifier("exposures")).as_("n", copy=False), copy=False).join(
+        names.table(sql, names.units()).as_("o", copy=False),
         on=exp.EQ(this=sql.ref(UNIT, "n"), expression=sql.ref(UNIT, "o")),
         join_type="left", copy=False).where(exp.and_(changed, early), copy=False)
     with_ctes(select, exposure_ctes(plan, names, sql))
@@ -225,16 +226,16 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
     src = plan.sources[source]
     assert src.time is not None
     time = sql.col(src.time.name, "s")
-    select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
-                        _hour(time.copy()).as_(sql.alias(BUCKET)))
+    select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False),
+                        _hour(time.copy()).as_(sql.alias(BUCKET), copy=False))
     joins = plan.joins.get(source)  # dimensions the components' filters read
     for comp in _components(plan, source):
         value = sql.col(comp.column, "s") if comp.column else None
         flt = local_filter(joins, comp.filter)
         select = select.select(sql.agg(comp.func, value, sql.filter(flt, "s")).as_(
-            sql.alias(comp.name)), copy=False)
+            sql.alias(comp.name), copy=False), copy=False)
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e"),
+        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         join_type="inner", copy=False)
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
@@ -255,13 +256,13 @@ def statistics_sql(plan: ExperimentPlan, names: StateNames, sql: SqlBuilder) -> 
         comps = _components(plan, source)
         if not comps:
             continue
-        select = exp.select(sql.ref(UNIT).as_(sql.alias(UNIT)))
+        select = exp.select(sql.ref(UNIT).as_(sql.alias(UNIT), copy=False))
         for comp in comps:
             merged: exp.Expr = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[
                 MERGE[comp.func]](this=sql.ref(comp.name))
             if comp.func == "count":
                 merged = cast(merged, "BIGINT")
-            select = select.select(merged.as_(sql.alias(comp.name)), copy=False)
+            select = select.select(merged.as_(sql.alias(comp.name), copy=False), copy=False)
         select = select.from_(names.table(sql, names.source(source)), copy=False)
         ctes.append((f"{source}_units", select.group_by(sql.ref(UNIT), copy=False)))
         units_from.append((f"{source}_units", [c.name for c in comps]))
