@@ -32,6 +32,7 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.experiment_trend import trend_ctes, trend_days, trend_rows
 from metricspec.emit.join_sql import localized, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
@@ -137,8 +138,8 @@ def _exposed(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Expr:
                         sql.ref(DAY, "d").as_(sql.alias(FIRST_DAY), copy=False))
     return select.from_(exp.Table(this=exp.to_identifier("exposures")).as_(
         "e", copy=False), copy=False).join(
-        exp.Table(this=exp.to_identifier("days")).as_("d", copy=False),
-        on=_in_day(sql.ref(EXPOSED, "e"), "d"), join_type="inner", copy=False)
+        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+        on=_in_day(sql.ref(EXPOSED, "e"), "d"), copy=False)
 
 
 def _value(c: Measure, sql: SqlBuilder, table: str) -> exp.Expr:
@@ -161,11 +162,11 @@ def _source_daily(plan: ExperimentPlan, source: str, components: list[Measure],
                         *[_value(c, sql, "s").as_(sql.alias(c.name), copy=False)
                           for c in localized(joins, tuple(components))])
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner", copy=False).join(
-        exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), on=_in_day(time, "d"),
-        join_type="inner", copy=False)
+        copy=False).join(
+        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+        on=_in_day(time, "d"), copy=False)
     select = select.where(exp.and_(
         exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end))), copy=False)
@@ -191,15 +192,15 @@ def _grid(plan: ExperimentPlan, components: list[Measure], sources: list[str],
                        ).as_(sql.alias(f"{c.name}__cum"), copy=False), copy=False)
     select = select.from_(exp.Table(this=exp.to_identifier("exposed")).as_(
         "x", copy=False), copy=False).join(
-        exp.Table(this=exp.to_identifier("days")).as_("d", copy=False),
+        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
         on=exp.GTE(this=sql.ref(DAY, "d"), expression=sql.ref(FIRST_DAY, "x")),
-        join_type="inner", copy=False)
+        copy=False)
     for source in sources:
         table = f"{source}_daily"
-        select = select.join(sql.cte(table), on=exp.and_(
+        select = select.join(joining(sql.cte(table), "left"), on=exp.and_(
             exp.EQ(this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "x")),
             exp.EQ(this=sql.ref(DAY, table), expression=sql.ref(DAY, "d"))),
-            join_type="left", copy=False)
+            copy=False)
     return select
 
 
@@ -247,8 +248,8 @@ def _unknown(plan: ExperimentPlan, sql: SqlBuilder) -> list[exp.Select]:
             row["day"] = sql.ref(DAY, "d")
         select = _select(row, sql).from_(
             relation(source, plan.segment_joins, sql, "a"), copy=False).join(
-            exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), on=_in_day(time, "d"),
-            join_type="inner", copy=False)
+            joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+            on=_in_day(time, "d"), copy=False)
         select = select.where(exp.and_(*_assignment_rows(plan, sql, unknown.copy())),
                               copy=False)
         keys = [text.copy(), *([sql.ref(DAY, "d")] if by_day else [])]
@@ -265,9 +266,9 @@ def _before(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
            "n": exp.Count(this=exp.Distinct(expressions=[sql.ref(UNIT, "e")]))}
     select = _select(row, sql).from_(
         exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), copy=False).join(
-        relation(source, plan.segment_joins, sql, "a"),
+        joining(relation(source, plan.segment_joins, sql, "a"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "a"), expression=sql.ref(UNIT, "e")),
-        join_type="inner", copy=False)
+        copy=False)
     select = select.where(exp.and_(*_assignment_rows(
         plan, sql, exp.LT(this=time, expression=sql.ts(plan.start)))), copy=False)
     return select.group_by(sql.ref(VARIANT, "e"), copy=False)

@@ -32,6 +32,7 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, seg
 from metricspec.emit.experiment_sql import finish
 from metricspec.emit.join_sql import local_filter, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import ExperimentPlan
 from metricspec.plan.lower import InternalError, Measure
@@ -202,9 +203,9 @@ def moved_units(plan: ExperimentPlan, names: StateNames, cutoff: dt.datetime,
                       exp.NEQ(this=new.copy(), expression=old.copy()))
     select = exp.select(exp.Count(this=exp.Star()).as_(sql.alias("moved"), copy=False)).from_(
         exp.Table(this=exp.to_identifier("exposures")).as_("n", copy=False), copy=False).join(
-        names.table(sql, names.units()).as_("o", copy=False),
+        joining(names.table(sql, names.units()).as_("o", copy=False), "left"),
         on=exp.EQ(this=sql.ref(UNIT, "n"), expression=sql.ref(UNIT, "o")),
-        join_type="left", copy=False).where(exp.and_(changed, early), copy=False)
+        copy=False).where(exp.and_(changed, early), copy=False)
     with_ctes(select, exposure_ctes(plan, names, sql))
     return _render(select, sql)
 
@@ -235,9 +236,9 @@ def source_state(plan: ExperimentPlan, names: StateNames, source: str,
         select = select.select(sql.agg(comp.func, value, sql.filter(flt, "s")).as_(
             sql.alias(comp.name), copy=False), copy=False)
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner", copy=False)
+        copy=False)
     lower = plan.start if cutoff is None else max(plan.start, cutoff)
     select = select.where(exp.and_(
         exp.GTE(this=time.copy(), expression=sql.ts(lower)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from metricspec.emit.experiment_parts import UNIT, VARIANT, partitions, seg, suffix
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import Z_975, SqlBuilder
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 
@@ -89,14 +90,13 @@ def quantile_ctes(
             ],
             copy=False,
         ).join(
-            sql.cte(counts_name),
+            joining(sql.cte(counts_name), "inner"),
             on=exp.and_(
                 *[
                     exp.NullSafeEQ(this=sql.ref(k, "v"), expression=sql.ref(k, counts_name))
                     for k in keys
                 ]
             ),
-            join_type="inner",
             copy=False,
         )
         names += [

@@ -20,6 +20,7 @@ from sqlglot import exp
 from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT
 from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.join_sql import local_filter, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.lower import Measure
 from metricspec.plan.regression import RegressionPlan
@@ -52,10 +53,10 @@ def regression_sql(reg: RegressionPlan, sql: SqlBuilder) -> exp.Select:
     attributes = [c for c in reg.covariates if c.kind == "unit"]
     if attributes:
         ctes.append(("attributes", _attributes(reg, sql)))
-        units = units.join(sql.cte("attributes"), on=exp.and_(
+        units = units.join(joining(sql.cte("attributes"), "left"), on=exp.and_(
             exp.EQ(this=sql.ref(UNIT, "attributes"), expression=sql.ref(UNIT, "e")),
             exp.EQ(this=sql.ref("__rank", "attributes"), expression=exp.Literal.number(1))),
-            join_type="left", copy=False)
+            copy=False)
         for i, cov in enumerate(attributes):
             column = f"__a{i}"
             units = units.select(exp.Coalesce(
@@ -68,8 +69,8 @@ def regression_sql(reg: RegressionPlan, sql: SqlBuilder) -> exp.Select:
         table = f"{source}_reg"
         mine = [(n, m, pre) for n, m, pre in measures if m.source == source]
         ctes.append((table, _scan(reg, source, mine, sql)))
-        units = units.join(sql.cte(table), on=exp.EQ(
-            this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")), join_type="left",
+        units = units.join(joining(sql.cte(table), "left"), on=exp.EQ(
+            this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
             copy=False)
         for _, m, _ in mine:
             units = units.select(exp.Coalesce(
@@ -173,9 +174,9 @@ def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, b
                                copy=False)
     lower = min(plan.start, plan.pre_start) if plan.pre_start else plan.start
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner", copy=False)
+        copy=False)
     select = select.where(exp.and_(exp.GTE(this=time.copy(), expression=sql.ts(lower)),
                                    exp.LT(this=time.copy(), expression=sql.ts(plan.end))),
                           copy=False)

@@ -29,6 +29,7 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions,
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.join_sql import local_filter, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Conversion
@@ -216,9 +217,8 @@ def _source_scan(
             copy=False,
         )
     events = events.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner",
         copy=False,
     )
     lower = plan.pre_start if cuped and plan.pre_start else plan.start
@@ -284,9 +284,8 @@ def _conversion(
         exp.Min(this=time.copy()).as_(sql.alias("__first_at"), copy=False),
     )
     first = first.from_(relation(start, conv.start_joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner",
         copy=False,
     )
     conditions = [
@@ -324,8 +323,8 @@ def _conversion(
     units = units.from_(
         exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f", copy=False), copy=False
     )
-    units = units.join(relation(end, conv.end_joins, sql, "x"), on=exp.and_(*on),
-                       join_type="left", copy=False)
+    units = units.join(joining(relation(end, conv.end_joins, sql, "x"), "left"), on=exp.and_(*on),
+                       copy=False)
     units = units.group_by(sql.ref(UNIT, "f"), copy=False)
     return [(f"{conv.name}_first", first), (f"{conv.name}_units", units)]
 
@@ -351,9 +350,8 @@ def _units(
             copy=False,
         )
         select = select.join(
-            sql.cte(table),
+            joining(sql.cte(table), "left"),
             on=exp.EQ(this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
-            join_type="left",
             copy=False,
         )
     return select
@@ -419,7 +417,7 @@ def _winsorize(
     )
     final = final.from_(exp.Table(this=exp.to_identifier("units")).as_(
         "u", copy=False), copy=False).join(
-        sql.cte("caps"), join_type="cross", copy=False
+        joining(sql.cte("caps"), "cross"), copy=False
     )
     return [("units_by_rank", ranked), ("caps", caps), ("units_capped", final)]
 

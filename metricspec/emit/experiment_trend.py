@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from metricspec.emit.experiment_parts import UNIT, VARIANT
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.plan.experiment import BaseMetric
 
@@ -85,10 +86,11 @@ def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
             sql.alias(f"{base.name}__u"), copy=False), copy=False)
     units = units.from_(exp.Table(this=exp.to_identifier("grid")).as_(
         "g", copy=False), copy=False).join(
-        exp.Table(this=exp.to_identifier("trend_arm")).as_("a", copy=False), on=exp.and_(
+        joining(exp.Table(this=exp.to_identifier("trend_arm")).as_("a", copy=False), "inner"),
+        on=exp.and_(
             exp.EQ(this=sql.ref(VARIANT, "a"), expression=sql.ref(VARIANT, "g")),
             exp.EQ(this=sql.ref(D, "a"), expression=_since(sql, "g"))),
-        join_type="inner", copy=False).where(_in_cohort(sql, days, horizon, "g"), copy=False)
+        copy=False).where(_in_cohort(sql, days, horizon, "g"), copy=False)
     units = units.group_by(sql.ref(UNIT, "g"), sql.ref(VARIANT, "g"), copy=False)
     return [("trend_arm", arm), ("trend_units", units)]
 

@@ -20,6 +20,7 @@ import dataclasses
 from sqlglot import exp
 
 from metricspec import ir
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.joins import Joins
@@ -41,9 +42,9 @@ def relation(source: ir.Source, joins: Joins | None, sql: SqlBuilder, alias: str
                 aliases[prefix] = f"j{len(aliases) + 1}"
                 edge = prefix[-1]
                 select = select.join(
-                    sql.source(joins.tables[edge.target], aliases[prefix]),
+                    joining(sql.source(joins.tables[edge.target], aliases[prefix]), "left"),
                     on=_on(joins, edge.key, edge.target, previous, aliases[prefix], sql),
-                    join_type="left", copy=False)
+                    copy=False)
             previous = aliases[prefix]
         table = joins.tables[joined.path.target]
         derived = next((d for d in table.derived if d.name == joined.path.column), None)

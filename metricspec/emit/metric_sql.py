@@ -21,6 +21,7 @@ from sqlglot import exp
 from metricspec import ir
 from metricspec.emit import calendar_sql
 from metricspec.emit.join_sql import local_filter, localized, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
@@ -260,8 +261,8 @@ def _conversion(
     hits = hits.from_(
         exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st", copy=False), copy=False
     )
-    hits = hits.join(relation(end, conv.end_joins, sql, "e"), on=exp.and_(*on),
-                     join_type="left", copy=False)
+    hits = hits.join(joining(relation(end, conv.end_joins, sql, "e"), "left"), on=exp.and_(*on),
+                     copy=False)
     hits = hits.group_by(*[k.copy() for k in keys], copy=False)
     agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
     agg = exp.select(
@@ -292,7 +293,7 @@ def _series(
             exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
             for k in keys
         ]
-        select = select.join(sql.cte(block.name), on=exp.and_(*on), join_type="left", copy=False)
+        select = select.join(joining(sql.cte(block.name), "left"), on=exp.and_(*on), copy=False)
         select = select.select(
             *[sql.ref(c, block.name).as_(
                 sql.alias(c), copy=False) for c in block.columns], copy=False
@@ -380,17 +381,16 @@ def _windowed(
     )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
     select = select.join(
-        sql.cte(series).as_("prev", copy=False),
+        joining(sql.cte(series).as_("prev", copy=False), "inner"),
         on=exp.and_(*on),
-        join_type="inner",
         copy=False,
     )
     for (part, length), alias in sorted(distinct.items(), key=lambda item: item[1]):
         match = [exp.NullSafeEQ(this=sql.ref(k, alias), expression=sql.ref(k, "cur"))
                  for k in keys]
         cte = sql.cte(window_name(part, length, seconds))
-        select = select.join(cte.as_(alias, copy=False), on=exp.and_(*match),
-                             join_type="left", copy=False)
+        select = select.join(joining(cte.as_(alias, copy=False), "left"), on=exp.and_(*match),
+                             copy=False)
     group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
     return select.group_by(*group, copy=False)
 

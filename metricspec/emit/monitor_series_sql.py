@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD
 from metricspec.emit.monitor_sql import ROW, breach_rule, judge, same_series
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
@@ -64,12 +65,11 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
             sql.alias("alert"), copy=False),
     ).from_(exp.Table(this=exp.to_identifier("series_out")).as_("o", copy=False), copy=False)
     select = select.join(
-        exp.Table(this=exp.to_identifier("against")).as_("a", copy=False),
+        joining(exp.Table(this=exp.to_identifier("against")).as_("a", copy=False), "left"),
         on=exp.and_(
             exp.EQ(this=sql.ref(PERIOD, "a"), expression=sql.ref(PERIOD, "o")),
             *same_series(sql, dims, "a", "o"),
         ),
-        join_type="left",
         copy=False,
     )
     if plan.start is not None:
@@ -104,12 +104,11 @@ def _against(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str
         sql.alias(c), copy=False)
              for c in _FRAME]
     return exp.select(*head, *frame).from_(table, copy=False).join(
-        exp.Table(this=exp.to_identifier("with_baseline")).as_("w", copy=False),
+        joining(exp.Table(this=exp.to_identifier("with_baseline")).as_("w", copy=False), "inner"),
         on=exp.and_(
             exp.EQ(this=sql.ref(ROW, "w"), expression=sql.ref(ROW, "f")),
             *same_series(sql, dims, "w", "f"),
         ),
-        join_type="inner",
         copy=False,
     )
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
 from metricspec.emit.offset_sql import earlier_period, offset_baseline
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
@@ -159,11 +160,12 @@ def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     ).from_(sql.cte("series_out").as_(
         table, copy=False) if table else sql.cte("series_out"), copy=False)
     if earlier and plan.baseline_offset is not None:
-        select = select.join(sql.cte("series_out").as_("prev", copy=False), on=exp.and_(
+        on = exp.and_(
             *same_series(sql, list(plan.series.dimensions), "prev", "cur"),
             exp.EQ(this=sql.ref(PERIOD, "prev"), expression=earlier_period(
-                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql))), join_type="left",
-            copy=False)
+                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql)))
+        select = select.join(joining(sql.cte("series_out").as_("prev", copy=False), "left"),
+                             on=on, copy=False)
     if plan.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, table),
                                       expression=sql.ts(plan.start)), copy=False)
@@ -223,9 +225,8 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
     select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
         "cur", copy=False), copy=False)
     select = select.join(
-        exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False),
+        joining(exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False), "left"),
         on=exp.and_(*on),
-        join_type="left",
         copy=False,
     )
     return select.group_by(
@@ -284,9 +285,8 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
             sql.alias(RUN_END), copy=False))
         .from_(exp.Table(this=exp.to_identifier("run_starts")).as_("s", copy=False), copy=False)
         .join(
-            exp.Table(this=exp.to_identifier("evaluated")).as_("u", copy=False),
+            joining(exp.Table(this=exp.to_identifier("evaluated")).as_("u", copy=False), "left"),
             on=exp.and_(*on),
-            join_type="left",
             copy=False,
         )
         .group_by(*group, copy=False)
@@ -306,9 +306,8 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
         )
         .from_(exp.Table(this=exp.to_identifier("evaluated")).as_("t", copy=False), copy=False)
         .join(
-            exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False),
+            joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "inner"),
             on=exp.and_(*covered),
-            join_type="inner",
             copy=False,
         )
         .group_by(*anchor_keys, copy=False)
@@ -326,20 +325,18 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
         deviation.as_(sql.alias("deviation"), copy=False),
     ).from_(exp.Table(this=exp.to_identifier("evaluated")).as_("e", copy=False), copy=False)
     flagged = flagged.join(
-        exp.Table(this=exp.to_identifier("anchors")).as_("a", copy=False),
+        joining(exp.Table(this=exp.to_identifier("anchors")).as_("a", copy=False), "left"),
         on=exp.and_(
             *same_series(sql, dims, "a", "e"),
             exp.EQ(this=sql.ref(ROW, "a"), expression=sql.ref(ROW, "e")),
         ),
-        join_type="left",
         copy=False,
     ).join(
-        exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False),
+        joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "left"),
         on=exp.and_(
             *same_series(sql, dims, "r", "e"),
             exp.EQ(this=sql.ref(ROW, "r"), expression=sql.ref(ANCHOR, "a")),
         ),
-        join_type="left",
         copy=False,
     )
     return [("run_starts", starts), ("runs", runs), ("anchors", anchors), ("flagged", flagged)]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold
 from metricspec.plan.lower import InternalError
@@ -57,8 +58,8 @@ def series_sql(plan: MetricQueryPlan, sql: SqlBuilder,
                               for d in plan.dimensions]
         on.append(exp.EQ(this=sql.ref(PERIOD, alias),
                          expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
-        select = select.join(sql.cte(COMPONENTS).as_(alias, copy=False), on=exp.and_(*on),
-                             join_type="left", copy=False)
+        select = select.join(joining(sql.cte(COMPONENTS).as_(alias, copy=False), "left"),
+                             on=exp.and_(*on), copy=False)
     if series.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, "cur"),
                                       expression=sql.ts(series.start)), copy=False)
@@ -86,7 +87,7 @@ def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[s
                      expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
     select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
         "cur", copy=False), copy=False)
-    return select.join(earlier, on=exp.and_(*on), join_type="left", copy=False)
+    return select.join(joining(earlier, "left"), on=exp.and_(*on), copy=False)
 
 
 def earlier_period(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import formula_sql, measure_sql
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
 from metricspec.emit.zones import bound
@@ -54,6 +55,6 @@ def range_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         if number == 0:
             select = select.from_(sql.cte(name), copy=False)
         else:
-            select = select.join(sql.cte(name), join_type="cross", copy=False)
+            select = select.join(joining(sql.cte(name), "cross"), copy=False)
     with_ctes(select, ctes)
     return select

@@ -24,6 +24,7 @@ import datetime as dt
 from sqlglot import exp
 
 from metricspec.emit import calendar_sql
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, data_type
 from metricspec.emit.zones import local_time
 from metricspec.plan.formula import parts
@@ -59,13 +60,13 @@ def dense_series(plan: MetricQueryPlan, blocks: list[tuple[str, list[str]]],
         select = select.select(*[sql.ref(d, "d").as_(
             sql.alias(d), copy=False) for d in plan.dimensions],
                                copy=False)
-        select = select.join(sql.cte("spine_dims").as_(
-            "d", copy=False), join_type="cross", copy=False)
+        select = select.join(joining(sql.cte("spine_dims").as_(
+            "d", copy=False), "cross"), copy=False)
         key_tables.update({d: "d" for d in plan.dimensions})
     for name, columns in blocks:
         on = [exp.NullSafeEQ(this=sql.ref(k, name), expression=sql.ref(k, table))
               for k, table in key_tables.items()]
-        select = select.join(sql.cte(name), on=exp.and_(*on), join_type="left", copy=False)
+        select = select.join(joining(sql.cte(name), "left"), on=exp.and_(*on), copy=False)
         for column in columns:
             value: exp.Expr = sql.ref(column, name)
             measure = measures.get(column)
@@ -124,8 +125,8 @@ def _periods(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     if step is None:
         select = select.distinct()
     select = select.from_(sql.cte("spine_bounds").as_("b", copy=False), copy=False)
-    select = select.join(sql.cte("spine_numbers").as_(
-        "s", copy=False), join_type="cross", copy=False)
+    select = select.join(joining(sql.cte("spine_numbers").as_(
+        "s", copy=False), "cross"), copy=False)
     return select.where(exp.LTE(this=moment.copy(), expression=sql.ref("hi", "b")), copy=False)
 
 
@@ -177,7 +178,7 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
                                 *[d.copy().as_(sql.alias(d.name), copy=False) for d in dims],
                                 value.as_(sql.alias(f"{part}__rolling"), copy=False))
             select = select.from_(sql.cte("spine_periods").as_("p", copy=False), copy=False)
-            select = select.join(sql.source(source, "s"), on=exp.and_(*on), join_type="inner",
+            select = select.join(joining(sql.source(source, "s"), "inner"), on=exp.and_(*on),
                                  copy=False)
             select = select.group_by(sql.ref(PERIOD, "p"), *[d.copy() for d in dims],
                                      copy=False)
