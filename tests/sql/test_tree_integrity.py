@@ -57,3 +57,22 @@ def test_no_node_is_attached_twice(index: Index, dialect: str) -> None:
             if found := shared_nodes(tree):
                 problems[query.path] = found[:3]
     assert not problems, problems
+
+
+def test_compile_all_puts_the_collector_back_as_it_found_it(index: Index) -> None:
+    """`compile_all` pauses automatic collection and sets the project aside while it
+    compiles (collecting each query's garbage itself); afterwards both are as before, and a
+    caller's own frozen objects or paused collector are left alone."""
+    import gc
+
+    backend = all_backends()["duckdb"]
+    assert gc.isenabled() and not gc.get_freeze_count()
+    first, _ = compile_all(index, [backend])
+    assert gc.isenabled() and not gc.get_freeze_count()
+    gc.disable()
+    try:
+        again, _ = compile_all(index, [backend])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert [q.sql for q in again] == [q.sql for q in first]
