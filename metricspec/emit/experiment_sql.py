@@ -29,6 +29,7 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT, partitions,
 from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.join_sql import local_filter, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Conversion
@@ -78,15 +79,15 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
     assert source.time is not None
     unit, variant = sql.col(plan.unit, "a"), sql.col(plan.variant_column, "a")
     time = sql.col(source.time.name, "a")
-    by_unit = [unit.copy()]
     events = exp.select(
-        unit.copy().as_(sql.alias(UNIT)),
-        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT)),
-        time.copy().as_(sql.alias(EXPOSED)),
-        *[sql.col(plan.segment_column(s), "a").as_(sql.alias(seg(s))) for s in plan.segments],
+        unit.copy().as_(sql.alias(UNIT), copy=False),
+        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT), copy=False),
+        time.copy().as_(sql.alias(EXPOSED), copy=False),
+        *[sql.col(plan.segment_column(s), "a").as_(
+            sql.alias(seg(s)), copy=False) for s in plan.segments],
         exp.Window(
             this=exp.RowNumber(),
-            partition_by=by_unit,
+            partition_by=[unit.copy()],
             # ties at the same instant are broken by variant, then segment values, so the
             # segment a unit is counted in does not depend on the engine's row order
             order=exp.Order(
@@ -96,13 +97,11 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
                     *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments],
                 ]
             ),
-        ).as_(sql.alias("__exposure_rank")),
-        exp.Window(this=exp.Min(this=variant.copy()), partition_by=by_unit).as_(
-            sql.alias("__variant_min")
-        ),
-        exp.Window(this=exp.Max(this=variant.copy()), partition_by=by_unit).as_(
-            sql.alias("__variant_max")
-        ),
+        ).as_(sql.alias("__exposure_rank"), copy=False),
+        exp.Window(this=exp.Min(this=variant.copy()), partition_by=[unit.copy()]).as_(
+            sql.alias("__variant_min"), copy=False),
+        exp.Window(this=exp.Max(this=variant.copy()), partition_by=[unit.copy()]).as_(
+            sql.alias("__variant_max"), copy=False),
     ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
@@ -139,7 +138,7 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str,
         time = sql.col(source.time.name, "s")
         unit = sql.col(plan.unit, "s")
         part = (
-            exp.select(unit.copy().as_(sql.alias(UNIT)))
+            exp.select(unit.copy().as_(sql.alias(UNIT), copy=False))
             .distinct()
             .from_(sql.source(source, "s"), copy=False)
             .where(
@@ -155,12 +154,12 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str,
     assert union is not None
     label = sql.text("baseline")
     events = exp.select(
-        sql.ref(UNIT).as_(sql.alias(UNIT)),
-        label.as_(sql.alias(VARIANT)),
-        sql.ts(plan.start).as_(sql.alias(EXPOSED)),
-        exp.Literal.number(1).as_(sql.alias("__exposure_rank")),
-        label.copy().as_(sql.alias("__variant_min")),
-        label.copy().as_(sql.alias("__variant_max")),
+        sql.ref(UNIT).as_(sql.alias(UNIT), copy=False),
+        label.as_(sql.alias(VARIANT), copy=False),
+        sql.ts(plan.start).as_(sql.alias(EXPOSED), copy=False),
+        exp.Literal.number(1).as_(sql.alias("__exposure_rank"), copy=False),
+        label.copy().as_(sql.alias("__variant_min"), copy=False),
+        label.copy().as_(sql.alias("__variant_max"), copy=False),
     ).from_(
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))), copy=False
     )
@@ -193,11 +192,11 @@ def _source_scan(
     )
 
     events = exp.select(
-        sql.ref("__unit", "e").as_(sql.alias(UNIT)),
-        sql.ref(VARIANT, "e").as_(sql.alias(VARIANT)),
-        sql.ref(EXPOSED, "e").as_(sql.alias(EXPOSED)),
-        *[sql.ref(seg(s), "e").as_(sql.alias(seg(s))) for s in plan.segments],
-        *[sql.col(c, "s").as_(sql.alias(c)) for c in plan.scan_columns(source)],
+        sql.ref("__unit", "e").as_(sql.alias(UNIT), copy=False),
+        sql.ref(VARIANT, "e").as_(sql.alias(VARIANT), copy=False),
+        sql.ref(EXPOSED, "e").as_(sql.alias(EXPOSED), copy=False),
+        *[sql.ref(seg(s), "e").as_(sql.alias(seg(s)), copy=False) for s in plan.segments],
+        *[sql.col(c, "s").as_(sql.alias(c), copy=False) for c in plan.scan_columns(source)],
     )
     for base in quantiles:
         q = base.quantile
@@ -213,13 +212,13 @@ def _source_scan(
             ]
         )
         events = events.select(
-            sql.when(condition, sql.col(q.column, "s")).as_(sql.alias(f"{base.name}__v")),
+            sql.when(condition, sql.col(q.column, "s")).as_(
+                sql.alias(f"{base.name}__v"), copy=False),
             copy=False,
         )
     events = events.from_(relation(src, joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e"),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner",
         copy=False,
     )
     lower = plan.pre_start if cuped and plan.pre_start else plan.start
@@ -234,7 +233,7 @@ def _source_scan(
     scan_table = f"{source}_events"
 
     post_condition = post if (cuped or quantiles) else None
-    unit_select = exp.select(sql.ref(UNIT, "s").as_(sql.alias(UNIT)))
+    unit_select = exp.select(sql.ref(UNIT, "s").as_(sql.alias(UNIT), copy=False))
     columns: list[str] = []
     for base in bases:
         for comp in (base.x, base.y):
@@ -243,20 +242,20 @@ def _source_scan(
             value = sql.col(comp.column, "s") if comp.column else None
             post_filter = _and(post_condition, sql.filter(local_filter(joins, comp.filter), "s"))
             unit_select = unit_select.select(
-                sql.agg(comp.func, value, post_filter).as_(sql.alias(comp.name)), copy=False
+                sql.agg(comp.func, value, post_filter).as_(
+                    sql.alias(comp.name), copy=False), copy=False
             )
             columns.append(comp.name)
             if base.cuped and pre is not None:
                 pre_condition = _and(pre.copy(), sql.filter(local_filter(joins, comp.filter), "s"))
                 unit_select = unit_select.select(
                     sql.agg(comp.func, value and value.copy(), pre_condition).as_(
-                        sql.alias(f"{comp.name}__pre")
-                    ),
+                        sql.alias(f"{comp.name}__pre"), copy=False),
                     copy=False,
                 )
                 columns.append(f"{comp.name}__pre")
     unit_select = unit_select.from_(
-        exp.Table(this=exp.to_identifier(scan_table)).as_("s"), copy=False
+        exp.Table(this=exp.to_identifier(scan_table)).as_("s", copy=False), copy=False
     )
     unit_select = unit_select.group_by(sql.ref(UNIT, "s"), copy=False)
     ctes.append((f"{source}_units", unit_select))
@@ -281,13 +280,12 @@ def _conversion(
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
     first = exp.select(
-        sql.ref(UNIT, "e").as_(sql.alias(UNIT)),
-        exp.Min(this=time.copy()).as_(sql.alias("__first_at")),
+        sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False),
+        exp.Min(this=time.copy()).as_(sql.alias("__first_at"), copy=False),
     )
     first = first.from_(relation(start, conv.start_joins, sql, "s"), copy=False).join(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e"),
+        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
-        join_type="inner",
         copy=False,
     )
     conditions = [
@@ -318,15 +316,15 @@ def _conversion(
         )
     )
     units = exp.select(
-        sql.ref(UNIT, "f").as_(sql.alias(UNIT)),
-        hit.as_(sql.alias(f"{conv.name}__x")),
-        exp.Literal.number(1).as_(sql.alias(f"{conv.name}__y")),
+        sql.ref(UNIT, "f").as_(sql.alias(UNIT), copy=False),
+        hit.as_(sql.alias(f"{conv.name}__x"), copy=False),
+        exp.Literal.number(1).as_(sql.alias(f"{conv.name}__y"), copy=False),
     )
     units = units.from_(
-        exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f"), copy=False
+        exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f", copy=False), copy=False
     )
-    units = units.join(relation(end, conv.end_joins, sql, "x"), on=exp.and_(*on),
-                       join_type="left", copy=False)
+    units = units.join(joining(relation(end, conv.end_joins, sql, "x"), "left"), on=exp.and_(*on),
+                       copy=False)
     units = units.group_by(sql.ref(UNIT, "f"), copy=False)
     return [(f"{conv.name}_first", first), (f"{conv.name}_units", units)]
 
@@ -336,25 +334,24 @@ def _units(
 ) -> exp.Select:
     select = exp.select(
         *[
-            sql.ref(c, "e").as_(sql.alias(c))
+            sql.ref(c, "e").as_(sql.alias(c), copy=False)
             for c in (UNIT, VARIANT, *[seg(s) for s in plan.segments])
         ]
     )
-    select = select.from_(exp.Table(this=exp.to_identifier("exposures")).as_("e"), copy=False)
+    select = select.from_(exp.Table(this=exp.to_identifier("exposures")).as_(
+        "e", copy=False), copy=False)
     for table, columns in units_from:
         select = select.select(
             *[
                 exp.Coalesce(this=sql.ref(c, table), expressions=[exp.Literal.number(0)]).as_(
-                    sql.alias(c)
-                )
+                    sql.alias(c), copy=False)
                 for c in columns
             ],
             copy=False,
         )
         select = select.join(
-            sql.cte(table),
+            joining(sql.cte(table), "left"),
             on=exp.EQ(this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
-            join_type="left",
             copy=False,
         )
     return select
@@ -379,11 +376,12 @@ def _winsorize(
             exp.Window(
                 this=exp.RowNumber(),
                 order=exp.Order(expressions=[sql.asc(sql.ref(column))]),
-            ).as_(sql.alias(f"{column}__rank")),
+            ).as_(sql.alias(f"{column}__rank"), copy=False),
             copy=False,
         )
     ranked = ranked.select(
-        exp.Window(this=exp.Count(this=exp.Star())).as_(sql.alias("__units_n")), copy=False
+        exp.Window(this=exp.Count(this=exp.Star())).as_(
+            sql.alias("__units_n"), copy=False), copy=False
     )
     caps = exp.select()
     for column, fraction in targets:
@@ -396,7 +394,8 @@ def _winsorize(
             ),
         )
         caps = caps.select(
-            exp.Min(this=sql.when(at, sql.ref(column))).as_(sql.alias(f"{column}__cap")), copy=False
+            exp.Min(this=sql.when(at, sql.ref(column))).as_(
+                sql.alias(f"{column}__cap"), copy=False), copy=False
         )
     caps = caps.from_(sql.cte("units_by_rank"), copy=False)
     capped_names = {c for c, _ in targets}
@@ -412,12 +411,13 @@ def _winsorize(
                 exp.Least(this=sql.ref(c, "u"), expressions=[sql.ref(f"{c}__cap", "caps")])
                 if c in capped_names
                 else sql.ref(c, "u")
-            ).as_(sql.alias(c))
+            ).as_(sql.alias(c), copy=False)
             for c in all_columns
         ]
     )
-    final = final.from_(exp.Table(this=exp.to_identifier("units")).as_("u"), copy=False).join(
-        sql.cte("caps"), join_type="cross", copy=False
+    final = final.from_(exp.Table(this=exp.to_identifier("units")).as_(
+        "u", copy=False), copy=False).join(
+        joining(sql.cte("caps"), "cross"), copy=False
     )
     return [("units_by_rank", ranked), ("caps", caps), ("units_capped", final)]
 

@@ -82,17 +82,18 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
         tail = "" if column is None else f"__{column}"
         value = cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
         select = exp.select(
-            sql.text(segment).as_(sql.alias("segment")),
-            value.as_(sql.alias("segment_value")),
-            sql.ref(VARIANT).as_(sql.alias("variant")),
-            exp.Count(this=exp.Star()).as_(sql.alias("n")),
+            sql.text(segment).as_(sql.alias("segment"), copy=False),
+            value.as_(sql.alias("segment_value"), copy=False),
+            sql.ref(VARIANT).as_(sql.alias("variant"), copy=False),
+            exp.Count(this=exp.Star()).as_(sql.alias("n"), copy=False),
         )
         for base in plan.bases:
             for name, product in _moments(base):
                 if base.kind == "quantile":
                     product = tuple(p + tail for p in product)
                 select = select.select(
-                    exp.Sum(this=_product(product, sql)).as_(sql.alias(_stat(base.name, name))),
+                    exp.Sum(this=_product(product, sql)).as_(
+                        sql.alias(_stat(base.name, name)), copy=False),
                     copy=False,
                 )
             if base.kind == "quantile":
@@ -101,7 +102,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                 select = select.select(
                     sql.agg(
                         "count", None, exp.GT(this=events, expression=exp.Literal.number(0))
-                    ).as_(sql.alias(_stat(base.name, "n"))),
+                    ).as_(sql.alias(_stat(base.name, "n")), copy=False),
                     copy=False,
                 )
                 for label, agg in (
@@ -112,8 +113,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                 ):
                     select = select.select(
                         agg(this=sql.ref(f"{base.name}__{label}{tail}")).as_(
-                            sql.alias(_stat(base.name, label))
-                        ),
+                            sql.alias(_stat(base.name, label)), copy=False),
                         copy=False,
                     )
         for a, b in plan.cross:
@@ -123,8 +123,7 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                     if left in ra and right in rb:
                         select = select.select(
                             exp.Sum(this=_product((ra[left], rb[right]), sql)).as_(
-                                sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}"))
-                            ),
+                                sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}")), copy=False),
                             copy=False,
                         )
         select = select.from_(sql.cte(table), copy=False)
@@ -200,7 +199,7 @@ def _branch(
         **values,
     }
     return exp.select(
-        *[_typed(c, row.get(c), sql, first).as_(sql.alias(c)) for c in LONG_COLUMNS]
+        *[_typed(c, row.get(c), sql, first).as_(sql.alias(c), copy=False) for c in LONG_COLUMNS]
     ).from_(sql.cte("stats"), copy=False)
 
 
@@ -224,7 +223,8 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         "metric": sql.text(UNITS_METRIC),
         "n": exp.Subquery(this=excluded),
     }
-    return exp.select(*[_typed(c, row.get(c), sql, False).as_(sql.alias(c)) for c in LONG_COLUMNS])
+    return exp.select(*[_typed(c, row.get(c), sql, False).as_(
+        sql.alias(c), copy=False) for c in LONG_COLUMNS])
 
 
 def _typed(column: str, value: exp.Expr | None, sql: SqlBuilder, first: bool) -> exp.Expr:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from metricspec.emit.experiment_parts import UNIT, VARIANT
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.plan.experiment import BaseMetric
 
@@ -46,17 +47,20 @@ def _parts(base: BaseMetric) -> tuple[str, str | None]:
 
 def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
                sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
-    arm = exp.select(sql.ref(VARIANT, "g").as_(sql.alias(VARIANT)),
-                     _since(sql, "g").as_(sql.alias(D)),
-                     exp.Count(this=exp.Star()).as_(sql.alias("__n")))
+    arm = exp.select(sql.ref(VARIANT, "g").as_(sql.alias(VARIANT), copy=False),
+                     _since(sql, "g").as_(sql.alias(D), copy=False),
+                     exp.Count(this=exp.Star()).as_(sql.alias("__n"), copy=False))
     for base in bases:
         x, y = _parts(base)
-        arm = arm.select(exp.Sum(this=sql.ref(x, "g")).as_(sql.alias(f"{base.name}__tx")),
+        arm = arm.select(exp.Sum(this=sql.ref(x, "g")).as_(
+            sql.alias(f"{base.name}__tx"), copy=False),
                          copy=False)
         if y is not None:
-            arm = arm.select(exp.Sum(this=sql.ref(y, "g")).as_(sql.alias(f"{base.name}__ty")),
+            arm = arm.select(exp.Sum(this=sql.ref(y, "g")).as_(
+                sql.alias(f"{base.name}__ty"), copy=False),
                              copy=False)
-    arm = arm.from_(exp.Table(this=exp.to_identifier("grid")).as_("g"), copy=False).where(
+    arm = arm.from_(exp.Table(this=exp.to_identifier("grid")).as_(
+        "g", copy=False), copy=False).where(
         _in_cohort(sql, days, horizon, "g"), copy=False).group_by(
         sql.ref(VARIANT, "g"), _since(sql, "g"), copy=False)
     centre = (horizon - 1) / 2
@@ -64,8 +68,8 @@ def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
     weight = exp.Div(this=exp.Sub(this=sql.to_float(_since(sql, "g")),
                                   expression=sql.num(centre)),
                      expression=sql.num(spread))
-    units = exp.select(sql.ref(UNIT, "g").as_(sql.alias(UNIT)),
-                       sql.ref(VARIANT, "g").as_(sql.alias(VARIANT)))
+    units = exp.select(sql.ref(UNIT, "g").as_(sql.alias(UNIT), copy=False),
+                       sql.ref(VARIANT, "g").as_(sql.alias(VARIANT), copy=False))
     for base in bases:
         x, y = _parts(base)
         n = sql.to_float(sql.ref("__n", "a"))
@@ -79,12 +83,14 @@ def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
                                                                  expression=sql.ref(y, "g"))),
                 sql.div(sql.ref(f"{base.name}__ty", "a"), n.copy()))
         units = units.select(exp.Sum(this=exp.Mul(this=weight.copy(), expression=part)).as_(
-            sql.alias(f"{base.name}__u")), copy=False)
-    units = units.from_(exp.Table(this=exp.to_identifier("grid")).as_("g"), copy=False).join(
-        exp.Table(this=exp.to_identifier("trend_arm")).as_("a"), on=exp.and_(
+            sql.alias(f"{base.name}__u"), copy=False), copy=False)
+    units = units.from_(exp.Table(this=exp.to_identifier("grid")).as_(
+        "g", copy=False), copy=False).join(
+        joining(exp.Table(this=exp.to_identifier("trend_arm")).as_("a", copy=False), "inner"),
+        on=exp.and_(
             exp.EQ(this=sql.ref(VARIANT, "a"), expression=sql.ref(VARIANT, "g")),
             exp.EQ(this=sql.ref(D, "a"), expression=_since(sql, "g"))),
-        join_type="inner", copy=False).where(_in_cohort(sql, days, horizon, "g"), copy=False)
+        copy=False).where(_in_cohort(sql, days, horizon, "g"), copy=False)
     units = units.group_by(sql.ref(UNIT, "g"), sql.ref(VARIANT, "g"), copy=False)
     return [("trend_arm", arm), ("trend_units", units)]
 

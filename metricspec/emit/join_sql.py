@@ -20,6 +20,7 @@ import dataclasses
 from sqlglot import exp
 
 from metricspec import ir
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import SqlBuilder
 from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.joins import Joins
@@ -41,9 +42,9 @@ def relation(source: ir.Source, joins: Joins | None, sql: SqlBuilder, alias: str
                 aliases[prefix] = f"j{len(aliases) + 1}"
                 edge = prefix[-1]
                 select = select.join(
-                    sql.source(joins.tables[edge.target], aliases[prefix]),
+                    joining(sql.source(joins.tables[edge.target], aliases[prefix]), "left"),
                     on=_on(joins, edge.key, edge.target, previous, aliases[prefix], sql),
-                    join_type="left", copy=False)
+                    copy=False)
             previous = aliases[prefix]
         table = joins.tables[joined.path.target]
         derived = next((d for d in table.derived if d.name == joined.path.column), None)
@@ -52,11 +53,12 @@ def relation(source: ir.Source, joins: Joins | None, sql: SqlBuilder, alias: str
             matched = exp.Not(this=exp.Is(this=sql.col(joined.path.edges[-1].key, previous),
                                           expression=exp.Null()))
             value = sql.when(matched, _derived(derived, sql, previous))
-        select = select.select(value.as_(sql.alias(joined.output)), copy=False)
+        select = select.select(value.as_(sql.alias(joined.output), copy=False), copy=False)
     if joins.derived:  # the source's own derived dimensions, over its joined columns
         outer = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("d")))
         for own in joins.derived:
-            outer = outer.select(_derived(own, sql, "d", joins).as_(sql.alias(own.name)),
+            outer = outer.select(_derived(own, sql, "d", joins).as_(
+                sql.alias(own.name), copy=False),
                                  copy=False)
         select = outer.from_(exp.Subquery(this=select, alias=exp.TableAlias(
             this=exp.to_identifier("d"))), copy=False)

@@ -36,13 +36,13 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
         parent = sql.ref(edge.parent)
         residual = exp.Sub(this=parent.copy(), expression=composed.copy())
         select = exp.select(
-            sql.text(edge.parent).as_(sql.alias("parent")),
-            sql.text(edge.composition).as_(sql.alias("composition")),
-            sql.ref(PERIOD).as_(sql.alias("period")),
-            parent.as_(sql.alias("parent_value")),
-            composed.as_(sql.alias("composed_value")),
-            residual.as_(sql.alias("residual")),
-            sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual")),
+            sql.text(edge.parent).as_(sql.alias("parent"), copy=False),
+            sql.text(edge.composition).as_(sql.alias("composition"), copy=False),
+            sql.ref(PERIOD).as_(sql.alias("period"), copy=False),
+            parent.as_(sql.alias("parent_value"), copy=False),
+            composed.as_(sql.alias("composed_value"), copy=False),
+            residual.as_(sql.alias("residual"), copy=False),
+            sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual"), copy=False),
         ).from_(sql.cte("tree_metrics"), copy=False)
         union = select if union is None else exp.union(union, select, distinct=False, copy=False)
     if union is None:  # the plan has a series only when it has edges
@@ -64,7 +64,7 @@ def _nothing_to_reconcile(sql: SqlBuilder) -> exp.Select:
     types = ("VARCHAR", "VARCHAR", sql.timestamp_type, "DOUBLE", "DOUBLE", "DOUBLE",
              "DOUBLE")
     return exp.select(
-        *[sql.typed_null(kind).as_(sql.alias(column))
+        *[sql.typed_null(kind).as_(sql.alias(column), copy=False)
           for column, kind in zip(RECONCILE_COLUMNS, types, strict=True)]
     ).limit(0, copy=False)
 

@@ -21,6 +21,7 @@ from sqlglot import exp
 from metricspec import ir
 from metricspec.emit import calendar_sql
 from metricspec.emit.join_sql import local_filter, localized, relation
+from metricspec.emit.joining import joining
 from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
@@ -83,7 +84,7 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         source = "windowed"
     if plan.grain.unit == "none":  # one total over the range: no period column
         keys = list(plan.dimensions)
-    select = exp.select(*[sql.ref(k).as_(sql.alias(k)) for k in keys])
+    select = exp.select(*[sql.ref(k).as_(sql.alias(k), copy=False) for k in keys])
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         if metric.window and metric.window.seconds:  # several rolling lengths: by length
@@ -91,7 +92,7 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         if metric.window and (metric.window.months or metric.window.to_date):
             suffix = calendar_sql.suffix(metric.window)
         value = formula_sql(metric.formula, sql, suffix)
-        select = select.select(value.as_(sql.alias(metric.name)), copy=False)
+        select = select.select(value.as_(sql.alias(metric.name), copy=False), copy=False)
     select = select.from_(sql.cte(source), copy=False)
     period_filter = _period_range(plan, sql)
     if period_filter is not None and (lookback or plan.cumulative or plan.calendar_windows):
@@ -107,9 +108,10 @@ def _constants(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     if plan.dimensions or any(m.window for m in plan.metrics):
         raise InternalError("constant metrics have no dimensions and no windows "
                             "(`check` reports a window over a constant as MS410)", "MS410")
-    select = exp.select(sql.null_timestamp().as_(sql.alias(PERIOD)))
+    select = exp.select(sql.null_timestamp().as_(sql.alias(PERIOD), copy=False))
     for metric in plan.metrics:
-        select = select.select(formula_sql(metric.formula, sql, "").as_(sql.alias(metric.name)),
+        select = select.select(formula_sql(metric.formula, sql, "").as_(
+            sql.alias(metric.name), copy=False),
                                copy=False)
     return select
 
@@ -164,11 +166,12 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     period = sql.bucket(local_time(plan.timezone, source, sql.col(source.time.name, "s"), sql),
                         plan.grain)
     keys: list[exp.Expr] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
-    select = exp.select(period.copy().as_(sql.alias(PERIOD)))
+    select = exp.select(period.copy().as_(sql.alias(PERIOD), copy=False))
     for dim in plan.dimensions:
-        select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
+        select = select.select(sql.col(dim, "s").as_(sql.alias(dim), copy=False), copy=False)
     for measure in localized(scan.joins, scan.measures):
-        select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name)), copy=False)
+        select = select.select(measure_sql(measure, sql).as_(
+            sql.alias(measure.name), copy=False), copy=False)
     select = select.from_(relation(source, scan.joins, sql, "s"), copy=False)
     where = _time_range(
         plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative,
@@ -205,10 +208,10 @@ def _conversion(
     period = sql.bucket(local_time(plan.timezone, start, time.copy(), sql), plan.grain)
     dims = [sql.col(d, "s") for d in plan.dimensions]
     starts = exp.select(
-        sql.col(conv.entity, "s").as_(sql.alias("entity")),
-        period.copy().as_(sql.alias(PERIOD)),
-        *[d.copy().as_(sql.alias(d.name)) for d in dims],
-        exp.Min(this=utc_time(start, time.copy(), sql)).as_(sql.alias("first_at")),
+        sql.col(conv.entity, "s").as_(sql.alias("entity"), copy=False),
+        period.copy().as_(sql.alias(PERIOD), copy=False),
+        *[d.copy().as_(sql.alias(d.name), copy=False) for d in dims],
+        exp.Min(this=utc_time(start, time.copy(), sql)).as_(sql.alias("first_at"), copy=False),
     )
     starts = starts.from_(relation(start, conv.start_joins, sql, "s"), copy=False)
     where = (
@@ -252,19 +255,20 @@ def _conversion(
         )
     )
     hits = exp.select(
-        *[k.copy().as_(sql.alias(k.name)) for k in keys], hit.as_(sql.alias("converted"))
+        *[k.copy().as_(sql.alias(k.name), copy=False) for k in keys], hit.as_(
+            sql.alias("converted"), copy=False)
     )
     hits = hits.from_(
-        exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st"), copy=False
+        exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st", copy=False), copy=False
     )
-    hits = hits.join(relation(end, conv.end_joins, sql, "e"), on=exp.and_(*on),
-                     join_type="left", copy=False)
+    hits = hits.join(joining(relation(end, conv.end_joins, sql, "e"), "left"), on=exp.and_(*on),
+                     copy=False)
     hits = hits.group_by(*[k.copy() for k in keys], copy=False)
     agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
     agg = exp.select(
-        *[k.copy().as_(sql.alias(k.name)) for k in agg_keys],
-        exp.Count(this=exp.Star()).as_(sql.alias(conv.starts)),
-        exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted)),
+        *[k.copy().as_(sql.alias(k.name), copy=False) for k in agg_keys],
+        exp.Count(this=exp.Star()).as_(sql.alias(conv.starts), copy=False),
+        exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted), copy=False),
     )
     agg = agg.from_(sql.cte(f"{conv.name}_hits"), copy=False).group_by(
         *[k.copy() for k in agg_keys], copy=False
@@ -281,7 +285,7 @@ def _series(
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
     assert union is not None, "metric_query_sql builds a series from two blocks or more"
     ctes.append(("spine", union))
-    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k)) for k in keys]).from_(
+    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k), copy=False) for k in keys]).from_(
         "spine", copy=False
     )
     for block in blocks:
@@ -289,9 +293,10 @@ def _series(
             exp.NullSafeEQ(this=sql.ref(k, block.name), expression=sql.ref(k, "spine"))
             for k in keys
         ]
-        select = select.join(sql.cte(block.name), on=exp.and_(*on), join_type="left", copy=False)
+        select = select.join(joining(sql.cte(block.name), "left"), on=exp.and_(*on), copy=False)
         select = select.select(
-            *[sql.ref(c, block.name).as_(sql.alias(c)) for c in block.columns], copy=False
+            *[sql.ref(c, block.name).as_(
+                sql.alias(c), copy=False) for c in block.columns], copy=False
         )
     return select
 
@@ -308,9 +313,10 @@ def _windowed(
     distinct counts over a window from their own CTE (`emit.spine.rolling_distinct`)."""
     dims = list(plan.dimensions)
     distinct = distinct or {}
-    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k)) for k in keys])
+    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k), copy=False) for k in keys])
     all_parts = sorted({p for m in plan.metrics for p in parts(m.formula)})
-    select = select.select(*[sql.ref(p, "cur").as_(sql.alias(p)) for p in all_parts], copy=False)
+    select = select.select(*[sql.ref(p, "cur").as_(
+        sql.alias(p), copy=False) for p in all_parts], copy=False)
     rolling = [m for m in plan.metrics if m.window and m.window.mode == "rolling"]
     cumulative = [m for m in plan.metrics if m.window and m.window.mode == "cumulative"]
     chosen: set[str] = set()
@@ -334,8 +340,8 @@ def _windowed(
                     kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
                 ),
             )
-            select = select.select(window.as_(sql.alias(name.format(part))), copy=False)
-    select = select.from_(sql.cte(series).as_("cur"), copy=False)
+            select = select.select(window.as_(sql.alias(name.format(part)), copy=False), copy=False)
+    select = select.from_(sql.cte(series).as_("cur", copy=False), copy=False)
     if not rolling:
         return select
     seconds = max(m.window.seconds or 0 for m in rolling if m.window)  # names by length
@@ -364,7 +370,7 @@ def _windowed(
                 rolled = exp.Coalesce(
                     this=exp.Max(this=sql.ref(f"{part}__rolling", distinct[(part, length)])),
                     expressions=[exp.Literal.number(0)])
-            select = select.select(rolled.as_(sql.alias(name)), copy=False)
+            select = select.select(rolled.as_(sql.alias(name), copy=False), copy=False)
     on: list[exp.Expr] = [
         exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
     ]
@@ -375,17 +381,16 @@ def _windowed(
     )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
     select = select.join(
-        sql.cte(series).as_("prev"),
+        joining(sql.cte(series).as_("prev", copy=False), "inner"),
         on=exp.and_(*on),
-        join_type="inner",
         copy=False,
     )
     for (part, length), alias in sorted(distinct.items(), key=lambda item: item[1]):
         match = [exp.NullSafeEQ(this=sql.ref(k, alias), expression=sql.ref(k, "cur"))
                  for k in keys]
         cte = sql.cte(window_name(part, length, seconds))
-        select = select.join(cte.as_(alias), on=exp.and_(*match),
-                             join_type="left", copy=False)
+        select = select.join(joining(cte.as_(alias, copy=False), "left"), on=exp.and_(*match),
+                             copy=False)
     group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
     return select.group_by(*group, copy=False)
 

@@ -21,6 +21,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD
 from metricspec.emit.monitor_sql import ROW, breach_rule, judge, same_series
 from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
@@ -41,7 +42,7 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     alerting = exp.select(
         exp.Star(),
         sql.when(judged.condition, exp.Literal.number(1), exp.Literal.number(0)).as_(
-            sql.alias(ALERT)),
+            sql.alias(ALERT), copy=False),
     ).from_(sql.cte(judged.source), copy=False)
     ctes.append(("alerting", alerting))
     ctes.append(("against", _against(plan, sql, keys, dims)))
@@ -51,25 +52,24 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     judged_flag = sql.when(exp.Is(this=sql.ref(PERIOD, "a"), expression=exp.Null()),
                            exp.Literal.number(0), exp.Literal.number(1))
     select = exp.select(
-        *[sql.ref(k, "o").as_(sql.alias(k)) for k in keys],
-        sql.ref(plan.metric, "o").as_(sql.alias("value")),
-        sql.ref(N_COLUMN, "o").as_(sql.alias("sample_n")),
-        judged_flag.as_(sql.alias("judged")),
-        baseline.copy().as_(sql.alias("baseline")),
-        windows.copy().as_(sql.alias("baseline_windows")),
+        *[sql.ref(k, "o").as_(sql.alias(k), copy=False) for k in keys],
+        sql.ref(plan.metric, "o").as_(sql.alias("value"), copy=False),
+        sql.ref(N_COLUMN, "o").as_(sql.alias("sample_n"), copy=False),
+        judged_flag.as_(sql.alias("judged"), copy=False),
+        baseline.copy().as_(sql.alias("baseline"), copy=False),
+        windows.copy().as_(sql.alias("baseline_windows"), copy=False),
         _limit(plan, sql, judged_flag.copy(), baseline, sd, windows).as_(
-            sql.alias("alert_limit")),
-        deviation.as_(sql.alias("deviation")),
+            sql.alias("alert_limit"), copy=False),
+        deviation.as_(sql.alias("deviation"), copy=False),
         exp.Coalesce(this=sql.ref(ALERT, "a"), expressions=[exp.Literal.number(0)]).as_(
-            sql.alias("alert")),
-    ).from_(exp.Table(this=exp.to_identifier("series_out")).as_("o"), copy=False)
+            sql.alias("alert"), copy=False),
+    ).from_(exp.Table(this=exp.to_identifier("series_out")).as_("o", copy=False), copy=False)
     select = select.join(
-        exp.Table(this=exp.to_identifier("against")).as_("a"),
+        joining(exp.Table(this=exp.to_identifier("against")).as_("a", copy=False), "left"),
         on=exp.and_(
             exp.EQ(this=sql.ref(PERIOD, "a"), expression=sql.ref(PERIOD, "o")),
             *same_series(sql, dims, "a", "o"),
         ),
-        join_type="left",
         copy=False,
     )
     if plan.start is not None:
@@ -83,32 +83,32 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
 def _against(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]
              ) -> exp.Select:
     """Every judged window with the baseline it is compared with (see the module doc)."""
-    head = [*[sql.ref(k, "f").as_(sql.alias(k)) for k in keys],
-            sql.ref("value", "f").as_(sql.alias("value")),
-            sql.ref(ALERT, "f").as_(sql.alias(ALERT))]
-    table = exp.Table(this=exp.to_identifier("alerting")).as_("f")
+    head = [*[sql.ref(k, "f").as_(sql.alias(k), copy=False) for k in keys],
+            sql.ref("value", "f").as_(sql.alias("value"), copy=False),
+            sql.ref(ALERT, "f").as_(sql.alias(ALERT), copy=False)]
+    table = exp.Table(this=exp.to_identifier("alerting")).as_("f", copy=False)
     if not plan.has_baseline:
         return exp.select(
             *head,
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd")),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
+            sql.typed_null("DOUBLE").as_(sql.alias("baseline"), copy=False),
+            sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd"), copy=False),
+            exp.Literal.number(0).as_(sql.alias("baseline_windows"), copy=False),
         ).from_(table, copy=False)
     if not plan.frozen_runs:  # a threshold rule reports its baseline; an offset one is its own
-        return exp.select(*head, *[sql.ref(c, "f").as_(sql.alias(c)) for c in _FRAME]
+        return exp.select(*head, *[sql.ref(c, "f").as_(sql.alias(c), copy=False) for c in _FRAME]
                           ).from_(table, copy=False)
     # `flagged` carries the frozen baseline of a window some run covers (breached = 1), and
     # NULLs elsewhere: there the window is compared with its own trailing baseline.
     covered = exp.EQ(this=sql.ref("breached", "f"), expression=exp.Literal.number(1))
-    frame = [sql.when(covered.copy(), sql.ref(c, "f"), sql.ref(c, "w")).as_(sql.alias(c))
+    frame = [sql.when(covered.copy(), sql.ref(c, "f"), sql.ref(c, "w")).as_(
+        sql.alias(c), copy=False)
              for c in _FRAME]
     return exp.select(*head, *frame).from_(table, copy=False).join(
-        exp.Table(this=exp.to_identifier("with_baseline")).as_("w"),
+        joining(exp.Table(this=exp.to_identifier("with_baseline")).as_("w", copy=False), "inner"),
         on=exp.and_(
             exp.EQ(this=sql.ref(ROW, "w"), expression=sql.ref(ROW, "f")),
             *same_series(sql, dims, "w", "f"),
         ),
-        join_type="inner",
         copy=False,
     )
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
 from metricspec.emit.offset_sql import earlier_period, offset_baseline
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
@@ -62,8 +63,8 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         [sql.ref("baseline"), sql.ref("baseline_windows")]
         if plan.has_baseline
         else [
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline")),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows")),
+            sql.typed_null("DOUBLE").as_(sql.alias("baseline"), copy=False),
+            exp.Literal.number(0).as_(sql.alias("baseline_windows"), copy=False),
         ]
     )
     select = exp.select(
@@ -101,9 +102,8 @@ def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
         flagged = exp.select(
             exp.Star(),
             sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(
-                sql.alias("breached")
-            ),
-            deviation.as_(sql.alias("deviation")),
+                sql.alias("breached"), copy=False),
+            deviation.as_(sql.alias("deviation"), copy=False),
         ).from_(sql.cte(source), copy=False)
         ctes.append(("flagged", flagged))
     source = "flagged"
@@ -123,7 +123,7 @@ def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
         ctes.append(
             (
                 "streaks",
-                exp.select(exp.Star(), streak.as_(sql.alias("streak"))).from_(
+                exp.select(exp.Star(), streak.as_(sql.alias("streak"), copy=False)).from_(
                     "flagged", copy=False
                 ),
             )
@@ -154,15 +154,18 @@ def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     # against an offset baseline, a window is judged only when its earlier window is too
     judged = exp.and_(judgeable(table), judgeable("prev")) if earlier else judgeable(None)
     select = exp.select(
-        exp.Count(this=exp.Star()).as_(sql.alias("windows")),
-        exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(sql.alias("judged")),
-    ).from_(sql.cte("series_out").as_(table) if table else sql.cte("series_out"), copy=False)
+        exp.Count(this=exp.Star()).as_(sql.alias("windows"), copy=False),
+        exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(
+            sql.alias("judged"), copy=False),
+    ).from_(sql.cte("series_out").as_(
+        table, copy=False) if table else sql.cte("series_out"), copy=False)
     if earlier and plan.baseline_offset is not None:
-        select = select.join(sql.cte("series_out").as_("prev"), on=exp.and_(
+        on = exp.and_(
             *same_series(sql, list(plan.series.dimensions), "prev", "cur"),
             exp.EQ(this=sql.ref(PERIOD, "prev"), expression=earlier_period(
-                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql))), join_type="left",
-            copy=False)
+                sql.ref(PERIOD, "cur"), plan.baseline_offset, sql)))
+        select = select.join(joining(sql.cte("series_out").as_("prev", copy=False), "left"),
+                             on=on, copy=False)
     if plan.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, table),
                                       expression=sql.ts(plan.start)), copy=False)
@@ -179,16 +182,16 @@ def _evaluated(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[s
     by = [sql.ref(d) for d in dims] or None
     evaluated = exp.select(
         *[sql.ref(k) for k in keys],
-        value.as_(sql.alias("value")),
-        sql.ref(N_COLUMN).as_(sql.alias("sample_n")),
+        value.as_(sql.alias("value"), copy=False),
+        sql.ref(N_COLUMN).as_(sql.alias("sample_n"), copy=False),
         exp.Window(
             this=exp.RowNumber(),
             partition_by=by,
             order=exp.Order(expressions=[sql.asc(sql.ref(PERIOD))]),
-        ).as_(sql.alias(ROW)),
+        ).as_(sql.alias(ROW), copy=False),
         exp.Window(
             this=exp.Count(this=exp.Star()), partition_by=[d.copy() for d in by or []] or None
-        ).as_(sql.alias(ROWS)),
+        ).as_(sql.alias(ROWS), copy=False),
     ).from_(sql.cte("series_out"), copy=False)
     return evaluated.where(
         exp.and_(
@@ -204,12 +207,12 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
     assert plan.baseline_seconds
     cur_keys = [sql.ref(k, "cur") for k in [*keys, ROW, ROWS]]
     select = exp.select(
-        *[k.copy().as_(sql.alias(k.name)) for k in cur_keys],
-        sql.ref("value", "cur").as_(sql.alias("value")),
-        sql.ref("sample_n", "cur").as_(sql.alias("sample_n")),
-        exp.Avg(this=sql.ref("value", "prev")).as_(sql.alias("baseline")),
-        exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd")),
-        exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows")),
+        *[k.copy().as_(sql.alias(k.name), copy=False) for k in cur_keys],
+        sql.ref("value", "cur").as_(sql.alias("value"), copy=False),
+        sql.ref("sample_n", "cur").as_(sql.alias("sample_n"), copy=False),
+        exp.Avg(this=sql.ref("value", "prev")).as_(sql.alias("baseline"), copy=False),
+        exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd"), copy=False),
+        exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows"), copy=False),
     )
     on: list[exp.Expr] = same_series(sql, dims, "prev", "cur")
     on += [
@@ -219,11 +222,11 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
         ),
         exp.LT(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")),
     ]
-    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_("cur"), copy=False)
+    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
+        "cur", copy=False), copy=False)
     select = select.join(
-        exp.Table(this=exp.to_identifier("evaluated")).as_("prev"),
+        joining(exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False), "left"),
         on=exp.and_(*on),
-        join_type="left",
         copy=False,
     )
     return select.group_by(
@@ -278,12 +281,12 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
         expressions=[exp.Add(this=sql.ref(ROWS, "s"), expression=exp.Literal.number(1))],
     )
     runs = (
-        exp.select(*[g.copy().as_(sql.alias(g.name)) for g in group], end.as_(sql.alias(RUN_END)))
-        .from_(exp.Table(this=exp.to_identifier("run_starts")).as_("s"), copy=False)
+        exp.select(*[g.copy().as_(sql.alias(g.name), copy=False) for g in group], end.as_(
+            sql.alias(RUN_END), copy=False))
+        .from_(exp.Table(this=exp.to_identifier("run_starts")).as_("s", copy=False), copy=False)
         .join(
-            exp.Table(this=exp.to_identifier("evaluated")).as_("u"),
+            joining(exp.Table(this=exp.to_identifier("evaluated")).as_("u", copy=False), "left"),
             on=exp.and_(*on),
-            join_type="left",
             copy=False,
         )
         .group_by(*group, copy=False)
@@ -298,14 +301,13 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     anchor_keys = [sql.ref(c, "t") for c in (*dims, ROW)]
     anchors = (
         exp.select(
-            *[k.copy().as_(sql.alias(k.name)) for k in anchor_keys],
-            exp.Min(this=sql.ref(ROW, "r")).as_(sql.alias(ANCHOR)),
+            *[k.copy().as_(sql.alias(k.name), copy=False) for k in anchor_keys],
+            exp.Min(this=sql.ref(ROW, "r")).as_(sql.alias(ANCHOR), copy=False),
         )
-        .from_(exp.Table(this=exp.to_identifier("evaluated")).as_("t"), copy=False)
+        .from_(exp.Table(this=exp.to_identifier("evaluated")).as_("t", copy=False), copy=False)
         .join(
-            exp.Table(this=exp.to_identifier("runs")).as_("r"),
+            joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "inner"),
             on=exp.and_(*covered),
-            join_type="inner",
             copy=False,
         )
         .group_by(*anchor_keys, copy=False)
@@ -313,30 +315,28 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
 
     _, deviation = breach_rule(plan, sql, sql.ref("value", "e"), *_judged(sql, "r")[1:])
     flagged = exp.select(
-        *[sql.ref(c, "e").as_(sql.alias(c)) for c in (*keys, "value", "sample_n", ROW)],
-        *[sql.ref(c, "r").as_(sql.alias(c)) for c in _BASELINE],
+        *[sql.ref(c, "e").as_(sql.alias(c), copy=False) for c in (*keys, "value", "sample_n", ROW)],
+        *[sql.ref(c, "r").as_(sql.alias(c), copy=False) for c in _BASELINE],
         sql.when(
             exp.Not(this=exp.Is(this=sql.ref(ANCHOR, "a"), expression=exp.Null())),
             exp.Literal.number(1),
             exp.Literal.number(0),
-        ).as_(sql.alias("breached")),
-        deviation.as_(sql.alias("deviation")),
-    ).from_(exp.Table(this=exp.to_identifier("evaluated")).as_("e"), copy=False)
+        ).as_(sql.alias("breached"), copy=False),
+        deviation.as_(sql.alias("deviation"), copy=False),
+    ).from_(exp.Table(this=exp.to_identifier("evaluated")).as_("e", copy=False), copy=False)
     flagged = flagged.join(
-        exp.Table(this=exp.to_identifier("anchors")).as_("a"),
+        joining(exp.Table(this=exp.to_identifier("anchors")).as_("a", copy=False), "left"),
         on=exp.and_(
             *same_series(sql, dims, "a", "e"),
             exp.EQ(this=sql.ref(ROW, "a"), expression=sql.ref(ROW, "e")),
         ),
-        join_type="left",
         copy=False,
     ).join(
-        exp.Table(this=exp.to_identifier("runs")).as_("r"),
+        joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "left"),
         on=exp.and_(
             *same_series(sql, dims, "r", "e"),
             exp.EQ(this=sql.ref(ROW, "r"), expression=sql.ref(ANCHOR, "a")),
         ),
-        join_type="left",
         copy=False,
     )
     return [("run_starts", starts), ("runs", runs), ("anchors", anchors), ("flagged", flagged)]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from metricspec.emit.joining import joining
 from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
 from metricspec.plan.formula import Formula, fold
 from metricspec.plan.lower import InternalError
@@ -45,19 +46,20 @@ def series_sql(plan: MetricQueryPlan, sql: SqlBuilder,
     base.set("order", None)
     ctes.append((COMPONENTS, base))
     keys = [PERIOD, *plan.dimensions]
-    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k)) for k in keys])
+    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k), copy=False) for k in keys])
     for metric in plan.metrics:
-        select = select.select(_formula(metric.formula, sql).as_(sql.alias(metric.name)),
+        select = select.select(_formula(metric.formula, sql).as_(
+            sql.alias(metric.name), copy=False),
                                copy=False)
-    select = select.from_(sql.cte(COMPONENTS).as_("cur"), copy=False)
+    select = select.from_(sql.cte(COMPONENTS).as_("cur", copy=False), copy=False)
     for k, shift in enumerate(series.shifts):
         alias = f"s{k + 1}"
         on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, alias), expression=sql.ref(d, "cur"))
                               for d in plan.dimensions]
         on.append(exp.EQ(this=sql.ref(PERIOD, alias),
                          expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
-        select = select.join(sql.cte(COMPONENTS).as_(alias), on=exp.and_(*on),
-                             join_type="left", copy=False)
+        select = select.join(joining(sql.cte(COMPONENTS).as_(alias, copy=False), "left"),
+                             on=exp.and_(*on), copy=False)
     if series.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, "cur"),
                                       expression=sql.ts(series.start)), copy=False)
@@ -71,19 +73,21 @@ def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[s
     """A monitor's `baseline offset D`: each evaluated window (`carried` columns kept) with
     the value of the evaluated window D earlier as its baseline (NULL, and 0 baseline
     windows, when that window has too few events or no row: it cannot alert)."""
-    earlier = exp.Table(this=exp.to_identifier("evaluated")).as_("prev")
-    select = exp.select(*[sql.ref(c, "cur").as_(sql.alias(c)) for c in [*keys, *carried]],
-                        sql.ref("value", "prev").as_(sql.alias("baseline")),
-                        sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd")),
+    earlier = exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False)
+    select = exp.select(*[sql.ref(c, "cur").as_(
+        sql.alias(c), copy=False) for c in [*keys, *carried]],
+                        sql.ref("value", "prev").as_(sql.alias("baseline"), copy=False),
+                        sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd"), copy=False),
                         sql.when(exp.Is(this=sql.ref("value", "prev"), expression=exp.Null()),
                                  exp.Literal.number(0), exp.Literal.number(1)
-                                 ).as_(sql.alias("baseline_windows")))
+                                 ).as_(sql.alias("baseline_windows"), copy=False))
     on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur"))
                           for d in dims]
     on.append(exp.EQ(this=sql.ref(PERIOD, "prev"),
                      expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
-    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_("cur"), copy=False)
-    return select.join(earlier, on=exp.and_(*on), join_type="left", copy=False)
+    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
+        "cur", copy=False), copy=False)
+    return select.join(joining(earlier, "left"), on=exp.and_(*on), copy=False)
 
 
 def earlier_period(period: exp.Expr, shift: Shift, sql: SqlBuilder) -> exp.Expr:

@@ -75,7 +75,9 @@ def parenthesize(tree: exp.Expr) -> exp.Expr:
             inner == outer and node.arg_key == "expression" and isinstance(parent, exp.Binary)
         ):
             wrap.append(node)
-    # Deepest first: wrapping copies a node, so its children must already be wrapped.
-    for operand in reversed(wrap):
-        operand.replace(exp.Paren(this=operand.copy()))
+    # The operand itself moves into the parentheses (no copy: a copy costs a walk of it).
+    for operand in wrap:
+        paren = exp.Paren()
+        operand.replace(paren)
+        paren.set("this", operand)
     return tree

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
-from sqlglot.errors import ErrorLevel
 
 from metricspec import __version__
 from metricspec.backends import Backend
+from metricspec.emit.generators import generate
 from metricspec.emit.precedence import parenthesize
 
 
@@ -35,6 +34,5 @@ def render_sql(
         *[f"-- {_clean(note)}" for note in notes],
     ]
     parenthesize(tree)
-    dialect = Dialect.get_or_raise(backend.sqlglot_dialect)
-    body = dialect.generate(tree, copy=False, pretty=True, unsupported_level=ErrorLevel.RAISE)
+    body = generate(tree, backend.sqlglot_dialect)
     return "\n".join(header) + "\n" + body + "\n"

@@ -67,16 +67,17 @@ def semi_scan(plan: MetricQueryPlan, semi: Semi, scan: Scan, sql: SqlBuilder,
     chosen = exp.Window(this=pick(this=time.copy()),
                         partition_by=[period.copy(), *[sql.col(p, "s") for p in semi.per]])
     inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
-                       period.as_(sql.alias(PERIOD_AT)), chosen.as_(sql.alias(CHOSEN_AT)))
+                       period.as_(sql.alias(PERIOD_AT), copy=False), chosen.as_(
+                           sql.alias(CHOSEN_AT), copy=False))
     inner = inner.from_(relation(source, scan.joins, sql, "s"), copy=False)
     if time_range is not None:
         inner = inner.where(time_range, copy=False)
     keys: list[exp.Expr] = [sql.ref(PERIOD_AT, "s"), *[sql.col(d, "s") for d in plan.dimensions]]
-    select = exp.select(sql.ref(PERIOD_AT, "s").as_(sql.alias(PERIOD)))
+    select = exp.select(sql.ref(PERIOD_AT, "s").as_(sql.alias(PERIOD), copy=False))
     for dim in plan.dimensions:
-        select = select.select(sql.col(dim, "s").as_(sql.alias(dim)), copy=False)
+        select = select.select(sql.col(dim, "s").as_(sql.alias(dim), copy=False), copy=False)
     for measure in localized(scan.joins, scan.measures):
-        select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name)),
+        select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name), copy=False),
                                copy=False)
     select = select.from_(exp.Subquery(this=inner, alias=exp.TableAlias(
         this=exp.to_identifier("s"))), copy=False)

@@ -126,7 +126,7 @@ class SqlBuilder:
                 db=parts[-2] if len(parts) > 1 else None,
                 catalog=parts[-3] if len(parts) > 2 else None,
             )
-            return table.as_(alias, quoted=False)
+            return table.as_(alias, quoted=False, copy=False)
         assert source.query is not None
         return exp.Subquery(
             this=self._source_query(source), alias=exp.TableAlias(this=exp.to_identifier(alias))
