@@ -29,7 +29,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from sqlglot import exp, transforms
 from sqlglot.dialects.dialect import Dialect
@@ -47,11 +47,19 @@ LEFT_OUT = frozenset({
 Handler = Callable[[Generator, exp.Expr], str]
 
 
-def generate(tree: exp.Expr, dialect_name: str) -> str:
-    """Pretty SQL for `tree` (mutated, as sqlglot's generator does with `copy=False`)."""
+def lean_dialect(dialect_name: str) -> bool:
+    """Whether the dialect has a lean generator (then `generate` wants `clean_selects`)."""
+    return _lean_class(dialect_name) is not None
+
+
+def generate(tree: exp.Expr, dialect_name: str,
+             clean: dict[int, exp.Expr] | Literal["find"] | None = "find") -> str:
+    """Pretty SQL for `tree` (mutated, as sqlglot's generator does with `copy=False`);
+    `clean`: `clean_selects(tree)` when the caller has it (a walk saved), else found here."""
     dialect = Dialect.get_or_raise(dialect_name)
     lean = _lean_class(dialect_name)
-    clean = clean_selects(tree) if lean is not None else None
+    if isinstance(clean, str):  # "find"
+        clean = clean_selects(tree) if lean is not None else None
     if lean is None or clean is None:
         return dialect.generate(tree, copy=False, pretty=True,
                                 unsupported_level=ErrorLevel.RAISE)
@@ -60,7 +68,8 @@ def generate(tree: exp.Expr, dialect_name: str) -> str:
     return str(generator.generate(tree, copy=False))
 
 
-def clean_selects(tree: exp.Expr) -> dict[int, exp.Expr] | None:
+def clean_selects(tree: exp.Expr,
+                  nodes: list[exp.Expr] | None = None) -> dict[int, exp.Expr] | None:
     """The SELECTs of `tree` with no node of `TRIGGERS` below them, apart from inside their own
     WITH, by id (the nodes are held, so no id can be reused by a node made while writing);
     None when the tree holds a `GenerateDateArray`. sqlglot may move nested CTEs to the top
@@ -68,7 +77,7 @@ def clean_selects(tree: exp.Expr) -> dict[int, exp.Expr] | None:
     tainted: set[int] = set()  # nodes with a trigger somewhere below (or themselves)
     own_clean: set[int] = set()  # SELECTs whose only triggers are in their own WITH
     clean: dict[int, exp.Expr] = {}
-    for node in reversed(list(tree.dfs())):
+    for node in reversed(nodes if nodes is not None else list(tree.dfs())):
         key = id(node)
         if isinstance(node, exp.Select) and key not in tainted:
             clean[key] = node
