@@ -33,7 +33,7 @@ from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.experiment_trend import trend_ctes, trend_days, trend_rows
 from metricspec.emit.join_sql import localized, relation
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Measure
 from metricspec.plan.zones import to_utc
@@ -118,9 +118,9 @@ def _days(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Expr:
             day = plan.local_start + dt.timedelta(days=k)
             start = to_utc(day, plan.timezone)
             end = min(to_utc(day + dt.timedelta(days=1), plan.timezone), plan.end)
-        row = exp.select(exp.Literal.number(k).as_(sql.alias(DAY), copy=False),
-                         sql.ts(start).as_(sql.alias("__day_start"), copy=False),
-                         sql.ts(end).as_(sql.alias("__day_end"), copy=False))
+        row = exp.select(aliased(exp.Literal.number(k), sql.alias(DAY)),
+                         aliased(sql.ts(start), sql.alias("__day_start")),
+                         aliased(sql.ts(end), sql.alias("__day_end")))
         union = row if union is None else exp.union(union, row, distinct=False, copy=False)
     assert union is not None
     return union
@@ -134,11 +134,11 @@ def _in_day(time: exp.Expr, days: str) -> exp.Expr:
 
 def _exposed(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Expr:
     keep = (UNIT, VARIANT, *[seg(s) for s in plan.segments])
-    select = exp.select(*[sql.ref(c, "e").as_(sql.alias(c), copy=False) for c in keep],
-                        sql.ref(DAY, "d").as_(sql.alias(FIRST_DAY), copy=False))
-    return select.from_(exp.Table(this=exp.to_identifier("exposures")).as_(
-        "e", copy=False), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+    select = exp.select(*[aliased(sql.ref(c, "e"), sql.alias(c)) for c in keep],
+                        aliased(sql.ref(DAY, "d"), sql.alias(FIRST_DAY)))
+    return select.from_(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"),
+                        copy=False).join(
+        joining(aliased(exp.Table(this=exp.to_identifier("days")), "d"), "inner"),
         on=_in_day(sql.ref(EXPOSED, "e"), "d"), copy=False)
 
 
@@ -157,15 +157,15 @@ def _source_daily(plan: ExperimentPlan, source: str, components: list[Measure],
     assert src.time is not None
     time = sql.col(src.time.name, "s")
     joins = plan.joins.get(source)  # dimensions the components' filters read
-    select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False),
-                        sql.ref(DAY, "d").as_(sql.alias(DAY), copy=False),
-                        *[_value(c, sql, "s").as_(sql.alias(c.name), copy=False)
+    select = exp.select(aliased(sql.ref(UNIT, "e"), sql.alias(UNIT)),
+                        aliased(sql.ref(DAY, "d"), sql.alias(DAY)),
+                        *[aliased(_value(c, sql, "s"), sql.alias(c.name))
                           for c in localized(joins, tuple(components))])
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("days")), "d"), "inner"),
         on=_in_day(time, "d"), copy=False)
     select = select.where(exp.and_(
         exp.GTE(this=time.copy(), expression=sql.ref(EXPOSED, "e")),
@@ -175,24 +175,24 @@ def _source_daily(plan: ExperimentPlan, source: str, components: list[Measure],
 
 def _grid(plan: ExperimentPlan, components: list[Measure], sources: list[str],
           sql: SqlBuilder) -> exp.Expr:
-    select = exp.select(sql.ref(UNIT, "x").as_(sql.alias(UNIT), copy=False),
-                        sql.ref(VARIANT, "x").as_(sql.alias(VARIANT), copy=False),
-                        sql.ref(FIRST_DAY, "x").as_(sql.alias(FIRST_DAY), copy=False),
-                        sql.ref(DAY, "d").as_(sql.alias(DAY), copy=False))
+    select = exp.select(aliased(sql.ref(UNIT, "x"), sql.alias(UNIT)),
+                        aliased(sql.ref(VARIANT, "x"), sql.alias(VARIANT)),
+                        aliased(sql.ref(FIRST_DAY, "x"), sql.alias(FIRST_DAY)),
+                        aliased(sql.ref(DAY, "d"), sql.alias(DAY)))
     for c in components:
         daily = exp.Coalesce(this=sql.ref(c.name, f"{c.source}_daily"),
                              expressions=[exp.Literal.number(0)])
         running: type[exp.Expr] = exp.Max if c.func == "count_distinct" else exp.Sum
         select = select.select(
-            daily.as_(sql.alias(c.name), copy=False),
-            exp.Window(this=running(this=daily.copy()), partition_by=[sql.ref(UNIT, "x")],
+            aliased(daily, sql.alias(c.name)),
+            aliased(exp.Window(this=running(this=daily.copy()), partition_by=[sql.ref(UNIT, "x")],
                        order=exp.Order(expressions=[sql.asc(sql.ref(DAY, "d"))]),
                        spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED",
                                            start_side="PRECEDING", end="CURRENT ROW"),
-                       ).as_(sql.alias(f"{c.name}__cum"), copy=False), copy=False)
-    select = select.from_(exp.Table(this=exp.to_identifier("exposed")).as_(
-        "x", copy=False), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+                       ), sql.alias(f"{c.name}__cum")), copy=False)
+    select = select.from_(aliased(exp.Table(this=exp.to_identifier("exposed")), "x"),
+                          copy=False).join(
+        joining(aliased(exp.Table(this=exp.to_identifier("days")), "d"), "inner"),
         on=exp.GTE(this=sql.ref(DAY, "d"), expression=sql.ref(FIRST_DAY, "x")),
         copy=False)
     for source in sources:
@@ -248,7 +248,7 @@ def _unknown(plan: ExperimentPlan, sql: SqlBuilder) -> list[exp.Select]:
             row["day"] = sql.ref(DAY, "d")
         select = _select(row, sql).from_(
             relation(source, plan.segment_joins, sql, "a"), copy=False).join(
-            joining(exp.Table(this=exp.to_identifier("days")).as_("d", copy=False), "inner"),
+            joining(aliased(exp.Table(this=exp.to_identifier("days")), "d"), "inner"),
             on=_in_day(time, "d"), copy=False)
         select = select.where(exp.and_(*_assignment_rows(plan, sql, unknown.copy())),
                               copy=False)
@@ -265,7 +265,7 @@ def _before(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
            "variant": sql.ref(VARIANT, "e"),
            "n": exp.Count(this=exp.Distinct(expressions=[sql.ref(UNIT, "e")]))}
     select = _select(row, sql).from_(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), copy=False).join(
+        aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), copy=False).join(
         joining(relation(source, plan.segment_joins, sql, "a"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "a"), expression=sql.ref(UNIT, "e")),
         copy=False)
@@ -298,7 +298,7 @@ def _metric_rows(plan: ExperimentPlan, base: BaseMetric, kind: str,
 
 def _select(row: Mapping[str, exp.Expr], sql: SqlBuilder) -> exp.Select:
     """A branch with its values by column name; `_typed_branch` types and orders them."""
-    select = exp.select(*[v.as_(sql.alias(k), copy=False) for k, v in row.items()])
+    select = exp.select(*[aliased(v, sql.alias(k)) for k, v in row.items()])
     select.meta["daily_row"] = row
     return select
 
@@ -311,6 +311,6 @@ def _typed_branch(select: exp.Select, *, first: bool, sql: SqlBuilder) -> exp.Se
         value = row.get(column)
         typed = (cast(value, kind) if value is not None
                  else sql.typed_null(kind) if first else exp.Null())
-        values.append(typed.as_(sql.alias(column), copy=False))
+        values.append(aliased(typed, sql.alias(column)))
     select.set("expressions", values)
     return select

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import UNIT, VARIANT, partitions, seg, suffix
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import Z_975, SqlBuilder
+from metricspec.emit.sqlbuild import Z_975, SqlBuilder, aliased
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 
 
@@ -23,13 +23,13 @@ def quantile_ctes(
     value = sql.ref(f"{base.name}__v")
     keep = [UNIT, VARIANT, *[seg(s) for s in plan.segments]]
     values = (
-        exp.select(*[sql.ref(c) for c in keep], value.as_(sql.alias("v"), copy=False))
+        exp.select(*[sql.ref(c) for c in keep], aliased(value, sql.alias("v")))
         .from_(sql.cte(f"{source}_events"), copy=False)
         .where(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), copy=False)
     )
     ctes: list[tuple[str, exp.Expr]] = [(f"{base.name}_values", values)]
     ranked = exp.select(sql.ref(UNIT, "v"), sql.ref("v", "v")).from_(
-        sql.cte(f"{base.name}_values").as_("v", copy=False), copy=False
+        aliased(sql.cte(f"{base.name}_values"), "v"), copy=False
     )
     names: list[str] = []
     for _, column in partitions(plan):
@@ -39,9 +39,9 @@ def quantile_ctes(
         n = exp.Count(this=exp.Star())
         counts = exp.select(
             *[sql.ref(k) for k in keys],
-            n.as_(sql.alias("n"), copy=False),
-            _position(n.copy(), sql.exact_fraction(nu)).as_(sql.alias("pos"), copy=False),
-            _n_star(n.copy()).as_(sql.alias("nstar"), copy=False),
+            aliased(n, sql.alias("n")),
+            aliased(_position(n.copy(), sql.exact_fraction(nu)), sql.alias("pos")),
+            aliased(_n_star(n.copy()), sql.alias("nstar")),
         )
         for side, sign in (("lo", -1), ("hi", 1)):
             shifted = exp.Add(
@@ -62,7 +62,7 @@ def quantile_ctes(
                 if side == "lo"
                 else exp.Least(this=n.copy(), expressions=[position])
             )
-            counts = counts.select(clamp.as_(sql.alias(f"pos{side}"), copy=False), copy=False)
+            counts = counts.select(aliased(clamp, sql.alias(f"pos{side}")), copy=False)
         counts = counts.from_(sql.cte(f"{base.name}_values"), copy=False).group_by(
             *[sql.ref(k) for k in keys], copy=False
         )
@@ -82,10 +82,10 @@ def quantile_ctes(
             order=exp.Order(expressions=[sql.asc(sql.ref("v", "v"))]),
         )
         ranked = ranked.select(
-            rank.as_(sql.alias(f"rank{tail}"), copy=False),
-            tie_rank.as_(sql.alias(f"tierank{tail}"), copy=False),
+            aliased(rank, sql.alias(f"rank{tail}")),
+            aliased(tie_rank, sql.alias(f"tierank{tail}")),
             *[
-                sql.ref(c, counts_name).as_(sql.alias(f"{c}{tail}"), copy=False)
+                aliased(sql.ref(c, counts_name), sql.alias(f"{c}{tail}"))
                 for c in ("pos", "poslo", "poshi", "nstar")
             ],
             copy=False,
@@ -116,7 +116,7 @@ def quantile_units(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder) -> e
     makes `below` a property of the data: tied values at the quantile are all counted, in
     whichever unit they occur (docs/sufficient-statistics.md)."""
     value = sql.ref("v", "r")
-    select = exp.select(sql.ref(UNIT, "r").as_(sql.alias(UNIT), copy=False))
+    select = exp.select(aliased(sql.ref(UNIT, "r"), sql.alias(UNIT)))
     for _, column in partitions(plan):
         tail = suffix(column)
         rank = sql.ref(f"rank{tail}", "r")
@@ -133,11 +133,11 @@ def quantile_units(plan: ExperimentPlan, base: BaseMetric, sql: SqlBuilder) -> e
             items[label] = exp.Sum(this=_interpolate(value, rank, position))
         items["nstar"] = exp.Max(this=sql.ref(f"nstar{tail}", "r"))
         select = select.select(
-            *[e.as_(sql.alias(f"{base.name}__{k}{tail}"), copy=False)
+            *[aliased(e, sql.alias(f"{base.name}__{k}{tail}"))
               for k, e in items.items()],
             copy=False,
         )
-    return select.from_(sql.cte(f"{base.name}_ranked").as_("r", copy=False), copy=False).group_by(
+    return select.from_(aliased(sql.cte(f"{base.name}_ranked"), "r"), copy=False).group_by(
         sql.ref(UNIT, "r"), copy=False
     )
 

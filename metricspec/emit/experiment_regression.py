@@ -21,7 +21,7 @@ from metricspec.emit.experiment_parts import EXPOSED, UNIT, VARIANT
 from metricspec.emit.experiment_sql import exposure_ctes
 from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, cast, with_ctes
 from metricspec.plan.lower import Measure
 from metricspec.plan.regression import RegressionPlan
 
@@ -47,9 +47,9 @@ def regression_sql(reg: RegressionPlan, sql: SqlBuilder) -> exp.Select:
     plan = reg.plan
     ctes: list[tuple[str, exp.Expr]] = list(exposure_ctes(plan, sql))
     columns: dict[str, str] = {}  # variable of the unit table → its column
-    units = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False),
-                       sql.ref(VARIANT, "e").as_(sql.alias(VARIANT), copy=False)).from_(
-        exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), copy=False)
+    units = exp.select(aliased(sql.ref(UNIT, "e"), sql.alias(UNIT)),
+                       aliased(sql.ref(VARIANT, "e"), sql.alias(VARIANT))).from_(
+        aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), copy=False)
     attributes = [c for c in reg.covariates if c.kind == "unit"]
     if attributes:
         ctes.append(("attributes", _attributes(reg, sql)))
@@ -59,9 +59,9 @@ def regression_sql(reg: RegressionPlan, sql: SqlBuilder) -> exp.Select:
             copy=False)
         for i, cov in enumerate(attributes):
             column = f"__a{i}"
-            units = units.select(exp.Coalesce(
+            units = units.select(aliased(exp.Coalesce(
                 this=sql.to_float(sql.ref(column, "attributes")),
-                expressions=[exp.Literal.number(0)]).as_(sql.alias(column), copy=False), copy=False)
+                expressions=[exp.Literal.number(0)]), sql.alias(column)), copy=False)
             columns[cov.name] = column
     measures: list[tuple[str, Measure, bool]] = [(m, x, False) for m, x in reg.adjusted]
     measures += [(c.name, c.measure, True) for c in reg.covariates if c.measure is not None]
@@ -73,25 +73,25 @@ def regression_sql(reg: RegressionPlan, sql: SqlBuilder) -> exp.Select:
             this=sql.ref(UNIT, table), expression=sql.ref(UNIT, "e")),
             copy=False)
         for _, m, _ in mine:
-            units = units.select(exp.Coalesce(
-                this=sql.ref(m.name, table), expressions=[exp.Literal.number(0)]).as_(
-                sql.alias(m.name), copy=False), copy=False)
+            units = units.select(aliased(exp.Coalesce(
+                this=sql.ref(m.name, table), expressions=[exp.Literal.number(0)]),
+                sql.alias(m.name)), copy=False)
     for name, m, pre in measures:
         if pre:
             columns[name] = m.name
     ctes.append(("reg_units", units))
-    stats = exp.select(sql.ref(VARIANT).as_(sql.alias("variant"), copy=False),
-                       exp.Count(this=exp.Star()).as_(sql.alias("n"), copy=False))
+    stats = exp.select(aliased(sql.ref(VARIANT), sql.alias("variant")),
+                       aliased(exp.Count(this=exp.Star()), sql.alias("n")))
     names = reg.names
     branches = []
     k = 0
     for metric, y in reg.adjusted:
         variables = {**columns, Y: y.name}
         for term in terms(names):
-            stats = stats.select(exp.Sum(this=_product([variables[v] for v in term], sql)).as_(
-                sql.alias(f"__s{k}"), copy=False), copy=False)
+            stats = stats.select(aliased(exp.Sum(this=_product([variables[v] for v in term], sql)),
+                                         sql.alias(f"__s{k}")), copy=False)
             branches.append(exp.select(
-                *[cast(v, t).as_(sql.alias(c), copy=False) for v, t, c in (
+                *[aliased(cast(v, t), sql.alias(c)) for v, t, c in (
                     (sql.ref("variant"), "VARCHAR", "variant"),
                     (sql.text(metric), "VARCHAR", "metric"),
                     (sql.text("*".join(term)), "VARCHAR", "term"),
@@ -129,14 +129,13 @@ def _attributes(reg: RegressionPlan, sql: SqlBuilder) -> exp.Expr:
     assert source.time is not None
     time, variant = sql.col(source.time.name, "a"), sql.col(plan.variant_column, "a")
     unit = sql.col(plan.unit, "a")
-    select = exp.select(unit.copy().as_(sql.alias(UNIT), copy=False), exp.Window(
+    select = exp.select(aliased(unit.copy(), sql.alias(UNIT)), aliased(exp.Window(
         this=exp.RowNumber(), partition_by=[unit.copy()],
         order=exp.Order(expressions=[sql.asc(time.copy()), sql.asc(variant.copy())]),
-    ).as_(sql.alias("__rank"), copy=False))
+    ), sql.alias("__rank")))
     for i, cov in enumerate(c for c in reg.covariates if c.kind == "unit"):
         assert cov.column is not None
-        select = select.select(sql.col(cov.column, "a").as_(
-            sql.alias(f"__a{i}"), copy=False), copy=False)
+        select = select.select(aliased(sql.col(cov.column, "a"), sql.alias(f"__a{i}")), copy=False)
     conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
         exp.LT(this=time.copy(), expression=sql.ts(plan.end)),
@@ -162,7 +161,7 @@ def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, b
     pre = (exp.and_(exp.GTE(this=time.copy(), expression=sql.ts(plan.pre_start)),
                     exp.LT(this=time.copy(), expression=sql.ts(plan.start)))
            if plan.pre_start else None)
-    select = exp.select(sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False))
+    select = exp.select(aliased(sql.ref(UNIT, "e"), sql.alias(UNIT)))
     joins = reg.joins.get(source)  # dimensions the measures' filters read
     for _, m, is_pre in measures:
         window = pre if is_pre else post
@@ -170,11 +169,11 @@ def _scan(reg: RegressionPlan, source: str, measures: list[tuple[str, Measure, b
         flt = sql.filter(local_filter(joins, m.filter), "s")
         condition = exp.and_(window.copy(), flt) if flt is not None else window.copy()
         value = sql.col(m.column, "s") if m.column else None
-        select = select.select(sql.agg(m.func, value, condition).as_(sql.alias(m.name), copy=False),
+        select = select.select(aliased(sql.agg(m.func, value, condition), sql.alias(m.name)),
                                copy=False)
     lower = min(plan.start, plan.pre_start) if plan.pre_start else plan.start
     select = select.from_(relation(src, joins, sql, "s"), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         copy=False)
     select = select.where(exp.and_(exp.GTE(this=time.copy(), expression=sql.ts(lower)),

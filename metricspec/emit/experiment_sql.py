@@ -30,7 +30,7 @@ from metricspec.emit.experiment_quantile import quantile_ctes, quantile_units
 from metricspec.emit.experiment_stats import LONG_COLUMNS, long_rows, stats_cte
 from metricspec.emit.join_sql import local_filter, relation
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder, cast, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, cast, with_ctes
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 from metricspec.plan.lower import Conversion
 
@@ -80,12 +80,11 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
     unit, variant = sql.col(plan.unit, "a"), sql.col(plan.variant_column, "a")
     time = sql.col(source.time.name, "a")
     events = exp.select(
-        unit.copy().as_(sql.alias(UNIT), copy=False),
-        cast(variant.copy(), "VARCHAR").as_(sql.alias(VARIANT), copy=False),
-        time.copy().as_(sql.alias(EXPOSED), copy=False),
-        *[sql.col(plan.segment_column(s), "a").as_(
-            sql.alias(seg(s)), copy=False) for s in plan.segments],
-        exp.Window(
+        aliased(unit.copy(), sql.alias(UNIT)),
+        aliased(cast(variant.copy(), "VARCHAR"), sql.alias(VARIANT)),
+        aliased(time.copy(), sql.alias(EXPOSED)),
+        *[aliased(sql.col(plan.segment_column(s), "a"), sql.alias(seg(s))) for s in plan.segments],
+        aliased(exp.Window(
             this=exp.RowNumber(),
             partition_by=[unit.copy()],
             # ties at the same instant are broken by variant, then segment values, so the
@@ -97,11 +96,11 @@ def _exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str, exp.Exp
                     *[sql.asc(sql.col(plan.segment_column(s), "a")) for s in plan.segments],
                 ]
             ),
-        ).as_(sql.alias("__exposure_rank"), copy=False),
-        exp.Window(this=exp.Min(this=variant.copy()), partition_by=[unit.copy()]).as_(
-            sql.alias("__variant_min"), copy=False),
-        exp.Window(this=exp.Max(this=variant.copy()), partition_by=[unit.copy()]).as_(
-            sql.alias("__variant_max"), copy=False),
+        ), sql.alias("__exposure_rank")),
+        aliased(exp.Window(this=exp.Min(this=variant.copy()), partition_by=[unit.copy()]),
+                sql.alias("__variant_min")),
+        aliased(exp.Window(this=exp.Max(this=variant.copy()), partition_by=[unit.copy()]),
+                sql.alias("__variant_max")),
     ).from_(relation(source, plan.segment_joins, sql, "a"), copy=False)
     conditions: list[exp.Expr] = [
         exp.GTE(this=time.copy(), expression=sql.ts(plan.start)),
@@ -138,7 +137,7 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str,
         time = sql.col(source.time.name, "s")
         unit = sql.col(plan.unit, "s")
         part = (
-            exp.select(unit.copy().as_(sql.alias(UNIT), copy=False))
+            exp.select(aliased(unit.copy(), sql.alias(UNIT)))
             .distinct()
             .from_(sql.source(source, "s"), copy=False)
             .where(
@@ -154,12 +153,12 @@ def _history_exposures(plan: ExperimentPlan, sql: SqlBuilder) -> list[tuple[str,
     assert union is not None
     label = sql.text("baseline")
     events = exp.select(
-        sql.ref(UNIT).as_(sql.alias(UNIT), copy=False),
-        label.as_(sql.alias(VARIANT), copy=False),
-        sql.ts(plan.start).as_(sql.alias(EXPOSED), copy=False),
-        exp.Literal.number(1).as_(sql.alias("__exposure_rank"), copy=False),
-        label.copy().as_(sql.alias("__variant_min"), copy=False),
-        label.copy().as_(sql.alias("__variant_max"), copy=False),
+        aliased(sql.ref(UNIT), sql.alias(UNIT)),
+        aliased(label, sql.alias(VARIANT)),
+        aliased(sql.ts(plan.start), sql.alias(EXPOSED)),
+        aliased(exp.Literal.number(1), sql.alias("__exposure_rank")),
+        aliased(label.copy(), sql.alias("__variant_min")),
+        aliased(label.copy(), sql.alias("__variant_max")),
     ).from_(
         exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("active"))), copy=False
     )
@@ -192,11 +191,11 @@ def _source_scan(
     )
 
     events = exp.select(
-        sql.ref("__unit", "e").as_(sql.alias(UNIT), copy=False),
-        sql.ref(VARIANT, "e").as_(sql.alias(VARIANT), copy=False),
-        sql.ref(EXPOSED, "e").as_(sql.alias(EXPOSED), copy=False),
-        *[sql.ref(seg(s), "e").as_(sql.alias(seg(s)), copy=False) for s in plan.segments],
-        *[sql.col(c, "s").as_(sql.alias(c), copy=False) for c in plan.scan_columns(source)],
+        aliased(sql.ref("__unit", "e"), sql.alias(UNIT)),
+        aliased(sql.ref(VARIANT, "e"), sql.alias(VARIANT)),
+        aliased(sql.ref(EXPOSED, "e"), sql.alias(EXPOSED)),
+        *[aliased(sql.ref(seg(s), "e"), sql.alias(seg(s))) for s in plan.segments],
+        *[aliased(sql.col(c, "s"), sql.alias(c)) for c in plan.scan_columns(source)],
     )
     for base in quantiles:
         q = base.quantile
@@ -212,12 +211,11 @@ def _source_scan(
             ]
         )
         events = events.select(
-            sql.when(condition, sql.col(q.column, "s")).as_(
-                sql.alias(f"{base.name}__v"), copy=False),
+            aliased(sql.when(condition, sql.col(q.column, "s")), sql.alias(f"{base.name}__v")),
             copy=False,
         )
     events = events.from_(relation(src, joins, sql, "s"), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         copy=False,
     )
@@ -233,7 +231,7 @@ def _source_scan(
     scan_table = f"{source}_events"
 
     post_condition = post if (cuped or quantiles) else None
-    unit_select = exp.select(sql.ref(UNIT, "s").as_(sql.alias(UNIT), copy=False))
+    unit_select = exp.select(aliased(sql.ref(UNIT, "s"), sql.alias(UNIT)))
     columns: list[str] = []
     for base in bases:
         for comp in (base.x, base.y):
@@ -242,20 +240,19 @@ def _source_scan(
             value = sql.col(comp.column, "s") if comp.column else None
             post_filter = _and(post_condition, sql.filter(local_filter(joins, comp.filter), "s"))
             unit_select = unit_select.select(
-                sql.agg(comp.func, value, post_filter).as_(
-                    sql.alias(comp.name), copy=False), copy=False
+                aliased(sql.agg(comp.func, value, post_filter), sql.alias(comp.name)), copy=False
             )
             columns.append(comp.name)
             if base.cuped and pre is not None:
                 pre_condition = _and(pre.copy(), sql.filter(local_filter(joins, comp.filter), "s"))
                 unit_select = unit_select.select(
-                    sql.agg(comp.func, value and value.copy(), pre_condition).as_(
-                        sql.alias(f"{comp.name}__pre"), copy=False),
+                    aliased(sql.agg(comp.func, value and value.copy(), pre_condition),
+                            sql.alias(f"{comp.name}__pre")),
                     copy=False,
                 )
                 columns.append(f"{comp.name}__pre")
     unit_select = unit_select.from_(
-        exp.Table(this=exp.to_identifier(scan_table)).as_("s", copy=False), copy=False
+        aliased(exp.Table(this=exp.to_identifier(scan_table)), "s"), copy=False
     )
     unit_select = unit_select.group_by(sql.ref(UNIT, "s"), copy=False)
     ctes.append((f"{source}_units", unit_select))
@@ -280,11 +277,11 @@ def _conversion(
     assert start.time is not None and end.time is not None
     time = sql.col(start.time.name, "s")
     first = exp.select(
-        sql.ref(UNIT, "e").as_(sql.alias(UNIT), copy=False),
-        exp.Min(this=time.copy()).as_(sql.alias("__first_at"), copy=False),
+        aliased(sql.ref(UNIT, "e"), sql.alias(UNIT)),
+        aliased(exp.Min(this=time.copy()), sql.alias("__first_at")),
     )
     first = first.from_(relation(start, conv.start_joins, sql, "s"), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("exposures")).as_("e", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), "inner"),
         on=exp.EQ(this=sql.col(plan.unit, "s"), expression=sql.ref(UNIT, "e")),
         copy=False,
     )
@@ -316,12 +313,12 @@ def _conversion(
         )
     )
     units = exp.select(
-        sql.ref(UNIT, "f").as_(sql.alias(UNIT), copy=False),
-        hit.as_(sql.alias(f"{conv.name}__x"), copy=False),
-        exp.Literal.number(1).as_(sql.alias(f"{conv.name}__y"), copy=False),
+        aliased(sql.ref(UNIT, "f"), sql.alias(UNIT)),
+        aliased(hit, sql.alias(f"{conv.name}__x")),
+        aliased(exp.Literal.number(1), sql.alias(f"{conv.name}__y")),
     )
     units = units.from_(
-        exp.Table(this=exp.to_identifier(f"{conv.name}_first")).as_("f", copy=False), copy=False
+        aliased(exp.Table(this=exp.to_identifier(f"{conv.name}_first")), "f"), copy=False
     )
     units = units.join(joining(relation(end, conv.end_joins, sql, "x"), "left"), on=exp.and_(*on),
                        copy=False)
@@ -334,17 +331,16 @@ def _units(
 ) -> exp.Select:
     select = exp.select(
         *[
-            sql.ref(c, "e").as_(sql.alias(c), copy=False)
+            aliased(sql.ref(c, "e"), sql.alias(c))
             for c in (UNIT, VARIANT, *[seg(s) for s in plan.segments])
         ]
     )
-    select = select.from_(exp.Table(this=exp.to_identifier("exposures")).as_(
-        "e", copy=False), copy=False)
+    select = select.from_(aliased(exp.Table(this=exp.to_identifier("exposures")), "e"), copy=False)
     for table, columns in units_from:
         select = select.select(
             *[
-                exp.Coalesce(this=sql.ref(c, table), expressions=[exp.Literal.number(0)]).as_(
-                    sql.alias(c), copy=False)
+                aliased(exp.Coalesce(this=sql.ref(c, table), expressions=[exp.Literal.number(0)]),
+                        sql.alias(c))
                 for c in columns
             ],
             copy=False,
@@ -373,15 +369,14 @@ def _winsorize(
     ranked = exp.select(exp.Star()).from_(sql.cte("units"), copy=False)
     for column, _ in targets:
         ranked = ranked.select(
-            exp.Window(
+            aliased(exp.Window(
                 this=exp.RowNumber(),
                 order=exp.Order(expressions=[sql.asc(sql.ref(column))]),
-            ).as_(sql.alias(f"{column}__rank"), copy=False),
+            ), sql.alias(f"{column}__rank")),
             copy=False,
         )
     ranked = ranked.select(
-        exp.Window(this=exp.Count(this=exp.Star())).as_(
-            sql.alias("__units_n"), copy=False), copy=False
+        aliased(exp.Window(this=exp.Count(this=exp.Star())), sql.alias("__units_n")), copy=False
     )
     caps = exp.select()
     for column, fraction in targets:
@@ -394,8 +389,8 @@ def _winsorize(
             ),
         )
         caps = caps.select(
-            exp.Min(this=sql.when(at, sql.ref(column))).as_(
-                sql.alias(f"{column}__cap"), copy=False), copy=False
+            aliased(exp.Min(this=sql.when(at, sql.ref(column))),
+                    sql.alias(f"{column}__cap")), copy=False
         )
     caps = caps.from_(sql.cte("units_by_rank"), copy=False)
     capped_names = {c for c, _ in targets}
@@ -407,16 +402,13 @@ def _winsorize(
     ]
     final = exp.select(
         *[
-            (
-                exp.Least(this=sql.ref(c, "u"), expressions=[sql.ref(f"{c}__cap", "caps")])
+            aliased(exp.Least(this=sql.ref(c, "u"), expressions=[sql.ref(f"{c}__cap", "caps")])
                 if c in capped_names
-                else sql.ref(c, "u")
-            ).as_(sql.alias(c), copy=False)
+                else sql.ref(c, "u"), sql.alias(c))
             for c in all_columns
         ]
     )
-    final = final.from_(exp.Table(this=exp.to_identifier("units")).as_(
-        "u", copy=False), copy=False).join(
+    final = final.from_(aliased(exp.Table(this=exp.to_identifier("units")), "u"), copy=False).join(
         joining(sql.cte("caps"), "cross"), copy=False
     )
     return [("units_by_rank", ranked), ("caps", caps), ("units_capped", final)]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from metricspec.emit.experiment_parts import VARIANT, partitions
-from metricspec.emit.sqlbuild import SqlBuilder, cast
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, cast
 from metricspec.plan.experiment import BaseMetric, ExperimentPlan
 
 # The documented long format (docs/sufficient-statistics.md), written out here so that
@@ -82,27 +82,27 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
         tail = "" if column is None else f"__{column}"
         value = cast(sql.ref(column), "VARCHAR") if column else sql.typed_null("VARCHAR")
         select = exp.select(
-            sql.text(segment).as_(sql.alias("segment"), copy=False),
-            value.as_(sql.alias("segment_value"), copy=False),
-            sql.ref(VARIANT).as_(sql.alias("variant"), copy=False),
-            exp.Count(this=exp.Star()).as_(sql.alias("n"), copy=False),
+            aliased(sql.text(segment), sql.alias("segment")),
+            aliased(value, sql.alias("segment_value")),
+            aliased(sql.ref(VARIANT), sql.alias("variant")),
+            aliased(exp.Count(this=exp.Star()), sql.alias("n")),
         )
         for base in plan.bases:
             for name, product in _moments(base):
                 if base.kind == "quantile":
                     product = tuple(p + tail for p in product)
                 select = select.select(
-                    exp.Sum(this=_product(product, sql)).as_(
-                        sql.alias(_stat(base.name, name)), copy=False),
+                    aliased(exp.Sum(this=_product(product, sql)),
+                            sql.alias(_stat(base.name, name))),
                     copy=False,
                 )
             if base.kind == "quantile":
                 # a quantile row's n counts clusters: units with at least one event
                 events = sql.ref(f"{base.name}__events{tail}")
                 select = select.select(
-                    sql.agg(
+                    aliased(sql.agg(
                         "count", None, exp.GT(this=events, expression=exp.Literal.number(0))
-                    ).as_(sql.alias(_stat(base.name, "n")), copy=False),
+                    ), sql.alias(_stat(base.name, "n"))),
                     copy=False,
                 )
                 for label, agg in (
@@ -112,8 +112,8 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                     ("nstar", exp.Max),
                 ):
                     select = select.select(
-                        agg(this=sql.ref(f"{base.name}__{label}{tail}")).as_(
-                            sql.alias(_stat(base.name, label)), copy=False),
+                        aliased(agg(this=sql.ref(f"{base.name}__{label}{tail}")),
+                                sql.alias(_stat(base.name, label))),
                         copy=False,
                     )
         for a, b in plan.cross:
@@ -122,8 +122,8 @@ def stats_cte(plan: ExperimentPlan, table: str, sql: SqlBuilder) -> exp.Expr:
                 for right in ("x", "y"):
                     if left in ra and right in rb:
                         select = select.select(
-                            exp.Sum(this=_product((ra[left], rb[right]), sql)).as_(
-                                sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}")), copy=False),
+                            aliased(exp.Sum(this=_product((ra[left], rb[right]), sql)),
+                                    sql.alias(_stat(f"{a}__{b}", f"cross_{left}{right}"))),
                             copy=False,
                         )
         select = select.from_(sql.cte(table), copy=False)
@@ -199,7 +199,7 @@ def _branch(
         **values,
     }
     return exp.select(
-        *[_typed(c, row.get(c), sql, first).as_(sql.alias(c), copy=False) for c in LONG_COLUMNS]
+        *[aliased(_typed(c, row.get(c), sql, first), sql.alias(c)) for c in LONG_COLUMNS]
     ).from_(sql.cte("stats"), copy=False)
 
 
@@ -223,8 +223,8 @@ def _multiple(plan: ExperimentPlan, sql: SqlBuilder) -> exp.Select:
         "metric": sql.text(UNITS_METRIC),
         "n": exp.Subquery(this=excluded),
     }
-    return exp.select(*[_typed(c, row.get(c), sql, False).as_(
-        sql.alias(c), copy=False) for c in LONG_COLUMNS])
+    return exp.select(*[aliased(_typed(c, row.get(c), sql, False),
+                                sql.alias(c)) for c in LONG_COLUMNS])
 
 
 def _typed(column: str, value: exp.Expr | None, sql: SqlBuilder, first: bool) -> exp.Expr:

@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from metricspec.emit.experiment_parts import UNIT, VARIANT
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.sqlbuild import SqlBuilder, aliased
 from metricspec.plan.experiment import BaseMetric
 
 DAY, FIRST_DAY = "__day", "__first_day"
@@ -47,20 +47,17 @@ def _parts(base: BaseMetric) -> tuple[str, str | None]:
 
 def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
                sql: SqlBuilder) -> list[tuple[str, exp.Expr]]:
-    arm = exp.select(sql.ref(VARIANT, "g").as_(sql.alias(VARIANT), copy=False),
-                     _since(sql, "g").as_(sql.alias(D), copy=False),
-                     exp.Count(this=exp.Star()).as_(sql.alias("__n"), copy=False))
+    arm = exp.select(aliased(sql.ref(VARIANT, "g"), sql.alias(VARIANT)),
+                     aliased(_since(sql, "g"), sql.alias(D)),
+                     aliased(exp.Count(this=exp.Star()), sql.alias("__n")))
     for base in bases:
         x, y = _parts(base)
-        arm = arm.select(exp.Sum(this=sql.ref(x, "g")).as_(
-            sql.alias(f"{base.name}__tx"), copy=False),
+        arm = arm.select(aliased(exp.Sum(this=sql.ref(x, "g")), sql.alias(f"{base.name}__tx")),
                          copy=False)
         if y is not None:
-            arm = arm.select(exp.Sum(this=sql.ref(y, "g")).as_(
-                sql.alias(f"{base.name}__ty"), copy=False),
+            arm = arm.select(aliased(exp.Sum(this=sql.ref(y, "g")), sql.alias(f"{base.name}__ty")),
                              copy=False)
-    arm = arm.from_(exp.Table(this=exp.to_identifier("grid")).as_(
-        "g", copy=False), copy=False).where(
+    arm = arm.from_(aliased(exp.Table(this=exp.to_identifier("grid")), "g"), copy=False).where(
         _in_cohort(sql, days, horizon, "g"), copy=False).group_by(
         sql.ref(VARIANT, "g"), _since(sql, "g"), copy=False)
     centre = (horizon - 1) / 2
@@ -68,8 +65,8 @@ def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
     weight = exp.Div(this=exp.Sub(this=sql.to_float(_since(sql, "g")),
                                   expression=sql.num(centre)),
                      expression=sql.num(spread))
-    units = exp.select(sql.ref(UNIT, "g").as_(sql.alias(UNIT), copy=False),
-                       sql.ref(VARIANT, "g").as_(sql.alias(VARIANT), copy=False))
+    units = exp.select(aliased(sql.ref(UNIT, "g"), sql.alias(UNIT)),
+                       aliased(sql.ref(VARIANT, "g"), sql.alias(VARIANT)))
     for base in bases:
         x, y = _parts(base)
         n = sql.to_float(sql.ref("__n", "a"))
@@ -82,11 +79,10 @@ def trend_ctes(bases: tuple[BaseMetric, ...], days: int, horizon: int,
                 exp.Sub(this=sql.ref(x, "g"), expression=exp.Mul(this=ratio,
                                                                  expression=sql.ref(y, "g"))),
                 sql.div(sql.ref(f"{base.name}__ty", "a"), n.copy()))
-        units = units.select(exp.Sum(this=exp.Mul(this=weight.copy(), expression=part)).as_(
-            sql.alias(f"{base.name}__u"), copy=False), copy=False)
-    units = units.from_(exp.Table(this=exp.to_identifier("grid")).as_(
-        "g", copy=False), copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("trend_arm")).as_("a", copy=False), "inner"),
+        units = units.select(aliased(exp.Sum(this=exp.Mul(this=weight.copy(), expression=part)),
+                                     sql.alias(f"{base.name}__u")), copy=False)
+    units = units.from_(aliased(exp.Table(this=exp.to_identifier("grid")), "g"), copy=False).join(
+        joining(aliased(exp.Table(this=exp.to_identifier("trend_arm")), "a"), "inner"),
         on=exp.and_(
             exp.EQ(this=sql.ref(VARIANT, "a"), expression=sql.ref(VARIANT, "g")),
             exp.EQ(this=sql.ref(D, "a"), expression=_since(sql, "g"))),

@@ -21,7 +21,7 @@ from sqlglot import exp
 
 from metricspec import ir
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.sqlbuild import SqlBuilder, aliased
 from metricspec.filters import CheckedFilter, parse_filter
 from metricspec.plan.joins import Joins
 from metricspec.plan.lower import InternalError, Measure
@@ -53,12 +53,11 @@ def relation(source: ir.Source, joins: Joins | None, sql: SqlBuilder, alias: str
             matched = exp.Not(this=exp.Is(this=sql.col(joined.path.edges[-1].key, previous),
                                           expression=exp.Null()))
             value = sql.when(matched, _derived(derived, sql, previous))
-        select = select.select(value.as_(sql.alias(joined.output), copy=False), copy=False)
+        select = select.select(aliased(value, sql.alias(joined.output)), copy=False)
     if joins.derived:  # the source's own derived dimensions, over its joined columns
         outer = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("d")))
         for own in joins.derived:
-            outer = outer.select(_derived(own, sql, "d", joins).as_(
-                sql.alias(own.name), copy=False),
+            outer = outer.select(aliased(_derived(own, sql, "d", joins), sql.alias(own.name)),
                                  copy=False)
         select = outer.from_(exp.Subquery(this=select, alias=exp.TableAlias(
             this=exp.to_identifier("d"))), copy=False)

@@ -7,7 +7,7 @@ from sqlglot import exp
 
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
 from metricspec.emit.monitor_sql import hoist
-from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, with_ctes
 from metricspec.plan.formula import fold
 from metricspec.plan.kpi import KpiPlan
 from metricspec.plan.lower import InternalError
@@ -36,13 +36,13 @@ def kpi_sql(plan: KpiPlan, sql: SqlBuilder) -> exp.Select:
         parent = sql.ref(edge.parent)
         residual = exp.Sub(this=parent.copy(), expression=composed.copy())
         select = exp.select(
-            sql.text(edge.parent).as_(sql.alias("parent"), copy=False),
-            sql.text(edge.composition).as_(sql.alias("composition"), copy=False),
-            sql.ref(PERIOD).as_(sql.alias("period"), copy=False),
-            parent.as_(sql.alias("parent_value"), copy=False),
-            composed.as_(sql.alias("composed_value"), copy=False),
-            residual.as_(sql.alias("residual"), copy=False),
-            sql.div(residual.copy(), parent.copy()).as_(sql.alias("relative_residual"), copy=False),
+            aliased(sql.text(edge.parent), sql.alias("parent")),
+            aliased(sql.text(edge.composition), sql.alias("composition")),
+            aliased(sql.ref(PERIOD), sql.alias("period")),
+            aliased(parent, sql.alias("parent_value")),
+            aliased(composed, sql.alias("composed_value")),
+            aliased(residual, sql.alias("residual")),
+            aliased(sql.div(residual.copy(), parent.copy()), sql.alias("relative_residual")),
         ).from_(sql.cte("tree_metrics"), copy=False)
         union = select if union is None else exp.union(union, select, distinct=False, copy=False)
     if union is None:  # the plan has a series only when it has edges
@@ -64,7 +64,7 @@ def _nothing_to_reconcile(sql: SqlBuilder) -> exp.Select:
     types = ("VARCHAR", "VARCHAR", sql.timestamp_type, "DOUBLE", "DOUBLE", "DOUBLE",
              "DOUBLE")
     return exp.select(
-        *[sql.typed_null(kind).as_(sql.alias(column), copy=False)
+        *[aliased(sql.typed_null(kind), sql.alias(column))
           for column, kind in zip(RECONCILE_COLUMNS, types, strict=True)]
     ).limit(0, copy=False)
 

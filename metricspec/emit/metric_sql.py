@@ -25,7 +25,7 @@ from metricspec.emit.joining import joining
 from metricspec.emit.offset_sql import series_sql
 from metricspec.emit.semi_sql import block_name, semi_scan, split_semi
 from metricspec.emit.spine import dense_series, rolled_name, rolling_distinct, window_name
-from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, with_ctes
 from metricspec.emit.zones import bound, local_time, utc_time, zoned
 from metricspec.plan.formula import Formula, fold, parts
 from metricspec.plan.lower import Conversion, InternalError, Measure
@@ -84,7 +84,7 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         source = "windowed"
     if plan.grain.unit == "none":  # one total over the range: no period column
         keys = list(plan.dimensions)
-    select = exp.select(*[sql.ref(k).as_(sql.alias(k), copy=False) for k in keys])
+    select = exp.select(*[aliased(sql.ref(k), sql.alias(k)) for k in keys])
     for metric in plan.metrics:
         suffix = f"__{metric.window.mode}" if metric.window else ""
         if metric.window and metric.window.seconds:  # several rolling lengths: by length
@@ -92,7 +92,7 @@ def metric_query_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         if metric.window and (metric.window.months or metric.window.to_date):
             suffix = calendar_sql.suffix(metric.window)
         value = formula_sql(metric.formula, sql, suffix)
-        select = select.select(value.as_(sql.alias(metric.name), copy=False), copy=False)
+        select = select.select(aliased(value, sql.alias(metric.name)), copy=False)
     select = select.from_(sql.cte(source), copy=False)
     period_filter = _period_range(plan, sql)
     if period_filter is not None and (lookback or plan.cumulative or plan.calendar_windows):
@@ -108,10 +108,10 @@ def _constants(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
     if plan.dimensions or any(m.window for m in plan.metrics):
         raise InternalError("constant metrics have no dimensions and no windows "
                             "(`check` reports a window over a constant as MS410)", "MS410")
-    select = exp.select(sql.null_timestamp().as_(sql.alias(PERIOD), copy=False))
+    select = exp.select(aliased(sql.null_timestamp(), sql.alias(PERIOD)))
     for metric in plan.metrics:
-        select = select.select(formula_sql(metric.formula, sql, "").as_(
-            sql.alias(metric.name), copy=False),
+        select = select.select(aliased(formula_sql(metric.formula, sql, ""),
+                                       sql.alias(metric.name)),
                                copy=False)
     return select
 
@@ -166,12 +166,12 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder, lookback: int) -> 
     period = sql.bucket(local_time(plan.timezone, source, sql.col(source.time.name, "s"), sql),
                         plan.grain)
     keys: list[exp.Expr] = [period, *[sql.col(d, "s") for d in plan.dimensions]]
-    select = exp.select(period.copy().as_(sql.alias(PERIOD), copy=False))
+    select = exp.select(aliased(period.copy(), sql.alias(PERIOD)))
     for dim in plan.dimensions:
-        select = select.select(sql.col(dim, "s").as_(sql.alias(dim), copy=False), copy=False)
+        select = select.select(aliased(sql.col(dim, "s"), sql.alias(dim)), copy=False)
     for measure in localized(scan.joins, scan.measures):
-        select = select.select(measure_sql(measure, sql).as_(
-            sql.alias(measure.name), copy=False), copy=False)
+        select = select.select(aliased(measure_sql(measure, sql), sql.alias(measure.name)),
+                               copy=False)
     select = select.from_(relation(source, scan.joins, sql, "s"), copy=False)
     where = _time_range(
         plan, sql, sql.col(source.time.name, "s"), lookback, open_start=plan.cumulative,
@@ -208,10 +208,10 @@ def _conversion(
     period = sql.bucket(local_time(plan.timezone, start, time.copy(), sql), plan.grain)
     dims = [sql.col(d, "s") for d in plan.dimensions]
     starts = exp.select(
-        sql.col(conv.entity, "s").as_(sql.alias("entity"), copy=False),
-        period.copy().as_(sql.alias(PERIOD), copy=False),
-        *[d.copy().as_(sql.alias(d.name), copy=False) for d in dims],
-        exp.Min(this=utc_time(start, time.copy(), sql)).as_(sql.alias("first_at"), copy=False),
+        aliased(sql.col(conv.entity, "s"), sql.alias("entity")),
+        aliased(period.copy(), sql.alias(PERIOD)),
+        *[aliased(d.copy(), sql.alias(d.name)) for d in dims],
+        aliased(exp.Min(this=utc_time(start, time.copy(), sql)), sql.alias("first_at")),
     )
     starts = starts.from_(relation(start, conv.start_joins, sql, "s"), copy=False)
     where = (
@@ -255,20 +255,19 @@ def _conversion(
         )
     )
     hits = exp.select(
-        *[k.copy().as_(sql.alias(k.name), copy=False) for k in keys], hit.as_(
-            sql.alias("converted"), copy=False)
+        *[aliased(k.copy(), sql.alias(k.name)) for k in keys], aliased(hit, sql.alias("converted"))
     )
     hits = hits.from_(
-        exp.Table(this=exp.to_identifier(f"{conv.name}_starts")).as_("st", copy=False), copy=False
+        aliased(exp.Table(this=exp.to_identifier(f"{conv.name}_starts")), "st"), copy=False
     )
     hits = hits.join(joining(relation(end, conv.end_joins, sql, "e"), "left"), on=exp.and_(*on),
                      copy=False)
     hits = hits.group_by(*[k.copy() for k in keys], copy=False)
     agg_keys = [sql.ref(PERIOD), *[sql.ref(d) for d in plan.dimensions]]
     agg = exp.select(
-        *[k.copy().as_(sql.alias(k.name), copy=False) for k in agg_keys],
-        exp.Count(this=exp.Star()).as_(sql.alias(conv.starts), copy=False),
-        exp.Sum(this=sql.ref("converted")).as_(sql.alias(conv.converted), copy=False),
+        *[aliased(k.copy(), sql.alias(k.name)) for k in agg_keys],
+        aliased(exp.Count(this=exp.Star()), sql.alias(conv.starts)),
+        aliased(exp.Sum(this=sql.ref("converted")), sql.alias(conv.converted)),
     )
     agg = agg.from_(sql.cte(f"{conv.name}_hits"), copy=False).group_by(
         *[k.copy() for k in agg_keys], copy=False
@@ -285,7 +284,7 @@ def _series(
         union = part if union is None else exp.union(union, part, distinct=True, copy=False)
     assert union is not None, "metric_query_sql builds a series from two blocks or more"
     ctes.append(("spine", union))
-    select = exp.select(*[sql.ref(k, "spine").as_(sql.alias(k), copy=False) for k in keys]).from_(
+    select = exp.select(*[aliased(sql.ref(k, "spine"), sql.alias(k)) for k in keys]).from_(
         "spine", copy=False
     )
     for block in blocks:
@@ -295,8 +294,7 @@ def _series(
         ]
         select = select.join(joining(sql.cte(block.name), "left"), on=exp.and_(*on), copy=False)
         select = select.select(
-            *[sql.ref(c, block.name).as_(
-                sql.alias(c), copy=False) for c in block.columns], copy=False
+            *[aliased(sql.ref(c, block.name), sql.alias(c)) for c in block.columns], copy=False
         )
     return select
 
@@ -313,10 +311,10 @@ def _windowed(
     distinct counts over a window from their own CTE (`emit.spine.rolling_distinct`)."""
     dims = list(plan.dimensions)
     distinct = distinct or {}
-    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k), copy=False) for k in keys])
+    select = exp.select(*[aliased(sql.ref(k, "cur"), sql.alias(k)) for k in keys])
     all_parts = sorted({p for m in plan.metrics for p in parts(m.formula)})
-    select = select.select(*[sql.ref(p, "cur").as_(
-        sql.alias(p), copy=False) for p in all_parts], copy=False)
+    select = select.select(*[aliased(sql.ref(p, "cur"), sql.alias(p)) for p in all_parts],
+                           copy=False)
     rolling = [m for m in plan.metrics if m.window and m.window.mode == "rolling"]
     cumulative = [m for m in plan.metrics if m.window and m.window.mode == "cumulative"]
     chosen: set[str] = set()
@@ -340,8 +338,8 @@ def _windowed(
                     kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
                 ),
             )
-            select = select.select(window.as_(sql.alias(name.format(part)), copy=False), copy=False)
-    select = select.from_(sql.cte(series).as_("cur", copy=False), copy=False)
+            select = select.select(aliased(window, sql.alias(name.format(part))), copy=False)
+    select = select.from_(aliased(sql.cte(series), "cur"), copy=False)
     if not rolling:
         return select
     seconds = max(m.window.seconds or 0 for m in rolling if m.window)  # names by length
@@ -370,7 +368,7 @@ def _windowed(
                 rolled = exp.Coalesce(
                     this=exp.Max(this=sql.ref(f"{part}__rolling", distinct[(part, length)])),
                     expressions=[exp.Literal.number(0)])
-            select = select.select(rolled.as_(sql.alias(name), copy=False), copy=False)
+            select = select.select(aliased(rolled, sql.alias(name)), copy=False)
     on: list[exp.Expr] = [
         exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur")) for d in dims
     ]
@@ -381,7 +379,7 @@ def _windowed(
     )
     on.append(exp.LTE(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")))
     select = select.join(
-        joining(sql.cte(series).as_("prev", copy=False), "inner"),
+        joining(aliased(sql.cte(series), "prev"), "inner"),
         on=exp.and_(*on),
         copy=False,
     )
@@ -389,7 +387,7 @@ def _windowed(
         match = [exp.NullSafeEQ(this=sql.ref(k, alias), expression=sql.ref(k, "cur"))
                  for k in keys]
         cte = sql.cte(window_name(part, length, seconds))
-        select = select.join(joining(cte.as_(alias, copy=False), "left"), on=exp.and_(*match),
+        select = select.join(joining(aliased(cte, alias), "left"), on=exp.and_(*match),
                              copy=False)
     group = [sql.ref(k, "cur") for k in keys] + [sql.ref(p, "cur") for p in all_parts]
     return select.group_by(*group, copy=False)

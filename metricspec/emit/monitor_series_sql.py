@@ -24,7 +24,7 @@ from sqlglot import exp
 from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD
 from metricspec.emit.monitor_sql import ROW, breach_rule, judge, same_series
-from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
 SERIES_COLUMNS = ("period", "value", "sample_n", "judged", "baseline", "baseline_windows",
@@ -41,8 +41,8 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     ctes, keys, dims = judged.ctes, judged.keys, judged.dims
     alerting = exp.select(
         exp.Star(),
-        sql.when(judged.condition, exp.Literal.number(1), exp.Literal.number(0)).as_(
-            sql.alias(ALERT), copy=False),
+        aliased(sql.when(judged.condition, exp.Literal.number(1), exp.Literal.number(0)),
+                sql.alias(ALERT)),
     ).from_(sql.cte(judged.source), copy=False)
     ctes.append(("alerting", alerting))
     ctes.append(("against", _against(plan, sql, keys, dims)))
@@ -52,20 +52,20 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     judged_flag = sql.when(exp.Is(this=sql.ref(PERIOD, "a"), expression=exp.Null()),
                            exp.Literal.number(0), exp.Literal.number(1))
     select = exp.select(
-        *[sql.ref(k, "o").as_(sql.alias(k), copy=False) for k in keys],
-        sql.ref(plan.metric, "o").as_(sql.alias("value"), copy=False),
-        sql.ref(N_COLUMN, "o").as_(sql.alias("sample_n"), copy=False),
-        judged_flag.as_(sql.alias("judged"), copy=False),
-        baseline.copy().as_(sql.alias("baseline"), copy=False),
-        windows.copy().as_(sql.alias("baseline_windows"), copy=False),
-        _limit(plan, sql, judged_flag.copy(), baseline, sd, windows).as_(
-            sql.alias("alert_limit"), copy=False),
-        deviation.as_(sql.alias("deviation"), copy=False),
-        exp.Coalesce(this=sql.ref(ALERT, "a"), expressions=[exp.Literal.number(0)]).as_(
-            sql.alias("alert"), copy=False),
-    ).from_(exp.Table(this=exp.to_identifier("series_out")).as_("o", copy=False), copy=False)
+        *[aliased(sql.ref(k, "o"), sql.alias(k)) for k in keys],
+        aliased(sql.ref(plan.metric, "o"), sql.alias("value")),
+        aliased(sql.ref(N_COLUMN, "o"), sql.alias("sample_n")),
+        aliased(judged_flag, sql.alias("judged")),
+        aliased(baseline.copy(), sql.alias("baseline")),
+        aliased(windows.copy(), sql.alias("baseline_windows")),
+        aliased(_limit(plan, sql, judged_flag.copy(), baseline, sd, windows),
+                sql.alias("alert_limit")),
+        aliased(deviation, sql.alias("deviation")),
+        aliased(exp.Coalesce(this=sql.ref(ALERT, "a"), expressions=[exp.Literal.number(0)]),
+                sql.alias("alert")),
+    ).from_(aliased(exp.Table(this=exp.to_identifier("series_out")), "o"), copy=False)
     select = select.join(
-        joining(exp.Table(this=exp.to_identifier("against")).as_("a", copy=False), "left"),
+        joining(aliased(exp.Table(this=exp.to_identifier("against")), "a"), "left"),
         on=exp.and_(
             exp.EQ(this=sql.ref(PERIOD, "a"), expression=sql.ref(PERIOD, "o")),
             *same_series(sql, dims, "a", "o"),
@@ -83,28 +83,27 @@ def monitor_series_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
 def _against(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[str]
              ) -> exp.Select:
     """Every judged window with the baseline it is compared with (see the module doc)."""
-    head = [*[sql.ref(k, "f").as_(sql.alias(k), copy=False) for k in keys],
-            sql.ref("value", "f").as_(sql.alias("value"), copy=False),
-            sql.ref(ALERT, "f").as_(sql.alias(ALERT), copy=False)]
-    table = exp.Table(this=exp.to_identifier("alerting")).as_("f", copy=False)
+    head = [*[aliased(sql.ref(k, "f"), sql.alias(k)) for k in keys],
+            aliased(sql.ref("value", "f"), sql.alias("value")),
+            aliased(sql.ref(ALERT, "f"), sql.alias(ALERT))]
+    table = aliased(exp.Table(this=exp.to_identifier("alerting")), "f")
     if not plan.has_baseline:
         return exp.select(
             *head,
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline"), copy=False),
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd"), copy=False),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows"), copy=False),
+            aliased(sql.typed_null("DOUBLE"), sql.alias("baseline")),
+            aliased(sql.typed_null("DOUBLE"), sql.alias("baseline_sd")),
+            aliased(exp.Literal.number(0), sql.alias("baseline_windows")),
         ).from_(table, copy=False)
     if not plan.frozen_runs:  # a threshold rule reports its baseline; an offset one is its own
-        return exp.select(*head, *[sql.ref(c, "f").as_(sql.alias(c), copy=False) for c in _FRAME]
+        return exp.select(*head, *[aliased(sql.ref(c, "f"), sql.alias(c)) for c in _FRAME]
                           ).from_(table, copy=False)
     # `flagged` carries the frozen baseline of a window some run covers (breached = 1), and
     # NULLs elsewhere: there the window is compared with its own trailing baseline.
     covered = exp.EQ(this=sql.ref("breached", "f"), expression=exp.Literal.number(1))
-    frame = [sql.when(covered.copy(), sql.ref(c, "f"), sql.ref(c, "w")).as_(
-        sql.alias(c), copy=False)
+    frame = [aliased(sql.when(covered.copy(), sql.ref(c, "f"), sql.ref(c, "w")), sql.alias(c))
              for c in _FRAME]
     return exp.select(*head, *frame).from_(table, copy=False).join(
-        joining(exp.Table(this=exp.to_identifier("with_baseline")).as_("w", copy=False), "inner"),
+        joining(aliased(exp.Table(this=exp.to_identifier("with_baseline")), "w"), "inner"),
         on=exp.and_(
             exp.EQ(this=sql.ref(ROW, "w"), expression=sql.ref(ROW, "f")),
             *same_series(sql, dims, "w", "f"),

@@ -25,7 +25,7 @@ from sqlglot import exp
 from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import PERIOD, metric_query_sql
 from metricspec.emit.offset_sql import earlier_period, offset_baseline
-from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, aliased, with_ctes
 from metricspec.plan.monitor import N_COLUMN, MonitorPlan
 
 ALERT_COLUMNS = ("period", "value", "sample_n", "baseline", "baseline_windows", "deviation")
@@ -63,8 +63,8 @@ def monitor_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
         [sql.ref("baseline"), sql.ref("baseline_windows")]
         if plan.has_baseline
         else [
-            sql.typed_null("DOUBLE").as_(sql.alias("baseline"), copy=False),
-            exp.Literal.number(0).as_(sql.alias("baseline_windows"), copy=False),
+            aliased(sql.typed_null("DOUBLE"), sql.alias("baseline")),
+            aliased(exp.Literal.number(0), sql.alias("baseline_windows")),
         ]
     )
     select = exp.select(
@@ -101,9 +101,9 @@ def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
         breached, deviation = breach_rule(plan, sql, *_judged(sql, None))
         flagged = exp.select(
             exp.Star(),
-            sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)).as_(
-                sql.alias("breached"), copy=False),
-            deviation.as_(sql.alias("deviation"), copy=False),
+            aliased(sql.when(breached, exp.Literal.number(1), exp.Literal.number(0)),
+                    sql.alias("breached")),
+            aliased(deviation, sql.alias("deviation")),
         ).from_(sql.cte(source), copy=False)
         ctes.append(("flagged", flagged))
     source = "flagged"
@@ -123,7 +123,7 @@ def judge(plan: MonitorPlan, sql: SqlBuilder) -> Judged:
         ctes.append(
             (
                 "streaks",
-                exp.select(exp.Star(), streak.as_(sql.alias("streak"), copy=False)).from_(
+                exp.select(exp.Star(), aliased(streak, sql.alias("streak"))).from_(
                     "flagged", copy=False
                 ),
             )
@@ -154,17 +154,15 @@ def monitor_coverage_sql(plan: MonitorPlan, sql: SqlBuilder) -> exp.Select:
     # against an offset baseline, a window is judged only when its earlier window is too
     judged = exp.and_(judgeable(table), judgeable("prev")) if earlier else judgeable(None)
     select = exp.select(
-        exp.Count(this=exp.Star()).as_(sql.alias("windows"), copy=False),
-        exp.Count(this=sql.when(judged, exp.Literal.number(1))).as_(
-            sql.alias("judged"), copy=False),
-    ).from_(sql.cte("series_out").as_(
-        table, copy=False) if table else sql.cte("series_out"), copy=False)
+        aliased(exp.Count(this=exp.Star()), sql.alias("windows")),
+        aliased(exp.Count(this=sql.when(judged, exp.Literal.number(1))), sql.alias("judged")),
+    ).from_(aliased(sql.cte("series_out"), table) if table else sql.cte("series_out"), copy=False)
     if earlier and plan.baseline_offset is not None:
         on = exp.and_(
             *same_series(sql, list(plan.series.dimensions), "prev", "cur"),
             exp.EQ(this=sql.ref(PERIOD, "prev"), expression=earlier_period(
                 sql.ref(PERIOD, "cur"), plan.baseline_offset, sql)))
-        select = select.join(joining(sql.cte("series_out").as_("prev", copy=False), "left"),
+        select = select.join(joining(aliased(sql.cte("series_out"), "prev"), "left"),
                              on=on, copy=False)
     if plan.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, table),
@@ -182,16 +180,16 @@ def _evaluated(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[s
     by = [sql.ref(d) for d in dims] or None
     evaluated = exp.select(
         *[sql.ref(k) for k in keys],
-        value.as_(sql.alias("value"), copy=False),
-        sql.ref(N_COLUMN).as_(sql.alias("sample_n"), copy=False),
-        exp.Window(
+        aliased(value, sql.alias("value")),
+        aliased(sql.ref(N_COLUMN), sql.alias("sample_n")),
+        aliased(exp.Window(
             this=exp.RowNumber(),
             partition_by=by,
             order=exp.Order(expressions=[sql.asc(sql.ref(PERIOD))]),
-        ).as_(sql.alias(ROW), copy=False),
-        exp.Window(
+        ), sql.alias(ROW)),
+        aliased(exp.Window(
             this=exp.Count(this=exp.Star()), partition_by=[d.copy() for d in by or []] or None
-        ).as_(sql.alias(ROWS), copy=False),
+        ), sql.alias(ROWS)),
     ).from_(sql.cte("series_out"), copy=False)
     return evaluated.where(
         exp.and_(
@@ -207,12 +205,12 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
     assert plan.baseline_seconds
     cur_keys = [sql.ref(k, "cur") for k in [*keys, ROW, ROWS]]
     select = exp.select(
-        *[k.copy().as_(sql.alias(k.name), copy=False) for k in cur_keys],
-        sql.ref("value", "cur").as_(sql.alias("value"), copy=False),
-        sql.ref("sample_n", "cur").as_(sql.alias("sample_n"), copy=False),
-        exp.Avg(this=sql.ref("value", "prev")).as_(sql.alias("baseline"), copy=False),
-        exp.StddevSamp(this=sql.ref("value", "prev")).as_(sql.alias("baseline_sd"), copy=False),
-        exp.Count(this=sql.ref("value", "prev")).as_(sql.alias("baseline_windows"), copy=False),
+        *[aliased(k.copy(), sql.alias(k.name)) for k in cur_keys],
+        aliased(sql.ref("value", "cur"), sql.alias("value")),
+        aliased(sql.ref("sample_n", "cur"), sql.alias("sample_n")),
+        aliased(exp.Avg(this=sql.ref("value", "prev")), sql.alias("baseline")),
+        aliased(exp.StddevSamp(this=sql.ref("value", "prev")), sql.alias("baseline_sd")),
+        aliased(exp.Count(this=sql.ref("value", "prev")), sql.alias("baseline_windows")),
     )
     on: list[exp.Expr] = same_series(sql, dims, "prev", "cur")
     on += [
@@ -222,10 +220,10 @@ def _baseline(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list[st
         ),
         exp.LT(this=sql.ref(PERIOD, "prev"), expression=sql.ref(PERIOD, "cur")),
     ]
-    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
-        "cur", copy=False), copy=False)
+    select = select.from_(aliased(exp.Table(this=exp.to_identifier("evaluated")), "cur"),
+                          copy=False)
     select = select.join(
-        joining(exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False), "left"),
+        joining(aliased(exp.Table(this=exp.to_identifier("evaluated")), "prev"), "left"),
         on=exp.and_(*on),
         copy=False,
     )
@@ -281,11 +279,11 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
         expressions=[exp.Add(this=sql.ref(ROWS, "s"), expression=exp.Literal.number(1))],
     )
     runs = (
-        exp.select(*[g.copy().as_(sql.alias(g.name), copy=False) for g in group], end.as_(
-            sql.alias(RUN_END), copy=False))
-        .from_(exp.Table(this=exp.to_identifier("run_starts")).as_("s", copy=False), copy=False)
+        exp.select(*[aliased(g.copy(), sql.alias(g.name)) for g in group],
+                   aliased(end, sql.alias(RUN_END)))
+        .from_(aliased(exp.Table(this=exp.to_identifier("run_starts")), "s"), copy=False)
         .join(
-            joining(exp.Table(this=exp.to_identifier("evaluated")).as_("u", copy=False), "left"),
+            joining(aliased(exp.Table(this=exp.to_identifier("evaluated")), "u"), "left"),
             on=exp.and_(*on),
             copy=False,
         )
@@ -301,12 +299,12 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
     anchor_keys = [sql.ref(c, "t") for c in (*dims, ROW)]
     anchors = (
         exp.select(
-            *[k.copy().as_(sql.alias(k.name), copy=False) for k in anchor_keys],
-            exp.Min(this=sql.ref(ROW, "r")).as_(sql.alias(ANCHOR), copy=False),
+            *[aliased(k.copy(), sql.alias(k.name)) for k in anchor_keys],
+            aliased(exp.Min(this=sql.ref(ROW, "r")), sql.alias(ANCHOR)),
         )
-        .from_(exp.Table(this=exp.to_identifier("evaluated")).as_("t", copy=False), copy=False)
+        .from_(aliased(exp.Table(this=exp.to_identifier("evaluated")), "t"), copy=False)
         .join(
-            joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "inner"),
+            joining(aliased(exp.Table(this=exp.to_identifier("runs")), "r"), "inner"),
             on=exp.and_(*covered),
             copy=False,
         )
@@ -315,24 +313,24 @@ def _frozen_runs(plan: MonitorPlan, sql: SqlBuilder, keys: list[str], dims: list
 
     _, deviation = breach_rule(plan, sql, sql.ref("value", "e"), *_judged(sql, "r")[1:])
     flagged = exp.select(
-        *[sql.ref(c, "e").as_(sql.alias(c), copy=False) for c in (*keys, "value", "sample_n", ROW)],
-        *[sql.ref(c, "r").as_(sql.alias(c), copy=False) for c in _BASELINE],
-        sql.when(
+        *[aliased(sql.ref(c, "e"), sql.alias(c)) for c in (*keys, "value", "sample_n", ROW)],
+        *[aliased(sql.ref(c, "r"), sql.alias(c)) for c in _BASELINE],
+        aliased(sql.when(
             exp.Not(this=exp.Is(this=sql.ref(ANCHOR, "a"), expression=exp.Null())),
             exp.Literal.number(1),
             exp.Literal.number(0),
-        ).as_(sql.alias("breached"), copy=False),
-        deviation.as_(sql.alias("deviation"), copy=False),
-    ).from_(exp.Table(this=exp.to_identifier("evaluated")).as_("e", copy=False), copy=False)
+        ), sql.alias("breached")),
+        aliased(deviation, sql.alias("deviation")),
+    ).from_(aliased(exp.Table(this=exp.to_identifier("evaluated")), "e"), copy=False)
     flagged = flagged.join(
-        joining(exp.Table(this=exp.to_identifier("anchors")).as_("a", copy=False), "left"),
+        joining(aliased(exp.Table(this=exp.to_identifier("anchors")), "a"), "left"),
         on=exp.and_(
             *same_series(sql, dims, "a", "e"),
             exp.EQ(this=sql.ref(ROW, "a"), expression=sql.ref(ROW, "e")),
         ),
         copy=False,
     ).join(
-        joining(exp.Table(this=exp.to_identifier("runs")).as_("r", copy=False), "left"),
+        joining(aliased(exp.Table(this=exp.to_identifier("runs")), "r"), "left"),
         on=exp.and_(
             *same_series(sql, dims, "r", "e"),
             exp.EQ(this=sql.ref(ROW, "r"), expression=sql.ref(ANCHOR, "a")),

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import WITH_KEY, SqlBuilder, aliased, with_ctes
 from metricspec.plan.formula import Formula, fold
 from metricspec.plan.lower import InternalError
 from metricspec.plan.metric_query import MetricQueryPlan
@@ -46,19 +46,18 @@ def series_sql(plan: MetricQueryPlan, sql: SqlBuilder,
     base.set("order", None)
     ctes.append((COMPONENTS, base))
     keys = [PERIOD, *plan.dimensions]
-    select = exp.select(*[sql.ref(k, "cur").as_(sql.alias(k), copy=False) for k in keys])
+    select = exp.select(*[aliased(sql.ref(k, "cur"), sql.alias(k)) for k in keys])
     for metric in plan.metrics:
-        select = select.select(_formula(metric.formula, sql).as_(
-            sql.alias(metric.name), copy=False),
+        select = select.select(aliased(_formula(metric.formula, sql), sql.alias(metric.name)),
                                copy=False)
-    select = select.from_(sql.cte(COMPONENTS).as_("cur", copy=False), copy=False)
+    select = select.from_(aliased(sql.cte(COMPONENTS), "cur"), copy=False)
     for k, shift in enumerate(series.shifts):
         alias = f"s{k + 1}"
         on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, alias), expression=sql.ref(d, "cur"))
                               for d in plan.dimensions]
         on.append(exp.EQ(this=sql.ref(PERIOD, alias),
                          expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
-        select = select.join(joining(sql.cte(COMPONENTS).as_(alias, copy=False), "left"),
+        select = select.join(joining(aliased(sql.cte(COMPONENTS), alias), "left"),
                              on=exp.and_(*on), copy=False)
     if series.start is not None:
         select = select.where(exp.GTE(this=sql.ref(PERIOD, "cur"),
@@ -73,20 +72,20 @@ def offset_baseline(sql: SqlBuilder, shift: Shift, keys: list[str], dims: list[s
     """A monitor's `baseline offset D`: each evaluated window (`carried` columns kept) with
     the value of the evaluated window D earlier as its baseline (NULL, and 0 baseline
     windows, when that window has too few events or no row: it cannot alert)."""
-    earlier = exp.Table(this=exp.to_identifier("evaluated")).as_("prev", copy=False)
-    select = exp.select(*[sql.ref(c, "cur").as_(
-        sql.alias(c), copy=False) for c in [*keys, *carried]],
-                        sql.ref("value", "prev").as_(sql.alias("baseline"), copy=False),
-                        sql.typed_null("DOUBLE").as_(sql.alias("baseline_sd"), copy=False),
-                        sql.when(exp.Is(this=sql.ref("value", "prev"), expression=exp.Null()),
+    earlier = aliased(exp.Table(this=exp.to_identifier("evaluated")), "prev")
+    select = exp.select(*[aliased(sql.ref(c, "cur"), sql.alias(c)) for c in [*keys, *carried]],
+                        aliased(sql.ref("value", "prev"), sql.alias("baseline")),
+                        aliased(sql.typed_null("DOUBLE"), sql.alias("baseline_sd")),
+                        aliased(sql.when(exp.Is(this=sql.ref("value", "prev"),
+                                                expression=exp.Null()),
                                  exp.Literal.number(0), exp.Literal.number(1)
-                                 ).as_(sql.alias("baseline_windows"), copy=False))
+                                 ), sql.alias("baseline_windows")))
     on: list[exp.Expr] = [exp.NullSafeEQ(this=sql.ref(d, "prev"), expression=sql.ref(d, "cur"))
                           for d in dims]
     on.append(exp.EQ(this=sql.ref(PERIOD, "prev"),
                      expression=earlier_period(sql.ref(PERIOD, "cur"), shift, sql)))
-    select = select.from_(exp.Table(this=exp.to_identifier("evaluated")).as_(
-        "cur", copy=False), copy=False)
+    select = select.from_(aliased(exp.Table(this=exp.to_identifier("evaluated")), "cur"),
+                          copy=False)
     return select.join(joining(earlier, "left"), on=exp.and_(*on), copy=False)
 
 

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from metricspec.emit.joining import joining
 from metricspec.emit.metric_sql import formula_sql, measure_sql
-from metricspec.emit.sqlbuild import SqlBuilder, with_ctes
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, with_ctes
 from metricspec.emit.zones import bound
 from metricspec.plan.lower import InternalError
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
@@ -27,8 +27,7 @@ def _scan(plan: MetricQueryPlan, scan: Scan, sql: SqlBuilder) -> exp.Select:
     source = scan.source
     if source.time is None:
         raise InternalError(f"source `{source.name}` has no time column", "MS605")
-    select = exp.select(*[measure_sql(m, sql).as_(
-        sql.alias(m.name), copy=False) for m in scan.measures])
+    select = exp.select(*[aliased(measure_sql(m, sql), sql.alias(m.name)) for m in scan.measures])
     select = select.from_(sql.source(source, "s"), copy=False)
     time = sql.col(source.time.name, "s")
     conditions: list[exp.Expr] = []
@@ -49,7 +48,7 @@ def range_sql(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         raise InternalError("a range total holds no conversion, window or offset")
     ctes: list[tuple[str, exp.Expr]] = [
         (f"{scan.source.name}_agg", _scan(plan, scan, sql)) for scan in plan.scans]
-    select = exp.select(*[formula_sql(m.formula, sql, "").as_(sql.alias(m.name), copy=False)
+    select = exp.select(*[aliased(formula_sql(m.formula, sql, ""), sql.alias(m.name))
                           for m in plan.metrics])
     for number, (name, _) in enumerate(ctes):
         if number == 0:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from metricspec.emit.join_sql import localized, relation
-from metricspec.emit.sqlbuild import SqlBuilder
+from metricspec.emit.sqlbuild import SqlBuilder, aliased
 from metricspec.emit.zones import local_time
 from metricspec.plan.lower import InternalError, Measure, Semi
 from metricspec.plan.metric_query import MetricQueryPlan, Scan
@@ -67,17 +67,16 @@ def semi_scan(plan: MetricQueryPlan, semi: Semi, scan: Scan, sql: SqlBuilder,
     chosen = exp.Window(this=pick(this=time.copy()),
                         partition_by=[period.copy(), *[sql.col(p, "s") for p in semi.per]])
     inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s")),
-                       period.as_(sql.alias(PERIOD_AT), copy=False), chosen.as_(
-                           sql.alias(CHOSEN_AT), copy=False))
+                       aliased(period, sql.alias(PERIOD_AT)), aliased(chosen, sql.alias(CHOSEN_AT)))
     inner = inner.from_(relation(source, scan.joins, sql, "s"), copy=False)
     if time_range is not None:
         inner = inner.where(time_range, copy=False)
     keys: list[exp.Expr] = [sql.ref(PERIOD_AT, "s"), *[sql.col(d, "s") for d in plan.dimensions]]
-    select = exp.select(sql.ref(PERIOD_AT, "s").as_(sql.alias(PERIOD), copy=False))
+    select = exp.select(aliased(sql.ref(PERIOD_AT, "s"), sql.alias(PERIOD)))
     for dim in plan.dimensions:
-        select = select.select(sql.col(dim, "s").as_(sql.alias(dim), copy=False), copy=False)
+        select = select.select(aliased(sql.col(dim, "s"), sql.alias(dim)), copy=False)
     for measure in localized(scan.joins, scan.measures):
-        select = select.select(measure_sql(measure, sql).as_(sql.alias(measure.name), copy=False),
+        select = select.select(aliased(measure_sql(measure, sql), sql.alias(measure.name)),
                                copy=False)
     select = select.from_(exp.Subquery(this=inner, alias=exp.TableAlias(
         this=exp.to_identifier("s"))), copy=False)

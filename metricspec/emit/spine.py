@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from metricspec.emit import calendar_sql
 from metricspec.emit.joining import joining
-from metricspec.emit.sqlbuild import SqlBuilder, data_type
+from metricspec.emit.sqlbuild import SqlBuilder, aliased, data_type
 from metricspec.emit.zones import local_time
 from metricspec.plan.formula import parts
 from metricspec.plan.lower import InternalError, Measure, WindowSpec
@@ -51,17 +51,15 @@ def dense_series(plan: MetricQueryPlan, blocks: list[tuple[str, list[str]]],
     ctes.append(("spine_bounds", _bounds(plan, sql)))
     ctes.append(("spine_numbers", sql.spine_numbers(sql.ref("last_n", "spine_bounds"))))
     ctes.append(("spine_periods", _periods(plan, sql)))
-    select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD), copy=False))
-    select = select.from_(sql.cte("spine_periods").as_("p", copy=False), copy=False)
+    select = exp.select(aliased(sql.ref(PERIOD, "p"), sql.alias(PERIOD)))
+    select = select.from_(aliased(sql.cte("spine_periods"), "p"), copy=False)
     key_tables = {PERIOD: "p"}
     if plan.dimensions:
         dims = exp.select(*[sql.ref(d) for d in plan.dimensions]).distinct()
         ctes.append(("spine_dims", dims.from_(sql.cte("spine_keys"), copy=False)))
-        select = select.select(*[sql.ref(d, "d").as_(
-            sql.alias(d), copy=False) for d in plan.dimensions],
+        select = select.select(*[aliased(sql.ref(d, "d"), sql.alias(d)) for d in plan.dimensions],
                                copy=False)
-        select = select.join(joining(sql.cte("spine_dims").as_(
-            "d", copy=False), "cross"), copy=False)
+        select = select.join(joining(aliased(sql.cte("spine_dims"), "d"), "cross"), copy=False)
         key_tables.update({d: "d" for d in plan.dimensions})
     for name, columns in blocks:
         on = [exp.NullSafeEQ(this=sql.ref(k, name), expression=sql.ref(k, table))
@@ -75,7 +73,7 @@ def dense_series(plan: MetricQueryPlan, blocks: list[tuple[str, list[str]]],
                 # 0 where the block has no row; a sum of NULLs in a period with rows stays NULL
                 missing = exp.Is(this=sql.ref(PERIOD, name), expression=exp.Null())
                 value = sql.when(missing, exp.Literal.number(0), value)
-            select = select.select(value.as_(sql.alias(column), copy=False), copy=False)
+            select = select.select(aliased(value, sql.alias(column)), copy=False)
     ctes.append(("series", select))
     return "series"
 
@@ -101,14 +99,12 @@ def _bounds(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
         this=exp.Paren(this=exp.Sub(this=sql.epoch_seconds(sql.ref("hi", "b")),
                                     expression=sql.epoch_seconds(sql.ref("lo", "b")))),
         expression=exp.Literal.number(step)))
-    inner = exp.select(first.as_(sql.alias("lo"), copy=False), last.as_(
-        sql.alias("hi"), copy=False))
+    inner = exp.select(aliased(first, sql.alias("lo")), aliased(last, sql.alias("hi")))
     if plan.start is None or plan.end is None or plan.cumulative:  # an aggregate: one row
         inner = inner.from_(sql.cte("spine_keys"), copy=False)
     return exp.select(
-        sql.ref("lo", "b").as_(sql.alias("lo"), copy=False), sql.ref("hi", "b").as_(
-            sql.alias("hi"), copy=False),
-        exp.Cast(this=steps, to=data_type("BIGINT")).as_(sql.alias("last_n"), copy=False),
+        aliased(sql.ref("lo", "b"), sql.alias("lo")), aliased(sql.ref("hi", "b"), sql.alias("hi")),
+        aliased(exp.Cast(this=steps, to=data_type("BIGINT")), sql.alias("last_n")),
     ).from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("b"))),
             copy=False)
 
@@ -121,12 +117,11 @@ def _periods(plan: MetricQueryPlan, sql: SqlBuilder) -> exp.Select:
                                         unit=exp.var("SECOND"))
     if step is None:
         moment = sql.bucket(moment, plan.grain)
-    select = exp.select(moment.as_(sql.alias(PERIOD), copy=False))
+    select = exp.select(aliased(moment, sql.alias(PERIOD)))
     if step is None:
         select = select.distinct()
-    select = select.from_(sql.cte("spine_bounds").as_("b", copy=False), copy=False)
-    select = select.join(joining(sql.cte("spine_numbers").as_(
-        "s", copy=False), "cross"), copy=False)
+    select = select.from_(aliased(sql.cte("spine_bounds"), "b"), copy=False)
+    select = select.join(joining(aliased(sql.cte("spine_numbers"), "s"), "cross"), copy=False)
     return select.where(exp.LTE(this=moment.copy(), expression=sql.ref("hi", "b")), copy=False)
 
 
@@ -174,10 +169,10 @@ def rolling_distinct(plan: MetricQueryPlan, measures: dict[str, Measure], sql: S
             value = sql.agg("count_distinct", sql.col(measure.column or "", "s"),
                             sql.filter(measure.filter, "s"), measure.approximate)
             dims = [sql.col(d, "s") for d in plan.dimensions]
-            select = exp.select(sql.ref(PERIOD, "p").as_(sql.alias(PERIOD), copy=False),
-                                *[d.copy().as_(sql.alias(d.name), copy=False) for d in dims],
-                                value.as_(sql.alias(f"{part}__rolling"), copy=False))
-            select = select.from_(sql.cte("spine_periods").as_("p", copy=False), copy=False)
+            select = exp.select(aliased(sql.ref(PERIOD, "p"), sql.alias(PERIOD)),
+                                *[aliased(d.copy(), sql.alias(d.name)) for d in dims],
+                                aliased(value, sql.alias(f"{part}__rolling")))
+            select = select.from_(aliased(sql.cte("spine_periods"), "p"), copy=False)
             select = select.join(joining(sql.source(source, "s"), "inner"), on=exp.and_(*on),
                                  copy=False)
             select = select.group_by(sql.ref(PERIOD, "p"), *[d.copy() for d in dims],

@@ -37,6 +37,16 @@ def paren(value: exp.Expr) -> exp.Expr:
 WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
 
 
+def aliased(node: exp.Expr, alias: exp.Identifier | str) -> exp.Expr:
+    """`node AS alias`, as `node.as_(alias, copy=False)` builds it but without the copy of the
+    identifier sqlglot makes (metricspec's identifiers are made fresh for each place)."""
+    name = alias if isinstance(alias, exp.Identifier) else exp.to_identifier(alias)
+    if "alias" in node.arg_types and not isinstance(node, exp.Window):
+        node.set("alias", name)
+        return node
+    return exp.Alias(this=node, alias=name)
+
+
 def with_ctes(select: exp.Select, ctes: list[tuple[str, exp.Expr]]) -> exp.Select:
     """Attach common table expressions, in order, without copying the trees.
 
