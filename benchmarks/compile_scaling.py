@@ -62,6 +62,28 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def together_child(repo: str) -> dict[str, float]:
+    """Parse, check and compile as `metricspec compile --dialect duckdb,bigquery,snowflake`
+    does: one compile_all call for every dialect, its workers sharing the whole batch."""
+    from metricspec.backends import resolve_dialects
+    from metricspec.check import check
+    from metricspec.parse import load
+    from metricspec.pipeline import compile_all
+    from metricspec.semantic import Index
+
+    backends = resolve_dialects(list(DIALECTS))
+    t0 = time.perf_counter()
+    loaded = load([repo])
+    check(loaded.project, broken=loaded.broken, backends=backends)
+    t1 = time.perf_counter()
+    compiled, failed = compile_all(Index(loaded.project), backends,
+                                   workers=os.cpu_count() or 1)
+    if failed:
+        raise SystemExit(f"{len(failed)} objects failed to compile, e.g. {failed[0]}")
+    done = time.perf_counter()
+    return {"together": done - t1, "total_together": done - t0, "queries": len(compiled)}
+
+
 def child(repo: str) -> dict[str, float]:
     """Run the pipeline once in this process; return stage seconds and memory."""
     started = time.perf_counter()
@@ -95,6 +117,7 @@ def child(repo: str) -> dict[str, float]:
         queries += len(compiled)
     out["total"] = time.perf_counter() - t0
     out["cpu"] = time.process_time() - cpu0
+
     out["cpu_all"] = out["cpu"] + sum(out[f"cpu_all_{b.name}"] - out[f"cpu_{b.name}"]
                                       for b in backends)
     out["queries"] = queries
@@ -206,9 +229,13 @@ def main() -> None:
                         help="time one 10-metric query in an N-metric project instead")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--one-query-child", help=argparse.SUPPRESS)
+    parser.add_argument("--together-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child)))
+        return
+    if args.together_child:
+        print(json.dumps(together_child(args.together_child)))
         return
     if args.one_query_child:
         print(json.dumps(one_query_child(args.one_query_child)))
@@ -230,6 +257,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             counts = write_repo(tmp, n)
             m = measure(Path(tmp), args.runs)
+            m |= measure(Path(tmp), args.runs, "--together-child")
         rows.append((n, m))
         print(f"{n:>8,} {counts['sources']:>7} {counts['experiments']:>5} "
               f"{int(m['queries']):>7,} {m['parse']:>7.2f} {m['check']:>6.2f} "
@@ -256,12 +284,18 @@ def main() -> None:
               + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items())
               + f"; peak memory {math.log(m1['peak_rss'] / m0['peak_rss']) / math.log(n1 / n0):.2f}"
               )
+    print("all dialects in one compile_all call, as `metricspec compile --dialect "
+          "duckdb,bigquery,snowflake` compiles them (wall):")
+    for n, m in rows:
+        print(f"{n:>8,} compile {m['together']:.2f}, parse + check + compile "
+              f"{m['total_together']:.2f}")
     for n, m in rows:
         if n == 1_000:
-            verdict = "met" if m["total"] < TARGET_SECONDS_AT_1000 else "MISSED"
-            print(f"target: 1,000 metrics in < {TARGET_SECONDS_AT_1000:.0f} s: {verdict} "
-                  f"({m['total']:.2f} s wall, {m['cpu']:.2f} s CPU; "
-                  f"{m['total'] / TARGET_SECONDS_AT_1000:.1f}x the target)")
+            for label, key in (("dialect by dialect", "total"), ("in one call", "total_together")):
+                verdict = "met" if m[key] < TARGET_SECONDS_AT_1000 else "MISSED"
+                print(f"target: 1,000 metrics in < {TARGET_SECONDS_AT_1000:.0f} s, {label}: "
+                      f"{verdict} ({m[key]:.2f} s wall; "
+                      f"{m[key] / TARGET_SECONDS_AT_1000:.2f}x the target)")
 
 
 if __name__ == "__main__":
