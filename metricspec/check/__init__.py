@@ -11,7 +11,6 @@ May import: `metricspec.ir`, `metricspec.semantic`, `metricspec.diagnostics`,
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Callable, Iterable, Iterator
 
 from metricspec import ir
@@ -39,6 +38,7 @@ from metricspec.check import (
     zones,
 )
 from metricspec.check.context import Context
+from metricspec.collector import paused
 from metricspec.diagnostics import Diagnostic
 from metricspec.lockfile import Lock
 from metricspec.semantic import Index
@@ -105,20 +105,14 @@ def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
                   too_deep=cycles.too_deep(index), lock=lock, lock_error=lock_error,
                   today=today)
     found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
-    enabled = gc.isenabled()
     # Rules make almost no garbage cycles, but a full collection walks the whole project:
-    # at 10,000 metrics one came due while checking and was half of check's time. The
-    # collector runs again after check, as it was.
-    gc.disable()
-    try:
+    # at 10,000 metrics one came due while checking and was half of check's time.
+    with paused():
         for rule in RULES:
             for diagnostic in rule(ctx):
                 key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line,
                        diagnostic.span.column, diagnostic.message)
                 found.setdefault(key, diagnostic)
-    finally:
-        if enabled:
-            gc.enable()
     return sorted(found.values(), key=Diagnostic.sort_key)
 
 

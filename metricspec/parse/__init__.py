@@ -9,13 +9,13 @@ from __future__ import annotations
 import gc
 import os
 import stat
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metricspec import ir
+from metricspec.collector import paused
 from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.dsl import ParseResult, parse_text
 from metricspec.parse.yaml_spec import parse_yaml
@@ -84,34 +84,26 @@ def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None,
     inside it are named relative to it (POSIX), so spans and outputs are the same from any
     folder and on any machine. With a `cache`, a file this tool parsed before (same name,
     same text) is not parsed again."""
-    with _collector_paused():
-        return _load(spec_files(paths), root, cache)
+    with paused() as enabled:  # parsing makes the project's objects and almost no cycles
+        loaded = _load(spec_files(paths), root, cache)
+        # settled before the collector is back: its first allocation would start a
+        # collection of the whole project, still in the youngest generation
+        if enabled and gc.get_count()[0] > _COLLECT_AFTER:
+            _settle()
+    return loaded
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Parsing builds the project's objects and almost no garbage cycles, but each full
-    collection of Python's cycle collector walks every object built so far: over a large
-    project that made parsing grow faster than the project (a third of the time at 10,000
-    metrics). Reference counting still frees what parsing drops. After a large project,
-    its objects are moved straight to the oldest generation (`freeze` then `unfreeze`: no
-    walk), rather than letting the next stage's collections promote them through every
-    generation, or collecting once (linear in the project: 0.25-0.6 s at 10,000 metrics,
-    as much as reading them from the compile cache). A caller's own frozen objects are
-    left frozen: then one full collection does it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-            if gc.get_count()[0] > _COLLECT_AFTER:
-                if gc.get_freeze_count():
-                    gc.collect()
-                else:
-                    gc.freeze()
-                    gc.unfreeze()
+def _settle() -> None:
+    """After a large project, its objects are moved straight to the oldest generation
+    (`freeze` then `unfreeze`: no walk), rather than letting the next stage's collections
+    promote them through every generation, or collecting once (linear in the project:
+    0.25-0.6 s at 10,000 metrics, as much as reading them from the compile cache). A
+    caller's own frozen objects are left frozen: then one full collection does it."""
+    if gc.get_freeze_count():
+        gc.collect()
+    else:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:

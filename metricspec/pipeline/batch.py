@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from metricspec.backends import Backend
+from metricspec.collector import paused
 from metricspec.pipeline.driver import Compiled, CompileError, compile_kind
 from metricspec.pipeline.kinds import KINDS, Kind, metric_groups
 from metricspec.semantic import Index
@@ -79,14 +80,11 @@ def _project_frozen() -> Iterator[None]:
     if gc.get_freeze_count():
         yield
         return
-    enabled = gc.isenabled()
     gc.freeze()
-    gc.disable()
     try:
-        yield
+        with paused():
+            yield
     finally:
-        if enabled:
-            gc.enable()
         gc.unfreeze()
 
 
