@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import itertools
 import json
 import math
 import os
-import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
+from children import median_of_children, print_profile  # noqa: E402
 from synthetic_specs import write_repo  # noqa: E402
 
 DIALECTS = ("duckdb", "bigquery", "snowflake")
@@ -177,16 +175,7 @@ def one_query(n_metrics: int, runs: int) -> None:
 
 def measure(repo: Path, runs: int, mode: str = "--child") -> dict[str, float]:
     """Median of each figure over `runs` fresh processes."""
-    results = []
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, __file__, mode, str(repo)],
-            capture_output=True, text=True, check=False,
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"child failed:\n{proc.stdout}\n{proc.stderr}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+    return median_of_children(__file__, mode, repo, runs)
 
 
 def profile(n_metrics: int, top: int) -> None:
@@ -208,14 +197,7 @@ def profile(n_metrics: int, top: int) -> None:
         for backend in backends:
             compile_all(index, [backend])
         profiler.disable()
-    for order in ("cumulative", "tottime"):
-        buffer = io.StringIO()
-        stats = pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order)
-        stats.print_stats(top)
-        print(f"## {n_metrics} metrics, sorted by {order}")
-        text = buffer.getvalue()
-        print(text[text.index("ncalls"):].rstrip() if "ncalls" in text else text)
-        print()
+    print_profile(profiler, f"{n_metrics} metrics", ("cumulative", "tottime"), top)
 
 
 def main() -> None:

@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import itertools
 import json
 import math
 import os
-import pstats
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
+from children import median_of_children, print_profile  # noqa: E402
 from synthetic_specs import write_repo  # noqa: E402
 
 DIALECTS = ("duckdb", "bigquery", "snowflake")
@@ -59,16 +56,9 @@ def child(repo: str) -> dict[str, float]:
 
 
 def measure(repo: Path, runs: int) -> dict[str, float]:
-    """Median of each figure over `runs` fresh processes."""
-    results = []
-    env = dict(os.environ, METRICSPEC_NO_CACHE="1")
-    for _ in range(runs):
-        proc = subprocess.run([sys.executable, __file__, "--child", str(repo)],
-                              capture_output=True, text=True, check=False, env=env)
-        if proc.returncode != 0:
-            raise SystemExit(f"child failed:\n{proc.stdout}\n{proc.stderr}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+    """Median of each figure over `runs` fresh processes, uncached."""
+    return median_of_children(__file__, "--child", repo, runs,
+                              dict(os.environ, METRICSPEC_NO_CACHE="1"))
 
 
 def profile(n_metrics: int, top: int) -> None:
@@ -85,13 +75,7 @@ def profile(n_metrics: int, top: int) -> None:
         loaded = load([tmp])
         check(loaded.project, broken=loaded.broken, backends=backends)
         profiler.disable()
-    for order in ("tottime", "cumulative"):
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats(order).print_stats(top)
-        text = buffer.getvalue()
-        print(f"## {n_metrics} metrics, sorted by {order}")
-        print(text[text.index("ncalls"):].rstrip() if "ncalls" in text else text)
-        print()
+    print_profile(profiler, f"{n_metrics} metrics", ("tottime", "cumulative"), top)
 
 
 def main() -> None:
