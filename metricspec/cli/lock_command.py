@@ -54,12 +54,13 @@ def lock(
     except ValueError:
         usage_error(f"--today `{today}` is not a date (use YYYY-MM-DD)")
     ws = load_or_exit([spec_dir])
-    day = day or local_time(ws.index.calendar).date()  # today in the project's zone
     blocking = [d for d in ws.errors if d.code != "MS517"]
     if blocking:
         out.print(ws.render("text", blocking), markup=False)
         error_line(f"the specs have {len(blocking)} error(s); nothing pinned")
         raise typer.Exit(1)
+    # today in the project's zone, read once check has judged the zone (MS440)
+    day = day or local_time(ws.index.calendar).date()
     path = ws.lock.path if ws.lock is not None and ws.lock.path else lock_path([spec_dir])
     now = dt.datetime.now(dt.UTC)
     try:

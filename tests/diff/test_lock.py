@@ -163,3 +163,14 @@ def test_today_is_read_in_the_project_zone(monkeypatch: pytest.MonkeyPatch) -> N
     assert (local_time(calendars[0]).date() - local_time(calendars[1]).date()).days in (1, 2)
     monkeypatch.setenv("METRICSPEC_TODAY", "2026-10-20")
     assert today_or_override("Pacific/Kiritimati") == dt.date(2026, 10, 20)
+
+
+def test_lock_with_an_unknown_zone_reports_it(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The zone is read only after check judged it: MS440, not a traceback."""
+    (tmp_path / "project.mspec").write_text('calendar { timezone "Mars/Olympus" }\n',
+                                            encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["lock", "--spec-dir", "."])
+    assert result.exit_code == 1, result.output
+    assert "MS440" in result.output and isinstance(result.exception, SystemExit)
