@@ -88,7 +88,8 @@ def rule_join_references(ctx: Context) -> Iterator[Diagnostic]:
             if isinstance(resolved, JoinProblem) and resolved.code != "MS206":
                 yield _problem(resolved, segment.span)
     for monitor in ctx.project.monitors:
-        if not monitor.metric or monitor.metric.name not in ctx.index.metrics:
+        if (not monitor.metric or monitor.metric.name not in ctx.index.metrics
+                or monitor.metric.name in ctx.too_deep):
             continue
         converts = any(isinstance(node, ir.Conversion) for node in ctx.walk(
             ctx.expand(ctx.index.metrics[monitor.metric.name].expr)))
