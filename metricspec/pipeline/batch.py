@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
+_COLLECT_PER_QUERY = False  # set while `_project_frozen` has paused the collector
 _FORKED_INDEX: Index | None = None  # what forked workers compile from
 PARALLEL_MIN_TASKS = 48
 _PACK_SLACK = 16  # queries a pack may miss before it is written again (and 5% of them)
@@ -80,11 +81,14 @@ def _project_frozen() -> Iterator[None]:
     if gc.get_freeze_count():
         yield
         return
+    global _COLLECT_PER_QUERY
     gc.freeze()
     try:
-        with paused():
+        with paused() as enabled:  # a caller that paused it itself is left to collect
+            _COLLECT_PER_QUERY = enabled
             yield
     finally:
+        _COLLECT_PER_QUERY = False
         gc.unfreeze()
 
 
@@ -150,7 +154,7 @@ def _compile_task(index: Index, task: Task) -> Outcome:
             culprits += _guarded("metric", member, backend,
                                  partial(compile_kind, "metric", index, member, backend))[1]
         done, failed = [], culprits or failed
-    if not gc.isenabled():  # paused by `_project_frozen`: this query's trees, now
+    if _COLLECT_PER_QUERY:  # `_project_frozen` paused the collector: this query's trees
         gc.collect(0)
     return done, failed
 
