@@ -206,8 +206,8 @@ class Cache:
 
     def description(self, obj: Any) -> Description:
         """`describe(obj)`, kept from the parse entry when `obj` was read by `parsed`."""
-        found = self._described.get(id(obj))
-        return found[1] if found is not None and found[0] is obj else describe(obj)
+        found = self._described.get(id(obj))  # holds `obj`: its address is not reused
+        return found[1] if found is not None else describe(obj)
 
     def get_pack(self, name: str, wanted: Iterable[str]) -> dict[str, Any] | None:
         """The values of the pack `name` (`put_pack`) under the keys in `wanted`, or None

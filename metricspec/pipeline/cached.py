@@ -163,10 +163,8 @@ class QueryKeys:
     def query(self, kind: Kind, name: str, backend: Backend,
               request: Request | None = None) -> str:
         """The cache key of one query."""
-        if id(backend) not in self._backends:
-            self._backends[id(backend)] = (backend, backend.model_dump_json())
-        own, definition = self._backends[id(backend)]
-        if own is not backend:  # another object at a reused address
-            definition = backend.model_dump_json()
+        # the backend is held with its JSON, so no other object can take its address
+        definition = self._backends.setdefault(
+            id(backend), (backend, backend.model_dump_json()))[1]
         return key("sql", self.fingerprint, definition, kind, name,
                    repr(request or Request()), self.definitions(kind, name))
