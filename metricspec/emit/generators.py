@@ -29,7 +29,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 from sqlglot import exp, transforms
 from sqlglot.dialects.dialect import Dialect
@@ -47,19 +47,17 @@ LEFT_OUT = frozenset({
 Handler = Callable[[Generator, exp.Expr], str]
 
 
-def lean_dialect(dialect_name: str) -> bool:
-    """Whether the dialect has a lean generator (then `generate` wants `clean_selects`)."""
-    return _lean_class(dialect_name) is not None
-
-
-def generate(tree: exp.Expr, dialect_name: str,
-             clean: dict[int, exp.Expr] | Literal["find"] | None = "find") -> str:
-    """Pretty SQL for `tree` (mutated, as sqlglot's generator does with `copy=False`);
-    `clean`: `clean_selects(tree)` when the caller has it (a walk saved), else found here."""
+def generate(tree: exp.Expr, dialect_name: str, nodes: list[exp.Expr] | None = None,
+             before: Callable[[], object] | None = None) -> str:
+    """Pretty SQL for `tree` (mutated, as sqlglot's generator does with `copy=False`).
+    `nodes`: the tree's nodes, each before those below it, when the caller has walked it;
+    `before`: a change to make to the tree once its clean SELECTs are found (the SELECTs it
+    holds do not change)."""
     dialect = Dialect.get_or_raise(dialect_name)
     lean = _lean_class(dialect_name)
-    if isinstance(clean, str):  # "find"
-        clean = clean_selects(tree) if lean is not None else None
+    clean = clean_selects(tree, nodes) if lean is not None else None
+    if before is not None:
+        before()
     if lean is None or clean is None:
         return dialect.generate(tree, copy=False, pretty=True,
                                 unsupported_level=ErrorLevel.RAISE)

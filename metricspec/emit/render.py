@@ -8,7 +8,7 @@ from sqlglot import exp
 
 from metricspec import __version__
 from metricspec.backends import Backend
-from metricspec.emit.generators import clean_selects, generate, lean_dialect
+from metricspec.emit.generators import generate
 from metricspec.emit.precedence import parenthesize, preorder
 
 
@@ -34,7 +34,5 @@ def render_sql(
         *[f"-- {_clean(note)}" for note in notes],
     ]
     nodes = preorder(tree)  # one walk for both passes: the SELECTs first, then parentheses
-    clean = clean_selects(tree, nodes) if lean_dialect(backend.sqlglot_dialect) else None
-    parenthesize(tree, nodes)
-    body = generate(tree, backend.sqlglot_dialect, clean)
+    body = generate(tree, backend.sqlglot_dialect, nodes, lambda: parenthesize(tree, nodes))
     return "\n".join(header) + "\n" + body + "\n"
