@@ -191,7 +191,7 @@ class ExprRules(BuilderBase):
         return ir.PeriodOffset(span=self.span_of(meta), amount=amount, unit=unit)
 
     def same_period_baseline(self, meta: Meta, children: list[Token]) -> ir.PeriodOffset:
-        unit = OFFSET_UNITS.get(str(children[0]).lower())
+        unit = TIME_UNITS.get(str(children[0]).lower())
         if unit is None:
             self._error("MS453", f"unknown period `{children[0]}`", children[0],
                         "use e.g. `same period last week` (hour, day, week, month, quarter, "
@@ -207,7 +207,7 @@ class ExprRules(BuilderBase):
         positive whole number (or longer than a century)."""
         number, unit = children
         value = self._number(number)
-        name = OFFSET_UNITS.get(str(unit).lower())
+        name = TIME_UNITS.get(str(unit).lower())
         if name is None:
             self._error("MS453", f"unknown offset unit `{unit}`", unit,
                         "use minutes, hours, days, weeks, months, quarters or years")
@@ -247,9 +247,6 @@ class ExprRules(BuilderBase):
 #: The short forms of `to_date` and the period each accumulates to.
 TO_DATE_SHORT = {"mtd": "month", "qtd": "quarter", "ytd": "year", "fqtd": "fiscal_quarter",
                  "fytd": "fiscal_year"}
-
-#: Spellings of an offset's unit: those of durations (minutes to years).
-OFFSET_UNITS = TIME_UNITS
 
 
 #: The periods `to_date(m, …)` accumulates to (plan.calendar cuts them).

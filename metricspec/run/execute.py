@@ -169,8 +169,6 @@ def preflight_columns(plan: ExperimentPlan | MetricQueryPlan) -> dict[ir.Source,
     return {sources[name]: set(cols) for name, cols in plan.columns_read().items()}
 
 
-
-
 # ------------------------------------------------------------ runs
 
 
