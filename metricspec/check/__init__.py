@@ -60,7 +60,7 @@ RULES: tuple[Rule, ...] = (
     types.rule_ratio_entities,
     types.rule_windows,
     types.rule_metadata,
-    lambda ctx: filters.rule_filters(ctx.index),
+    filters.rule_filters,
     joins.rule_entity_graph,
     joins.rule_join_references,
     kpis.rule_kpi_compositions,

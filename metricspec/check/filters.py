@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from metricspec import ir
+from metricspec.check.context import Context
 from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.entity_graph import EntityGraph, joins_to
 from metricspec.filters import parse_filter
-from metricspec.semantic import Index
 
 
 def check_filter(flt: ir.Filter, source: ir.Source | None,
@@ -79,11 +79,11 @@ def _line_col(flt: ir.Filter, offset: int) -> tuple[int, int]:
     return flt.span.line + newlines, offset - before.rfind("\n")
 
 
-def rule_filters(index: Index) -> Iterator[Diagnostic]:
+def rule_filters(ctx: Context) -> Iterator[Diagnostic]:
     """Check every filter in the project against the source it filters."""
-    graph = EntityGraph(index.sources)
+    index, graph = ctx.index, ctx.graph
     for metric in index.project.metrics:
-        for node in ir.walk(metric.expr):
+        for node in ctx.walk(metric.expr):
             if isinstance(node, ir.Aggregate) and node.filter:
                 yield from check_filter(node.filter, index.sources.get(node.source.name),
                                         graph)
