@@ -9,12 +9,13 @@ merge over refreshes (the `latency_p95` percentile guardrail and CUPED): its oth
 segments and assignment, as `summarizer_v2_incremental` in a copy of the example specs.
 
 The demo generator writes each event table in time order (as logged). The demo warehouse is
-generated fresh into a temporary folder (DuckDB's default row groups, or `--row-group-size`
-rows per row group; the shared benchmark warehouses are not touched). Then:
+generated fresh into a temporary folder (as `metricspec demo` stores it, in row groups of
+2,048 rows, or `--row-group-size` rows per row group; the shared benchmark warehouses are not
+touched). Then:
 
 1. a copy holding the rows before 2026-10-13 builds the state (`run --incremental`, as the
    daily refreshes until day 12 would have), day 13's rows are appended and the day-13
-   refresh runs (lookback 1 hour);
+   refresh runs (lookback 1 hour, `--lookback-hours`);
 2. that state is copied into a byte copy of the demo warehouse, where the day-14 refresh
    (lookback 1 hour: from 23:00 on day 13) and a full run are measured — both read the demo
    warehouse's own storage.
@@ -43,6 +44,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 
+from metricspec.demo.generate import ROW_GROUP_SIZE  # noqa: E402
 from metricspec.run.connections import connect  # noqa: E402
 from metricspec.run.execute import run_experiment  # noqa: E402
 from metricspec.run.incremental import run_incremental  # noqa: E402
@@ -66,11 +68,15 @@ EXPERIMENT = """experiment summarizer_v2_incremental "summarizer_v2 without its 
 
 
 def demo_warehouse(path: Path, scale: float, row_group: int | None) -> None:
+    """The demo warehouse as `metricspec demo` writes it (row groups of
+    `metricspec.demo.generate.ROW_GROUP_SIZE`), or with `row_group` rows per row group."""
     from metricspec.demo import generate
 
+    if row_group is None:
+        generate(path, scale=scale)
+        return
     con = duckdb.connect()
-    option = f" (ROW_GROUP_SIZE {row_group})" if row_group else ""
-    con.execute(f"ATTACH '{path}' AS demo{option}")
+    con.execute(f"ATTACH '{path}' AS demo (ROW_GROUP_SIZE {row_group})")
     con.execute("USE demo")
     generate(con, scale=scale)
     con.close()
@@ -140,8 +146,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--row-group-size", type=int, default=None,
-                        help="rows per row group of the generated warehouse (DuckDB's default)")
+                        help="rows per row group of the generated warehouse (default: as `metricspec demo` "
+                             "writes it; DuckDB's own default is 122880)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--lookback-hours", type=float, default=1.0,
+                        help="the refreshes' lookback (`run --incremental` defaults to 24)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="metricspec-incremental-"))
     try:
@@ -151,7 +160,7 @@ def main() -> None:
         ws = Workspace.load(specs)
         assert ws.ok, ws.render()
         index, name = ws.index, "summarizer_v2_incremental"
-        lookback = dt.timedelta(hours=1)
+        lookback = dt.timedelta(hours=args.lookback_hours)
         demo, state = work / "demo.duckdb", work / "state.duckdb"
         started = time.perf_counter()
         demo_warehouse(demo, args.scale, args.row_group_size)
@@ -165,7 +174,7 @@ def main() -> None:
             _, day13 = run_incremental(index, name, conn, lookback)
         assert built.rebuilt is not None and day13.rebuilt is None, (built, day13)
         # a rewrite of the state must not merge the demo's row groups at checkpoint
-        url = "?max_vacuum_tasks=0" if args.row_group_size else ""
+        url = "?max_vacuum_tasks=0"
         times: dict[str, list[tuple[float, float]]] = {"incremental": [], "full": []}
         for run in range(args.runs):
             copy = work / f"measured{run}.duckdb"
@@ -183,10 +192,10 @@ def main() -> None:
             copy.unlink()
         assert refresh.rebuilt is None, refresh
         f, i = by_table(full.cost), by_table(inc.cost)
-        groups = args.row_group_size or "DuckDB's default"
+        groups = f"{args.row_group_size or ROW_GROUP_SIZE:,}"
         print(f"demo scale {args.scale:g} (time-ordered, {groups} rows per row group); "
-              f"day-14 refresh from {refresh.cutoff} (lookback 1 h), after the day-13 one "
-              f"from {day13.cutoff}")
+              f"day-14 refresh from {refresh.cutoff} (lookback {args.lookback_hours:g} h), "
+              f"after the day-13 one from {day13.cutoff}")
         print(f"{'table':58} {'full run':>10} {'incremental':>12}")
         for table in sorted(set(f) | set(i)):
             print(f"{table:58} {f.get(table, 0):>10,} {i.get(table, 0):>12,}")

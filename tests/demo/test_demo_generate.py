@@ -10,6 +10,8 @@ import pytest
 from demo_warehouse import Warehouse
 
 from metricspec.demo import generate
+from metricspec.demo.generate import ROW_GROUP_SIZE
+from metricspec.run.cost import duckdb_profile
 
 TABLES = ("users", "assignments", "conversations", "messages", "feedback")
 
@@ -66,6 +68,27 @@ def test_generates_into_a_file_and_replaces_only_its_own_tables(tmp_path: Path) 
         assert con.execute("SELECT count(*) FROM support.users").fetchone() == (
             summary.rows["users"],
         )
+
+
+def test_a_file_is_stored_in_small_row_groups_so_a_time_range_reads_only_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "it's here.duckdb"  # a quote in the path is data, not SQL
+    generate(path, scale=0.1)
+    with duckdb.connect(str(path)) as con:
+        largest = con.execute(
+            "SELECT max(count) FROM pragma_storage_info('support.messages')").fetchone()
+        assert largest is not None and largest[0] <= ROW_GROUP_SIZE
+        con.execute("PRAGMA enable_profiling = 'no_output'")
+        total, day = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE ts >= TIMESTAMP '2026-10-14') FROM "
+            "support.messages WHERE ts < TIMESTAMP '2026-10-15'").fetchone()  # type: ignore[misc]
+        con.execute("SELECT count(*) FROM support.messages WHERE ts >= TIMESTAMP '2026-10-14' "
+                    "AND ts < TIMESTAMP '2026-10-15'").fetchall()
+        scanned = duckdb_profile(con.get_profiling_information(format="json")).rows
+    # one day's rows and at most the two row groups that straddle its edges
+    assert scanned is not None and day <= scanned <= day + 2 * ROW_GROUP_SIZE
+    assert scanned < total / 4
 
 
 def test_leaves_a_given_connection_open_and_reports_progress() -> None:
