@@ -146,8 +146,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--row-group-size", type=int, default=None,
-                        help="rows per row group of the generated warehouse (default: as `metricspec demo` "
-                             "writes it; DuckDB's own default is 122880)")
+                        help="rows per row group of the generated warehouse (default: as "
+                             "`metricspec demo` writes it; DuckDB's own default is 122880)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lookback-hours", type=float, default=1.0,
                         help="the refreshes' lookback (`run --incremental` defaults to 24)")
