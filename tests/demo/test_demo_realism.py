@@ -82,7 +82,8 @@ def test_hallucinations_drive_retries_corrections_escalations_and_thumbs_down(
         for prev, retry, correction in warehouse.rows("""
             WITH m AS (
               SELECT role, turn, is_retry, is_correction,
-                     lag(hallucinated) OVER (PARTITION BY conversation_id ORDER BY message_id) AS prev
+                     lag(hallucinated)
+                       OVER (PARTITION BY conversation_id ORDER BY message_id) AS prev
               FROM support.messages)
             SELECT prev, avg(is_retry::INT), avg(is_correction::INT)
             FROM m WHERE role = 'user' AND turn > 1 GROUP BY prev""")

@@ -159,7 +159,8 @@ def test_today_is_read_in_the_project_zone(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("METRICSPEC_TODAY", raising=False)
     east, west = today_or_override("Pacific/Kiritimati"), today_or_override("Pacific/Pago_Pago")
     assert (east - west).days in (1, 2)
-    calendars = [ir.Calendar.model_construct(timezone=z) for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago")]
+    calendars = [ir.Calendar.model_construct(timezone=z)
+                 for z in ("Pacific/Kiritimati", "Pacific/Pago_Pago")]
     assert (local_time(calendars[0]).date() - local_time(calendars[1]).date()).days in (1, 2)
     monkeypatch.setenv("METRICSPEC_TODAY", "2026-10-20")
     assert today_or_override("Pacific/Kiritimati") == dt.date(2026, 10, 20)
