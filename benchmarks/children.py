@@ -1,5 +1,6 @@
-"""What the timing benchmarks share: medians over fresh child processes of the script, and
-printing a cProfile's top entries."""
+"""What the timing benchmarks share: loading and checking a spec repo (timed, and refusing
+one with errors), medians over fresh child processes of the script, and printing a
+cProfile's top entries."""
 
 from __future__ import annotations
 
@@ -10,8 +11,30 @@ import pstats
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+
+def load_and_check(repo: str, backends: list[Any], cache: Any = None,
+                   root: Path | None = None) -> tuple[Any, dict[str, float]]:
+    """Parse and check `repo` as every command does; the project and the wall and CPU
+    seconds of each stage (`parse`, `check`, `cpu_parse`, `cpu_check`). A repo with errors
+    ends the process: timing a project that would not compile measures nothing."""
+    from metricspec.check import check
+    from metricspec.parse import load
+
+    c0, t0 = time.process_time(), time.perf_counter()
+    loaded = load([repo], root, cache) if cache is not None else load([repo])
+    c1, t1 = time.process_time(), time.perf_counter()
+    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
+    c2, t2 = time.process_time(), time.perf_counter()
+    errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
+    if errors:
+        raise SystemExit(f"{repo} has {len(errors)} errors, e.g. {errors[0].message}")
+    return loaded, {"parse": t1 - t0, "check": t2 - t1, "cpu_parse": c1 - c0,
+                    "cpu_check": c2 - c1}
 
 
 def median_of_children(script: str, mode: str, repo: Path, runs: int,

@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
-from children import median_of_children, print_profile  # noqa: E402
+from children import load_and_check, median_of_children, print_profile  # noqa: E402
 from synthetic_specs import write_repo  # noqa: E402
 
 DIALECTS = ("duckdb", "bigquery", "snowflake")
@@ -64,15 +64,12 @@ def together_child(repo: str) -> dict[str, float]:
     """Parse, check and compile as `metricspec compile --dialect duckdb,bigquery,snowflake`
     does: one compile_all call for every dialect, its workers sharing the whole batch."""
     from metricspec.backends import resolve_dialects
-    from metricspec.check import check
-    from metricspec.parse import load
     from metricspec.pipeline import compile_all
     from metricspec.semantic import Index
 
     backends = resolve_dialects(list(DIALECTS))
     t0 = time.perf_counter()
-    loaded = load([repo])
-    check(loaded.project, broken=loaded.broken, backends=backends)
+    loaded, _ = load_and_check(repo, backends)
     t1 = time.perf_counter()
     compiled, failed = compile_all(Index(loaded.project), backends,
                                    workers=os.cpu_count() or 1)
@@ -86,22 +83,14 @@ def child(repo: str) -> dict[str, float]:
     """Run the pipeline once in this process; return stage seconds and memory."""
     started = time.perf_counter()
     from metricspec.backends import resolve_dialects
-    from metricspec.check import check
-    from metricspec.parse import load
     from metricspec.pipeline import compile_all
     from metricspec.semantic import Index
 
     out: dict[str, float] = {"import": time.perf_counter() - started, "rss_imports": _rss_kib()}
     backends = resolve_dialects(list(DIALECTS))
     cpu0, t0 = time.process_time(), time.perf_counter()
-    loaded = load([repo])
-    c1, t1 = time.process_time(), time.perf_counter()
-    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
-    c2, t2 = time.process_time(), time.perf_counter()
-    errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
-    if errors:
-        raise SystemExit(f"synthetic repo has {len(errors)} errors, e.g. {errors[0].message}")
-    out |= {"parse": t1 - t0, "check": t2 - t1, "cpu_parse": c1 - cpu0, "cpu_check": c2 - c1}
+    loaded, stages = load_and_check(repo, backends)
+    out |= stages
     index = Index(loaded.project)
     queries = 0
     for backend in backends:
@@ -131,15 +120,12 @@ def one_query_child(repo: str) -> dict[str, float]:
     """After loading and checking the project: compile one query of 10 metrics by day (what
     `metricspec query` compiles), for each dialect; its first compile and the median of 5."""
     from metricspec.backends import resolve_dialects
-    from metricspec.check import check
-    from metricspec.parse import load
     from metricspec.pipeline import Request, compile_metrics
     from metricspec.plan.metric_query import Grain
     from metricspec.semantic import Index
 
     backends = resolve_dialects(list(DIALECTS))
-    loaded = load([repo])
-    check(loaded.project, broken=loaded.broken, backends=backends)
+    loaded, _ = load_and_check(repo, backends)
     index = Index(loaded.project)
     names = sorted(index.metrics)
     step = max(1, len(names) // ONE_QUERY_METRICS)  # metrics of several sources
@@ -183,16 +169,13 @@ def profile(n_metrics: int, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_repo(tmp, n_metrics)
         from metricspec.backends import resolve_dialects
-        from metricspec.check import check
-        from metricspec.parse import load
         from metricspec.pipeline import compile_all
         from metricspec.semantic import Index
 
         backends = resolve_dialects(list(DIALECTS))
         profiler = cProfile.Profile()
         profiler.enable()
-        loaded = load([tmp])
-        check(loaded.project, broken=loaded.broken, backends=backends)
+        loaded, _ = load_and_check(tmp, backends)
         index = Index(loaded.project)
         for backend in backends:
             compile_all(index, [backend])

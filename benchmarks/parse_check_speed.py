@@ -22,14 +22,13 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
-from children import median_of_children, print_profile  # noqa: E402
+from children import load_and_check, median_of_children, print_profile  # noqa: E402
 from synthetic_specs import write_repo  # noqa: E402
 
 DIALECTS = ("duckdb", "bigquery", "snowflake")
@@ -39,20 +38,10 @@ TARGET_SECONDS_AT_10000 = 3.0
 def child(repo: str) -> dict[str, float]:
     """Parse and check `repo` once in this process; return CPU and wall seconds."""
     from metricspec.backends import resolve_dialects
-    from metricspec.check import check
-    from metricspec.parse import load
 
-    backends = resolve_dialects(list(DIALECTS))
-    c0, t0 = time.process_time(), time.perf_counter()
-    loaded = load([repo])
-    c1, t1 = time.process_time(), time.perf_counter()
-    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
-    c2, t2 = time.process_time(), time.perf_counter()
-    errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
-    if errors:
-        raise SystemExit(f"synthetic repo has {len(errors)} errors, e.g. {errors[0].message}")
-    return {"parse": t1 - t0, "check": t2 - t1, "cpu_parse": c1 - c0, "cpu_check": c2 - c1,
-            "cpu": c2 - c0, "wall": t2 - t0}
+    _, out = load_and_check(repo, resolve_dialects(list(DIALECTS)))
+    return out | {"cpu": out["cpu_parse"] + out["cpu_check"],
+                  "wall": out["parse"] + out["check"]}
 
 
 def measure(repo: Path, runs: int) -> dict[str, float]:
@@ -66,14 +55,11 @@ def profile(n_metrics: int, top: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_repo(tmp, n_metrics)
         from metricspec.backends import resolve_dialects
-        from metricspec.check import check
-        from metricspec.parse import load
 
         backends = resolve_dialects(list(DIALECTS))
         profiler = cProfile.Profile()
         profiler.enable()
-        loaded = load([tmp])
-        check(loaded.project, broken=loaded.broken, backends=backends)
+        load_and_check(tmp, backends)
         profiler.disable()
     print_profile(profiler, f"{n_metrics} metrics", ("tottime", "cumulative"), top)
 
