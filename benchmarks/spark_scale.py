@@ -55,12 +55,7 @@ from sql_efficiency import warehouse_for  # noqa: E402
 from metricspec.analyze import analyze_rows, diagnose_rows  # noqa: E402
 from metricspec.plan.metric_query import Grain  # noqa: E402
 from metricspec.run.connections import Connection, connect  # noqa: E402
-from metricspec.run.execute import (  # noqa: E402
-    ExperimentRun,
-    run_daily,
-    run_experiment,
-    run_metrics,
-)
+from metricspec.run.execute import run_daily, run_experiment, run_metrics  # noqa: E402
 from metricspec.workspace import Workspace  # noqa: E402
 
 EXPERIMENT = "summarizer_v2"
@@ -181,7 +176,7 @@ def measure(index: Any, conn: Connection, runs: int, jvm: bool) -> dict[str, Any
     """The experiment `1 + runs` times (timed), once more under tracemalloc, then the
     analysis and the daily diagnostics as `metricspec run` does them."""
     timed = Timed(jvm)
-    run: ExperimentRun = timed(lambda: run_experiment(index, EXPERIMENT, conn))
+    run = timed(lambda: run_experiment(index, EXPERIMENT, conn))
     for _ in range(runs):
         timed(lambda: run_experiment(index, EXPERIMENT, conn))
     tracemalloc.start()
