@@ -89,8 +89,8 @@ def compile_(
 ) -> None:
     """Compile every metric, experiment, monitor, guardrail and KPI tree to SQL files.
 
-    Files are written atomically inside the output folder; `manifest.json` is written last,
-    and only when everything compiled (a failed compile removes the old one)."""
+    Files are written atomically; `manifest.json` last, only when everything compiled.
+    """
     from metricspec.outputs import check_writable
     from metricspec.pipeline import compile_all, write_all
 
