@@ -67,3 +67,13 @@ def test_emitted_long_format_columns_are_the_readers() -> None:
     from metricspec.stats.longformat import COLUMNS
 
     assert LONG_COLUMNS == COLUMNS
+
+
+def test_a_project_without_yaml_files_imports_no_yaml_reader(tmp_path: Path) -> None:
+    project = tmp_path / "specs"
+    project.mkdir()
+    (project / "sources.mspec").write_text((REPO / "specs" / "sources.mspec").read_text())
+    status, packages = imported(["check", str(project)], tmp_path)
+    assert status == 0
+    assert "lark" in packages  # the probe sees the DSL front end
+    assert not packages & {"ruamel", "yaml"}, packages & {"ruamel", "yaml"}

@@ -18,7 +18,6 @@ from metricspec import ir
 from metricspec.collector import paused
 from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.dsl import ParseResult, parse_text
-from metricspec.parse.yaml_spec import parse_yaml
 
 if TYPE_CHECKING:
     from metricspec.cache import Cache
@@ -69,6 +68,14 @@ def spec_files(paths: Iterable[str | Path] | str | Path) -> list[Path]:
     for p in found:
         unique.setdefault(str(p), p)
     return list(unique.values())
+
+
+def parse_yaml(text: str, file: str) -> ParseResult:
+    """Parse one YAML spec file (`parse.yaml_spec`). Its readers (ruamel, PyYAML) are
+    imported with the first YAML file: a project of `.mspec` files starts without them."""
+    from metricspec.parse.yaml_spec import parse_yaml as parse
+
+    return parse(text, file)
 
 
 def parse_source(text: str, file: str) -> ParseResult:
