@@ -69,7 +69,10 @@ def rule_window_lengths(ctx: Context) -> Iterator[Diagnostic]:
             continue
         for window in [n for n in ctx.walk(ctx.expand(metric.expr))
                        if isinstance(n, ir.Window)]:  # windows in expressions: plan.offsets
-            if not any(isinstance(n, (ir.Aggregate, ir.Conversion)) for n in ctx.walk(window)):
+            # A metric left unexpanded is unknown or in a cycle (its own error): what the
+            # window rolls up is then not known, so it is not called a constant.
+            rolled = (ir.Aggregate, ir.Conversion, ir.MetricRef)
+            if not any(isinstance(n, rolled) for n in ctx.walk(window)):
                 yield error("MS410", f"`{metric.name}` rolls up a constant: a window needs "
                             "something aggregated per period", metric.expr.span)
             length = window.length
