@@ -348,35 +348,47 @@ def _clip(text: str, limit: int = _MAX_TEXT) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _window(line: str, column: int) -> tuple[str, int]:
-    """At most `_MAX_LINE` characters of `line` around `column`, and the column in them."""
-    if len(line) <= _MAX_LINE:
+def _window(line: str, column: int, limit: int = _MAX_LINE) -> tuple[str, int]:
+    """At most `limit` characters of `line` around `column` (with an ellipsis at each cut
+    end), and the column in them."""
+    if len(line) <= limit:
         return line, column
-    start = max(0, min(column - 1 - _MAX_LINE // 3, len(line) - _MAX_LINE))
-    end = start + _MAX_LINE
+    start = max(0, min(column - 1 - limit // 3, len(line) - limit))
+    end = start + limit
     shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
     return shown, column - start + (1 if start else 0)
 
 
-def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
-    """Render like a compiler: location, code, message, the line and a caret under the span."""
+def render_text(diagnostic: Diagnostic, sources: SourceCache, width: int | None = None) -> str:
+    """Render like a compiler: location, code, message, the line and a caret under the span.
+
+    With `width` (a terminal's columns) the line is a window that fits it, so the caret
+    stays under its text, and a hint that would not fit beside the caret gets its own line.
+    """
     d, s = diagnostic, diagnostic.span
     head = (f"{_printable(s.file)}:{s.line}:{s.column}: {d.severity.value}[{d.code}]: "
             f"{_printable(d.message)}")
     out = [head]
+    hint = _printable(d.hint) if d.hint else None
     line = sources.line(s.file, s.line) if s.line > 0 else None
     if line is not None:
         gutter = str(s.line)
         pad = " " * len(gutter)
-        width = (s.end_column - s.column) if s.end_line == s.line else len(line) - s.column + 1
-        line, column = _window(line, s.column)
+        limit = _MAX_LINE
+        if width is not None:  # the gutter, and the two ellipses of a window
+            limit = max(20, min(_MAX_LINE, width - len(gutter) - 6 - 2))
+        span = (s.end_column - s.column) if s.end_line == s.line else len(line) - s.column + 1
+        line, column = _window(line, s.column, limit)
         shown = _printable(line.replace("\t", " "))
-        width = max(1, min(width, max(1, len(shown) - column + 1)))
-        caret = " " * (column - 1) + "^" * width
+        span = max(1, min(span, max(1, len(shown) - column + 1)))
+        caret = f"   {pad} | " + " " * (column - 1) + "^" * span
         out.append(f"   {gutter} | {shown}")
-        out.append(f"   {pad} | {caret}" + (f" {_printable(d.hint)}" if d.hint else ""))
-    elif d.hint:
-        out.append(f"   = hint: {_printable(d.hint)}")
+        if hint and width is not None and len(caret) + 1 + len(hint) > width:
+            out.extend([caret, f"   = hint: {hint}"])
+        else:
+            out.append(caret + (f" {hint}" if hint else ""))
+    elif hint:
+        out.append(f"   = hint: {hint}")
     out.extend(f"   = note: {_printable(n)}" for n in d.notes)
     return "\n".join(out)
 
@@ -423,8 +435,10 @@ def render_github(diagnostic: Diagnostic) -> str:
     return f"::{kind} {props}::{_github_escape(message)}"
 
 
-def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache) -> str:
-    """Render all diagnostics in one of the formats `text`, `json` or `github`."""
+def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache,
+           width: int | None = None) -> str:
+    """Render all diagnostics in one of the formats `text`, `json` or `github`; text fits
+    snippets to `width` columns when given (`render_text`)."""
     everything = sorted(diagnostics, key=Diagnostic.sort_key)
     ordered = [_shortened(d) for d in capped(everything)]
     if fmt == "json":
@@ -438,4 +452,4 @@ def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache) ->
         return json.dumps(payload, indent=2, ensure_ascii=False)
     if fmt == "github":
         return "\n".join(render_github(d) for d in ordered)
-    return "\n\n".join(render_text(d, sources) for d in ordered)
+    return "\n\n".join(render_text(d, sources, width) for d in ordered)

@@ -93,10 +93,12 @@ class Workspace:
     def index(self) -> Index:
         return Index(self.project)
 
-    def render(self, fmt: str = "text", diagnostics: Sequence[Diagnostic] | None = None) -> str:
-        """Diagnostics as text (with carets), JSON, or GitHub annotations."""
+    def render(self, fmt: str = "text", diagnostics: Sequence[Diagnostic] | None = None,
+               width: int | None = None) -> str:
+        """Diagnostics as text (with carets; snippets fit `width` columns when given), JSON,
+        or GitHub annotations."""
         chosen = self.diagnostics if diagnostics is None else diagnostics
-        return render(chosen, fmt, SourceCache(self.texts))
+        return render(chosen, fmt, SourceCache(self.texts), width)
 
     def summary(self) -> str:
         p = self.project

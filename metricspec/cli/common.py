@@ -219,7 +219,7 @@ def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False) -> Work
     """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
     ws = load_or_exit(paths, relative=relative)
     if not ws.ok:
-        out.print(ws.render("text", ws.errors), markup=False)
+        out.print(ws.render("text", ws.errors, out.width), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",
                   markup=True)
         raise typer.Exit(1)

@@ -56,7 +56,7 @@ def lock(
     ws = load_or_exit([spec_dir])
     blocking = [d for d in ws.errors if d.code != "MS517"]
     if blocking:
-        out.print(ws.render("text", blocking), markup=False)
+        out.print(ws.render("text", blocking, out.width), markup=False)
         error_line(f"the specs have {len(blocking)} error(s); nothing pinned")
         raise typer.Exit(1)
     # today in the project's zone, read once check has judged the zone (MS440)

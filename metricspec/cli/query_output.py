@@ -60,7 +60,8 @@ def where_errors(exc: Any) -> NoReturn:
         line = before.count("\n") + 1
         column = problem.start - (before.rfind("\n") + 1) + 1
         span = Span.point("--where", line, column, max(1, problem.end - problem.start))
-        shown = render_text(error(problem.code, problem.message, span, problem.hint), cache)
+        shown = render_text(error(problem.code, problem.message, span, problem.hint), cache,
+                            err.width)
         err.print(shown, markup=False, highlight=False)
     raise typer.Exit(2)
 

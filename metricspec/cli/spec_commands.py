@@ -58,7 +58,7 @@ def check(
     if fmt is CheckFormat.text:
         shown = ws.errors if VERBOSITY.quiet and not strict else ws.diagnostics
         if shown:
-            out.print(ws.render("text", shown), markup=False)
+            out.print(ws.render("text", shown, out.width), markup=False)
             out.print()
         verdict = ("[green]ok[/]" if ws.ok and not (strict and ws.warnings)
                    else "[red]failed[/]")
@@ -101,7 +101,7 @@ def compile_(
     cache = cache_or_none(paths or spec_dir, no_cache)
     ws = load_or_exit(paths or spec_dir, relative=True, cache=cache)
     if not ws.ok:
-        out.print(ws.render("text"), markup=False)
+        out.print(ws.render("text", width=out.width), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
     clock.step(f"loaded and checked {ws.summary()}")

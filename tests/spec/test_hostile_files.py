@@ -121,6 +121,24 @@ def test_snippets_show_a_window_around_the_column() -> None:
     assert snippet.index("bad") == caret.index("^^^")     # the caret stays under the name
 
 
+@pytest.mark.parametrize("width", [40, 80, 100])
+@pytest.mark.parametrize("column", [1, 30, 75, 140])
+def test_snippets_fit_the_terminal_with_the_caret_under_the_span(width: int, column: int) -> None:
+    line = "".join(chr(ord("a") + i % 26) for i in range(160))
+    span = Span.point("f.mspec", 1, column, 3)
+    hint = "a filter may only use columns of `feedback`, the source it counts"
+    text = render([error("MS405", "`x` is not a column", span, hint)], "text",
+                  SourceCache({"f.mspec": line}), width)
+    _, snippet, caret, *rest = text.splitlines()
+    assert len(snippet) <= width and len(caret) <= width
+    under = caret.index("^^^")
+    assert snippet[under:under + 3] == line[column - 1:column + 2]
+    if caret.endswith(hint):  # beside the caret when it fits, else on a line of its own
+        assert rest == []
+    else:
+        assert rest == [f"   = hint: {hint}"]
+
+
 def test_repeated_errors_are_capped_per_file_and_code() -> None:
     many = [error("MS201", f"unknown metric `u{i}`", Span.point("a.mspec", i + 1, 1))
             for i in range(1000)]
