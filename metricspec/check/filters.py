@@ -31,15 +31,29 @@ def check_filter(flt: ir.Filter, source: ir.Source | None,
         if graph is not None and joined(graph, source, ref.table, ref.name):
             continue
         if ref.table and ref.table != source.name:
-            out.append(error("MS405", f"`{ref.table}.{ref.name}` is not a column of "
-                             f"`{source.name}`", span,
-                             f"a filter may only use columns of `{source.name}`"))
+            out.append(_elsewhere(ref.table, ref.name, source, graph, span))
         elif source.typed and ref.name not in known:
             hint = did_you_mean(ref.name, known) or (
                 f"SQL text goes in single quotes: '{ref.name}'" if ref.quoted else None)
             out.append(error("MS405", f"unknown column `{ref.name}` in source "
                              f"`{source.name}`", span, hint))
     return out
+
+
+def _elsewhere(table: str, name: str, source: ir.Source, graph: EntityGraph | None,
+               span: ir.Span) -> Diagnostic:
+    """MS405 for `table.name` where `table` is neither the source nor a table it joins to:
+    the name nearest `table` among those, else what a filter may read."""
+    tables = sorted({e.target for p in graph.paths(source.name) for e in p.edges}
+                    if graph is not None else ())
+    where = " or of a table it joins to" if tables else ""
+    named = ", ".join(f"`{t}`" for t in tables[:5]) + (", …" if len(tables) > 5 else "")
+    hint = did_you_mean(table, [source.name, *tables]) or (
+        f"a filter may use the columns of `{source.name}` and the dimensions of the tables "
+        f"it joins to ({named})" if tables else
+        f"a filter may only use columns of `{source.name}` (it joins to no table)")
+    return error("MS405", f"`{table}.{name}` is not a column of `{source.name}`{where}", span,
+                 hint)
 
 
 def joined(graph: EntityGraph, source: ir.Source, table: str | None, name: str) -> bool:

@@ -52,6 +52,7 @@ metric unknown = count(messages where users.colour = 'red')
 metric many = count(tickets where snapshots.score = 'a')
 metric one_to_many = count(users where tickets.severity = 'high')
 metric not_a_path = count(messages where app.events.status = 'x')
+metric typo_table = count(messages where userz.region = 'eu')
 
 # Expected diagnostics (code @ line:column):
 # expect: MS206 @ 6:24
@@ -65,3 +66,4 @@ metric not_a_path = count(messages where app.events.status = 'x')
 # expect: MS431 @ 52:35
 # expect: MS431 @ 53:40
 # expect: MS405 @ 54:42
+# expect: MS405 @ 55:42 hint=users
