@@ -32,7 +32,8 @@ def incremental_or_exit(index: Any, experiment: str, lookback: str, budget: Any)
     problems = incremental_problems(plan)
     if problems:
         usage_error(f"--incremental: experiment `{experiment}` cannot be refreshed "
-                    f"incrementally: {'; '.join(problems)}")
+                    "incrementally:\n" + "".join(f"  - {p}\n" for p in problems)
+                    + "  run it without --incremental: a full run reads every event")
 
     def refresh(conn: Connection, step: Any) -> Any:
         result, done = run_incremental(index, experiment, conn, window, step)

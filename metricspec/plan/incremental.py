@@ -21,18 +21,17 @@ def incremental_problems(plan: ExperimentPlan) -> list[str]:
     problems: list[str] = []
     for base in plan.bases:
         if base.quantile is not None:
-            problems.append(f"metric `{base.name}` is a percentile of events, which does not "
-                            "merge over refreshes")
+            problems.append(f"metric `{base.name}`: a percentile of events does not merge "
+                            "over refreshes")
         elif base.conversion is not None:
-            problems.append(f"metric `{base.name}` is a conversion within a window, which "
-                            "does not merge over refreshes")
+            problems.append(f"metric `{base.name}`: a conversion within a window does not "
+                            "merge over refreshes")
         elif base.cuped:
-            problems.append(f"metric `{base.name}` uses a CUPED pre-period, which the "
-                            "incremental state does not keep")
+            problems.append(f"metric `{base.name}`: the state keeps no CUPED pre-period")
         else:
             for comp in (base.x, base.y):
                 if comp is not None and comp.func not in ADDITIVE:
-                    problems.append(f"metric `{base.name}` has a `{comp.func}` component, "
-                                    "which does not add over refreshes")
+                    problems.append(f"metric `{base.name}`: a `{comp.func}` component does not "
+                                    "add over refreshes")
                     break
     return problems
