@@ -54,11 +54,15 @@ class Workspace:
     @classmethod
     def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
              today: dt.date | None = None, root: Path | None = None,
-             cache: Cache | None = None) -> Workspace:
+             cache: Cache | None = None, compile_check: bool = True) -> Workspace:
         """Parse and check every spec file under `paths` (files or folders); a
         `metricspec.lock` beside the spec folder is checked against `today`; with `root`,
         files are named relative to it (see `metricspec.parse.load`); with a `cache`
-        (`metricspec.cache`), files and queries compiled before are read from it."""
+        (`metricspec.cache`), files and queries compiled before are read from it.
+
+        With `backends`, what they cannot compute is checked too, and, unless
+        `compile_check` is off (for a command that compiles next and reports its own
+        failures), everything is compiled for them as `check --dialect` does."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
@@ -71,7 +75,7 @@ class Workspace:
         found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
                       lock_error=lock_error, today=today)
         diagnostics = loaded.diagnostics + found
-        if backends and not any(d.is_error for d in diagnostics):
+        if backends and compile_check and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends, cache)
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,

@@ -101,16 +101,19 @@ def dialects_or_exit(names: list[str] | None, default: tuple[str, ...] = ()) -> 
 
 
 def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None,
-                 *, relative: bool = False, cache: Cache | None = None) -> Workspace:
-    """Load specs; with `relative`, files are named relative to the project root (for
-    outputs that must be the same from any folder: SQL headers, plans, docs)."""
+                 *, relative: bool = False, cache: Cache | None = None,
+                 compile_check: bool = True) -> Workspace:
+    """Load specs, checked for `backends`; with `relative`, files are named relative to the
+    project root (for outputs that must be the same from any folder: SQL headers, plans,
+    docs); `compile_check` as in `Workspace.load`."""
     from metricspec.cli.settings import root_for
     from metricspec.workspace import NoSpecFiles, Workspace
 
     paths = paths or [Path("specs")]
     try:
         return Workspace.load(*paths, backends=backends or [],
-                              root=root_for(paths) if relative else None, cache=cache)
+                              root=root_for(paths) if relative else None, cache=cache,
+                              compile_check=compile_check)
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
 
@@ -215,15 +218,34 @@ SpecDirOpt = Annotated[list[Path] | None, typer.Option(
     "else specs/).", show_default=False)]
 
 
-def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False) -> Workspace:
-    """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
-    ws = load_or_exit(paths, relative=relative)
+def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False,
+                    url: str | None = None, backends: list[Backend] | None = None,
+                    ) -> Workspace:
+    """Load specs for a command that needs them clean: print the errors and exit 1 if not.
+    With the `backends` it compiles for, or the `url` of the warehouse it will run on, what
+    those engines cannot compute is a spec error here (as `check --dialect` reports it),
+    not a failure after connecting."""
+    backends = [*(backends or []), *(backends_of_url(url) if url is not None else [])]
+    ws = load_or_exit(paths, backends, relative=relative, compile_check=False)
     if not ws.ok:
         out.print(ws.render("text", ws.errors, out.width), markup=False)
-        err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",
-                  markup=True)
+        dialect = f" --dialect {','.join(b.name for b in backends)}" if backends else ""
+        err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec "
+                  f"check{dialect}`", markup=True)
         raise typer.Exit(1)
     return ws
+
+
+def backends_of_url(url: str) -> list[Backend]:
+    """The backend a warehouse URL names (none for a URL that names none: connecting
+    reports that)."""
+    from metricspec.backends import get_backend
+    from metricspec.run.connections import SUPPORTED_SCHEMES, WarehouseError, parse_url
+
+    try:
+        return [get_backend(SUPPORTED_SCHEMES[parse_url(url).scheme])]
+    except (WarehouseError, KeyError, ValueError):
+        return []
 
 
 def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:

@@ -49,7 +49,7 @@ def plan(
     from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
     from metricspec.plan.experiment import history_plan, plan_experiment
 
-    ws = load_ok_or_exit(paths, relative=True)
+    ws = load_ok_or_exit(paths, relative=True, url=url)
     name_or_exit(ws, experiment, ("experiment",))
     if output is not None:
         from metricspec.outputs import check_writable
@@ -134,7 +134,7 @@ def docs(
     from metricspec.document.docs import SiteData, build_site
     from metricspec.outputs import check_writable
 
-    ws = load_ok_or_exit(paths or spec_dir, relative=True)
+    ws = load_ok_or_exit(paths or spec_dir, relative=True, url=url)
     if url is None and (period or vs or until):
         usage_error("--period, --vs and --until need --warehouse")
     with output_errors():

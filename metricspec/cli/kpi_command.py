@@ -87,7 +87,7 @@ def kpi(
     from metricspec.document.kpi_explain import Period
     from metricspec.plan.lower import PlanError
 
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, url=url)
     name_or_exit(ws, name, ("kpi",))
     try:
         current, baseline = Period.parse(period), Period.parse(vs)

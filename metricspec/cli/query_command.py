@@ -54,7 +54,7 @@ def query(
     from metricspec.run.execute import run_metrics_costed
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, url=url)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
     calendar = ws.index.calendar

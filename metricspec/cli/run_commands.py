@@ -218,7 +218,7 @@ def run(
     from metricspec.stats import LongFormatError
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, url=url)
     name_or_exit(ws, experiment, ("experiment",))
     check_look(ws.index, experiment, look)
     check_outputs(html, stats_out)
@@ -324,7 +324,7 @@ def monitor(
     from metricspec.run.execute import run_monitor
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, url=url)
     index = ws.index
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
     for name in chosen:

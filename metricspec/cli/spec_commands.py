@@ -99,7 +99,8 @@ def compile_(
     # spec files are named relative to the project root in the SQL headers, so a build is
     # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
     cache = cache_or_none(paths or spec_dir, no_cache)
-    ws = load_or_exit(paths or spec_dir, relative=True, cache=cache)
+    ws = load_or_exit(paths or spec_dir, backends, relative=True, cache=cache,
+                      compile_check=False)
     if not ws.ok:
         out.print(ws.render("text", width=out.width), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
@@ -183,7 +184,7 @@ def sql(
     from metricspec.plan.metric_query import Grain
 
     [backend] = dialects_or_exit([dialect])
-    ws = load_ok_or_exit(paths, relative=True)
+    ws = load_ok_or_exit(paths, relative=True, backends=[backend])
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),

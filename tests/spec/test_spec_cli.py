@@ -266,3 +266,37 @@ def test_strict_fails_on_warnings() -> None:
     assert check(str(SPECS), "--strict")[0] == 0
     status, output = check(str(BROKEN / "backend_bigquery.mspec"), "--strict")
     assert status == 0, output      # without --dialect bigquery there is nothing to warn about
+
+
+# ------------------------------------------------- the target engine, judged by check
+
+APPROXIMATE = """source events = table app.events { entity user_id; time ts }
+metric users = count_distinct(events.user_id)
+metric users_approx = count_distinct(events.user_id, approximate)
+metric wau_approx = rolling(users_approx, 7 days)
+"""
+
+
+def test_compile_for_a_dialect_reports_what_it_cannot_compute(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "p.mspec").write_text(APPROXIMATE, encoding="utf-8")
+    result = runner.invoke(app, ["compile", str(tmp_path / "specs"), "--dialect", "postgres",
+                                 "--out", str(tmp_path / "build")])
+    assert result.exit_code == 1
+    assert "error[MS455]" in result.output and "p.mspec:3:" in result.output
+    assert "internal error" not in result.output and not (tmp_path / "build").exists()
+    ok = runner.invoke(app, ["compile", str(tmp_path / "specs"), "--dialect", "duckdb",
+                             "--out", str(tmp_path / "build")])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_a_warehouse_command_checks_the_specs_for_its_engine_before_connecting(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p.mspec").write_text(APPROXIMATE, encoding="utf-8")
+    # nothing listens on port 1: reaching the warehouse would be exit 3, a warehouse error
+    result = runner.invoke(app, ["query", "users_approx", "--spec-dir", str(tmp_path),
+                                 "--warehouse", "postgresql://nobody@127.0.0.1:1/db"])
+    assert result.exit_code == 1, result.output
+    assert "error[MS455]" in result.output and "check --dialect postgres" in result.output
+    assert "internal error" not in result.output
