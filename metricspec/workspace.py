@@ -113,11 +113,15 @@ class Workspace:
 
     # ------------------------------------------------------------ notebooks
 
-    def checked_index(self) -> Index:
-        """The index of a project without errors; a ValueError lists them otherwise."""
-        if not self.ok:
-            raise ValueError(f"the specs have {len(self.errors)} error(s):\n"
-                             f"{self.render('text', self.errors)}")
+    def checked_index(self, backend: Backend | None = None) -> Index:
+        """The index of a project without errors (for `backend` too, when given: what it
+        cannot compute, as `check --dialect`); a ValueError lists them otherwise."""
+        errors = self.errors
+        if not errors and backend is not None:
+            errors = [d for d in check(self.project, backends=[backend]) if d.is_error]
+        if errors:
+            raise ValueError(f"the specs have {len(errors)} error(s):\n"
+                             f"{self.render('text', errors)}")
         return self.index
 
     def sql(self, name: str, dialect: str = "duckdb", **options: Any) -> str:
@@ -126,7 +130,8 @@ class Workspace:
         from metricspec.backends import get_backend
         from metricspec.pipeline import compile_object
 
-        return compile_object(self.checked_index(), name, get_backend(dialect), **options).sql
+        backend = get_backend(dialect)
+        return compile_object(self.checked_index(backend), name, backend, **options).sql
 
     def run(self, experiment: str, warehouse: str = DEFAULT_WAREHOUSE) -> ExperimentOutcome:
         """Compile, run and analyse an experiment, as `metricspec run` does: with the
