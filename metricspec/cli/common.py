@@ -239,12 +239,12 @@ def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False,
 def backends_of_url(url: str) -> list[Backend]:
     """The backend a warehouse URL names (none for a URL that names none: connecting
     reports that)."""
-    from metricspec.backends import get_backend
-    from metricspec.run.connections import SUPPORTED_SCHEMES, WarehouseError, parse_url
+    from metricspec.backends import UnknownBackend, backend_for_scheme
 
+    scheme, separator, _ = url.partition("://")
     try:
-        return [get_backend(SUPPORTED_SCHEMES[parse_url(url).scheme])]
-    except (WarehouseError, KeyError, ValueError):
+        return [backend_for_scheme(scheme.lower())] if separator else []
+    except UnknownBackend:
         return []
 
 
