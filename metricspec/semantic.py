@@ -113,6 +113,32 @@ class Index:
         self._sources_of[metric] = tuple(names)
         return list(names)
 
+    def metrics_of(self, name: str) -> list[str]:
+        """The metrics an object computes, with every metric they are built from: a metric,
+        an experiment (its primary, secondary and guardrail metrics and `pre(…)`
+        covariates), a monitor, a guardrail or a KPI tree."""
+        found = self.find(name)
+        if found is None:
+            return []
+        _, obj = found
+        named: list[str] = []
+        if isinstance(obj, ir.Metric):
+            named = [obj.name]
+        elif isinstance(obj, ir.Experiment):
+            named = experiment_metric_names(obj) + [
+                c.ref.name for c in obj.covariates if c.kind == "pre"]
+        elif isinstance(obj, ir.Monitor | ir.Guardrail):
+            named = [obj.metric.name] if obj.metric is not None else []
+        elif isinstance(obj, ir.Kpi):
+            named = [e.parent.name for e in obj.edges] + [
+                d.metric.name for e in obj.edges for d in e.drivers]
+            named += [obj.north_star.name] if obj.north_star else []
+        seen: dict[str, None] = {}
+        for metric in named:
+            for dep in self.closure(metric) if metric in self.metrics else ():
+                seen.setdefault(dep)
+        return list(seen)
+
     def uses_of(self, metric: str) -> dict[str, list[str]]:
         """What refers to a metric: other metrics, KPI trees, guardrails, experiments,
         monitors (for the docs catalog)."""

@@ -113,12 +113,27 @@ class Workspace:
 
     # ------------------------------------------------------------ notebooks
 
-    def checked_index(self, backend: Backend | None = None) -> Index:
-        """The index of a project without errors (for `backend` too, when given: what it
-        cannot compute, as `check --dialect`); a ValueError lists them otherwise."""
+    def engine_errors(self, backends: Iterable[Backend], uses: Iterable[str] = ()
+                      ) -> list[Diagnostic]:
+        """What `backends` cannot compute, as `check --dialect` reports it, among the metrics
+        of the objects named in `uses` (every object when none; errors outside any metric's
+        expression, a source's, always count): a metric a command does not use may be one
+        only another warehouse computes."""
+        found = [d for d in check(self.project, backends=list(backends)) if d.is_error]
+        names = list(uses)
+        if not names:
+            return found
+        every = self.index.metrics
+        used = [every[m] for n in names for m in self.index.metrics_of(n)]
+        return [d for d in found if any(_inside(d, m) for m in used)
+                or not any(_inside(d, m) for m in every.values())]
+
+    def checked_index(self, backend: Backend | None = None, uses: Iterable[str] = ()) -> Index:
+        """The index of a project without errors (nor any `backend` cannot compute among the
+        objects it `uses`, `engine_errors`); a ValueError lists them otherwise."""
         errors = self.errors
         if not errors and backend is not None:
-            errors = [d for d in check(self.project, backends=[backend]) if d.is_error]
+            errors = self.engine_errors([backend], uses)
         if errors:
             raise ValueError(f"the specs have {len(errors)} error(s):\n"
                              f"{self.render('text', errors)}")
@@ -131,7 +146,8 @@ class Workspace:
         from metricspec.pipeline import compile_object
 
         backend = get_backend(dialect)
-        return compile_object(self.checked_index(backend), name, backend, **options).sql
+        return compile_object(self.checked_index(backend, [name]), name, backend,
+                              **options).sql
 
     def run(self, experiment: str, warehouse: str = DEFAULT_WAREHOUSE) -> ExperimentOutcome:
         """Compile, run and analyse an experiment, as `metricspec run` does: with the
@@ -178,6 +194,13 @@ def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] 
         return read(path), None
     except LockError as exc:
         return None, (str(path), str(exc))
+
+
+def _inside(d: Diagnostic, metric: ir.Metric) -> bool:
+    """Whether `d` points into the expression of `metric`."""
+    s = metric.expr.span
+    return d.span.file == s.file and (
+        (s.line, s.column) <= (d.span.line, d.span.column) <= (s.end_line, s.end_column))
 
 
 def _compile_diagnostics(project: ir.Project, backends: Sequence[Backend],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -218,22 +218,32 @@ SpecDirOpt = Annotated[list[Path] | None, typer.Option(
     "else specs/).", show_default=False)]
 
 
-def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False,
-                    url: str | None = None, backends: list[Backend] | None = None,
-                    ) -> Workspace:
-    """Load specs for a command that needs them clean: print the errors and exit 1 if not.
-    With the `backends` it compiles for, or the `url` of the warehouse it will run on, what
-    those engines cannot compute is a spec error here (as `check --dialect` reports it),
-    not a failure after connecting."""
-    backends = [*(backends or []), *(backends_of_url(url) if url is not None else [])]
-    ws = load_or_exit(paths, backends, relative=relative, compile_check=False)
+def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False) -> Workspace:
+    """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
+    ws = load_or_exit(paths, relative=relative)
     if not ws.ok:
         out.print(ws.render("text", ws.errors, out.width), markup=False)
-        dialect = f" --dialect {','.join(b.name for b in backends)}" if backends else ""
-        err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec "
-                  f"check{dialect}`", markup=True)
+        err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",
+                  markup=True)
         raise typer.Exit(1)
     return ws
+
+
+def engine_ok_or_exit(ws: Workspace, uses: Iterable[str] = (), *, url: str | None = None,
+                      backends: list[Backend] | None = None) -> None:
+    """What the engine a command compiles for (`backends`) or runs on (`url`) cannot
+    compute, among the metrics of the objects it `uses` (every object when none), printed
+    as spec errors, as `check --dialect` reports them; exit 1. Checked before connecting,
+    so it is never a failure halfway through; a metric the command does not use may be one
+    only another warehouse computes."""
+    chosen = [*(backends or []), *(backends_of_url(url) if url is not None else [])]
+    found = ws.engine_errors(chosen, uses) if chosen else []
+    if found:
+        out.print(ws.render("text", found, out.width), markup=False)
+        dialects = ",".join(b.name for b in chosen)
+        err.print(f"[red]failed[/]: {len(found)} spec error(s) for {dialects}; run "
+                  f"`metricspec check --dialect {dialects}`", markup=True)
+        raise typer.Exit(1)
 
 
 def backends_of_url(url: str) -> list[Backend]:

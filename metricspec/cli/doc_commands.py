@@ -16,6 +16,7 @@ from metricspec.cli.common import (
     PathsArg,
     SpecDirOpt,
     app,
+    engine_ok_or_exit,
     err,
     load_ok_or_exit,
     local_time,
@@ -49,8 +50,9 @@ def plan(
     from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
     from metricspec.plan.experiment import history_plan, plan_experiment
 
-    ws = load_ok_or_exit(paths, relative=True, url=url)
+    ws = load_ok_or_exit(paths, relative=True)
     name_or_exit(ws, experiment, ("experiment",))
+    engine_ok_or_exit(ws, [experiment], url=url)
     if output is not None:
         from metricspec.outputs import check_writable
 
@@ -134,7 +136,8 @@ def docs(
     from metricspec.document.docs import SiteData, build_site
     from metricspec.outputs import check_writable
 
-    ws = load_ok_or_exit(paths or spec_dir, relative=True, url=url)
+    ws = load_ok_or_exit(paths or spec_dir, relative=True)
+    engine_ok_or_exit(ws, url=url)
     if url is None and (period or vs or until):
         usage_error("--period, --vs and --until need --warehouse")
     with output_errors():

@@ -17,6 +17,7 @@ from metricspec.cli.common import (
     SpecDirOpt,
     WarehouseOpt,
     app,
+    engine_ok_or_exit,
     err,
     load_ok_or_exit,
     name_or_exit,
@@ -87,8 +88,9 @@ def kpi(
     from metricspec.document.kpi_explain import Period
     from metricspec.plan.lower import PlanError
 
-    ws = load_ok_or_exit(paths, url=url)
+    ws = load_ok_or_exit(paths)
     name_or_exit(ws, name, ("kpi",))
+    engine_ok_or_exit(ws, [name], url=url)
     try:
         current, baseline = Period.parse(period), Period.parse(vs)
     except PlanError as exc:

@@ -17,6 +17,7 @@ from metricspec.cli.common import (
     UntilOpt,
     WarehouseOpt,
     app,
+    engine_ok_or_exit,
     load_ok_or_exit,
     name_or_exit,
     out,
@@ -54,9 +55,10 @@ def query(
     from metricspec.run.execute import run_metrics_costed
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths, url=url)
+    ws = load_ok_or_exit(paths)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
+    engine_ok_or_exit(ws, metrics, url=url)
     calendar = ws.index.calendar
     start = parse_time(since, "--since", calendar)
     end = parse_time(until, "--until", calendar)

@@ -25,6 +25,7 @@ from metricspec.cli.common import (
     UntilOpt,
     WarehouseOpt,
     app,
+    engine_ok_or_exit,
     err,
     error_line,
     load_ok_or_exit,
@@ -218,8 +219,9 @@ def run(
     from metricspec.stats import LongFormatError
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths, url=url)
+    ws = load_ok_or_exit(paths)
     name_or_exit(ws, experiment, ("experiment",))
+    engine_ok_or_exit(ws, [experiment], url=url)
     check_look(ws.index, experiment, look)
     check_outputs(html, stats_out)
     pinned = pinned_or_exit(ws, experiment, paths)
@@ -324,11 +326,12 @@ def monitor(
     from metricspec.run.execute import run_monitor
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths, url=url)
+    ws = load_ok_or_exit(paths)
     index = ws.index
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
     for name in chosen:
         name_or_exit(ws, name, ("monitor", "guardrail"))
+    engine_ok_or_exit(ws, chosen, url=url)
     calendar = ws.index.calendar
     start = parse_time(since, "--since", calendar)
     end = parse_time(until, "--until", calendar)

@@ -22,6 +22,7 @@ from metricspec.cli.common import (
     app,
     cache_or_none,
     dialects_or_exit,
+    engine_ok_or_exit,
     err,
     error_line,
     load_ok_or_exit,
@@ -184,8 +185,9 @@ def sql(
     from metricspec.plan.metric_query import Grain
 
     [backend] = dialects_or_exit([dialect])
-    ws = load_ok_or_exit(paths, relative=True, backends=[backend])
+    ws = load_ok_or_exit(paths, relative=True)
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
+    engine_ok_or_exit(ws, [name], backends=[backend])
     try:
         request = pipeline.Request(Grain.parse(grain), tuple(dimension or ()),
                                    parse_time(since, "--since", ws.index.calendar),

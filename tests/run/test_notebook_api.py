@@ -38,8 +38,10 @@ def test_sql_for_an_engine_that_cannot_compute_a_metric_is_a_clear_value_error(
 ) -> None:
     (tmp_path / "p.mspec").write_text(
         "source events = table app.events { entity user_id; time ts }\n"
-        "metric users_approx = count_distinct(events.user_id, approximate)\n")
+        "metric users_approx = count_distinct(events.user_id, approximate)\n"
+        "metric users = count_distinct(events.user_id)\n")
     ws = Workspace.load(tmp_path)
     assert ws.ok and "approx" in ws.sql("users_approx", "duckdb").lower()
     with pytest.raises(ValueError, match="MS455"):  # not the compiler's internal error
         ws.sql("users_approx", "postgres")
+    assert "COUNT(DISTINCT" in ws.sql("users", "postgres")  # another metric is no concern

@@ -300,3 +300,8 @@ def test_a_warehouse_command_checks_the_specs_for_its_engine_before_connecting(
     assert result.exit_code == 1, result.output
     assert "error[MS455]" in result.output and "check --dialect postgres" in result.output
     assert "internal error" not in result.output
+    # a metric the query does not use may be one only another warehouse computes: `users`
+    # passes the check and reaches the (absent) warehouse, exit 3
+    other = runner.invoke(app, ["query", "users", "--spec-dir", str(tmp_path),
+                                "--warehouse", "postgresql://nobody@127.0.0.1:1/db"])
+    assert other.exit_code == 3 and "MS455" not in other.output, other.output
