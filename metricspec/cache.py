@@ -152,11 +152,20 @@ class Cache:
         """The value stored under `name`, or None (missing, truncated, damaged, unloadable:
         a bad entry is removed, so it is rebuilt). `resolve` gives back the objects `put`
         stored by reference (see there); a reference it cannot resolve is a miss."""
+        value = self._read(kind, name, resolve)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def _read(self, kind: str, name: str,
+              resolve: Callable[[Any], Any] | None = None) -> Any | None:
+        """`get` without counting a hit or a miss."""
         path = self._path(kind, name)
         try:
             data = path.read_bytes()
         except OSError:
-            self.misses += 1
             return None
         head = len(_MAGIC) + 32
         payload = data[head:]
@@ -164,14 +173,11 @@ class Cache:
             if data[:len(_MAGIC)] != _MAGIC or data[len(_MAGIC):head] != hashlib.sha256(
                     payload).digest():
                 raise ValueError("damaged cache entry")
-            value = loads(payload, resolve)  # a private folder (`open`), a checked entry
+            return loads(payload, resolve)  # a private folder (`open`), a checked entry
         except Exception:
             with suppress(OSError):
                 path.unlink()
-            self.misses += 1
             return None
-        self.hits += 1
-        return value
 
     def put(self, kind: str, name: str, value: Any,
             reference: Callable[[Any], Any] | None = None) -> None:
@@ -213,9 +219,7 @@ class Cache:
         """The values of the pack `name` (`put_pack`) under the keys in `wanted`, or None
         without a (good) pack; each found counts as a hit (the caller looks the others up
         with `get`)."""
-        hits, misses = self.hits, self.misses
-        found = self.get("pack", name)
-        self.hits, self.misses = hits, misses
+        found = self._read("pack", name)
         if not isinstance(found, dict):
             return None
         values = {entry: found[entry] for entry in wanted if entry in found}
