@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.check import check
+from metricspec.check import check, check_backends
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
 from metricspec.lockfile import Lock
 from metricspec.parse import load, spec_files
@@ -115,11 +115,12 @@ class Workspace:
 
     def engine_errors(self, backends: Iterable[Backend], uses: Iterable[str] = ()
                       ) -> list[Diagnostic]:
-        """What `backends` cannot compute, as `check --dialect` reports it, among the metrics
+        """What `backends` cannot compute in a project `check` accepted, as `check --dialect`
+        reports it (`check.check_backends`), among the metrics
         of the objects named in `uses` (every object when none; errors outside any metric's
         expression, a source's, always count): a metric a command does not use may be one
         only another warehouse computes."""
-        found = [d for d in check(self.project, backends=list(backends)) if d.is_error]
+        found = [d for d in check_backends(self.project, backends) if d.is_error]
         names = list(uses)
         if not names:
             return found

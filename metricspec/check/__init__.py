@@ -94,21 +94,44 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+#: The rules that read `ctx.backends`: all that can judge differently for a chosen backend.
+BACKEND_RULES: tuple[Rule, ...] = (
+    zones.rule_zones,
+    backend.rule_backends,
+    semi.rule_approximate_backends,
+    sources.rule_sources,
+)
+
+
+def check_backends(project: ir.Project, backends: Iterable[Backend]) -> list[Diagnostic]:
+    """What a project `check` accepted gives for `backends` too (`check --dialect`'s
+    additions): only the rules that read the backends run again."""
+    return _run(project, BACKEND_RULES, backends=tuple(backends))
+
+
 def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
           backends: Iterable[Backend] = (), lock: Lock | None = None,
           lock_error: tuple[str, str] | None = None,
           today: dt.date | None = None) -> list[Diagnostic]:
     """Run every rule; return all diagnostics, sorted by place, without repeats (`lock`:
     the project's pinned definitions, judged against `today`)."""
+    return _run(project, RULES, broken=set(broken), backends=tuple(backends), lock=lock,
+                lock_error=lock_error, today=today)
+
+
+def _run(project: ir.Project, rules: tuple[Rule, ...], *,
+         broken: set[tuple[str, str]] | None = None, backends: tuple[Backend, ...] = (),
+         lock: Lock | None = None, lock_error: tuple[str, str] | None = None,
+         today: dt.date | None = None) -> list[Diagnostic]:
     index = Index(project)
-    ctx = Context(project=project, index=index, broken=set(broken), backends=tuple(backends),
+    ctx = Context(project=project, index=index, broken=broken or set(), backends=backends,
                   too_deep=cycles.too_deep(index), lock=lock, lock_error=lock_error,
                   today=today)
     found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
     # Rules make almost no garbage cycles, but a full collection walks the whole project:
     # at 10,000 metrics one came due while checking and was half of check's time.
     with paused():
-        for rule in RULES:
+        for rule in rules:
             for diagnostic in rule(ctx):
                 key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line,
                        diagnostic.span.column, diagnostic.message)
@@ -116,4 +139,4 @@ def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
     return sorted(found.values(), key=Diagnostic.sort_key)
 
 
-__all__ = ["RULES", "Context", "check"]
+__all__ = ["BACKEND_RULES", "RULES", "Context", "check", "check_backends"]
