@@ -44,14 +44,13 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 
+from metricspec.demo.chunks import TIME_ORDER  # noqa: E402
 from metricspec.demo.generate import ROW_GROUP_SIZE  # noqa: E402
 from metricspec.run.connections import connect  # noqa: E402
 from metricspec.run.execute import run_experiment  # noqa: E402
 from metricspec.run.incremental import run_incremental  # noqa: E402
 from metricspec.workspace import Workspace  # noqa: E402
 
-TIME = {"assignments": "assigned_ts", "conversations": "started_ts", "messages": "ts",
-        "feedback": "ts"}
 DAY13, DAY14 = dt.datetime(2026, 10, 13), dt.datetime(2026, 10, 14)
 EXPERIMENT = """experiment summarizer_v2_incremental "summarizer_v2 without its percentile" {
   unit user_id
@@ -92,7 +91,7 @@ def copy_before(demo: Path, target: Path, before: dt.datetime) -> None:
         "SELECT table_name FROM duckdb_tables() WHERE database_name = 'd' "
         "AND schema_name = 'support'").fetchall()]
     for table in tables:
-        where = f" WHERE {TIME[table]} < TIMESTAMP '{before}'" if table in TIME else ""
+        where = f" WHERE {TIME_ORDER[table]} < TIMESTAMP '{before}'" if table in TIME_ORDER else ""
         con.execute(f"CREATE TABLE c.support.{table} AS SELECT * FROM d.support.{table}{where}")
     con.close()
 
@@ -102,7 +101,7 @@ def append_day(demo: Path, target: Path, day: dt.datetime) -> None:
     con.execute(f"ATTACH '{demo}' AS d (READ_ONLY)")
     con.execute(f"ATTACH '{target}' AS c")
     end = day + dt.timedelta(days=1)
-    for table, column in TIME.items():
+    for table, column in TIME_ORDER.items():
         con.execute(f"INSERT INTO c.support.{table} SELECT * FROM d.support.{table} "
                     f"WHERE {column} >= TIMESTAMP '{day}' AND {column} < TIMESTAMP '{end}'")
     con.close()
