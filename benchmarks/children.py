@@ -7,6 +7,7 @@ from __future__ import annotations
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
 import subprocess
@@ -17,19 +18,29 @@ from pathlib import Path
 from typing import Any
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its children that have ended (the forked
+    parsers and checkers of `workers` > 1 are waited for, so they count)."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
 def load_and_check(repo: str, backends: list[Any], cache: Any = None,
-                   root: Path | None = None) -> tuple[Any, dict[str, float]]:
-    """Parse and check `repo` as every command does; the project and the wall and CPU
-    seconds of each stage (`parse`, `check`, `cpu_parse`, `cpu_check`). A repo with errors
+                   root: Path | None = None,
+                   workers: int = 1) -> tuple[Any, dict[str, float]]:
+    """Parse and check `repo` as every command does (the command line passes `workers`:
+    the number of cores); the project and the wall and CPU seconds of each stage (`parse`,
+    `check`, `cpu_parse`, `cpu_check`; CPU includes forked workers). A repo with errors
     ends the process: timing a project that would not compile measures nothing."""
     from metricspec.check import check
     from metricspec.parse import load
 
-    c0, t0 = time.process_time(), time.perf_counter()
-    loaded = load([repo], root, cache) if cache is not None else load([repo])
-    c1, t1 = time.process_time(), time.perf_counter()
-    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends)
-    c2, t2 = time.process_time(), time.perf_counter()
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    loaded = load([repo], root, cache, workers=workers)
+    c1, t1 = cpu_seconds(), time.perf_counter()
+    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends,
+                        workers=workers)
+    c2, t2 = cpu_seconds(), time.perf_counter()
     errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
     if errors:
         raise SystemExit(f"{repo} has {len(errors)} errors, e.g. {errors[0].message}")

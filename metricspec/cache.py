@@ -195,20 +195,40 @@ class Cache:
     def parsed(self, name: str, text: str, parse: Callable[[str, str], T]) -> T:
         """`parse(text, name)`, from the cache when this tool parsed this file before; the
         descriptions of its objects (`objects`) are kept for `description`."""
-        entry = key(self.fingerprint, name, text)
-        found = self.get("parse", entry)
+        found = self.find_parsed(name, text)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        result = parse(text, name)
+        self.keep_parsed(name, text, result)
+        return result
+
+    def find_parsed(self, name: str, text: str) -> Any | None:
+        """What `parsed` would read from the cache for this file, or None (a miss)."""
+        found = self.get("parse", key(self.fingerprint, name, text))
         objects: tuple[Any, ...]
         if (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], tuple)
                 and len(found[1]) == len(objects := tuple(getattr(found[0], "objects", ())))):
-            result, descriptions = found
-        else:
-            result = parse(text, name)
-            objects = tuple(getattr(result, "objects", ()))
-            descriptions = tuple(describe(obj) for obj in objects)
-            self.put("parse", entry, (result, descriptions))
+            self._remember(objects, found[1])
+            return found[0]
+        return None
+
+    def keep_parsed(self, name: str, text: str, result: Any) -> tuple[Description, ...]:
+        """Store what parsing this file gave; the descriptions of its objects."""
+        objects = tuple(getattr(result, "objects", ()))
+        descriptions = tuple(describe(obj) for obj in objects)
+        self.put("parse", key(self.fingerprint, name, text), (result, descriptions))
+        self._remember(objects, descriptions)
+        return descriptions
+
+    def remember(self, result: Any, descriptions: tuple[Description, ...]) -> None:
+        """Keep for `description` what `keep_parsed` gave for `result` in another process
+        (a forked parser stored the entry and sent both back)."""
+        self._remember(tuple(getattr(result, "objects", ())), descriptions)
+
+    def _remember(self, objects: tuple[Any, ...],
+                  descriptions: tuple[Description, ...]) -> None:
         for obj, description in zip(objects, descriptions, strict=True):
             self._described[id(obj)] = (obj, description)
-        return result  # type: ignore[no-any-return]
 
     def description(self, obj: Any) -> Description:
         """`describe(obj)`, kept from the parse entry when `obj` was read by `parsed`."""

@@ -54,7 +54,8 @@ class Workspace:
     @classmethod
     def load(cls, *paths: str | Path, backends: Iterable[Backend] = (),
              today: dt.date | None = None, root: Path | None = None,
-             cache: Cache | None = None, compile_check: bool = True) -> Workspace:
+             cache: Cache | None = None, compile_check: bool = True,
+             workers: int = 1) -> Workspace:
         """Parse and check every spec file under `paths` (files or folders); a
         `metricspec.lock` beside the spec folder is checked against `today`; with `root`,
         files are named relative to it (see `metricspec.parse.load`); with a `cache`
@@ -62,18 +63,19 @@ class Workspace:
 
         With `backends`, what they cannot compute is checked too, and, unless
         `compile_check` is off (for a command that compiles next and reports its own
-        failures), everything is compiled for them as `check --dialect` does."""
+        failures), everything is compiled for them as `check --dialect` does. `workers`:
+        processes that parse and check a large project at once (`parse.load`)."""
         paths = paths or ("specs",)
         missing = [str(p) for p in paths if not Path(p).exists()]
         if missing:
             raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
         if not spec_files(paths):
             raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
-        loaded = load(paths, root, cache)
+        loaded = load(paths, root, cache, workers=workers)
         backends = tuple(backends)
         lock, lock_error = _lock_of(paths)
         found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
-                      lock_error=lock_error, today=today)
+                      lock_error=lock_error, today=today, workers=workers)
         diagnostics = loaded.diagnostics + found
         if backends and compile_check and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends, cache)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from itertools import pairwise
 
-from metricspec import ir
+from metricspec import forked, ir
 from metricspec.backends import Backend
 from metricspec.check import (
     backend,
@@ -44,6 +45,10 @@ from metricspec.lockfile import Lock
 from metricspec.semantic import Index
 
 Rule = Callable[[Context], Iterator[Diagnostic]]
+
+# Metrics worth a forked process of rules of its own (each process expands and walks the
+# metrics its rules read again).
+_METRICS_PER_PART = 2_000
 
 RULES: tuple[Rule, ...] = (
     identifiers.rule_identifiers,
@@ -112,30 +117,44 @@ def check_backends(project: ir.Project, backends: Iterable[Backend]) -> list[Dia
 def check(project: ir.Project, *, broken: Iterable[tuple[str, str]] = (),
           backends: Iterable[Backend] = (), lock: Lock | None = None,
           lock_error: tuple[str, str] | None = None,
-          today: dt.date | None = None) -> list[Diagnostic]:
+          today: dt.date | None = None, workers: int = 1) -> list[Diagnostic]:
     """Run every rule; return all diagnostics, sorted by place, without repeats (`lock`:
-    the project's pinned definitions, judged against `today`)."""
+    the project's pinned definitions, judged against `today`). With `workers` > 1, a large
+    project's rules are shared between that many processes (forked, as `parse.load` does);
+    the result is the same."""
     return _run(project, RULES, broken=set(broken), backends=tuple(backends), lock=lock,
-                lock_error=lock_error, today=today)
+                lock_error=lock_error, today=today, workers=workers)
 
 
 def _run(project: ir.Project, rules: tuple[Rule, ...], *,
          broken: set[tuple[str, str]] | None = None, backends: tuple[Backend, ...] = (),
          lock: Lock | None = None, lock_error: tuple[str, str] | None = None,
-         today: dt.date | None = None) -> list[Diagnostic]:
+         today: dt.date | None = None, workers: int = 1) -> list[Diagnostic]:
     index = Index(project)
-    ctx = Context(project=project, index=index, broken=broken or set(), backends=backends,
-                  too_deep=cycles.too_deep(index), lock=lock, lock_error=lock_error,
-                  today=today)
-    found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
     # Rules make almost no garbage cycles, but a full collection walks the whole project:
     # at 10,000 metrics one came due while checking and was half of check's time.
     with paused():
-        for rule in rules:
-            for diagnostic in rule(ctx):
-                key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line,
-                       diagnostic.span.column, diagnostic.message)
-                found.setdefault(key, diagnostic)
+        ctx = Context(project=project, index=index, broken=broken or set(),
+                      backends=backends, too_deep=cycles.too_deep(index), lock=lock,
+                      lock_error=lock_error, today=today)
+        count = min(workers, len(rules), len(index.metrics) // _METRICS_PER_PART)
+        # runs of neighbouring rules, which read the same expansions and walks
+        bounds = [len(rules) * n // max(count, 1) for n in range(max(count, 1) + 1)]
+        shares = [range(start, end) for start, end in pairwise(bounds)]
+
+        def share(positions: range) -> Callable[[], list[list[Diagnostic]]]:
+            return lambda: [list(rules[n](ctx)) for n in positions]
+
+        outputs = forked.run_parts([share(positions) for positions in shares])
+    by_rule: dict[int, list[Diagnostic]] = {}
+    for positions, output in zip(shares, outputs, strict=True):
+        by_rule.update(zip(positions, output, strict=True))
+    found: dict[tuple[str, str, int, int, str], Diagnostic] = {}
+    for n in range(len(rules)):  # in the rules' order, whichever process ran them
+        for diagnostic in by_rule[n]:
+            key = (diagnostic.code, diagnostic.span.file, diagnostic.span.line,
+                   diagnostic.span.column, diagnostic.message)
+            found.setdefault(key, diagnostic)
     return sorted(found.values(), key=Diagnostic.sort_key)
 
 

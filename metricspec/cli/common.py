@@ -113,7 +113,7 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
     try:
         return Workspace.load(*paths, backends=backends or [],
                               root=root_for(paths) if relative else None, cache=cache,
-                              compile_check=compile_check)
+                              compile_check=compile_check, workers=os.cpu_count() or 1)
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
 

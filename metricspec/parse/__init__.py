@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +20,18 @@ from metricspec.diagnostics import Diagnostic, error
 from metricspec.parse.dsl import ParseResult, parse_text
 
 if TYPE_CHECKING:
-    from metricspec.cache import Cache
+    from metricspec.cache import Cache, Description
 
 DSL_SUFFIXES = (".mspec",)
 YAML_SUFFIXES = (".yaml", ".yml")
 # Ten times the largest spec file we know of; parsing one this size takes seconds. Larger
 # files (or `/dev/zero`) are refused before they are read.
 MAX_SPEC_BYTES = 1024 * 1024
+
+# Work worth a forked parser of its own (bytes of spec text: about 130 metrics), and what a
+# child's file costs against one parsed here (it is pickled there and read back here).
+_BYTES_PER_PART = 48 * 1024
+_CHILD_COST = 1.25
 
 # Objects allocated while parsing (about 65 a metric) after which `load` collects once.
 _COLLECT_AFTER = 200_000
@@ -86,13 +91,16 @@ def parse_source(text: str, file: str) -> ParseResult:
 
 
 def load(paths: Iterable[str | Path] | str | Path, root: Path | None = None,
-         cache: Cache | None = None) -> Loaded:
+         cache: Cache | None = None, *, workers: int = 1) -> Loaded:
     """Read and parse every spec file under `paths` into one `Project`; with `root`, files
     inside it are named relative to it (POSIX), so spans and outputs are the same from any
     folder and on any machine. With a `cache`, a file this tool parsed before (same name,
-    same text) is not parsed again."""
+    same text) is not parsed again. With `workers` > 1, a large project's files are parsed
+    by that many processes at once (forked: see `metricspec.forked`; the command line does
+    this, a library caller with threads of its own keeps the default); the result is the
+    same."""
     with paused() as enabled:  # parsing makes the project's objects and almost no cycles
-        loaded = _load(spec_files(paths), root, cache)
+        loaded = _load(spec_files(paths), root, cache, workers)
         # settled before the collector is back: its first allocation would start a
         # collection of the whole project, still in the youngest generation
         if enabled and gc.get_count()[0] > _COLLECT_AFTER:
@@ -113,22 +121,29 @@ def _settle() -> None:
         gc.unfreeze()
 
 
-def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:
-    buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
-    loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
+def _load(files: list[Path], root: Path | None, cache: Cache | None, workers: int) -> Loaded:
+    read: list[tuple[str, str | None, list[Diagnostic]]] = []  # name, text, why not read
     for path in files:
         name = str(path) if root is None else _relative(path, root)
+        problems: list[Diagnostic] = []
+        text = None
         if path.suffix not in DSL_SUFFIXES + YAML_SUFFIXES:
-            loaded.diagnostics.append(error(
+            problems.append(error(
                 "MS100", f"{name} is not a spec file (expected .mspec, .yaml or .yml)",
                 ir.Span.unknown(name)))
-            continue
-        text = read_spec(path, loaded.diagnostics)
+        else:
+            text = read_spec(path, problems)
+        read.append((name, text, problems))
+    texts = [(name, text) for name, text, _ in read if text is not None]
+    results = iter(_parse_all(texts, cache, workers))
+    buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
+    loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
+    for name, text, problems in read:
+        loaded.diagnostics.extend(problems)
         if text is None:
             continue
         loaded.texts[name] = text
-        result = (parse_source(text, name) if cache is None
-                  else cache.parsed(name, text, parse_source))
+        result = next(results)
         loaded.diagnostics.extend(result.diagnostics)
         loaded.broken |= result.broken
         for obj in result.objects:
@@ -136,6 +151,65 @@ def _load(files: list[Path], root: Path | None, cache: Cache | None) -> Loaded:
     loaded.project = ir.Project(span=ir.Span.unknown(), files=tuple(loaded.texts),
                                 **{k: tuple(v) for k, v in buckets.items()})
     return loaded
+
+
+Parsed = tuple[ParseResult, tuple["Description", ...]]  # and its objects' descriptions
+
+
+def _parse_all(texts: list[tuple[str, str]], cache: Cache | None,
+               workers: int) -> list[ParseResult]:
+    """Each (name, text) parsed, or read from the cache; in the order given."""
+    results: list[ParseResult | None] = [
+        None if cache is None else cache.find_parsed(name, text) for name, text in texts]
+    todo = [i for i, result in enumerate(results) if result is None]
+    parts = _split([len(texts[i][1]) for i in todo], workers)
+    if len(parts) < 2:
+        for i in todo:
+            name, text = texts[i]
+            results[i] = result = parse_source(text, name)
+            if cache is not None:
+                cache.keep_parsed(name, text, result)
+        return results  # type: ignore[return-value]
+    from metricspec import forked
+    from metricspec.cache import dumps, loads
+
+    def part(positions: list[int]) -> Callable[[], list[Parsed]]:
+        def parse() -> list[Parsed]:
+            done = []
+            for position in positions:
+                name, text = texts[todo[position]]
+                result = parse_source(text, name)
+                described = () if cache is None else cache.keep_parsed(name, text, result)
+                done.append((result, described))
+            return done
+        return parse
+
+    outputs = forked.run_parts([part(p) for p in parts], dump=dumps, load=loads)
+    for number, (positions, output) in enumerate(zip(parts, outputs, strict=True)):
+        for position, (result, described) in zip(positions, output, strict=True):
+            results[todo[position]] = result
+            if cache is not None and number > 0:  # stored by the child that parsed it
+                cache.remember(result, described)
+    return results  # type: ignore[return-value]
+
+
+def _split(sizes: list[int], workers: int) -> list[list[int]]:
+    """Positions of `sizes` in parts of about equal work, one per process (this one
+    first), or one part when the files are too few or small to be worth a fork. A child
+    also pickles what it parsed and this process reads it back, so this process takes a
+    larger share."""
+    count = min(workers, len(sizes), sum(sizes) // _BYTES_PER_PART)
+    if count < 2:
+        return [list(range(len(sizes)))]
+    loads = [0.0] * count
+    parts: list[list[int]] = [[] for _ in range(count)]
+    for position in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        weighted = [(load + sizes[position]) * (1.0 if n == 0 else _CHILD_COST)
+                    for n, load in enumerate(loads)]
+        chosen = weighted.index(min(weighted))
+        loads[chosen] += sizes[position]
+        parts[chosen].append(position)
+    return [sorted(part) for part in parts]
 
 
 def _relative(path: Path, root: Path) -> str:

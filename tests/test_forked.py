@@ -1,0 +1,88 @@
+"""`metricspec.forked.run_parts`: parts after the first run in forked children, results come
+back in order, and anything a child cannot do is done here instead."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from metricspec import forked
+
+pytestmark = pytest.mark.skipif(not forked.available(),
+                                reason="no fork here, or other threads are alive")
+
+
+def test_parts_run_in_other_processes_and_come_back_in_order() -> None:
+    parts = [lambda n=n: (n, os.getpid()) for n in range(4)]
+    results = forked.run_parts(parts)
+    assert [n for n, _ in results] == [0, 1, 2, 3]
+    pids = [pid for _, pid in results]
+    assert pids[0] == os.getpid()
+    assert len(set(pids)) == 4  # each other part in a child of its own
+
+
+def test_a_part_that_fails_in_its_child_runs_here_and_raises_here() -> None:
+    calls: list[int] = []
+
+    def fails() -> int:
+        calls.append(os.getpid())
+        raise ValueError("broken part")
+
+    with pytest.raises(ValueError, match="broken part"):
+        forked.run_parts([lambda: 1, fails])
+    assert calls == [os.getpid()]  # the child's own call is not seen here
+
+
+def test_a_child_that_dies_or_sends_nothing_readable_is_replaced_by_running_here() -> None:
+    here = os.getpid()
+
+    def dies() -> int:
+        if os.getpid() != here:
+            os._exit(3)
+        return 2
+
+    assert forked.run_parts([lambda: 1, dies]) == [1, 2]
+    assert forked.run_parts([lambda: 1, lambda: os.getpid()],
+                            load=lambda data: 1 / 0) == [1, here]
+
+
+def test_no_child_is_left_behind_when_the_first_part_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    fork = forked._fork
+
+    def recorded(*args: object) -> tuple[int, int] | None:
+        child = fork(*args)  # type: ignore[arg-type]
+        if child is not None:
+            started.append(child[0])
+        return child
+
+    monkeypatch.setattr(forked, "_fork", recorded)
+
+    def slow() -> int:
+        import time
+        time.sleep(30)
+        return 0
+
+    def first() -> int:
+        raise KeyError("here")
+
+    with pytest.raises(KeyError):
+        forked.run_parts([first, slow])
+    assert len(started) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # killed and reaped already
+
+
+def test_with_other_threads_alive_nothing_is_forked() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not forked.available()
+        assert forked.run_parts([os.getpid, os.getpid]) == [os.getpid()] * 2
+    finally:
+        stop.set()
+        thread.join()
