@@ -5,6 +5,7 @@ week before, the month-grain KPI tree — printing their reports."""
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -107,8 +108,11 @@ def demo(
                                                 metric.unit, since, until,
                                                 monitored.coverage), out)
         _time_section(index, conn, since)
-    out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile specs --dialect all`"
-              ", or point `--warehouse` at your own warehouse.", markup=False)
+    # the folder the demo read, as a shell would take it (the installed examples when there
+    # is no specs/ here)
+    out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile "
+              f"{shlex.join(map(str, specs))} --dialect all`, or point `--warehouse` at your "
+              "own warehouse.", markup=False)
 
 
 #: The example metrics the demo shows over time (issue 12): exact active users over

@@ -105,8 +105,10 @@ def diff(
         "--until", help="End of that range, exclusive (default: the day after --today).",
         show_default=False)] = None,
 ) -> None:
-    """Compare the specs of two revisions or folders: objects added, removed and changed
-    (meaning or metadata only), the downstream impact, and the SQL diff."""
+    """Compare two revisions or folders of specs: what changed, its impact, the SQL diff.
+
+    Objects added, removed and changed (in meaning or metadata only), and what they touch.
+    """
     from metricspec.diff import compare
     from metricspec.diff.render import render
     from metricspec.diff.revisions import RevisionError, materialize, merge_base, repository_root

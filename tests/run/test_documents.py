@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,12 @@ def test_demo_command_runs_the_readme_job(tmp_path: Path) -> None:
                      "Why Conversations moved"):
         assert expected in out, expected
     assert len(list((tmp_path / "demo-reports").glob("*.html"))) == 5  # one per experiment
+    # the compile it suggests next works as printed, from the same folder
+    suggested = re.search(r"run `metricspec (compile [^`]+)`", " ".join(out.split()))
+    assert suggested, out[-500:]
+    words = shlex.split(suggested.group(1))
+    assert words[1] == SPECS
+    compiled = subprocess.run([sys.executable, "-m", "metricspec", *words], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=600)
+    assert compiled.returncode == 0, compiled.stderr[-2000:]
+    assert (tmp_path / "build" / "manifest.json").is_file()
