@@ -8,6 +8,7 @@ windows over the series, and computes each metric's formula.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -348,7 +349,11 @@ def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
             continue
         if dimension not in available:
             subject = ", ".join(f"`{m}`" for m in metrics)
-            raise PlanError(f"`{dimension}` is not a dimension of {subject}: "
-                            + (f"group by one of {', '.join(available)}" if available else
-                               "its sources share no dimension to group by")
-                            + (f" ({joined.message})" if joined else ""))
+            choices = (f"group by one of {', '.join(available)}" if available else
+                       "its sources share no dimension to group by")
+            why = f"{joined.message}" if joined else ""
+            close = difflib.get_close_matches(dimension, list(available), n=1)
+            raise PlanError(
+                f"`{dimension}` is not a dimension of {subject}"
+                + (f" — did you mean `{close[0]}`? ({'; '.join(filter(None, (choices, why)))})"
+                   if close else f": {choices}" + (f" ({why})" if why else "")))

@@ -61,6 +61,7 @@ def invoke(project: tuple[Path, Path], *args: str) -> tuple[int, str]:
     (["query", "revenue", "--by", "plan"], ["`plan` is not a dimension of `revenue`",
                                             "country"]),
     (["query", "per_event", "--by", "plan"], ["`plan`", "country"]),  # orders lacks plan
+    (["query", "revenue", "--by", "countyr"], ["did you mean `country`?"]),
     (["query", "target", "--by", "country"], ["`country`", "share no dimension"]),
     (["query", "revenue", "--by", "period"], ["period"]),
     (["query", "revenue", "--by", "country", "--by", "country"], ["country"]),
