@@ -9,8 +9,11 @@ Each repo is written by `synthetic_specs.write_repo` into a temporary folder (~N
 one experiment per 50 metrics, one KPI tree and one monitor per 100 metrics). Every run is
 a fresh Python process (what CI pays), which times, after its imports:
 
-* parse   — `metricspec.parse.load` (DSL and YAML front ends → one IR project);
-* check   — `metricspec.check.check` with the DuckDB, BigQuery and Snowflake backends;
+* parse   — `metricspec.parse.load` (DSL and YAML front ends → one IR project), in one
+  process (the command line's forked parsers are timed by `parse_check_speed.py` and by
+  the "in one call" rows, which run everything as `metricspec compile` does);
+* check   — `metricspec.check.check` with the DuckDB, BigQuery and Snowflake backends, in
+  one process too;
 * compile — `compile_all` for one backend at a time (planning + SQL building + rendering),
   so each dialect has its own column.
 
@@ -62,14 +65,15 @@ def _children_cpu() -> float:
 
 def together_child(repo: str) -> dict[str, float]:
     """Parse, check and compile as `metricspec compile --dialect duckdb,bigquery,snowflake`
-    does: one compile_all call for every dialect, its workers sharing the whole batch."""
+    does: parse and check with as many workers as cores, one compile_all call for every
+    dialect, its workers sharing the whole batch."""
     from metricspec.backends import resolve_dialects
     from metricspec.pipeline import compile_all
     from metricspec.semantic import Index
 
     backends = resolve_dialects(list(DIALECTS))
     t0 = time.perf_counter()
-    loaded, _ = load_and_check(repo, backends)
+    loaded, _ = load_and_check(repo, backends, workers=os.cpu_count() or 1)
     t1 = time.perf_counter()
     compiled, failed = compile_all(Index(loaded.project), backends,
                                    workers=os.cpu_count() or 1)
