@@ -22,3 +22,21 @@ os.environ.pop("LINES", None)
 def _no_terminal_size_from_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
     monkeypatch.delenv("LINES", raising=False)
+
+
+@pytest.fixture
+def forked_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children `metricspec.forked.run_parts` starts during the test."""
+    from metricspec import forked
+
+    started: list[int] = []
+    fork = forked._fork
+
+    def recorded(*args: object) -> tuple[int, int] | None:
+        child = fork(*args)  # type: ignore[arg-type]
+        if child is not None:
+            started.append(child[0])
+        return child
+
+    monkeypatch.setattr(forked, "_fork", recorded)
+    return started

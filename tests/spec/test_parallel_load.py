@@ -8,7 +8,6 @@ between processes; the tests check that children were started."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,21 +29,11 @@ pytestmark = pytest.mark.skipif(not forked.available(),
 
 
 @pytest.fixture
-def children(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+def children(monkeypatch: pytest.MonkeyPatch, forked_children: list[int]) -> list[int]:
     """Every project is worth splitting; the pids of the children started."""
     monkeypatch.setattr(parse_module, "_BYTES_PER_PART", 1)
     monkeypatch.setattr(check_module, "_METRICS_PER_PART", 1)
-    started: list[int] = []
-    fork = forked._fork
-
-    def recorded(*args: object) -> tuple[int, int] | None:
-        child = fork(*args)  # type: ignore[arg-type]
-        if child is not None:
-            started.append(child[0])
-        return child
-
-    monkeypatch.setattr(forked, "_fork", recorded)
-    yield started
+    return forked_children
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)
