@@ -29,6 +29,18 @@ Dump = Callable[[Any], bytes]
 Load = Callable[[bytes], Any]
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset`
+    narrow; `os.cpu_count()` counts the whole machine's)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    return os.cpu_count() or 1
+
+
 def available() -> bool:
     """Whether parts may run in forked children here and now."""
     return (hasattr(os, "fork") and sys.platform.startswith("linux")
@@ -123,4 +135,4 @@ def _stop(pid: int) -> None:
         pass
 
 
-__all__ = ["available", "run_parts"]
+__all__ = ["available", "cores", "run_parts"]

@@ -75,3 +75,10 @@ def test_with_other_threads_alive_nothing_is_forked() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_cores_are_those_this_process_may_run_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert forked.cores() == 1  # a container or `taskset` narrowed it to one
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert forked.cores() == (os.cpu_count() or 1)

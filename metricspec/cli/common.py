@@ -21,6 +21,7 @@ from rich.console import Console
 
 from metricspec.backend_help import dialect_help, warehouse_help
 from metricspec.cli.settings import Group
+from metricspec.forked import cores
 from metricspec.safetext import printable
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def load_or_exit(paths: list[Path] | None, backends: list[Backend] | None = None
     try:
         return Workspace.load(*paths, backends=backends or [],
                               root=root_for(paths) if relative else None, cache=cache,
-                              compile_check=compile_check, workers=os.cpu_count() or 1)
+                              compile_check=compile_check, workers=cores())
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +33,7 @@ from metricspec.cli.common import (
     usage_error,
 )
 from metricspec.cli.settings import VERBOSITY, Stopwatch, note
+from metricspec.forked import cores
 
 
 class CheckFormat(StrEnum):
@@ -111,7 +111,7 @@ def compile_(
         with output_errors():
             check_writable(out_dir, folder=True)  # before the work, not after it
     compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
-                                   workers=os.cpu_count() or 1, cache=cache)
+                                   workers=cores(), cache=cache)
     clock.step(f"compiled {len(compiled)} queries"
                + (f" ({cache.hits} from the cache)" if cache else ""))
     if up_to_date:
