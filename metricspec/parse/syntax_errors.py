@@ -74,6 +74,13 @@ _WORDS: dict[str, str] = {
 }
 
 
+# What may be called with `(`: the expression functions, then KPI tree compositions (the
+# grammar's AGG_FUNC, COMPOSITION and function rules; `p95` stands for every percentile).
+FUNCTIONS = ("count", "sum", "avg", "count_distinct", "min", "max", "median", "p95",
+             "mean", "quantile", "weighted", "conversion", "rolling", "cumulative", "to_date",
+             "mtd", "qtd", "ytd", "fqtd", "fytd", "offset", "growth", "product", "ratio",
+             "drivers")
+
 _OPERATORS = {"+", "-", "*", "/"}
 _STATEMENTS = {"source", "metric", "kpi", "guardrail", "experiment", "monitor", "calendar"}
 _VALUE_STARTS = {"AGG_FUNC", "NAME", "NUMBER", "LPAR"}
@@ -164,12 +171,20 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str, parser: Lark,
             # where its missing part belongs, not at the healthy statement below.
             code, message = "MS101", "this statement is incomplete"
             line, column = _previous_end(exc) or (line, column)
+        elif (called := _called_name(exc, token)) is not None:
+            # `summ(x)`: the name before `(` is not a function, so `(` is what fails
+            code, message = "MS101", f"unknown function `{called}`"
+            line, column, width = called.line or line, called.column or column, len(called)
+            friendly = None
         else:
             code = "MS101"
             message = f"unexpected {_token_words(token)}"
             width = max(1, len(str(token)))
         expected = _accepts(exc)
         hint = _keyword_hint(token, expected, parser) or describe_expected(parser, expected)
+        if message.startswith("unknown function"):
+            hint = did_you_mean(str(called), FUNCTIONS) or (
+                "functions: " + ", ".join(f"{name}(…)" for name in FUNCTIONS[:8]) + ", …")
         if message.startswith("a block is still open"):
             hint = "add `}` on the line before to close it"
     if friendly:
@@ -258,6 +273,23 @@ def _previous_end(exc: UnexpectedToken) -> tuple[int, int] | None:
     if isinstance(value, Tree) and not value.meta.empty:
         return value.meta.end_line, value.meta.end_column
     return None
+
+
+def _called_name(exc: UnexpectedToken, token: Token) -> Token | None:
+    """The name written just before an unexpected `(`, as if it were a function."""
+    if str(token) != "(":
+        return None
+    try:
+        value = exc.interactive_parser.parser_state.value_stack[-1]
+    except (AttributeError, IndexError):
+        return None
+    if isinstance(value, Tree) and value.data == "metric_ref" and len(value.children) == 1:
+        value = value.children[0]
+    if not (isinstance(value, Token) and value.type == "NAME"):
+        return None
+    # `b (c)`, with a space, is more likely a missing operator than a call
+    adjacent = value.end_line == token.line and value.end_column == token.column
+    return value if adjacent and str(value) not in FUNCTIONS else None
 
 
 def _keyword_hint(token: Token, expected: set[str], parser: Lark) -> str | None:
