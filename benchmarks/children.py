@@ -32,14 +32,14 @@ def load_and_check(repo: str, backends: list[Any], cache: Any = None,
     the number of cores); the project and the wall and CPU seconds of each stage (`parse`,
     `check`, `cpu_parse`, `cpu_check`; CPU includes forked workers). A repo with errors
     ends the process: timing a project that would not compile measures nothing."""
-    from metricspec.check import check
     from metricspec.parse import load
+    from metricspec.workspace import check_cached
 
     c0, t0 = cpu_seconds(), time.perf_counter()
     loaded = load([repo], root, cache, workers=workers)
     c1, t1 = cpu_seconds(), time.perf_counter()
-    diagnostics = check(loaded.project, broken=loaded.broken, backends=backends,
-                        workers=workers)
+    # with a cache, a check of the same files and backends is read from it, as commands do
+    diagnostics = check_cached(loaded, tuple(backends), None, None, None, cache, workers)
     c2, t2 = cpu_seconds(), time.perf_counter()
     errors = [d for d in loaded.diagnostics + diagnostics if d.is_error]
     if errors:

@@ -55,7 +55,7 @@ from metricspec.outputs import OutputError, write_bytes
 from metricspec.resources import backends_dir, grammar_path
 
 FOLDER_NAME = ".metricspec_cache"
-_KINDS = ("parse", "sql", "pack")
+_KINDS = ("parse", "check", "sql", "pack")
 ENV_FOLDER = "METRICSPEC_CACHE_DIR"
 ENV_OFF = "METRICSPEC_NO_CACHE"
 _MAGIC = b"metricspec-cache-2\n"

@@ -24,7 +24,7 @@ from metricspec.backends import Backend
 from metricspec.check import check, check_backends
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
 from metricspec.lockfile import Lock
-from metricspec.parse import load, spec_files
+from metricspec.parse import Loaded, load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.semantic import Index
 
@@ -74,8 +74,7 @@ class Workspace:
         loaded = load(paths, root, cache, workers=workers)
         backends = tuple(backends)
         lock, lock_error = _lock_of(paths)
-        found = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
-                      lock_error=lock_error, today=today, workers=workers)
+        found = check_cached(loaded, backends, lock, lock_error, today, cache, workers)
         diagnostics = loaded.diagnostics + found
         if backends and compile_check and not any(d.is_error for d in diagnostics):
             diagnostics += _compile_diagnostics(loaded.project, backends, cache)
@@ -184,6 +183,36 @@ class Workspace:
                                since=since, until=until)
         return pa.Table.from_pylist(rows)
 
+
+
+
+def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | None,
+                 lock_error: tuple[str, str] | None, today: dt.date | None,
+                 cache: Cache | None, workers: int = 1) -> list[Diagnostic]:
+    """`check` of the loaded project, read from the cache when this tool checked the same
+    files (names and texts) with the same backends, lock file and day before: `check` reads
+    nothing else, so an entry is never stale. The day counts only where it is read (pinned
+    experiments are judged running or not on it), and is fixed before checking."""
+    if cache is None:
+        return check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
+                     lock_error=lock_error, today=today, workers=workers)
+    from metricspec.cache import key
+    from metricspec.check.pinned import today_or_override
+
+    if lock is not None and not lock_error and today is None:
+        today = today_or_override(Index(loaded.project).calendar.timezone)
+    entry = key(cache.fingerprint, "check",
+                *(part for name, text in loaded.texts.items() for part in (name, text)),
+                repr(sorted(loaded.broken)), *(b.model_dump_json() for b in backends),
+                "" if lock is None else f"{lock.path}\0{lock.dumps()}", repr(lock_error),
+                str(today) if lock is not None else "")
+    found = cache.get("check", entry)
+    if isinstance(found, list) and all(isinstance(d, Diagnostic) for d in found):
+        return found
+    result = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
+                   lock_error=lock_error, today=today, workers=workers)
+    cache.put("check", entry, result)
+    return result
 
 
 def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] | None]:
