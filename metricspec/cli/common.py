@@ -219,9 +219,12 @@ SpecDirOpt = Annotated[list[Path] | None, typer.Option(
     "else specs/).", show_default=False)]
 
 
-def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False) -> Workspace:
-    """Load specs for a command that needs them clean: print the errors and exit 1 if not."""
-    ws = load_or_exit(paths, relative=relative)
+def load_ok_or_exit(paths: list[Path] | None, *, relative: bool = False,
+                    no_cache: bool = False) -> Workspace:
+    """Load specs for a command that needs them clean: print the errors and exit 1 if not.
+    Files parsed and a project checked before are read from the compile cache (unless
+    `no_cache`: `--no-cache`)."""
+    ws = load_or_exit(paths, relative=relative, cache=cache_or_none(paths, no_cache))
     if not ws.ok:
         out.print(ws.render("text", ws.errors, out.width), markup=False)
         err.print(f"[red]failed[/]: {len(ws.errors)} spec error(s); run `metricspec check`",

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from metricspec.cli.common import (
+    NoCacheOpt,
     PathsArg,
     SpecDirOpt,
     app,
@@ -45,12 +46,13 @@ def plan(
         "experiment).", show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file.",
                                                 show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Emit the pre-registered analysis plan: hypotheses, tests, power, decision rules."""
     from metricspec.document.analysis_plan import Baselines, build_plan, render_markdown
     from metricspec.plan.experiment import history_plan, plan_experiment
 
-    ws = load_ok_or_exit(paths, relative=True)
+    ws = load_ok_or_exit(paths, relative=True, no_cache=no_cache)
     name_or_exit(ws, experiment, ("experiment",))
     engine_ok_or_exit(ws, [experiment], url=url)
     if output is not None:
@@ -128,6 +130,7 @@ def docs(
     reports: Annotated[Path | None, typer.Option(
         "--reports", help="Folder of experiment reports to link (default: OUT/reports).",
         show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Write a browsable offline catalog: metrics, KPI trees, experiments, monitors."""
     from metricspec.backends import all_backends
@@ -136,7 +139,7 @@ def docs(
     from metricspec.document.docs import SiteData, build_site
     from metricspec.outputs import check_writable
 
-    ws = load_ok_or_exit(paths or spec_dir, relative=True)
+    ws = load_ok_or_exit(paths or spec_dir, relative=True, no_cache=no_cache)
     engine_ok_or_exit(ws, url=url)
     if url is None and (period or vs or until):
         usage_error("--period, --vs and --until need --warehouse")

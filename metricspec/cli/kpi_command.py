@@ -14,6 +14,7 @@ import typer
 
 from metricspec.cli.common import (
     DEFAULT_WAREHOUSE,
+    NoCacheOpt,
     SpecDirOpt,
     WarehouseOpt,
     app,
@@ -83,12 +84,13 @@ def kpi(
     html: Annotated[Path | None, typer.Option(
         "--html", help="Also write a self-contained HTML page (tree with numbers, waterfall).",
         show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """A KPI tree's values in two periods, and each driver's part in the north star's change."""
     from metricspec.document.kpi_explain import Period
     from metricspec.plan.lower import PlanError
 
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, no_cache=no_cache)
     name_or_exit(ws, name, ("kpi",))
     engine_ok_or_exit(ws, [name], url=url)
     try:

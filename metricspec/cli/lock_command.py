@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from metricspec.cli.common import (
+    NoCacheOpt,
     app,
+    cache_or_none,
     error_line,
     load_or_exit,
     local_time,
@@ -43,6 +45,7 @@ def lock(
     today: Annotated[str | None, typer.Option(
         "--today", help="The date windows are judged started against (default: today).",
         show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Pin the metric definitions of started experiments in metricspec.lock."""
     from metricspec import outputs
@@ -53,7 +56,7 @@ def lock(
         day = dt.date.fromisoformat(today) if today else None
     except ValueError:
         usage_error(f"--today `{today}` is not a date (use YYYY-MM-DD)")
-    ws = load_or_exit([spec_dir])
+    ws = load_or_exit([spec_dir], cache=cache_or_none([spec_dir], no_cache))
     blocking = [d for d in ws.errors if d.code != "MS517"]
     if blocking:
         out.print(ws.render("text", blocking, out.width), markup=False)

@@ -12,6 +12,7 @@ from metricspec.cli.common import (
     DimensionOpt,
     GrainOpt,
     MaxScanOpt,
+    NoCacheOpt,
     SinceOpt,
     SpecDirOpt,
     UntilOpt,
@@ -48,6 +49,7 @@ def query(
     weight: Annotated[str | None, typer.Option(
         "--weight", help="With --compare: a count metric whose split by the dimension is "
         "the mix tested for a shift between the periods.")] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Compute metrics by period (and dimensions) on the warehouse."""
     from metricspec.plan.lower import PlanError
@@ -55,7 +57,7 @@ def query(
     from metricspec.run.execute import run_metrics_costed
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, no_cache=no_cache)
     for name in metrics:
         name_or_exit(ws, name, ("metric",))
     engine_ok_or_exit(ws, metrics, url=url)

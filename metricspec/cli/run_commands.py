@@ -20,6 +20,7 @@ import typer
 from metricspec.cli.common import (
     DEFAULT_WAREHOUSE,
     MaxScanOpt,
+    NoCacheOpt,
     SinceOpt,
     SpecDirOpt,
     UntilOpt,
@@ -209,6 +210,7 @@ def run(
         "(docs/engines.md).")] = False,
     lookback: Annotated[str, typer.Option(
         "--lookback", help="With --incremental: how late rows may arrive (`2d`, `36h`).")] = "1d",
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Compile, run and analyse an experiment; print its report."""
     from metricspec.analyze import analyze_rows, diagnose_rows, regress_rows
@@ -219,7 +221,7 @@ def run(
     from metricspec.stats import LongFormatError
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, no_cache=no_cache)
     name_or_exit(ws, experiment, ("experiment",))
     engine_ok_or_exit(ws, [experiment], url=url)
     check_look(ws.index, experiment, look)
@@ -276,6 +278,7 @@ def analyze(
     fmt: FormatOpt = OutputFormat.text,
     html: HtmlOpt = None,
     look: LookOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Analyse a sufficient-statistics file exported from any warehouse."""
     from metricspec.analyze import analyze_data
@@ -283,7 +286,7 @@ def analyze(
     from metricspec.report.experiment import build_report
     from metricspec.stats import LongFormatError, read_csv, read_parquet
 
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, no_cache=no_cache)
     name_or_exit(ws, experiment, ("experiment",))
     check_look(ws.index, experiment, look)
     if not stats_file.is_file():
@@ -318,6 +321,7 @@ def monitor(
     html: Annotated[Path | None, typer.Option(
         "--html", help="Also write a self-contained HTML page charting each monitor's series.",
         show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Evaluate monitors and guardrails; exit 1 when any alert fires."""
     from metricspec.plan.monitor import plan_monitor
@@ -326,7 +330,7 @@ def monitor(
     from metricspec.run.execute import run_monitor
 
     budget = parse_max_scan(max_scan)
-    ws = load_ok_or_exit(paths)
+    ws = load_ok_or_exit(paths, no_cache=no_cache)
     index = ws.index
     chosen = names or [*sorted(index.monitors), *sorted(index.guardrails)]
     for name in chosen:

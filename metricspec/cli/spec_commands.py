@@ -178,6 +178,7 @@ def sql(
     where: Annotated[str | None, typer.Option(
         "--where", help="Filter on the dimensions of a metric, monitor or guardrail, as "
         "`query --where`.", show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Print the SQL of one object."""
     from metricspec import pipeline
@@ -185,7 +186,7 @@ def sql(
     from metricspec.plan.metric_query import Grain
 
     [backend] = dialects_or_exit([dialect])
-    ws = load_ok_or_exit(paths, relative=True)
+    ws = load_ok_or_exit(paths, relative=True, no_cache=no_cache)
     name_or_exit(ws, name, ("metric", "experiment", "monitor", "guardrail", "kpi"))
     engine_ok_or_exit(ws, [name], backends=[backend])
     try:

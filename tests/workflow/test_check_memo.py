@@ -97,3 +97,35 @@ def test_the_lock_file_and_the_day_it_is_judged_on_count(tmp_path: Path,
     (folder / "metricspec.lock").write_text("not json", encoding="utf-8")
     broken = load(folder, tmp_path / "cache", today=dt.date(2026, 1, 1))
     assert "MS519" in [d.code for d in broken.errors] and len(checks) == 4
+
+
+def test_every_command_that_reads_specs_uses_the_cache(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       checks: list[int]) -> None:
+    """`sql`, `plan`, `query`… read the parsed files and the check from the cache, as
+    `check` and `compile` do, with the same output; `--no-cache` neither reads nor writes."""
+    from typer.testing import CliRunner
+
+    from metricspec.cache import FOLDER_NAME
+    from metricspec.cli import app
+
+    runner = CliRunner()
+    shutil.copytree(HERE.parents[1] / "specs", tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METRICSPEC_NO_CACHE", raising=False)
+    monkeypatch.delenv("METRICSPEC_CACHE_DIR", raising=False)
+    commands = (["sql", "csat", "-d", "bigquery"], ["plan", "summarizer_v2"])
+    for command in commands:
+        uncached = runner.invoke(app, [*command, "--no-cache"])
+        assert uncached.exit_code == 0, uncached.output
+        assert not (tmp_path / FOLDER_NAME).exists()
+    assert len(checks) == 2
+    for command in commands:
+        for _ in range(2):
+            cached = runner.invoke(app, command)
+            assert cached.exit_code == 0, cached.output
+            assert cached.output == runner.invoke(app, [*command, "--no-cache"]).output
+    assert len(checks) == 2 + 4 + 1  # every uncached run checks; of the cached, the first
+    assert len(list((tmp_path / FOLDER_NAME / "check").iterdir())) == 1
+    assert len(list((tmp_path / FOLDER_NAME / "parse").iterdir())) == len(
+        list((tmp_path / "specs").rglob("*.mspec")) + list((tmp_path / "specs").rglob("*.yaml")))
