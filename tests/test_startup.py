@@ -33,10 +33,15 @@ runpy.run_module("metricspec", run_name="__main__", alter_sys=True)
 """
 
 
-def imported(args: list[str], tmp_path: Path) -> tuple[int, set[str]]:
-    """Exit status and top-level packages imported by `metricspec ARGS` in a new process."""
+def imported(args: list[str], tmp_path: Path,
+             extra: dict[str, str] | None = None) -> tuple[int, set[str]]:
+    """Exit status and top-level packages imported by `metricspec ARGS` in a new process
+    (uncached, as every test runs, unless `extra` names a cache folder)."""
     out = tmp_path / "modules.json"
     env = {**os.environ, "PROBE_OUT": str(out), "PROBE_ARGS": json.dumps(args)}
+    if extra:
+        env.pop("METRICSPEC_NO_CACHE", None)
+        env.update(extra)
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     modules = json.loads(out.read_text(encoding="utf-8"))
@@ -77,3 +82,15 @@ def test_a_project_without_yaml_files_imports_no_yaml_reader(tmp_path: Path) -> 
     assert status == 0
     assert "lark" in packages  # the probe sees the DSL front end
     assert not packages & {"ruamel", "yaml"}, packages & {"ruamel", "yaml"}
+
+
+def test_a_check_read_from_the_cache_imports_no_front_end(tmp_path: Path) -> None:
+    """Files parsed and a project checked before are read from the compile cache: neither
+    the DSL's parser (Lark) nor a YAML reader is imported."""
+    cache = tmp_path / "cache"
+    env = {"METRICSPEC_CACHE_DIR": str(cache)}
+    first, cold = imported(["check", "specs"], tmp_path, env)
+    assert first == 0 and "lark" in cold and cold & {"ruamel", "yaml"}  # specs/ has YAML
+    again, warm = imported(["check", "specs"], tmp_path, env)
+    assert again == 0 and (cache / "check").is_dir()
+    assert not warm & {"lark", "ruamel", "yaml"}, warm & {"lark", "ruamel", "yaml"}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from metricspec import ir
 from metricspec.collector import paused
 from metricspec.diagnostics import Diagnostic, error
-from metricspec.parse.dsl import ParseResult, parse_text
+from metricspec.parse.result import ParseResult
 
 if TYPE_CHECKING:
     from metricspec.cache import Cache, Description
@@ -73,6 +73,14 @@ def spec_files(paths: Iterable[str | Path] | str | Path) -> list[Path]:
     for p in found:
         unique.setdefault(str(p), p)
     return list(unique.values())
+
+
+def parse_text(text: str, file: str) -> ParseResult:
+    """Parse one DSL spec file (`parse.dsl`). Its parser (Lark) is imported with the first
+    file parsed: a project read back from the compile cache starts without it."""
+    from metricspec.parse.dsl import parse_text as parse
+
+    return parse(text, file)
 
 
 def parse_yaml(text: str, file: str) -> ParseResult:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from metricspec.diagnostics import Diagnostic, did_you_mean, error
 from metricspec.parse.build import Builder
 from metricspec.parse.grammar_cache import cached_lark
 from metricspec.parse.positions import ScalarMap
+from metricspec.parse.result import ParseResult
 from metricspec.parse.syntax_errors import TOP_LEVEL
 from metricspec.parse.syntax_errors import syntax_diagnostic as describe_syntax_error
 from metricspec.resources import grammar_path
@@ -50,16 +51,6 @@ def parser() -> Lark:
         maybe_placeholders=False,
         start=["start", *FRAGMENTS],
     )
-
-
-@dataclass
-class ParseResult:
-    """What one file gave: its objects, its diagnostics, and the names of statements that
-    failed to parse (so later stages do not also call them unknown)."""
-
-    objects: list[Any] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    broken: set[tuple[str, str]] = field(default_factory=set)
 
 
 def parse_text(text: str, file: str) -> ParseResult:

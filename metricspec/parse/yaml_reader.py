@@ -12,8 +12,9 @@ from typing import Any
 from metricspec import ir
 from metricspec.diagnostics import error
 from metricspec.parse.build_base import MAX_WHOLE
-from metricspec.parse.dsl import ParseResult, parse_fragment
+from metricspec.parse.dsl import parse_fragment
 from metricspec.parse.positions import ScalarMap, line_starts
+from metricspec.parse.result import ParseResult
 from metricspec.parse.yaml_values import INVALID, Place, YMap, YSeq
 
 Container = YMap | YSeq

@@ -14,7 +14,7 @@ from typing import Any
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic
-from metricspec.parse.dsl import ParseResult
+from metricspec.parse.result import ParseResult
 from metricspec.parse.yaml_nodes import read_yaml
 from metricspec.parse.yaml_reader import YamlReader, shown
 from metricspec.parse.yaml_spec_experiment import read_experiment, read_prior
