@@ -2,7 +2,8 @@
 
 Each rule is a function `Context -> Iterator[Diagnostic]` in the module of its concern; the
 `RULES` tuple below is the whole list. Rules collect every problem rather than stopping at
-the first, and tolerate each other's problems (unknown names, cycles).
+the first, and tolerate each other's problems (unknown names, cycles). A rule depends on no
+other rule having run: a large project's rules are shared between forked processes.
 
 May import: `metricspec.ir`, `metricspec.semantic`, `metricspec.diagnostics`,
 `metricspec.backends`.
