@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -384,13 +385,28 @@ def render_text(diagnostic: Diagnostic, sources: SourceCache, width: int | None 
         caret = f"   {pad} | " + " " * (column - 1) + "^" * span
         out.append(f"   {gutter} | {shown}")
         if hint and width is not None and len(caret) + 1 + len(hint) > width:
-            out.extend([caret, f"   = hint: {hint}"])
+            out.extend([caret, *_labelled("hint", hint, width)])
         else:
             out.append(caret + (f" {hint}" if hint else ""))
     elif hint:
-        out.append(f"   = hint: {hint}")
-    out.extend(f"   = note: {_printable(n)}" for n in d.notes)
+        out.extend(_labelled("hint", hint, width))
+    for note in d.notes:
+        out.extend(_labelled("note", _printable(note), width))
     return "\n".join(out)
+
+
+def _labelled(label: str, text: str, width: int | None) -> list[str]:
+    """`   = hint: text`, wrapped to `width` under its first word when it is longer.
+
+    >>> _labelled("hint", "one two three four", 20)
+    ['   = hint: one two', '           three four']
+    """
+    prefix = f"   = {label}: "
+    if width is None or len(prefix) + len(text) <= width:
+        return [prefix + text]
+    return textwrap.wrap(text, width=max(width, len(prefix) + 10), initial_indent=prefix,
+                         subsequent_indent=" " * len(prefix), break_long_words=False,
+                         break_on_hyphens=False) or [prefix]
 
 
 def capped(diagnostics: Sequence[Diagnostic], limit: int = MAX_PER_CODE) -> list[Diagnostic]:

@@ -133,10 +133,12 @@ def test_snippets_fit_the_terminal_with_the_caret_under_the_span(width: int, col
     assert len(snippet) <= width and len(caret) <= width
     under = caret.index("^^^")
     assert snippet[under:under + 3] == line[column - 1:column + 2]
-    if caret.endswith(hint):  # beside the caret when it fits, else on a line of its own
+    if caret.endswith(hint):  # beside the caret when it fits, else on lines of its own
         assert rest == []
     else:
-        assert rest == [f"   = hint: {hint}"]
+        assert rest[0].startswith("   = hint: ") and all(len(r) <= width for r in rest)
+        assert " ".join(r.strip() for r in rest) == f"= hint: {hint}"
+        assert all(r.startswith(" " * len("   = hint: ")) for r in rest[1:])
 
 
 def test_repeated_errors_are_capped_per_file_and_code() -> None:
