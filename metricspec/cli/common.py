@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -276,3 +276,33 @@ def name_or_exit(ws: Workspace, name: str, kinds: tuple[str, ...]) -> None:
     listed = ", ".join(known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
     usage_error(f"unknown {' or '.join(kinds)} `{name}`" + (f" — {hint}" if hint else "")
                 + ("" if hint or not names else f" (known: {listed})"), "MS901")
+
+
+@contextmanager
+def counting(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of `label`, done of total, on stderr while the block runs, redrawn
+    from the caller's own calls (no thread of its own: the work may fork); None when stderr
+    is not a terminal or with --quiet."""
+    from metricspec.cli.settings import VERBOSITY
+
+    if not err.is_terminal or VERBOSITY.quiet:
+        yield None
+        return
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err,
+                   transient=True, auto_refresh=False)
+    task = bar.add_task(label, total=None)
+    last = [0.0]
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        now = time.monotonic()
+        if now - last[0] >= 0.1 or done == total:
+            last[0] = now
+            bar.refresh()
+
+    with bar:
+        yield update

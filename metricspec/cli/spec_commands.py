@@ -20,6 +20,7 @@ from metricspec.cli.common import (
     UntilOpt,
     app,
     cache_or_none,
+    counting,
     dialects_or_exit,
     engine_ok_or_exit,
     err,
@@ -110,8 +111,9 @@ def compile_(
     if not up_to_date:
         with output_errors():
             check_writable(out_dir, folder=True)  # before the work, not after it
-    compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
-                                   workers=cores(), cache=cache)
+    with counting("compiling") as progress:
+        compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
+                                       workers=cores(), cache=cache, progress=progress)
     clock.step(f"compiled {len(compiled)} queries"
                + (f" ({cache.hits} from the cache)" if cache else ""))
     if up_to_date:

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
 Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
+Progress = Callable[[int, int], None]  # (queries done, queries in all)
 _COLLECT_PER_QUERY = False  # set while `_project_frozen` has paused the collector
 _FORKED_INDEX: Index | None = None  # what forked workers compile from
 PARALLEL_MIN_TASKS = 48
+_CHUNKS_PER_WORKER = 8  # pieces of work per worker: progress reported as each comes back
 _PACK_SLACK = 16  # queries a pack may miss before it is written again (and 5% of them)
 
 
@@ -38,6 +40,7 @@ def compile_all(
     per_metric: bool = False,
     workers: int = 1,
     cache: Cache | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[Compiled], list[CompileError]]:
     """Every object for every backend, in a stable order; failures are returned, not raised.
 
@@ -49,6 +52,7 @@ def compile_all(
     should keep the default of 1, since forking a threaded process is unsafe). The output is
     the same, in the same order. With a `cache`, a query whose key (`cached.QueryKeys`:
     everything it depends on) was compiled before is read from it, not compiled again.
+    `progress(done, total)` is called as queries are done (for a progress bar).
     """
     objects: list[tuple[Kind, str]] = [("metric", name) for name in sorted(index.metrics)
                                        if per_metric]
@@ -56,9 +60,10 @@ def compile_all(
         objects += [(kind, name) for name in sorted(index.objects[kind])]
     groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
     tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
+    report = _Counter(len(tasks), progress)
     with _project_frozen():
-        outcomes = (_run(index, tasks, workers) if cache is None
-                    else _run_cached(index, tasks, workers, cache))
+        outcomes = (_run(index, tasks, workers, report) if cache is None
+                    else _run_cached(index, tasks, workers, cache, report))
     compiled = [query for done, _ in outcomes for query in done]
     failed = [error for _, errors in outcomes for error in errors]
     return compiled, failed
@@ -92,7 +97,20 @@ def _project_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> list[Outcome]:
+class _Counter:
+    """Counts the tasks done for a `Progress` callback (nothing without one)."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def add(self, count: int) -> None:
+        self.done += count
+        if self.progress is not None and count:
+            self.progress(self.done, self.total)
+
+
+def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache,
+                report: _Counter) -> list[Outcome]:
     """`_run`, with the queries found in the cache read from it and the others stored: the
     SQL of all the tasks from one pack (the SQL last compiled for these backends, by key),
     else from each query's entry; a plan is read from the query's entry if asked for."""
@@ -118,7 +136,8 @@ def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache) -> 
         else:
             outcomes.append(None)
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers),
+    report.add(len(tasks) - len(missing))
+    for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers, report),
                           strict=True):
         outcomes[i] = outcome
         done, _ = outcome
@@ -175,23 +194,29 @@ def _compile_chunk(tasks: list[Task]) -> list[Outcome]:
     return [_compile_task(_FORKED_INDEX, task) for task in tasks]
 
 
-def _run(index: Index, tasks: list[Task], workers: int) -> list[Outcome]:
+def _run(index: Index, tasks: list[Task], workers: int, report: _Counter) -> list[Outcome]:
     if (
         workers < 2
         or len(tasks) < PARALLEL_MIN_TASKS
         or "fork" not in (multiprocessing.get_all_start_methods())
     ):
-        return [_compile_task(index, task) for task in tasks]
+        return _run_here(index, tasks, report)
     global _FORKED_INDEX
     _FORKED_INDEX = index
-    # Interleaved chunks balance the big experiment queries across the workers.
-    chunks = [tasks[i::workers] for i in range(workers)]
+    # Interleaved chunks balance the big experiment queries across the workers; several per
+    # worker, so that progress is seen as each comes back.
+    count = min(len(tasks), workers * _CHUNKS_PER_WORKER)
+    chunks = [tasks[i::count] for i in range(count)]
+    results: list[list[Outcome]] = []
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            results = list(pool.map(_compile_chunk, chunks))
+            for chunk_results in pool.map(_compile_chunk, chunks):
+                results.append(chunk_results)
+                report.add(len(chunk_results))
     except BrokenProcessPool:  # a worker died: compile here instead
-        return [_compile_task(index, task) for task in tasks]
+        report.done = report.total - len(tasks)  # these tasks are counted again here
+        return _run_here(index, tasks, report)
     finally:
         _FORKED_INDEX = None
     # Workers send back copies of the backends: give each query the caller's own object,
@@ -200,7 +225,15 @@ def _run(index: Index, tasks: list[Task], workers: int) -> list[Outcome]:
     ordered: list[Outcome] = [([], [])] * len(tasks)
     for offset, chunk_results in enumerate(results):
         for position, (done, errors) in enumerate(chunk_results):
-            index_ = offset + position * workers
+            index_ = offset + position * count
             own = backends[id(tasks[index_][0])]
             ordered[index_] = ([replace(q, backend=own) for q in done], errors)
     return ordered
+
+
+def _run_here(index: Index, tasks: list[Task], report: _Counter) -> list[Outcome]:
+    outcomes = []
+    for task in tasks:
+        outcomes.append(_compile_task(index, task))
+        report.add(1)
+    return outcomes
