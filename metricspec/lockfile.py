@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from metricspec.hashing import Hasher, definition, digest
 from metricspec.semantic import Index, experiment_metric_names, experiment_status
 
 LOCK_NAME = "metricspec.lock"
@@ -59,6 +58,8 @@ class Pin:
     @property
     def hash(self) -> str:
         """One hash of every pinned metric (name, version, meaning hash)."""
+        from metricspec.hashing import digest  # imported when used: it imports sqlglot
+
         return digest({name: [m.version, m.hash] for name, m in self.metrics.items()})
 
     @property
@@ -155,6 +156,8 @@ def read(path: Path | None) -> Lock:
 
 def current(index: Index, experiment: str) -> dict[str, PinnedMetric]:
     """The definitions an experiment's metrics have now, as they would be pinned."""
+    from metricspec.hashing import Hasher, definition
+
     hasher = Hasher(index)
     exp = index.experiments[experiment]
     return {name: PinnedMetric(hasher.metric(name), index.metrics[name].version,

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
 from metricspec.backends import Backend
-from metricspec.check import check, check_backends
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
 from metricspec.lockfile import Lock
 from metricspec.parse import Loaded, load, spec_files
@@ -121,6 +120,8 @@ class Workspace:
         of the objects named in `uses` (every object when none; errors outside any metric's
         expression, a source's, always count): a metric a command does not use may be one
         only another warehouse computes."""
+        from metricspec.check import check_backends
+
         found = [d for d in check_backends(self.project, backends) if d.is_error]
         names = list(uses)
         if not names:
@@ -193,13 +194,19 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
     files (names and texts) with the same backends, lock file and day before: `check` reads
     nothing else, so an entry is never stale. The day counts only where it is read (pinned
     experiments are judged running or not on it), and is fixed before checking."""
-    if cache is None:
+    def run() -> list[Diagnostic]:
+        from metricspec.check import check  # the rules (and sqlglot) only when they run
+
         return check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
                      lock_error=lock_error, today=today, workers=workers)
+
+    if cache is None:
+        return run()
     from metricspec.cache import key
-    from metricspec.check.pinned import today_or_override
 
     if lock is not None and not lock_error and today is None:
+        from metricspec.check.pinned import today_or_override
+
         today = today_or_override(Index(loaded.project).calendar.timezone)
     entry = key(cache.fingerprint, "check",
                 *(part for name, text in loaded.texts.items() for part in (name, text)),
@@ -209,8 +216,7 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
     found = cache.get("check", entry)
     if isinstance(found, list) and all(isinstance(d, Diagnostic) for d in found):
         return found
-    result = check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
-                   lock_error=lock_error, today=today, workers=workers)
+    result = run()
     cache.put("check", entry, result)
     return result
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import metricspec.workspace as workspace
+import metricspec.check as check_module
 from metricspec.backends import resolve_dialects
 from metricspec.cache import Cache
 from metricspec.workspace import Workspace
@@ -30,13 +30,13 @@ metric buyers = count_distinct(events.user_id, approximate)
 def checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many times `check` ran."""
     ran: list[int] = []
-    real = workspace.check
+    real = check_module.check
 
     def counted(*args: object, **kwargs: object) -> object:
         ran.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(workspace, "check", counted)
+    monkeypatch.setattr(check_module, "check", counted)  # as `check_cached` finds it
     return ran
 
 
