@@ -87,7 +87,8 @@ def _fork(part: Callable[[], Any], dump: Dump) -> tuple[int, int] | None:
         status = 1
         try:
             os.close(read)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports an interrupt
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports Ctrl-C
             data = dump(part())
             with os.fdopen(write, "wb") as pipe:
                 pipe.write(data)

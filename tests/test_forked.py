@@ -4,6 +4,7 @@ back in order, and anything a child cannot do is done here instead."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 
 import pytest
@@ -82,3 +83,20 @@ def test_cores_are_those_this_process_may_run_on(monkeypatch: pytest.MonkeyPatch
     assert forked.cores() == 1  # a container or `taskset` narrowed it to one
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     assert forked.cores() == (os.cpu_count() or 1)
+
+
+def test_an_interrupt_ignored_here_is_ignored_by_the_children() -> None:
+    """Ctrl-C stops a child at once (this process reports it), unless this process ignores
+    it (`nohup`, a background job): then its children ignore it too and finish their part."""
+    def disposition() -> str:
+        handler = signal.getsignal(signal.SIGINT)
+        return "ignored" if handler is signal.SIG_IGN else "default" if (
+            handler is signal.SIG_DFL) else "python"
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert forked.run_parts([disposition, disposition]) == ["ignored", "ignored"]
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        assert forked.run_parts([disposition, disposition]) == ["python", "default"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
