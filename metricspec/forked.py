@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 Dump = Callable[[Any], bytes]
 Load = Callable[[bytes], Any]
@@ -77,6 +78,7 @@ def _fork(part: Callable[[], Any], dump: Dump) -> tuple[int, int] | None:
         read, write = os.pipe()
     except OSError:
         return None
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -87,6 +89,7 @@ def _fork(part: Callable[[], Any], dump: Dump) -> tuple[int, int] | None:
         status = 1
         try:
             os.close(read)
+            _end_with(parent)
             if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports Ctrl-C
             data = dump(part())
@@ -99,6 +102,19 @@ def _fork(part: Callable[[], Any], dump: Dump) -> tuple[int, int] | None:
             os._exit(status)
     os.close(write)
     return pid, read
+
+
+def _end_with(parent: int) -> None:
+    """Have this child killed when its parent dies (killed, it runs no `finally` that would
+    stop its children): Linux's parent-death signal, set through libc."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
 
 
 def _collect(child: tuple[int, int] | None, load: Load) -> tuple[Any] | None:

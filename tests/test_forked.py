@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +105,37 @@ def test_an_interrupt_ignored_here_is_ignored_by_the_children() -> None:
         assert forked.run_parts([disposition, disposition]) == ["python", "default"]
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_children_end_with_a_killed_parent(tmp_path: Path) -> None:
+    """A parent killed outright runs no `finally`: its children are ended by the kernel."""
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, time
+        from metricspec import forked
+
+        def child():
+            print(os.getpid(), flush=True)
+            time.sleep(60)
+
+        forked.run_parts([lambda: time.sleep(60), child])
+    """), encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                              text=True)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped (or gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
