@@ -26,9 +26,12 @@ def _no_terminal_size_from_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def forked_children(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The pids of the children `metricspec.forked.run_parts` starts during the test."""
+    """The pids of the children `metricspec.forked.run_parts` starts during the test, which
+    may fork although earlier tests left threads running in this process (engine clients:
+    Spark's gateway, database pools), as the command line, which has none, does."""
     from metricspec import forked
 
+    monkeypatch.setattr(forked, "available", lambda: True)
     started: list[int] = []
     fork = forked._fork
 

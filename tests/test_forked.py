@@ -16,20 +16,22 @@ import pytest
 
 from metricspec import forked
 
-pytestmark = pytest.mark.skipif(not forked.available(),
-                                reason="no fork here, or other threads are alive")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="children are forked on Linux only")
 
 
-def test_parts_run_in_other_processes_and_come_back_in_order() -> None:
+def test_parts_run_in_other_processes_and_come_back_in_order(
+        forked_children: list[int]) -> None:
     parts = [lambda n=n: (n, os.getpid()) for n in range(4)]
     results = forked.run_parts(parts)
     assert [n for n, _ in results] == [0, 1, 2, 3]
     pids = [pid for _, pid in results]
     assert pids[0] == os.getpid()
-    assert len(set(pids)) == 4  # each other part in a child of its own
+    assert len(set(pids)) == 4 and len(forked_children) == 3  # each in a child of its own
 
 
-def test_a_part_that_fails_in_its_child_runs_here_and_raises_here() -> None:
+def test_a_part_that_fails_in_its_child_runs_here_and_raises_here(
+        forked_children: list[int]) -> None:
     calls: list[int] = []
 
     def fails() -> int:
@@ -41,7 +43,8 @@ def test_a_part_that_fails_in_its_child_runs_here_and_raises_here() -> None:
     assert calls == [os.getpid()]  # the child's own call is not seen here
 
 
-def test_a_child_that_dies_or_sends_nothing_readable_is_replaced_by_running_here() -> None:
+def test_a_child_that_dies_or_sends_nothing_readable_is_replaced_by_running_here(
+        forked_children: list[int]) -> None:
     here = os.getpid()
 
     def dies() -> int:
@@ -90,7 +93,8 @@ def test_cores_are_those_this_process_may_run_on(monkeypatch: pytest.MonkeyPatch
     assert forked.cores() == (os.cpu_count() or 1)
 
 
-def test_an_interrupt_ignored_here_is_ignored_by_the_children() -> None:
+def test_an_interrupt_ignored_here_is_ignored_by_the_children(
+        forked_children: list[int]) -> None:
     """Ctrl-C stops a child at once (this process reports it), unless this process ignores
     it (`nohup`, a background job): then its children ignore it too and finish their part."""
     def disposition() -> str:
