@@ -130,9 +130,7 @@ class Index:
         elif isinstance(obj, ir.Monitor | ir.Guardrail):
             named = [obj.metric.name] if obj.metric is not None else []
         elif isinstance(obj, ir.Kpi):
-            named = [e.parent.name for e in obj.edges] + [
-                d.metric.name for e in obj.edges for d in e.drivers]
-            named += [obj.north_star.name] if obj.north_star else []
+            named = list(obj.metric_names())
         seen: dict[str, None] = {}
         for metric in named:
             for dep in self.closure(metric) if metric in self.metrics else ():
@@ -148,11 +146,7 @@ class Index:
             if metric in deps:
                 uses["metrics"].append(name)
         for kpi in self.kpis.values():
-            names = {e.parent.name for e in kpi.edges} | {
-                d.metric.name for e in kpi.edges for d in e.drivers}
-            if kpi.north_star:
-                names.add(kpi.north_star.name)
-            if metric in names:
+            if metric in kpi.metric_names():
                 uses["kpis"].append(kpi.name)
         for guardrail in self.guardrails.values():
             if guardrail.metric.name == metric:

@@ -186,13 +186,7 @@ def explain(kpi: ir.Kpi, metrics: Mapping[str, ir.Metric], before: Mapping[str, 
         v = values.get(name)
         return None if v is None or not math.isfinite(float(v)) else float(v)
 
-    names: dict[str, None] = {}
-    if kpi.north_star:
-        names.setdefault(kpi.north_star.name)
-    for edge in kpi.edges:
-        names.setdefault(edge.parent.name)
-        for d in edge.drivers:
-            names.setdefault(d.metric.name)
+    names = kpi.metric_names()
     b = {n: number(before, n) for n in names}
     a = {n: number(after, n) for n in names}
     nodes = {n: NodeChange(n, metrics[n].label or n if n in metrics else n, b[n], a[n],

@@ -40,15 +40,8 @@ def kpi_svg(kpi: ir.Kpi, labels: dict[str, str], link: str = "metrics/{}.html",
             figures: dict[str, NodeFigures] | None = None) -> str:
     """The tree as a standalone SVG; each box links to the metric's page."""
     figures = figures or {}
-    names: dict[str, None] = {}
-    if kpi.north_star:
-        names.setdefault(kpi.north_star.name)
-    edges = []
-    for edge in kpi.edges:
-        names.setdefault(edge.parent.name)
-        for d in edge.drivers:
-            names.setdefault(d.metric.name)
-            edges.append((edge.parent.name, d.metric.name))
+    names = kpi.metric_names()
+    edges = [(edge.parent.name, d.metric.name) for edge in kpi.edges for d in edge.drivers]
     lines = {n: _lines(labels.get(n, n), n, figures.get(n)) for n in names}
     sizes = {n: text_box(lines[n], PAD_X, PAD_Y, LINE_GAP) for n in names}
     # room under each parent for its composition label, between layers

@@ -127,6 +127,14 @@ class Kpi(Node):
     north_star: Ref | None = None
     edges: tuple[KpiEdge, ...] = ()
 
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric the tree names, once each: the north star, then each edge's parent
+        and its drivers, in the order written."""
+        names = [self.north_star.name] if self.north_star else []
+        for edge in self.edges:
+            names += [edge.parent.name, *(d.metric.name for d in edge.drivers)]
+        return tuple(dict.fromkeys(names))
+
 
 class Guardrail(Node):
     """An absolute threshold a metric must respect at all times (checked by monitoring)."""
