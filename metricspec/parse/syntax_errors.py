@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from functools import cache
+from itertools import pairwise
 
 from lark import Lark, Token, Tree, UnexpectedInput
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
@@ -73,13 +74,6 @@ _WORDS: dict[str, str] = {
     "$END": "the end of the file",
 }
 
-
-# What may be called with `(`: the expression functions, then KPI tree compositions (the
-# grammar's AGG_FUNC, COMPOSITION and function rules; `p95` stands for every percentile).
-FUNCTIONS = ("count", "sum", "avg", "count_distinct", "min", "max", "median", "p95",
-             "mean", "quantile", "weighted", "conversion", "rolling", "cumulative", "to_date",
-             "mtd", "qtd", "ytd", "fqtd", "fytd", "offset", "growth", "product", "ratio",
-             "drivers")
 
 _OPERATORS = {"+", "-", "*", "/"}
 _STATEMENTS = {"source", "metric", "kpi", "guardrail", "experiment", "monitor", "calendar"}
@@ -153,6 +147,7 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str, parser: Lark,
     else:
         assert isinstance(exc, UnexpectedToken)
         token: Token = _first_word(exc.token)
+        own_hint: str | None = None  # a hint this case knows better than what was expected
         if token.type == "CHAR":
             code, message = "MS102", f"unexpected character `{_visible(str(token))}`"
         elif token.type == "$END":
@@ -166,27 +161,29 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, file: str, parser: Lark,
         elif "RBRACE" in exc.expected and str(token) in TOP_LEVEL and exc.column == 1:
             code, message = "MS101", f"a block is still open when `{token}` starts"
             width = len(str(token))
+            own_hint = "add `}` on the line before to close it"
         elif str(token) in TOP_LEVEL and exc.column == 1 and _previous_end(exc):
             # `metric m` and then a new statement: the statement above stops short; point
             # where its missing part belongs, not at the healthy statement below.
             code, message = "MS101", "this statement is incomplete"
             line, column = _previous_end(exc) or (line, column)
-        elif (called := _called_name(exc, token)) is not None:
+        elif (called := _called_name(exc, token, parser)) is not None:
             # `summ(x)`: the name before `(` is not a function, so `(` is what fails
             code, message = "MS101", f"unknown function `{called}`"
             line, column, width = called.line or line, called.column or column, len(called)
+            known = functions(parser)
+            own_hint = did_you_mean(str(called), known) or (
+                "functions: " + ", ".join(f"{name}(…)" for name in known[:8]) + ", …")
             friendly = None
         else:
             code = "MS101"
             message = f"unexpected {_token_words(token)}"
             width = max(1, len(str(token)))
-        expected = _accepts(exc)
-        hint = _keyword_hint(token, expected, parser) or describe_expected(parser, expected)
-        if message.startswith("unknown function"):
-            hint = did_you_mean(str(called), FUNCTIONS) or (
-                "functions: " + ", ".join(f"{name}(…)" for name in FUNCTIONS[:8]) + ", …")
-        if message.startswith("a block is still open"):
-            hint = "add `}` on the line before to close it"
+        if own_hint is None:
+            expected = _accepts(exc)
+            hint = _keyword_hint(token, expected, parser) or describe_expected(parser, expected)
+        else:
+            hint = own_hint
     if friendly:
         message = friendly
     pos_line, pos_column = position(line, column) if position else (line, column)
@@ -275,7 +272,29 @@ def _previous_end(exc: UnexpectedToken) -> tuple[int, int] | None:
     return None
 
 
-def _called_name(exc: UnexpectedToken, token: Token) -> Token | None:
+@cache
+def functions(parser: Lark) -> tuple[str, ...]:
+    """The words the grammar calls with `(` — aggregations, windows, offsets, KPI tree
+    compositions, `pre(…)` —, in the grammar's order (a percentile `p95` is a pattern, not
+    a word, and is left out)."""
+    found: dict[str, None] = {}
+    for rule in parser.rules:
+        for symbol, following in pairwise(rule.expansion):
+            if following.name != "LPAR" or not symbol.is_term:
+                continue
+            pattern = parser.get_terminal(symbol.name).pattern
+            if pattern.type == "str":
+                words = [pattern.value]
+            else:  # `(count_distinct|count|…)(?=…)`: its alternatives
+                match = re.match(r"\(([^)]*)\)", pattern.value)
+                words = match.group(1).split("|") if match else []
+            for word in words:
+                if re.fullmatch(r"[a-z_]+", word):
+                    found.setdefault(word)
+    return tuple(found)
+
+
+def _called_name(exc: UnexpectedToken, token: Token, parser: Lark) -> Token | None:
     """The name written just before an unexpected `(`, as if it were a function."""
     if str(token) != "(":
         return None
@@ -289,7 +308,7 @@ def _called_name(exc: UnexpectedToken, token: Token) -> Token | None:
         return None
     # `b (c)`, with a space, is more likely a missing operator than a call
     adjacent = value.end_line == token.line and value.end_column == token.column
-    return value if adjacent and str(value) not in FUNCTIONS else None
+    return value if adjacent and str(value) not in functions(parser) else None
 
 
 def _keyword_hint(token: Token, expected: set[str], parser: Lark) -> str | None:
