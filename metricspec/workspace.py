@@ -185,8 +185,6 @@ class Workspace:
         return pa.Table.from_pylist(rows)
 
 
-
-
 def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | None,
                  lock_error: tuple[str, str] | None, today: dt.date | None,
                  cache: Cache | None, workers: int = 1) -> list[Diagnostic]:

@@ -138,9 +138,9 @@ def _run(project: ir.Project, rules: tuple[Rule, ...], *,
         ctx = Context(project=project, index=index, broken=broken or set(),
                       backends=backends, too_deep=cycles.too_deep(index), lock=lock,
                       lock_error=lock_error, today=today)
-        count = min(workers, len(rules), len(index.metrics) // _METRICS_PER_PART)
+        count = max(1, min(workers, len(rules), len(index.metrics) // _METRICS_PER_PART))
         # runs of neighbouring rules, which read the same expansions and walks
-        bounds = [len(rules) * n // max(count, 1) for n in range(max(count, 1) + 1)]
+        bounds = [len(rules) * n // count for n in range(count + 1)]
         shares = [range(start, end) for start, end in pairwise(bounds)]
 
         def share(positions: range) -> Callable[[], list[list[Diagnostic]]]:

@@ -351,7 +351,7 @@ def _check_sources(sources: dict[str, ir.Source], dimensions: tuple[str, ...],
             subject = ", ".join(f"`{m}`" for m in metrics)
             choices = (f"group by one of {', '.join(available)}" if available else
                        "its sources share no dimension to group by")
-            why = f"{joined.message}" if joined else ""
+            why = joined.message if joined else ""
             close = difflib.get_close_matches(dimension, list(available), n=1)
             raise PlanError(
                 f"`{dimension}` is not a dimension of {subject}"
