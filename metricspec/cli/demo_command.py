@@ -23,6 +23,7 @@ from metricspec.cli.common import (
 )
 from metricspec.outputs import check_writable, file_name, inside, write_text
 from metricspec.resources import example_specs_dir
+from metricspec.safetext import printable
 
 if TYPE_CHECKING:
     from metricspec.run.connections import Connection
@@ -72,7 +73,7 @@ def demo(
     with output_errors():
         check_writable(reports, folder=True)  # before building anything
     out.print(Text.assemble(("metricspec demo", "bold"),
-                            f": {ws.summary()} from {', '.join(map(str, specs))}"))
+                            f": {ws.summary()} from {printable(', '.join(map(str, specs)))}"))
     if rebuild or not database.exists():
         with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
                 "{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=err,
@@ -110,9 +111,10 @@ def demo(
         _time_section(index, conn, since)
     # the folder the demo read, as a shell would take it (the installed examples when there
     # is no specs/ here)
-    out.print(f"\nNext: open {reports}/ in a browser, run `metricspec compile "
-              f"{shlex.join(map(str, specs))} --dialect all`, or point `--warehouse` at your "
-              "own warehouse.", markup=False)
+    folder = printable(shlex.join(map(str, specs)))
+    out.print(f"\nNext: open {printable(str(reports))}/ in a browser, run `metricspec compile "
+              f"{folder} --dialect all`, or point `--warehouse` at your own warehouse.",
+              markup=False)
 
 
 #: The example metrics the demo shows over time (issue 12): exact active users over
