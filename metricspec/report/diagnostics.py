@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from metricspec import stats
@@ -51,6 +52,16 @@ def _dated(plan: ExperimentPlan, warning: str, diag: stats.diagnostics.Diagnosti
     return warning
 
 
+def bulleted(text: Text, bullet: str = "• ", style: str = "") -> Table:
+    """`bullet` then `text`, its wrapped lines indented under the text's first word rather
+    than starting at the margin."""
+    grid = Table.grid()
+    grid.add_column(width=len(bullet), no_wrap=True)
+    grid.add_column()
+    grid.add_row(Text(bullet, style=style), text)
+    return grid
+
+
 def render_diagnostics(view: dict[str, Any], console: Console) -> None:
     """A few lines: each warning, or that all checks passed; the primaries over time."""
     warnings = view.get("warnings") or []
@@ -65,7 +76,7 @@ def render_diagnostics(view: dict[str, Any], console: Console) -> None:
         console.print(Text.assemble(title, ("! ", "bold yellow"),
                                     (f"{len(warnings)} finding(s)", "yellow")))
         for w in warnings:
-            console.print(Text("  • " + printable(w), style="yellow"))
+            console.print(bulleted(Text(printable(w), style="yellow"), "  • ", "yellow"))
     for m in view.get("metrics", []):
         points = [p for p in m["cumulative"] if p["lift"] is not None]
         if not points:
@@ -75,11 +86,11 @@ def render_diagnostics(view: dict[str, Any], console: Console) -> None:
         slope = ("no trend test (" + printable(trend["reason"]) + ")" if trend["slope"] is None
                  else f"trend {trend['slope']:+.3g}/day since exposure, "
                       f"{fmt.p_equals(trend['p_value'])}")
-        console.print(Text(
-            f"  {printable(m['label'])} · {printable(m['treatment'])} over time: cumulative "
+        console.print(bulleted(Text(
+            f"{printable(m['label'])} · {printable(m['treatment'])} over time: cumulative "
             f"lift {fmt.lift(last['lift'])} [{fmt.lift(last['ci_low'])}, "
             f"{fmt.lift(last['ci_high'])}] on {last['date']} ({len(points)} days); {slope}",
-            style="dim"))
+            style="dim"), "  "))
 
 
 def passed_text(view: dict[str, Any]) -> str:

@@ -10,7 +10,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from metricspec.report.diagnostics import render_adjusted, render_diagnostics, render_not_run
+from metricspec.report.diagnostics import (
+    bulleted,
+    render_adjusted,
+    render_diagnostics,
+    render_not_run,
+)
 from metricspec.report.experiment import ExperimentReport, MetricRow
 from metricspec.report.monitor import MonitorReport
 from metricspec.safetext import printable
@@ -183,11 +188,11 @@ def render_experiment(report: ExperimentReport, console: Console,
                                        console.width, segments=True))
     decision = Text(f" {report.decision.upper()} ",
                     style=_DECISION_STYLE.get(report.decision, "bold white on red"))
-    reasons = Group(*[plain(f"• {reason}") for reason in report.reasons])
+    reasons = Group(*[bulleted(plain(reason)) for reason in report.reasons])
     console.print(Panel(Group(Text.assemble(("Decision ", "bold"), decision), reasons),
                         expand=False))
     if report.designs:
-        console.print(Panel(Group(*[plain(f"• {line}") for line in report.designs]),
+        console.print(Panel(Group(*[bulleted(plain(line)) for line in report.designs]),
                             title="Design", title_align="left", expand=False))
     console.print(plain("Conventions: " + "; ".join(report.conventions), "dim"))
 

@@ -41,3 +41,16 @@ def test_a_trend_test_that_could_not_run_is_named() -> None:
 
 def test_without_the_daily_query_the_report_says_not_run() -> None:
     assert "Diagnostics – not run" in _text(render_not_run)
+
+
+def test_a_long_finding_wraps_under_its_first_word_at_80_columns() -> None:
+    finding = "novelty: " + " ".join(["the effect fades with days since exposure"] * 4)
+    buffer = io.StringIO()
+    render_diagnostics({"warnings": [finding, "short one"], "by_day": [{"day": 0}],
+                        "metrics": []}, Console(file=buffer, width=80, color_system=None))
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    assert lines[1].startswith("  • novelty:") and lines[-1] == "  • short one"
+    wrapped = lines[2:-1]
+    assert wrapped and all(line.startswith("    ") and line[4] != " " for line in wrapped)
+    assert all(len(line) <= 80 for line in lines)
+    assert " ".join(line.strip(" •") for line in lines[1:-1]) == finding
