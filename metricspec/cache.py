@@ -62,8 +62,10 @@ _MAGIC = b"metricspec-cache-2\n"
 _LIBRARIES = ("sqlglot", "lark", "ruamel.yaml", "pydantic", "pydantic_core")
 _PACKAGE = Path(__file__).resolve().parent
 T = TypeVar("T")
-Description = tuple[str, frozenset[str]]
+Extent = tuple[int, int, int, int]  # first line and column, last line and column
+Description = tuple[str, frozenset[str], Extent]
 _NAME = re.compile(r'"name":("(?:[^"\\]|\\.)*")')
+_SPAN = re.compile(r'"line":(\d+),"column":(\d+),"end_line":(\d+),"end_column":(\d+)')
 
 
 class CacheRefused(Exception):
@@ -99,13 +101,18 @@ def key(*parts: str | bytes) -> str:
 
 
 def describe(obj: Any) -> Description:
-    """The SHA-256 of a spec object's JSON (its whole definition, spans included) and every
-    `name` field in it: the names of its references (`Ref`, `MetricRef`) and some more (its
-    own, its columns'), which only add dependencies."""
+    """The SHA-256 of a spec object's JSON (its whole definition, spans included), every
+    `name` field in it (the names of its references, `Ref` and `MetricRef`, and some more:
+    its own, its columns', which only add dependencies), and the part of its file it takes
+    (from the first place any of its spans starts to the last any ends)."""
     text = obj.model_dump_json()
     names = frozenset(json.loads(found) if "\\" in found else found[1:-1]
                       for found in _NAME.findall(text))
-    return hashlib.sha256(text.encode()).hexdigest(), names
+    spans = [(int(a), int(b), int(c), int(d)) for a, b, c, d in _SPAN.findall(text)
+             if a != "0"]  # `Span.unknown()` is nowhere
+    first = min(((a, b) for a, b, _, _ in spans), default=(0, 0))
+    last = max(((c, d) for _, _, c, d in spans), default=(0, 0))
+    return hashlib.sha256(text.encode()).hexdigest(), names, (*first, *last)
 
 
 def _private(path: Path) -> bool:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from metricspec import ir
 from metricspec.backends import Backend
+from metricspec.collector import paused
 from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
 from metricspec.lockfile import Lock
 from metricspec.parse import Loaded, load, spec_files
@@ -191,31 +192,48 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
     """`check` of the loaded project, read from the cache when this tool checked the same
     files (names and texts) with the same backends, lock file and day before: `check` reads
     nothing else, so an entry is never stale. The day counts only where it is read (pinned
-    experiments are judged running or not on it), and is fixed before checking."""
-    def run() -> list[Diagnostic]:
+    experiments are judged running or not on it), and is fixed before checking.
+
+    After a change, the check of the same files (by name) with the same settings left a
+    snapshot (`check.incremental`): the rules run again only over what the change affects
+    when that gives what a full check gives, and over everything otherwise."""
+    def run(project: ir.Project, processes: int) -> list[Diagnostic]:
         from metricspec.check import check  # the rules (and sqlglot) only when they run
 
-        return check(loaded.project, broken=loaded.broken, backends=backends, lock=lock,
-                     lock_error=lock_error, today=today, workers=workers)
+        return check(project, broken=loaded.broken, backends=backends, lock=lock,
+                     lock_error=lock_error, today=today, workers=processes)
 
     if cache is None:
-        return run()
+        return run(loaded.project, workers)
     from metricspec.cache import key
 
     if lock is not None and not lock_error and today is None:
         from metricspec.check.pinned import today_or_override
 
         today = today_or_override(Index(loaded.project).calendar.timezone)
-    entry = key(cache.fingerprint, "check",
-                *(part for name, text in loaded.texts.items() for part in (name, text)),
-                repr(sorted(loaded.broken)), *(b.model_dump_json() for b in backends),
+    settings = (repr(sorted(loaded.broken)), *(b.model_dump_json() for b in backends),
                 "" if lock is None else f"{lock.path}\0{lock.dumps()}", repr(lock_error),
                 str(today) if lock is not None else "")
+    entry = key(cache.fingerprint, "check",
+                *(part for name, text in loaded.texts.items() for part in (name, text)),
+                *settings)
     found = cache.get("check", entry)
     if isinstance(found, list) and all(isinstance(d, Diagnostic) for d in found):
         return found
-    result = run()
-    cache.put("check", entry, result)
+    from metricspec.check import incremental
+
+    slot = key(cache.fingerprint, "check-snapshot", *loaded.texts, *settings)
+    with paused():  # many small tuples; a collection would walk the whole project
+        previous = cache.get("check", slot)
+        result = None
+        if isinstance(previous, incremental.Snapshot):
+            result = incremental.recheck(loaded.project, previous, cache.description,
+                                         lambda part: run(part, 1))
+        if result is None:
+            result = run(loaded.project, workers)
+        cache.put("check", entry, result)
+        cache.put("check", slot, incremental.snapshot(loaded.project, cache.description,
+                                                      result))
     return result
 
 

@@ -78,7 +78,7 @@ class QueryKeys:
         """`kind:name=digest@file` of one object, and the names it refers to."""
         ident = f"{kind}:{getattr(obj, 'name', '')}"
         if ident not in self._own:
-            digest, names = self._description(obj)
+            digest, names, _ = self._description(obj)
             self._own[ident] = (f"{ident}={digest}@{obj.span.file}", names)
         return self._own[ident]
 
