@@ -5,22 +5,22 @@ changed, on the synthetic spec repos of `compile_scaling.py`.
     .venv/bin/python benchmarks/compile_cache.py --sizes 1000 --runs 3
 
 For each size a repo is written into a temporary folder with an empty cache folder beside
-it. Every run is a fresh Python process that times, after its imports, the stages of
-`compile_scaling.py` with the cache on, as `metricspec compile` runs them (`parse.load(...,
-cache)` and `check` with as many workers as cores, `compile_all` for DuckDB, BigQuery and
-Snowflake with the cache and forked workers):
+it. Every run is a fresh Python process that times, after its imports, what `metricspec
+compile` does before writing files: `rebuild.build` of the repo for DuckDB, BigQuery and
+Snowflake, with the cache and as many workers as cores (from the last build's snapshot when
+one applies, in full otherwise):
 
 * cold    — once, with the empty cache (it fills it);
 * warm    — nothing changed (`--runs` times);
 * changed — one metric's filter changed before each run (a different value each time, so
-  every run is a real change: one file parsed again, the metric's source group and the
-  experiments, monitors and KPI trees that use it compiled again);
+  every run is a real change: one file parsed again; the metric, what uses it and the other
+  metrics of its source group loaded and checked again; its source group's queries and
+  those of the experiments, monitors and KPI trees that use it compiled again);
 * uncached — for comparison, no cache (once; `--skip-uncached` leaves it out).
 
-`check` alone is `parse + check`; `compile` is all three stages (what `metricspec compile`
-does before writing files). Figures are medians; CPU counts this process and its worker
-processes (forked parsers and checkers, and the compile workers of cold and uncached
-compiles: all are waited for).
+The stages are `Build.seconds` (read and parse, check, compile); figures are medians; CPU
+counts this process and its worker processes (forked parsers and checkers, and the compile
+workers of cold and uncached builds: all are waited for).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
-from children import cpu_seconds, load_and_check  # noqa: E402
+from children import cpu_seconds  # noqa: E402
 from synthetic_specs import write_repo  # noqa: E402
 
 DIALECTS = ("duckdb", "bigquery", "snowflake")
@@ -50,24 +50,19 @@ TARGET_CHANGED_AT_10000 = 0.3
 def child(repo: str, folder: str) -> dict[str, float]:
     from metricspec.backends import resolve_dialects
     from metricspec.cache import Cache
-    from metricspec.pipeline import compile_all
-    from metricspec.semantic import Index
+    from metricspec.rebuild import build
 
     backends = resolve_dialects(list(DIALECTS))
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     cache = Cache.open(folder) if folder else None
-    loaded, stages = load_and_check(repo, backends, cache, Path(repo).parent,
-                                    workers=os.cpu_count() or 1)
-    c2, t2 = cpu_seconds(), time.perf_counter()
-    hits = cache.hits if cache else 0
-    compiled, failed = compile_all(Index(loaded.project), backends,
-                                   workers=os.cpu_count() or 1, cache=cache)
-    c3, t3 = cpu_seconds(), time.perf_counter()
-    if failed:
-        raise SystemExit(f"{len(failed)} objects failed to compile")
-    return stages | {"compile": t3 - t2, "total": t3 - t0, "cpu_compile": c3 - c2,
-            "cpu": c3 - cpu0, "queries": len(compiled),
-            "sql_hits": (cache.hits - hits) if cache else 0}
+    done = build([repo], backends, root=Path(repo).parent, cache=cache,
+                 workers=os.cpu_count() or 1)
+    cpu1, t1 = cpu_seconds(), time.perf_counter()
+    if not done.ok or done.failed:
+        raise SystemExit(f"{len(done.errors)} errors, {len(done.failed)} objects failed")
+    return {**done.seconds, "total": t1 - t0, "cpu": cpu1 - cpu0,
+            "queries": len(done.compiled), "incremental": float(done.incremental),
+            "hits": cache.hits if cache else 0}
 
 
 def run(repo: Path, folder: str) -> dict[str, float]:
@@ -100,10 +95,9 @@ def median(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def line(label: str, m: dict[str, float]) -> str:
     return (f"  {label:<9} parse {m['parse']:6.2f}  check {m['check']:5.2f}  compile "
-            f"{m['compile']:6.2f}  total {m['total']:6.2f} s wall; CPU parse "
-            f"{m['cpu_parse']:.2f}, check {m['cpu_check']:.2f}, compile {m['cpu_compile']:.2f},"
-            f" total {m['cpu']:.2f} s; {int(m['sql_hits'])} cache hits, "
-            f"{int(m['queries'])} queries")
+            f"{m['compile']:6.2f}  total {m['total']:6.2f} s wall, {m['cpu']:.2f} s CPU; "
+            f"{int(m['hits'])} cache hits, {int(m['queries'])} queries"
+            + ("; from the last build" if m["incremental"] else ""))
 
 
 def main() -> None:

@@ -41,6 +41,8 @@ import os
 import pickle
 import re
 import stat
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import cache
@@ -55,7 +57,7 @@ from metricspec.outputs import OutputError, write_bytes
 from metricspec.resources import backends_dir, grammar_path
 
 FOLDER_NAME = ".metricspec_cache"
-_KINDS = ("parse", "check", "sql", "pack")
+_KINDS = ("parse", "check", "sql", "pack", "build")
 ENV_FOLDER = "METRICSPEC_CACHE_DIR"
 ENV_OFF = "METRICSPEC_NO_CACHE"
 _MAGIC = b"metricspec-cache-2\n"
@@ -106,8 +108,8 @@ def describe(obj: Any) -> Description:
     its own, its columns', which only add dependencies), and the part of its file it takes
     (from the first place any of its spans starts to the last any ends)."""
     text = obj.model_dump_json()
-    names = frozenset(json.loads(found) if "\\" in found else found[1:-1]
-                      for found in _NAME.findall(text))
+    names = frozenset(sys.intern(json.loads(found) if "\\" in found else found[1:-1])
+                      for found in _NAME.findall(text))  # shared: stored once per entry
     spans = [(int(a), int(b), int(c), int(d)) for a, b, c, d in _SPAN.findall(text)
              if a != "0"]  # `Span.unknown()` is nowhere
     first = min(((a, b) for a, b, _, _ in spans), default=(0, 0))
@@ -132,6 +134,8 @@ class Cache:
         self.misses = 0
         self.fingerprint = fingerprint()
         self._described: dict[int, tuple[Any, Description]] = {}
+        self._prefetching: dict[str, threading.Thread] = {}
+        self._prefetched: dict[str, memoryview | None] = {}
 
     @classmethod
     def open(cls, folder: str | Path) -> Cache:
@@ -169,21 +173,33 @@ class Cache:
     def _read(self, kind: str, name: str,
               resolve: Callable[[Any], Any] | None = None) -> Any | None:
         """`get` without counting a hit or a miss."""
+        return self._load(kind, name, self._payload(kind, name), resolve)
+
+    def _payload(self, kind: str, name: str) -> memoryview | None:
+        """The checked payload of an entry, or None (missing; damaged: then removed)."""
         path = self._path(kind, name)
         try:
             data = path.read_bytes()
         except OSError:
             return None
         head = len(_MAGIC) + 32
-        payload = data[head:]
+        payload = memoryview(data)[head:]  # not copied: packs are tens of megabytes
+        if data[:len(_MAGIC)] == _MAGIC and data[len(_MAGIC):head] == hashlib.sha256(
+                payload).digest():
+            return payload
+        with suppress(OSError):
+            path.unlink()
+        return None
+
+    def _load(self, kind: str, name: str, payload: memoryview | None,
+              resolve: Callable[[Any], Any] | None) -> Any | None:
+        if payload is None:
+            return None
         try:
-            if data[:len(_MAGIC)] != _MAGIC or data[len(_MAGIC):head] != hashlib.sha256(
-                    payload).digest():
-                raise ValueError("damaged cache entry")
             return loads(payload, resolve)  # a private folder (`open`), a checked entry
         except Exception:
             with suppress(OSError):
-                path.unlink()
+                self._path(kind, name).unlink()
             return None
 
     def put(self, kind: str, name: str, value: Any,
@@ -242,11 +258,29 @@ class Cache:
         found = self._described.get(id(obj))  # holds `obj`: its address is not reused
         return found[1] if found is not None else describe(obj)
 
+    def prefetch_pack(self, name: str) -> Callable[[], None]:
+        """Start reading the pack `name` in a thread: reading its file and checking it leave
+        the interpreter free, so a pack of tens of megabytes is read while the caller
+        parses. `get_pack` takes it; the function returned waits for the thread (call it
+        before forking)."""
+        def read() -> None:
+            self._prefetched[name] = self._payload("pack", name)
+
+        thread = threading.Thread(target=read, name="metricspec-pack", daemon=True)
+        thread.start()
+        self._prefetching[name] = thread
+        return thread.join
+
     def get_pack(self, name: str, wanted: Iterable[str]) -> dict[str, Any] | None:
         """The values of the pack `name` (`put_pack`) under the keys in `wanted`, or None
         without a (good) pack; each found counts as a hit (the caller looks the others up
         with `get`)."""
-        found = self._read("pack", name)
+        thread = self._prefetching.pop(name, None)
+        if thread is not None:
+            thread.join()
+            found = self._load("pack", name, self._prefetched.pop(name, None), None)
+        else:
+            found = self._read("pack", name)
         if not isinstance(found, dict):
             return None
         values = {entry: found[entry] for entry in wanted if entry in found}
@@ -262,12 +296,15 @@ def dumps(value: Any, reference: Callable[[Any], Any] | None = None) -> bytes:
     """`value` pickled, with the parts `reference` names stored as references (see `put`);
     for a part of an entry that is loaded only when needed."""
     buffer = io.BytesIO()
-    _Pickler(buffer, reference).dump(value)
+    pickler = _Pickler(buffer) if reference is None else _ReferencingPickler(buffer, reference)
+    pickler.dump(value)
     return buffer.getvalue()
 
 
-def loads(data: bytes, resolve: Callable[[Any], Any] | None = None) -> Any:
+def loads(data: bytes | memoryview, resolve: Callable[[Any], Any] | None = None) -> Any:
     """What `dumps` pickled, its references given back by `resolve`."""
+    if resolve is None:
+        return pickle.loads(data)  # an entry with references fails: no `persistent_load`
     return _Unpickler(io.BytesIO(data), resolve).load()
 
 
@@ -289,13 +326,9 @@ def _model(cls: type, fields: dict[str, Any], fields_set: set[str]) -> Any:
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, reference: Callable[[Any], Any] | None) -> None:
+    def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self._reference = reference
         self._fields_sets: dict[frozenset[str], set[str]] = {}
-
-    def persistent_id(self, obj: Any) -> Any:
-        return None if self._reference is None else self._reference(obj)
 
     def reducer_override(self, obj: Any) -> Any:
         if (isinstance(obj, BaseModel) and obj.__pydantic_extra__ is None
@@ -305,6 +338,18 @@ class _Pickler(pickle.Pickler):
                 fields_set = self._fields_sets.setdefault(frozenset(fields_set), fields_set)
             return _model, (type(obj), obj.__dict__, fields_set)
         return NotImplemented
+
+
+class _ReferencingPickler(_Pickler):
+    """A pickler that stores some objects as references (`put`): asked about every object,
+    so kept apart from the entries without any."""
+
+    def __init__(self, file: io.BytesIO, reference: Callable[[Any], Any]) -> None:
+        super().__init__(file)
+        self._reference = reference
+
+    def persistent_id(self, obj: Any) -> Any:
+        return self._reference(obj)
 
 
 class _Unpickler(pickle.Unpickler):

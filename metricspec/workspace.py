@@ -65,15 +65,10 @@ class Workspace:
         `compile_check` is off (for a command that compiles next and reports its own
         failures), everything is compiled for them as `check --dialect` does. `workers`:
         processes that parse and check a large project at once (`parse.load`)."""
-        paths = paths or ("specs",)
-        missing = [str(p) for p in paths if not Path(p).exists()]
-        if missing:
-            raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
-        if not spec_files(paths):
-            raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
-        loaded = load(paths, root, cache, workers=workers)
+        paths, files = spec_paths(paths)
+        loaded = load(files, root, cache, workers=workers)
         backends = tuple(backends)
-        lock, lock_error = _lock_of(paths)
+        lock, lock_error = lock_of(paths)
         found = check_cached(loaded, backends, lock, lock_error, today, cache, workers)
         diagnostics = loaded.diagnostics + found
         if backends and compile_check and not any(d.is_error for d in diagnostics):
@@ -107,10 +102,8 @@ class Workspace:
 
     def summary(self) -> str:
         p = self.project
-        counts = [(len(p.files), "file"), (len(p.sources), "source"), (len(p.metrics), "metric"),
-                  (len(p.kpis), "KPI tree"), (len(p.experiments), "experiment"),
-                  (len(p.monitors), "monitor")]
-        return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+        return counted(len(p.files), len(p.sources), len(p.metrics), len(p.kpis),
+                       len(p.experiments), len(p.monitors))
 
     # ------------------------------------------------------------ notebooks
 
@@ -225,19 +218,44 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
     slot = key(cache.fingerprint, "check-snapshot", *loaded.texts, *settings)
     with paused():  # many small tuples; a collection would walk the whole project
         previous = cache.get("check", slot)
-        result = None
-        if isinstance(previous, incremental.Snapshot):
-            result = incremental.recheck(loaded.project, previous, cache.description,
-                                         lambda part: run(part, 1))
-        if result is None:
-            result = run(loaded.project, workers)
+        now = incremental.summarize(loaded.project, cache.description)
+        judged = None
+        found = (incremental.change(previous, now)
+                 if isinstance(previous, incremental.Snapshot) else None)
+        if found is not None and isinstance(previous, incremental.Snapshot):
+            judged = incremental.recheck(
+                previous, now, incremental.part(loaded.project, found.loaded), found,
+                lambda part: run(part, 1))
+        if judged is None:
+            judged = incremental.snapshot(now, run(loaded.project, workers))
+        result = list(judged.diagnostics)
         cache.put("check", entry, result)
-        cache.put("check", slot, incremental.snapshot(loaded.project, cache.description,
-                                                      result))
+        cache.put("check", slot, judged)
     return result
 
 
-def _lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] | None]:
+def counted(files: int, sources: int, metrics: int, kpis: int, experiments: int,
+            monitors: int) -> str:
+    """`3 files, 5 sources, 27 metrics, …`: what a project holds, as commands print it."""
+    counts = [(files, "file"), (sources, "source"), (metrics, "metric"), (kpis, "KPI tree"),
+              (experiments, "experiment"), (monitors, "monitor")]
+    return ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in counts)
+
+
+def spec_paths(paths: Sequence[str | Path]) -> tuple[tuple[str | Path, ...], list[Path]]:
+    """`paths` (default: `specs`) and the spec files under them, or NoSpecFiles when one
+    is missing or none holds a spec file."""
+    paths = tuple(paths) or ("specs",)
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise NoSpecFiles(f"no such file or folder: {', '.join(missing)}")
+    files = spec_files(paths)
+    if not files:
+        raise NoSpecFiles(f"no .mspec or .yaml spec files under {', '.join(map(str, paths))}")
+    return paths, files
+
+
+def lock_of(paths: Sequence[str | Path]) -> tuple[Lock | None, tuple[str, str] | None]:
     """The lock file beside the spec folder, or why it cannot be read."""
     from metricspec.lockfile import LockError, find_lock, read
 

@@ -28,86 +28,135 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from metricspec import ir
 from metricspec.diagnostics import Diagnostic
 
-Key = tuple[str, str]  # (kind, name); a calendar's name is its position
-Place = tuple[str, int, int, int, int]  # file, line, column, end line, end column
+Key = tuple[str, str]  # (field of `ir.Project`, name); a calendar's name is its position
+Place = tuple[str, int, int, int, int]  # file, first line and column, last line and column
 Describe = Callable[[ir.Node], tuple[str, frozenset[str], tuple[int, int, int, int]]]
 
 #: The kinds a change may touch for `recheck` to apply (their fields of `ir.Project`).
 CHANGEABLE = ("metrics", "kpis", "guardrails", "experiments", "monitors")
-_FIXED = ("sources", "calendars")
+FIXED = ("sources", "calendars")
+
+
+# One object as a check saw it: the digest of its definition, the names it mentions and
+# the part of its file it takes (a plain tuple: a project's worth are stored and read back).
+Summary = tuple[str, frozenset[str], Place]
+DIGEST: Final = 0
+NAMES: Final = 1
+PLACE: Final = 2
+Summaries = dict[Key, Summary]
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a check judged: each object's description digest and extent, and the result."""
+    """What a check judged: each object's summary, the diagnostics found, and for each
+    diagnostic the objects it is inside (`snapshot` finds them)."""
 
-    objects: dict[Key, tuple[str, Place]]
+    objects: Summaries
     diagnostics: tuple[Diagnostic, ...]
+    owners: tuple[frozenset[Key], ...]
 
 
-def _objects(project: ir.Project) -> Iterable[tuple[Key, ir.Node]]:
-    for kind in (*_FIXED, *CHANGEABLE):
+@dataclass(frozen=True)
+class Change:
+    """What changed since a snapshot, what that affects, and what checking those needs."""
+
+    changed: frozenset[Key]
+    affected: frozenset[Key]
+    loaded: frozenset[Key]
+
+
+_FIELDS: dict[type, str] = {ir.Source: "sources", ir.Metric: "metrics", ir.Kpi: "kpis",
+                            ir.Guardrail: "guardrails", ir.Experiment: "experiments",
+                            ir.Monitor: "monitors"}
+
+
+def key_of(obj: object) -> Key | None:
+    """The key of a named object (None for a calendar: its key is its position)."""
+    kind = _FIELDS.get(type(obj))
+    return None if kind is None else (kind, obj.name)  # type: ignore[attr-defined]
+
+
+def objects(project: ir.Project) -> Iterable[tuple[Key, ir.Node]]:
+    """Every object of `project` under its key."""
+    for kind in (*FIXED, *CHANGEABLE):
         for position, obj in enumerate(getattr(project, kind)):
-            name = str(position) if kind == "calendars" else obj.name
-            yield (kind, name), obj
+            yield (kind, str(position) if kind == "calendars" else obj.name), obj
 
 
-def _place(span: ir.Span) -> Place:
-    return (span.file, span.line, span.column, span.end_line, span.end_column)
+def summary(obj: ir.Node, describe: Describe) -> Summary:
+    digest, names, extent = describe(obj)
+    return digest, names, (obj.span.file, *extent)
 
 
-def snapshot(project: ir.Project, describe: Describe,
-             diagnostics: Iterable[Diagnostic]) -> Snapshot:
-    """What a check of `project` that found `diagnostics` leaves for `recheck`."""
-    objects = {}
-    for key, obj in _objects(project):
-        digest, _, extent = describe(obj)
-        objects[key] = (digest, (obj.span.file, *extent))
-    return Snapshot(objects, tuple(diagnostics))
+def summarize(project: ir.Project, describe: Describe) -> Summaries:
+    return {key: summary(obj, describe) for key, obj in objects(project)}
 
 
-def recheck(project: ir.Project, previous: Snapshot, describe: Describe,
-            run: Callable[[ir.Project], list[Diagnostic]]) -> list[Diagnostic] | None:
-    """The diagnostics `check` gives for `project`, found by `run` (every rule, with the
-    settings the snapshot was made with) over the part a change since `previous` can
-    affect; None when that cannot be relied on (see the module)."""
+def snapshot(objects: Summaries, diagnostics: Iterable[Diagnostic]) -> Snapshot:
+    """The snapshot of a check of `objects` that found `diagnostics`."""
+    found = tuple(diagnostics)
+    return Snapshot(objects, found, _owners(found, objects))
+
+
+def _owners(diagnostics: Iterable[Diagnostic], objects: Summaries
+            ) -> tuple[frozenset[Key], ...]:
+    """For each diagnostic, the objects it is inside."""
+    by_file: dict[str, list[tuple[Key, Place]]] = {}
+    files = {d.span.file for d in diagnostics}
+    for key, found in objects.items():
+        if found[PLACE][0] in files:
+            by_file.setdefault(found[PLACE][0], []).append((key, found[PLACE]))
+    return tuple(frozenset(key for key, place in by_file.get(d.span.file, ())
+                           if _inside(d, place)) for d in diagnostics)
+
+
+def part(project: ir.Project, keys: frozenset[Key] | set[Key]) -> ir.Project:
+    """`project` with only the objects of `keys` (and every source and calendar)."""
+    return project.model_copy(update={kind: tuple(
+        obj for obj in getattr(project, kind) if (kind, obj.name) in keys)
+        for kind in CHANGEABLE})
+
+
+def change(previous: Snapshot, now: Summaries) -> Change | None:
+    """What changed between `previous` and the objects `now`, or None when `recheck`
+    does not apply (see the module)."""
     if any(d.is_error for d in previous.diagnostics):
         return None
-    objects = dict(_objects(project))
-    if objects.keys() != previous.objects.keys():  # added, removed, renamed or twice
+    if now.keys() != previous.objects.keys():  # added, removed, renamed or twice
         return None
-    described = {key: describe(obj) for key, obj in objects.items()}
-    changed = {key for key, (digest, _, _) in described.items()
-               if digest != previous.objects[key][0]}
-    if not changed:
-        return list(previous.diagnostics)
-    if any(kind in _FIXED for kind, _ in changed):
+    changed = frozenset(key for key, found in now.items()
+                        if found[DIGEST] != previous.objects[key][DIGEST])
+    if any(kind in FIXED for kind, _ in changed):
         return None
-    affected = _users(described, changed)
-    loaded = _mentioned(described, affected)
-    part = project.model_copy(update={kind: tuple(
-        obj for position, obj in enumerate(getattr(project, kind))
-        if (kind, str(position) if kind == "calendars" else obj.name) in loaded)
-        for kind in CHANGEABLE})
-    found = run(part)
-    if any(d.is_error for d in found):
+    affected = _users(now, changed)
+    return Change(changed, affected, mentioned(now, affected))
+
+
+def recheck(previous: Snapshot, now: Summaries, checked: ir.Project, found: Change,
+            run: Callable[[ir.Project], list[Diagnostic]]) -> Snapshot | None:
+    """The snapshot of the check of the project whose objects are `now` (its diagnostics
+    are what `check` gives), found by `run` (every rule, with the settings `previous` was
+    made with) over `checked`: a part of the project with at least the objects
+    `found.loaded`; None when that cannot be relied on (see the module)."""
+    if not found.changed:
+        return Snapshot(now, previous.diagnostics, previous.owners)
+    diagnostics = run(checked)
+    if any(d.is_error for d in diagnostics):
         return None
-    return _merge(previous, found, {
-        key: (objects[key].span.file, *described[key][2]) for key in loaded}, affected)
+    return _merge(previous, now, diagnostics, {key: now[key] for key, _ in objects(checked)},
+                  found.affected)
 
 
-Described = dict[Key, tuple[str, frozenset[str], tuple[int, int, int, int]]]
-
-
-def _users(described: Described, changed: set[Key]) -> set[Key]:
+def _users(now: Summaries, changed: frozenset[Key]) -> frozenset[Key]:
     """`changed` and every object that mentions the name of one of them, transitively."""
     users: dict[str, list[Key]] = {}
-    for key, (_, names, _) in described.items():
-        for name in names:
+    for key, found in now.items():
+        for name in found[NAMES]:
             if name != key[1]:
                 users.setdefault(name, []).append(key)
     affected, stack = set(changed), list(changed)
@@ -116,23 +165,24 @@ def _users(described: Described, changed: set[Key]) -> set[Key]:
             if user not in affected:
                 affected.add(user)
                 stack.append(user)
-    return affected
+    return frozenset(affected)
 
 
-def _mentioned(described: Described, affected: set[Key]) -> set[Key]:
-    """`affected`, everything they mention (transitively), every source and calendar."""
+def mentioned(now: Summaries, keys: Iterable[Key]) -> frozenset[Key]:
+    """`keys`, everything they mention (transitively), every source and calendar."""
     by_name: dict[str, list[Key]] = {}
-    for key in described:
+    for key in now:
         by_name.setdefault(key[1], []).append(key)
-    loaded = {key for key in described if key[0] in _FIXED} | affected
-    stack = list(affected)
+    keys = list(keys)
+    loaded = {key for key in now if key[0] in FIXED} | set(keys)
+    stack = keys
     while stack:
-        for name in described[stack.pop()][1]:
+        for name in now[stack.pop()][NAMES]:
             for key in by_name.get(name, ()):
                 if key not in loaded:
                     loaded.add(key)
                     stack.append(key)
-    return loaded
+    return frozenset(loaded)
 
 
 def _inside(d: Diagnostic, place: Place) -> bool:
@@ -141,31 +191,31 @@ def _inside(d: Diagnostic, place: Place) -> bool:
 
 
 def _identity(d: Diagnostic) -> tuple[object, ...]:
-    return (d.code, d.severity, d.message, d.hint, d.notes, _place(d.span))
+    s = d.span
+    return (d.code, d.severity, d.message, d.hint, d.notes, s.file, s.line, s.column,
+            s.end_line, s.end_column)
 
 
-def _merge(previous: Snapshot, found: list[Diagnostic], places: dict[Key, Place],
-           affected: set[Key]) -> list[Diagnostic] | None:
+def _merge(previous: Snapshot, now: Summaries, found: list[Diagnostic], checked: Summaries,
+           affected: frozenset[Key]) -> Snapshot | None:
     """The earlier diagnostics outside `affected` and `found` inside it; None when `found`
-    and the earlier ones disagree about an object checked again but not affected, or about
-    a place outside every object."""
+    and the earlier ones disagree about an object `checked` again but not affected, or
+    about a place outside every object."""
     before = {_identity(d) for d in previous.diagnostics}
     again = {_identity(d) for d in found}
-    new_places = [places[key] for key in affected]
-    kept = [d for d in found if any(_inside(d, p) for p in new_places)]
-    for d in found:
-        if not any(_inside(d, p) for p in new_places) and _identity(d) not in before:
+    kept: list[tuple[Diagnostic, frozenset[Key]]] = []
+    for d, owners in zip(found, _owners(found, checked), strict=True):
+        if owners & affected:
+            kept.append((d, owners))
+        elif _identity(d) not in before:
             return None  # a rule found something outside what the change affects
-    by_file: dict[str, list[tuple[Key, Place]]] = {}
-    for key, (_, place) in previous.objects.items():
-        by_file.setdefault(place[0], []).append((key, place))
-    checked = places.keys() - affected
-    for d in previous.diagnostics:
-        within = {key for key, place in by_file.get(d.span.file, ()) if _inside(d, place)}
-        if within & affected:
+    others = checked.keys() - affected
+    for d, owners in zip(previous.diagnostics, previous.owners, strict=True):
+        if owners & affected:
             continue  # judged again
-        if (not within or within & checked) and _identity(d) not in again:
+        if (not owners or owners & others) and _identity(d) not in again:
             return None  # checked again (or about no object) and not found again
-        kept.append(d)
-    unique = {_identity(d): d for d in kept}
-    return sorted(unique.values(), key=Diagnostic.sort_key)
+        kept.append((d, owners))
+    unique = {_identity(d): (d, owners) for d, owners in kept}
+    ordered = sorted(unique.values(), key=lambda pair: pair[0].sort_key())
+    return Snapshot(now, tuple(d for d, _ in ordered), tuple(o for _, o in ordered))

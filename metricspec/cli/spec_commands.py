@@ -93,29 +93,39 @@ def compile_(
 
     Files are written atomically; `manifest.json` last, only when everything compiled.
     """
+    from metricspec.cli.settings import root_for
     from metricspec.outputs import check_writable
-    from metricspec.pipeline import compile_all, write_all
+    from metricspec.pipeline import write_all
+    from metricspec.rebuild import build
+    from metricspec.workspace import NoSpecFiles
 
     backends = dialects_or_exit(dialect, ("duckdb",))
     clock = Stopwatch()  # --verbose: each step's time on stderr
-    # spec files are named relative to the project root in the SQL headers, so a build is
-    # the same from any folder and machine (`compile specs` = `compile /abs/path/specs`)
-    cache = cache_or_none(paths or spec_dir, no_cache)
-    ws = load_or_exit(paths or spec_dir, backends, relative=True, cache=cache,
-                      compile_check=False)
-    if not ws.ok:
-        out.print(ws.render("text", width=out.width), markup=False)
-        err.print(f"[red]failed[/]: {len(ws.errors)} error(s); nothing compiled", markup=True)
-        raise typer.Exit(1)
-    clock.step(f"loaded and checked {ws.summary()}")
+    paths = paths or spec_dir or [Path("specs")]
+    cache = cache_or_none(paths, no_cache)
     if not up_to_date:
         with output_errors():
             check_writable(out_dir, folder=True)  # before the work, not after it
-    with counting("compiling") as progress:
-        compiled, failed = compile_all(ws.index, backends, per_metric=per_metric,
-                                       workers=cores(), cache=cache, progress=progress)
-    clock.step(f"compiled {len(compiled)} queries"
-               + (f" ({cache.hits} from the cache)" if cache else ""))
+    try:
+        # spec files are named relative to the project root in the SQL headers, so a build
+        # is the same from any folder and machine (`compile specs` = `compile /abs/specs`);
+        # with the cache, only what changed since the last build is built again
+        with counting("compiling") as progress:
+            done = build(paths, backends, root=root_for(paths), cache=cache,
+                         per_metric=per_metric, workers=cores(), progress=progress)
+    except NoSpecFiles as exc:
+        usage_error(str(exc), exc.code)
+    if not done.ok:
+        out.print(done.render("text", width=out.width), markup=False)
+        err.print(f"[red]failed[/]: {len(done.errors)} error(s); nothing compiled", markup=True)
+        raise typer.Exit(1)
+    compiled, failed = done.compiled, done.failed
+    seconds = done.seconds
+    clock.step(f"built {done.summary()}: {len(compiled)} queries"
+               + (f", {cache.hits} from the cache" if cache else "")
+               + ("; what changed since the last build" if done.incremental else "")
+               + f" (read and parse {seconds['parse']:.2f} s, check {seconds['check']:.2f} s, "
+               f"compile {seconds['compile']:.2f} s)")
     if up_to_date:
         _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():

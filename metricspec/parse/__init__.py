@@ -129,8 +129,13 @@ def _settle() -> None:
         gc.unfreeze()
 
 
-def _load(files: list[Path], root: Path | None, cache: Cache | None, workers: int) -> Loaded:
-    read: list[tuple[str, str | None, list[Diagnostic]]] = []  # name, text, why not read
+Read = tuple[str, str | None, list[Diagnostic]]  # a file's name, its text, why not read
+
+
+def read_files(files: Iterable[Path], root: Path | None = None) -> list[Read]:
+    """Each spec file's name (relative to `root`, as `load` names it), its text, or None
+    with why it cannot be read."""
+    read: list[Read] = []
     for path in files:
         name = str(path) if root is None else _relative(path, root)
         problems: list[Diagnostic] = []
@@ -142,9 +147,23 @@ def _load(files: list[Path], root: Path | None, cache: Cache | None, workers: in
         else:
             text = read_spec(path, problems)
         read.append((name, text, problems))
+    return read
+
+
+def assemble(files: Iterable[str], objects: Iterable[object]) -> ir.Project:
+    """The project of these files with these objects (in their order, by kind)."""
+    buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
+    for obj in objects:
+        buckets[_KINDS[type(obj)]].append(obj)
+    return ir.Project(span=ir.Span.unknown(), files=tuple(files),
+                      **{k: tuple(v) for k, v in buckets.items()})
+
+
+def _load(files: list[Path], root: Path | None, cache: Cache | None, workers: int) -> Loaded:
+    read = read_files(files, root)
     texts = [(name, text) for name, text, _ in read if text is not None]
     results = iter(_parse_all(texts, cache, workers))
-    buckets: dict[str, list[object]] = {kind: [] for kind in _KINDS.values()}
+    objects: list[object] = []
     loaded = Loaded(project=ir.Project(span=ir.Span.unknown()))
     for name, text, problems in read:
         loaded.diagnostics.extend(problems)
@@ -154,10 +173,8 @@ def _load(files: list[Path], root: Path | None, cache: Cache | None, workers: in
         result = next(results)
         loaded.diagnostics.extend(result.diagnostics)
         loaded.broken |= result.broken
-        for obj in result.objects:
-            buckets[_KINDS[type(obj)]].append(obj)
-    loaded.project = ir.Project(span=ir.Span.unknown(), files=tuple(loaded.texts),
-                                **{k: tuple(v) for k, v in buckets.items()})
+        objects.extend(result.objects)
+    loaded.project = assemble(loaded.texts, objects)
     return loaded
 
 
@@ -315,5 +332,5 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, column
 
 
-__all__ = ["MAX_SPEC_BYTES", "Loaded", "ParseResult", "load", "parse_source", "parse_text",
-           "parse_yaml", "read_spec", "spec_files"]
+__all__ = ["MAX_SPEC_BYTES", "Loaded", "ParseResult", "Read", "assemble", "load",
+           "parse_source", "parse_text", "parse_yaml", "read_files", "read_spec", "spec_files"]

@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from metricspec.backends import Backend
 from metricspec.collector import paused
@@ -22,6 +22,7 @@ from metricspec.semantic import Index
 
 if TYPE_CHECKING:
     from metricspec.cache import Cache
+    from metricspec.pipeline.cached import QueryKeys
 
 Task = tuple[Backend, Kind, str]  # (backend, kind, object or source-group name)
 Outcome = tuple[list[Compiled], list[CompileError]]
@@ -60,7 +61,7 @@ def compile_all(
         objects += [(kind, name) for name in sorted(index.objects[kind])]
     groups: list[tuple[Kind, str]] = [("metrics", group) for group in metric_groups(index)]
     tasks = [(backend, kind, name) for backend in backends for kind, name in groups + objects]
-    report = _Counter(len(tasks), progress)
+    report = Tally(len(tasks), progress)
     with _project_frozen():
         outcomes = (_run(index, tasks, workers, report) if cache is None
                     else _run_cached(index, tasks, workers, cache, report))
@@ -97,7 +98,7 @@ def _project_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-class _Counter:
+class Tally:
     """Counts the tasks done for a `Progress` callback (nothing without one)."""
 
     def __init__(self, total: int, progress: Progress | None) -> None:
@@ -110,52 +111,76 @@ class _Counter:
 
 
 def _run_cached(index: Index, tasks: list[Task], workers: int, cache: Cache,
-                report: _Counter) -> list[Outcome]:
+                report: Tally) -> list[Outcome]:
     """`_run`, with the queries found in the cache read from it and the others stored: the
     SQL of all the tasks from one pack (the SQL last compiled for these backends, by key),
     else from each query's entry; a plan is read from the query's entry if asked for."""
-    from metricspec.cache import dumps, key
     from metricspec.pipeline.cached import QueryKeys
 
     keys = QueryKeys(index, cache.fingerprint, cache.description)
     names = [keys.query(kind, name, backend) for backend, kind, name in tasks]
-    # one pack per set of backends, rewritten in place (one per project state would leave
-    # a pack behind at each change)
-    pack = key(cache.fingerprint, "pack", *sorted({backend.name for backend, _, _ in tasks}))
+    pack = pack_name(cache, [backend for backend, _, _ in tasks])
     packed = cache.get_pack(pack, names)
-    rewrite = packed is None
-    packed = packed or {}
-    from_pack = len(packed)
+    values = {} if packed is None else packed
+    from_pack = None if packed is None else len(packed)
+    outcomes = compile_cached(keys, tasks, names, cache, values, workers, report)
+    store_pack(cache, pack, names, values, from_pack)
+    return outcomes
+
+
+def pack_name(cache: Cache, backends: Iterable[Backend]) -> str:
+    """One pack per set of backends, rewritten in place (one per project state would leave
+    a pack behind at each change)."""
+    from metricspec.cache import key
+
+    return key(cache.fingerprint, "pack", *sorted({backend.name for backend in backends}))
+
+
+def compile_cached(keys: QueryKeys, tasks: list[Task], names: list[str], cache: Cache,
+                   packed: dict[str, Any], workers: int, report: Tally) -> list[Outcome]:
+    """Each task's query under its key in `names`: from `packed` (what the pack held: the
+    queries found or compiled are added to it), else from its own entry, else compiled
+    from `keys.index` and stored."""
+    from metricspec.cache import dumps
+
     outcomes: list[Outcome | None] = []
     for (backend, kind, name), entry in zip(tasks, names, strict=True):
         found = packed.get(entry) or cache.get("sql", entry)
         if isinstance(found, tuple) and len(found) in (2, 3):
-            plan = partial(_stored_plan, cache, entry) if len(found) == 2 else found[2]
+            plan = partial(stored_plan, cache, entry) if len(found) == 2 else found[2]
             packed[entry] = found[:2]
-            outcomes.append(([keys.compiled(kind, name, backend, found[0], found[1], plan)], []))
+            outcomes.append(([keys.compiled(kind, name, backend, found[0], found[1], plan,
+                                            entry)], []))
         else:
             outcomes.append(None)
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
     report.add(len(tasks) - len(missing))
-    for i, outcome in zip(missing, _run(index, [tasks[i] for i in missing], workers, report),
-                          strict=True):
-        outcomes[i] = outcome
-        done, _ = outcome
+    for i, outcome in zip(missing, _run(keys.index, [tasks[i] for i in missing], workers,
+                                        report), strict=True):
+        done, errors = outcome
         if len(done) == 1:  # failures are not stored: they are compiled again
+            done = [replace(done[0], key=names[i])]
             try:  # the plan apart: `compile` reads only the SQL, most callers no plan
                 plan = dumps(done[0].plan, keys.reference)
             except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-                continue
-            cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
-            packed[names[i]] = (done[0].sql, done[0].notes)
-    # rewritten when missing, or when many queries came from elsewhere: a few changed ones
-    # are read from their own entries rather than writing the whole pack again
-    if rewrite or len(packed) - from_pack > max(_PACK_SLACK, len(names) // 20):
-        cache.put_pack(pack, {entry: packed[entry] for entry in names if entry in packed})
+                plan = b""
+            if plan:
+                cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
+                packed[names[i]] = (done[0].sql, done[0].notes)
+        outcomes[i] = (done, errors)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _stored_plan(cache: Cache, entry: str) -> bytes | None:
+def store_pack(cache: Cache, pack: str, names: list[str], values: dict[str, Any],
+               from_pack: int | None) -> None:
+    """Write the pack `values` (by key) again when it was missing (`from_pack` is None),
+    or when many queries came from elsewhere than the `from_pack` it gave: a few changed
+    ones are read from their own entries rather than writing it all again."""
+    if from_pack is None or len(values) - from_pack > max(_PACK_SLACK, len(names) // 20):
+        cache.put_pack(pack, {entry: values[entry] for entry in names if entry in values})
+
+
+def stored_plan(cache: Cache, entry: str) -> bytes | None:
     """The pickled plan of the query entry `entry`, if it is there."""
     found = cache.get("sql", entry)
     return found[2] if isinstance(found, tuple) and len(found) == 3 else None
@@ -194,7 +219,7 @@ def _compile_chunk(tasks: list[Task]) -> list[Outcome]:
     return [_compile_task(_FORKED_INDEX, task) for task in tasks]
 
 
-def _run(index: Index, tasks: list[Task], workers: int, report: _Counter) -> list[Outcome]:
+def _run(index: Index, tasks: list[Task], workers: int, report: Tally) -> list[Outcome]:
     if (
         workers < 2
         or len(tasks) < PARALLEL_MIN_TASKS
@@ -231,7 +256,7 @@ def _run(index: Index, tasks: list[Task], workers: int, report: _Counter) -> lis
     return ordered
 
 
-def _run_here(index: Index, tasks: list[Task], report: _Counter) -> list[Outcome]:
+def _run_here(index: Index, tasks: list[Task], report: Tally) -> list[Outcome]:
     outcomes = []
     for task in tasks:
         outcomes.append(_compile_task(index, task))

@@ -51,6 +51,15 @@ class CachedCompiled(Compiled):
     plan = _LazyPlan()
 
 
+def lazy_compiled(kind: Kind, name: str, backend: Backend, sql: str, notes: tuple[str, ...],
+                  entry: str, load: Callable[[], Plan]) -> Compiled:
+    """A `Compiled` whose plan `load` gives when it is first read."""
+    query: CachedCompiled = object.__new__(CachedCompiled)  # its fields set directly: a
+    query.__dict__.update(kind=kind, name=name, backend=backend, _plan=_UNLOADED, sql=sql,
+                          notes=tuple(notes), key=entry, _load_plan=load)  # project's worth
+    return query
+
+
 class QueryKeys:
     """The cache keys of one project's queries (each object hashed once)."""
 
@@ -117,23 +126,25 @@ class QueryKeys:
         return self._tables[kind][name]
 
     def compiled(self, kind: Kind, name: str, backend: Backend, sql: str,
-                 notes: tuple[str, ...], plan: bytes | Callable[[], bytes | None]) -> Compiled:
-        """The `Compiled` of a cache entry; its plan (pickled, or a function that reads it)
-        is unpickled when read (planned again, should it be missing or fail to load: an
-        entry of this key holds this plan)."""
-        def load() -> Plan:
-            try:
-                data = plan if isinstance(plan, bytes) else plan()
-                if data is None:
-                    raise LookupError("no stored plan")
-                found: Plan = loads(data, self.resolve)
-            except Exception:
-                found = plan_kind(kind, self.index, name)
-            return found
+                 notes: tuple[str, ...], plan: bytes | Callable[[], bytes | None],
+                 entry: str = "") -> Compiled:
+        """The `Compiled` of a cache entry (under the key `entry`); its plan (pickled, or a
+        function that reads it) is unpickled when read (planned again, should it be missing
+        or fail to load: an entry of this key holds this plan)."""
+        return lazy_compiled(kind, name, backend, sql, notes, entry,
+                             lambda: self.load_plan(kind, name, plan))
 
-        query = CachedCompiled(kind, name, backend, _UNLOADED, sql, tuple(notes))  # type: ignore[arg-type]
-        query.__dict__["_load_plan"] = load
-        return query
+    def load_plan(self, kind: Kind, name: str,
+                  plan: bytes | Callable[[], bytes | None]) -> Plan:
+        """A stored plan of this project's object `name` (see `compiled`)."""
+        try:
+            data = plan if isinstance(plan, bytes) else plan()
+            if data is None:
+                raise LookupError("no stored plan")
+            found: Plan = loads(data, self.resolve)
+        except Exception:
+            found = plan_kind(kind, self.index, name)
+        return found
 
     def _roots(self, kind: Kind, name: str) -> Iterable[tuple[str, ir.Node]]:
         if kind == "metrics":

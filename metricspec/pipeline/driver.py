@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot.errors import SqlglotError
 
@@ -52,6 +52,8 @@ class Compiled:
     plan: Plan
     sql: str
     notes: tuple[str, ...] = ()
+    #: the compile cache's key of the query (`pipeline.cached`), when compiled with a cache
+    key: str = field(default="", compare=False)
 
     @property
     def parts(self) -> tuple[str, str, str]:

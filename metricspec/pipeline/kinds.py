@@ -67,10 +67,14 @@ def metric_groups(index: Index) -> dict[str, list[str]]:
     if groups is None:
         found: dict[str, list[str]] = {}
         for name in sorted(index.metrics):
-            sources = sorted(set(index.sources_of(name))) or ["constants"]
-            found.setdefault("+".join(sources), []).append(name)
+            found.setdefault(group_of(index, name), []).append(name)
         groups = _GROUPS[index] = dict(sorted(found.items()))
     return groups
+
+
+def group_of(index: Index, metric: str) -> str:
+    """The name of the group of `metric`: the sources it reads (`metric_groups`)."""
+    return "+".join(sorted(set(index.sources_of(metric))) or ["constants"])
 
 
 def plan_metrics(index: Index, names: list[str], request: Request,

@@ -53,16 +53,24 @@ STEPS = [
 
 @pytest.fixture
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each `recheck` answered (True) or fell back to a full check (False)."""
+    """For each check that was not read from the cache whole: whether it was judged
+    incrementally (True) or in full (False)."""
     found: list[bool] = []
-    real = incremental.recheck
+    real_change, real_recheck = incremental.change, incremental.recheck
 
-    def recorded(*args: object, **kwargs: object) -> object:
-        result = real(*args, **kwargs)  # type: ignore[arg-type]
+    def change(*args: object, **kwargs: object) -> object:
+        result = real_change(*args, **kwargs)  # type: ignore[arg-type]
+        if result is None:
+            found.append(False)
+        return result
+
+    def recheck(*args: object, **kwargs: object) -> object:
+        result = real_recheck(*args, **kwargs)  # type: ignore[arg-type]
         found.append(result is not None)
         return result
 
-    monkeypatch.setattr(incremental, "recheck", recorded)
+    monkeypatch.setattr(incremental, "change", change)
+    monkeypatch.setattr(incremental, "recheck", recheck)
     return found
 
 

@@ -1,0 +1,151 @@
+"""A build from the last build's snapshot (`metricspec.rebuild`) gives what a full build
+without a cache gives: diagnostics, counts and every query (kind, name, backend, SQL,
+header notes, and plan when asked for), over chains of changes to the example specs; the
+test also asserts which builds were incremental."""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from metricspec.backends import resolve_dialects
+from metricspec.cache import Cache
+from metricspec.rebuild import Build, build
+
+SPECS = Path(__file__).parents[2] / "specs"
+BACKENDS = resolve_dialects(["duckdb", "bigquery", "snowflake"])
+
+
+def compiled(result: Build) -> list[tuple[object, ...]]:
+    return [(q.kind, q.name, q.backend.name, q.sql, q.notes) for q in result.compiled]
+
+
+def same(first: Build, second: Build) -> bool:
+    return (first.diagnostics == second.diagnostics and compiled(first) == compiled(second)
+            and first.counts == second.counts and first.summary() == second.summary()
+            and [str(f) for f in first.failed] == [str(f) for f in second.failed])
+
+
+class Project:
+    """The example specs in a folder, built with a cache and without."""
+
+    def __init__(self, tmp_path: Path, per_metric: bool = False) -> None:
+        self.root = tmp_path
+        self.folder = tmp_path / "specs"
+        shutil.copytree(SPECS, self.folder)
+        self.per_metric = per_metric
+
+    def build(self, cached: bool = True) -> Build:
+        cache = Cache.open(self.root / "cache") if cached else None
+        return build([self.folder], BACKENDS, root=self.root, cache=cache,
+                     per_metric=self.per_metric)
+
+    def edit(self, name: str, text: str, replacement: str) -> None:
+        path = self.folder / name
+        before = path.read_text(encoding="utf-8")
+        assert before.count(text) == 1, (name, text)
+        path.write_text(before.replace(text, replacement), encoding="utf-8")
+
+    def compare(self) -> Build:
+        found, expected = self.build(), self.build(cached=False)
+        assert same(found, expected)
+        return found
+
+
+# (file, text, replacement, built from the snapshot)
+STEPS = [
+    ("quality.mspec", "count(feedback where thumbs = 'up')",
+     "count(feedback where thumbs = 'down')", True),
+    ("operations.yaml", "p95(messages.latency_ms where role = 'assistant')",
+     "p90(messages.latency_ms where role = 'assistant')", True),
+    # the metric reads another source: it moves to another source group
+    ("quality.mspec", "avg(feedback.effort_score)", "avg(messages.latency_ms)", True),
+    ("quality.mspec", "metric ces ", "# effort, as surveyed\n\nmetric ces ", True),
+    ("monitors.mspec", "min_n 500", "min_n 400", True),
+    ("experiments/summarizer_v2.mspec", "alpha 0.05", "alpha 0.01", True),
+    ("kpis.mspec", "every 1 hour", "every 2 hours", True),
+    # an error: the build is in full, and compiles nothing
+    ("quality.mspec", "avg(feedback.csat_score)", "avg(feedback.csat_scor)", False),
+    # mended: the files the snapshot was left by (a build with errors leaves none)
+    ("quality.mspec", "avg(feedback.csat_scor)", "avg(feedback.csat_score)", True),
+    ("monitors.mspec", "min_n 400", "min_n 450", True),
+    # a renamed metric, a changed source: in full
+    ("quality.mspec", "metric csat_7d ", "metric csat_7day ", False),
+    ("sources.mspec", "\"One row per user.\"", "\"One row per user, of any plan.\"", False),
+    ("experiments/summarizer_v2.mspec", "alpha 0.01", "alpha 0.02", True),
+]
+
+
+@pytest.mark.parametrize("per_metric", [False, True])
+def test_each_change_builds_what_a_full_build_builds(tmp_path: Path, per_metric: bool) -> None:
+    project = Project(tmp_path, per_metric)
+    first = project.compare()
+    assert not first.incremental and first.compiled
+    again = project.compare()
+    assert again.incremental  # nothing changed: all from the snapshot
+    for name, text, replacement, expected in STEPS:
+        project.edit(name, text, replacement)
+        assert project.compare().incremental is expected, (name, text, replacement)
+
+
+def test_plans_of_queries_from_the_snapshot_are_read_when_asked_for(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.build()
+    project.edit("monitors.mspec", "min_n 500", "min_n 400")
+    found, expected = project.build(), project.build(cached=False)
+    assert found.incremental
+    plans = {(q.kind, q.name, q.backend.name): q.plan for q in expected.compiled}
+    for query in found.compiled:
+        assert query.plan == plans[query.kind, query.name, query.backend.name], query.name
+
+
+def test_a_query_missing_from_the_cache_is_built_in_full(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.build()
+    shutil.rmtree(tmp_path / "cache" / "sql")
+    shutil.rmtree(tmp_path / "cache" / "pack")
+    project.edit("monitors.mspec", "min_n 500", "min_n 400")
+    assert not project.compare().incremental
+    project.edit("monitors.mspec", "min_n 400", "min_n 300")
+    assert project.compare().incremental
+
+
+MUTATIONS = [
+    (r"\bavg\(", ["sum(", "max(", "min(", "avg("]),
+    (r"\bp95\(", ["p90(", "p50(", "median("]),
+    (r"\bthumbs = 'up'", ["thumbs = 'down'", "thumbs is not null"]),
+    (r"\bmin_n \d+", ["min_n 25", "min_n 300"]),
+    (r"\balpha 0\.\d+", ["alpha 0.1", "alpha 0.01"]),
+    (r"\bmax_increase \d+%", ["max_increase 5%", "max_increase 20%"]),
+    (r"\n\n", ["\n\n# moved\n\n", "\n\n"]),
+    (r"\bfeedback\.csat_score\b", ["messages.latency_ms", "feedback.effort_score"]),
+    (r"\bcount\(conversations\)", ["count(conversations where escalated)",
+                                    "count(conversationz)"]),
+]
+
+
+@pytest.mark.parametrize("seed", range(1, 4))
+def test_random_chains_of_changes(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    project = Project(tmp_path)
+    project.build()
+    files = sorted(p for p in project.folder.rglob("*") if p.suffix in (".mspec", ".yaml"))
+    incremental = 0
+    for _ in range(12):
+        texts = {path: path.read_text(encoding="utf-8") for path in files}
+        places = [(path, found, choices) for path, text in texts.items()
+                  for pattern, choices in MUTATIONS for found in re.finditer(pattern, text)]
+        path, place, choices = rng.choice(places)
+        text = texts[path]
+        path.write_text(text[:place.start()] + rng.choice(choices) + text[place.end():],
+                        encoding="utf-8")
+        result = project.compare()
+        incremental += result.incremental
+        if not result.ok:
+            path.write_text(text, encoding="utf-8")  # mended, so the chain goes on valid
+            project.compare()
+    assert incremental >= 4
