@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from metricspec import ir
 from metricspec.backends import Backend
@@ -66,6 +66,50 @@ class Snapshot:
     queries: dict[tuple[str, str, str], str]  # (backend, kind, name) -> the query's key
 
 
+def _store(cache: Cache, slot: str, snapshot: Snapshot, since: frozenset[str],
+           token: str | None) -> None:
+    """Store `snapshot` for the next build: its objects' summaries (most of its bytes) in
+    an entry of their own, `token`, written again only when there is none or more than a
+    tenth of the files changed since it was (`since`: those files); the rest, with the
+    summaries of the objects of the files in `since`, every time."""
+    from metricspec.check import incremental
+
+    check = snapshot.check
+    assert isinstance(check, incremental.Snapshot)
+    if token is None or len(since) * 10 > len(snapshot.files):
+        token = key(slot, *snapshot.files.values())
+        cache.put("build", key(slot, "objects"), (token, check.objects))
+        since = frozenset()
+    delta = {k: v for k, v in check.objects.items() if v[incremental.PLACE][0] in since}
+    cache.put("build", slot, (token, since, replace(
+        snapshot, check=incremental.Snapshot(delta, check.diagnostics, check.owners))))
+
+
+def _stored(cache: Cache, slot: str) -> tuple[Snapshot, frozenset[str], str] | None:
+    """The snapshot `_store` stored, the files changed since its objects' entry, and that
+    entry's token."""
+    from metricspec.check import incremental
+
+    found = cache.get("build", slot)
+    if not (isinstance(found, tuple) and len(found) == 3 and isinstance(found[2], Snapshot)):
+        return None
+    token, since, snapshot = found
+    base = cache.get("build", key(slot, "objects"))
+    check = snapshot.check
+    if not (isinstance(base, tuple) and len(base) == 2 and base[0] == token
+            and isinstance(check, incremental.Snapshot)):
+        return None
+    objects = {k: v for k, v in base[1].items() if v[incremental.PLACE][0] not in since}
+    objects.update(check.objects)
+    return replace(snapshot, check=incremental.Snapshot(
+        objects, check.diagnostics, check.owners)), since, token
+
+
+class _Hooks(NamedTuple):
+    progress: Progress | None
+    ready: Callable[[str], None] | None
+
+
 @dataclass
 class Build:
     """A project loaded, checked and, without errors, compiled."""
@@ -99,34 +143,41 @@ class Build:
 
 def build(paths: Sequence[str | Path], backends: Sequence[Backend], *,
           root: Path | None = None, cache: Cache | None = None, per_metric: bool = False,
-          workers: int = 1, progress: Progress | None = None) -> Build:
+          workers: int = 1, progress: Progress | None = None,
+          ready: Callable[[str], None] | None = None) -> Build:
     """Parse, check and compile the specs under `paths` for `backends` (nothing compiled
     when they have errors), from the last build's snapshot when the `cache` has one that
-    applies (see the module); the same result as in full. NoSpecFiles as `Workspace.load`."""
+    applies (see the module); the same result as in full. NoSpecFiles as `Workspace.load`.
+    `progress(done, total)` as queries are compiled; `ready(summary)` once the specs are
+    checked and have no errors, before compiling (where the command checks that it can
+    write its output)."""
+    hooks = _Hooks(progress, ready)
     start = time.perf_counter()
     paths, files = spec_paths(paths)
     backends = tuple(backends)
     if cache is None:
-        return _full(paths, files, backends, root, None, per_metric, workers, progress, "")
+        return _full(paths, files, backends, root, None, per_metric, workers, hooks, "")
     read = read_files(files, root)
     slot = key(cache.fingerprint, "build", *(name for name, _, _ in read),
                *(backend.model_dump_json() for backend in backends), repr(per_metric))
     texts = {name: text for name, text, _ in read if text is not None}
     with paused():  # many small objects, and a project's worth of them alive
-        previous = cache.get("build", slot)
+        previous = _stored(cache, slot)
         done = None
-        if isinstance(previous, Snapshot) and len(texts) == len(read) and lock_of(paths) == (
+        if previous is not None and len(texts) == len(read) and lock_of(paths) == (
                 None, None):
             waited = cache.prefetch_pack(pack_name(cache, backends))  # read while parsing
             try:
-                done = _Rebuild(previous, texts, backends, cache, per_metric, workers,
-                                lambda: load(files, root, cache)).run(progress, start)
+                done = _Rebuild(previous[0], texts, backends, cache, per_metric, workers,
+                                lambda: load(files, root, cache)).run(hooks, start)
             finally:
                 waited()  # no thread left behind: the full build forks
-        if done is not None:
-            cache.put("build", slot, done[1])
+        if done is not None and previous is not None:
+            changed = frozenset(name for name, entry in done[1].files.items()
+                                if previous[0].files.get(name) != entry)
+            _store(cache, slot, done[1], previous[1] | changed, previous[2])
             return done[0]
-    return _full(paths, files, backends, root, cache, per_metric, workers, progress, slot)
+    return _full(paths, files, backends, root, cache, per_metric, workers, hooks, slot)
 
 
 def _counts(objects: Sequence[tuple[str, str]], files: int
@@ -147,7 +198,7 @@ def _tasks(backends: Sequence[Backend], groups: Sequence[str], metrics: Sequence
 
 def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backend, ...],
           root: Path | None, cache: Cache | None, per_metric: bool, workers: int,
-          progress: Progress | None, slot: str) -> Build:
+          hooks: _Hooks, slot: str) -> Build:
     """The build from nothing (the parse entries and queries in the cache still count);
     with a `slot`, it leaves a snapshot there for the next build."""
     from metricspec.check import incremental
@@ -164,14 +215,16 @@ def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backen
     result = Build(diagnostics, loaded.texts, _counts(
         [key for key, _ in incremental.objects(project)], len(project.files)))
     if result.ok:
+        if hooks.ready is not None:
+            hooks.ready(result.summary())
         index = Index(project)
         result.compiled, result.failed = compile_all(index, backends, per_metric=per_metric,
                                                      workers=workers, cache=cache,
-                                                     progress=progress)
+                                                     progress=hooks.progress)
         named = {d.span.file for d in loaded.diagnostics}
         if cache is not None and slot and not result.failed and lock is None and (
                 lock_error is None and named <= loaded.texts.keys()):
-            cache.put("build", slot, Snapshot(
+            _store(cache, slot, Snapshot(
                 files={name: key(cache.fingerprint, name, text)
                        for name, text in loaded.texts.items()},
                 parsed={name: tuple(d for d in loaded.diagnostics if d.span.file == name)
@@ -180,7 +233,8 @@ def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backen
                                            found),
                 groups={metric: group for group, members in metric_groups(index).items()
                         for metric in members},
-                queries={(q.backend.name, q.kind, q.name): q.key for q in result.compiled}))
+                queries={(q.backend.name, q.kind, q.name): q.key for q in result.compiled}),
+                frozenset(), None)
     result.seconds = {"parse": parsed - start, "check": checked - parsed,
                       "compile": time.perf_counter() - checked}
     return result
@@ -198,7 +252,7 @@ class _Rebuild:
         self._keys: QueryKeys | None = None
         self.parsed: dict[str, ParseResult] = {}
 
-    def run(self, progress: Progress | None, start: float
+    def run(self, hooks: _Hooks, start: float
             ) -> tuple[Build, Snapshot] | None:
         from metricspec.check import check, incremental
 
@@ -253,9 +307,11 @@ class _Rebuild:
         diagnostics = sorted(map(in_file_syntax, diagnostics + list(judged.diagnostics)),
                              key=Diagnostic.sort_key)
         checked = time.perf_counter()
+        if hooks.ready is not None:
+            hooks.ready(counted(*_counts(list(now), len(self.texts))))
         groups = previous.groups | regrouped
         done = self._compile(index, now, groups, change.affected, touched | set(
-            regrouped.values()), progress)
+            regrouped.values()), hooks.progress)
         if done is None:
             return None
         compiled, queries = done

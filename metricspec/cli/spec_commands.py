@@ -103,16 +103,21 @@ def compile_(
     clock = Stopwatch()  # --verbose: each step's time on stderr
     paths = paths or spec_dir or [Path("specs")]
     cache = cache_or_none(paths, no_cache)
-    if not up_to_date:
-        with output_errors():
-            check_writable(out_dir, folder=True)  # before the work, not after it
+
+    def ready(summary: str) -> None:  # checked, without errors: before the compiling
+        clock.step(f"loaded and checked {summary}")
+        if not up_to_date:
+            with output_errors():
+                check_writable(out_dir, folder=True)
+
     try:
         # spec files are named relative to the project root in the SQL headers, so a build
         # is the same from any folder and machine (`compile specs` = `compile /abs/specs`);
         # with the cache, only what changed since the last build is built again
         with counting("compiling") as progress:
             done = build(paths, backends, root=root_for(paths), cache=cache,
-                         per_metric=per_metric, workers=cores(), progress=progress)
+                         per_metric=per_metric, workers=cores(), progress=progress,
+                         ready=ready)
     except NoSpecFiles as exc:
         usage_error(str(exc), exc.code)
     if not done.ok:
@@ -120,12 +125,9 @@ def compile_(
         err.print(f"[red]failed[/]: {len(done.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
     compiled, failed = done.compiled, done.failed
-    seconds = done.seconds
-    clock.step(f"built {done.summary()}: {len(compiled)} queries"
-               + (f", {cache.hits} from the cache" if cache else "")
-               + ("; what changed since the last build" if done.incremental else "")
-               + f" (read and parse {seconds['parse']:.2f} s, check {seconds['check']:.2f} s, "
-               f"compile {seconds['compile']:.2f} s)")
+    clock.step(f"compiled {len(compiled)} queries"
+               + (f" ({cache.hits} from the cache)" if cache else "")
+               + (" from the last build: what changed since" if done.incremental else ""))
     if up_to_date:
         _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():

@@ -258,15 +258,18 @@ def test_a_compile_with_failures_writes_no_manifest(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "build"
     assert cli("compile", SPECS, "--out", out)[0] == 0
-    import metricspec.pipeline as compile_module
+    import metricspec.rebuild as rebuild
 
-    real = compile_module.compile_all
+    real = rebuild.build
 
     def failing(*args: object, **kwargs: object) -> object:
-        compiled, _ = real(*args, **kwargs)  # type: ignore[arg-type]
-        return compiled[1:], [CompileError("experiment", compiled[0].name, "duckdb", "boom")]
+        done = real(*args, **kwargs)  # type: ignore[arg-type]
+        first = done.compiled[0].name
+        done.compiled = done.compiled[1:]
+        done.failed = [CompileError("experiment", first, "duckdb", "boom")]
+        return done
 
-    monkeypatch.setattr(compile_module, "compile_all", failing)
+    monkeypatch.setattr(rebuild, "build", failing)
     status, _, stderr = cli("compile", SPECS, "--out", out)
     assert status == 1 and "boom" in stderr
     assert not (out / "manifest.json").exists()

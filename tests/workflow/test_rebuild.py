@@ -149,3 +149,51 @@ def test_random_chains_of_changes(tmp_path: Path, seed: int) -> None:
             path.write_text(text, encoding="utf-8")  # mended, so the chain goes on valid
             project.compare()
     assert incremental >= 4
+
+
+def test_the_compile_command_builds_from_the_last_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`metricspec compile` after a change writes what a build without a cache writes, and
+    says (with --verbose) that it built from the last build."""
+    from typer.testing import CliRunner
+
+    from metricspec.cli import app
+
+    runner = CliRunner()
+    shutil.copytree(SPECS, tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("METRICSPEC_NO_CACHE", raising=False)
+    monkeypatch.delenv("METRICSPEC_CACHE_DIR", raising=False)
+
+    def compile_(out: str, *extra: str) -> str:
+        result = runner.invoke(app, ["-v", "compile", "specs", "-d", "duckdb,bigquery",
+                                     "-o", out, *extra])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert "from the last build" not in compile_("build")
+    path = tmp_path / "specs" / "quality.mspec"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "thumbs = 'up'", "thumbs = 'down'", 1), encoding="utf-8")
+    assert "from the last build" in compile_("build")
+    compile_("uncached", "--no-cache")
+    built = {p.relative_to(tmp_path / "build"): p.read_bytes()
+             for p in (tmp_path / "build").rglob("*") if p.is_file()}
+    expected = {p.relative_to(tmp_path / "uncached"): p.read_bytes()
+                for p in (tmp_path / "uncached").rglob("*") if p.is_file()}
+    assert built == expected and len(built) > 20
+
+
+def test_a_lost_or_damaged_snapshot_is_built_in_full(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.build()
+    for entry in (tmp_path / "cache" / "build").iterdir():  # the objects' entry among them
+        entry.write_bytes(entry.read_bytes()[:-7])
+    project.edit("monitors.mspec", "min_n 500", "min_n 400")
+    assert not project.compare().incremental
+    for entry in (tmp_path / "cache" / "build").iterdir():
+        entry.unlink()
+    project.edit("monitors.mspec", "min_n 400", "min_n 300")
+    assert not project.compare().incremental
+    project.edit("monitors.mspec", "min_n 300", "min_n 200")
+    assert project.compare().incremental
