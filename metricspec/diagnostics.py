@@ -194,6 +194,25 @@ class Diagnostic:
         }
 
 
+class Judged:
+    """What holds diagnostics (a loaded workspace, a build): its errors and warnings, and
+    whether it has no error."""
+
+    diagnostics: list[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
 def error(code: str, message: str, span: Span, hint: str | None = None) -> Diagnostic:
     """Build an error diagnostic.
 

@@ -36,7 +36,7 @@ from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.cache import Cache, key
 from metricspec.collector import paused
-from metricspec.diagnostics import Diagnostic, Severity, SourceCache, render
+from metricspec.diagnostics import Diagnostic, Judged, SourceCache, render
 from metricspec.parse import ParseResult, assemble, load, parse_source, read_files
 from metricspec.parse.yaml_hints import in_file_syntax
 from metricspec.pipeline import Compiled, CompileError, compile_all, metric_groups
@@ -111,7 +111,7 @@ class _Hooks(NamedTuple):
 
 
 @dataclass
-class Build:
+class Build(Judged):
     """A project loaded, checked and, without errors, compiled."""
 
     diagnostics: list[Diagnostic]
@@ -121,18 +121,6 @@ class Build:
     failed: list[CompileError] = field(default_factory=list)
     incremental: bool = False  # from the last build's snapshot, not in full
     seconds: dict[str, float] = field(default_factory=dict)  # parse, check, compile
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     def render(self, fmt: str = "text", width: int | None = None) -> str:
         return render(self.diagnostics, fmt, SourceCache(self.texts), width)

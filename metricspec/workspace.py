@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from metricspec import ir
 from metricspec.backends import Backend
 from metricspec.collector import paused
-from metricspec.diagnostics import Diagnostic, Severity, SourceCache, error, render
+from metricspec.diagnostics import Diagnostic, Judged, SourceCache, error, render
 from metricspec.lockfile import Lock
 from metricspec.parse import Loaded, load, spec_files
 from metricspec.parse.yaml_hints import in_file_syntax
@@ -41,7 +41,7 @@ class NoSpecFiles(ValueError):
 
 
 @dataclass
-class Workspace:
+class Workspace(Judged):
     """Specs read from files, with every diagnostic the parser and checker found."""
 
     project: ir.Project
@@ -76,18 +76,6 @@ class Workspace:
         diagnostics = sorted(map(in_file_syntax, diagnostics), key=Diagnostic.sort_key)
         return cls(project=loaded.project, diagnostics=diagnostics, texts=loaded.texts,
                    lock=lock, paths=tuple(map(str, paths)))
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.is_error]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity is Severity.WARNING]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
 
     @cached_property
     def index(self) -> Index:

@@ -6,7 +6,6 @@ changes were judged incrementally and which fell back to checking everything."""
 from __future__ import annotations
 
 import random
-import re
 import shutil
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from metricspec import ir
 from metricspec.backends import resolve_dialects
 from metricspec.cache import Cache, describe
 from metricspec.workspace import Workspace
+from tests.workflow.changes import SPECS, mutate
 
-SPECS = Path(__file__).parents[2] / "specs"
 BACKENDS = resolve_dialects(["duckdb", "postgres", "bigquery", "snowflake", "spark"])
 
 # (file, text, replacement, judged incrementally: True; checked in full: False; the same
@@ -122,37 +121,16 @@ def test_warnings_come_and_go_with_the_change(tmp_path: Path, answers: list[bool
     assert [d for d in again if "latency_p50" in d.message]  # type: ignore[attr-defined]
 
 
-# Edits that keep most specs valid: each is a pattern and what may replace it.
-MUTATIONS = [
-    (r"\bavg\(", ["sum(", "max(", "min(", "avg("]),
-    (r"\bp95\(", ["p90(", "p50(", "median("]),
-    (r"\bthumbs = 'up'", ["thumbs = 'down'", "thumbs is not null"]),
-    (r"\bmin_n \d+", ["min_n 25", "min_n 300"]),
-    (r"\balpha 0\.\d+", ["alpha 0.1", "alpha 0.01"]),
-    (r"\bmax_increase \d+%", ["max_increase 5%", "max_increase 20%"]),
-    (r"\n\n", ["\n\n# moved\n\n", "\n\n"]),
-    (r"\bcount\(conversations\)", ["count(conversations where escalated)",
-                                    "count(conversationz)"]),
-]
-
-
 @pytest.mark.parametrize("seed", range(1, 9))
 def test_random_chains_of_changes(tmp_path: Path, answers: list[bool], seed: int) -> None:
     rng = random.Random(seed)
     folder = tmp_path / "specs"
     shutil.copytree(SPECS, folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix in (".mspec", ".yaml"))
     diagnostics(folder, tmp_path / "cache")
     for _ in range(20):
-        texts = {path: path.read_text(encoding="utf-8") for path in files}
-        places = [(path, found, choices) for path, text in texts.items()
-                  for pattern, choices in MUTATIONS for found in re.finditer(pattern, text)]
-        path, place, choices = rng.choice(places)
-        text = texts[path]
-        path.write_text(text[:place.start()] + rng.choice(choices) + text[place.end():],
-                        encoding="utf-8")
+        path, text, replaced = mutate(rng, folder)
         expected = diagnostics(folder, None)
-        assert diagnostics(folder, tmp_path / "cache") == expected, (path.name, place.group(0))
+        assert diagnostics(folder, tmp_path / "cache") == expected, (path.name, replaced)
         if any(d.is_error for d in expected):  # type: ignore[attr-defined]
             path.write_text(text, encoding="utf-8")  # mended, so the chain goes on valid
             assert diagnostics(folder, tmp_path / "cache") == diagnostics(folder, None)

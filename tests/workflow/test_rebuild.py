@@ -6,7 +6,6 @@ test also asserts which builds were incremental."""
 from __future__ import annotations
 
 import random
-import re
 import shutil
 from pathlib import Path
 
@@ -15,8 +14,8 @@ import pytest
 from metricspec.backends import resolve_dialects
 from metricspec.cache import Cache
 from metricspec.rebuild import Build, build
+from tests.workflow.changes import SPECS, mutate
 
-SPECS = Path(__file__).parents[2] / "specs"
 BACKENDS = resolve_dialects(["duckdb", "bigquery", "snowflake"])
 
 
@@ -114,35 +113,14 @@ def test_a_query_missing_from_the_cache_is_built_in_full(tmp_path: Path) -> None
     assert project.compare().incremental
 
 
-MUTATIONS = [
-    (r"\bavg\(", ["sum(", "max(", "min(", "avg("]),
-    (r"\bp95\(", ["p90(", "p50(", "median("]),
-    (r"\bthumbs = 'up'", ["thumbs = 'down'", "thumbs is not null"]),
-    (r"\bmin_n \d+", ["min_n 25", "min_n 300"]),
-    (r"\balpha 0\.\d+", ["alpha 0.1", "alpha 0.01"]),
-    (r"\bmax_increase \d+%", ["max_increase 5%", "max_increase 20%"]),
-    (r"\n\n", ["\n\n# moved\n\n", "\n\n"]),
-    (r"\bfeedback\.csat_score\b", ["messages.latency_ms", "feedback.effort_score"]),
-    (r"\bcount\(conversations\)", ["count(conversations where escalated)",
-                                    "count(conversationz)"]),
-]
-
-
 @pytest.mark.parametrize("seed", range(1, 4))
 def test_random_chains_of_changes(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     project = Project(tmp_path)
     project.build()
-    files = sorted(p for p in project.folder.rglob("*") if p.suffix in (".mspec", ".yaml"))
     incremental = 0
     for _ in range(12):
-        texts = {path: path.read_text(encoding="utf-8") for path in files}
-        places = [(path, found, choices) for path, text in texts.items()
-                  for pattern, choices in MUTATIONS for found in re.finditer(pattern, text)]
-        path, place, choices = rng.choice(places)
-        text = texts[path]
-        path.write_text(text[:place.start()] + rng.choice(choices) + text[place.end():],
-                        encoding="utf-8")
+        path, text, _ = mutate(rng, project.folder)
         result = project.compare()
         incremental += result.incremental
         if not result.ok:
