@@ -125,9 +125,9 @@ def compile_(
         err.print(f"[red]failed[/]: {len(done.errors)} error(s); nothing compiled", markup=True)
         raise typer.Exit(1)
     compiled, failed = done.compiled, done.failed
-    clock.step(f"compiled {len(compiled)} queries"
-               + (f" ({cache.hits} from the cache)" if cache else "")
-               + (" from the last build: what changed since" if done.incremental else ""))
+    told = [f"{cache.hits} from the cache"] if cache else []
+    told += ["only what changed since the last build built again"] if done.incremental else []
+    clock.step(f"compiled {len(compiled)} queries" + (f" ({'; '.join(told)})" if told else ""))
     if up_to_date:
         _exit_unless_up_to_date(compiled, failed, out_dir)
     with output_errors():
