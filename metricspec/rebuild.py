@@ -14,7 +14,7 @@ group and each query's cache key. The next build reads every file's text; then
   queries get keys from them and are read from the cache or compiled; every other query
   keeps its key and SQL;
 * anything else (no snapshot, a file added, removed or unreadable, errors before or after,
-  a lock file: pinned definitions are judged on the whole project, a change `recheck`
+  a lock file that cannot be read, another day for a project with one, a change `recheck`
   does not take, an entry missing from the cache, a query that fails) builds in full, as
   `Workspace.load` and `compile_all` do, and leaves a snapshot for the next time.
 
@@ -25,6 +25,7 @@ of changes with full builds without a cache.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,7 @@ from metricspec.workspace import check_cached, counted, lock_of, spec_paths
 
 if TYPE_CHECKING:
     from metricspec.check.incremental import Key, Summary
+    from metricspec.lockfile import Lock
 
 # Compiled one by one, after the source groups, in this order (as `compile_all` does).
 _OBJECT_KINDS: tuple[tuple[Kind, str], ...] = (
@@ -64,6 +66,7 @@ class Snapshot:
     check: object  # check.incremental.Snapshot
     groups: dict[str, str]  # metric -> its source group
     queries: dict[tuple[str, str, str], str]  # (backend, kind, name) -> the query's key
+    today: dt.date | None = None  # with a lock file: the day running experiments were judged
 
 
 def _store(cache: Cache, slot: str, snapshot: Snapshot, since: frozenset[str],
@@ -146,18 +149,19 @@ def build(paths: Sequence[str | Path], backends: Sequence[Backend], *,
     if cache is None:
         return _full(paths, files, backends, root, None, per_metric, workers, hooks, "")
     read = read_files(files, root)
+    lock, lock_error = lock_of(paths)
     slot = key(cache.fingerprint, "build", *(name for name, _, _ in read),
-               *(backend.model_dump_json() for backend in backends), repr(per_metric))
+               *(backend.model_dump_json() for backend in backends), repr(per_metric),
+               "" if lock is None else f"{lock.path}\0{lock.dumps()}")
     texts = {name: text for name, text, _ in read if text is not None}
     with paused():  # many small objects, and a project's worth of them alive
         previous = _stored(cache, slot)
         done = None
-        if previous is not None and len(texts) == len(read) and lock_of(paths) == (
-                None, None):
+        if previous is not None and len(texts) == len(read) and lock_error is None:
             waited = cache.prefetch_pack(pack_name(cache, backends))  # read while parsing
             try:
                 done = _Rebuild(previous[0], texts, backends, cache, per_metric, workers,
-                                lambda: load(files, root, cache)).run(hooks, start)
+                                lambda: load(files, root, cache), lock).run(hooks, start)
             finally:
                 waited()  # no thread left behind: the full build forks
         if done is not None and previous is not None:
@@ -210,7 +214,7 @@ def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backen
                                                      workers=workers, cache=cache,
                                                      progress=hooks.progress)
         named = {d.span.file for d in loaded.diagnostics}
-        if cache is not None and slot and not result.failed and lock is None and (
+        if cache is not None and slot and not result.failed and (
                 lock_error is None and named <= loaded.texts.keys()):
             _store(cache, slot, Snapshot(
                 files={name: key(cache.fingerprint, name, text)
@@ -221,11 +225,19 @@ def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backen
                                            found),
                 groups={metric: group for group, members in metric_groups(index).items()
                         for metric in members},
-                queries={(q.backend.name, q.kind, q.name): q.key for q in result.compiled}),
-                frozenset(), None)
+                queries={(q.backend.name, q.kind, q.name): q.key for q in result.compiled},
+                today=None if lock is None else _today(index)), frozenset(), None)
     result.seconds = {"parse": parsed - start, "check": checked - parsed,
                       "compile": time.perf_counter() - checked}
     return result
+
+
+def _today(index: Index) -> dt.date:
+    """The day a project with a lock file has its experiments judged running on (as
+    `workspace.check_cached` fixes it)."""
+    from metricspec.check.pinned import today_or_override
+
+    return today_or_override(index.calendar.timezone)
 
 
 class _Rebuild:
@@ -233,8 +245,9 @@ class _Rebuild:
 
     def __init__(self, previous: Snapshot, texts: dict[str, str],
                  backends: tuple[Backend, ...], cache: Cache, per_metric: bool,
-                 workers: int, whole: Callable[[], object]) -> None:
+                 workers: int, whole: Callable[[], object], lock: Lock | None) -> None:
         self.previous, self.texts, self.backends = previous, texts, backends
+        self.lock = lock
         self.cache, self.per_metric, self.workers = cache, per_metric, workers
         self._whole = whole  # loads the whole project (for a plan asked for)
         self._keys: QueryKeys | None = None
@@ -286,8 +299,11 @@ class _Rebuild:
             if project is None:
                 return None
             index = Index(project)
-        judged = incremental.recheck(previous.check, now, project, change,
-                                     lambda part: check(part, backends=self.backends))
+        today = None if self.lock is None else _today(index)
+        if today != previous.today:  # experiments judged running on another day
+            return None
+        judged = incremental.recheck(previous.check, now, project, change, lambda part: check(
+            part, backends=self.backends, lock=self.lock, today=today))
         if judged is None:
             return None
         diagnostics = [d for name in self.texts for d in (
@@ -310,7 +326,7 @@ class _Rebuild:
         return result, Snapshot(files, {
             name: tuple(self.parsed[name].diagnostics) if name in changed
             else previous.parsed[name] for name in self.texts},
-            judged, groups, queries)
+            judged, groups, queries, today)
 
     def _part(self, now: dict[Key, Summary], keys: frozenset[Key]) -> ir.Project | None:
         """The project with the objects of `keys` and every calendar, read from the

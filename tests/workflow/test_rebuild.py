@@ -177,3 +177,35 @@ def test_a_lost_or_damaged_snapshot_is_built_in_full(tmp_path: Path) -> None:
     assert not project.compare().incremental
     project.edit("monitors.mspec", "min_n 300", "min_n 200")
     assert project.compare().incremental
+
+
+def test_a_project_with_a_lock_file_builds_from_the_last_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Running experiments pinned in `metricspec.lock` are judged as a full build judges
+    them: a pinned metric changed without a new version is an error (a full build), and
+    another day, on which other experiments may be running, builds in full."""
+    from typer.testing import CliRunner
+
+    from metricspec.cli import app
+
+    project = Project(tmp_path)
+    monkeypatch.setenv("METRICSPEC_TODAY", "2026-10-07")  # summarizer_v2 running
+    locked = CliRunner().invoke(app, ["lock", "--spec-dir", str(project.folder), "--no-cache"])
+    assert locked.exit_code == 0, locked.output
+    assert (tmp_path / "metricspec.lock").is_file()
+    assert project.compare().ok
+    project.edit("monitors.mspec", "min_n 500", "min_n 400")
+    assert project.compare().incremental
+    # csat is pinned by the running summarizer_v2: changed without a version, an error
+    project.edit("quality.mspec", "count(feedback where thumbs = 'up')",
+                 "count(feedback where thumbs = 'down')")
+    found = project.compare()
+    assert not found.incremental and "MS517" in {d.code for d in found.errors}
+    project.edit("quality.mspec", "count(feedback where thumbs = 'down')",
+                 "count(feedback where thumbs = 'up')")
+    assert project.compare().incremental  # as the snapshot was left
+    monkeypatch.setenv("METRICSPEC_TODAY", "2026-10-20")  # tone_tuning running instead
+    project.edit("monitors.mspec", "min_n 400", "min_n 300")
+    assert not project.compare().incremental
+    project.edit("monitors.mspec", "min_n 300", "min_n 200")
+    assert project.compare().incremental
