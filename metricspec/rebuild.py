@@ -45,9 +45,10 @@ from metricspec.pipeline.batch import Progress, Tally, Task, compile_cached, pac
 from metricspec.pipeline.cached import QueryKeys, lazy_compiled
 from metricspec.pipeline.kinds import Kind, Plan, group_of
 from metricspec.semantic import Index
-from metricspec.workspace import check_cached, counted, lock_of, spec_paths
+from metricspec.workspace import check_cached, counted, judged_day, lock_of, spec_paths
 
 if TYPE_CHECKING:
+    from metricspec.check import incremental
     from metricspec.check.incremental import Key, Summary
     from metricspec.lockfile import Lock
 
@@ -63,7 +64,7 @@ class Snapshot:
 
     files: dict[str, str]  # name -> key of its text
     parsed: dict[str, tuple[Diagnostic, ...]]  # name -> what parsing it found (no errors)
-    check: object  # check.incremental.Snapshot
+    check: incremental.Snapshot
     groups: dict[str, str]  # metric -> its source group
     queries: dict[tuple[str, str, str], str]  # (backend, kind, name) -> the query's key
     today: dt.date | None = None  # with a lock file: the day running experiments were judged
@@ -78,7 +79,6 @@ def _store(cache: Cache, slot: str, snapshot: Snapshot, since: frozenset[str],
     from metricspec.check import incremental
 
     check = snapshot.check
-    assert isinstance(check, incremental.Snapshot)
     if token is None or len(since) * 10 > len(snapshot.files):
         token = key(slot, *snapshot.files.values())
         cache.put("build", key(slot, "objects"), (token, check.objects))
@@ -226,18 +226,10 @@ def _full(paths: Sequence[str | Path], files: list[Path], backends: tuple[Backen
                 groups={metric: group for group, members in metric_groups(index).items()
                         for metric in members},
                 queries={(q.backend.name, q.kind, q.name): q.key for q in result.compiled},
-                today=None if lock is None else _today(index)), frozenset(), None)
+                today=None if lock is None else judged_day(index)), frozenset(), None)
     result.seconds = {"parse": parsed - start, "check": checked - parsed,
                       "compile": time.perf_counter() - checked}
     return result
-
-
-def _today(index: Index) -> dt.date:
-    """The day a project with a lock file has its experiments judged running on (as
-    `workspace.check_cached` fixes it)."""
-    from metricspec.check.pinned import today_or_override
-
-    return today_or_override(index.calendar.timezone)
 
 
 class _Rebuild:
@@ -258,8 +250,6 @@ class _Rebuild:
         from metricspec.check import check, incremental
 
         previous, cache = self.previous, self.cache
-        if not isinstance(previous.check, incremental.Snapshot):
-            return None
         files = {name: key(cache.fingerprint, name, text) for name, text in self.texts.items()}
         if files.keys() != previous.files.keys():
             return None
@@ -299,7 +289,7 @@ class _Rebuild:
             if project is None:
                 return None
             index = Index(project)
-        today = None if self.lock is None else _today(index)
+        today = None if self.lock is None else judged_day(index)
         if today != previous.today:  # experiments judged running on another day
             return None
         judged = incremental.recheck(previous.check, now, project, change, lambda part: check(
@@ -311,15 +301,16 @@ class _Rebuild:
         diagnostics = sorted(map(in_file_syntax, diagnostics + list(judged.diagnostics)),
                              key=Diagnostic.sort_key)
         checked = time.perf_counter()
+        counts = _counts(list(now), len(self.texts))
         if hooks.ready is not None:
-            hooks.ready(counted(*_counts(list(now), len(self.texts))))
+            hooks.ready(counted(*counts))
         groups = previous.groups | regrouped
         done = self._compile(index, now, groups, change.affected, touched | set(
             regrouped.values()), hooks.progress)
         if done is None:
             return None
         compiled, queries = done
-        result = Build(diagnostics, self.texts, _counts(list(now), len(self.texts)),
+        result = Build(diagnostics, self.texts, counts,
                        compiled, incremental=True, seconds={
                            "parse": parsed - start, "check": checked - parsed,
                            "compile": time.perf_counter() - checked})

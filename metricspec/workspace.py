@@ -189,9 +189,7 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
     from metricspec.cache import key
 
     if lock is not None and not lock_error and today is None:
-        from metricspec.check.pinned import today_or_override
-
-        today = today_or_override(Index(loaded.project).calendar.timezone)
+        today = judged_day(Index(loaded.project))
     settings = (repr(sorted(loaded.broken)), *(b.model_dump_json() for b in backends),
                 "" if lock is None else f"{lock.path}\0{lock.dumps()}", repr(lock_error),
                 str(today) if lock is not None else "")
@@ -220,6 +218,14 @@ def check_cached(loaded: Loaded, backends: tuple[Backend, ...], lock: Lock | Non
         cache.put("check", entry, result)
         cache.put("check", slot, judged)
     return result
+
+
+def judged_day(index: Index) -> dt.date:
+    """The day a project with a lock file has its running experiments judged on: today in
+    its calendar's zone, or `METRICSPEC_TODAY` (fixed once per check, and kept with it)."""
+    from metricspec.check.pinned import today_or_override
+
+    return today_or_override(index.calendar.timezone)
 
 
 def counted(files: int, sources: int, metrics: int, kpis: int, experiments: int,

@@ -163,8 +163,8 @@ def compile_cached(keys: QueryKeys, tasks: list[Task], names: list[str], cache: 
             try:  # the plan apart: `compile` reads only the SQL, most callers no plan
                 plan = dumps(done[0].plan, keys.reference)
             except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-                plan = b""
-            if plan:
+                pass  # not stored: compiled again next time
+            else:
                 cache.put("sql", names[i], (done[0].sql, done[0].notes, plan))
                 packed[names[i]] = (done[0].sql, done[0].notes)
         outcomes[i] = (done, errors)
