@@ -42,7 +42,6 @@ import pickle
 import re
 import stat
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from functools import cache
@@ -134,7 +133,7 @@ class Cache:
         self.misses = 0
         self.fingerprint = fingerprint()
         self._described: dict[int, tuple[Any, Description]] = {}
-        self._prefetching: dict[str, threading.Thread] = {}
+        self._prefetching: dict[str, Any] = {}  # name -> the thread reading it
         self._prefetched: dict[str, memoryview | None] = {}
 
     @classmethod
@@ -263,6 +262,8 @@ class Cache:
         the interpreter free, so a pack of tens of megabytes is read while the caller
         parses. `get_pack` takes it; the function returned waits for the thread (call it
         before forking)."""
+        import threading  # only `compile` reads ahead: not at every command's start-up
+
         def read() -> None:
             self._prefetched[name] = self._payload("pack", name)
 

@@ -142,7 +142,14 @@ def build(paths: Sequence[str | Path], backends: Sequence[Backend], *,
     `progress(done, total)` as queries are compiled; `ready(summary)` once the specs are
     checked and have no errors, before compiling (where the command checks that it can
     write its output)."""
-    hooks = _Hooks(progress, ready)
+    told: list[str] = []  # `ready` once, though a build from the snapshot falls back late
+
+    def once(summary: str) -> None:
+        if ready is not None and not told:
+            told.append(summary)
+            ready(summary)
+
+    hooks = _Hooks(progress, once)
     start = time.perf_counter()
     paths, files = spec_paths(paths)
     backends = tuple(backends)
